@@ -1,0 +1,1 @@
+"""The beauty net: tier architectures, the .bmodel writer/reader, training and export."""
