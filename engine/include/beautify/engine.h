@@ -34,9 +34,12 @@ const ModelInfo& info(const Model& m);
 
 // 8-bit images the input preparation reads directly (no whole-frame conversion).
 enum class PixelFormat { I420, YV12, NV12, NV21, RGBA, BGRA, RGBx, BGRx, ARGB, ABGR, xRGB, xBGR, RGB, BGR, GRAY8 };
+enum class YuvMatrix { BT601, BT709 };
 struct ImageView {
   PixelFormat format = PixelFormat::RGB;
   int width = 0, height = 0;
+  YuvMatrix matrix = YuvMatrix::BT709;  // YUV formats only
+  bool full_range = false;              // YUV formats only: 0..255 instead of 16..235/240
   const uint8_t* plane[3] = {nullptr, nullptr, nullptr};
   int stride[3] = {0, 0, 0};
 };
@@ -49,7 +52,7 @@ enum class Executor {
   Layered,    // SIMD kernels on whole TILE feature maps, layer by layer
   Pipeline,   // SIMD kernels, tile-row super-pipeline with ring buffers and Segments
 };
-enum class Isa { Auto, Scalar, Avx2, Avx512 };
+enum class Isa { Auto, Scalar, Avx2 };
 const char* to_string(Executor e);
 const char* to_string(Isa i);
 Isa best_isa();  // what CPUID allows on this machine

@@ -1,0 +1,155 @@
+#include "input_prep.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace bty {
+namespace {
+
+bool is_yuv(PixelFormat f) {
+  return f == PixelFormat::I420 || f == PixelFormat::YV12 || f == PixelFormat::NV12 || f == PixelFormat::NV21;
+}
+
+// Byte offsets of R, G, B inside a packed pixel, and the pixel size.
+void packed_layout(PixelFormat f, int& r, int& g, int& b, int& bpp) {
+  bpp = 4;
+  switch (f) {
+    case PixelFormat::RGBA: case PixelFormat::RGBx: r = 0; g = 1; b = 2; break;
+    case PixelFormat::BGRA: case PixelFormat::BGRx: r = 2; g = 1; b = 0; break;
+    case PixelFormat::ARGB: case PixelFormat::xRGB: r = 1; g = 2; b = 3; break;
+    case PixelFormat::ABGR: case PixelFormat::xBGR: r = 3; g = 2; b = 1; break;
+    case PixelFormat::RGB: r = 0; g = 1; b = 2; bpp = 3; break;
+    case PixelFormat::BGR: r = 2; g = 1; b = 0; bpp = 3; break;
+    default: r = g = b = 0; bpp = 1; break;  // GRAY8
+  }
+}
+
+}  // namespace
+
+ImageInput::ImageInput(const ImageView& image, const Rect& roi, int width, int height, const ModelInfo& info)
+    : img_(image), info_(info), width_(width), height_(height), yuv_(is_yuv(image.format)) {
+  if (image.width < 1 || image.height < 1 || !image.plane[0])
+    throw std::invalid_argument("set_input: empty image");
+  if (roi.width < 1 || roi.height < 1) throw std::invalid_argument("set_input: empty ROI");
+  if (yuv_) {
+    cshift_x_ = cshift_y_ = 1;
+    int planes = (image.format == PixelFormat::NV12 || image.format == PixelFormat::NV21) ? 2 : 3;
+    for (int p = 0; p < planes; ++p)
+      if (!image.plane[p]) throw std::invalid_argument("set_input: missing plane");
+  }
+  // Pixel-centre aligned bilinear taps along one axis, clamped to [0, n).
+  auto taps = [](int out_n, double start, double span, int n, int shift) {
+    std::vector<Tap> t(out_n);
+    double scale = span / out_n;
+    for (int i = 0; i < out_n; ++i) {
+      double s = (start + (i + 0.5) * scale) / (1 << shift) - 0.5;
+      s = std::clamp(s, 0.0, double(n - 1));
+      int i0 = int(std::floor(s));
+      int i1 = std::min(i0 + 1, n - 1);
+      t[i] = {i0, i1, float(s - i0)};
+    }
+    return t;
+  };
+  tx_ = taps(width, roi.x, roi.width, image.width, 0);
+  ty_ = taps(height, roi.y, roi.height, image.height, 0);
+  if (yuv_) {
+    int cw = (image.width + 1) / 2, chh = (image.height + 1) / 2;
+    tcx_ = taps(width, roi.x, roi.width, cw, 1);
+    tcy_ = taps(height, roi.y, roi.height, chh, 1);
+    // Kr/Kb of the matrix; limited range scales Y by 255/219 and chroma by 255/224.
+    double kr = image.matrix == YuvMatrix::BT601 ? 0.299 : 0.2126;
+    double kb = image.matrix == YuvMatrix::BT601 ? 0.114 : 0.0722;
+    double kg = 1 - kr - kb;
+    yoff_ = image.full_range ? 0.0f : 16.0f;
+    ymul_ = image.full_range ? 1.0f : float(255.0 / 219.0);
+    cmul_ = image.full_range ? 1.0f : float(255.0 / 224.0);
+    // R = Y + a*Cr; G = Y - b*Cb - c*Cr; B = Y + d*Cb
+    m_[0][0] = 1; m_[0][1] = 0; m_[0][2] = float(2 * (1 - kr));
+    m_[1][0] = 1; m_[1][1] = float(-2 * (1 - kb) * kb / kg); m_[1][2] = float(-2 * (1 - kr) * kr / kg);
+    m_[2][0] = 1; m_[2][1] = float(2 * (1 - kb)); m_[2][2] = 0;
+  }
+}
+
+void ImageInput::sample_luma_chroma(int y, int x0, int x1, float* out, int stride) const {
+  const Tap ry = ty_[y], cy = tcy_[y];
+  const uint8_t* Y0 = img_.plane[0] + size_t(ry.i0) * img_.stride[0];
+  const uint8_t* Y1 = img_.plane[0] + size_t(ry.i1) * img_.stride[0];
+  const bool semi = img_.format == PixelFormat::NV12 || img_.format == PixelFormat::NV21;
+  const bool swap = img_.format == PixelFormat::YV12 || img_.format == PixelFormat::NV21;
+  for (int x = x0; x < x1; ++x) {
+    const Tap t = tx_[x];
+    float a = Y0[t.i0] + t.w1 * (Y0[t.i1] - Y0[t.i0]);
+    float b = Y1[t.i0] + t.w1 * (Y1[t.i1] - Y1[t.i0]);
+    out[x - x0] = a + ry.w1 * (b - a);
+  }
+  for (int c = 0; c < 2; ++c) {
+    int plane = semi ? 1 : 1 + (c ^ int(swap));
+    int step = semi ? 2 : 1;
+    int off = semi ? (c ^ int(swap)) : 0;
+    const uint8_t* C0 = img_.plane[plane] + size_t(cy.i0) * img_.stride[plane] + off;
+    const uint8_t* C1 = img_.plane[plane] + size_t(cy.i1) * img_.stride[plane] + off;
+    float* o = out + (c + 1) * stride;
+    for (int x = x0; x < x1; ++x) {
+      const Tap t = tcx_[x];
+      float a = C0[t.i0 * step] + t.w1 * (C0[t.i1 * step] - C0[t.i0 * step]);
+      float b = C1[t.i0 * step] + t.w1 * (C1[t.i1 * step] - C1[t.i0 * step]);
+      o[x - x0] = a + cy.w1 * (b - a);
+    }
+  }
+}
+
+void ImageInput::sample_rgb(int y, int x0, int x1, float* out, int stride) const {
+  int r, g, b, bpp;
+  packed_layout(img_.format, r, g, b, bpp);
+  const Tap ry = ty_[y];
+  const uint8_t* P0 = img_.plane[0] + size_t(ry.i0) * img_.stride[0];
+  const uint8_t* P1 = img_.plane[0] + size_t(ry.i1) * img_.stride[0];
+  const int off[3] = {r, g, b};
+  for (int c = 0; c < 3; ++c) {
+    float* o = out + c * stride;
+    for (int x = x0; x < x1; ++x) {
+      const Tap t = tx_[x];
+      const uint8_t *p00 = P0 + t.i0 * bpp + off[c], *p01 = P0 + t.i1 * bpp + off[c];
+      const uint8_t *p10 = P1 + t.i0 * bpp + off[c], *p11 = P1 + t.i1 * bpp + off[c];
+      float a = *p00 + t.w1 * (*p01 - *p00);
+      float bb = *p10 + t.w1 * (*p11 - *p10);
+      o[x - x0] = a + ry.w1 * (bb - a);
+    }
+  }
+}
+
+void ImageInput::row(int y, int x0, int x1, float* out, int stride) const {
+  const float s = info_.input_scale, bias = info_.input_bias;
+  if (yuv_) {
+    sample_luma_chroma(y, x0, x1, out, stride);
+    for (int i = 0; i < x1 - x0; ++i) {
+      float Y = (out[i] - yoff_) * ymul_, Cb = (out[stride + i] - 128) * cmul_, Cr = (out[2 * stride + i] - 128) * cmul_;
+      float v[3];
+      if (info_.colour == Colour::RGB) {
+        for (int c = 0; c < 3; ++c) v[c] = std::clamp(m_[c][0] * Y + m_[c][1] * Cb + m_[c][2] * Cr, 0.0f, 255.0f);
+      } else {
+        v[0] = Y; v[1] = Cb + 128; v[2] = Cr + 128;
+      }
+      for (int c = 0; c < 3; ++c) out[c * stride + i] = v[c] * s + bias;
+    }
+    return;
+  }
+  sample_rgb(y, x0, x1, out, stride);  // GRAY8: all three channels read the grey byte
+  for (int i = 0; i < x1 - x0; ++i) {
+    float R = out[i], G = out[stride + i], B = out[2 * stride + i];
+    float v[3] = {R, G, B};
+    if (info_.colour == Colour::YCbCr) {  // BT.601 full range, as docs/model-format.md says
+      v[0] = 0.299f * R + 0.587f * G + 0.114f * B;
+      v[1] = 128 + (B - v[0]) * 0.564f;
+      v[2] = 128 + (R - v[0]) * 0.713f;
+    }
+    for (int c = 0; c < 3; ++c) out[c * stride + i] = v[c] * s + bias;
+  }
+}
+
+void PlanarInput::row(int y, int x0, int x1, float* out, int stride) const {
+  for (int c = 0; c < 3; ++c)
+    std::copy(p_ + (size_t(c) * h_ + y) * w_ + x0, p_ + (size_t(c) * h_ + y) * w_ + x1, out + c * stride);
+}
+
+}  // namespace bty

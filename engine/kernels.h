@@ -1,0 +1,84 @@
+// TILE layout and the conv kernel interface shared by the scalar and SIMD implementations.
+//
+// Layout: a feature map is a sequence of tile-rows (8 pixel rows each); a tile-row holds ceil(W/8) tiles; a tile
+// holds every channel of an 8x8 pixel block as ceil(C/8) channel groups of [8 rows][8 cols][8 channels]. So one
+// pixel's 8 channels are one 32-byte AVX2 vector, a tile's channel group is 2 KiB contiguous, and a tile-row is the
+// unit the pipeline schedules. Why 8 channels x 1 pixel rather than 8 pixels x 1 channel: the direct 3x3 kernel
+// broadcasts one input value and multiplies it by a vector of 8 output-channel weights, so every FMA is useful
+// whatever the image width, taps never need cross-lane shuffles (a shifted tap is just another pixel pointer, also
+// across tile boundaries), and the padded lanes of the 3-channel input cost only the first layer.
+#pragma once
+#include <cstddef>
+#include <vector>
+
+#include "aligned.h"
+#include "beautify/engine.h"
+#include "input_prep.h"
+#include "model.h"
+
+namespace bty {
+
+constexpr int kTile = 8;
+constexpr int kGroup = 8;                         // channels per group = AVX2 fp32 lanes
+constexpr int kGroupFloats = kTile * kTile * kGroup;  // 512 floats = 2 KiB
+constexpr int kMaxGroups = 8;                     // 64 channels
+
+struct TileGeom {
+  int width = 0, height = 0, channels = 0;
+  int groups = 0, tiles_x = 0, tiles_y = 0;
+  size_t row_floats = 0;  // floats per tile-row
+  TileGeom() = default;
+  TileGeom(int w, int h, int c)
+      : width(w), height(h), channels(c), groups((c + kGroup - 1) / kGroup), tiles_x((w + kTile - 1) / kTile),
+        tiles_y((h + kTile - 1) / kTile), row_floats(size_t(tiles_x) * groups * kGroupFloats) {}
+  size_t offset(int x, int y_in_tile, int group) const {
+    return (size_t(x >> 3) * groups + group) * kGroupFloats + y_in_tile * 64 + (x & 7) * 8;
+  }
+};
+
+// A conv prepared for the TILE kernels: weights repacked per 8 output channels, column offset tables per source.
+struct TileConv {
+  struct Source {
+    TileGeom geom;
+    bool up = false;
+    std::vector<int> xoff;  // [ox * 3 + kx]: float offset inside a source tile-row, or -1 for zero padding
+  };
+  const ConvStep* step = nullptr;
+  TileGeom out;
+  int in_w = 0, in_h = 0;  // the conv's input grid (after folded upsampling)
+  std::vector<Source> src;
+  AlignedFloats packed;       // [out group][source][ky][kx][source channel][8]
+  size_t packed_group = 0;    // floats per output group
+  AlignedFloats bias;         // [out group][8]
+};
+TileConv make_tile_conv(const Plan& plan, const ConvStep& step);
+
+// Source tile-rows a conv's output tile-row needs: rows [first, first + count) of source s (clipped to the map).
+void source_rows(const TileConv& c, int s, int ty, int& first, int& count);
+
+// Up to 3 consecutive source tile-rows; rows[k] is tile-row (first + k).
+struct RowWindow {
+  const float* rows[3] = {nullptr, nullptr, nullptr};
+  int first = 0;
+};
+
+// Computes output tile-row `ty`, tiles [tx0, tx1), into `dst` (that tile-row's storage).
+using ConvRowFn = void (*)(const TileConv& c, int ty, int tx0, int tx1, const RowWindow* win, float* dst);
+
+struct Kernels {
+  Isa isa = Isa::Scalar;
+  ConvRowFn conv_row = nullptr;
+};
+// Picks the kernels once (dav1d-style): `want` = Auto selects the best the CPU has.
+Kernels select_kernels(Isa want);
+
+void conv_row_scalar(const TileConv&, int, int, int, const RowWindow*, float*);
+void conv_row_avx2(const TileConv&, int, int, int, const RowWindow*, float*);
+
+// TILE tile-row -> planar CHW: columns [x_from, x_to) of the map go to out columns x + x_shift.
+// Input rows -> tiles [tx0, tx1) of TILE tile-row ty; x_origin = the map's column 0 in input coordinates.
+void write_input_tile_row(const InputSource& in, const TileGeom& g, int ty, int x_origin, int tx0, int tx1, float* dst);
+void read_output_tile_row(const TileGeom& g, const float* row, int ty, int x_from, int x_to, int x_shift,
+                          std::vector<float>& out, int out_w, int out_h);
+
+}  // namespace bty

@@ -1,0 +1,207 @@
+// Parses and validates a .bmodel (docs/model-format.md). Every field is checked against the file length and the
+// format's rules before use; any violation throws ModelError naming the file and the field.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+#include "crc32.h"
+#include "model.h"
+
+namespace bty {
+namespace {
+
+constexpr size_t kHeader = 96, kLayer = 32;
+constexpr uint32_t kVersion = 1, kEndian = 0x01020304u;
+constexpr int kMaxLayers = 256, kMaxChannels = 64, kMaxSize = 4096;
+
+class Reader {
+ public:
+  Reader(const uint8_t* d, size_t n, std::string name) : d_(d), n_(n), name_(std::move(name)) {}
+  [[noreturn]] void fail(const std::string& what) const { throw ModelError(name_ + ": " + what); }
+  uint32_t u32(size_t off, const char* field) const {
+    if (off + 4 > n_) fail(std::string("file ends before field '") + field + "'");
+    return uint32_t(d_[off]) | uint32_t(d_[off + 1]) << 8 | uint32_t(d_[off + 2]) << 16 | uint32_t(d_[off + 3]) << 24;
+  }
+  int32_t i32(size_t off, const char* field) const { return int32_t(u32(off, field)); }
+  float f32(size_t off, const char* field) const {
+    uint32_t u = u32(off, field);
+    float f;
+    std::memcpy(&f, &u, 4);
+    if (!std::isfinite(f)) fail(std::string("field '") + field + "' is not a finite number");
+    return f;
+  }
+  const uint8_t* data() const { return d_; }
+  size_t size() const { return n_; }
+
+ private:
+  const uint8_t* d_;
+  size_t n_;
+  std::string name_;
+};
+
+std::string layer_field(size_t i, const char* f) {
+  std::ostringstream s;
+  s << "layer " << i << " " << f;
+  return s.str();
+}
+
+}  // namespace
+
+std::shared_ptr<const Model> parse_model(const uint8_t* data, size_t size, const std::string& name) {
+  Reader r(data, size, name);
+  if (size < 8 || std::memcmp(data, "BTFYMDL\0", 8) != 0) r.fail("not a beautify model (bad magic; expected a .bmodel file)");
+  if (size < kHeader + 4) r.fail("truncated: " + std::to_string(size) + " bytes is shorter than the header");
+  uint32_t endian = r.u32(12, "endian");
+  if (endian == 0x04030201u) r.fail("written with the wrong byte order");
+  if (endian != kEndian) r.fail("bad endian marker");
+  uint32_t version = r.u32(8, "version");
+  if (version != kVersion) r.fail("unsupported version " + std::to_string(version) + " (this engine reads version 1)");
+  uint32_t file_size = r.u32(16, "file_size");
+  if (file_size != size)
+    r.fail("truncated or padded: header says " + std::to_string(file_size) + " bytes, file has " + std::to_string(size));
+  uint32_t stored_crc = r.u32(size - 4, "checksum");
+  if (crc32(data, size - 4) != stored_crc) r.fail("checksum mismatch: the file is corrupt");
+
+  auto m = std::make_shared<Model>();
+  ModelInfo& info = m->info;
+  const char* tier = reinterpret_cast<const char*>(data + 20);
+  size_t tier_len = strnlen(tier, 16);
+  if (tier_len == 0 || tier_len == 16) r.fail("tier name is empty or not NUL-terminated");
+  for (size_t i = 0; i < tier_len; ++i)
+    if (tier[i] < 0x21 || tier[i] > 0x7e) r.fail("tier name has a non-printable character");
+  info.tier.assign(tier, tier_len);
+  info.input_width = int(r.u32(36, "input_width"));
+  info.input_height = int(r.u32(40, "input_height"));
+  for (int v : {info.input_width, info.input_height})
+    if (v < 8 || v > kMaxSize || v % 8) r.fail("input size must be 8..4096 and a multiple of 8");
+  if (r.u32(44, "input_channels") != 3) r.fail("input_channels must be 3");
+  uint32_t colour = r.u32(48, "colour");
+  if (colour > 1) r.fail("unknown colour space " + std::to_string(colour));
+  info.colour = Colour(colour);
+  info.input_scale = r.f32(52, "input_scale");
+  info.input_bias = r.f32(56, "input_bias");
+  if (r.u32(60, "output_kind") != 0) r.fail("unknown output_kind");
+  info.output_scale = r.f32(64, "output_scale");
+  uint32_t n_layers = r.u32(68, "layer_count");
+  if (n_layers < 1 || n_layers > uint32_t(kMaxLayers)) r.fail("layer_count must be 1..256");
+  uint32_t w_off = r.u32(72, "weights_offset"), w_bytes = r.u32(76, "weights_bytes");
+  for (size_t o = 80; o < kHeader; o += 4)
+    if (r.u32(o, "reserved") != 0) r.fail("reserved header bytes are not zero");
+  if (w_off != kHeader + n_layers * kLayer) r.fail("weights_offset does not follow the layer table");
+  if (uint64_t(w_off) + w_bytes + 4 != size) r.fail("weights_bytes does not match the file size");
+
+  // Layers: check the graph, then the weight ranges.
+  std::vector<int>& ch = m->channels;
+  ch = {3};
+  std::vector<int> down = {1};       // downsampling factor of each tensor relative to the input
+  std::vector<int> used(n_layers + 1, 0);
+  std::vector<std::pair<uint32_t, uint32_t>> ranges;
+  m->layers.resize(n_layers);
+  for (size_t i = 0; i < n_layers; ++i) {
+    size_t base = kHeader + i * kLayer;
+    Layer& L = m->layers[i];
+    uint32_t op = r.u32(base, "op");
+    if (op < 1 || op > 3) r.fail(layer_field(i, "has unknown op ") + std::to_string(op));
+    L.op = Op(op);
+    L.a = r.i32(base + 4, "input_a");
+    L.b = r.i32(base + 8, "input_b");
+    L.out_channels = int(r.u32(base + 12, "out_channels"));
+    L.stride = int(r.u32(base + 16, "stride"));
+    uint32_t act = r.u32(base + 20, "activation");
+    uint32_t woff = r.u32(base + 24, "weight_offset");
+    if (r.u32(base + 28, "reserved") != 0) r.fail(layer_field(i, "reserved field is not zero"));
+    if (L.a < 0 || L.a > int(i)) r.fail(layer_field(i, "input_a refers to a tensor not produced yet"));
+    const Op in_op = L.a == 0 ? Op::Conv : m->layers[L.a - 1].op;
+    if (L.op == Op::Conv) {
+      if (L.b != -1) r.fail(layer_field(i, "conv must have input_b = -1"));
+      if (L.out_channels < 1 || L.out_channels > kMaxChannels) r.fail(layer_field(i, "out_channels must be 1..64"));
+      if (L.stride != 1 && L.stride != 2) r.fail(layer_field(i, "stride must be 1 or 2"));
+      if (act > 2) r.fail(layer_field(i, "has unknown activation"));
+      L.act = Act(act);
+      if (woff % 4) r.fail(layer_field(i, "weight_offset is not a multiple of 4"));
+      uint64_t n = uint64_t(L.out_channels) * ch[L.a] * 9 + L.out_channels;
+      if (uint64_t(woff) + n * 4 > w_bytes) r.fail(layer_field(i, "weights lie outside the weight blob"));
+      ranges.push_back({woff, uint32_t(woff + n * 4)});
+      const uint8_t* p = data + w_off + woff;
+      L.weights.resize(size_t(L.out_channels) * ch[L.a] * 9);
+      L.bias.resize(L.out_channels);
+      std::memcpy(L.weights.data(), p, L.weights.size() * 4);
+      std::memcpy(L.bias.data(), p + L.weights.size() * 4, L.bias.size() * 4);
+      for (float v : L.weights)
+        if (!std::isfinite(v)) r.fail(layer_field(i, "has a weight that is not a finite number"));
+      for (float v : L.bias)
+        if (!std::isfinite(v)) r.fail(layer_field(i, "has a bias that is not a finite number"));
+      if (L.stride == 2) {
+        if (down[L.a] > kMaxSize / 2) r.fail(layer_field(i, "downsamples the input below 1 pixel"));
+        down.push_back(down[L.a] * 2);
+      } else {
+        down.push_back(down[L.a]);
+      }
+      ch.push_back(L.out_channels);
+    } else {
+      if (L.stride != 1 || act != 0 || woff != 0) r.fail(layer_field(i, "stride/activation/weight_offset must be 1/0/0"));
+      if (L.op == Op::Upsample) {
+        if (L.b != -1) r.fail(layer_field(i, "upsample must have input_b = -1"));
+        if (in_op != Op::Conv) r.fail(layer_field(i, "upsample input must be the net input or a conv output"));
+        if (down[L.a] % 2) r.fail(layer_field(i, "upsamples above the input resolution"));
+        if (L.out_channels != ch[L.a]) r.fail(layer_field(i, "upsample out_channels must equal its input's"));
+        down.push_back(down[L.a] / 2);
+        ch.push_back(ch[L.a]);
+      } else {
+        if (L.b < 0 || L.b > int(i)) r.fail(layer_field(i, "input_b refers to a tensor not produced yet"));
+        if (down[L.a] != down[L.b]) r.fail(layer_field(i, "concat inputs have different resolutions"));
+        if (L.out_channels != ch[L.a] + ch[L.b] || L.out_channels > kMaxChannels)
+          r.fail(layer_field(i, "concat out_channels must be the sum of its inputs' and at most 64"));
+        used[L.b]++;
+        down.push_back(down[L.a]);
+        ch.push_back(L.out_channels);
+      }
+    }
+    used[L.a]++;
+  }
+  for (size_t i = 0; i < n_layers; ++i) {
+    const Layer& L = m->layers[i];
+    for (int in : {L.a, L.b}) {
+      if (in <= 0) continue;
+      Op pop = m->layers[in - 1].op;
+      if (pop == Op::Upsample && L.op == Op::Upsample) r.fail(layer_field(i, "reads an upsample with an upsample"));
+      if (pop == Op::Concat && L.op == Op::Upsample) r.fail(layer_field(i, "upsamples a concat"));
+    }
+  }
+  const Layer& last = m->layers.back();
+  if (last.op != Op::Conv) r.fail("the last layer (the output head) must be a conv");
+  if (used[n_layers] != 0) r.fail("the output head is read by another layer");
+  for (size_t t = 0; t < n_layers; ++t)
+    if (used[t] == 0) r.fail(t == 0 ? std::string("the net input is never read") : layer_field(t - 1, "output is never used"));
+  std::sort(ranges.begin(), ranges.end());
+  for (size_t i = 1; i < ranges.size(); ++i)
+    if (ranges[i].first < ranges[i - 1].second) r.fail("conv weight ranges overlap");
+
+  int maxdown = 1;
+  for (int d : down) maxdown = std::max(maxdown, d);
+  m->down_factor = maxdown;
+  if (info.input_width % maxdown || info.input_height % maxdown)
+    r.fail("input size is not a multiple of the net's downsampling factor " + std::to_string(maxdown));
+  Plan p = make_plan(*m, info.input_width, info.input_height);
+  info.output_width = p.width[p.output_tensor];
+  info.output_height = p.height[p.output_tensor];
+  info.output_channels = p.channels[p.output_tensor];
+  for (const ConvStep& s : p.steps) info.macs += conv_macs(p, s);
+  return m;
+}
+
+std::shared_ptr<const Model> load_model(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw ModelError(path + ": cannot open the model file (does it exist and is it readable?)");
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (f.bad()) throw ModelError(path + ": read error");
+  if (bytes.size() > (64u << 20)) throw ModelError(path + ": larger than 64 MiB, not a beauty model");
+  return parse_model(bytes.data(), bytes.size(), path);
+}
+
+const ModelInfo& info(const Model& m) { return m.info; }
+
+}  // namespace bty

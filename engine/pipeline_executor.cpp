@@ -1,0 +1,230 @@
+// The super-pipeline: every materialised tensor lives in a ring of tile-rows, and a precomputed schedule runs
+// whichever stage has its input rows ready, deepest first, so rows are consumed as soon as they exist and the
+// intermediates stay in cache. Wide inputs are cut into vertical Segments (strips with a halo as wide as the net's
+// receptive field) so the rings of one strip fit the per-thread L2 budget at any input size. Both threads work on
+// the same step (each takes half of the tile-row), so small inputs parallelise without halo overhead.
+//
+// Skip masks (flat-tile bypass, reuse of unchanged tiles) plug in per step: a step is a (stage, tile-row, tile range)
+// call, so a mask per tensor and tile-row lets the kernel skip tiles or copy them from the previous frame's ring.
+#include <algorithm>
+#include <map>
+#include <stdexcept>
+
+#include "executor.h"
+
+namespace bty {
+namespace {
+
+// One strip width: its plan, convs and the replayable schedule. Stage 0 writes the input, stage k+1 runs step k.
+struct Strip {
+  Plan plan;
+  std::vector<TileConv> convs;
+  std::vector<TileGeom> geom;  // per stage
+};
+
+class PipelineExecutor final : public ExecutorImpl {
+ public:
+  PipelineExecutor(const Plan& full, const Kernels& k, ThreadPool& pool, size_t segment_bytes)
+      : full_(full), k_(k), pool_(pool) {
+    down_ = 1;
+    for (const ConvStep& s : full.steps) down_ = std::max(down_, full.width[0] / full.width[s.tensor]);
+    const int W = full.width[0];
+    const int out_scale = W / full.width[full.output_tensor];
+    stages_ = int(full.steps.size()) + 1;
+    tensor_of_.push_back(0);
+    for (const ConvStep& s : full.steps) tensor_of_.push_back(s.tensor);
+    // Schedule and ring sizes depend only on heights, so one simulation on the full plan serves every strip.
+    Strip probe = make_strip(W);
+    simulate(probe);
+    halo_ = halo(full);
+
+    // Strip layout: the widest interior whose rings fit threads x budget.
+    const size_t budget = segment_bytes * size_t(pool.size());
+    int interior = W;
+    if (ring_bytes(W) > budget) {
+      interior = down_;
+      for (int w = W - down_; w >= down_; w -= down_)
+        if (ring_bytes(std::min(W, w + 2 * halo_)) <= budget) {
+          interior = w;
+          break;
+        }
+      int n = (W + interior - 1) / interior;
+      interior = ((W + n - 1) / n + down_ - 1) / down_ * down_;
+    }
+    for (int a = 0; a < W; a += interior) {
+      int b = std::min(W, a + interior);
+      Segment sg;
+      sg.in0 = std::max(0, a - halo_);
+      sg.in1 = std::min(W, b + halo_);
+      sg.out0 = a / out_scale;
+      sg.out1 = b / out_scale;
+      int w = sg.in1 - sg.in0;
+      if (!strips_.count(w)) strips_.emplace(w, make_strip(w));
+      sg.strip = &strips_.at(w);
+      segments_.push_back(sg);
+    }
+    int widest = 0;
+    for (const Segment& s : segments_) widest = std::max(widest, s.in1 - s.in0);
+    const Strip& ws = strips_.at(widest);
+    rings_.resize(stages_);
+    for (int st = 0; st < stages_; ++st) {
+      rings_[st].assign(ws.geom[st].row_floats * slots_[st], 0.0f);
+      bytes_ += rings_[st].size() * sizeof(float);
+    }
+  }
+
+  void run(const InputSource& in, std::vector<float>& out) override {
+    const int ot = full_.output_tensor;
+    const int OW = full_.width[ot], OH = full_.height[ot];
+    out.assign(size_t(full_.channels[ot]) * OW * OH, 0.0f);
+    for (const Segment& sg : segments_) run_segment(in, sg, out, OW, OH);
+  }
+
+  size_t working_set_bytes() const override { return bytes_; }
+
+ private:
+  struct Segment {
+    int in0, in1;    // input columns the strip computes
+    int out0, out1;  // output columns it keeps (global)
+    const Strip* strip;
+  };
+
+  Strip make_strip(int width) const {
+    Strip s;
+    s.plan = make_plan_like(width);
+    for (const ConvStep& st : s.plan.steps) s.convs.push_back(make_tile_conv(s.plan, st));
+    s.geom.push_back(TileGeom(width, s.plan.height[0], 3));
+    for (const TileConv& c : s.convs) s.geom.push_back(c.out);
+    return s;
+  }
+  // The full plan re-sized to a strip width (same graph, same weights).
+  Plan make_plan_like(int width) const {
+    Plan p = full_;
+    const int W = full_.width[0];
+    for (size_t t = 0; t < p.width.size(); ++t) p.width[t] = int(int64_t(full_.width[t]) * width / W);
+    return p;
+  }
+
+  // Stage that produces tensor t.
+  int stage_of(int tensor) const {
+    return int(std::find(tensor_of_.begin(), tensor_of_.end(), tensor) - tensor_of_.begin());
+  }
+
+  // Deepest-runnable-first on row counts alone; records the order and each ring's peak live rows.
+  void simulate(const Strip& s) {
+    std::vector<int> next(stages_, 0), rows(stages_);
+    for (int st = 0; st < stages_; ++st) rows[st] = s.geom[st].tiles_y;
+    std::vector<std::vector<std::pair<int, int>>> consumers(stages_);  // (consumer stage, source index)
+    for (int st = 1; st < stages_; ++st)
+      for (size_t si = 0; si < s.convs[st - 1].src.size(); ++si)
+        consumers[stage_of(s.plan.steps[st - 1].sources[si].tensor)].push_back({st, int(si)});
+    slots_.assign(stages_, 1);
+    int remaining = 0;
+    for (int r : rows) remaining += r;
+    while (remaining > 0) {
+      int chosen = -1;
+      for (int st = stages_ - 1; st >= 0 && chosen < 0; --st) {
+        if (next[st] == rows[st]) continue;
+        bool ready = true;
+        if (st > 0) {
+          const TileConv& c = s.convs[st - 1];
+          for (size_t si = 0; si < c.src.size() && ready; ++si) {
+            int first, count;
+            source_rows(c, int(si), next[st], first, count);
+            ready = first + count <= next[stage_of(s.plan.steps[st - 1].sources[si].tensor)];
+          }
+        }
+        if (ready) chosen = st;
+      }
+      if (chosen < 0) throw std::logic_error("pipeline schedule deadlocked");
+      schedule_.push_back(chosen);
+      next[chosen]++;
+      remaining--;
+      // Oldest row of `chosen` any unfinished consumer still needs: everything from there to next is live.
+      int lo = next[chosen];
+      for (auto [cs, si] : consumers[chosen]) {
+        if (next[cs] == rows[cs]) continue;
+        int first, count;
+        source_rows(s.convs[cs - 1], si, next[cs], first, count);
+        lo = std::min(lo, first);
+      }
+      slots_[chosen] = std::max(slots_[chosen], next[chosen] - lo);
+    }
+  }
+
+  // Input columns at a strip's inner edge whose values can differ from the full-width result: the contamination
+  // from the edge's zero padding grows by one source pixel per conv at that conv's resolution.
+  int halo(const Plan& p) const {
+    const int W = p.width[0];
+    std::vector<int> k(p.width.size(), 0);  // contaminated pixels at each tensor's resolution
+    std::vector<int> scale(p.width.size(), 1);
+    for (const ConvStep& s : p.steps) {
+      int kin = 0;
+      for (const ConvSource& src : s.sources) kin = std::max(kin, src.up ? 2 * k[src.tensor] : k[src.tensor]);
+      k[s.tensor] = (kin + 1 + s.stride - 1) / s.stride + 1;
+      scale[s.tensor] = W / p.width[s.tensor];
+    }
+    int ot = p.output_tensor;
+    int m = k[ot] * (W / p.width[ot]);
+    return (m + down_ - 1) / down_ * down_;
+  }
+
+  size_t ring_bytes(int width) const {
+    size_t b = 0;
+    Plan p = make_plan_like(width);
+    b += TileGeom(width, p.height[0], 3).row_floats * slots_[0];
+    for (size_t i = 0; i < p.steps.size(); ++i) {
+      const ConvStep& s = p.steps[i];
+      b += TileGeom(p.width[s.tensor], p.height[s.tensor], s.out_channels).row_floats * slots_[i + 1];
+    }
+    return b * sizeof(float);
+  }
+
+  void run_segment(const InputSource& in, const Segment& sg, std::vector<float>& out, int OW, int OH) {
+    const Strip& s = *sg.strip;
+    std::vector<int> next(stages_, 0);
+    auto row_ptr = [&](int st, int r) { return rings_[st].data() + s.geom[st].row_floats * (r % slots_[st]); };
+    const int out_stage = stages_ - 1;
+    const int scale = full_.width[0] / full_.width[full_.output_tensor];
+    const int keep0 = sg.out0 - sg.in0 / scale, keep1 = sg.out1 - sg.in0 / scale;
+    RowWindow win[8];
+    for (int st : schedule_) {
+      const int r = next[st]++;
+      const TileGeom& g = s.geom[st];
+      float* dst = row_ptr(st, r);
+      if (st == 0) {
+        pool_.run(g.tiles_x, [&](int a, int b) { write_input_tile_row(in, g, r, sg.in0, a, b, dst); });
+        continue;
+      }
+      const TileConv& c = s.convs[st - 1];
+      for (size_t si = 0; si < c.src.size(); ++si) {
+        int first, count;
+        source_rows(c, int(si), r, first, count);
+        int ps = stage_of(s.plan.steps[st - 1].sources[si].tensor);
+        win[si].first = first;
+        for (int q = 0; q < count; ++q) win[si].rows[q] = row_ptr(ps, first + q);
+      }
+      pool_.run(g.tiles_x, [&](int a, int b) { k_.conv_row(c, r, a, b, win, dst); });
+      if (st == out_stage) read_output_tile_row(g, dst, r, keep0, keep1, sg.out0 - keep0, out, OW, OH);
+    }
+  }
+
+  Plan full_;
+  Kernels k_;
+  ThreadPool& pool_;
+  int down_ = 1, stages_ = 0, halo_ = 0;
+  std::vector<int> tensor_of_, slots_, schedule_;
+  std::map<int, Strip> strips_;
+  std::vector<Segment> segments_;
+  std::vector<AlignedFloats> rings_;
+  size_t bytes_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<ExecutorImpl> make_pipeline_executor(const Plan& plan, const Kernels& k, ThreadPool& pool,
+                                                     size_t segment_bytes) {
+  return std::make_unique<PipelineExecutor>(plan, k, pool, segment_bytes);
+}
+
+}  // namespace bty

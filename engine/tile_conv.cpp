@@ -1,0 +1,92 @@
+// Prepares convs for the TILE kernels and converts between planar rows and TILE tile-rows.
+#include <algorithm>
+#include <string>
+
+#include "kernels.h"
+
+namespace bty {
+
+TileConv make_tile_conv(const Plan& p, const ConvStep& s) {
+  TileConv c;
+  c.step = &s;
+  c.out = TileGeom(p.width[s.tensor], p.height[s.tensor], s.out_channels);
+  c.in_w = c.out.width * s.stride;
+  c.in_h = c.out.height * s.stride;
+  if (s.sources.size() > 8)
+    throw ModelError("layer " + std::to_string(s.layer) + " concatenates more than 8 inputs (engine limit)");
+  for (const ConvSource& cs : s.sources) {
+    TileConv::Source src;
+    src.geom = TileGeom(p.width[cs.tensor], p.height[cs.tensor], cs.channels);
+    src.up = cs.up;
+    src.xoff.resize(size_t(c.out.width) * 3);
+    for (int ox = 0; ox < c.out.width; ++ox)
+      for (int kx = 0; kx < 3; ++kx) {
+        int ix = ox * s.stride + kx - 1;
+        int sx = cs.up ? ix >> 1 : ix;
+        src.xoff[size_t(ox) * 3 + kx] = (ix < 0 || ix >= c.in_w) ? -1 : int(src.geom.offset(sx, 0, 0));
+      }
+    c.src.push_back(std::move(src));
+  }
+  const int groups = c.out.groups;
+  c.packed_group = size_t(9) * s.in_channels * kGroup;
+  c.packed.assign(c.packed_group * groups, 0.0f);
+  c.bias.assign(size_t(groups) * kGroup, 0.0f);
+  for (int og = 0; og < groups; ++og) {
+    float* w = c.packed.data() + c.packed_group * og;
+    for (const ConvSource& cs : s.sources)
+      for (int k = 0; k < 9; ++k)
+        for (int ci = 0; ci < cs.channels; ++ci, w += kGroup)
+          for (int l = 0; l < kGroup; ++l) {
+            int co = og * kGroup + l;
+            if (co < s.out_channels) w[l] = s.weights[(size_t(co) * s.in_channels + cs.channel_offset + ci) * 9 + k];
+          }
+    for (int l = 0; l < kGroup; ++l)
+      if (og * kGroup + l < s.out_channels) c.bias[og * kGroup + l] = s.bias[og * kGroup + l];
+  }
+  return c;
+}
+
+void source_rows(const TileConv& c, int s, int ty, int& first, int& count) {
+  const TileConv::Source& src = c.src[s];
+  int oy0 = ty * kTile, oy1 = std::min(oy0 + kTile, c.out.height) - 1;
+  int iy0 = std::max(oy0 * c.step->stride - 1, 0), iy1 = std::min(oy1 * c.step->stride + 1, c.in_h - 1);
+  if (src.up) {
+    iy0 >>= 1;
+    iy1 >>= 1;
+  }
+  first = iy0 >> 3;
+  count = (iy1 >> 3) - first + 1;
+}
+
+void write_input_tile_row(const InputSource& in, const TileGeom& g, int ty, int x_origin, int tx0, int tx1,
+                          float* dst) {
+  const int x0 = tx0 * kTile, x1 = std::min(tx1 * kTile, g.width);
+  float row[3 * 64 * kTile];  // up to 64 tiles per call; longer spans are done in pieces
+  std::fill(dst + g.offset(x0, 0, 0), dst + g.offset(x0, 0, 0) + size_t(tx1 - tx0) * g.groups * kGroupFloats, 0.0f);
+  for (int yy = 0; yy < kTile; ++yy) {
+    int y = ty * kTile + yy;
+    if (y >= g.height) break;
+    for (int a = x0; a < x1; a += 64 * kTile) {
+      int b = std::min(x1, a + 64 * kTile), n = b - a;
+      in.row(y, x_origin + a, x_origin + b, row, n);
+      for (int x = a; x < b; ++x) {
+        float* px = dst + g.offset(x, yy, 0);
+        for (int c = 0; c < 3; ++c) px[c] = row[c * n + x - a];
+      }
+    }
+  }
+}
+
+void read_output_tile_row(const TileGeom& g, const float* row, int ty, int x_from, int x_to, int x_shift,
+                          std::vector<float>& out, int out_w, int out_h) {
+  for (int yy = 0; yy < kTile; ++yy) {
+    int y = ty * kTile + yy;
+    if (y >= g.height) break;
+    for (int x = x_from; x < x_to; ++x) {
+      const float* px = row + g.offset(x, yy, 0);
+      for (int c = 0; c < g.channels; ++c) out[(size_t(c) * out_h + y) * out_w + x + x_shift] = px[c];
+    }
+  }
+}
+
+}  // namespace bty

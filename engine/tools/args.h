@@ -1,0 +1,55 @@
+// Tiny --key value argument parsing shared by the engine tools.
+#pragma once
+#include <cstdlib>
+#include <map>
+#include <stdexcept>
+#include <string>
+
+#include "beautify/engine.h"
+
+namespace bty::tools {
+
+class Args {
+ public:
+  Args(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+      std::string k = argv[i];
+      if (k.rfind("--", 0) != 0) throw std::invalid_argument("unexpected argument '" + k + "'");
+      k = k.substr(2);
+      if (i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0) kv_[k] = argv[++i];
+      else kv_[k] = "";
+    }
+  }
+  bool has(const std::string& k) const { return kv_.count(k) != 0; }
+  std::string str(const std::string& k, const std::string& def = "") const {
+    auto it = kv_.find(k);
+    return it == kv_.end() ? def : it->second;
+  }
+  int num(const std::string& k, int def) const {
+    auto it = kv_.find(k);
+    if (it == kv_.end()) return def;
+    char* end = nullptr;
+    long v = std::strtol(it->second.c_str(), &end, 10);
+    if (!end || *end) throw std::invalid_argument("--" + k + " needs a number");
+    return int(v);
+  }
+
+ private:
+  std::map<std::string, std::string> kv_;
+};
+
+inline Executor parse_executor(const std::string& s) {
+  if (s == "reference") return Executor::Reference;
+  if (s == "layered") return Executor::Layered;
+  if (s == "pipeline" || s.empty()) return Executor::Pipeline;
+  throw std::invalid_argument("--executor must be reference, layered or pipeline");
+}
+
+inline Isa parse_isa(const std::string& s) {
+  if (s.empty() || s == "auto") return Isa::Auto;
+  if (s == "scalar") return Isa::Scalar;
+  if (s == "avx2") return Isa::Avx2;
+  throw std::invalid_argument("--isa must be auto, scalar or avx2");
+}
+
+}  // namespace bty::tools
