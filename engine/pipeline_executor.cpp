@@ -38,16 +38,18 @@ class PipelineExecutor final : public ExecutorImpl {
     simulate(probe);
     halo_ = halo(full);
 
-    // Strip layout: the widest interior whose rings fit threads x budget.
+    // Strip layout: the widest interior whose rings fit threads x budget, but never so narrow that the halo's
+    // recomputation costs more than a quarter of the work: past that, spilling to L3 is cheaper than recomputing.
     const size_t budget = segment_bytes * size_t(pool.size());
     int interior = W;
     if (ring_bytes(W) > budget) {
-      interior = down_;
+      int fit = down_;
       for (int w = W - down_; w >= down_; w -= down_)
         if (ring_bytes(std::min(W, w + 2 * halo_)) <= budget) {
-          interior = w;
+          fit = w;
           break;
         }
+      interior = std::min(W, std::max(fit, 8 * halo_));
       int n = (W + interior - 1) / interior;
       interior = ((W + n - 1) / n + down_ - 1) / down_ * down_;
     }

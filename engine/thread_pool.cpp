@@ -33,7 +33,11 @@ void ThreadPool::run(int n, const std::function<void(int, int)>& fn) {
   }
   wake_.notify_all();
   fn(0, n / t);
-  while (pending_.load(std::memory_order_acquire) != 0) _mm_pause();
+  // Spin, then yield: on a loaded machine the worker may be waiting for this core.
+  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+    if (spins < 4000) _mm_pause();
+    else std::this_thread::yield();
+  }
 }
 
 void ThreadPool::worker(int id) {
