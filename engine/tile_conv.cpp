@@ -83,8 +83,8 @@ void read_output_tile_row(const TileGeom& g, const float* row, int ty, int x_fro
     int y = ty * kTile + yy;
     if (y >= g.height) break;
     for (int x = x_from; x < x_to; ++x) {
-      const float* px = row + g.offset(x, yy, 0);
-      for (int c = 0; c < g.channels; ++c) out[(size_t(c) * out_h + y) * out_w + x + x_shift] = px[c];
+      for (int c = 0; c < g.channels; ++c)
+        out[(size_t(c) * out_h + y) * out_w + x + x_shift] = row[g.offset(x, yy, c / kGroup) + c % kGroup];
     }
   }
 }

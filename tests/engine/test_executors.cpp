@@ -1,0 +1,116 @@
+// The layered and super-pipeline executors against the planar reference executor, on random nets and on the
+// three tiers, with 1 and 2 threads, and with the Segment budget forced small so wide inputs are cut into strips.
+#include <cstdlib>
+#include <string>
+
+#include "test_util.h"
+
+namespace bty::test {
+namespace {
+
+// Stated tolerance: outputs are tanh in [-1, 1]; the executors differ from the oracle only by fp32 summation order
+// (FMA vs separate multiply-add), which over <= 20 layers of He-initialised random weights stays below 1e-4.
+constexpr float kTol = 1e-4f;
+
+struct Variant {
+  Executor exec;
+  int threads;
+  size_t segment_bytes;
+};
+const Variant kVariants[] = {{Executor::Layered, 1, 512 << 10}, {Executor::Layered, 2, 512 << 10},
+                             {Executor::Pipeline, 1, 512 << 10}, {Executor::Pipeline, 2, 512 << 10},
+                             {Executor::Pipeline, 1, 16 << 10},   {Executor::Pipeline, 2, 16 << 10}};
+
+void check_all(std::shared_ptr<const Model> model, int w, int h, std::mt19937& rng, const std::string& what) {
+  auto in = random_input(rng, w, h);
+  NetOptions o;
+  o.width = w;
+  o.height = h;
+  o.executor = Executor::Reference;
+  auto ref = run(model, o, in);
+  for (const Variant& v : kVariants) {
+    o.executor = v.exec;
+    o.threads = v.threads;
+    o.segment_bytes = v.segment_bytes;
+    auto got = run(model, o, in);
+    EXPECT_LE(max_abs_diff(got, ref), kTol) << what << " " << to_string(v.exec) << " threads=" << v.threads
+                                           << " segment=" << v.segment_bytes << " size=" << w << "x" << h;
+  }
+}
+
+TEST(Executors, RandomNetsMatchReference) {
+  std::mt19937 rng(99);
+  for (int trial = 0; trial < 16; ++trial) {
+    int levels = 1 + trial % 3, f = 1 << levels;
+    int w = f * (1 + int(rng() % (64 / f + 6))), h = f * (1 + int(rng() % (48 / f + 4)));
+    if (trial == 0) w = h = f;  // a single pixel at the deepest level
+    ModelSpec spec = random_net(rng, levels, 8 * f, 8 * f);
+    check_all(parse(spec), w, h, rng, "random net " + std::to_string(trial));
+  }
+}
+
+TEST(Executors, WideInputIsCutIntoSegmentsAndStillMatches) {
+  std::mt19937 rng(5);
+  ModelSpec spec = random_net(rng, 3, 64, 64);
+  auto model = parse(spec);
+  auto in = random_input(rng, 640, 48);
+  NetOptions o;
+  o.width = 640;
+  o.height = 48;
+  o.executor = Executor::Reference;
+  auto ref = run(model, o, in);
+  o.executor = Executor::Pipeline;
+  o.segment_bytes = 16 << 10;
+  Net small(model, o);
+  o.segment_bytes = 64 << 20;
+  Net whole(model, o);
+  EXPECT_LT(small.working_set_bytes(), whole.working_set_bytes()) << "a small budget must cut the input into strips";
+  small.set_input_planar(in.data());
+  small.run();
+  EXPECT_LE(max_abs_diff(small.output(), ref), kTol);
+}
+
+const char* tier_path(const char* tier) {
+  static std::string s;
+  const char* dir = std::getenv("BTY_TEST_MODELS");
+  s = std::string(dir ? dir : ".") + "/test-" + tier + ".bmodel";
+  return s.c_str();
+}
+
+TEST(Executors, TiersMatchReference) {
+  std::mt19937 rng(7);
+  for (const char* tier : {"S", "M", "L"}) {
+    auto model = load_model(tier_path(tier));
+    const ModelInfo& i = info(*model);
+    check_all(model, i.input_width, i.input_height, rng, std::string("tier ") + tier);
+  }
+}
+
+TEST(Executors, PipelineHoldsLessThanWholeFeatureMapsAtOneMegapixel) {
+  auto model = load_model(tier_path("M"));
+  NetOptions o;
+  o.width = 1024;
+  o.height = 1024;
+  o.executor = Executor::Layered;
+  Net layered(model, o);
+  o.executor = Executor::Pipeline;
+  Net pipe(model, o);
+  EXPECT_LT(pipe.working_set_bytes() * 4, layered.working_set_bytes());
+}
+
+TEST(Executors, RejectsBadOptions) {
+  auto model = load_model(tier_path("S"));
+  NetOptions o;
+  o.width = 100;  // not a multiple of 8
+  EXPECT_THROW(Net(model, o), std::invalid_argument);
+  o.width = 0;
+  o.threads = 0;
+  EXPECT_THROW(Net(model, o), std::invalid_argument);
+  o.threads = 1;
+  Net net(model, o);
+  EXPECT_THROW(net.run(), std::logic_error);  // no input yet
+  EXPECT_THROW(Net(nullptr, o), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace bty::test

@@ -1,0 +1,55 @@
+// Helpers shared by the engine tests: random single-op nets and output comparison.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "beautify/engine.h"
+#include "model_writer.h"
+
+namespace bty::test {
+
+inline std::shared_ptr<const Model> parse(const ModelSpec& spec) {
+  auto bytes = serialize_model(spec);
+  return parse_model(bytes.data(), bytes.size(), "test-model");
+}
+
+inline Layer conv(int a, int c, int stride, Act act, std::mt19937& rng, int in_channels) {
+  Layer L;
+  L.a = a;
+  L.out_channels = c;
+  L.stride = stride;
+  L.act = act;
+  std::normal_distribution<float> nd(0.0f, std::sqrt(2.0f / (9 * in_channels)));
+  L.weights.resize(size_t(c) * in_channels * 9);
+  for (float& w : L.weights) w = nd(rng);
+  L.bias.resize(c);
+  for (float& b : L.bias) b = nd(rng);
+  return L;
+}
+
+inline std::vector<float> random_input(std::mt19937& rng, int w, int h) {
+  std::vector<float> v(size_t(3) * w * h);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (float& x : v) x = u(rng);
+  return v;
+}
+
+inline std::vector<float> run(std::shared_ptr<const Model> m, NetOptions o, const std::vector<float>& in) {
+  Net net(std::move(m), o);
+  net.set_input_planar(in.data());
+  net.run();
+  return net.output();
+}
+
+inline float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  float d = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) d = std::max(d, std::fabs(a[i] - b[i]));
+  return d;
+}
+
+}  // namespace bty::test
