@@ -1,0 +1,208 @@
+#include "landmarker.h"
+
+#include <dlib/image_processing/shape_predictor.h>
+#include <dlib/serialize.h>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <mutex>
+
+namespace bty::face {
+
+using V2 = Eigen::Vector2f;
+
+struct LandmarkModel {
+  Landmarks mean{};  // initial shape, unit-box coordinates
+  std::vector<std::vector<dlib::impl::regression_tree>> forests;  // one forest per cascade level
+  std::vector<std::vector<unsigned long>> anchor_idx;             // per level, per feature pixel: anchor landmark
+  std::vector<std::vector<dlib::vector<float, 2>>> deltas;        // per level, per feature pixel: offset (unit box)
+};
+
+// The file layout is dlib's shape_predictor serialisation: version 1, initial shape, forests, anchors, deltas.
+static void read_model(LandmarkModel& m, std::istream& in) {
+  int version = 0;
+  dlib::deserialize(version, in);
+  if (version != 1) throw dlib::serialization_error("unexpected version " + std::to_string(version));
+  dlib::matrix<float, 0, 1> initial;
+  dlib::deserialize(initial, in);
+  if (initial.size() != 2 * kNumLandmarks)
+    throw dlib::serialization_error("model has " + std::to_string(initial.size() / 2) + " points, need 68");
+  for (int i = 0; i < kNumLandmarks; ++i) m.mean[i] = V2(initial(2 * i), initial(2 * i + 1));
+  dlib::deserialize(m.forests, in);
+  dlib::deserialize(m.anchor_idx, in);
+  dlib::deserialize(m.deltas, in);
+  if (m.forests.empty() || m.anchor_idx.size() != m.forests.size() || m.deltas.size() != m.forests.size())
+    throw dlib::serialization_error("inconsistent cascade");
+  for (size_t l = 0; l < m.forests.size(); ++l) {
+    if (m.anchor_idx[l].size() != m.deltas[l].size()) throw dlib::serialization_error("inconsistent feature pool");
+    for (unsigned long a : m.anchor_idx[l])
+      if (a >= unsigned(kNumLandmarks)) throw dlib::serialization_error("anchor out of range");
+    const size_t nf = m.deltas[l].size();
+    for (const auto& tree : m.forests[l]) {
+      if (tree.leaf_values.size() != tree.splits.size() + 1) throw dlib::serialization_error("malformed tree");
+      for (const auto& s : tree.splits)
+        if (s.idx1 >= nf || s.idx2 >= nf) throw dlib::serialization_error("split feature out of range");
+      for (const auto& leaf : tree.leaf_values)
+        if (leaf.size() != 2 * kNumLandmarks) throw dlib::serialization_error("malformed leaf");
+    }
+  }
+}
+
+// Loading costs ~1 s and ~70 MB: stages using the same file share one copy while any of them lives.
+static std::shared_ptr<const LandmarkModel> load_model(const std::string& path) {
+  static std::mutex mu;
+  static std::map<std::string, std::weak_ptr<const LandmarkModel>> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  if (auto hit = cache[path].lock()) return hit;
+
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("landmark model not found or unreadable: '" + path + "' (install libdlib-data, or set landmark_model)");
+  auto m = std::make_shared<LandmarkModel>();
+  try {
+    read_model(*m, in);
+  } catch (const std::exception& e) {
+    throw Error("landmark model '" + path + "' is corrupt or not a dlib 68-point shape predictor: " + e.what());
+  }
+  cache[path] = m;
+  return m;
+}
+
+Landmarker::Landmarker(const std::string& model_path) : model_(load_model(model_path)) {}
+Landmarker::~Landmarker() = default;
+
+Placement Landmarker::placement_of(const Landmarks& lm) const {
+  return fit_similarity(model_->mean.data(), lm.data(), kNumLandmarks);
+}
+
+Placement Landmarker::placement_of_box(const RectF& box) {
+  Placement p;
+  p.scale = std::max(1.f, 0.5f * (box.width() + box.height()));
+  p.angle = 0;
+  p.t = V2(box.x0, box.y0);
+  return p;
+}
+
+RectF Landmarker::box_of(const Placement& p) {
+  const V2 c[4] = {p.apply(V2(0, 0)), p.apply(V2(1, 0)), p.apply(V2(0, 1)), p.apply(V2(1, 1))};
+  return bounds(c, 4);
+}
+
+namespace {
+
+struct Sampler {
+  const uint8_t* img;
+  int w, h, stride;
+  // Bilinear, pixel centres at integer coordinates; outside the frame reads 0 (as the predictor was trained).
+  float at(float x, float y) const {
+    if (!(x > -1.f && y > -1.f && x < float(w) && y < float(h))) return 0.f;
+    const int x0 = int(std::floor(x)), y0 = int(std::floor(y));
+    const float fx = x - x0, fy = y - y0;
+    auto px = [&](int xx, int yy) -> float {
+      xx = std::min(std::max(xx, 0), w - 1);
+      yy = std::min(std::max(yy, 0), h - 1);
+      return img[size_t(yy) * stride + xx];
+    };
+    const float top = px(x0, y0) + fx * (px(x0 + 1, y0) - px(x0, y0));
+    const float bot = px(x0, y0 + 1) + fx * (px(x0 + 1, y0 + 1) - px(x0, y0 + 1));
+    return top + fy * (bot - top);
+  }
+  // Mean over a (2n)x(2n) grid spanning +-r along the axes ax, ay (a cheap box prefilter for large faces).
+  float area(const V2& f, const V2& ax, const V2& ay, int n) const {
+    if (n <= 0) return at(f.x(), f.y());
+    float s = 0;
+    for (int j = -n; j < n; ++j)
+      for (int i = -n; i < n; ++i) {
+        const V2 q = f + ax * ((i + 0.5f) / n) + ay * ((j + 0.5f) / n);
+        s += at(q.x(), q.y());
+      }
+    return s / float(4 * n * n);
+  }
+};
+
+}  // namespace
+
+FitResult Landmarker::fit(const uint8_t* luma, int w, int h, int stride, const Placement& start) const {
+  const LandmarkModel& m = *model_;
+  const Sampler smp{luma, w, h, stride};
+  // The cascade was trained on faces of ~100-250 px; on larger ones each feature reads a small box instead of
+  // one pixel so that sensor noise and texture alias less (half a training pixel on each side).
+  const float px_per_train_px = start.scale / 160.f;
+  const int sub = px_per_train_px > 1.5f ? 1 : 0;
+  const Eigen::Matrix2f lin = start.linear();
+  const V2 half_x = lin.col(0) * (0.5f / 160.f), half_y = lin.col(1) * (0.5f / 160.f);
+
+  std::array<float, 2 * kNumLandmarks> shape;
+  for (int i = 0; i < kNumLandmarks; ++i) shape[2 * i] = m.mean[i].x(), shape[2 * i + 1] = m.mean[i].y();
+  std::vector<float> feat;
+  Landmarks cur;
+  for (size_t level = 0; level < m.forests.size(); ++level) {
+    for (int i = 0; i < kNumLandmarks; ++i) cur[i] = V2(shape[2 * i], shape[2 * i + 1]);
+    // Feature offsets are defined relative to the mean shape: move them with the current shape's similarity.
+    const Similarity t = fit_similarity(m.mean.data(), cur.data(), kNumLandmarks);
+    const Eigen::Matrix2f tl = t.linear();
+    const auto& anchors = m.anchor_idx[level];
+    const auto& deltas = m.deltas[level];
+    feat.resize(deltas.size());
+    for (size_t i = 0; i < deltas.size(); ++i) {
+      const V2 u = tl * V2(deltas[i].x(), deltas[i].y()) + cur[anchors[i]];
+      feat[i] = smp.area(start.apply(u), half_x, half_y, sub);
+    }
+    for (const auto& tree : m.forests[level]) {
+      unsigned long leaf = 0;
+      const dlib::matrix<float, 0, 1>& delta = tree(feat, leaf);
+      const float* d = &delta(0);
+      for (int k = 0; k < 2 * kNumLandmarks; ++k) shape[k] += d[k];
+    }
+  }
+
+  FitResult r;
+  for (int i = 0; i < kNumLandmarks; ++i) r.lm[i] = start.apply(V2(shape[2 * i], shape[2 * i + 1]));
+
+  // Appearance patch: box means over the inner face (unit box [0.15, 0.85]^2) of the start placement.
+  r.patch.assign(kPatch * kPatch, 0.f);
+  const float cell = 0.7f / kPatch;
+  const V2 cx = lin.col(0) * (0.5f * cell), cy = lin.col(1) * (0.5f * cell);
+  double sum = 0;
+  for (int pj = 0; pj < kPatch; ++pj)
+    for (int pi = 0; pi < kPatch; ++pi) {
+      const V2 u(0.15f + (pi + 0.5f) * cell, 0.15f + (pj + 0.5f) * cell);
+      const float v = smp.area(start.apply(u), cx, cy, 1);
+      r.patch[pj * kPatch + pi] = v;
+      sum += v;
+    }
+  const float mean = float(sum / r.patch.size());
+  double ss = 0;
+  for (float& v : r.patch) {
+    v -= mean;
+    ss += double(v) * v;
+  }
+  // Flat patches (standard deviation under ~2 grey levels) carry no appearance: leave them all-zero.
+  const float norm = float(std::sqrt(ss));
+  if (norm > 2.f * kPatch) {
+    for (float& v : r.patch) v /= norm;
+  } else {
+    std::fill(r.patch.begin(), r.patch.end(), 0.f);
+  }
+
+  // Shape plausibility: residual after aligning the fit to the mean shape.
+  const Placement inv = placement_of(r.lm).inverse();
+  double res = 0;
+  for (int i = 0; i < kNumLandmarks; ++i) res += (inv.apply(r.lm[i]) - m.mean[i]).squaredNorm();
+  r.shape_residual = float(std::sqrt(res / kNumLandmarks));
+
+  const RectF fb = box_of(start);
+  const float ix = std::max(0.f, std::min(fb.x1, float(w)) - std::max(fb.x0, 0.f));
+  const float iy = std::max(0.f, std::min(fb.y1, float(h)) - std::max(fb.y0, 0.f));
+  r.visible = fb.width() * fb.height() > 0 ? ix * iy / (fb.width() * fb.height()) : 0.f;
+  return r;
+}
+
+float patch_ncc(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size() || a.empty()) return 0.f;
+  double d = 0;
+  for (size_t i = 0; i < a.size(); ++i) d += double(a[i]) * b[i];
+  return float(d);
+}
+
+}  // namespace bty::face

@@ -1,0 +1,213 @@
+#include "mask.h"
+
+#include "geometry.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace bty::face {
+
+using V2 = Eigen::Vector2f;
+
+static float signed_area(const Polygon& p) {
+  double a = 0;
+  for (size_t i = 0, j = p.size() - 1; i < p.size(); j = i++) a += double(p[j].x()) * p[i].y() - double(p[i].x()) * p[j].y();
+  return float(a * 0.5);
+}
+
+Polygon dilate_polygon(const Polygon& poly, float delta) {
+  const size_t n = poly.size();
+  if (n < 3) return poly;
+  // In image coordinates (y down) a positive shoelace area means clockwise on screen; pick normals accordingly.
+  const float sign = signed_area(poly) > 0 ? 1.f : -1.f;
+  auto normal = [&](const V2& a, const V2& b) {
+    V2 e = b - a;
+    const float len = e.norm();
+    if (len < 1e-6f) return V2(0, 0);
+    return V2(V2(e.y(), -e.x()) * (sign / len));
+  };
+  Polygon out(n);
+  for (size_t i = 0; i < n; ++i) {
+    const V2& prev = poly[(i + n - 1) % n];
+    const V2& cur = poly[i];
+    const V2& next = poly[(i + 1) % n];
+    const V2 n1 = normal(prev, cur), n2 = normal(cur, next);
+    V2 m = n1 + n2;
+    const float mlen = m.norm();
+    if (mlen < 1e-6f) {
+      out[i] = cur + n1 * delta;
+      continue;
+    }
+    m /= mlen;
+    const float c = std::max(0.5f, m.dot(n1.squaredNorm() > 0 ? n1 : n2));  // cap the miter at 2x
+    out[i] = cur + m * (delta / c);
+  }
+  return out;
+}
+
+void fill_polygon(uint8_t* img, int w, int h, int stride, const Polygon& poly, uint8_t value, V2 origin, float step) {
+  const size_t n = poly.size();
+  if (n < 3 || w <= 0 || h <= 0) return;
+  std::vector<V2> p(n);
+  float ymin = 1e30f, ymax = -1e30f;
+  for (size_t i = 0; i < n; ++i) {
+    p[i] = (poly[i] - origin) / step;
+    ymin = std::min(ymin, p[i].y());
+    ymax = std::max(ymax, p[i].y());
+  }
+  if (!std::isfinite(ymin) || !std::isfinite(ymax)) return;
+  const int j0 = std::max(0, int(std::floor(ymin - 0.5f))), j1 = std::min(h - 1, int(std::ceil(ymax - 0.5f)));
+  std::vector<float> xs;
+  xs.reserve(n);
+  for (int j = j0; j <= j1; ++j) {
+    const float yc = j + 0.5f;
+    xs.clear();
+    for (size_t a = 0, b = n - 1; a < n; b = a++) {
+      const V2 &pa = p[a], &pb = p[b];
+      // Half-open rule on y so a vertex exactly on the scanline is counted once.
+      if ((pa.y() <= yc) != (pb.y() <= yc)) xs.push_back(pa.x() + (yc - pa.y()) / (pb.y() - pa.y()) * (pb.x() - pa.x()));
+    }
+    std::sort(xs.begin(), xs.end());
+    uint8_t* row = img + size_t(j) * stride;
+    for (size_t k = 0; k + 1 < xs.size(); k += 2) {
+      // Pixel i is inside when its centre i+0.5 lies in [xa, xb).
+      const int i0 = std::max(0, int(std::ceil(xs[k] - 0.5f)));
+      const int i1 = std::min(w, int(std::ceil(xs[k + 1] - 0.5f)));
+      if (i1 > i0) std::fill(row + i0, row + i1, value);
+    }
+  }
+}
+
+// One box pass of window 2r+1 along a line of n samples spaced `step` apart, edges clamped.
+static void blur_line(uint8_t* p, int n, ptrdiff_t step, int r, std::vector<uint8_t>& tmp) {
+  tmp.resize(n);
+  for (int i = 0; i < n; ++i) tmp[i] = p[i * step];
+  const int win = 2 * r + 1;
+  int sum = 0;
+  for (int k = -r; k <= r; ++k) sum += tmp[std::min(std::max(k, 0), n - 1)];
+  for (int i = 0; i < n; ++i) {
+    p[i * step] = uint8_t((sum + win / 2) / win);
+    sum += tmp[std::min(i + r + 1, n - 1)] - tmp[std::max(i - r, 0)];
+  }
+}
+
+void box_blur(uint8_t* img, int w, int h, int r) {
+  if (r <= 0 || w <= 0 || h <= 0) return;
+  std::vector<uint8_t> tmp;
+  for (int j = 0; j < h; ++j) blur_line(img + size_t(j) * w, w, 1, r, tmp);
+  for (int i = 0; i < w; ++i) blur_line(img + i, h, w, r, tmp);
+}
+
+SkinShape skin_shape(const Landmarks& lm, float face_size, const MaskParams& mp) {
+  SkinShape s;
+  const FaceAxes ax = face_axes(lm);
+  const float fs = std::max(face_size, 1.f);
+  s.feather = std::max(1.f, mp.feather * fs);
+  s.hole_feather = std::max(1.f, mp.hole_feather * fs);
+  const float clear = 0.5f * s.hole_feather;  // the hole's ramp ends (mask 0) this far out of its polygon
+
+  // Outline: jaw 0..16, then temples and a forehead arc above the brows (roll-aware via the up axis).
+  const float fh = mp.forehead * ax.eye_to_chin;
+  const float half_w = std::max(1.f, 0.5f * std::abs((lm[16] - lm[0]).dot(ax.right)));
+  for (int i = 0; i <= 16; ++i) s.outline.push_back(lm[i]);
+  s.outline.push_back(lm[16] + ax.up * (0.35f * fh));
+  for (int i = 26; i >= 17; --i) {
+    const float t = std::min(1.f, std::abs((lm[i] - ax.eye_mid).dot(ax.right)) / half_w);
+    s.outline.push_back(lm[i] + ax.up * (fh * (0.55f + 0.45f * std::sqrt(std::max(0.f, 1.f - t * t)))));
+  }
+  s.outline.push_back(lm[0] + ax.up * (0.35f * fh));
+
+  auto poly_of = [&](int a, int b) {
+    Polygon p;
+    for (int i = a; i <= b; ++i) p.push_back(lm[i]);
+    return p;
+  };
+  // Eyes (contours 36-41, 42-47) with room for lashes.
+  s.holes.push_back(dilate_polygon(poly_of(36, 41), clear + 0.015f * fs));
+  s.holes.push_back(dilate_polygon(poly_of(42, 47), clear + 0.015f * fs));
+  // Brows: the 5-point polyline thickened towards the forehead and the lid.
+  for (int b0 : {17, 22}) {
+    Polygon p;
+    const V2 along = (lm[b0 + 4] - lm[b0]).normalized();
+    const float ext = 0.01f * fs + clear;
+    for (int i = b0; i <= b0 + 4; ++i) {
+      V2 q = lm[i] + ax.up * (0.025f * fs + clear);
+      if (i == b0) q -= along * ext;
+      if (i == b0 + 4) q += along * ext;
+      p.push_back(q);
+    }
+    for (int i = b0 + 4; i >= b0; --i) {
+      V2 q = lm[i] - ax.up * (0.02f * fs + clear);
+      if (i == b0) q -= along * ext;
+      if (i == b0 + 4) q += along * ext;
+      p.push_back(q);
+    }
+    s.holes.push_back(p);
+  }
+  // Mouth: outer lip contour 48-59.
+  s.holes.push_back(dilate_polygon(poly_of(48, 59), clear + 0.005f * fs));
+  // Nostrils: just above the lower nose line 31-35, out to the alae.
+  {
+    const float a = 0.02f * fs, u = 0.045f * fs;
+    Polygon p{lm[31] - ax.right * a, lm[32], lm[33], lm[34], lm[35] + ax.right * a,
+              lm[35] + ax.right * a + ax.up * u, lm[33] + ax.up * (0.8f * u), lm[31] - ax.right * a + ax.up * u};
+    s.holes.push_back(dilate_polygon(p, clear));
+  }
+  return s;
+}
+
+void render_mask(const SkinShape& shape, const Rect& roi, float alpha, std::vector<uint8_t>& out) {
+  out.assign(size_t(std::max(0, roi.width)) * std::max(0, roi.height), 0);
+  if (roi.empty() || alpha <= 0.f) return;
+  // Low-resolution grid: the narrow hole ramp spans ~4 cells, so the cost depends on the face size only weakly.
+  const float g = std::max(1.f, std::floor(shape.hole_feather / 4.f));
+  const int ro = std::max(1, int(std::lround(shape.feather / (4.f * g))));       // two passes: ramp ~ 4r+1 cells
+  const int rh = std::max(1, int(std::lround(shape.hole_feather / (4.f * g))));
+  const int margin = 2 * std::max(ro, rh) + 2;
+  // Cell c covers frame pixels [roi.x - margin*g + c*g, ...); landmarks put pixel centres on integers, hence -0.5.
+  const V2 origin(roi.x - margin * g - 0.5f, roi.y - margin * g - 0.5f);
+  const int lw = int(std::ceil(roi.width / g)) + 2 * margin + 1, lh = int(std::ceil(roi.height / g)) + 2 * margin + 1;
+  std::vector<uint8_t> low(size_t(lw) * lh, 0), holes(size_t(lw) * lh, 0);
+  fill_polygon(low.data(), lw, lh, lw, shape.outline, 255, origin, g);
+  for (const Polygon& hole : shape.holes) fill_polygon(holes.data(), lw, lh, lw, hole, 255, origin, g);
+  box_blur(low.data(), lw, lh, ro);
+  box_blur(low.data(), lw, lh, ro);
+  box_blur(holes.data(), lw, lh, rh);
+  box_blur(holes.data(), lw, lh, rh);
+  for (size_t i = 0; i < low.size(); ++i) low[i] = uint8_t((low[i] * (255 - holes[i]) + 127) / 255);
+
+  const int a8 = int(std::lround(std::min(1.f, alpha) * 256.f));
+  if (g == 1.f) {
+    for (int y = 0; y < roi.height; ++y) {
+      const uint8_t* src = low.data() + size_t(y + margin) * lw + margin;
+      uint8_t* dst = out.data() + size_t(y) * roi.width;
+      for (int x = 0; x < roi.width; ++x) dst[x] = uint8_t((src[x] * a8 + 128) >> 8);
+    }
+    return;
+  }
+  // Bilinear upsample, 8-bit fixed-point weights; low-res cell c covers frame px [origin + c*g, origin + (c+1)*g).
+  std::vector<int> xi(roi.width), xw(roi.width);
+  for (int x = 0; x < roi.width; ++x) {
+    const float u = (x + 0.5f) / g + margin - 0.5f;
+    const int i = std::min(std::max(int(std::floor(u)), 0), lw - 2);
+    xi[x] = i;
+    xw[x] = std::min(256, std::max(0, int(std::lround((u - i) * 256.f))));
+  }
+  for (int y = 0; y < roi.height; ++y) {
+    const float v = (y + 0.5f) / g + margin - 0.5f;
+    const int j = std::min(std::max(int(std::floor(v)), 0), lh - 2);
+    const int wy = std::min(256, std::max(0, int(std::lround((v - j) * 256.f))));
+    const uint8_t* r0 = low.data() + size_t(j) * lw;
+    const uint8_t* r1 = r0 + lw;
+    uint8_t* dst = out.data() + size_t(y) * roi.width;
+    for (int x = 0; x < roi.width; ++x) {
+      const int i = xi[x], wx = xw[x];
+      const int top = r0[i] * (256 - wx) + r0[i + 1] * wx;
+      const int bot = r1[i] * (256 - wx) + r1[i + 1] * wx;
+      const int val = (top * (256 - wy) + bot * wy + (1 << 15)) >> 16;  // 0..255
+      dst[x] = uint8_t((val * a8 + 128) >> 8);
+    }
+  }
+}
+
+}  // namespace bty::face
