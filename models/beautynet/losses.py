@@ -54,7 +54,7 @@ def beauty_loss(y, t, bm, skin):
     grad = sum((a - b).abs().mean() for a, b in zip(gy, gt))
     tex = texture_stats(y, t, (skin > 0.5).float() * (1 - bm))
     total = pix + 0.5 * ssim + 0.5 * grad + 0.02 * tex
-    return total, dict(pix=float(pix), ssim=float(ssim), grad=float(grad), tex=float(tex))
+    return total, dict(pix=pix.item(), ssim=ssim.item(), grad=grad.item(), tex=tex.item())
 
 
 def disc_loss(seg, y, skin):

@@ -26,7 +26,7 @@ def cosine(step, total, lr0, warm=50):
     return lr0 * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
 
 
-def run(a, log=print):
+def run(a, log=print, on_phase_a=None):
     torch.manual_seed(a.seed)
     dev = torch.device(a.device)
     g = torch.Generator(device=dev).manual_seed(a.seed)
@@ -54,6 +54,10 @@ def run(a, log=print):
         phase_b = step >= a.steps_a
         rec = {"step": step}
         if phase_b and step == a.steps_a:
+            if on_phase_a:  # a usable result even if the run is cut short in phase B
+                on_phase_a(bnets, segs, hist)
+                for n in bnets.values():
+                    n.train()
             for s in segs.values():
                 s.eval()
                 s.requires_grad_(False)
@@ -70,11 +74,11 @@ def run(a, log=print):
             if phase_b:
                 d = losses.disc_loss(segs["disc"], y, b["skin"])
                 loss = loss + a.w_disc * d
-                parts["disc"] = float(d)
+                parts["disc"] = d.item()
             opts[t.name].zero_grad(set_to_none=True)
             loss.backward()
             opts[t.name].step()
-            rec[t.name] = dict(parts, total=float(loss))
+            rec[t.name] = dict(parts, total=loss.item())
             if not phase_b:  # segmenters see every tier's inputs (several face scales)
                 for k, s in segs.items():
                     for pg in sopt[k].param_groups:
@@ -83,7 +87,7 @@ def run(a, log=print):
                     sopt[k].zero_grad(set_to_none=True)
                     sl.backward()
                     sopt[k].step()
-                    rec[k] = float(sl)
+                    rec[k] = sl.item()
         if step % a.log_every == 0 or step == total - 1:
             rec["time_s"] = round(time.time() - t0, 1)
             hist.append(rec)
@@ -95,6 +99,8 @@ def run(a, log=print):
 def export(a, bnets, segs, hist, log=print):
     os.makedirs(a.out, exist_ok=True)
     res = {}
+    tf32 = torch.backends.cudnn.allow_tf32
+    torch.backends.cudnn.allow_tf32 = False  # the fold check compares fp32 results, not TF32 ones
     for name, net in bnets.items():
         net.eval()
         dep = net.fold()
@@ -106,6 +112,7 @@ def export(a, bnets, segs, hist, log=print):
         net.export(path, tier_name)
         res[name] = dict(fold_max_abs_diff=diff, bytes=os.path.getsize(path))
         log("%s: folded max|diff| %.2e, %s (%d bytes)" % (name, diff, path, os.path.getsize(path)))
+    torch.backends.cudnn.allow_tf32 = tf32
     torch.save({k: {n: v.half() if v.is_floating_point() else v for n, v in s.state_dict().items()}
                 for k, s in segs.items()} | {"width": a.seg_width}, os.path.join(a.out, "blemish_seg.pt"))
     with open(os.path.join(a.out, "losses.json"), "w") as f:
@@ -134,7 +141,7 @@ def parser():
 
 def main(argv=None):
     a = parser().parse_args(argv)
-    bnets, segs, hist = run(a)
+    bnets, segs, hist = run(a, on_phase_a=lambda b, s, h: export(a, b, s, h))
     export(a, bnets, segs, hist)
 
 
