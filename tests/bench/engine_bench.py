@@ -1,0 +1,320 @@
+#!/usr/bin/env python3
+"""Engine benchmark driver (scripts/bench engine runs it): our engine's three executors against ONNX Runtime,
+OpenVINO, ncnn and OpenCV DNN on the same weights, in one run, in alternating rounds.
+
+Per net x input size x threads:
+  1. every peer loads our weights exported to its format and runs the same seeded random input; its output is
+     compared with ours (bty-bench --dump-output; the reference executor at the tier size, the pipeline at the large
+     size) and a peer further than --tol away is reported as disagreeing and not timed;
+  2. calibration: one warm run per engine sizes its reps per round to about --round-seconds;
+  3. --rounds rounds, each running every engine in turn (the order rotates every round), each engine's batch after
+     one discarded warm-up; the figure is the median of all its reps.
+Our executors run as one bty-bench subprocess per round. The FP32 FMA peak is measured by bty-bench --peak at the
+start and the end (the higher is kept). Writes <out>/engine.json and <out>/engine.md.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bmodel_reader  # noqa: E402
+import numpy_ref  # noqa: E402
+import peers  # noqa: E402
+import workingset  # noqa: E402
+from ours import EXECUTORS, BtyBenchError, Ours  # noqa: E402
+
+PEER_ORDER = [c.NAME for c in peers.ALL]
+OURS = [f"ours-{e}" for e in EXECUTORS]
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def parse_sizes(text):
+    out = []
+    for s in text.split(","):
+        s = s.strip()
+        if s == "tier":
+            out.append(None)
+        else:
+            w, h = (int(v) for v in s.lower().split("x"))
+            if w % 16 or h % 16:
+                raise SystemExit(f"size {s}: width and height must be multiples of 16")
+            out.append((w, h))
+    return out
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def maxdiff(a, b):
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape:
+        return float("inf")
+    return float(np.max(np.abs(a - b)))
+
+
+class Engine:
+    """One timed engine in one configuration: calibrate(), then batch(reps) per round."""
+
+    def __init__(self, name, fn_time):
+        self.name, self.fn_time = name, fn_time
+        self.times, self.reps, self.error = [], 1, None
+
+    def calibrate(self, round_s, min_reps, max_reps):
+        t = min(self.fn_time(2, True))
+        self.reps = int(max(min_reps, min(max_reps, round(round_s / max(t, 1e-3) * 1e3))))
+        return t
+
+
+def run_config(args, ours, model, mpath, tier_size, width, height, threads, avail, workdir, x, ref_out):
+    """Times every engine at one net x size x threads. Returns the result record."""
+    rec = {"net": model.tier.replace("test-", ""), "model_tier_field": model.tier, "width": width, "height": height,
+           "megapixels": round(width * height / 1e6, 3), "threads": threads, "macs": model.macs(width, height),
+           "median_ms": {}, "reps": {}, "times_ms": {}, "max_abs_diff": {}, "valid": {}, "errors": {},
+           "working_set_bytes": {}, "layers": []}
+    out_shape = (3, model.sizes(width, height)[-1][1], model.sizes(width, height)[-1][0])
+    engines = []
+
+    # --- ours ---
+    layer_rounds = []
+    if ours is not None:
+        for ex in EXECUTORS:
+            name = f"ours-{ex}"
+            if ex == "reference" and (not tier_size or threads != 1):
+                continue  # scalar oracle: only at the tier's own size, 1 thread
+            try:
+                y = ours.dump(mpath, width, height, ex, x, workdir, out_shape, threads)
+                d = maxdiff(y, ref_out)
+                rec["max_abs_diff"][name] = d
+                rec["valid"][name] = bool(d <= args.tol)
+            except BtyBenchError as e:
+                rec["errors"][name] = str(e)
+                log(f"    {name}: {e}")
+                continue
+
+            def fn(reps, warm, ex=ex, name=name):
+                j = ours.bench(mpath, width, height, threads, ex, reps, 1)
+                rec["working_set_bytes"][name] = j.get("working_set_bytes")
+                rec.setdefault("isa", j.get("isa"))
+                if ex == "layered" and j.get("layers") and not warm:
+                    layer_rounds.append(j["layers"])
+                return [float(t) for t in j["times_ms"]]
+            engines.append(Engine(name, fn))
+
+    # --- peers ---
+    for pname in PEER_ORDER:
+        if pname not in avail:
+            continue
+        cls = avail[pname][0]
+        try:
+            r = cls(model, width, height, threads, workdir)
+            y = r.run(x)
+        except Exception as e:  # noqa: BLE001 - a peer that cannot load or run is reported, not fatal
+            rec["errors"][pname] = f"{type(e).__name__}: {e}"
+            log(f"    {pname}: {rec['errors'][pname]}")
+            continue
+        d = maxdiff(y, ref_out)
+        rec["max_abs_diff"][pname] = d
+        rec["valid"][pname] = bool(d <= args.tol)
+        if not rec["valid"][pname]:
+            log(f"    {pname}: output differs from ours by {d:.3g} > {args.tol}: not timed")
+            continue
+
+        def fn(reps, warm, r=r):
+            r.time(1)  # discarded warm-up: every engine starts its batch after one warm run
+            return r.time(reps)
+        engines.append(Engine(pname, fn))
+
+    # --- calibrate, then alternate ---
+    for e in engines:
+        try:
+            t = e.calibrate(args.round_seconds, args.min_reps, args.max_reps)
+            if e.name == "ours-reference":
+                e.reps = max(1, min(e.reps, args.reference_reps))
+            log(f"    {e.name:16s} ~{t:8.2f} ms  x{e.reps}/round")
+        except Exception as ex:  # noqa: BLE001
+            e.error = f"{type(ex).__name__}: {ex}"
+            rec["errors"][e.name] = e.error
+            log(f"    {e.name}: {e.error}")
+    live = [e for e in engines if e.error is None]
+    for rnd in range(args.rounds):
+        k = rnd % max(1, len(live))
+        for e in live[k:] + live[:k]:
+            if e.error:
+                continue
+            try:
+                e.times += e.fn_time(e.reps, False)
+            except Exception as ex:  # noqa: BLE001
+                e.error = f"{type(ex).__name__}: {ex}"
+                rec["errors"][e.name] = e.error
+                log(f"    {e.name}: {e.error}")
+    for e in live:
+        if e.times and not e.error:
+            rec["median_ms"][e.name] = statistics.median(e.times)
+            rec["reps"][e.name] = len(e.times)
+            rec["times_ms"][e.name] = [round(t, 4) for t in e.times]
+
+    # --- per-layer (our layered executor): median over rounds of the per-round medians ---
+    if layer_rounds:
+        layer_macs = model.layer_macs(width, height)
+        convs = model.conv_indices()
+        ch, sz = model.channels(), model.sizes(width, height)
+        first = layer_rounds[0]
+        by_table = all(l["index"] in layer_macs for l in first)
+        for pos, l in enumerate(first):
+            idx = l["index"] if by_table else convs[l["index"]] if l["index"] < len(convs) else None
+            secs = [lr[pos]["median_s"] for lr in layer_rounds if pos < len(lr)]
+            med = statistics.median(secs)
+            macs = int(l["macs"])
+            entry = {"index": l["index"], "macs": macs, "median_s": med,
+                     "gmacs": (macs / med / 1e9) if med > 0 else None, "median_s_per_round": secs}
+            if idx is not None:
+                ly = model.layers[idx]
+                entry.update(layer=idx, stride=ly.stride, cin=ch[ly.a], cout=ly.out_channels,
+                             out_w=sz[idx + 1][0], out_h=sz[idx + 1][1], desc=ly.describe(ch[ly.a]),
+                             macs_computed=layer_macs.get(idx))
+            rec["layers"].append(entry)
+
+    # --- working set: peers hold whole feature maps ---
+    rec["working_set_bytes"]["layer-by-layer, whole maps (computed)"] = workingset.live_bytes(model, width, height)
+    rec["working_set_bytes"]["layer-by-layer, whole maps, upsample/concat folded (computed)"] = \
+        workingset.live_bytes(model, width, height, folded=True)
+    return rec
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--bty-bench", help="path to bty-bench; without it only the peers run (--peers-only)")
+    p.add_argument("--models", required=True, help="folder with S.bmodel, M.bmodel, L.bmodel")
+    p.add_argument("--tiers", default="S,M,L")
+    p.add_argument("--sizes", default="tier,896x1152", help="'tier' = the tier's own input size, or WxH")
+    p.add_argument("--threads", default="1,2")
+    p.add_argument("--rounds", type=int, default=6)
+    p.add_argument("--round-seconds", type=float, default=0.8, help="target time per engine per round")
+    p.add_argument("--min-reps", type=int, default=2)
+    p.add_argument("--max-reps", type=int, default=200)
+    p.add_argument("--reference-reps", type=int, default=2, help="reps per round cap for the scalar reference")
+    p.add_argument("--tol", type=float, default=1e-3, help="max abs output difference for a peer to count")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--out", default="out/bench")
+    p.add_argument("--command", default=None, help="the command line that reproduces this run (for the report)")
+    p.add_argument("--quick", action="store_true", help="3 rounds of ~0.2 s per engine, 1 rep minimum")
+    args = p.parse_args()
+    if args.quick:
+        args.rounds, args.round_seconds, args.min_reps = min(args.rounds, 3), min(args.round_seconds, 0.2), 1
+        args.reference_reps = 1
+    t_start = time.time()
+    os.makedirs(args.out, exist_ok=True)
+    workdir = os.path.join(args.out, "engine-work")
+    os.makedirs(workdir, exist_ok=True)
+
+    ours = Ours(args.bty_bench) if args.bty_bench else None
+    avail, missing = peers.available()
+    for k, v in missing.items():
+        log(f"peer {k} unavailable: {v}")
+    threads_list = [int(t) for t in args.threads.split(",")]
+    sizes = parse_sizes(args.sizes)
+
+    report = {
+        "command": args.command or " ".join(sys.argv),
+        "date_utc": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": {"cpu": cpu_name(), "logical_cpus": os.cpu_count(), "python": platform.python_version()},
+        "settings": {"rounds": args.rounds, "round_seconds": args.round_seconds, "min_reps": args.min_reps,
+                     "tol": args.tol, "seed": args.seed, "quick": args.quick},
+        "versions": {k: v[1] for k, v in avail.items()},
+        "peers_missing": missing,
+        "peak_gflops": {}, "peak_runs": {}, "verification": [], "results": [],
+        "ours_available": ours is not None,
+    }
+    report["versions"]["numpy"] = np.__version__
+
+    def measure_peak(tag):
+        if ours is None:
+            return
+        for t in threads_list:
+            try:
+                j = ours.peak(t)
+                report["peak_runs"].setdefault(str(t), []).append({"when": tag, "gflops": j["peak_gflops"]})
+                log(f"peak FP32 FMA, {t} thread(s), {tag}: {j['peak_gflops']:.1f} GFLOP/s")
+            except (BtyBenchError, KeyError, ValueError) as e:
+                log(f"peak ({t} threads): {e}")
+
+    measure_peak("start")
+    for tier in args.tiers.split(","):
+        mpath = os.path.join(args.models, f"{tier}.bmodel")
+        model = bmodel_reader.read(mpath)
+        for size in sizes:
+            tier_size = size is None
+            width, height = (model.width, model.height) if tier_size else size
+            rng = np.random.default_rng([args.seed, width, height, ord(tier[0])])
+            x = rng.uniform(-1, 1, (3, height, width)).astype(np.float32)
+            out_shape = (3, model.sizes(width, height)[-1][1], model.sizes(width, height)[-1][0])
+            ver = {"net": tier, "width": width, "height": height, "baseline": None, "max_abs_diff": {}}
+            ref_out = None
+            if tier_size:
+                oracle = numpy_ref.forward(model, x)
+            else:
+                oracle = None
+            if ours is not None:
+                base = "reference" if tier_size else "pipeline"
+                try:
+                    ref_out = ours.dump(mpath, width, height, base, x, workdir, out_shape, 1)
+                    ver["baseline"] = f"ours-{base} (bty-bench --dump-output, 1 thread)"
+                    if oracle is not None:
+                        ver["max_abs_diff"]["ours-reference vs numpy float64 oracle"] = maxdiff(ref_out, oracle)
+                except BtyBenchError as e:
+                    log(f"  ours-{base} dump failed: {e}")
+            if ref_out is None:
+                if oracle is None:
+                    oracle = numpy_ref.forward(model, x)  # slow at large sizes, but only without bty-bench
+                ref_out = oracle.astype(np.float32)
+                ver["baseline"] = "numpy float64 oracle (bty-bench not available)"
+            for threads in threads_list:
+                log(f"{tier} {width}x{height} threads={threads} ({model.macs(width, height) / 1e6:.0f} MMAC)")
+                rec = run_config(args, ours, model, mpath, tier_size, width, height, threads, avail, workdir, x,
+                                 ref_out)
+                rec["baseline"] = ver["baseline"]
+                report["results"].append(rec)
+                for k, v in rec["max_abs_diff"].items():
+                    ver["max_abs_diff"][f"{k} ({threads}T)"] = v
+                summary = ", ".join(f"{k} {v:.3f}" for k, v in rec["median_ms"].items())
+                log(f"  -> {summary}")
+            report["verification"].append(ver)
+    measure_peak("end")
+    for t, runs in report["peak_runs"].items():
+        report["peak_gflops"][t] = max(r["gflops"] for r in runs)
+    for rec in report["results"]:
+        pk = report["peak_gflops"].get(str(rec["threads"]))
+        rec["peak_gflops"] = pk
+        for l in rec["layers"]:
+            if pk and l.get("gmacs"):
+                l["pct_peak"] = 100.0 * 2 * l["gmacs"] / pk
+    report["elapsed_s"] = round(time.time() - t_start, 1)
+
+    with open(os.path.join(args.out, "engine.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    import report_md  # noqa: E402
+    with open(os.path.join(args.out, "engine.md"), "w") as f:
+        f.write(report_md.render(report))
+    log(f"wrote {args.out}/engine.json and {args.out}/engine.md in {report['elapsed_s']} s")
+
+
+if __name__ == "__main__":
+    main()

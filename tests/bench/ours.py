@@ -1,0 +1,56 @@
+"""Our engine through its standalone bench binary, bty-bench (one subprocess per call, JSON on stdout)."""
+import json
+import os
+import subprocess
+
+import numpy as np
+
+EXECUTORS = ("reference", "layered", "pipeline")
+
+
+class BtyBenchError(RuntimeError):
+    pass
+
+
+class Ours:
+    def __init__(self, binary):
+        if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+            raise BtyBenchError(f"{binary}: not found or not executable (is the engine built?)")
+        self.binary = binary
+
+    def _run(self, args, timeout=600):
+        cmd = [self.binary] + [str(a) for a in args]
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+        if p.returncode != 0:
+            raise BtyBenchError(f"{' '.join(cmd)} exited {p.returncode}: {p.stderr.strip()[-2000:]}")
+        return p.stdout
+
+    def _json(self, args):
+        out = self._run(args)
+        # One JSON object on stdout; tolerate stray lines around it.
+        start, end = out.find("{"), out.rfind("}")
+        if start < 0 or end < start:
+            raise BtyBenchError(f"bty-bench printed no JSON object: {out[:500]!r}")
+        return json.loads(out[start:end + 1])
+
+    def bench(self, model_path, width, height, threads, executor, reps, warmup):
+        return self._json(["--model", model_path, "--width", width, "--height", height, "--threads", threads,
+                           "--executor", executor, "--reps", reps, "--warmup", warmup])
+
+    def peak(self, threads):
+        return self._json(["--peak", "--threads", threads])
+
+    def dump(self, model_path, width, height, executor, x, workdir, out_shape, threads=1):
+        """Runs once on the CHW float32 input x; returns the CHW float32 output."""
+        tag = f"{os.path.basename(model_path)}_{width}x{height}_{executor}_{threads}"
+        inp = os.path.join(workdir, f"in_{tag}.f32")
+        out = os.path.join(workdir, f"out_{tag}.f32")
+        np.ascontiguousarray(x, "<f4").tofile(inp)
+        if os.path.exists(out):
+            os.remove(out)
+        self._run(["--model", model_path, "--width", width, "--height", height, "--threads", threads,
+                   "--executor", executor, "--input-planar", inp, "--dump-output", out])
+        y = np.fromfile(out, "<f4")
+        if y.size != int(np.prod(out_shape)):
+            raise BtyBenchError(f"{out}: {y.size} floats, expected {out_shape}")
+        return y.reshape(out_shape)
