@@ -33,6 +33,9 @@ class PipelineExecutor final : public ExecutorImpl {
     stages_ = int(full.steps.size()) + 1;
     tensor_of_.push_back(0);
     for (const ConvStep& s : full.steps) tensor_of_.push_back(s.tensor);
+    producer_.resize(stages_);
+    for (int st = 1; st < stages_; ++st)
+      for (const ConvSource& src : full.steps[st - 1].sources) producer_[st].push_back(stage_of(src.tensor));
     // Schedule and ring sizes depend only on heights, so one simulation on the full plan serves every strip.
     Strip probe = make_strip(W);
     simulate(probe);
@@ -119,7 +122,7 @@ class PipelineExecutor final : public ExecutorImpl {
     std::vector<std::vector<std::pair<int, int>>> consumers(stages_);  // (consumer stage, source index)
     for (int st = 1; st < stages_; ++st)
       for (size_t si = 0; si < s.convs[st - 1].src.size(); ++si)
-        consumers[stage_of(s.plan.steps[st - 1].sources[si].tensor)].push_back({st, int(si)});
+        consumers[producer_[st][si]].push_back({st, int(si)});
     slots_.assign(stages_, 1);
     int remaining = 0;
     for (int r : rows) remaining += r;
@@ -133,7 +136,7 @@ class PipelineExecutor final : public ExecutorImpl {
           for (size_t si = 0; si < c.src.size() && ready; ++si) {
             int first, count;
             source_rows(c, int(si), next[st], first, count);
-            ready = first + count <= next[stage_of(s.plan.steps[st - 1].sources[si].tensor)];
+            ready = first + count <= next[producer_[st][si]];
           }
         }
         if (ready) chosen = st;
@@ -190,10 +193,12 @@ class PipelineExecutor final : public ExecutorImpl {
     const int scale = full_.width[0] / full_.width[full_.output_tensor];
     const int keep0 = sg.out0 - sg.in0 / scale, keep1 = sg.out1 - sg.in0 / scale;
     RowWindow win[8];
-    for (int st : schedule_) {
+    for (size_t i = 0; i < schedule_.size(); ++i) {
+      const int st = schedule_[i];
       const int r = next[st]++;
       const TileGeom& g = s.geom[st];
       float* dst = row_ptr(st, r);
+      if (i + 1 < schedule_.size()) prefetch_sources(s, schedule_[i + 1], next, row_ptr);
       if (st == 0) {
         pool_.run(g.tiles_x, [&](int a, int b) { write_input_tile_row(in, g, r, sg.in0, a, b, dst); });
         continue;
@@ -202,12 +207,27 @@ class PipelineExecutor final : public ExecutorImpl {
       for (size_t si = 0; si < c.src.size(); ++si) {
         int first, count;
         source_rows(c, int(si), r, first, count);
-        int ps = stage_of(s.plan.steps[st - 1].sources[si].tensor);
         win[si].first = first;
-        for (int q = 0; q < count; ++q) win[si].rows[q] = row_ptr(ps, first + q);
+        for (int q = 0; q < count; ++q) win[si].rows[q] = row_ptr(producer_[st][si], first + q);
       }
       pool_.run(g.tiles_x, [&](int a, int b) { k_.conv_row(c, r, a, b, win, dst); });
       if (st == out_stage) read_output_tile_row(g, dst, r, keep0, keep1, sg.out0 - keep0, out, OW, OH);
+    }
+  }
+
+  // Starts the hardware prefetcher on the rows the next step reads (the first 4 KiB of each: the stream takes over).
+  template <class RowPtr>
+  void prefetch_sources(const Strip& s, int st, const std::vector<int>& next, RowPtr row_ptr) const {
+    if (st == 0) return;
+    const TileConv& c = s.convs[st - 1];
+    for (size_t si = 0; si < c.src.size(); ++si) {
+      int first, count;
+      source_rows(c, int(si), next[st], first, count);
+      for (int q = 0; q < count; ++q) {
+        const char* p = reinterpret_cast<const char*>(row_ptr(producer_[st][si], first + q));
+        size_t bytes = std::min<size_t>(4096, c.src[si].geom.row_floats * sizeof(float));
+        for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, 0, 2);
+      }
     }
   }
 
@@ -216,6 +236,7 @@ class PipelineExecutor final : public ExecutorImpl {
   ThreadPool& pool_;
   int down_ = 1, stages_ = 0, halo_ = 0;
   std::vector<int> tensor_of_, slots_, schedule_;
+  std::vector<std::vector<int>> producer_;  // [stage][source] -> producing stage
   std::map<int, Strip> strips_;
   std::vector<Segment> segments_;
   std::vector<AlignedFloats> rings_;
