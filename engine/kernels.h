@@ -8,6 +8,7 @@
 // whatever the image width, taps never need cross-lane shuffles (a shifted tap is just another pixel pointer, also
 // across tile boundaries), and the padded lanes of the 3-channel input cost only the first layer.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <vector>
 
@@ -62,8 +63,21 @@ struct RowWindow {
   int first = 0;
 };
 
-// Computes output tile-row `ty`, tiles [tx0, tx1), into `dst` (that tile-row's storage).
-using ConvRowFn = void (*)(const TileConv& c, int ty, int tx0, int tx1, const RowWindow* win, float* dst);
+// Computes pixel rows [y0, y1) (0..8, within the tile-row) of output tile-row `ty`, tiles [tx0, tx1), into `dst`
+// (that tile-row's storage).
+using ConvRowFn = void (*)(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const RowWindow* win,
+                           float* dst);
+
+// Splits the work of one tile-row (8 pixel rows x tiles_x tiles) into `parts` balanced row-major shares and calls
+// fn(y, tx0, tx1) for the pieces of share `part`: two threads then split 8 rows 4/4 even when a map is 3 tiles wide.
+template <class Fn>
+void for_share(int tiles_x, int a, int b, Fn fn) {
+  for (int u = a; u < b;) {
+    int y = u / tiles_x, tx0 = u % tiles_x, tx1 = std::min(tiles_x, tx0 + (b - u));
+    fn(y, tx0, tx1);
+    u += tx1 - tx0;
+  }
+}
 
 struct Kernels {
   Isa isa = Isa::Scalar;
@@ -72,12 +86,13 @@ struct Kernels {
 // Picks the kernels once (dav1d-style): `want` = Auto selects the best the CPU has.
 Kernels select_kernels(Isa want);
 
-void conv_row_scalar(const TileConv&, int, int, int, const RowWindow*, float*);
-void conv_row_avx2(const TileConv&, int, int, int, const RowWindow*, float*);
+void conv_row_scalar(const TileConv&, int, int, int, int, int, const RowWindow*, float*);
+void conv_row_avx2(const TileConv&, int, int, int, int, int, const RowWindow*, float*);
 
 // TILE tile-row -> planar CHW: columns [x_from, x_to) of the map go to out columns x + x_shift.
-// Input rows -> tiles [tx0, tx1) of TILE tile-row ty; x_origin = the map's column 0 in input coordinates.
-void write_input_tile_row(const InputSource& in, const TileGeom& g, int ty, int x_origin, int tx0, int tx1, float* dst);
+// Input rows -> pixel rows [y0, y1) of tiles [tx0, tx1) of TILE tile-row ty; x_origin = the map's column 0 in input coordinates.
+void write_input_tile_row(const InputSource& in, const TileGeom& g, int ty, int y0, int y1, int x_origin, int tx0,
+                          int tx1, float* dst);
 void read_output_tile_row(const TileGeom& g, const float* row, int ty, int x_from, int x_to, int x_shift,
                           std::vector<float>& out, int out_w, int out_h);
 

@@ -26,7 +26,7 @@ class LayeredExecutor final : public ExecutorImpl {
     const TileGeom& g0 = geom_[0];
     pool_.run(g0.tiles_y, [&](int a, int b) {
       for (int ty = a; ty < b; ++ty)
-        write_input_tile_row(in, g0, ty, 0, 0, g0.tiles_x, maps_[0].data() + g0.row_floats * ty);
+        write_input_tile_row(in, g0, ty, 0, kTile, 0, 0, g0.tiles_x, maps_[0].data() + g0.row_floats * ty);
     });
     for (size_t i = 0; i < convs_.size(); ++i) {
       auto t0 = std::chrono::steady_clock::now();
@@ -42,7 +42,7 @@ class LayeredExecutor final : public ExecutorImpl {
             const AlignedFloats& m = maps_[c.step->sources[s].tensor];
             for (int r = 0; r < count; ++r) win[s].rows[r] = m.data() + c.src[s].geom.row_floats * (first + r);
           }
-          k_.conv_row(c, ty, 0, c.out.tiles_x, win, dst + c.out.row_floats * ty);
+          k_.conv_row(c, ty, 0, kTile, 0, c.out.tiles_x, win, dst + c.out.row_floats * ty);
         }
       });
       seconds_[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

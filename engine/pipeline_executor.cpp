@@ -200,7 +200,11 @@ class PipelineExecutor final : public ExecutorImpl {
       float* dst = row_ptr(st, r);
       if (i + 1 < schedule_.size()) prefetch_sources(s, schedule_[i + 1], next, row_ptr);
       if (st == 0) {
-        pool_.run(g.tiles_x, [&](int a, int b) { write_input_tile_row(in, g, r, sg.in0, a, b, dst); });
+        pool_.run(kTile * g.tiles_x, [&](int a, int b) {
+          for_share(g.tiles_x, a, b, [&](int y, int t0, int t1) {
+            write_input_tile_row(in, g, r, y, y + 1, sg.in0, t0, t1, dst);
+          });
+        });
         continue;
       }
       const TileConv& c = s.convs[st - 1];
@@ -210,7 +214,9 @@ class PipelineExecutor final : public ExecutorImpl {
         win[si].first = first;
         for (int q = 0; q < count; ++q) win[si].rows[q] = row_ptr(producer_[st][si], first + q);
       }
-      pool_.run(g.tiles_x, [&](int a, int b) { k_.conv_row(c, r, a, b, win, dst); });
+      pool_.run(kTile * g.tiles_x, [&](int a, int b) {
+        for_share(g.tiles_x, a, b, [&](int y, int t0, int t1) { k_.conv_row(c, r, y, y + 1, t0, t1, win, dst); });
+      });
       if (st == out_stage) read_output_tile_row(g, dst, r, keep0, keep1, sg.out0 - keep0, out, OW, OH);
     }
   }

@@ -2,62 +2,74 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
+
 namespace bty {
 
 ThreadPool::ThreadPool(int threads) {
-  for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker(i); });
+  for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker(); });
 }
 
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> l(mutex_);
     stop_ = true;
-    generation_++;
+    state_.store((++generation_) << 16, std::memory_order_release);
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
+void ThreadPool::work(uint64_t generation) {
+  for (;;) {
+    uint64_t s = state_.load(std::memory_order_acquire);
+    if ((s >> 16) != generation) return;
+    int share = int(s & 0xFFFF);
+    if (share >= shares_) return;
+    if (!state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel)) continue;
+    (*fn_)(int(int64_t(n_) * share / shares_), int(int64_t(n_) * (share + 1) / shares_));
+    done_.fetch_add(1, std::memory_order_acq_rel);
+  }
+}
+
 void ThreadPool::run(int n, const std::function<void(int, int)>& fn) {
-  const int t = size();
-  if (t == 1 || n < 2) {
+  if (workers_.empty() || n < 2) {
     fn(0, n);
     return;
   }
   fn_ = &fn;
   n_ = n;
-  pending_.store(t - 1, std::memory_order_relaxed);
+  shares_ = std::min(size(), n);
+  done_.store(0, std::memory_order_relaxed);
+  const uint64_t g = ++generation_;
   {
     std::lock_guard<std::mutex> l(mutex_);
-    generation_.fetch_add(1, std::memory_order_release);
+    state_.store(g << 16, std::memory_order_release);
   }
   wake_.notify_all();
-  fn(0, n / t);
-  // Spin, then yield: on a loaded machine the worker may be waiting for this core.
-  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+  work(g);
+  // Every share is claimed now; wait only for shares a worker is actually running.
+  for (int spins = 0; done_.load(std::memory_order_acquire) != shares_; ++spins) {
     if (spins < 4000) _mm_pause();
     else std::this_thread::yield();
   }
 }
 
-void ThreadPool::worker(int id) {
+void ThreadPool::worker() {
   uint64_t seen = 0;
   for (;;) {
-    // Spin ~50 us for the next step, then sleep.
-    int spins = 0;
-    while (generation_.load(std::memory_order_acquire) == seen && spins < 20000) {
-      _mm_pause();
-      ++spins;
-    }
-    if (generation_.load(std::memory_order_acquire) == seen) {
+    auto fresh = [&] { return (state_.load(std::memory_order_acquire) >> 16) != seen; };
+    for (int spins = 0; !fresh() && spins < 20000; ++spins) _mm_pause();  // ~50 us
+    if (!fresh()) {
       std::unique_lock<std::mutex> l(mutex_);
-      wake_.wait(l, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+      wake_.wait(l, fresh);
     }
-    seen = generation_.load(std::memory_order_acquire);
-    if (stop_) return;
-    const int t = size();
-    (*fn_)(int(int64_t(n_) * id / t), int(int64_t(n_) * (id + 1) / t));
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    seen = state_.load(std::memory_order_acquire) >> 16;
+    {
+      std::lock_guard<std::mutex> l(mutex_);
+      if (stop_) return;
+    }
+    work(seen);
   }
 }
 

@@ -1,8 +1,11 @@
-// A fork-join pool for the executors' short, frequent parallel steps: workers spin briefly between steps (a
-// pipeline step is tens of microseconds, too short for a sleep/wake round trip) and sleep when idle.
+// A fork-join pool for the executors' short, frequent parallel steps. Shares of a step are claimed, not assigned:
+// whoever is running takes the next unclaimed share, so a worker that the OS has descheduled never makes the caller
+// wait for work it has not started (on a loaded 2-core machine that wait would be a whole time slice per step).
+// Workers spin briefly between steps (a pipeline step is tens of microseconds) and sleep when idle.
 #pragma once
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -17,17 +20,20 @@ class ThreadPool {
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
   int size() const { return int(workers_.size()) + 1; }
-  // Calls fn(begin, end) once per thread on contiguous shares of [0, n); returns when all are done.
+  // Calls fn(begin, end) on contiguous shares of [0, n) (one per thread); returns when all are done.
   void run(int n, const std::function<void(int, int)>& fn);
 
  private:
-  void worker(int id);
+  void worker();
+  void work(uint64_t generation);
   std::vector<std::thread> workers_;
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
-  std::atomic<bool> stop_{false};
+  // (generation << 16) | next unclaimed share: one word, so a claim can never hit a newer job.
+  std::atomic<uint64_t> state_{0};
+  std::atomic<int> done_{0};
+  uint64_t generation_ = 0;
   const std::function<void(int, int)>* fn_ = nullptr;
-  int n_ = 0;
+  int n_ = 0, shares_ = 0;
+  bool stop_ = false;
   std::mutex mutex_;
   std::condition_variable wake_;
 };

@@ -58,14 +58,17 @@ void source_rows(const TileConv& c, int s, int ty, int& first, int& count) {
   count = (iy1 >> 3) - first + 1;
 }
 
-void write_input_tile_row(const InputSource& in, const TileGeom& g, int ty, int x_origin, int tx0, int tx1,
-                          float* dst) {
+void write_input_tile_row(const InputSource& in, const TileGeom& g, int ty, int y0, int y1, int x_origin, int tx0,
+                          int tx1, float* dst) {
   const int x0 = tx0 * kTile, x1 = std::min(tx1 * kTile, g.width);
   float row[3 * 64 * kTile];  // up to 64 tiles per call; longer spans are done in pieces
-  std::fill(dst + g.offset(x0, 0, 0), dst + g.offset(x0, 0, 0) + size_t(tx1 - tx0) * g.groups * kGroupFloats, 0.0f);
-  for (int yy = 0; yy < kTile; ++yy) {
+  for (int yy = y0; yy < y1; ++yy) {
+    for (int tx = tx0; tx < tx1; ++tx) {  // zero the padded lanes and the pixels past the map's edge
+      float* t = dst + g.offset(tx * kTile, yy, 0);
+      std::fill(t, t + kTile * kGroup, 0.0f);
+    }
     int y = ty * kTile + yy;
-    if (y >= g.height) break;
+    if (y >= g.height) continue;
     for (int a = x0; a < x1; a += 64 * kTile) {
       int b = std::min(x1, a + 64 * kTile), n = b - a;
       in.row(y, x_origin + a, x_origin + b, row, n);

@@ -42,7 +42,8 @@ struct Avx2V {
 #include "../conv_tile.inc"
 }  // namespace
 
-void conv_row_avx2(const TileConv& c, int ty, int tx0, int tx1, const RowWindow* win, float* dst) {
-  conv_row_impl<Avx2V, 4>(c, ty, tx0, tx1, win, dst);
+void conv_row_avx2(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const RowWindow* win,
+                   float* dst) {
+  conv_row_impl<Avx2V, 4>(c, ty, y0, y1, tx0, tx1, win, dst);
 }
 }  // namespace bty
