@@ -63,6 +63,14 @@ def cpu_name():
     return platform.processor()
 
 
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return [float(v) for v in f.read().split()[:3]]
+    except (OSError, ValueError):
+        return None
+
+
 def maxdiff(a, b):
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a.shape != b.shape:
@@ -85,7 +93,7 @@ class Engine:
 
 def run_config(args, ours, model, mpath, tier_size, width, height, threads, avail, workdir, x, ref_out):
     """Times every engine at one net x size x threads. Returns the result record."""
-    rec = {"net": model.tier.replace("test-", ""), "model_tier_field": model.tier, "width": width, "height": height,
+    rec = {"loadavg_start": loadavg(), "net": model.tier.replace("test-", ""), "model_tier_field": model.tier, "width": width, "height": height,
            "megapixels": round(width * height / 1e6, 3), "threads": threads, "macs": model.macs(width, height),
            "median_ms": {}, "reps": {}, "times_ms": {}, "max_abs_diff": {}, "valid": {}, "errors": {},
            "working_set_bytes": {}, "layers": []}
@@ -177,7 +185,8 @@ def run_config(args, ours, model, mpath, tier_size, width, height, threads, avai
         convs = model.conv_indices()
         ch, sz = model.channels(), model.sizes(width, height)
         first = layer_rounds[0]
-        by_table = all(l["index"] in layer_macs for l in first)
+        # "index" is either the layer-table index or the ordinal among convs: whichever the MACs agree with.
+        by_table = all(layer_macs.get(l["index"]) == int(l["macs"]) for l in first)
         for pos, l in enumerate(first):
             idx = l["index"] if by_table else convs[l["index"]] if l["index"] < len(convs) else None
             secs = [lr[pos]["median_s"] for lr in layer_rounds if pos < len(lr)]
@@ -191,6 +200,8 @@ def run_config(args, ours, model, mpath, tier_size, width, height, threads, avai
                              out_w=sz[idx + 1][0], out_h=sz[idx + 1][1], desc=ly.describe(ch[ly.a]),
                              macs_computed=layer_macs.get(idx))
             rec["layers"].append(entry)
+
+    rec["loadavg_end"] = loadavg()
 
     # --- working set: peers hold whole feature maps ---
     rec["working_set_bytes"]["layer-by-layer, whole maps (computed)"] = workingset.live_bytes(model, width, height)
@@ -206,8 +217,8 @@ def main():
     p.add_argument("--tiers", default="S,M,L")
     p.add_argument("--sizes", default="tier,896x1152", help="'tier' = the tier's own input size, or WxH")
     p.add_argument("--threads", default="1,2")
-    p.add_argument("--rounds", type=int, default=6)
-    p.add_argument("--round-seconds", type=float, default=0.8, help="target time per engine per round")
+    p.add_argument("--rounds", type=int, default=8)
+    p.add_argument("--round-seconds", type=float, default=0.6, help="target time per engine per round")
     p.add_argument("--min-reps", type=int, default=2)
     p.add_argument("--max-reps", type=int, default=200)
     p.add_argument("--reference-reps", type=int, default=2, help="reps per round cap for the scalar reference")
@@ -215,6 +226,7 @@ def main():
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--out", default="out/bench")
     p.add_argument("--command", default=None, help="the command line that reproduces this run (for the report)")
+    p.add_argument("--engine-rev", default=None, help="which engine source bty-bench was built from (for the report)")
     p.add_argument("--quick", action="store_true", help="3 rounds of ~0.2 s per engine, 1 rep minimum")
     args = p.parse_args()
     if args.quick:
@@ -236,12 +248,15 @@ def main():
         "command": args.command or " ".join(sys.argv),
         "date_utc": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M:%S"),
         "machine": {"cpu": cpu_name(), "logical_cpus": os.cpu_count(), "python": platform.python_version()},
+        "loadavg_start": loadavg(),
         "settings": {"rounds": args.rounds, "round_seconds": args.round_seconds, "min_reps": args.min_reps,
                      "tol": args.tol, "seed": args.seed, "quick": args.quick},
         "versions": {k: v[1] for k, v in avail.items()},
         "peers_missing": missing,
         "peak_gflops": {}, "peak_runs": {}, "verification": [], "results": [],
         "ours_available": ours is not None,
+        "engine_rev": args.engine_rev,
+        "bty_bench": args.bty_bench,
     }
     report["versions"]["numpy"] = np.__version__
 
@@ -307,6 +322,7 @@ def main():
             if pk and l.get("gmacs"):
                 l["pct_peak"] = 100.0 * 2 * l["gmacs"] / pk
     report["elapsed_s"] = round(time.time() - t_start, 1)
+    report["loadavg_end"] = loadavg()
 
     with open(os.path.join(args.out, "engine.json"), "w") as f:
         json.dump(report, f, indent=1)

@@ -20,6 +20,10 @@ def _kib(v):
     return f"{v / KIB:.0f} KiB"
 
 
+def _load(v):
+    return f"{v[0]:.2f}" if v else "?"
+
+
 def _size(r):
     return f"{r['width']}×{r['height']}"
 
@@ -58,8 +62,13 @@ def render(rep):
     s = rep["settings"]
     add(f"{rep['date_utc']} UTC, {m['cpu']}, {m['logical_cpus']} logical CPUs, shared with other work (noisy: "
         f"{s['rounds']} alternating rounds of ~{s['round_seconds']} s per engine, medians of all reps; the round order "
-        f"rotates). Test models (seeded random weights), FP32 everywhere. Run took {rep.get('elapsed_s', '?')} s.")
+        f"rotates). Test models (seeded random weights), FP32 everywhere. Run took {rep.get('elapsed_s', '?')} s; "
+        f"1-minute load average {_load(rep.get('loadavg_start'))} at the start, {_load(rep.get('loadavg_end'))} at "
+        f"the end (above ~0.5 other work shared the 2 cores; 2-thread figures suffer most).")
     add("")
+    if rep.get("engine_rev"):
+        add(f"Engine: {rep['engine_rev']}.")
+        add("")
     vers = ", ".join(f"{k} {v}" for k, v in sorted(rep["versions"].items()))
     add(f"Versions: {vers}.")
     if rep.get("peers_missing"):
