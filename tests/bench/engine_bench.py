@@ -71,6 +71,35 @@ def loadavg():
         return None
 
 
+class ForeignLoad:
+    """CPU used by everything but this process and its children while timing: cores' worth, averaged."""
+
+    def __init__(self):
+        self.t0, self.busy0, self.own0 = time.time(), self._busy(), self._own()
+
+    @staticmethod
+    def _busy():
+        try:
+            with open("/proc/stat") as f:
+                v = [int(x) for x in f.readline().split()[1:]]
+            idle = v[3] + (v[4] if len(v) > 4 else 0)
+            return (sum(v[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError):
+            return None
+
+    @staticmethod
+    def _own():
+        t = os.times()
+        return t.user + t.system + t.children_user + t.children_system
+
+    def cores(self):
+        busy = self._busy()
+        wall = time.time() - self.t0
+        if busy is None or self.busy0 is None or wall <= 0:
+            return None
+        return max(0.0, (busy - self.busy0 - (self._own() - self.own0)) / wall)
+
+
 def maxdiff(a, b):
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a.shape != b.shape:
@@ -162,6 +191,7 @@ def run_config(args, ours, model, mpath, tier_size, width, height, threads, avai
             rec["errors"][e.name] = e.error
             log(f"    {e.name}: {e.error}")
     live = [e for e in engines if e.error is None]
+    fl = ForeignLoad()
     for rnd in range(args.rounds):
         k = rnd % max(1, len(live))
         for e in live[k:] + live[:k]:
@@ -173,6 +203,7 @@ def run_config(args, ours, model, mpath, tier_size, width, height, threads, avai
                 e.error = f"{type(ex).__name__}: {ex}"
                 rec["errors"][e.name] = e.error
                 log(f"    {e.name}: {e.error}")
+    rec["foreign_cores"] = fl.cores()
     for e in live:
         if e.times and not e.error:
             rec["median_ms"][e.name] = statistics.median(e.times)

@@ -24,6 +24,10 @@ def _load(v):
     return f"{v[0]:.2f}" if v else "?"
 
 
+def _load1(v):
+    return "?" if v is None else f"{v:.2f}"
+
+
 def _size(r):
     return f"{r['width']}×{r['height']}"
 
@@ -91,11 +95,12 @@ def render(rep):
     add("Ours run as bty-bench subprocesses (one per round); peers in-process through their Python APIs (only the "
         "inference call timed). The scalar reference runs at the tier size and 1 thread only. A peer whose output "
         "differs from ours by more than the tolerance is marked ✗ and not timed. Ratios > 1 mean the pipeline is "
-        "faster.")
+        "faster. Column other: cores' worth of CPU used by other processes on the machine while that row was "
+        "timed (0 to 2).")
     add("")
     add("| net | input | thr | " + " | ".join(ENGINES) + " | fastest peer | pipeline vs fastest peer | "
-        "pipeline vs layered |")
-    add("|" + "---|" * (len(ENGINES) + 6))
+        "pipeline vs layered | other |")
+    add("|" + "---|" * (len(ENGINES) + 7))
     for r in rep["results"]:
         fp = fastest_peer(r)
         pipe = r["median_ms"].get("ours-pipeline")
@@ -103,7 +108,7 @@ def render(rep):
         vs_peer = f"{fp[1] / pipe:.2f}×" if fp and pipe else "—"
         vs_lay = f"{lay / pipe:.2f}×" if lay and pipe else "—"
         add(f"| {r['net']} | {_size(r)} | {r['threads']} | " + " | ".join(_cell(r, e) for e in ENGINES) +
-            f" | {fp[0] if fp else '—'} | {vs_peer} | {vs_lay} |")
+            f" | {fp[0] if fp else '—'} | {vs_peer} | {vs_lay} | {_load1(r.get('foreign_cores'))} |")
     add("")
 
     # --- verification ---
