@@ -21,7 +21,9 @@ double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std
 struct Track {
   int id = 0;
   Landmarks raw{}, smooth{};
-  Placement place;               // detector-style placement of the smoothed shape (drives the next refit)
+  Placement place;               // detector-style placement of the smoothed shape (ROI size, overlap tests)
+  Placement raw_place, raw_prev; // placements of the last two raw fits (start of the next refit, with motion)
+  bool has_prev = false;
   std::vector<float> templ;      // appearance template (refreshed when a detection confirms the track)
   float quality = 1.f;
   float alpha = 0.f;
@@ -119,8 +121,19 @@ Timings FaceStage::timings() const {
 bool FaceStage::detection_busy() const { return impl_->async && impl_->async->busy(); }
 
 void FaceStage::Impl::refit(Track& tr, const Options& o, const uint8_t* luma, int w, int h, int stride) {
-  const FitResult f = landmarker.fit(luma, w, h, stride, tr.place);
+  // Start from the last raw fit moved on by its last motion (not from the smoothed shape: that lags behind a
+  // moving face and the fit would inherit the lag). Damped so noise is not amplified on a still face.
+  Placement start = tr.raw_place;
+  if (tr.has_prev) {
+    start.t += 0.7f * (tr.raw_place.t - tr.raw_prev.t);
+    start.scale *= std::pow(tr.raw_place.scale / tr.raw_prev.scale, 0.7f);
+    start.angle += 0.7f * std::remainder(tr.raw_place.angle - tr.raw_prev.angle, 2.f * float(M_PI));
+  }
+  const FitResult f = landmarker.fit(luma, w, h, stride, start);
   tr.raw = f.lm;
+  tr.raw_prev = tr.raw_place;
+  tr.raw_place = landmarker.placement_of(f.lm);
+  tr.has_prev = true;
   tr.quality = quality_of(f, tr.templ);
   if (tr.quality > 0.75f && !f.patch.empty() && tr.templ.size() == f.patch.size()) {
     // Follow slow appearance changes (light, expression) only while the fit is clearly good.
@@ -132,6 +145,8 @@ void FaceStage::Impl::refit(Track& tr, const Options& o, const uint8_t* luma, in
     n = std::sqrt(n);
     if (n > 0) for (float& v : tr.templ) v /= n;
   }
+  // A doubtful fit does not move the output: the face stays where it was last seen while the track decides.
+  if (tr.quality < o.drop_quality) return;
   const auto t0 = Clock::now();
   tr.smooth = tr.raw;
   if (o.smoothing)
@@ -155,9 +170,22 @@ void FaceStage::Impl::reconcile(const std::vector<Detection>& dets, const Option
     }
     if (best >= 0) {
       used[best] = true;
-      if (tr.quality > 0.5f) {  // confirmed: re-anchor the appearance template on this frame's fit
-        const FitResult f = landmarker.fit(luma, w, h, stride, tr.place);
+      if (tr.quality > 0.6f) {
+        // Confirmed: re-anchor the appearance template on this frame's fit.
+        const FitResult f = landmarker.fit(luma, w, h, stride, tr.raw_place);
         if (!f.patch.empty()) tr.templ = f.patch;
+      } else {
+        // A doubtful fit that the detector still sees: restart the fit from the detector's box.
+        FitResult f = landmarker.fit(luma, w, h, stride, Landmarker::placement_of_box(dets[best].box));
+        f = landmarker.fit(luma, w, h, stride, landmarker.placement_of(f.lm));
+        const float q = quality_of(f, tr.templ);
+        if (q > tr.quality) {
+          tr.raw = f.lm;
+          tr.quality = q;
+          tr.raw_place = landmarker.placement_of(f.lm);
+          tr.has_prev = false;
+          tr.low_quality_frames = 0;
+        }
       }
     }
   }
@@ -181,6 +209,7 @@ void FaceStage::Impl::reconcile(const std::vector<Detection>& dets, const Option
     tr.quality = quality_of(f, tr.templ);
     if (tr.quality < o.drop_quality) continue;
     tr.raw = tr.smooth = f.lm;
+    tr.raw_place = landmarker.placement_of(f.lm);
     if (o.smoothing) tr.filter.filter(tr.smooth[0].data(), kNumLandmarks, 1.f / o.frame_rate, b.width());
     tr.place = landmarker.placement_of(tr.smooth);
     tr.alpha = o.fade_frames > 0 ? 1.f / o.fade_frames : 1.f;
@@ -259,6 +288,7 @@ std::vector<Face> FaceStage::process(const uint8_t* luma, int width, int height,
       tr.low_quality_frames = tr.quality < o.drop_quality ? tr.low_quality_frames + 1 : 0;
       if (tr.low_quality_frames >= 2 || tr.place.scale < 0.5f * o.min_face_size) {
         tr.leaving = true;
+        if (o.fade_frames == 0) tr.alpha = 0.f;
         s.want_detect = true;
       } else {
         tr.alpha = std::min(1.f, o.fade_frames > 0 ? tr.alpha + 1.f / o.fade_frames : 1.f);
@@ -283,8 +313,12 @@ std::vector<Face> FaceStage::process(const uint8_t* luma, int width, int height,
     bool dup = false;
     for (size_t j = 0; j < i && !dup; ++j)
       dup = !s.tracks[j].leaving && iou(Landmarker::box_of(a.place), Landmarker::box_of(s.tracks[j].place)) > 0.5f;
-    if (dup || active >= o.max_faces) a.leaving = true;
-    else ++active;
+    if (dup || active >= o.max_faces) {
+      a.leaving = true;
+      if (o.fade_frames == 0) a.alpha = 0.f;
+    } else {
+      ++active;
+    }
   }
   s.tracks.erase(std::remove_if(s.tracks.begin(), s.tracks.end(), [](const Track& t) { return t.leaving && t.alpha <= 0.f; }),
                  s.tracks.end());

@@ -70,6 +70,7 @@ Rect align_roi(const RectF& r, float pad, int align, int frame_w, int frame_h) {
   auto clampf = [](float v, float lo, float hi) { return std::isfinite(v) ? std::min(std::max(v, lo), hi) : lo; };
   const float fx0 = clampf(r.x0 - pad, 0.f, float(frame_w)), fy0 = clampf(r.y0 - pad, 0.f, float(frame_h));
   const float fx1 = clampf(r.x1 + pad, 0.f, float(frame_w)), fy1 = clampf(r.y1 + pad, 0.f, float(frame_h));
+  if (!(fx1 > fx0) || !(fy1 > fy0)) return Rect{};  // nothing of it inside the frame
   int x0 = floor_to(int(std::floor(fx0)), align), y0 = floor_to(int(std::floor(fy0)), align);
   int x1 = floor_to(int(std::ceil(fx1)) + align - 1, align), y1 = floor_to(int(std::ceil(fy1)) + align - 1, align);
   x1 = std::min(x1, frame_w);

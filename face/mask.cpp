@@ -52,10 +52,11 @@ void fill_polygon(uint8_t* img, int w, int h, int stride, const Polygon& poly, u
   float ymin = 1e30f, ymax = -1e30f;
   for (size_t i = 0; i < n; ++i) {
     p[i] = (poly[i] - origin) / step;
+    if (!p[i].allFinite()) return;
     ymin = std::min(ymin, p[i].y());
     ymax = std::max(ymax, p[i].y());
   }
-  if (!std::isfinite(ymin) || !std::isfinite(ymax)) return;
+  ymin = std::max(ymin, -1.f), ymax = std::min(ymax, float(h) + 1.f);  // clamp before int conversion
   const int j0 = std::max(0, int(std::floor(ymin - 0.5f))), j1 = std::min(h - 1, int(std::ceil(ymax - 0.5f)));
   std::vector<float> xs;
   xs.reserve(n);
@@ -71,8 +72,10 @@ void fill_polygon(uint8_t* img, int w, int h, int stride, const Polygon& poly, u
     uint8_t* row = img + size_t(j) * stride;
     for (size_t k = 0; k + 1 < xs.size(); k += 2) {
       // Pixel i is inside when its centre i+0.5 lies in [xa, xb).
-      const int i0 = std::max(0, int(std::ceil(xs[k] - 0.5f)));
-      const int i1 = std::min(w, int(std::ceil(xs[k + 1] - 0.5f)));
+      const float xa = std::min(std::max(xs[k], -1.f), float(w) + 1.f);
+      const float xb = std::min(std::max(xs[k + 1], -1.f), float(w) + 1.f);
+      const int i0 = std::max(0, int(std::ceil(xa - 0.5f)));
+      const int i1 = std::min(w, int(std::ceil(xb - 0.5f)));
       if (i1 > i0) std::fill(row + i0, row + i1, value);
     }
   }
@@ -103,8 +106,8 @@ SkinShape skin_shape(const Landmarks& lm, float face_size, const MaskParams& mp)
   const FaceAxes ax = face_axes(lm);
   const float fs = std::max(face_size, 1.f);
   s.feather = std::max(1.f, mp.feather * fs);
-  s.hole_feather = std::max(1.f, mp.hole_feather * fs);
-  const float clear = 0.5f * s.hole_feather;  // the hole's ramp ends (mask 0) this far out of its polygon
+  s.hole_feather = std::max(5.f, mp.hole_feather * fs);  // two 3-tap box passes are the narrowest ramp: 5 px
+  const float clear = 0.5f * s.hole_feather + 1.f;  // the hole ramp ends (mask 0) this far out of its polygon, + 1 px
 
   // Outline: jaw 0..16, then temples and a forehead arc above the brows (roll-aware via the up axis).
   const float fh = mp.forehead * ax.eye_to_chin;
@@ -125,32 +128,30 @@ SkinShape skin_shape(const Landmarks& lm, float face_size, const MaskParams& mp)
   // Eyes (contours 36-41, 42-47) with room for lashes.
   s.holes.push_back(dilate_polygon(poly_of(36, 41), clear + 0.015f * fs));
   s.holes.push_back(dilate_polygon(poly_of(42, 47), clear + 0.015f * fs));
-  // Brows: the 5-point polyline thickened towards the forehead and the lid.
+  // Brows: the 5-point polyline thickened along its own normal (the tail often bends down steeply), towards
+  // the forehead and towards the lid, and lengthened at both ends.
   for (int b0 : {17, 22}) {
-    Polygon p;
-    const V2 along = (lm[b0 + 4] - lm[b0]).normalized();
-    const float ext = 0.01f * fs + clear;
+    Polygon top, bottom;
     for (int i = b0; i <= b0 + 4; ++i) {
-      V2 q = lm[i] + ax.up * (0.025f * fs + clear);
-      if (i == b0) q -= along * ext;
-      if (i == b0 + 4) q += along * ext;
-      p.push_back(q);
+      const V2 tangent = (lm[std::min(i + 1, b0 + 4)] - lm[std::max(i - 1, b0)]).normalized();
+      V2 n(tangent.y(), -tangent.x());
+      if (n.dot(ax.up) < 0) n = -n;
+      V2 q = lm[i];
+      if (i == b0) q -= tangent * (0.01f * fs + clear);
+      if (i == b0 + 4) q += tangent * (0.01f * fs + clear);
+      top.push_back(q + n * (0.025f * fs + clear));
+      bottom.push_back(q - n * (0.02f * fs + clear));
     }
-    for (int i = b0 + 4; i >= b0; --i) {
-      V2 q = lm[i] - ax.up * (0.02f * fs + clear);
-      if (i == b0) q -= along * ext;
-      if (i == b0 + 4) q += along * ext;
-      p.push_back(q);
-    }
-    s.holes.push_back(p);
+    top.insert(top.end(), bottom.rbegin(), bottom.rend());
+    s.holes.push_back(top);
   }
   // Mouth: outer lip contour 48-59.
-  s.holes.push_back(dilate_polygon(poly_of(48, 59), clear + 0.005f * fs));
+  s.holes.push_back(dilate_polygon(poly_of(48, 59), clear + 0.01f * fs));
   // Nostrils: just above the lower nose line 31-35, out to the alae.
   {
-    const float a = 0.02f * fs, u = 0.045f * fs;
+    const float a = 0.02f * fs, u = 0.035f * fs;
     Polygon p{lm[31] - ax.right * a, lm[32], lm[33], lm[34], lm[35] + ax.right * a,
-              lm[35] + ax.right * a + ax.up * u, lm[33] + ax.up * (0.8f * u), lm[31] - ax.right * a + ax.up * u};
+              lm[35] + ax.right * a + ax.up * u, lm[33] + ax.up * (0.5f * u), lm[31] - ax.right * a + ax.up * u};
     s.holes.push_back(dilate_polygon(p, clear));
   }
   return s;
