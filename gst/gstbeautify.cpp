@@ -1,0 +1,458 @@
+/* beautify element: caps, properties, frame mapping, metas, messages, errors. The work is in retoucher.cpp.
+ *
+ * Settings (properties) live under a mutex and are copied once per frame, so any thread may change them while
+ * PLAYING; the state (model, net, face stage) is created in start() and dropped in stop() and is touched only by
+ * the streaming thread in between. */
+#include "gstbeautify.h"
+
+#include "retoucher.h"
+
+#include <gst/video/gstvideometa.h>
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+GST_DEBUG_CATEGORY_STATIC(beautify_debug);
+#define GST_CAT_DEFAULT beautify_debug
+
+enum {
+  PROP_0,
+  PROP_STRENGTH,
+  PROP_TIER,
+  PROP_MODEL,
+  PROP_LANDMARK_MODEL,
+  PROP_MAX_FACES,
+  PROP_MIN_FACE_SIZE,
+  PROP_DETECT_INTERVAL,
+  PROP_THREADS,
+  PROP_DRAW_FACES,
+  PROP_POST_MESSAGES,
+  PROP_SYNCHRONOUS_DETECTION,
+};
+
+#define DEFAULT_STRENGTH 0.7
+#define DEFAULT_TIER GST_BEAUTIFY_TIER_AUTO
+#define DEFAULT_MODEL NULL
+#define DEFAULT_LANDMARK_MODEL "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"
+#define DEFAULT_MAX_FACES 4
+#define DEFAULT_MIN_FACE_SIZE 64
+#define DEFAULT_DETECT_INTERVAL 10
+#define DEFAULT_THREADS 0
+#define DEFAULT_DRAW_FACES FALSE
+#define DEFAULT_POST_MESSAGES FALSE
+#define DEFAULT_SYNCHRONOUS_DETECTION FALSE
+
+#define BEAUTIFY_FORMATS "{ I420, YV12, NV12, NV21, RGBA, BGRA, RGBx, BGRx, ARGB, ABGR, xRGB, xBGR, RGB, BGR }"
+
+namespace {
+
+struct Settings {
+  double strength = DEFAULT_STRENGTH;
+  GstBeautifyTier tier = DEFAULT_TIER;
+  std::string model;
+  std::string landmark_model = DEFAULT_LANDMARK_MODEL;
+  int max_faces = DEFAULT_MAX_FACES;
+  int min_face_size = DEFAULT_MIN_FACE_SIZE;
+  int detect_interval = DEFAULT_DETECT_INTERVAL;
+  int threads = DEFAULT_THREADS;
+  bool draw_faces = DEFAULT_DRAW_FACES;
+  bool post_messages = DEFAULT_POST_MESSAGES;
+  bool synchronous_detection = DEFAULT_SYNCHRONOUS_DETECTION;
+};
+
+struct Private {
+  std::mutex lock;
+  Settings settings;  // guarded by lock
+
+  std::unique_ptr<bty::gst::Retoucher> core;  // state: start() .. stop()
+  bty::PixelFormat format = bty::PixelFormat::I420;
+  bty::YuvMatrix matrix = bty::YuvMatrix::BT709;
+  bool full_range = false;
+};
+
+const char* tier_nick(GstBeautifyTier t) {
+  switch (t) {
+    case GST_BEAUTIFY_TIER_S: return "s";
+    case GST_BEAUTIFY_TIER_M: return "m";
+    case GST_BEAUTIFY_TIER_L: return "l";
+    default: return "auto";
+  }
+}
+
+bool to_pixel_format(GstVideoFormat f, bty::PixelFormat& out) {
+  using P = bty::PixelFormat;
+  switch (f) {
+    case GST_VIDEO_FORMAT_I420: out = P::I420; return true;
+    case GST_VIDEO_FORMAT_YV12: out = P::YV12; return true;
+    case GST_VIDEO_FORMAT_NV12: out = P::NV12; return true;
+    case GST_VIDEO_FORMAT_NV21: out = P::NV21; return true;
+    case GST_VIDEO_FORMAT_RGBA: out = P::RGBA; return true;
+    case GST_VIDEO_FORMAT_BGRA: out = P::BGRA; return true;
+    case GST_VIDEO_FORMAT_RGBx: out = P::RGBx; return true;
+    case GST_VIDEO_FORMAT_BGRx: out = P::BGRx; return true;
+    case GST_VIDEO_FORMAT_ARGB: out = P::ARGB; return true;
+    case GST_VIDEO_FORMAT_ABGR: out = P::ABGR; return true;
+    case GST_VIDEO_FORMAT_xRGB: out = P::xRGB; return true;
+    case GST_VIDEO_FORMAT_xBGR: out = P::xBGR; return true;
+    case GST_VIDEO_FORMAT_RGB: out = P::RGB; return true;
+    case GST_VIDEO_FORMAT_BGR: out = P::BGR; return true;
+    default: return false;
+  }
+}
+
+}  // namespace
+
+struct _GstBeautify {
+  GstVideoFilter parent;
+  Private* priv;  // C++ members: GObject instances are zero-filled memory, so they live in their own allocation
+};
+
+G_DEFINE_TYPE(GstBeautify, gst_beautify, GST_TYPE_VIDEO_FILTER)
+GST_ELEMENT_REGISTER_DEFINE(beautify, "beautify", GST_RANK_NONE, GST_TYPE_BEAUTIFY)
+
+GType gst_beautify_tier_get_type(void) {
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+      {GST_BEAUTIFY_TIER_AUTO, "The largest tier that keeps real time here (start-up micro-benchmark)", "auto"},
+      {GST_BEAUTIFY_TIER_S, "Small: 128x160 net input, fastest", "s"},
+      {GST_BEAUTIFY_TIER_M, "Medium: 160x224 net input", "m"},
+      {GST_BEAUTIFY_TIER_L, "Large: 192x256 net input, best quality", "l"},
+      {0, NULL, NULL},
+  };
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstBeautifyTier", values));
+  return GType(type);
+}
+
+// Neutral settings make the element a passthrough: no mapping, no writes, buffers go through untouched.
+static void gst_beautify_update_passthrough(GstBeautify* self) {
+  bool passthrough;
+  {
+    std::lock_guard<std::mutex> lock(self->priv->lock);
+    const Settings& s = self->priv->settings;
+    passthrough = s.strength <= 0.0 && !s.draw_faces && !s.post_messages;
+  }
+  gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(self), passthrough);
+}
+
+static void gst_beautify_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
+  GstBeautify* self = GST_BEAUTIFY(object);
+  bool passthrough_may_change = false;
+  {
+    std::lock_guard<std::mutex> lock(self->priv->lock);
+    Settings& s = self->priv->settings;
+    switch (prop_id) {
+      case PROP_STRENGTH:
+        s.strength = g_value_get_double(value);
+        passthrough_may_change = true;
+        break;
+      case PROP_TIER: s.tier = GstBeautifyTier(g_value_get_enum(value)); break;
+      case PROP_MODEL: {
+        const char* v = g_value_get_string(value);
+        s.model = v ? v : "";
+        break;
+      }
+      case PROP_LANDMARK_MODEL: {
+        const char* v = g_value_get_string(value);
+        s.landmark_model = v ? v : "";
+        break;
+      }
+      case PROP_MAX_FACES: s.max_faces = g_value_get_int(value); break;
+      case PROP_MIN_FACE_SIZE: s.min_face_size = g_value_get_int(value); break;
+      case PROP_DETECT_INTERVAL: s.detect_interval = g_value_get_int(value); break;
+      case PROP_THREADS: s.threads = g_value_get_int(value); break;
+      case PROP_DRAW_FACES:
+        s.draw_faces = g_value_get_boolean(value);
+        passthrough_may_change = true;
+        break;
+      case PROP_POST_MESSAGES:
+        s.post_messages = g_value_get_boolean(value);
+        passthrough_may_change = true;
+        break;
+      case PROP_SYNCHRONOUS_DETECTION: s.synchronous_detection = g_value_get_boolean(value); break;
+      default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+    }
+  }
+  if (passthrough_may_change) gst_beautify_update_passthrough(self);
+}
+
+static void gst_beautify_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
+  GstBeautify* self = GST_BEAUTIFY(object);
+  std::lock_guard<std::mutex> lock(self->priv->lock);
+  const Settings& s = self->priv->settings;
+  switch (prop_id) {
+    case PROP_STRENGTH: g_value_set_double(value, s.strength); break;
+    case PROP_TIER: g_value_set_enum(value, s.tier); break;
+    case PROP_MODEL: g_value_set_string(value, s.model.empty() ? NULL : s.model.c_str()); break;
+    case PROP_LANDMARK_MODEL: g_value_set_string(value, s.landmark_model.c_str()); break;
+    case PROP_MAX_FACES: g_value_set_int(value, s.max_faces); break;
+    case PROP_MIN_FACE_SIZE: g_value_set_int(value, s.min_face_size); break;
+    case PROP_DETECT_INTERVAL: g_value_set_int(value, s.detect_interval); break;
+    case PROP_THREADS: g_value_set_int(value, s.threads); break;
+    case PROP_DRAW_FACES: g_value_set_boolean(value, s.draw_faces); break;
+    case PROP_POST_MESSAGES: g_value_set_boolean(value, s.post_messages); break;
+    case PROP_SYNCHRONOUS_DETECTION: g_value_set_boolean(value, s.synchronous_detection); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+  }
+}
+
+static gboolean gst_beautify_start(GstBaseTransform* trans) {
+  GstBeautify* self = GST_BEAUTIFY(trans);
+  bty::gst::StartConfig c;
+  {
+    std::lock_guard<std::mutex> lock(self->priv->lock);
+    const Settings& s = self->priv->settings;
+    c.model = s.model;
+    c.tier = tier_nick(s.tier);
+    c.landmark_model = s.landmark_model;
+    c.threads = s.threads > 0 ? s.threads : int(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
+    c.synchronous_detection = s.synchronous_detection;
+    c.max_faces = s.max_faces;
+    c.min_face_size = s.min_face_size;
+    c.detect_interval = s.detect_interval;
+  }
+  try {
+    self->priv->core = std::make_unique<bty::gst::Retoucher>(c);
+  } catch (const bty::gst::ConfigError& e) {
+    self->priv->core.reset();
+    switch (e.kind) {
+      case bty::gst::ConfigError::Kind::Model:
+        GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Could not load the beautify model: %s", e.what()),
+                          ("tier=%s model=%s", c.tier.c_str(), c.model.empty() ? "(unset)" : c.model.c_str()));
+        break;
+      case bty::gst::ConfigError::Kind::Landmarks:
+        GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("Could not load the face landmark model: %s", e.what()),
+                          ("landmark-model=%s", c.landmark_model.c_str()));
+        break;
+      default:
+        GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Invalid beautify settings: %s", e.what()), (NULL));
+        break;
+    }
+    return FALSE;
+  } catch (const std::exception& e) {
+    self->priv->core.reset();
+    GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("beautify could not start: %s", e.what()), (NULL));
+    return FALSE;
+  }
+  const auto& m = self->priv->core->model();
+  GST_INFO_OBJECT(self, "model %s (tier %s, %s), %d threads", m.path.c_str(), m.tier.c_str(), m.reason.c_str(),
+                  c.threads);
+  return TRUE;
+}
+
+static gboolean gst_beautify_stop(GstBaseTransform* trans) {
+  GstBeautify* self = GST_BEAUTIFY(trans);
+  self->priv->core.reset();
+  return TRUE;
+}
+
+static void gst_beautify_before_transform(GstBaseTransform* trans, GstBuffer* buf) {
+  // Controlled properties (strength) take their value for this buffer's stream time.
+  GstClockTime ts = gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME, GST_BUFFER_TIMESTAMP(buf));
+  if (GST_CLOCK_TIME_IS_VALID(ts)) gst_object_sync_values(GST_OBJECT(trans), ts);
+}
+
+static gboolean gst_beautify_set_info(GstVideoFilter* filter, GstCaps*, GstVideoInfo* in_info, GstCaps*,
+                                      GstVideoInfo*) {
+  GstBeautify* self = GST_BEAUTIFY(filter);
+  Private* p = self->priv;
+  if (!to_pixel_format(GST_VIDEO_INFO_FORMAT(in_info), p->format)) return FALSE;
+  const GstVideoColorimetry& cm = GST_VIDEO_INFO_COLORIMETRY(in_info);
+  p->matrix = (cm.matrix == GST_VIDEO_COLOR_MATRIX_BT601 || cm.matrix == GST_VIDEO_COLOR_MATRIX_FCC)
+                  ? bty::YuvMatrix::BT601 : bty::YuvMatrix::BT709;
+  p->full_range = cm.range == GST_VIDEO_COLOR_RANGE_0_255;
+  if (!p->core) return FALSE;
+  float fps = 30.f;
+  if (GST_VIDEO_INFO_FPS_N(in_info) > 0 && GST_VIDEO_INFO_FPS_D(in_info) > 0)
+    fps = float(GST_VIDEO_INFO_FPS_N(in_info)) / float(GST_VIDEO_INFO_FPS_D(in_info));
+  try {
+    p->core->configure(fps);  // new geometry: old tracks are meaningless
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("beautify could not reconfigure: %s", e.what()), (NULL));
+    return FALSE;
+  }
+  GST_DEBUG_OBJECT(self, "configured %s %dx%d @ %.3f fps", gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(in_info)),
+                   GST_VIDEO_INFO_WIDTH(in_info), GST_VIDEO_INFO_HEIGHT(in_info), fps);
+  return TRUE;
+}
+
+static gboolean gst_beautify_sink_event(GstBaseTransform* trans, GstEvent* event) {
+  GstBeautify* self = GST_BEAUTIFY(trans);
+  if (GST_EVENT_TYPE(event) == GST_EVENT_FLUSH_STOP && self->priv->core) {
+    self->priv->core->reset();  // a seek or flush: the next frame need not follow the last one
+  }
+  return GST_BASE_TRANSFORM_CLASS(gst_beautify_parent_class)->sink_event(trans, event);
+}
+
+static void add_face_metas(GstBuffer* buf, const std::vector<bty::face::Face>& faces, int w, int h) {
+  for (const auto& f : faces) {
+    const int x0 = std::max(0, f.box.x), y0 = std::max(0, f.box.y);
+    const int x1 = std::min(w, f.box.right()), y1 = std::min(h, f.box.bottom());
+    if (x1 <= x0 || y1 <= y0) continue;
+    GstVideoRegionOfInterestMeta* meta =
+        gst_buffer_add_video_region_of_interest_meta(buf, "face", guint(x0), guint(y0), guint(x1 - x0), guint(y1 - y0));
+    meta->id = f.id;
+    gst_video_region_of_interest_meta_add_param(
+        meta, gst_structure_new("face", "id", G_TYPE_INT, f.id, "alpha", G_TYPE_DOUBLE, double(f.alpha), "quality",
+                                G_TYPE_DOUBLE, double(f.quality), "roll", G_TYPE_DOUBLE, double(f.roll), NULL));
+  }
+}
+
+static void post_faces_message(GstBeautify* self, GstBuffer* buf, const std::vector<bty::face::Face>& faces) {
+  GstBaseTransform* trans = GST_BASE_TRANSFORM(self);
+  const GstClockTime pts = GST_BUFFER_PTS(buf);
+  GstStructure* s = gst_structure_new(
+      "beautify", "timestamp", G_TYPE_UINT64, guint64(pts), "stream-time", G_TYPE_UINT64,
+      guint64(gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME, pts)), "running-time", G_TYPE_UINT64,
+      guint64(gst_segment_to_running_time(&trans->segment, GST_FORMAT_TIME, pts)), "n-faces", G_TYPE_INT,
+      int(faces.size()), NULL);
+  GValue list = G_VALUE_INIT;
+  g_value_init(&list, GST_TYPE_LIST);
+  for (const auto& f : faces) {
+    GstStructure* fs = gst_structure_new(
+        "face", "id", G_TYPE_INT, f.id, "x", G_TYPE_INT, f.box.x, "y", G_TYPE_INT, f.box.y, "width", G_TYPE_INT,
+        f.box.width, "height", G_TYPE_INT, f.box.height, "roi-x", G_TYPE_INT, f.roi.x, "roi-y", G_TYPE_INT, f.roi.y,
+        "roi-width", G_TYPE_INT, f.roi.width, "roi-height", G_TYPE_INT, f.roi.height, "alpha", G_TYPE_DOUBLE,
+        double(f.alpha), "quality", G_TYPE_DOUBLE, double(f.quality), NULL);
+    GValue pts_arr = G_VALUE_INIT;  // landmarks: x0, y0, x1, y1, ... (68 points, dlib order)
+    g_value_init(&pts_arr, GST_TYPE_ARRAY);
+    for (const auto& p : f.landmarks)
+      for (float c : {p.x(), p.y()}) {
+        GValue v = G_VALUE_INIT;
+        g_value_init(&v, G_TYPE_FLOAT);
+        g_value_set_float(&v, c);
+        gst_value_array_append_and_take_value(&pts_arr, &v);
+      }
+    gst_structure_take_value(fs, "landmarks", &pts_arr);
+    GValue fv = G_VALUE_INIT;
+    g_value_init(&fv, GST_TYPE_STRUCTURE);
+    gst_value_set_structure(&fv, fs);
+    gst_structure_free(fs);
+    gst_value_list_append_and_take_value(&list, &fv);
+  }
+  gst_structure_take_value(s, "faces", &list);
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+}
+
+static GstFlowReturn gst_beautify_transform_frame_ip(GstVideoFilter* filter, GstVideoFrame* frame) {
+  GstBeautify* self = GST_BEAUTIFY(filter);
+  Private* p = self->priv;
+  if (!p->core) return GST_FLOW_NOT_NEGOTIATED;
+  bty::gst::FrameSettings fs;
+  bool post;
+  {
+    std::lock_guard<std::mutex> lock(p->lock);
+    const Settings& s = p->settings;
+    fs.strength = float(s.strength);
+    fs.max_faces = s.max_faces;
+    fs.min_face_size = s.min_face_size;
+    fs.detect_interval = s.detect_interval;
+    fs.draw_faces = s.draw_faces;
+    post = s.post_messages;
+  }
+  bty::blend::Frame f;
+  f.format = p->format;
+  f.width = GST_VIDEO_FRAME_WIDTH(frame);
+  f.height = GST_VIDEO_FRAME_HEIGHT(frame);
+  f.matrix = p->matrix;
+  f.full_range = p->full_range;
+  for (guint i = 0; i < GST_VIDEO_FRAME_N_PLANES(frame) && i < 3; ++i) {
+    f.plane[i] = static_cast<uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(frame, i));
+    f.stride[i] = GST_VIDEO_FRAME_PLANE_STRIDE(frame, i);
+  }
+  std::vector<bty::face::Face> faces;
+  try {
+    faces = p->core->process(f, fs);
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(self, STREAM, FAILED, ("beautify failed on a frame: %s", e.what()),
+                      ("%dx%d %s", f.width, f.height, GST_VIDEO_INFO_NAME(&frame->info)));
+    return GST_FLOW_ERROR;
+  }
+  GST_LOG_OBJECT(self, "%zu faces", faces.size());
+  add_face_metas(frame->buffer, faces, f.width, f.height);
+  if (post) post_faces_message(self, frame->buffer, faces);
+  return GST_FLOW_OK;
+}
+
+static void gst_beautify_finalize(GObject* object) {
+  GstBeautify* self = GST_BEAUTIFY(object);
+  delete self->priv;
+  self->priv = nullptr;
+  G_OBJECT_CLASS(gst_beautify_parent_class)->finalize(object);
+}
+
+static void gst_beautify_class_init(GstBeautifyClass* klass) {
+  GObjectClass* gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass* element_class = GST_ELEMENT_CLASS(klass);
+  GstBaseTransformClass* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
+  GstVideoFilterClass* filter_class = GST_VIDEO_FILTER_CLASS(klass);
+
+  GST_DEBUG_CATEGORY_INIT(beautify_debug, "beautify", 0, "beautify face retouching element");
+
+  gobject_class->set_property = gst_beautify_set_property;
+  gobject_class->get_property = gst_beautify_get_property;
+  gobject_class->finalize = gst_beautify_finalize;
+
+  const GParamFlags rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  const GParamFlags live = GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING);
+  const GParamFlags at_start = GParamFlags(rw | GST_PARAM_MUTABLE_READY);
+  g_object_class_install_property(gobject_class, PROP_STRENGTH,
+      g_param_spec_double("strength", "Strength", "How much of the retouch to apply (0 = passthrough)", 0.0, 1.0,
+                          DEFAULT_STRENGTH, GParamFlags(live | GST_PARAM_CONTROLLABLE)));
+  g_object_class_install_property(gobject_class, PROP_TIER,
+      g_param_spec_enum("tier", "Tier", "Net size; auto picks the largest that keeps real time on this machine "
+                        "(ignored when model is set; applies at start)", GST_TYPE_BEAUTIFY_TIER, DEFAULT_TIER, at_start));
+  g_object_class_install_property(gobject_class, PROP_MODEL,
+      g_param_spec_string("model", "Model", "Path of a beautify .bmodel file; overrides tier (applies at start). "
+                          "Unset: beautify-<tier>.bmodel from $BEAUTIFY_MODEL_DIR, the installed data dir, or the "
+                          "source tree", DEFAULT_MODEL, at_start));
+  g_object_class_install_property(gobject_class, PROP_LANDMARK_MODEL,
+      g_param_spec_string("landmark-model", "Landmark model", "dlib 68-point shape predictor (applies at start)",
+                          DEFAULT_LANDMARK_MODEL, at_start));
+  g_object_class_install_property(gobject_class, PROP_MAX_FACES,
+      g_param_spec_int("max-faces", "Max faces", "Most faces retouched per frame", 0, 32, DEFAULT_MAX_FACES, live));
+  g_object_class_install_property(gobject_class, PROP_MIN_FACE_SIZE,
+      g_param_spec_int("min-face-size", "Min face size", "Smallest face width retouched, pixels", 1, 8192,
+                       DEFAULT_MIN_FACE_SIZE, live));
+  g_object_class_install_property(gobject_class, PROP_DETECT_INTERVAL,
+      g_param_spec_int("detect-interval", "Detect interval", "Frames between face detections while tracking", 1,
+                       1000, DEFAULT_DETECT_INTERVAL, live));
+  g_object_class_install_property(gobject_class, PROP_THREADS,
+      g_param_spec_int("threads", "Threads", "Threads of the beauty net (0 = one per CPU, at most 8; applies at "
+                       "start)", 0, 64, DEFAULT_THREADS, at_start));
+  g_object_class_install_property(gobject_class, PROP_DRAW_FACES,
+      g_param_spec_boolean("draw-faces", "Draw faces", "Debug overlay: face boxes (green), ROIs (blue), landmarks "
+                           "(red), mask outline (yellow)", DEFAULT_DRAW_FACES, live));
+  g_object_class_install_property(gobject_class, PROP_POST_MESSAGES,
+      g_param_spec_boolean("post-messages", "Post messages", "Post a 'beautify' element message per frame with the "
+                           "faces", DEFAULT_POST_MESSAGES, live));
+  g_object_class_install_property(gobject_class, PROP_SYNCHRONOUS_DETECTION,
+      g_param_spec_boolean("synchronous-detection", "Synchronous detection", "Detect faces inside the frame's "
+                           "processing instead of in the background: deterministic, faces from the first frame, "
+                           "slower frames when it runs (file processing, tests; applies at start)",
+                           DEFAULT_SYNCHRONOUS_DETECTION, at_start));
+
+  gst_element_class_set_static_metadata(element_class, "Face beautification", "Filter/Effect/Video",
+      "Retouches faces in real time (blemishes, tone, under-eye) and leaves everything else bit-exact",
+      "gst-beautify developers");
+  GstCaps* caps = gst_caps_from_string(GST_VIDEO_CAPS_MAKE(BEAUTIFY_FORMATS));
+  gst_element_class_add_pad_template(element_class, gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, caps));
+  gst_element_class_add_pad_template(element_class, gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, caps));
+  gst_caps_unref(caps);
+
+  trans_class->start = GST_DEBUG_FUNCPTR(gst_beautify_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR(gst_beautify_stop);
+  trans_class->before_transform = GST_DEBUG_FUNCPTR(gst_beautify_before_transform);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_beautify_sink_event);
+  filter_class->set_info = GST_DEBUG_FUNCPTR(gst_beautify_set_info);
+  filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_beautify_transform_frame_ip);
+
+  gst_type_mark_as_plugin_api(GST_TYPE_BEAUTIFY_TIER, GstPluginAPIFlags(0));
+}
+
+static void gst_beautify_init(GstBeautify* self) {
+  self->priv = new Private();
+  gst_beautify_update_passthrough(self);
+}

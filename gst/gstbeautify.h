@@ -1,0 +1,25 @@
+/* beautify: real-time face retouching for raw video, in place (GstVideoFilter). A thin GObject shell over
+ * bty::gst::Retoucher (retoucher.h); no C++ exception crosses into GStreamer. */
+#pragma once
+
+#include <gst/video/gstvideofilter.h>
+#include <gst/video/video.h>
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_BEAUTIFY (gst_beautify_get_type())
+G_DECLARE_FINAL_TYPE(GstBeautify, gst_beautify, GST, BEAUTIFY, GstVideoFilter)
+
+#define GST_TYPE_BEAUTIFY_TIER (gst_beautify_tier_get_type())
+GType gst_beautify_tier_get_type(void);
+
+typedef enum {
+  GST_BEAUTIFY_TIER_AUTO,
+  GST_BEAUTIFY_TIER_S,
+  GST_BEAUTIFY_TIER_M,
+  GST_BEAUTIFY_TIER_L,
+} GstBeautifyTier;
+
+GST_ELEMENT_REGISTER_DECLARE(beautify);
+
+G_END_DECLS

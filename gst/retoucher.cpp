@@ -1,0 +1,121 @@
+#include "retoucher.h"
+
+#include "blend/draw.h"
+
+#include <cmath>
+
+namespace bty::gst {
+namespace {
+
+// Luma for the face stage from a packed RGB frame (BT.601 weights; the detector does not care about the matrix).
+void rgb_luma(const blend::Frame& f, std::vector<uint8_t>& out) {
+  int r, g, b, bpp;
+  blend::packed_layout(f.format, r, g, b, bpp);
+  out.resize(size_t(f.width) * f.height);
+  for (int y = 0; y < f.height; ++y) {
+    const uint8_t* p = f.plane[0] + size_t(y) * f.stride[0];
+    uint8_t* o = out.data() + size_t(y) * f.width;
+    for (int x = 0; x < f.width; ++x, p += bpp) o[x] = uint8_t((77 * p[r] + 150 * p[g] + 29 * p[b] + 128) >> 8);
+  }
+}
+
+}  // namespace
+
+Retoucher::Retoucher(const StartConfig& c) : config_(c) {
+  if (c.threads < 1 || c.threads > 64)
+    throw ConfigError(ConfigError::Kind::Settings, "threads must be 1..64 (0 picks the number of CPUs)");
+  try {
+    choice_ = choose_model(c.model, c.tier, c.threads);
+    model_ = load_model(choice_.path);
+    if (choice_.tier.empty()) choice_.tier = info(*model_).tier;
+    const ModelInfo& mi = info(*model_);
+    if (mi.output_channels != 3)
+      throw ModelError("model '" + choice_.path + "' has " + std::to_string(mi.output_channels) +
+                       " output channels; the element needs a 3-channel retouch layer (a beautify .bmodel)");
+    NetOptions no;
+    no.threads = c.threads;
+    net_ = std::make_unique<Net>(model_, no);
+  } catch (const ModelError& e) {
+    throw ConfigError(ConfigError::Kind::Model, e.what());
+  } catch (const std::exception& e) {  // e.g. the engine refusing the options
+    throw ConfigError(ConfigError::Kind::Model, "cannot set up the beauty net from '" + choice_.path + "': " + e.what());
+  }
+  stage_options_.landmark_model = c.landmark_model;
+  stage_options_.synchronous_detection = c.synchronous_detection;
+  stage_options_.max_faces = c.max_faces;
+  stage_options_.min_face_size = c.min_face_size;
+  stage_options_.detect_interval = c.detect_interval;
+  try {
+    stage_ = std::make_unique<face::FaceStage>(stage_options_);
+  } catch (const face::Error& e) {
+    const bool settings = std::string(e.what()).find("invalid face stage options") != std::string::npos;
+    throw ConfigError(settings ? ConfigError::Kind::Settings : ConfigError::Kind::Landmarks,
+                      std::string(e.what()) + (settings ? "" : " (set landmark-model= to dlib's "
+                      "shape_predictor_68_face_landmarks.dat; Debian: apt install libdlib-data)"));
+  }
+}
+
+Retoucher::~Retoucher() = default;
+
+const ModelInfo& Retoucher::model_info() const { return info(*model_); }
+
+void Retoucher::configure(float frame_rate) {
+  if (!(frame_rate > 0) || !std::isfinite(frame_rate)) frame_rate = 30.f;  // variable/unknown rate
+  if (std::fabs(frame_rate - stage_options_.frame_rate) > 1e-3f) {
+    stage_options_.frame_rate = frame_rate;
+    const face::Options live = stage_->options();
+    stage_options_.max_faces = live.max_faces;
+    stage_options_.min_face_size = live.min_face_size;
+    stage_options_.detect_interval = live.detect_interval;
+    // Built before the old one goes, so the landmark model (cached while in use) is not read again.
+    auto fresh = std::make_unique<face::FaceStage>(stage_options_);
+    stage_ = std::move(fresh);
+  } else {
+    stage_->reset();
+  }
+}
+
+std::vector<face::Face> Retoucher::process(const blend::Frame& f, const FrameSettings& s) {
+  stage_->set_options(s.max_faces, s.min_face_size, s.detect_interval);
+  const uint8_t* luma = f.plane[0];
+  int luma_stride = f.stride[0];
+  if (!blend::is_yuv(f.format)) {
+    rgb_luma(f, luma_);
+    luma = luma_.data();
+    luma_stride = f.width;
+  }
+  std::vector<face::Face> faces = stage_->process(luma, f.width, f.height, luma_stride);
+
+  if (s.strength > 0.f) {
+    const ModelInfo& mi = info(*model_);
+    const ImageView view = f.view();
+    for (const face::Face& fc : faces) {
+      if (fc.roi.empty() || fc.mask.size() != size_t(fc.roi.width) * fc.roi.height) continue;
+      const Rect roi{fc.roi.x, fc.roi.y, fc.roi.width, fc.roi.height};
+      const Rect area = blend::net_area(roi, net_->input_width(), net_->input_height(), f.width, f.height);
+      net_->set_input(view, area);
+      net_->run();
+      blend::Layer layer;
+      layer.chw = net_->output().data();
+      layer.width = net_->output_width();
+      layer.height = net_->output_height();
+      layer.channels = net_->output_channels();
+      layer.area = area;
+      layer.colour = mi.colour;
+      layer.scale = mi.output_scale;
+      blend::apply(f, roi, fc.mask.data(), layer, s.strength);
+    }
+  }
+  if (s.draw_faces) {
+    for (const face::Face& fc : faces) {
+      blend::draw_mask_outline(f, Rect{fc.roi.x, fc.roi.y, fc.roi.width, fc.roi.height}, fc.mask.data(), 127,
+                               {255, 220, 0});
+      blend::draw_rect(f, Rect{fc.box.x, fc.box.y, fc.box.width, fc.box.height}, {0, 255, 0});
+      blend::draw_rect(f, Rect{fc.roi.x, fc.roi.y, fc.roi.width, fc.roi.height}, {0, 128, 255});
+      for (const auto& p : fc.landmarks) blend::draw_dot(f, int(std::lround(p.x())), int(std::lround(p.y())), {255, 0, 0});
+    }
+  }
+  return faces;
+}
+
+}  // namespace bty::gst

@@ -1,0 +1,67 @@
+// The element's C++ core, no GStreamer: per frame, luma → face stage → per face (net area → net → blend) → optional
+// debug overlay. Created when the element starts (loads and validates everything), dropped when it stops.
+#pragma once
+
+#include "blend/blend.h"
+#include "face_stage.h"
+#include "model_lookup.h"
+
+#include <beautify/engine.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace bty::gst {
+
+// Everything that stops the element from starting, with what to do about it in what().
+class ConfigError : public std::runtime_error {
+ public:
+  enum class Kind { Model, Landmarks, Settings };
+  ConfigError(Kind k, const std::string& what) : std::runtime_error(what), kind(k) {}
+  Kind kind;
+};
+
+struct StartConfig {
+  std::string model;  // path; empty: by tier
+  std::string tier = "auto";
+  std::string landmark_model = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
+  int threads = 1;
+  bool synchronous_detection = false;
+  int max_faces = 4, min_face_size = 64, detect_interval = 10;
+};
+
+// Copied from the element's settings once per frame.
+struct FrameSettings {
+  float strength = 0.5f;
+  int max_faces = 4, min_face_size = 64, detect_interval = 10;
+  bool draw_faces = false;
+};
+
+class Retoucher {
+ public:
+  explicit Retoucher(const StartConfig& config);  // throws ConfigError
+  ~Retoucher();
+
+  const ModelChoice& model() const { return choice_; }
+  const ModelInfo& model_info() const;
+
+  // New stream geometry or timing: tracks are dropped (their coordinates mean nothing in the new frame).
+  void configure(float frame_rate);
+  // Drops the face tracks (flush, seek).
+  void reset() { stage_->reset(); }
+  // Retouches `frame` in place and returns the faces found (frame coordinates).
+  std::vector<face::Face> process(const blend::Frame& frame, const FrameSettings& s);
+
+ private:
+  StartConfig config_;
+  ModelChoice choice_;
+  std::shared_ptr<const Model> model_;
+  std::unique_ptr<Net> net_;
+  std::unique_ptr<face::FaceStage> stage_;
+  face::Options stage_options_;
+  std::vector<uint8_t> luma_;  // RGB frames: the face stage's luma plane
+};
+
+}  // namespace bty::gst
