@@ -39,3 +39,32 @@ def write(path, tier_name, width, height, layers, weights, input_scale, input_bi
     body = head + table + blob
     with open(path, "wb") as f:
         f.write(body + struct.pack("<I", zlib.crc32(body) & 0xFFFFFFFF))
+
+
+def read(path):
+    """Parses a .bmodel (checks magic, version and CRC): dict with the header fields, layers and conv weights."""
+    from .arch import Layer
+    data = open(path, "rb").read()
+    if data[:8] != MAGIC:
+        raise ValueError("%s: not a .bmodel" % path)
+    if zlib.crc32(data[:-4]) & 0xFFFFFFFF != struct.unpack("<I", data[-4:])[0]:
+        raise ValueError("%s: checksum mismatch" % path)
+    version, endian, size = struct.unpack_from("<III", data, 8)
+    if version != VERSION or endian != 0x01020304 or size != len(data):
+        raise ValueError("%s: bad version/endianness/size" % path)
+    tier = data[20:36].rstrip(b"\0").decode()
+    (width, height, cin, colour, in_scale, in_bias, kind, out_scale, n, woff, wbytes) = struct.unpack_from(
+        "<IIIIffIfIII", data, 36)
+    layers, weights = [], []
+    ch = [cin]
+    for i in range(n):
+        op, a, b, oc, stride, act, off, _ = struct.unpack_from("<IiiIIIII", data, HEADER + i * LAYER)
+        layers.append(Layer(op, a, b, oc, stride, act))
+        ch = channels(layers, cin)
+        if op == CONV:
+            k = oc * ch[a] * 9
+            w = np.frombuffer(data, "<f4", k, woff + off).reshape(oc, ch[a], 3, 3)
+            bias = np.frombuffer(data, "<f4", oc, woff + off + 4 * k)
+            weights.append((w.copy(), bias.copy()))
+    return dict(tier=tier, width=width, height=height, colour=colour, input_scale=in_scale, input_bias=in_bias,
+                output_scale=out_scale, layers=layers, weights=weights)

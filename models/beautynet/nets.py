@@ -148,3 +148,15 @@ class BlemishSeg(nn.Module):
             s = skips.pop()
             y = u(torch.cat([F.interpolate(y, size=s.shape[-2:], mode="bilinear", align_corners=False), s], 1))
         return self.head(y)
+
+
+def load_bmodel(path, device="cpu"):
+    """A deploy-form BeautyNet with the weights of a .bmodel file (the eval runs shipped files through this)."""
+    m = bmodel.read(path)
+    t = arch.Tier(m["tier"], m["width"], m["height"], 0, 0, 0, 0, m["layers"])
+    net = BeautyNet(t, deploy=True)
+    with torch.no_grad():
+        for c, (w, b) in zip(net.convs, m["weights"]):
+            c.weight.copy_(torch.from_numpy(w))
+            c.bias.copy_(torch.from_numpy(b))
+    return net.eval().to(device)

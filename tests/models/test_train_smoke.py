@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Smoke run of the real training loop (models/beautynet/train.py) on the CPU: toy faces rendered here (skin-coloured
+ellipse with pore-like noise, parametric 68 landmarks, skin mask), a few steps of both phases, export. Checks that
+the losses are finite, that the segmenter learned something (its loss fell), that phase B ran and that
+every exported .bmodel reads back with the tier's graph. Must finish in well under 60 s."""
+import math
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+import _paths  # noqa: F401
+from beautynet import arch, bmodel, train
+
+
+def toy_face(rng, w=96, h=120):
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    cx, cy = w / 2 + rng.uniform(-4, 4), h * 0.5 + rng.uniform(-4, 4)
+    ax, ay = w * 0.3, h * 0.36
+    bg = rng.uniform(0.1, 0.9, 3)
+    skin_rgb = np.array([0.85, 0.62, 0.5]) * rng.uniform(0.5, 1.1)
+    inside = ((xx - cx) / ax) ** 2 + ((yy - cy) / ay) ** 2
+    m = np.clip((1.0 - inside) * 8, 0, 1)
+    tex = 1 + 0.04 * rng.standard_normal((h, w))
+    img = bg[None, None] * (1 - m[..., None]) + (skin_rgb[None, None] * tex[..., None]) * m[..., None]
+    t = np.linspace(math.pi * 0.05, math.pi * 0.95, 17)
+    pts = [(cx - ax * math.cos(a), cy + ay * 0.1 + ay * 0.8 * math.sin(a)) for a in t]      # 0-16 jaw
+    pts += [(cx - ax * (0.75 - 0.13 * i), cy - ay * 0.42) for i in range(5)]                # 17-21 brow
+    pts += [(cx + ax * (0.23 + 0.13 * i), cy - ay * 0.42) for i in range(5)]                # 22-26 brow
+    pts += [(cx, cy - ay * (0.3 - 0.1 * i)) for i in range(4)]                              # 27-30 nose
+    pts += [(cx + ax * 0.08 * (i - 2), cy + ay * 0.1) for i in range(5)]                    # 31-35 nostrils
+    for ex in (cx - ax * 0.42, cx + ax * 0.42):                                             # 36-47 eyes
+        pts += [(ex + ax * 0.15 * math.cos(a), cy - ay * 0.25 + ay * 0.05 * math.sin(a))
+                for a in np.linspace(math.pi, 3 * math.pi, 6, endpoint=False)]
+    pts += [(cx + ax * 0.35 * math.cos(a), cy + ay * 0.4 + ay * 0.1 * math.sin(a))
+            for a in np.linspace(math.pi, 3 * math.pi, 12, endpoint=False)]                 # 48-59 outer lip
+    pts += [(cx + ax * 0.25 * math.cos(a), cy + ay * 0.4 + ay * 0.05 * math.sin(a))
+            for a in np.linspace(math.pi, 3 * math.pi, 8, endpoint=False)]                  # 60-67 inner lip
+    feat = np.zeros((h, w), np.float32)
+    for ex in (cx - ax * 0.42, cx + ax * 0.42):
+        feat[(((xx - ex) / (ax * 0.18)) ** 2 + ((yy - cy + ay * 0.25) / (ay * 0.08)) ** 2) < 1] = 1
+    feat[(((xx - cx) / (ax * 0.38)) ** 2 + ((yy - cy - ay * 0.4) / (ay * 0.13)) ** 2) < 1] = 1
+    skin = np.clip(m * 1.2 - 0.1, 0, 1) * (1 - feat)
+    u8 = lambda a: np.clip(a * 255 + 0.5, 0, 255).astype(np.uint8)  # noqa: E731
+    return u8(img), u8(skin), u8(feat), np.array(pts, np.float32)
+
+
+def main():
+    t0 = time.time()
+    rng = np.random.default_rng(5)
+    faces = [toy_face(rng) for _ in range(6)]
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "toy.npz")
+        np.savez(data, rgb=np.stack([f[0] for f in faces]), skin=np.stack([f[1] for f in faces]),
+                 feat=np.stack([f[2] for f in faces]), pts=np.stack([f[3] for f in faces]),
+                 val=np.array([False] * 5 + [True]), name=np.array(["toy%d" % i for i in range(6)]),
+                 source=np.array(["toy"] * 6))
+        out = os.path.join(tmp, "out")
+        a = train.parser().parse_args(["--data", data, "--out", out, "--device", "cpu", "--tiny", "--batch", "4",
+                                       "--steps-a", "40", "--steps-b", "6", "--seg-width", "8", "--log-every", "1",
+                                       "--lr", "5e-3", "--seed", "1"])
+        torch.manual_seed(0)
+        bnets, segs, hist = train.run(a, log=lambda s: None)
+        res = train.export(a, bnets, segs, hist, log=print)
+        ok = True
+        vals = [v for r in hist for t in ("S", "M", "L") for v in r[t].values()]
+        if not all(math.isfinite(v) for v in vals):
+            print("FAIL: non-finite loss")
+            ok = False
+        seg = [r["disc"] for r in hist if "disc" in r and isinstance(r["disc"], float)]
+        first, last = np.mean(seg[:4]), np.mean(seg[-4:])
+        print("segmenter loss %.3f -> %.3f" % (first, last))
+        ok &= bool(last < first)
+        if not any("disc" in r["S"] for r in hist):
+            print("FAIL: phase B (discriminator loss) never ran")
+            ok = False
+        for name in ("S", "M", "L"):
+            f = os.path.join(out, "beautify-%s.bmodel" % name.lower())
+            m = bmodel.read(f)
+            good = (m["tier"] == "test-" + name and m["layers"] == arch.TIERS[name].layers
+                    and res[name]["fold_max_abs_diff"] < 1e-5)
+            print("%s %s: %s, fold diff %.1e" % ("ok  " if good else "FAIL", name, m["tier"],
+                                                 res[name]["fold_max_abs_diff"]))
+            ok &= good
+        ok &= os.path.getsize(os.path.join(out, "blemish_seg.pt")) > 0
+    dt = time.time() - t0
+    print("smoke run %.1f s: %s" % (dt, "passed" if ok else "FAILED"))
+    return 0 if ok and dt < 60 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
