@@ -442,6 +442,7 @@ static void gst_beautify_class_init(GstBeautifyClass* klass) {
   gst_element_class_add_pad_template(element_class, gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, caps));
   gst_caps_unref(caps);
 
+  trans_class->transform_ip_on_passthrough = FALSE;  // passthrough: the frame is not even mapped
   trans_class->start = GST_DEBUG_FUNCPTR(gst_beautify_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_beautify_stop);
   trans_class->before_transform = GST_DEBUG_FUNCPTR(gst_beautify_before_transform);

@@ -3,6 +3,7 @@
 #include "blend/draw.h"
 
 #include <cmath>
+#include <mutex>
 
 namespace bty::gst {
 namespace {
@@ -16,6 +17,51 @@ void rgb_luma(const blend::Frame& f, std::vector<uint8_t>& out) {
     const uint8_t* p = f.plane[0] + size_t(y) * f.stride[0];
     uint8_t* o = out.data() + size_t(y) * f.width;
     for (int x = 0; x < f.width; ++x, p += bpp) o[x] = uint8_t((77 * p[r] + 150 * p[g] + 29 * p[b] + 128) >> 8);
+  }
+}
+
+// Building a face stage costs about a second (dlib's HOG detector and the 68-point predictor are read from their
+// serialised forms). Stopped elements hand their stage back here, reset, and the next start() with the same landmark
+// model, detection mode and frame rate takes it: apps that cycle NULL<->PLAYING (OBS scene switches, tests) restart
+// at once. At most two idle stages are kept (the detector thread of an idle stage sleeps); freed at exit.
+struct StagePool {
+  std::mutex mu;
+  std::vector<std::pair<face::Options, std::unique_ptr<face::FaceStage>>> idle;  // most recent last
+  static bool same(const face::Options& a, const face::Options& b) {
+    return a.landmark_model == b.landmark_model && a.synchronous_detection == b.synchronous_detection &&
+           a.frame_rate == b.frame_rate;
+  }
+};
+StagePool& pool() {
+  static StagePool p;
+  return p;
+}
+
+std::unique_ptr<face::FaceStage> take_stage(const face::Options& o) {
+  {
+    StagePool& p = pool();
+    std::lock_guard<std::mutex> lock(p.mu);
+    for (auto it = p.idle.rbegin(); it != p.idle.rend(); ++it)
+      if (StagePool::same(it->first, o)) {
+        std::unique_ptr<face::FaceStage> s = std::move(it->second);
+        p.idle.erase(std::next(it).base());
+        s->set_options(o.max_faces, o.min_face_size, o.detect_interval);
+        return s;
+      }
+  }
+  return std::make_unique<face::FaceStage>(o);
+}
+
+void give_stage(std::unique_ptr<face::FaceStage> s, const face::Options& o) {
+  if (!s) return;
+  s->reset();
+  StagePool& p = pool();
+  std::unique_ptr<face::FaceStage> evicted;  // destroyed outside the lock (joins its thread)
+  std::lock_guard<std::mutex> lock(p.mu);
+  p.idle.emplace_back(o, std::move(s));
+  if (p.idle.size() > 2) {
+    evicted = std::move(p.idle.front().second);
+    p.idle.erase(p.idle.begin());
   }
 }
 
@@ -46,7 +92,7 @@ Retoucher::Retoucher(const StartConfig& c) : config_(c) {
   stage_options_.min_face_size = c.min_face_size;
   stage_options_.detect_interval = c.detect_interval;
   try {
-    stage_ = std::make_unique<face::FaceStage>(stage_options_);
+    stage_ = take_stage(stage_options_);
   } catch (const face::Error& e) {
     const bool settings = std::string(e.what()).find("invalid face stage options") != std::string::npos;
     throw ConfigError(settings ? ConfigError::Kind::Settings : ConfigError::Kind::Landmarks,
@@ -55,20 +101,23 @@ Retoucher::Retoucher(const StartConfig& c) : config_(c) {
   }
 }
 
-Retoucher::~Retoucher() = default;
+Retoucher::~Retoucher() { give_stage(std::move(stage_), stage_options_); }
 
 const ModelInfo& Retoucher::model_info() const { return info(*model_); }
 
 void Retoucher::configure(float frame_rate) {
   if (!(frame_rate > 0) || !std::isfinite(frame_rate)) frame_rate = 30.f;  // variable/unknown rate
   if (std::fabs(frame_rate - stage_options_.frame_rate) > 1e-3f) {
-    stage_options_.frame_rate = frame_rate;
+    // The One-Euro filter's time step is fixed per stage: swap in one built (or pooled) for this rate. Built
+    // before the old one goes, so the landmark model (shared while in use) is not read again.
+    const face::Options old = stage_options_;
     const face::Options live = stage_->options();
     stage_options_.max_faces = live.max_faces;
     stage_options_.min_face_size = live.min_face_size;
     stage_options_.detect_interval = live.detect_interval;
-    // Built before the old one goes, so the landmark model (cached while in use) is not read again.
-    auto fresh = std::make_unique<face::FaceStage>(stage_options_);
+    stage_options_.frame_rate = frame_rate;
+    std::unique_ptr<face::FaceStage> fresh = take_stage(stage_options_);
+    give_stage(std::move(stage_), old);
     stage_ = std::move(fresh);
   } else {
     stage_->reset();

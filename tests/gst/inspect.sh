@@ -1,0 +1,10 @@
+#!/bin/sh
+# gst-inspect-1.0 finds the plugin (GST_PLUGIN_PATH) and lists every property of the element.
+set -eu
+out=$(gst-inspect-1.0 beautify)
+for p in strength tier model landmark-model max-faces min-face-size detect-interval threads draw-faces post-messages \
+         synchronous-detection; do
+  echo "$out" | grep -Eq "^  $p *:" || { echo "property $p missing from gst-inspect-1.0 beautify"; exit 1; }
+done
+echo "$out" | grep -q "controllable" || { echo "strength is not controllable"; exit 1; }
+echo "gst-inspect-1.0 beautify: ok"

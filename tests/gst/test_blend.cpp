@@ -1,0 +1,358 @@
+// Blend unit tests: bit-exact outside the mask (and in stride padding), exact deltas per format with an independent
+// formula, bilinear upsampling, rounding/clamping, odd sizes and strides, the net-area geometry.
+#include "blend/blend.h"
+#include "blend/draw.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+using namespace bty;
+using bty::blend::Frame;
+using bty::blend::Layer;
+
+namespace {
+
+const PixelFormat kAll[] = {PixelFormat::I420, PixelFormat::YV12, PixelFormat::NV12, PixelFormat::NV21,
+                            PixelFormat::RGBA, PixelFormat::BGRA, PixelFormat::RGBx, PixelFormat::BGRx,
+                            PixelFormat::ARGB, PixelFormat::ABGR, PixelFormat::xRGB, PixelFormat::xBGR,
+                            PixelFormat::RGB,  PixelFormat::BGR};
+
+// A frame with its own storage; every row is `pad` bytes longer than needed (filled like the pixels).
+struct OwnedFrame {
+  Frame f;
+  std::vector<uint8_t> mem[3];
+  OwnedFrame(PixelFormat fmt, int w, int h, int pad, std::mt19937& rng, bool full_range = false,
+             YuvMatrix m = YuvMatrix::BT709) {
+    f.format = fmt;
+    f.width = w;
+    f.height = h;
+    f.full_range = full_range;
+    f.matrix = m;
+    const int cw = (w + 1) / 2, ch = (h + 1) / 2;
+    int widths[3] = {0, 0, 0}, heights[3] = {h, 0, 0};
+    if (blend::is_yuv(fmt)) {
+      widths[0] = w;
+      const bool semi = fmt == PixelFormat::NV12 || fmt == PixelFormat::NV21;
+      widths[1] = semi ? 2 * cw : cw;
+      heights[1] = ch;
+      if (!semi) {
+        widths[2] = cw;
+        heights[2] = ch;
+      }
+    } else {
+      int r, g, b, bpp;
+      blend::packed_layout(fmt, r, g, b, bpp);
+      widths[0] = w * bpp;
+    }
+    for (int p = 0; p < 3; ++p) {
+      if (!widths[p]) continue;
+      f.stride[p] = widths[p] + pad;
+      mem[p].resize(size_t(f.stride[p]) * heights[p]);
+      for (auto& v : mem[p]) v = uint8_t(rng());
+      f.plane[p] = mem[p].data();
+    }
+  }
+  OwnedFrame(const OwnedFrame& o) : f(o.f) {
+    for (int p = 0; p < 3; ++p) {
+      mem[p] = o.mem[p];
+      f.plane[p] = mem[p].empty() ? nullptr : mem[p].data();
+    }
+  }
+};
+
+struct TestLayer {
+  std::vector<float> chw;
+  Layer layer;
+  TestLayer(int w, int h, Rect area, float scale = 64.f) : chw(size_t(3) * w * h) {
+    layer.width = w;
+    layer.height = h;
+    layer.area = area;
+    layer.scale = scale;
+  }
+  void fill_constant(float r, float g, float b) {
+    const size_t n = chw.size() / 3;
+    for (size_t i = 0; i < n; ++i) {
+      chw[i] = r;
+      chw[n + i] = g;
+      chw[2 * n + i] = b;
+    }
+  }
+  const Layer& get() {
+    layer.chw = chw.data();
+    return layer;
+  }
+};
+
+std::vector<uint8_t> random_mask(int w, int h, std::mt19937& rng) {
+  std::vector<uint8_t> m(size_t(w) * h);
+  for (auto& v : m) v = (rng() % 3 == 0) ? 0 : uint8_t(rng());
+  return m;
+}
+
+bool in_rect(const Rect& r, int x, int y) { return x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height; }
+
+}  // namespace
+
+TEST(NetArea, HasTheNetAspectAndContainsTheRoi) {
+  const Rect roi{100, 80, 200, 200};
+  const Rect a = blend::net_area(roi, 160, 224, 1280, 720);
+  EXPECT_NEAR(double(a.width) / a.height, 160.0 / 224.0, 0.01);
+  EXPECT_LE(a.x, roi.x);
+  EXPECT_LE(a.y, roi.y);
+  EXPECT_GE(a.x + a.width, roi.x + roi.width);
+  EXPECT_GE(a.y + a.height, roi.y + roi.height);
+  EXPECT_EQ(a.width, 200);  // grown along the short side only
+}
+
+TEST(NetArea, SlidesInsideTheFrame) {
+  const Rect a = blend::net_area(Rect{0, 0, 120, 100}, 128, 160, 640, 480);  // grows to 120x150 at the top-left corner
+  EXPECT_EQ(a.x, 0);
+  EXPECT_EQ(a.y, 0);
+  EXPECT_EQ(a.height, 150);
+  const Rect b = blend::net_area(Rect{520, 400, 120, 80}, 128, 160, 640, 480);
+  EXPECT_EQ(b.x + b.width, 640);
+  EXPECT_EQ(b.y + b.height, 480);
+}
+
+TEST(NetArea, OverhangsAFrameThatIsTooSmallInsteadOfSquashing) {
+  const Rect roi{0, 0, 320, 180};  // the whole landscape frame
+  const Rect a = blend::net_area(roi, 128, 160, 320, 180);
+  EXPECT_EQ(a.width, 320);
+  EXPECT_EQ(a.height, 400);
+  EXPECT_LE(a.y, 0);
+  EXPECT_GE(a.y + a.height, 180);
+  EXPECT_NEAR(a.y + a.height / 2.0, 90.0, 1.0);
+}
+
+// For every format, size, padding and ROI placement: bytes not under the mask (luma/RGB pixels with mask 0; chroma
+// samples whose 2x2 block has mask 0; alpha/x bytes; row padding) are unchanged.
+TEST(Blend, BitExactOutsideTheMaskEveryFormat) {
+  std::mt19937 rng(7);
+  const int sizes[][2] = {{1, 1}, {2, 2}, {3, 5}, {17, 9}, {64, 48}, {33, 71}};
+  for (PixelFormat fmt : kAll) {
+    for (const auto& sz : sizes) {
+      for (int pad : {0, 13}) {
+        const int w = sz[0], h = sz[1];
+        OwnedFrame frame(fmt, w, h, pad, rng);
+        const OwnedFrame before(frame);
+        // ROI partly outside the frame on some draws (apply clamps it), odd origin on others.
+        Rect roi{int(rng() % (w + 2)) - 1, int(rng() % (h + 2)) - 1, 1 + int(rng() % (w + 1)), 1 + int(rng() % (h + 1))};
+        std::vector<uint8_t> mask = random_mask(roi.width, roi.height, rng);
+        TestLayer layer(5, 7, blend::net_area(roi, 10, 14, w, h));
+        for (auto& v : layer.chw) v = std::uniform_real_distribution<float>(-1, 1)(rng);
+        blend::apply(frame.f, roi, mask.data(), layer.get(), 1.0f);
+        auto m = [&](int x, int y) { return in_rect(roi, x, y) ? mask[size_t(y - roi.y) * roi.width + (x - roi.x)] : 0; };
+        SCOPED_TRACE(::testing::Message() << "format " << int(fmt) << " " << w << "x" << h << " pad " << pad);
+        if (blend::is_yuv(fmt)) {
+          for (int y = 0; y < h; ++y)
+            for (int x = 0; x < frame.f.stride[0]; ++x)
+              if (x >= w || !m(x, y)) {
+                ASSERT_EQ(frame.mem[0][size_t(y) * frame.f.stride[0] + x], before.mem[0][size_t(y) * frame.f.stride[0] + x]);
+              }
+          const bool semi = fmt == PixelFormat::NV12 || fmt == PixelFormat::NV21;
+          for (int p = 1; p < (semi ? 2 : 3); ++p)
+            for (int cy = 0; cy < (h + 1) / 2; ++cy)
+              for (int bx = 0; bx < frame.f.stride[p]; ++bx) {
+                const int cx = semi ? bx / 2 : bx;
+                int sum = 0;
+                if (cx < (w + 1) / 2)
+                  for (int y = 2 * cy; y < std::min(h, 2 * cy + 2); ++y)
+                    for (int x = 2 * cx; x < std::min(w, 2 * cx + 2); ++x) sum += m(x, y);
+                if (!sum) {
+                  ASSERT_EQ(frame.mem[p][size_t(cy) * frame.f.stride[p] + bx], before.mem[p][size_t(cy) * frame.f.stride[p] + bx]);
+                }
+              }
+        } else {
+          int r, g, b, bpp;
+          blend::packed_layout(fmt, r, g, b, bpp);
+          for (int y = 0; y < h; ++y)
+            for (int i = 0; i < frame.f.stride[0]; ++i) {
+              const int x = i / bpp, c = i % bpp;
+              const bool colour_byte = i < w * bpp && (c == r || c == g || c == b);
+              if (!colour_byte || !m(x, y)) {
+                ASSERT_EQ(frame.mem[0][size_t(y) * frame.f.stride[0] + i], before.mem[0][size_t(y) * frame.f.stride[0] + i]);
+              }
+            }
+        }
+      }
+    }
+  }
+}
+
+// A constant layer, mask 255, strength 1: RGB channels move by exactly round(d * scale), clamped.
+TEST(Blend, ConstantDeltaPackedRgb) {
+  std::mt19937 rng(3);
+  for (PixelFormat fmt : kAll) {
+    if (blend::is_yuv(fmt)) continue;
+    OwnedFrame frame(fmt, 21, 13, 3, rng);
+    const OwnedFrame before(frame);
+    const Rect roi{2, 1, 15, 11};
+    std::vector<uint8_t> mask(size_t(roi.width) * roi.height, 255);
+    TestLayer layer(4, 6, roi);
+    layer.fill_constant(10.f / 64, -3.f / 64, 100.f / 64);  // +10, -3, +100 in 8-bit units
+    blend::apply(frame.f, roi, mask.data(), layer.get(), 1.f);
+    int r, g, b, bpp;
+    blend::packed_layout(fmt, r, g, b, bpp);
+    for (int y = roi.y; y < roi.y + roi.height; ++y)
+      for (int x = roi.x; x < roi.x + roi.width; ++x) {
+        const size_t o = size_t(y) * frame.f.stride[0] + size_t(x) * bpp;
+        EXPECT_EQ(frame.mem[0][o + r], std::min(255, before.mem[0][o + r] + 10));
+        EXPECT_EQ(frame.mem[0][o + g], std::max(0, before.mem[0][o + g] - 3));
+        EXPECT_EQ(frame.mem[0][o + b], std::min(255, before.mem[0][o + b] + 100));
+      }
+  }
+}
+
+// Mask and strength weight the delta: v + m/255 * s * d, rounded to nearest.
+TEST(Blend, MaskAndStrengthWeightTheDelta) {
+  std::mt19937 rng(5);
+  OwnedFrame frame(PixelFormat::RGB, 16, 1, 0, rng);
+  for (int x = 0; x < 16; ++x)
+    for (int c = 0; c < 3; ++c) frame.mem[0][x * 3 + c] = 100;
+  const Rect roi{0, 0, 16, 1};
+  std::vector<uint8_t> mask(16);
+  for (int x = 0; x < 16; ++x) mask[x] = uint8_t(x * 17);  // 0, 17, ..., 255
+  TestLayer layer(2, 2, roi, 1.f);
+  layer.fill_constant(20.f, -20.f, 7.f);
+  blend::apply(frame.f, roi, mask.data(), layer.get(), 0.5f);
+  for (int x = 0; x < 16; ++x) {
+    const double w = mask[x] / 255.0 * 0.5;
+    EXPECT_EQ(frame.mem[0][x * 3 + 0], int(std::floor(100 + w * 20 + 0.5))) << x;
+    EXPECT_EQ(frame.mem[0][x * 3 + 1], int(std::floor(100 - w * 20 + 0.5))) << x;
+    EXPECT_EQ(frame.mem[0][x * 3 + 2], int(std::floor(100 + w * 7 + 0.5))) << x;
+  }
+  EXPECT_EQ(frame.mem[0][0], 100);  // mask 0
+}
+
+// YUV: ΔY, ΔCb, ΔCr from the RGB delta with the frame's matrix and range (independent textbook formula).
+TEST(Blend, ConstantDeltaYuvMatrixAndRange) {
+  std::mt19937 rng(11);
+  for (PixelFormat fmt : {PixelFormat::I420, PixelFormat::YV12, PixelFormat::NV12, PixelFormat::NV21})
+    for (bool full : {false, true})
+      for (YuvMatrix mat : {YuvMatrix::BT601, YuvMatrix::BT709}) {
+        OwnedFrame frame(fmt, 12, 10, 5, rng, full, mat);
+        for (auto& plane : frame.mem)
+          for (auto& v : plane) v = 128;
+        const Rect roi{0, 0, 12, 10};
+        std::vector<uint8_t> mask(120, 255);
+        TestLayer layer(3, 4, roi, 1.f);
+        const double dr = 40, dg = 10, db = -30;
+        layer.fill_constant(float(dr), float(dg), float(db));
+        blend::apply(frame.f, roi, mask.data(), layer.get(), 1.f);
+        const double kr = mat == YuvMatrix::BT601 ? 0.299 : 0.2126, kb = mat == YuvMatrix::BT601 ? 0.114 : 0.0722;
+        const double dy = kr * dr + (1 - kr - kb) * dg + kb * db;
+        const double dcb = (db - dy) / (2 * (1 - kb)), dcr = (dr - dy) / (2 * (1 - kr));
+        const double ys = full ? 1 : 219.0 / 255, cs = full ? 1 : 224.0 / 255;
+        const int ey = int(std::floor(128 + dy * ys + 0.5)), ecb = int(std::floor(128 + dcb * cs + 0.5)),
+                  ecr = int(std::floor(128 + dcr * cs + 0.5));
+        EXPECT_EQ(frame.mem[0][3 * frame.f.stride[0] + 5], ey);
+        const bool semi = fmt == PixelFormat::NV12 || fmt == PixelFormat::NV21;
+        const bool swap = fmt == PixelFormat::YV12 || fmt == PixelFormat::NV21;
+        uint8_t cb, cr;
+        if (semi) {
+          const uint8_t* p = &frame.mem[1][2 * frame.f.stride[1] + 2 * 3];
+          cb = p[swap ? 1 : 0];
+          cr = p[swap ? 0 : 1];
+        } else {
+          cb = frame.mem[swap ? 2 : 1][2 * frame.f.stride[1] + 3];
+          cr = frame.mem[swap ? 1 : 2][2 * frame.f.stride[1] + 3];
+        }
+        EXPECT_EQ(cb, ecb) << int(fmt) << " full " << full;
+        EXPECT_EQ(cr, ecr) << int(fmt) << " full " << full;
+      }
+}
+
+// Chroma weight is the mean of the 2x2 block's mask: a block half covered moves half as far.
+TEST(Blend, ChromaUsesTheBlockAveragedMask) {
+  std::mt19937 rng(1);
+  OwnedFrame frame(PixelFormat::I420, 4, 2, 0, rng, true);
+  for (auto& plane : frame.mem)
+    for (auto& v : plane) v = 128;
+  const Rect roi{0, 0, 4, 2};
+  std::vector<uint8_t> mask = {255, 255, 255, 0,  //
+                               255, 255, 0, 0};
+  TestLayer layer(2, 2, roi, 1.f);
+  layer.fill_constant(0, 0, 40);  // pure blue: Cb moves
+  blend::apply(frame.f, roi, mask.data(), layer.get(), 1.f);
+  const double kb = 0.0722, dcb = (40 - kb * 40) / (2 * (1 - kb));
+  EXPECT_EQ(frame.mem[1][0], int(std::floor(128 + dcb + 0.5)));
+  EXPECT_EQ(frame.mem[1][1], int(std::floor(128 + dcb * 0.25 + 0.5)));
+}
+
+// Bilinear upsampling, pixel-centre aligned: a layer that is linear in x gives the same line at full resolution.
+TEST(Blend, BilinearUpsamplingOfALinearRamp) {
+  std::mt19937 rng(2);
+  OwnedFrame frame(PixelFormat::RGBA, 64, 8, 0, rng);
+  for (auto& v : frame.mem[0]) v = 100;
+  const Rect roi{0, 0, 64, 8};
+  std::vector<uint8_t> mask(64 * 8, 255);
+  TestLayer layer(8, 2, roi, 1.f);
+  const size_t n = 16;
+  for (int y = 0; y < 2; ++y)
+    for (int x = 0; x < 8; ++x) layer.chw[y * 8 + x] = layer.chw[n + y * 8 + x] = layer.chw[2 * n + y * 8 + x] = 8.f * x;
+  blend::apply(frame.f, roi, mask.data(), layer.get(), 1.f);
+  // Layer cell i is centred at frame x = 8i + 3.5; between the first and last centres the delta is x - 3.5.
+  for (int x = 4; x < 60; ++x) EXPECT_EQ(frame.mem[0][size_t(3) * 256 + x * 4], int(std::floor(100 + (x - 3.5) + 0.5))) << x;
+  // Beyond the outer centres it holds the edge value.
+  EXPECT_EQ(frame.mem[0][0], 100);
+  EXPECT_EQ(frame.mem[0][63 * 4], 156);
+}
+
+TEST(Blend, YCbCrLayerOnRgbFrameMovesAllChannelsByTheLumaDelta) {
+  std::mt19937 rng(4);
+  OwnedFrame frame(PixelFormat::BGRx, 8, 8, 0, rng);
+  for (auto& v : frame.mem[0]) v = 50;
+  const Rect roi{0, 0, 8, 8};
+  std::vector<uint8_t> mask(64, 255);
+  TestLayer layer(2, 2, roi, 1.f);
+  layer.layer.colour = Colour::YCbCr;
+  layer.fill_constant(12, 0, 0);
+  blend::apply(frame.f, roi, mask.data(), layer.get(), 1.f);
+  for (int c = 0; c < 3; ++c) EXPECT_EQ(frame.mem[0][9 * 4 + c], 62);
+  EXPECT_EQ(frame.mem[0][9 * 4 + 3], 50);  // x byte untouched
+}
+
+TEST(Blend, StrengthZeroOrEmptyMaskWritesNothing) {
+  std::mt19937 rng(9);
+  for (PixelFormat fmt : kAll) {
+    OwnedFrame frame(fmt, 9, 7, 2, rng);
+    const OwnedFrame before(frame);
+    const Rect roi{1, 1, 7, 5};
+    std::vector<uint8_t> full(35, 255), none(35, 0);
+    TestLayer layer(3, 3, roi);
+    layer.fill_constant(1, 1, 1);
+    blend::apply(frame.f, roi, full.data(), layer.get(), 0.f);
+    blend::apply(frame.f, roi, none.data(), layer.get(), 1.f);
+    for (int p = 0; p < 3; ++p) EXPECT_EQ(frame.mem[p], before.mem[p]) << int(fmt);
+  }
+}
+
+TEST(Draw, DrawsOnTheEdgesAndNothingOutsideTheFrame) {
+  std::mt19937 rng(6);
+  for (PixelFormat fmt : kAll) {
+    OwnedFrame frame(fmt, 5, 3, 4, rng);
+    const OwnedFrame before(frame);
+    blend::draw_rect(frame.f, Rect{-30, -20, 10, 10}, {0, 255, 0});  // wholly outside: no byte changes
+    blend::draw_dot(frame.f, -5, 100, {255, 0, 0});
+    for (int p = 0; p < 3; ++p) ASSERT_EQ(frame.mem[p], before.mem[p]) << int(fmt);
+    blend::draw_rect(frame.f, Rect{1, 0, 3, 3}, {0, 255, 0});
+    if (blend::is_yuv(fmt)) {
+      // BT.709 limited-range green: Y = 16 + 0.7152 * 219
+      EXPECT_EQ(frame.mem[0][1], int(std::floor(16 + 0.7152 * 219 + 0.5)));
+      EXPECT_EQ(frame.mem[0][frame.f.stride[0] + 2], before.mem[0][frame.f.stride[0] + 2]);  // interior
+    } else {
+      int r, g, b, bpp;
+      blend::packed_layout(fmt, r, g, b, bpp);
+      EXPECT_EQ(frame.mem[0][1 * bpp + g], 255);
+      EXPECT_EQ(frame.mem[0][1 * bpp + r], 0);
+      const size_t interior = size_t(frame.f.stride[0]) + 2 * bpp;
+      for (int c = 0; c < bpp; ++c) EXPECT_EQ(frame.mem[0][interior + c], before.mem[0][interior + c]);
+    }
+    for (int y = 0; y < 3; ++y)  // row padding untouched
+      for (int i = frame.f.stride[0] - 4; i < frame.f.stride[0]; ++i)
+        EXPECT_EQ(frame.mem[0][size_t(y) * frame.f.stride[0] + i], before.mem[0][size_t(y) * frame.f.stride[0] + i]);
+  }
+}

@@ -1,0 +1,334 @@
+// Element tests through GstHarness: every format × sizes and strides (bit-exact outside the faces' ROIs, untouched
+// with no face and at strength 0), the face actually changes, metas and messages, renegotiation mid-stream,
+// property changes from another thread while PLAYING, start-up errors.
+#include "element_test_util.h"
+
+#include <gst/video/gstvideometa.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+using namespace test;
+
+namespace {
+
+class GstEnv : public ::testing::Environment {
+ public:
+  void SetUp() override { gst_init(NULL, NULL); }
+};
+const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new GstEnv);
+
+const char* const kFormats[] = {"I420", "YV12", "NV12", "NV21", "RGBA", "BGRA", "RGBx",
+                                "BGRx", "ARGB", "ABGR", "xRGB", "xBGR", "RGB",  "BGR"};
+
+struct Step {
+  int w, h, pad;
+  bool expect_face;
+};
+
+// Pushes `frames` copies of `in`; returns the last output and the faces of its message.
+GstBuffer* run_frames(Harnessed& t, GstBuffer* in, int frames, FrameFaces& faces) {
+  GstBuffer* out = nullptr;
+  for (int i = 0; i < frames; ++i) {
+    if (out) gst_buffer_unref(out);
+    GST_BUFFER_PTS(in) = GstClockTime(i) * GST_SECOND / 30;
+    out = t.push_copy(in);
+    faces = pop_faces(t.bus);
+  }
+  return out;
+}
+
+}  // namespace
+
+// One harness per format; sizes follow one another through caps renegotiation. Tiny and odd sizes hold no face
+// and must come out identical; the 1080p portrait must change inside the reported ROIs and nowhere else.
+TEST(Element, EveryFormatAndSize) {
+  const Step steps[] = {{1, 1, 0, false},   {2, 2, 0, false},   {3, 3, 0, false},  {17, 9, 0, false},
+                        {33, 20, 7, false}, {321, 181, 13, false}, {1920, 1080, 0, true}, {961, 541, 24, true}};
+  for (const char* fmt : kFormats) {
+    SCOPED_TRACE(fmt);
+    Harnessed t(make_beautify());
+    for (const Step& s : steps) {
+      SCOPED_TRACE(::testing::Message() << s.w << "x" << s.h << " pad " << s.pad);
+      gst_harness_set_src_caps_str(t.h, caps_string(fmt, s.w, s.h).c_str());
+      GstBuffer* in = load_frame(data_path("obama.jpg"), fmt, s.w, s.h, s.pad);
+      ASSERT_NE(in, nullptr);
+      FrameFaces faces;
+      GstBuffer* out = run_frames(t, in, s.expect_face ? 2 : 1, faces);
+      ASSERT_NE(out, nullptr);
+      ASSERT_TRUE(faces.ok);
+      const Diff d = compare(fmt, s.w, s.h, in, out, faces.rois);
+      EXPECT_EQ(d.outside, 0);
+      if (s.expect_face) {
+        EXPECT_GE(faces.rois.size(), 1u);
+        EXPECT_GT(d.inside, 500);
+      } else {
+        EXPECT_EQ(faces.rois.size(), 0u);
+        EXPECT_TRUE(same_bytes(in, out));
+      }
+      gst_buffer_unref(in);
+      gst_buffer_unref(out);
+    }
+  }
+}
+
+TEST(Element, Large4K) {
+  Harnessed t(make_beautify());
+  gst_harness_set_src_caps_str(t.h, caps_string("I420", 4096, 2160).c_str());
+  GstBuffer* in = load_frame(data_path("obama.jpg"), "I420", 4096, 2160);
+  ASSERT_NE(in, nullptr);
+  FrameFaces faces;
+  GstBuffer* out = run_frames(t, in, 2, faces);
+  ASSERT_TRUE(faces.ok);
+  const Diff d = compare("I420", 4096, 2160, in, out, faces.rois);
+  EXPECT_EQ(d.outside, 0);
+  EXPECT_GE(faces.rois.size(), 1u);
+  gst_buffer_unref(in);
+  gst_buffer_unref(out);
+}
+
+TEST(Element, StrengthZeroIsPassthrough) {
+  for (const char* fmt : {"I420", "RGBA", "BGR"}) {
+    Harnessed t(make_beautify({{"strength", "0"}, {"post-messages", "false"}}));
+    gst_harness_set_src_caps_str(t.h, caps_string(fmt, 640, 360).c_str());
+    GstBuffer* in = load_frame(data_path("obama.jpg"), fmt, 640, 360, 5);
+    FrameFaces faces;
+    GstBuffer* out = run_frames(t, in, 3, faces);
+    EXPECT_TRUE(same_bytes(in, out)) << fmt;
+    EXPECT_TRUE(gst_base_transform_is_passthrough(GST_BASE_TRANSFORM(t.element)));
+    EXPECT_EQ(gst_buffer_get_video_region_of_interest_meta(out), nullptr);
+    gst_buffer_unref(in);
+    gst_buffer_unref(out);
+  }
+}
+
+// With messages on, strength 0 still finds the faces but writes no pixel.
+TEST(Element, StrengthZeroWithMessagesWritesNothing) {
+  Harnessed t(make_beautify({{"strength", "0"}}));
+  gst_harness_set_src_caps_str(t.h, caps_string("NV12", 960, 540).c_str());
+  GstBuffer* in = load_frame(data_path("obama.jpg"), "NV12", 960, 540);
+  FrameFaces faces;
+  GstBuffer* out = run_frames(t, in, 3, faces);
+  EXPECT_GE(faces.rois.size(), 1u);
+  EXPECT_TRUE(same_bytes(in, out));
+  gst_buffer_unref(in);
+  gst_buffer_unref(out);
+}
+
+TEST(Element, NoFaceMeansNoChange) {
+  for (const char* fmt : {"I420", "NV21", "xBGR", "RGB"}) {
+    Harnessed t(make_beautify());
+    gst_harness_set_src_caps_str(t.h, caps_string(fmt, 640, 480).c_str());
+    for (unsigned seed = 1; seed <= 3; ++seed) {
+      GstBuffer* in = noise_frame(fmt, 640, 480, seed);
+      GstBuffer* out = t.push_copy(in);
+      FrameFaces faces = pop_faces(t.bus);
+      EXPECT_TRUE(faces.ok);
+      EXPECT_EQ(faces.rois.size(), 0u);
+      EXPECT_TRUE(same_bytes(in, out)) << fmt;
+      EXPECT_EQ(gst_buffer_get_video_region_of_interest_meta(out), nullptr);
+      gst_buffer_unref(in);
+      gst_buffer_unref(out);
+    }
+  }
+}
+
+// The face region changes, a "face" ROI meta per face carries the track id (also in its param structure) and the
+// message agrees with it; two faces (a portrait twice, side by side) are both found and get distinct ids.
+TEST(Element, FacesChangeAndCarryMetas) {
+  Harnessed t(make_beautify());
+  gst_harness_set_src_caps_str(t.h, caps_string("RGBA", 970, 1102).c_str());
+  GstBuffer* in = load_pair(data_path("biden.jpg"), data_path("biden.jpg"), "RGBA", 970, 1102);
+  ASSERT_NE(in, nullptr);
+  FrameFaces faces;
+  GstBuffer* out = run_frames(t, in, 6, faces);
+  ASSERT_EQ(faces.rois.size(), 2u);
+  EXPECT_NE(faces.ids[0], faces.ids[1]);
+  const Diff d = compare("RGBA", 970, 1102, in, out, faces.rois);
+  EXPECT_EQ(d.outside, 0);
+  // Each face's ROI changed by itself.
+  for (size_t i = 0; i < faces.rois.size(); ++i) {
+    const Diff di = compare("RGBA", 970, 1102, in, out, {faces.rois[i]});
+    EXPECT_GT(di.inside, 2000) << "face " << i;
+  }
+  int metas = 0;
+  gpointer state = NULL;
+  while (GstMeta* m = gst_buffer_iterate_meta_filtered(out, &state, GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)) {
+    auto* roi = reinterpret_cast<GstVideoRegionOfInterestMeta*>(m);
+    EXPECT_EQ(roi->roi_type, g_quark_from_string("face"));
+    GstStructure* p = gst_video_region_of_interest_meta_get_param(roi, "face");
+    ASSERT_NE(p, nullptr);
+    int id = -1;
+    EXPECT_TRUE(gst_structure_get_int(p, "id", &id));
+    EXPECT_EQ(id, roi->id);
+    bool known = false;
+    for (size_t i = 0; i < faces.ids.size(); ++i)
+      if (faces.ids[i] == id) {
+        known = true;
+        // The meta's box is the message's box clamped to the frame.
+        EXPECT_EQ(int(roi->x), std::max(0, faces.boxes[i].x));
+        EXPECT_EQ(int(roi->y), std::max(0, faces.boxes[i].y));
+      }
+    EXPECT_TRUE(known) << id;
+    ++metas;
+  }
+  EXPECT_EQ(metas, 2);
+  gst_buffer_unref(in);
+  gst_buffer_unref(out);
+}
+
+// Resolution and format change mid-stream: faces are found again, output stays exact outside them.
+TEST(Element, RenegotiatesMidStream) {
+  Harnessed t(make_beautify());
+  const struct {
+    const char* fmt;
+    int w, h, fps;
+  } steps[] = {{"I420", 960, 540, 30}, {"RGBx", 640, 360, 30}, {"NV12", 1280, 720, 25}, {"BGR", 961, 541, 60},
+               {"I420", 960, 540, 30}};
+  for (const auto& s : steps) {
+    SCOPED_TRACE(s.fmt);
+    gst_harness_set_src_caps_str(t.h, caps_string(s.fmt, s.w, s.h, s.fps).c_str());
+    GstBuffer* in = load_frame(data_path("obama.jpg"), s.fmt, s.w, s.h);
+    FrameFaces faces;
+    GstBuffer* out = run_frames(t, in, 3, faces);
+    EXPECT_EQ(faces.rois.size(), 1u);
+    const Diff d = compare(s.fmt, s.w, s.h, in, out, faces.rois);
+    EXPECT_EQ(d.outside, 0);
+    EXPECT_GT(d.inside, 500);
+    gst_buffer_unref(in);
+    gst_buffer_unref(out);
+  }
+}
+
+// Another thread changes every runtime property while frames flow; every output stays exact outside the ROIs.
+TEST(Element, PropertyChangesFromAnotherThreadWhilePlaying) {
+  Harnessed t(make_beautify());
+  gst_harness_set_src_caps_str(t.h, caps_string("I420", 640, 360).c_str());
+  GstBuffer* in = load_frame(data_path("obama.jpg"), "I420", 640, 360);
+  std::atomic<bool> stop{false};
+  std::thread changer([&] {
+    for (int i = 0; !stop; ++i) {
+      g_object_set(t.element, "strength", (i % 5) / 4.0, "max-faces", i % 3, "min-face-size", 16 + (i % 4) * 16,
+                   "detect-interval", 1 + i % 7, "draw-faces", FALSE, NULL);
+      g_object_set(t.element, "post-messages", TRUE, NULL);
+      std::this_thread::sleep_for(std::chrono::microseconds(300));
+    }
+  });
+  for (int i = 0; i < 40; ++i) {
+    GstBuffer* out = t.push_copy(in);
+    FrameFaces faces = pop_faces(t.bus);
+    const Diff d = compare("I420", 640, 360, in, out, faces.rois);
+    EXPECT_EQ(d.outside, 0) << "frame " << i;
+    gst_buffer_unref(out);
+  }
+  stop = true;
+  changer.join();
+  double strength = -1;
+  g_object_get(t.element, "strength", &strength, NULL);
+  EXPECT_GE(strength, 0.0);
+  gst_buffer_unref(in);
+}
+
+TEST(Element, DrawFacesMarksTheFace) {
+  Harnessed t(make_beautify({{"draw-faces", "true"}, {"strength", "0"}}));
+  gst_harness_set_src_caps_str(t.h, caps_string("BGRx", 960, 540).c_str());
+  GstBuffer* in = load_frame(data_path("obama.jpg"), "BGRx", 960, 540);
+  FrameFaces faces;
+  GstBuffer* out = run_frames(t, in, 2, faces);
+  ASSERT_EQ(faces.rois.size(), 1u);
+  std::vector<Box> around = faces.rois;
+  for (const Box& b : faces.boxes) around.push_back({b.x - 1, b.y - 1, b.w + 2, b.h + 2});
+  const Diff d = compare("BGRx", 960, 540, in, out, around);
+  EXPECT_EQ(d.outside, 0);
+  EXPECT_GT(d.inside, 100);
+  gst_buffer_unref(in);
+  gst_buffer_unref(out);
+}
+
+namespace {
+
+// Starts a lone element (READY -> PAUSED) and returns the error message it posted, if any.
+GstMessage* start_error(GstElement* e, GstStateChangeReturn& ret) {
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(e, bus);
+  ret = gst_element_set_state(e, GST_STATE_PAUSED);
+  GstMessage* msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  gst_element_set_state(e, GST_STATE_NULL);
+  gst_element_set_bus(e, NULL);
+  gst_object_unref(bus);
+  return msg;
+}
+
+void expect_start_error(GstElement* e, GQuark domain, int code, const char* text) {
+  GstStateChangeReturn ret;
+  GstMessage* msg = start_error(e, ret);
+  EXPECT_EQ(ret, GST_STATE_CHANGE_FAILURE);
+  ASSERT_NE(msg, nullptr);
+  GError* err = NULL;
+  gchar* dbg = NULL;
+  gst_message_parse_error(msg, &err, &dbg);
+  EXPECT_EQ(err->domain, domain);
+  EXPECT_EQ(err->code, code);
+  EXPECT_NE(std::string(err->message).find(text), std::string::npos) << err->message;
+  g_error_free(err);
+  g_free(dbg);
+  gst_message_unref(msg);
+}
+
+}  // namespace
+
+TEST(Element, CorruptModelIsAStartError) {
+  const std::string path = std::string(g_get_tmp_dir()) + "/beautify-test-corrupt-" + std::to_string(getpid()) + ".bmodel";
+  {
+    std::ifstream good(test_model("S"), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(good)), std::istreambuf_iterator<char>());
+    ASSERT_GT(bytes.size(), 100u);
+    for (size_t i = 64; i < bytes.size(); i += 97) bytes[i] ^= 0x5a;  // damage weights and header fields
+    std::ofstream(path, std::ios::binary) << bytes;
+  }
+  GstElement* e = make_beautify({{"model", path}});
+  expect_start_error(e, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ, "Could not load the beautify model");
+  // Nothing half-initialised: fixing the property lets the same element start.
+  g_object_set(e, "model", test_model("S").c_str(), NULL);
+  GstStateChangeReturn ret;
+  GstMessage* msg = start_error(e, ret);
+  EXPECT_NE(ret, GST_STATE_CHANGE_FAILURE);
+  EXPECT_EQ(msg, nullptr);
+  if (msg) gst_message_unref(msg);
+  gst_object_unref(e);
+  std::remove(path.c_str());
+}
+
+TEST(Element, MissingModelFileIsAStartError) {
+  GstElement* e = make_beautify({{"model", "/nonexistent/beautify-x.bmodel"}});
+  expect_start_error(e, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ, "does not exist");
+  gst_object_unref(e);
+}
+
+TEST(Element, MissingLandmarkModelIsAStartError) {
+  GstElement* e = make_beautify({{"landmark-model", "/nonexistent/shape_predictor.dat"}});
+  expect_start_error(e, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND, "landmark");
+  gst_object_unref(e);
+}
+
+// tier picks beautify-<tier>.bmodel from $BEAUTIFY_MODEL_DIR (the test models under their installed names).
+TEST(Element, TierFindsTheModelInTheModelDir) {
+  g_setenv("BEAUTIFY_MODEL_DIR", TIER_MODEL_DIR, TRUE);
+  for (const char* tier : {"auto", "s", "m", "l"}) {
+    GstElement* e = make_beautify({{"tier", tier}});
+    g_object_set(e, "model", NULL, NULL);
+    Harnessed t(e);
+    gst_harness_set_src_caps_str(t.h, caps_string("I420", 640, 360).c_str());
+    GstBuffer* in = load_frame(data_path("obama.jpg"), "I420", 640, 360);
+    FrameFaces faces;
+    GstBuffer* out = run_frames(t, in, 2, faces);
+    EXPECT_EQ(faces.rois.size(), 1u) << tier;
+    EXPECT_GT(compare("I420", 640, 360, in, out, faces.rois).inside, 100) << tier;
+    gst_buffer_unref(in);
+    gst_buffer_unref(out);
+  }
+  g_unsetenv("BEAUTIFY_MODEL_DIR");
+}
