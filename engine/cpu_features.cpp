@@ -8,10 +8,10 @@
 
 namespace bty {
 namespace {
-bool os_saves_ymm() {
+unsigned xcr0() {
   unsigned lo, hi;
   __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-  return (lo & 0x6) == 0x6;
+  return lo;
 }
 }  // namespace
 
@@ -19,9 +19,11 @@ Isa best_isa() {
   unsigned a, b, c, d;
   if (!__get_cpuid(1, &a, &b, &c, &d)) return Isa::Scalar;
   bool fma = c & bit_FMA, osxsave = c & bit_OSXSAVE, avx = c & bit_AVX;
-  if (!(fma && osxsave && avx && os_saves_ymm())) return Isa::Scalar;
+  if (!(fma && osxsave && avx && (xcr0() & 0x6) == 0x6)) return Isa::Scalar;
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return Isa::Scalar;
   if (!(b & bit_AVX2)) return Isa::Scalar;
+  // AVX-512F + VL, and the OS saving opmask and upper ZMM state (XCR0 bits 5-7).
+  if ((b & bit_AVX512F) && (b & bit_AVX512VL) && (xcr0() & 0xE0) == 0xE0) return Isa::Avx512;
   return Isa::Avx2;
 }
 
@@ -30,6 +32,7 @@ const char* to_string(Isa i) {
     case Isa::Auto: return "auto";
     case Isa::Scalar: return "scalar";
     case Isa::Avx2: return "avx2";
+    case Isa::Avx512: return "avx512";
   }
   return "?";
 }
@@ -42,7 +45,7 @@ Kernels select_kernels(Isa want) {
                                 to_string(best) + ")");
   Kernels k;
   k.isa = want;
-  k.conv_row = want == Isa::Avx2 ? conv_row_avx2 : conv_row_scalar;
+  k.conv_row = want == Isa::Avx512 ? conv_row_avx512 : want == Isa::Avx2 ? conv_row_avx2 : conv_row_scalar;
   return k;
 }
 }  // namespace bty

@@ -51,6 +51,8 @@ struct TileConv {
   AlignedFloats packed;       // [out group][source][ky][kx][source channel][8]
   size_t packed_group = 0;    // floats per output group
   AlignedFloats bias;         // [out group][8]
+  AlignedFloats packed16;     // the same weights for 16-lane kernels: [group pair][source][ky][kx][channel][16]
+  AlignedFloats bias16;       // [group pair][16]
 };
 TileConv make_tile_conv(const Plan& plan, const ConvStep& step);
 
@@ -88,6 +90,7 @@ Kernels select_kernels(Isa want);
 
 void conv_row_scalar(const TileConv&, int, int, int, int, int, const RowWindow*, float*);
 void conv_row_avx2(const TileConv&, int, int, int, int, int, const RowWindow*, float*);
+void conv_row_avx512(const TileConv&, int, int, int, int, int, const RowWindow*, float*);
 
 // TILE tile-row -> planar CHW: columns [x_from, x_to) of the map go to out columns x + x_shift.
 // Input rows -> pixel rows [y0, y1) of tiles [tx0, tx1) of TILE tile-row ty; x_origin = the map's column 0 in input coordinates.

@@ -43,6 +43,16 @@ TileConv make_tile_conv(const Plan& p, const ConvStep& s) {
     for (int l = 0; l < kGroup; ++l)
       if (og * kGroup + l < s.out_channels) c.bias[og * kGroup + l] = s.bias[og * kGroup + l];
   }
+  // 16-lane packing: interleave each pair of groups per (source, tap, channel); an odd last group pairs with zeros.
+  const int pairs = (groups + 1) / 2;
+  c.packed16.assign(c.packed_group * 2 * pairs, 0.0f);
+  c.bias16.assign(size_t(pairs) * 2 * kGroup, 0.0f);
+  std::copy(c.bias.begin(), c.bias.end(), c.bias16.begin());
+  for (int og = 0; og < groups; ++og) {
+    const float* src = c.packed.data() + c.packed_group * og;
+    float* dst = c.packed16.data() + c.packed_group * 2 * (og / 2) + (og % 2) * kGroup;
+    for (size_t v = 0; v < c.packed_group / kGroup; ++v) std::copy(src + v * kGroup, src + (v + 1) * kGroup, dst + v * 2 * kGroup);
+  }
   return c;
 }
 

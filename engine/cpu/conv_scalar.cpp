@@ -41,6 +41,6 @@ struct ScalarV {
 
 void conv_row_scalar(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const RowWindow* win,
                    float* dst) {
-  conv_row_impl<ScalarV, 4>(c, ty, y0, y1, tx0, tx1, win, dst);
+  conv_row_impl<ScalarV>(c, ty, y0, y1, tx0, tx1, win, dst);
 }
 }  // namespace bty

@@ -49,7 +49,8 @@ inline Isa parse_isa(const std::string& s) {
   if (s.empty() || s == "auto") return Isa::Auto;
   if (s == "scalar") return Isa::Scalar;
   if (s == "avx2") return Isa::Avx2;
-  throw std::invalid_argument("--isa must be auto, scalar or avx2");
+  if (s == "avx512") return Isa::Avx512;
+  throw std::invalid_argument("--isa must be auto, scalar, avx2 or avx512");
 }
 
 }  // namespace bty::tools

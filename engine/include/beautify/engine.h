@@ -52,7 +52,7 @@ enum class Executor {
   Layered,    // SIMD kernels on whole TILE feature maps, layer by layer
   Pipeline,   // SIMD kernels, tile-row super-pipeline with ring buffers and Segments
 };
-enum class Isa { Auto, Scalar, Avx2 };
+enum class Isa { Auto, Scalar, Avx2, Avx512 };  // Avx512: AVX-512F+VL (ymm kernels with 32 registers)
 const char* to_string(Executor e);
 const char* to_string(Isa i);
 Isa best_isa();  // what CPUID allows on this machine

@@ -1,0 +1,64 @@
+// AVX-512 kernels (compiled with -mavx512f -mavx512vl; called only when CPUID and the OS allow it). Convs with
+// more than 8 outputs compute two output groups per zmm register: one broadcast input feeds 16 output channels, so
+// each FMA needs half the loads of the AVX2 blocking (and on CPUs with two 512-bit FMA units, twice the flops).
+// Single-group convs keep the ymm path. Weights come from TileConv::packed16 ([pair][source][tap][ci][16]).
+#include <algorithm>
+
+#include "../kernels.h"
+#include "ymm_traits.h"
+
+namespace bty {
+namespace {
+#include "../conv_tile.inc"
+
+struct ZmmPairs {
+  static constexpr int kPixels = 8;
+  template <int NPX>
+  static void run(const TileConv& c, const float* const (*px)[9][NPX], float* const* dst) {
+    const int groups = c.out.groups;
+    for (int og = 0; og < groups; og += 2) block<NPX>(c, px, og, dst, og + 1 < groups);
+  }
+  template <int NPX>
+  static void block(const TileConv& c, const float* const (*px)[9][NPX], int og, float* const* dst, bool both) {
+    __m512 acc[NPX];
+    const __m512 b = _mm512_loadu_ps(c.bias16.data() + og * kGroup);
+    for (int i = 0; i < NPX; ++i) acc[i] = b;
+    const float* w = c.packed16.data() + c.packed_group * og;  // a pair's block is 2 x packed_group floats
+    for (size_t s = 0; s < c.src.size(); ++s) {
+      const int ch = c.src[s].geom.channels;
+      for (int k = 0; k < 9; ++k) {
+        const float* p[NPX];
+        for (int i = 0; i < NPX; ++i) p[i] = px[s][k][i];
+        for (int cb = 0; cb < ch; cb += kGroup) {
+          const int n = ch - cb < kGroup ? ch - cb : kGroup;
+          for (int ci = 0; ci < n; ++ci, w += 2 * kGroup) {
+            const __m512 wv = _mm512_loadu_ps(w);
+            for (int i = 0; i < NPX; ++i) acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(p[i][ci]), wv, acc[i]);
+          }
+          for (int i = 0; i < NPX; ++i) p[i] += kGroupFloats;
+        }
+      }
+    }
+    const Act act = c.step->act;
+    for (int i = 0; i < NPX; ++i) {
+      __m256 lo = _mm512_castps512_ps256(acc[i]);
+      __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[i]), 1));
+      if (act == Act::Relu) {
+        lo = YmmV::relu(lo);
+        hi = YmmV::relu(hi);
+      } else if (act == Act::Tanh) {
+        lo = YmmV::tanh(lo);
+        hi = YmmV::tanh(hi);
+      }
+      YmmV::store(dst[i] + og * kGroupFloats, lo);
+      if (both) YmmV::store(dst[i] + (og + 1) * kGroupFloats, hi);
+    }
+  }
+};
+}  // namespace
+
+void conv_row_avx512(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const RowWindow* win,
+                     float* dst) {
+  conv_row_impl<YmmV, ZmmPairs>(c, ty, y0, y1, tx0, tx1, win, dst);
+}
+}  // namespace bty
