@@ -47,7 +47,7 @@ def texture_stats(y, t, m):
 
 def beauty_loss(y, t, bm, skin):
     """y: composed output, t: target, bm: blemish mask, skin: skin mask; all at the same size. Returns (total, parts)."""
-    w = 1 + 4 * bm
+    w = 1 + 8 * bm
     pix = (w * (y - t).abs()).mean()
     ssim = 1 - ssim_map(luma(y), luma(t)).mean()
     gy, gt = grads(y), grads(t)

@@ -42,6 +42,13 @@ def run(a, log=print, on_phase_a=None):
     torch.manual_seed(a.seed + 1000)
     segs["judge"] = nets.BlemishSeg(a.seg_width).to(dev)
     sopt = {k: torch.optim.Adam(s.parameters(), lr=a.lr) for k, s in segs.items()}
+    if a.segs:  # segmenters from an earlier run (same blemish synthesis): frozen from the start
+        sd = torch.load(a.segs, map_location=dev)
+        for k, s in segs.items():
+            s.load_state_dict({n: v.float() if v.is_floating_point() else v for n, v in sd[k].items()})
+            s.eval()
+            s.requires_grad_(False)
+        log("segmenters loaded from %s, frozen" % a.segs)
     hist = []
     t0 = time.time()
     total = a.steps_a + a.steps_b
@@ -79,7 +86,7 @@ def run(a, log=print, on_phase_a=None):
             loss.backward()
             opts[t.name].step()
             rec[t.name] = dict(parts, total=loss.item())
-            if not phase_b:  # segmenters see every tier's inputs (several face scales)
+            if not phase_b and not a.segs:  # segmenters see every tier's inputs (several face scales)
                 for k, s in segs.items():
                     for pg in sopt[k].param_groups:
                         pg["lr"] = cosine(step, a.steps_a, a.lr)
@@ -88,11 +95,15 @@ def run(a, log=print, on_phase_a=None):
                     sl.backward()
                     sopt[k].step()
                     rec[k] = sl.item()
-        if step % a.log_every == 0 or step == total - 1:
+        stop = a.max_seconds and time.time() - t0 > a.max_seconds and phase_b
+        if step % a.log_every == 0 or step == total - 1 or stop:
             rec["time_s"] = round(time.time() - t0, 1)
             hist.append(rec)
             log(json.dumps(rec))
-    log("trained %d steps in %.0f s" % (total, time.time() - t0))
+        if stop:
+            log("wall-clock guard: stopped at step %d of %d" % (step + 1, total))
+            break
+    log("trained %d steps in %.0f s" % (step + 1, time.time() - t0))
     return bnets, segs, hist
 
 
@@ -135,6 +146,8 @@ def parser():
     p.add_argument("--w-disc", type=float, default=0.02)
     p.add_argument("--seg-width", type=int, default=24)
     p.add_argument("--log-every", type=int, default=50)
+    p.add_argument("--segs", help="frozen segmenters (blemish_seg.pt) from an earlier run: skip their training")
+    p.add_argument("--max-seconds", type=float, default=0, help="stop phase B early past this wall time")
     p.add_argument("--tiny", action="store_true", help="smoke test: tiny inputs, tier names prefixed test-")
     return p
 
