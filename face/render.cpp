@@ -63,9 +63,15 @@ static void warp(const Image& src, Image& dst, const Similarity& T) {
   const Similarity inv = T.inverse();
   const int c = src.channels;
   const Eigen::Matrix2f a = inv.linear();
-  for (int y = 0; y < dst.height; ++y) {
+  // Only the destination pixels that the source can reach.
+  const V2 corners[4] = {T.apply(V2(-1, -1)), T.apply(V2(float(src.width), -1)), T.apply(V2(-1, float(src.height))),
+                         T.apply(V2(float(src.width), float(src.height)))};
+  const RectF reach = bounds(corners, 4);
+  const int y0 = std::max(0, int(std::floor(reach.y0))), y1 = std::min(dst.height, int(std::ceil(reach.y1)) + 1);
+  const int x0 = std::max(0, int(std::floor(reach.x0))), x1 = std::min(dst.width, int(std::ceil(reach.x1)) + 1);
+  for (int y = y0; y < y1; ++y) {
     uint8_t* out = dst.row(y);
-    for (int x = 0; x < dst.width; ++x) {
+    for (int x = x0; x < x1; ++x) {
       const V2 s = a * V2(float(x), float(y)) + inv.t;
       if (!(s.x() >= -0.5f && s.y() >= -0.5f && s.x() <= src.width - 0.5f && s.y() <= src.height - 0.5f)) continue;
       const float fx = std::min(std::max(s.x(), 0.f), float(src.width - 1));
