@@ -80,9 +80,10 @@ def render(rep):
     if rep["peak_gflops"]:
         pk = ", ".join(f"{t} thread{'s' if t != '1' else ''}: {v:.1f} GFLOP/s" for t, v in
                        sorted(rep["peak_gflops"].items()))
-        runs = "; ".join(f"{t}T " + "/".join(f"{x['gflops']:.1f}" for x in v) for t, v in
-                         sorted(rep["peak_runs"].items()))
-        add(f"Measured FP32 FMA peak (bty-bench --peak, best of start/end of this run: {runs}): {pk}.")
+        runs = "; ".join(f"{t}T median {statistics.median(x['gflops'] for x in v):.1f} of {len(v)}"
+                         for t, v in sorted(rep["peak_runs"].items()))
+        add(f"Measured FP32 FMA peak (bty-bench --peak, sampled before every row, best sample kept; {runs}): "
+            f"{pk}.")
     if not rep.get("ours_available"):
         add("")
         add("**bty-bench was not available: only the peers ran; their outputs were checked against the numpy "
