@@ -43,6 +43,7 @@ struct TileConv {
     TileGeom geom;
     bool up = false;
     std::vector<int> xoff;  // [ox * 3 + kx]: float offset inside a source tile-row, or -1 for zero padding
+    std::vector<int> col;   // [ix + 1], input-grid column ix = -1..in_w: the same offsets per column
   };
   const ConvStep* step = nullptr;
   TileGeom out;

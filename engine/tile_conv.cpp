@@ -25,6 +25,9 @@ TileConv make_tile_conv(const Plan& p, const ConvStep& s) {
         int sx = cs.up ? ix >> 1 : ix;
         src.xoff[size_t(ox) * 3 + kx] = (ix < 0 || ix >= c.in_w) ? -1 : int(src.geom.offset(sx, 0, 0));
       }
+    src.col.resize(size_t(c.in_w) + 2);
+    for (int ix = -1; ix <= c.in_w; ++ix)
+      src.col[size_t(ix + 1)] = (ix < 0 || ix >= c.in_w) ? -1 : int(src.geom.offset(cs.up ? ix >> 1 : ix, 0, 0));
     c.src.push_back(std::move(src));
   }
   const int groups = c.out.groups;
