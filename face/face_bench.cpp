@@ -1,5 +1,5 @@
 // face-bench: cost, jitter and recall of the face stage. A program, not a test (see scripts/bench-face).
-//   face-bench [--data DIR] [--testdata DIR] [--out DIR] [--frames N] [--quick]
+//   face-bench [--data DIR] [--testdata DIR] [--out DIR] [--frames N] [--quick] [--only cost|jitter|recall]
 // DIR defaults: ../shared/data/faces (real photos; optional) and tests/face/data (public-domain fallback).
 // Writes OUT/face.json and OUT/face.md.
 #include "face_stage.h"
@@ -133,7 +133,6 @@ CostRow measure_cost(const std::vector<FaceCrop>& crops, int w, int h, int n, fl
     r.detect_runs = t.detect_runs;
     r.detect_per_run = t.detect_runs ? t.detect_ms_total / t.detect_runs : 0;
   }
-  std::cerr << "  frames " << frames << " timed " << total.size() << " faces/frame " << (counted ? seen / counted : 0) << "\n";
   r.faces_seen = counted ? seen / counted : 0;
   r.med = pct(total, 50), r.p99 = pct(total, 99);
   r.landmarks = pct(lm, 50), r.smoothing = pct(sm, 50), r.masks = pct(mk, 50);
@@ -234,6 +233,7 @@ int main(int argc, char** argv) {
   std::string data = "../shared/data/faces", testdata = "tests/face/data", out = "out/bench";
   int frames = 300;
   bool quick = false;
+  std::string only;  // cost | jitter | recall (default: all)
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--data" && i + 1 < argc) data = argv[++i];
@@ -241,8 +241,9 @@ int main(int argc, char** argv) {
     else if (a == "--out" && i + 1 < argc) out = argv[++i];
     else if (a == "--frames" && i + 1 < argc) frames = std::max(60, std::stoi(argv[++i]));
     else if (a == "--quick") quick = true, frames = 90;
+    else if (a == "--only" && i + 1 < argc) only = argv[++i];
     else {
-      std::cerr << "usage: face-bench [--data DIR] [--testdata DIR] [--out DIR] [--frames N] [--quick]\n";
+      std::cerr << "usage: face-bench [--data DIR] [--testdata DIR] [--out DIR] [--frames N] [--quick] [--only cost|jitter|recall]\n";
       return 2;
     }
   }
@@ -271,20 +272,24 @@ int main(int argc, char** argv) {
   std::vector<CostRow> cost;
   struct Cfg { int w, h, n; float px; };
   for (const Cfg& c : {Cfg{1280, 720, 1, 260}, Cfg{1280, 720, 4, 180}, Cfg{1920, 1080, 1, 400}, Cfg{1920, 1080, 4, 260}}) {
+    if (!only.empty() && only != "cost") break;
     std::cerr << "cost " << c.h << "p x" << c.n << "\n";
     cost.push_back(measure_cost(crops, c.w, c.h, c.n, c.px, frames, c.h == 1080));
   }
   // 2. Jitter and lag.
   std::vector<JitterRow> jitter;
-  std::cerr << "jitter\n";
-  jitter.push_back(measure_jitter(crops[0], "still", 0.f, quick ? 60 : 150));
-  jitter.push_back(measure_jitter(crops[0], "pan 4 px/frame", 4.f, quick ? 60 : 120));
-  jitter.push_back(measure_jitter(crops[0], "pan 15 px/frame", 15.f, 60));
+  if (only.empty() || only == "jitter") {
+    std::cerr << "jitter\n";
+    jitter.push_back(measure_jitter(crops[0], "still", 0.f, quick ? 60 : 150));
+    jitter.push_back(measure_jitter(crops[0], "pan 4 px/frame", 4.f, quick ? 60 : 120));
+    jitter.push_back(measure_jitter(crops[0], "pan 15 px/frame", 15.f, 60));
+  }
 
   // 3. Detection recall on the shared photos, by face size (Haar's largest box from manifest.csv).
   std::map<std::string, std::map<int, RecallBucket>> recall;  // policy -> bucket lower bound -> counts
   const int edges[] = {0, 100, 200, 400, 800};
-  if (have_shared) {
+  if (have_shared && (only.empty() || only == "recall")) {
+    std::cerr << "recall\n";
     std::ifstream man(data + "/manifest.csv");
     std::string line;
     std::getline(man, line);
@@ -394,6 +399,7 @@ int main(int argc, char** argv) {
       md << "\n";
     }
   }
+  md.close();
   std::cout << std::ifstream(out + "/face.md").rdbuf();
   return 0;
 }

@@ -44,7 +44,7 @@ struct Options {
   float drop_quality = 0.35f;       // a track whose quality stays below this is dropped (faded out)
   float frame_rate = 30.f;          // for the One-Euro filter's time step
   float smooth_min_cutoff = 1.0f;   // One-Euro: cutoff (Hz) of a still face
-  float smooth_beta = 1.5f;         // One-Euro: cutoff increase per (face widths / s) of speed
+  float smooth_beta = 8.f;          // One-Euro: cutoff increase per (face widths / s) of speed
   float smooth_d_cutoff = 1.0f;     // One-Euro: cutoff (Hz) of the speed estimate
   bool smoothing = true;            // off: landmarks are the raw predictor output
   bool masks = true;                // off: Face::mask stays empty (saves the mask cost)

@@ -199,7 +199,7 @@ FitResult Landmarker::fit(const uint8_t* luma, int w, int h, int stride, const P
   const float px_per_train_px = start.scale / 160.f;
   const int sub = px_per_train_px > 1.5f ? 1 : 0;
   const Eigen::Matrix2f lin = start.linear();
-  const V2 half_x = lin.col(0) * (0.5f / 160.f), half_y = lin.col(1) * (0.5f / 160.f);
+  const V2 half_x = lin.col(0) * (1.f / 160.f), half_y = lin.col(1) * (1.f / 160.f);
 
   std::array<float, 2 * kNumLandmarks> shape;
   for (int i = 0; i < kNumLandmarks; ++i) shape[2 * i] = m.mean[i].x(), shape[2 * i + 1] = m.mean[i].y();

@@ -81,24 +81,41 @@ void fill_polygon(uint8_t* img, int w, int h, int stride, const Polygon& poly, u
   }
 }
 
-// One box pass of window 2r+1 along a line of n samples spaced `step` apart, edges clamped.
-static void blur_line(uint8_t* p, int n, ptrdiff_t step, int r, std::vector<uint8_t>& tmp) {
-  tmp.resize(n);
-  for (int i = 0; i < n; ++i) tmp[i] = p[i * step];
-  const int win = 2 * r + 1;
-  int sum = 0;
-  for (int k = -r; k <= r; ++k) sum += tmp[std::min(std::max(k, 0), n - 1)];
-  for (int i = 0; i < n; ++i) {
-    p[i * step] = uint8_t((sum + win / 2) / win);
-    sum += tmp[std::min(i + r + 1, n - 1)] - tmp[std::max(i - r, 0)];
-  }
-}
-
+// Box blur passes with running sums; the vertical pass walks whole rows (one accumulator per column) so it
+// streams through memory instead of striding down columns. Division by the window is a fixed-point multiply.
 void box_blur(uint8_t* img, int w, int h, int r) {
   if (r <= 0 || w <= 0 || h <= 0) return;
-  std::vector<uint8_t> tmp;
-  for (int j = 0; j < h; ++j) blur_line(img + size_t(j) * w, w, 1, r, tmp);
-  for (int i = 0; i < w; ++i) blur_line(img + i, h, w, r, tmp);
+  const int win = 2 * r + 1;
+  const uint32_t inv = (65536u + uint32_t(win) - 1) / uint32_t(win);
+  auto div = [inv](uint32_t sum) { return uint8_t(std::min<uint32_t>(255u, (sum * inv + 32768u) >> 16)); };
+  std::vector<uint8_t> line(size_t(std::max(w, h)));
+  for (int j = 0; j < h; ++j) {
+    uint8_t* row = img + size_t(j) * w;
+    std::copy(row, row + w, line.begin());
+    uint32_t sum = 0;
+    for (int k = -r; k <= r; ++k) sum += line[size_t(std::min(std::max(k, 0), w - 1))];
+    for (int i = 0; i < w; ++i) {
+      row[i] = div(sum);
+      sum += line[size_t(std::min(i + r + 1, w - 1))];
+      sum -= line[size_t(std::max(i - r, 0))];
+    }
+  }
+  std::vector<uint8_t> src(img, img + size_t(w) * h);
+  std::vector<uint32_t> acc(size_t(w), 0);
+  auto src_row = [&](int j) { return src.data() + size_t(std::min(std::max(j, 0), h - 1)) * w; };
+  for (int k = -r; k <= r; ++k) {
+    const uint8_t* s = src_row(k);
+    for (int i = 0; i < w; ++i) acc[size_t(i)] += s[i];
+  }
+  for (int j = 0; j < h; ++j) {
+    uint8_t* out = img + size_t(j) * w;
+    const uint8_t* add = src_row(j + r + 1);
+    const uint8_t* sub = src_row(j - r);
+    for (int i = 0; i < w; ++i) {
+      out[i] = div(acc[size_t(i)]);
+      acc[size_t(i)] += uint32_t(add[i]) - uint32_t(sub[i]);
+    }
+  }
 }
 
 SkinShape skin_shape(const Landmarks& lm, float face_size, const MaskParams& mp) {
@@ -160,8 +177,8 @@ SkinShape skin_shape(const Landmarks& lm, float face_size, const MaskParams& mp)
 void render_mask(const SkinShape& shape, const Rect& roi, float alpha, std::vector<uint8_t>& out) {
   out.assign(size_t(std::max(0, roi.width)) * std::max(0, roi.height), 0);
   if (roi.empty() || alpha <= 0.f) return;
-  // Low-resolution grid: the narrow hole ramp spans ~4 cells, so the cost depends on the face size only weakly.
-  const float g = std::max(1.f, std::floor(shape.hole_feather / 4.f));
+  // Low-resolution grid: the narrow hole ramp spans ~3 cells, so the cost depends on the face size only weakly.
+  const float g = std::max(1.f, std::floor(shape.hole_feather / 3.f));
   const int ro = std::max(1, int(std::lround(shape.feather / (4.f * g))));       // two passes: ramp ~ 4r+1 cells
   const int rh = std::max(1, int(std::lround(shape.hole_feather / (4.f * g))));
   const int margin = 2 * std::max(ro, rh) + 2;
@@ -201,10 +218,21 @@ void render_mask(const SkinShape& shape, const Rect& roi, float alpha, std::vect
     const uint8_t* r0 = low.data() + size_t(j) * lw;
     const uint8_t* r1 = r0 + lw;
     uint8_t* dst = out.data() + size_t(y) * roi.width;
+    const uint8_t full = uint8_t((255 * a8 + 128) >> 8);
     for (int x = 0; x < roi.width; ++x) {
       const int i = xi[x], wx = xw[x];
-      const int top = r0[i] * (256 - wx) + r0[i + 1] * wx;
-      const int bot = r1[i] * (256 - wx) + r1[i + 1] * wx;
+      const uint8_t a = r0[i], b = r0[i + 1], c = r1[i], d = r1[i + 1];
+      // Most of the ROI is flat (all 0 outside, all 255 inside): skip the interpolation there.
+      if ((a | b | c | d) == 0) {
+        dst[x] = 0;
+        continue;
+      }
+      if ((a & b & c & d) == 255) {
+        dst[x] = full;
+        continue;
+      }
+      const int top = a * (256 - wx) + b * wx;
+      const int bot = c * (256 - wx) + d * wx;
       const int val = (top * (256 - wy) + bot * wy + (1 << 15)) >> 16;  // 0..255
       dst[x] = uint8_t((val * a8 + 128) >> 8);
     }
