@@ -30,6 +30,7 @@ import peers  # noqa: E402
 import workingset  # noqa: E402
 from ours import EXECUTORS, BtyBenchError, Ours  # noqa: E402
 
+QUIET = 0.25  # cores' worth of other processes' CPU below which a batch counts as quiet
 PEER_ORDER = [c.NAME for c in peers.ALL]
 OURS = [f"ours-{e}" for e in EXECUTORS]
 
@@ -112,7 +113,7 @@ class Engine:
 
     def __init__(self, name, fn_time):
         self.name, self.fn_time = name, fn_time
-        self.times, self.reps, self.error = [], 1, None
+        self.times, self.reps, self.error, self.batches = [], 1, None, []
 
     def calibrate(self, round_s, min_reps, max_reps):
         t = min(self.fn_time(2, True))
@@ -124,7 +125,7 @@ def run_config(args, ours, model, mpath, tier_size, width, height, threads, avai
     """Times every engine at one net x size x threads. Returns the result record."""
     rec = {"loadavg_start": loadavg(), "net": model.tier.replace("test-", ""), "model_tier_field": model.tier, "width": width, "height": height,
            "megapixels": round(width * height / 1e6, 3), "threads": threads, "macs": model.macs(width, height),
-           "median_ms": {}, "reps": {}, "times_ms": {}, "max_abs_diff": {}, "valid": {}, "errors": {},
+           "median_ms": {}, "median_ms_quiet": {}, "batches": {}, "reps": {}, "times_ms": {}, "max_abs_diff": {}, "valid": {}, "errors": {},
            "working_set_bytes": {}, "layers": []}
     out_shape = (3, model.sizes(width, height)[-1][1], model.sizes(width, height)[-1][0])
     engines = []
@@ -198,7 +199,11 @@ def run_config(args, ours, model, mpath, tier_size, width, height, threads, avai
             if e.error:
                 continue
             try:
-                e.times += e.fn_time(e.reps, False)
+                fb = ForeignLoad()
+                t = e.fn_time(e.reps, False)
+                e.times += t
+                e.batches.append({"round": rnd, "other_cores": fb.cores(), "median_ms": statistics.median(t),
+                                  "reps": len(t)})
             except Exception as ex:  # noqa: BLE001
                 e.error = f"{type(ex).__name__}: {ex}"
                 rec["errors"][e.name] = e.error
@@ -209,6 +214,11 @@ def run_config(args, ours, model, mpath, tier_size, width, height, threads, avai
             rec["median_ms"][e.name] = statistics.median(e.times)
             rec["reps"][e.name] = len(e.times)
             rec["times_ms"][e.name] = [round(t, 4) for t in e.times]
+            rec["batches"][e.name] = e.batches
+            # Secondary figure: only the batches during which other processes used under QUIET cores.
+            quiet = [b for b in e.batches if b["other_cores"] is not None and b["other_cores"] < QUIET]
+            if quiet and len(quiet) * 2 >= len(e.batches):
+                rec["median_ms_quiet"][e.name] = statistics.median(b["median_ms"] for b in quiet)
 
     # --- per-layer (our layered executor): median over rounds of the per-round medians ---
     if layer_rounds:

@@ -112,6 +112,23 @@ def render(rep):
             f" | {fp[0] if fp else '—'} | {vs_peer} | {vs_lay} | {_load1(r.get('foreign_cores'))} |")
     add("")
 
+    quiet_rows = [r for r in rep["results"] if r.get("median_ms_quiet")]
+    if quiet_rows:
+        add("Quiet batches only (secondary figure: median of the per-batch medians over the batches during which "
+            "other processes used < 0.25 core, shown where at least half of an engine's batches were quiet):")
+        add("")
+        add("| net | input | thr | " + " | ".join(ENGINES) + " | pipeline vs fastest peer | pipeline vs layered |")
+        add("|" + "---|" * (len(ENGINES) + 5))
+        for r in quiet_rows:
+            q = r["median_ms_quiet"]
+            peers_q = [(p, q[p]) for p in PEERS if p in q]
+            fp = min(peers_q, key=lambda t: t[1]) if peers_q else None
+            pipe, lay = q.get("ours-pipeline"), q.get("ours-layered")
+            add(f"| {r['net']} | {_size(r)} | {r['threads']} | " + " | ".join(_ms(q.get(e)) for e in ENGINES) +
+                f" | {f'{fp[1] / pipe:.2f}× ({fp[0]})' if fp and pipe else '—'} | "
+                f"{f'{lay / pipe:.2f}×' if lay and pipe else '—'} |")
+        add("")
+
     # --- verification ---
     add("### Verification (max abs output difference vs ours, same input)")
     add("")
