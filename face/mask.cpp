@@ -130,12 +130,12 @@ SkinShape skin_shape(const Landmarks& lm, float face_size, const MaskParams& mp)
   const float fh = mp.forehead * ax.eye_to_chin;
   const float half_w = std::max(1.f, 0.5f * std::abs((lm[16] - lm[0]).dot(ax.right)));
   for (int i = 0; i <= 16; ++i) s.outline.push_back(lm[i]);
-  s.outline.push_back(lm[16] + ax.up * (0.35f * fh));
+  s.outline.push_back(lm[16] + ax.up * (0.2f * fh));
   for (int i = 26; i >= 17; --i) {
     const float t = std::min(1.f, std::abs((lm[i] - ax.eye_mid).dot(ax.right)) / half_w);
-    s.outline.push_back(lm[i] + ax.up * (fh * (0.55f + 0.45f * std::sqrt(std::max(0.f, 1.f - t * t)))));
+    s.outline.push_back(lm[i] + ax.up * (fh * (0.3f + 0.7f * std::sqrt(std::max(0.f, 1.f - t * t)))));
   }
-  s.outline.push_back(lm[0] + ax.up * (0.35f * fh));
+  s.outline.push_back(lm[0] + ax.up * (0.2f * fh));
 
   auto poly_of = [&](int a, int b) {
     Polygon p;
