@@ -4,6 +4,7 @@
  *   cc beautify-app.c -o beautify-app $(pkg-config --cflags --libs gstreamer-1.0)
  *   ./beautify-app                                   # webcam -> window
  *   ./beautify-app "videotestsrc num-buffers=90" fakesink
+ * It prints the number of faces whenever it changes (from the element's per-frame messages).
  */
 #include <gst/gst.h>
 #include <math.h>
@@ -12,6 +13,7 @@ typedef struct {
   GMainLoop* loop;
   GstElement* beautify;
   int tick;
+  int faces;  /* last count printed */
   int status;
 } App;
 
@@ -41,7 +43,8 @@ static gboolean on_message(GstBus* bus, GstMessage* msg, gpointer data) {
     case GST_MESSAGE_ELEMENT: {
       const GstStructure* s = gst_message_get_structure(msg);
       int n = 0;
-      if (gst_structure_has_name(s, "beautify") && gst_structure_get_int(s, "n-faces", &n) && app->tick % 10 == 0) {
+      if (gst_structure_has_name(s, "beautify") && gst_structure_get_int(s, "n-faces", &n) && n != app->faces) {
+        app->faces = n;
         double strength = 0;
         g_object_get(app->beautify, "strength", &strength, NULL);
         g_print("faces %d, strength %.2f\n", n, strength);
@@ -66,7 +69,7 @@ int main(int argc, char** argv) {
     g_error_free(err);
     return 1;
   }
-  App app = {g_main_loop_new(NULL, FALSE), gst_bin_get_by_name(GST_BIN(pipeline), "fx"), 0, 0};
+  App app = {g_main_loop_new(NULL, FALSE), gst_bin_get_by_name(GST_BIN(pipeline), "fx"), 0, -1, 0};
   GstBus* bus = gst_element_get_bus(pipeline);
   gst_bus_add_watch(bus, on_message, &app);
   guint timer = g_timeout_add(50, sweep_strength, &app);

@@ -22,7 +22,7 @@ def main():
         f"{src} ! videoconvert ! beautify name=fx post-messages=true ! videoconvert ! {sink}")
     fx = pipeline.get_by_name("fx")
     loop = GLib.MainLoop()
-    state = {"tick": 0, "status": 0}
+    state = {"tick": 0, "status": 0, "faces": -1}
 
     def sweep():
         state["tick"] += 1
@@ -38,9 +38,10 @@ def main():
         elif msg.type == Gst.MessageType.EOS:
             loop.quit()
         elif msg.type == Gst.MessageType.ELEMENT and msg.get_structure().get_name() == "beautify":
-            if state["tick"] % 10 == 0:
-                n = msg.get_structure().get_int("n-faces")[1]
-                print(f"faces {n}, strength {fx.get_property('strength'):.2f}")
+            n = msg.get_structure().get_int("n-faces")[1]
+            if n != state["faces"]:  # print the face count when it changes
+                state["faces"] = n
+                print(f"faces {n}, strength {fx.get_property('strength'):.2f}", flush=True)
 
     bus = pipeline.get_bus()
     bus.add_signal_watch()
