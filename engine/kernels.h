@@ -52,10 +52,12 @@ struct TileConv {
   AlignedFloats packed;       // [out group][source][ky][kx][source channel][8]
   size_t packed_group = 0;    // floats per output group
   AlignedFloats bias;         // [out group][8]
+  bool winograd = false;      // stride 1: computed with Winograd F(2x2, 3x3) from `wino`
+  AlignedFloats wino;         // U = G g G^T: [out group][16 positions][input channel][8]
   AlignedFloats packed16;     // the same weights for 16-lane kernels: [group pair][source][ky][kx][channel][16]
   AlignedFloats bias16;       // [group pair][16]
 };
-TileConv make_tile_conv(const Plan& plan, const ConvStep& step);
+TileConv make_tile_conv(const Plan& plan, const ConvStep& step, bool winograd);
 
 // Source tile-rows a conv's output tile-row needs: rows [first, first + count) of source s (clipped to the map).
 void source_rows(const TileConv& c, int s, int ty, int& first, int& count);
@@ -71,15 +73,22 @@ struct RowWindow {
 using ConvRowFn = void (*)(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const RowWindow* win,
                            float* dst);
 
-// Splits the work of one tile-row (8 pixel rows x tiles_x tiles) into `parts` balanced row-major shares and calls
-// fn(y, tx0, tx1) for the pieces of share `part`: two threads then split 8 rows 4/4 even when a map is 3 tiles wide.
+// Maps a share [a, b) of one tile-row's work units (8 pixel rows x tiles_x tiles, row-major) to kernel calls: two
+// threads then split 8 rows 4/4 even when a map is 3 tiles wide.
+// fn(y0, y1, tx0, tx1) is called for a partial first row, a block of whole rows, and a partial last row.
 template <class Fn>
 void for_share(int tiles_x, int a, int b, Fn fn) {
-  for (int u = a; u < b;) {
+  int u = a;
+  if (u % tiles_x && u < b) {
     int y = u / tiles_x, tx0 = u % tiles_x, tx1 = std::min(tiles_x, tx0 + (b - u));
-    fn(y, tx0, tx1);
+    fn(y, y + 1, tx0, tx1);
     u += tx1 - tx0;
   }
+  if (int rows = (b - u) / tiles_x; rows > 0) {
+    fn(u / tiles_x, u / tiles_x + rows, 0, tiles_x);
+    u += rows * tiles_x;
+  }
+  if (u < b) fn(u / tiles_x, u / tiles_x + 1, 0, b - u);
 }
 
 struct Kernels {

@@ -9,7 +9,7 @@ namespace {
 
 class LayeredExecutor final : public ExecutorImpl {
  public:
-  LayeredExecutor(const Plan& p, const Kernels& k, ThreadPool& pool) : plan_(p), k_(k), pool_(pool) {
+  LayeredExecutor(const Plan& p, const Kernels& k, ThreadPool& pool, bool winograd) : plan_(p), k_(k), pool_(pool) {
     maps_.resize(p.width.size());
     geom_.resize(p.width.size());
     for (size_t t = 0; t < p.width.size(); ++t) {
@@ -18,7 +18,7 @@ class LayeredExecutor final : public ExecutorImpl {
       maps_[t].assign(geom_[t].row_floats * geom_[t].tiles_y, 0.0f);
       bytes_ += maps_[t].size() * sizeof(float);
     }
-    for (const ConvStep& s : plan_.steps) convs_.push_back(make_tile_conv(plan_, s));
+    for (const ConvStep& s : plan_.steps) convs_.push_back(make_tile_conv(plan_, s, winograd));
     seconds_.assign(convs_.size(), 0.0);
   }
 
@@ -69,8 +69,9 @@ class LayeredExecutor final : public ExecutorImpl {
 
 }  // namespace
 
-std::unique_ptr<ExecutorImpl> make_layered_executor(const Plan& plan, const Kernels& k, ThreadPool& pool) {
-  return std::make_unique<LayeredExecutor>(plan, k, pool);
+std::unique_ptr<ExecutorImpl> make_layered_executor(const Plan& plan, const Kernels& k, ThreadPool& pool,
+                                                    bool winograd) {
+  return std::make_unique<LayeredExecutor>(plan, k, pool, winograd);
 }
 
 }  // namespace bty

@@ -45,8 +45,10 @@ Net::Net(std::shared_ptr<const Model> model, const NetOptions& o) : impl_(std::m
   d.pool = std::make_unique<ThreadPool>(o.executor == Executor::Reference ? 1 : o.threads);
   switch (o.executor) {
     case Executor::Reference: d.exec = make_reference_executor(d.plan); break;
-    case Executor::Layered: d.exec = make_layered_executor(d.plan, d.kernels, *d.pool); break;
-    case Executor::Pipeline: d.exec = make_pipeline_executor(d.plan, d.kernels, *d.pool, o.segment_bytes); break;
+    case Executor::Layered: d.exec = make_layered_executor(d.plan, d.kernels, *d.pool, o.winograd); break;
+    case Executor::Pipeline:
+      d.exec = make_pipeline_executor(d.plan, d.kernels, *d.pool, o.segment_bytes, o.winograd);
+      break;
   }
 }
 

@@ -24,8 +24,8 @@ struct Strip {
 
 class PipelineExecutor final : public ExecutorImpl {
  public:
-  PipelineExecutor(const Plan& full, const Kernels& k, ThreadPool& pool, size_t segment_bytes)
-      : full_(full), k_(k), pool_(pool) {
+  PipelineExecutor(const Plan& full, const Kernels& k, ThreadPool& pool, size_t segment_bytes, bool winograd)
+      : full_(full), k_(k), pool_(pool), winograd_(winograd) {
     down_ = 1;
     for (const ConvStep& s : full.steps) down_ = std::max(down_, full.width[0] / full.width[s.tensor]);
     const int W = full.width[0];
@@ -97,7 +97,7 @@ class PipelineExecutor final : public ExecutorImpl {
   Strip make_strip(int width) const {
     Strip s;
     s.plan = make_plan_like(width);
-    for (const ConvStep& st : s.plan.steps) s.convs.push_back(make_tile_conv(s.plan, st));
+    for (const ConvStep& st : s.plan.steps) s.convs.push_back(make_tile_conv(s.plan, st, winograd_));
     s.geom.push_back(TileGeom(width, s.plan.height[0], 3));
     for (const TileConv& c : s.convs) s.geom.push_back(c.out);
     return s;
@@ -201,8 +201,8 @@ class PipelineExecutor final : public ExecutorImpl {
       if (i + 1 < schedule_.size()) prefetch_sources(s, schedule_[i + 1], next, row_ptr);
       if (st == 0) {
         pool_.run(kTile * g.tiles_x, [&](int a, int b) {
-          for_share(g.tiles_x, a, b, [&](int y, int t0, int t1) {
-            write_input_tile_row(in, g, r, y, y + 1, sg.in0, t0, t1, dst);
+          for_share(g.tiles_x, a, b, [&](int y0, int y1, int t0, int t1) {
+            write_input_tile_row(in, g, r, y0, y1, sg.in0, t0, t1, dst);
           });
         });
         continue;
@@ -215,7 +215,7 @@ class PipelineExecutor final : public ExecutorImpl {
         for (int q = 0; q < count; ++q) win[si].rows[q] = row_ptr(producer_[st][si], first + q);
       }
       pool_.run(kTile * g.tiles_x, [&](int a, int b) {
-        for_share(g.tiles_x, a, b, [&](int y, int t0, int t1) { k_.conv_row(c, r, y, y + 1, t0, t1, win, dst); });
+        for_share(g.tiles_x, a, b, [&](int y0, int y1, int t0, int t1) { k_.conv_row(c, r, y0, y1, t0, t1, win, dst); });
       });
       if (st == out_stage) read_output_tile_row(g, dst, r, keep0, keep1, sg.out0 - keep0, out, OW, OH);
     }
@@ -240,6 +240,7 @@ class PipelineExecutor final : public ExecutorImpl {
   Plan full_;
   Kernels k_;
   ThreadPool& pool_;
+  bool winograd_ = false;
   int down_ = 1, stages_ = 0, halo_ = 0;
   std::vector<int> tensor_of_, slots_, schedule_;
   std::vector<std::vector<int>> producer_;  // [stage][source] -> producing stage
@@ -252,8 +253,8 @@ class PipelineExecutor final : public ExecutorImpl {
 }  // namespace
 
 std::unique_ptr<ExecutorImpl> make_pipeline_executor(const Plan& plan, const Kernels& k, ThreadPool& pool,
-                                                     size_t segment_bytes) {
-  return std::make_unique<PipelineExecutor>(plan, k, pool, segment_bytes);
+                                                     size_t segment_bytes, bool winograd) {
+  return std::make_unique<PipelineExecutor>(plan, k, pool, segment_bytes, winograd);
 }
 
 }  // namespace bty

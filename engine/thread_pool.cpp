@@ -24,10 +24,12 @@ void ThreadPool::work(uint64_t generation) {
   for (;;) {
     uint64_t s = state_.load(std::memory_order_acquire);
     if ((s >> 16) != generation) return;
-    int share = int(s & 0xFFFF);
-    if (share >= shares_) return;
+    // The share count travels in the state word: a worker still looking at a finished job must never compare
+    // against the next job's count (it could then claim a share of a job it has not seen).
+    const int share = int(s & 0xFF), shares = int((s >> 8) & 0xFF);
+    if (share >= shares) return;
     if (!state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel)) continue;
-    (*fn_)(int(int64_t(n_) * share / shares_), int(int64_t(n_) * (share + 1) / shares_));
+    (*fn_)(int(int64_t(n_) * share / shares), int(int64_t(n_) * (share + 1) / shares));
     done_.fetch_add(1, std::memory_order_acq_rel);
   }
 }
@@ -44,7 +46,7 @@ void ThreadPool::run(int n, const std::function<void(int, int)>& fn) {
   const uint64_t g = ++generation_;
   {
     std::lock_guard<std::mutex> l(mutex_);
-    state_.store(g << 16, std::memory_order_release);
+    state_.store(g << 16 | uint64_t(shares_) << 8, std::memory_order_release);
   }
   wake_.notify_all();
   work(g);

@@ -15,7 +15,7 @@ namespace bty {
 
 class ThreadPool {
  public:
-  explicit ThreadPool(int threads);
+  explicit ThreadPool(int threads);  // 1..64
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -27,7 +27,7 @@ class ThreadPool {
   void worker();
   void work(uint64_t generation);
   std::vector<std::thread> workers_;
-  // (generation << 16) | next unclaimed share: one word, so a claim can never hit a newer job.
+  // (generation << 16) | (shares << 8) | next unclaimed share: one word, so a claim can never hit a newer job.
   std::atomic<uint64_t> state_{0};
   std::atomic<int> done_{0};
   uint64_t generation_ = 0;

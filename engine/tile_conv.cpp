@@ -6,7 +6,7 @@
 
 namespace bty {
 
-TileConv make_tile_conv(const Plan& p, const ConvStep& s) {
+TileConv make_tile_conv(const Plan& p, const ConvStep& s, bool winograd) {
   TileConv c;
   c.step = &s;
   c.out = TileGeom(p.width[s.tensor], p.height[s.tensor], s.out_channels);
@@ -45,6 +45,30 @@ TileConv make_tile_conv(const Plan& p, const ConvStep& s) {
           }
     for (int l = 0; l < kGroup; ++l)
       if (og * kGroup + l < s.out_channels) c.bias[og * kGroup + l] = s.bias[og * kGroup + l];
+  }
+  // Winograd F(2x2, 3x3) weights U = G g G^T, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
+  c.winograd = winograd && s.stride == 1;
+  if (c.winograd) {
+    c.wino.assign(size_t(groups) * 16 * s.in_channels * kGroup, 0.0f);
+    for (int co = 0; co < s.out_channels; ++co)
+      for (int ci = 0; ci < s.in_channels; ++ci) {
+        const float* g = s.weights + (size_t(co) * s.in_channels + ci) * 9;
+        float gg[4][3], u[4][4];
+        for (int x = 0; x < 3; ++x) {
+          gg[0][x] = g[x];
+          gg[1][x] = 0.5f * (g[x] + g[3 + x] + g[6 + x]);
+          gg[2][x] = 0.5f * (g[x] - g[3 + x] + g[6 + x]);
+          gg[3][x] = g[6 + x];
+        }
+        for (int r = 0; r < 4; ++r) {
+          u[r][0] = gg[r][0];
+          u[r][1] = 0.5f * (gg[r][0] + gg[r][1] + gg[r][2]);
+          u[r][2] = 0.5f * (gg[r][0] - gg[r][1] + gg[r][2]);
+          u[r][3] = gg[r][2];
+        }
+        for (int pos = 0; pos < 16; ++pos)
+          c.wino[((size_t(co / kGroup) * 16 + pos) * s.in_channels + ci) * kGroup + co % kGroup] = u[pos / 4][pos % 4];
+      }
   }
   // 16-lane packing: interleave each pair of groups per (source, tap, channel); an odd last group pairs with zeros.
   const int pairs = (groups + 1) / 2;

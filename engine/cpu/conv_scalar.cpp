@@ -26,6 +26,15 @@ struct ScalarV {
     for (int l = 0; l < 8; ++l) r.v[l] = std::fma(a.v[l], b.v[l], c.v[l]);
     return r;
   }
+  static T add(T a, const T& b) {
+    for (int l = 0; l < 8; ++l) a.v[l] += b.v[l];
+    return a;
+  }
+  static T sub(T a, const T& b) {
+    for (int l = 0; l < 8; ++l) a.v[l] -= b.v[l];
+    return a;
+  }
+  static T zero() { return T{}; }
   static T relu(T a) {
     for (float& x : a.v) x = std::max(x, 0.0f);
     return a;
@@ -37,6 +46,7 @@ struct ScalarV {
   static void store(float* p, const T& a) { std::copy(a.v, a.v + 8, p); }
 };
 #include "../conv_tile.inc"
+#include "../winograd.inc"
 }  // namespace
 
 void conv_row_scalar(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const RowWindow* win,

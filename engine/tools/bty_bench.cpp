@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
     if (!a.has("model")) {
       std::cerr << "usage: bty-bench --model F.bmodel [--width W --height H] [--threads N] "
                    "[--executor reference|layered|pipeline] [--isa auto|scalar|avx2] [--reps N] [--warmup K] "
-                   "[--segment-kib K] [--input-planar in.f32 --dump-output out.f32]\n"
+                   "[--segment-kib K] [--winograd] [--input-planar in.f32 --dump-output out.f32]\n"
                    "       bty-bench --peak [--threads N]\n";
       return 2;
     }
@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
     o.width = a.num("width", 0);
     o.height = a.num("height", 0);
     o.segment_bytes = size_t(a.num("segment-kib", 512)) * 1024;
+    o.winograd = a.has("winograd");
     bty::Net net(model, o);
     std::vector<float> in(size_t(3) * net.input_width() * net.input_height());
     if (a.has("input-planar")) {
@@ -78,7 +79,7 @@ int main(int argc, char** argv) {
     for (int64_t m : net.layer_macs()) total_macs += m;
     std::ostringstream j;
     j << "{\"executor\": \"" << bty::to_string(net.executor()) << "\", \"isa\": \"" << bty::to_string(net.isa())
-      << "\", \"threads\": " << o.threads << ", \"width\": " << net.input_width() << ", \"height\": "
+      << "\", \"winograd\": " << (o.winograd ? "true" : "false") << ", \"threads\": " << o.threads << ", \"width\": " << net.input_width() << ", \"height\": "
       << net.input_height() << ", \"macs\": " << total_macs << ", \"median_ms\": " << (ms.empty() ? 0.0 : median(ms)) << ", \"times_ms\": [";
     for (size_t i = 0; i < ms.size(); ++i) j << (i ? ", " : "") << ms[i];
     j << "], \"working_set_bytes\": " << net.working_set_bytes() << ", \"layers\": [";

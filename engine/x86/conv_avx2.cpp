@@ -7,6 +7,7 @@
 namespace bty {
 namespace {
 #include "../conv_tile.inc"
+#include "../winograd.inc"
 }  // namespace
 
 void conv_row_avx2(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const RowWindow* win,

@@ -10,6 +10,7 @@
 namespace bty {
 namespace {
 #include "../conv_tile.inc"
+#include "../winograd.inc"
 
 struct ZmmPairs {
   static constexpr int kPixels = 8;

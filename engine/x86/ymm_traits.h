@@ -10,6 +10,9 @@ struct YmmV {
   static T load(const float* p) { return _mm256_loadu_ps(p); }
   static T bcast(const float* p) { return _mm256_broadcast_ss(p); }
   static T fma(T a, T b, T c) { return _mm256_fmadd_ps(a, b, c); }
+  static T add(T a, T b) { return _mm256_add_ps(a, b); }
+  static T sub(T a, T b) { return _mm256_sub_ps(a, b); }
+  static T zero() { return _mm256_setzero_ps(); }
   static T relu(T a) { return _mm256_max_ps(a, _mm256_setzero_ps()); }
   // exp(x) for x <= 0: 2^n * p(r), r in [-ln2/2, ln2/2], degree-6 Taylor/Horner: |rel err| < 2e-7.
   static T exp_neg(T x) {

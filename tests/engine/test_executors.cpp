@@ -16,10 +16,12 @@ struct Variant {
   Executor exec;
   int threads;
   size_t segment_bytes;
+  bool winograd;
 };
-const Variant kVariants[] = {{Executor::Layered, 1, 512 << 10}, {Executor::Layered, 2, 512 << 10},
-                             {Executor::Pipeline, 1, 512 << 10}, {Executor::Pipeline, 2, 512 << 10},
-                             {Executor::Pipeline, 1, 16 << 10},   {Executor::Pipeline, 2, 16 << 10}};
+const Variant kVariants[] = {{Executor::Layered, 1, 512 << 10, false}, {Executor::Layered, 2, 512 << 10, false},
+                             {Executor::Pipeline, 1, 512 << 10, false}, {Executor::Pipeline, 2, 512 << 10, false},
+                             {Executor::Pipeline, 1, 16 << 10, false},  {Executor::Pipeline, 2, 16 << 10, false},
+                             {Executor::Layered, 1, 512 << 10, true},   {Executor::Pipeline, 2, 16 << 10, true}};
 
 void check_all(std::shared_ptr<const Model> model, int w, int h, std::mt19937& rng, const std::string& what) {
   auto in = random_input(rng, w, h);
@@ -32,9 +34,11 @@ void check_all(std::shared_ptr<const Model> model, int w, int h, std::mt19937& r
     o.executor = v.exec;
     o.threads = v.threads;
     o.segment_bytes = v.segment_bytes;
+    o.winograd = v.winograd;
     auto got = run(model, o, in);
     EXPECT_LE(max_abs_diff(got, ref), kTol) << what << " " << to_string(v.exec) << " threads=" << v.threads
-                                           << " segment=" << v.segment_bytes << " size=" << w << "x" << h;
+                                           << " segment=" << v.segment_bytes << " winograd=" << v.winograd
+                                           << " size=" << w << "x" << h;
   }
 }
 
