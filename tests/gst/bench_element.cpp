@@ -1,0 +1,161 @@
+// Element benchmark driver (a program, not a test; scripts/bench-element runs it): pushes preloaded frames through
+// beautify in a GstHarness and prints one JSON object: fps (median over rounds), CPU ms per frame (all threads of the
+// process: streaming, net workers, detector), per-frame processing time, frames of added latency, faces tracked.
+//
+//   bench-element --picture P.png --width 1920 --height 1080 [--format I420] [--tier m | --model F] [--frames 300]
+//                 [--rounds 5] [--threads 0] [--faces-expected 1]
+#include "element_test_util.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace test;
+
+namespace {
+
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
+
+// Shifted copies of the picture (a slow pan), so consecutive frames differ as in video.
+std::vector<GstBuffer*> make_frames(const std::string& pic, const char* fmt, int w, int h, int n) {
+  std::vector<GstBuffer*> out;
+  GstBuffer* base = load_frame(pic, fmt, w + 2 * n, h);
+  if (!base) return out;
+  GstVideoInfo big, small;
+  gst_video_info_set_format(&big, gst_video_format_from_string(fmt), w + 2 * n, h);
+  gst_video_info_set_format(&small, gst_video_format_from_string(fmt), w, h);
+  GstVideoFrame src, dst;
+  for (int i = 0; i < n; ++i) {
+    GstBuffer* b = gst_buffer_new_allocate(NULL, GST_VIDEO_INFO_SIZE(&small), NULL);
+    gst_video_frame_map(&src, &big, base, GST_MAP_READ);
+    gst_video_frame_map(&dst, &small, b, GST_MAP_WRITE);
+    for (guint c = 0; c < GST_VIDEO_FRAME_N_COMPONENTS(&dst); ++c) {
+      const int ps = GST_VIDEO_FRAME_COMP_PSTRIDE(&dst, c);
+      const int dx = (2 * i) >> GST_VIDEO_FORMAT_INFO_W_SUB(dst.info.finfo, c);
+      for (int y = 0; y < GST_VIDEO_FRAME_COMP_HEIGHT(&dst, c); ++y)
+        for (int x = 0; x < GST_VIDEO_FRAME_COMP_WIDTH(&dst, c); ++x)
+          static_cast<uint8_t*>(GST_VIDEO_FRAME_COMP_DATA(&dst, c))[y * GST_VIDEO_FRAME_COMP_STRIDE(&dst, c) + x * ps] =
+              static_cast<const uint8_t*>(GST_VIDEO_FRAME_COMP_DATA(&src, c))[y * GST_VIDEO_FRAME_COMP_STRIDE(&src, c) +
+                                                                              (x + dx) * ps];
+    }
+    gst_video_frame_unmap(&dst);
+    gst_video_frame_unmap(&src);
+    out.push_back(b);
+  }
+  gst_buffer_unref(base);
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gst_init(&argc, &argv);
+  std::string pic, tier = "auto", model, fmt = "I420";
+  int w = 1920, h = 1080, frames = 300, rounds = 5, threads = 0, warmup = 60, faces_expected = 1;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i], v = argv[i + 1];
+    if (k == "--picture") pic = v;
+    else if (k == "--width") w = std::atoi(v.c_str());
+    else if (k == "--height") h = std::atoi(v.c_str());
+    else if (k == "--format") fmt = v;
+    else if (k == "--tier") tier = v;
+    else if (k == "--model") model = v;
+    else if (k == "--frames") frames = std::atoi(v.c_str());
+    else if (k == "--rounds") rounds = std::atoi(v.c_str());
+    else if (k == "--threads") threads = std::atoi(v.c_str());
+    else if (k == "--warmup") warmup = std::atoi(v.c_str());
+    else if (k == "--faces-expected") faces_expected = std::atoi(v.c_str());
+    else {
+      std::fprintf(stderr, "unknown option %s\n", k.c_str());
+      return 2;
+    }
+  }
+  std::vector<GstBuffer*> input = make_frames(pic, fmt.c_str(), w, h, 16);
+  if (input.empty()) return 1;
+
+  GstElement* e = gst_element_factory_make("beautify", NULL);
+  if (!e) return 1;
+  gst_object_ref_sink(e);
+  g_object_set(e, "post-messages", TRUE, "threads", threads, NULL);
+  gst_util_set_object_arg(G_OBJECT(e), "tier", tier.c_str());
+  if (!model.empty()) g_object_set(e, "model", model.c_str(), NULL);
+  int result = 0;
+  {
+    Harnessed t(e);
+    e = nullptr;
+    gst_harness_set_src_caps_str(t.h, caps_string(fmt.c_str(), w, h).c_str());
+    // The element works in place: each frame is a fresh deep copy made before the clock starts; its CPU time is
+    // measured and subtracted from the CPU figure.
+    auto push = [&](int i, bool& immediate, double& copy_s) -> double {
+      auto c0 = std::chrono::steady_clock::now();
+      const int period = 2 * int(input.size()) - 2, k = i % period;  // pan back and forth
+      GstBuffer* b = gst_buffer_copy_deep(input[k < int(input.size()) ? k : period - k]);
+      GST_BUFFER_PTS(b) = GstClockTime(i) * GST_SECOND / 30;
+      auto t0 = std::chrono::steady_clock::now();
+      copy_s += std::chrono::duration<double>(t0 - c0).count();
+      gst_harness_push(t.h, b);
+      immediate = gst_harness_buffers_in_queue(t.h) == 1;  // this frame is out before push() returned
+      GstBuffer* out = gst_harness_pull(t.h);
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      gst_buffer_unref(out);
+      return ms;
+    };
+    bool immediate = true;
+    double copy_s = 0;
+    // Warm-up: at least `warmup` frames, and until the expected faces have been tracked for 10 frames in a row
+    // (detection runs in the background; at most 20 s).
+    int n = 0, streak = 0;
+    const auto w0 = std::chrono::steady_clock::now();
+    while (n < warmup || (streak < 10 && std::chrono::steady_clock::now() - w0 < std::chrono::seconds(20))) {
+      push(n++, immediate, copy_s);
+      FrameFaces ff = pop_faces(t.bus);
+      streak = int(ff.rois.size()) >= faces_expected ? streak + 1 : 0;
+      if (streak < 10) std::this_thread::sleep_for(std::chrono::milliseconds(5));  // let the detector thread run
+    }
+    std::vector<double> fps, cpu_ms, frame_ms;
+    int late = 0, faces_min = 1 << 30, faces_max = 0;
+    for (int r = 0; r < rounds; ++r) {
+      const double c0 = cpu_seconds();
+      double busy_ms = 0;
+      copy_s = 0;
+      for (int i = 0; i < frames; ++i, ++n) {
+        const double ms = push(n, immediate, copy_s);
+        busy_ms += ms;
+        frame_ms.push_back(ms);
+        if (!immediate) ++late;
+        FrameFaces ff = pop_faces(t.bus);
+        faces_min = std::min<int>(faces_min, int(ff.rois.size()));
+        faces_max = std::max<int>(faces_max, int(ff.rois.size()));
+      }
+      fps.push_back(frames / (busy_ms / 1e3));
+      cpu_ms.push_back((cpu_seconds() - c0 - copy_s) * 1e3 / frames);
+    }
+    std::sort(frame_ms.begin(), frame_ms.end());
+    std::printf("{\"width\": %d, \"height\": %d, \"format\": \"%s\", \"tier\": \"%s\", \"frames\": %d, \"rounds\": %d, "
+                "\"fps_median\": %.1f, \"fps_rounds\": [", w, h, fmt.c_str(), tier.c_str(), frames, rounds, median(fps));
+    for (size_t i = 0; i < fps.size(); ++i) std::printf("%s%.1f", i ? ", " : "", fps[i]);
+    std::printf("], \"cpu_ms_per_frame\": %.2f, \"frame_ms_median\": %.2f, \"frame_ms_p95\": %.2f, "
+                "\"added_latency_frames\": %d, \"faces_min\": %d, \"faces_max\": %d, \"faces_expected\": %d}\n",
+                median(cpu_ms), frame_ms[frame_ms.size() / 2], frame_ms[frame_ms.size() * 95 / 100], late ? 1 : 0,
+                faces_min, faces_max, faces_expected);
+  }
+  for (GstBuffer* b : input) gst_buffer_unref(b);
+  return result;
+}
