@@ -47,7 +47,8 @@ TileConv make_tile_conv(const Plan& p, const ConvStep& s, bool winograd) {
       if (og * kGroup + l < s.out_channels) c.bias[og * kGroup + l] = s.bias[og * kGroup + l];
   }
   // Winograd F(2x2, 3x3) weights U = G g G^T, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
-  c.winograd = winograd && s.stride == 1;
+  // Where it pays (docs/engine.md): single-output-group convs run faster direct (patch path).
+  c.winograd = winograd && s.stride == 1 && s.in_channels >= 16 && s.out_channels > kGroup;
   if (c.winograd) {
     c.wino.assign(size_t(groups) * 16 * s.in_channels * kGroup, 0.0f);
     for (int co = 0; co < s.out_channels; ++co)

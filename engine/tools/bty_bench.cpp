@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
     if (!a.has("model")) {
       std::cerr << "usage: bty-bench --model F.bmodel [--width W --height H] [--threads N] "
                    "[--executor reference|layered|pipeline] [--isa auto|scalar|avx2] [--reps N] [--warmup K] "
-                   "[--segment-kib K] [--winograd] [--input-planar in.f32 --dump-output out.f32]\n"
+                   "[--segment-kib K] [--no-winograd] [--input-planar in.f32 --dump-output out.f32]\n"
                    "       bty-bench --peak [--threads N]\n";
       return 2;
     }
@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
     o.width = a.num("width", 0);
     o.height = a.num("height", 0);
     o.segment_bytes = size_t(a.num("segment-kib", 512)) * 1024;
-    o.winograd = a.has("winograd");
+    o.winograd = !a.has("no-winograd");
     bty::Net net(model, o);
     std::vector<float> in(size_t(3) * net.input_width() * net.input_height());
     if (a.has("input-planar")) {

@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
     if (!a.has("model") || !a.has("input-planar") || !a.has("output")) {
       std::cerr << "usage: bty-run --model F.bmodel --input-planar in.f32 --output out.f32 "
                    "[--executor reference|layered|pipeline] [--threads N] [--isa auto|scalar|avx2] "
-                   "[--width W --height H] [--segment-kib K] [--winograd]\n";
+                   "[--width W --height H] [--segment-kib K] [--no-winograd]\n";
       return 2;
     }
     auto model = bty::load_model(a.str("model"));
@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
     o.width = a.num("width", 0);
     o.height = a.num("height", 0);
     o.segment_bytes = size_t(a.num("segment-kib", 512)) * 1024;
-    o.winograd = a.has("winograd");
+    o.winograd = !a.has("no-winograd");
     bty::Net net(model, o);
     size_t n = size_t(3) * net.input_width() * net.input_height();
     std::vector<float> in(n);

@@ -18,10 +18,10 @@ struct Variant {
   size_t segment_bytes;
   bool winograd;
 };
-const Variant kVariants[] = {{Executor::Layered, 1, 512 << 10, false}, {Executor::Layered, 2, 512 << 10, false},
-                             {Executor::Pipeline, 1, 512 << 10, false}, {Executor::Pipeline, 2, 512 << 10, false},
-                             {Executor::Pipeline, 1, 16 << 10, false},  {Executor::Pipeline, 2, 16 << 10, false},
-                             {Executor::Layered, 1, 512 << 10, true},   {Executor::Pipeline, 2, 16 << 10, true}};
+const Variant kVariants[] = {{Executor::Layered, 1, 512 << 10, true},  {Executor::Layered, 2, 512 << 10, true},
+                             {Executor::Pipeline, 1, 512 << 10, true}, {Executor::Pipeline, 2, 512 << 10, true},
+                             {Executor::Pipeline, 1, 16 << 10, true},  {Executor::Pipeline, 2, 16 << 10, true},
+                             {Executor::Layered, 1, 512 << 10, false}, {Executor::Pipeline, 2, 16 << 10, false}};
 
 void check_all(std::shared_ptr<const Model> model, int w, int h, std::mt19937& rng, const std::string& what) {
   auto in = random_input(rng, w, h);
