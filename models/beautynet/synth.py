@@ -182,9 +182,14 @@ def lowfreq_noise(g, b, h, w, cell, dev, ch=1):
     return F.interpolate(n, size=(h, w), mode="bicubic", align_corners=False)
 
 
-def add_blemishes(c, skin, pts, g, level=1.0):
+BLEMISH_TYPES = ("spots", "acne", "redness", "undereye", "blotchy")
+
+
+def add_blemishes(c, skin, pts, g, level=1.0, types=BLEMISH_TYPES):
     """Returns X (C with blemishes) and the exact blemish mask: pixels that the blemishes changed by > 3/255 in
-    any channel, on skin. Multiplicative tints on the photo keep its own texture under the blemish."""
+    any channel, on skin. Multiplicative tints on the photo keep its own texture under the blemish.
+    `types` keeps only some kinds (the random draws are the same whatever it holds: per-type evaluation)."""
+    on_ = {k: float(k in types) for k in BLEMISH_TYPES}
     b, _, h, w = c.shape
     dev = c.device
     fs = face_scale(pts)
@@ -195,7 +200,7 @@ def add_blemishes(c, skin, pts, g, level=1.0):
     # dark spots / freckle-like marks: brown, sigma 0.4-1.1% of F (1-4 mm on a real face)
     cx, cy, r, on = _spots(g, sk, fs, 14, 0.004, 0.011, dev)
     a = (_blobs(h, w, cx, cy, r, dev) * (on * (0.25 + 0.45 * torch.rand(b, 14, generator=g, device=dev)))[..., None, None]).sum(1, keepdim=True)
-    logt += torch.log1p(-a.clamp(0, 0.8) * torch.tensor([0.45, 0.6, 0.7], device=dev)[None, :, None, None])
+    logt += on_["spots"] * torch.log1p(-a.clamp(0, 0.8) * torch.tensor([0.45, 0.6, 0.7], device=dev)[None, :, None, None])
 
     # red acne: core + halo, sometimes a white-yellow highlight (pustule / specular)
     k = 8
@@ -204,10 +209,10 @@ def add_blemishes(c, skin, pts, g, level=1.0):
     core = (_blobs(h, w, cx, cy, r, dev) * s[..., None, None]).sum(1, keepdim=True).clamp(0, 1)
     halo = (_blobs(h, w, cx, cy, 2.6 * r, dev) * (0.35 * s)[..., None, None]).sum(1, keepdim=True).clamp(0, 1)
     red = (core + halo).clamp(0, 1)
-    logt += torch.log1p(-red * torch.tensor([0.05, 0.4, 0.35], device=dev)[None, :, None, None])
+    logt += on_["acne"] * torch.log1p(-red * torch.tensor([0.05, 0.4, 0.35], device=dev)[None, :, None, None])
     hl_on = s * (torch.rand(b, k, generator=g, device=dev) < 0.6).float()
     hl = (_blobs(h, w, cx - 0.3 * r, cy - 0.3 * r, 0.35 * r, dev) * hl_on[..., None, None]).sum(1, keepdim=True)
-    add += hl.clamp(0, 1) * torch.tensor([0.16, 0.14, 0.1], device=dev)[None, :, None, None]
+    add += on_["acne"] * hl.clamp(0, 1) * torch.tensor([0.16, 0.14, 0.1], device=dev)[None, :, None, None]
 
     # redness patches: large, irregular (blob x smooth noise)
     k = 3
@@ -215,7 +220,7 @@ def add_blemishes(c, skin, pts, g, level=1.0):
     s = on * (0.15 + 0.3 * torch.rand(b, k, generator=g, device=dev))
     p = (_blobs(h, w, cx, cy, r, dev) * s[..., None, None]).sum(1, keepdim=True)
     p = p * (1 + 0.6 * lowfreq_noise(g, b, h, w, float(fs.mean()) * 0.05, dev)).clamp(0, 2)
-    logt += torch.log1p(-p.clamp(0, 0.7) * torch.tensor([0.0, 0.3, 0.25], device=dev)[None, :, None, None])
+    logt += on_["redness"] * torch.log1p(-p.clamp(0, 0.7) * torch.tensor([0.0, 0.3, 0.25], device=dev)[None, :, None, None])
 
     # under-eye darkening: an ellipse under each eye (landmarks 36-41, 42-47)
     ed = (pts[:, 36:42].mean(1) - pts[:, 42:48].mean(1)).norm(dim=-1)
@@ -228,12 +233,12 @@ def add_blemishes(c, skin, pts, g, level=1.0):
         sx_, sy_ = (0.22 * ed)[:, None, None], (0.11 * ed)[:, None, None]
         ue += torch.exp(-0.5 * (((xs - ex) / sx_) ** 2 + ((ys - ey) / sy_) ** 2))[:, None]
     s = (torch.rand(b, generator=g, device=dev) < 0.5).float() * (0.1 + 0.25 * torch.rand(b, generator=g, device=dev))
-    logt += torch.log1p(-(ue * s[:, None, None, None]).clamp(0, 0.6) * torch.tensor([0.5, 0.6, 0.45], device=dev)[None, :, None, None])
+    logt += on_["undereye"] * torch.log1p(-(ue * s[:, None, None, None]).clamp(0, 0.6) * torch.tensor([0.5, 0.6, 0.45], device=dev)[None, :, None, None])
 
     # blotchy low-frequency tone (dullness): smooth multiplicative field, warmer in red
     s = (torch.rand(b, generator=g, device=dev) < 0.5).float() * (0.03 + 0.05 * torch.rand(b, generator=g, device=dev))
     n = lowfreq_noise(g, b, h, w, float(fs.mean()) * 0.08, dev)
-    logt += n * s[:, None, None, None] * torch.tensor([0.8, 1.0, 1.0], device=dev)[None, :, None, None]
+    logt += on_["blotchy"] * n * s[:, None, None, None] * torch.tensor([0.8, 1.0, 1.0], device=dev)[None, :, None, None]
 
     logt = logt * level
     x = c * torch.exp(logt * sk) + add * level * sk
