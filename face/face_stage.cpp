@@ -7,7 +7,7 @@
 #include "one_euro.h"
 
 #include <algorithm>
-#include <chrono>
+#include <ctime>
 #include <cmath>
 #include <mutex>
 
@@ -15,8 +15,13 @@ namespace bty::face {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+// Costs (Timings) are this thread's CPU time: on a shared machine wall time would also count other processes.
+double cpu_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) * 1e-6;
+}
+double ms_since(double t0) { return cpu_ms() - t0; }
 
 struct Track {
   int id = 0;
@@ -147,7 +152,7 @@ void FaceStage::Impl::refit(Track& tr, const Options& o, const uint8_t* luma, in
   }
   // A doubtful fit does not move the output: the face stays where it was last seen while the track decides.
   if (tr.quality < o.drop_quality) return;
-  const auto t0 = Clock::now();
+  const auto t0 = cpu_ms();
   tr.smooth = tr.raw;
   if (o.smoothing)
     tr.filter.filter(tr.smooth[0].data(), kNumLandmarks, 1.f / o.frame_rate, tr.place.scale);
@@ -228,7 +233,7 @@ Face FaceStage::Impl::output(const Track& tr, const Options& o, int w, int h, do
   f.quality = tr.quality;
   f.roll = tr.place.angle;
   f.size = tr.place.scale;
-  const auto t0 = Clock::now();
+  const auto t0 = cpu_ms();
   const SkinShape shape = skin_shape(tr.smooth, tr.place.scale);
   f.box = to_rect(bounds(shape.outline.data(), int(shape.outline.size())));
   f.roi = align_roi(bounds(shape.outline.data(), int(shape.outline.size())),
@@ -241,7 +246,7 @@ Face FaceStage::Impl::output(const Track& tr, const Options& o, int w, int h, do
 std::vector<Face> FaceStage::process(const uint8_t* luma, int width, int height, int stride) {
   if (!luma || width < 1 || height < 1 || stride < width) throw Error("process(): need a luma plane, size >= 1x1, stride >= width");
   Impl& s = *impl_;
-  const auto t_start = Clock::now();
+  const auto t_start = cpu_ms();
   Options o;
   {
     std::lock_guard<std::mutex> lock(s.settings_mu);
@@ -261,7 +266,7 @@ std::vector<Face> FaceStage::process(const uint8_t* luma, int width, int height,
   bool have_dets = false;
   if (o.synchronous_detection) {
     if (s.want_detect || s.frame - s.last_detect >= o.detect_interval) {
-      const auto t0 = Clock::now();
+      const auto t0 = cpu_ms();
       dets = s.sync_detector.detect(luma, width, height, stride, scale);
       s.sync_detect_ms += ms_since(t0);
       ++s.sync_detect_runs;
@@ -277,7 +282,7 @@ std::vector<Face> FaceStage::process(const uint8_t* luma, int width, int height,
 
   // 2. Refit every live track from its previous smoothed shape; fade out lost ones.
   {
-    const auto t0 = Clock::now();
+    const auto t0 = cpu_ms();
     for (Track& tr : s.tracks) {
       if (tr.leaving) {
         tr.alpha = o.fade_frames > 0 ? tr.alpha - 1.f / o.fade_frames : 0.f;
@@ -299,7 +304,7 @@ std::vector<Face> FaceStage::process(const uint8_t* luma, int width, int height,
 
   // 3. Reconcile detections with tracks; new faces start tracks.
   if (have_dets) {
-    const auto t0 = Clock::now();
+    const auto t0 = cpu_ms();
     s.reconcile(dets, o, luma, width, height, stride);
     s.t.reconcile_ms = ms_since(t0);
   }

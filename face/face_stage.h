@@ -63,7 +63,7 @@ struct Face {
   float size = 0.f;          // face width in px (side of the detector-style box)
 };
 
-// Per-frame costs of the last process() call, ms (for the benchmark).
+// Per-frame costs of the last process() call, ms of thread CPU time (for the benchmark).
 struct Timings {
   double landmarks_ms = 0, smoothing_ms = 0, masks_ms = 0, reconcile_ms = 0, total_ms = 0;
   double detect_ms_total = 0;  // detector thread time accumulated since construction/reset

@@ -79,9 +79,10 @@ int run_images(const std::vector<std::string>& files, const Options& base, const
   o.synchronous_detection = true;  // one frame per image: detect it now
   o.fade_frames = 0;               // and show the faces at full weight
   int failures = 0;
+  FaceStage stage(o);  // one model load for all images
   for (const std::string& file : files) {
     try {
-      FaceStage stage(o);
+      stage.reset();
       const Image rgb = load_image(file);
       const Image luma = to_luma(rgb);
       const std::vector<Face> faces = stage.process(luma.data.data(), luma.width, luma.height, luma.width);
