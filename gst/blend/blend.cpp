@@ -71,8 +71,17 @@ inline Tap tap_at(double c, int start, int span, int n) {
   return Tap{i0, std::min(i0 + 1, n - 1), float(s - i0)};
 }
 
-inline uint8_t blend_px(uint8_t v, float w, float d) {
-  float o = float(v) + w * d + 0.5f;  // +0.5 and truncation: round to nearest (negatives clamp to 0 below)
+// Ordered dither instead of round-to-nearest: the feathered mask makes many deltas a fraction of a code value, and
+// rounding each to nearest would drop every |delta| < 0.5 (on YUV frames most chroma corrections are that small).
+// floor(v + delta + t) with t from a 4×4 Bayer matrix keeps the mean of the delta over each 4×4 block; the pattern is
+// fixed to frame positions (no temporal noise) and a zero delta never changes a pixel (t < 1).
+constexpr float kBayer4[4][4] = {{0.5f / 16, 8.5f / 16, 2.5f / 16, 10.5f / 16},
+                                 {12.5f / 16, 4.5f / 16, 14.5f / 16, 6.5f / 16},
+                                 {3.5f / 16, 11.5f / 16, 1.5f / 16, 9.5f / 16},
+                                 {15.5f / 16, 7.5f / 16, 13.5f / 16, 5.5f / 16}};
+
+inline uint8_t blend_px(uint8_t v, float w, float d, float t) {
+  float o = float(v) + w * d + t;  // truncation = floor for o >= 0; negatives clamp to 0 either way
   int i = int(o);
   return uint8_t(i < 0 ? 0 : (i > 255 ? 255 : i));
 }
@@ -140,13 +149,14 @@ void apply_rgb(const Frame& f, const Rect& roi, const uint8_t* mask, int mask_st
     if (!any) continue;
     for (int c = 0; c < 3; ++c) layer_row(D.data() + c * n, L, y + 0.5, rows.data() + c * L.width);
     uint8_t* p = f.plane[0] + size_t(y) * f.stride[0] + size_t(roi.x) * bpp;
+    const float* dither = kBayer4[y & 3];
     for (int x = 0; x < roi.width; ++x, p += bpp) {
       if (!m[x]) continue;
-      const float w = m[x] * wk;
+      const float w = m[x] * wk, th = dither[(roi.x + x) & 3];
       const Tap t = tx[x];
       for (int c = 0; c < 3; ++c) {
         const float* r = rows.data() + c * L.width;
-        p[off[c]] = blend_px(p[off[c]], w, r[t.i0] + t.w1 * (r[t.i1] - r[t.i0]));
+        p[off[c]] = blend_px(p[off[c]], w, r[t.i0] + t.w1 * (r[t.i1] - r[t.i0]), th);
       }
     }
   }
@@ -168,10 +178,11 @@ void apply_yuv(const Frame& f, const Rect& roi, const uint8_t* mask, int mask_st
       if (!any) continue;
       layer_row(D.data(), L, y + 0.5, row.data());
       uint8_t* p = f.plane[0] + size_t(y) * f.stride[0] + roi.x;
+      const float* dither = kBayer4[y & 3];
       for (int x = 0; x < roi.width; ++x) {
         if (!m[x]) continue;
         const Tap t = tx[x];
-        p[x] = blend_px(p[x], m[x] * wk, row[t.i0] + t.w1 * (row[t.i1] - row[t.i0]));
+        p[x] = blend_px(p[x], m[x] * wk, row[t.i0] + t.w1 * (row[t.i1] - row[t.i0]), dither[(roi.x + x) & 3]);
       }
     }
   }
@@ -215,7 +226,7 @@ void apply_yuv(const Frame& f, const Rect& roi, const uint8_t* mask, int mask_st
         const int plane = semi ? 1 : 1 + (c ^ int(swap));
         uint8_t* p = f.plane[plane] + size_t(cy) * f.stride[plane] +
                      (semi ? size_t(cx) * 2 + (c ^ int(swap)) : size_t(cx));
-        *p = blend_px(*p, w, d);
+        *p = blend_px(*p, w, d, kBayer4[cy & 3][cx & 3]);
       }
     }
   }

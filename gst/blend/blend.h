@@ -2,8 +2,9 @@
 // format, through the feathered skin mask × strength. No GStreamer; the element and the tests call it directly.
 //
 // Guarantees: a pixel (or, for YUV, a chroma sample) is written only where the mask over it is non-zero; every
-// other byte of the frame, inside or outside the ROI, is left untouched (bit-exact). Values are rounded to nearest
-// and clamped to 0..255.
+// other byte of the frame, inside or outside the ROI, is left untouched (bit-exact). Values are quantised with a
+// fixed 4×4 ordered dither, floor(v + delta + t), t = (Bayer index + 0.5) / 16 at the sample's (x & 3, y & 3) —
+// so fractional deltas keep their mean instead of rounding away — and clamped to 0..255.
 #pragma once
 
 #include <beautify/engine.h>

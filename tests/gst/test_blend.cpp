@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -93,6 +94,13 @@ std::vector<uint8_t> random_mask(int w, int h, std::mt19937& rng) {
 }
 
 bool in_rect(const Rect& r, int x, int y) { return x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height; }
+
+// The blend's quantiser, written out independently: floor(v + delta + t), t = (Bayer index + 0.5) / 16.
+int quantise(double v, int x, int y) {
+  static const int bayer[4][4] = {{0, 8, 2, 10}, {12, 4, 14, 6}, {3, 11, 1, 9}, {15, 7, 13, 5}};
+  const int q = int(std::floor(v + (bayer[y & 3][x & 3] + 0.5) / 16));
+  return std::clamp(q, 0, 255);
+}
 
 }  // namespace
 
@@ -206,7 +214,7 @@ TEST(Blend, ConstantDeltaPackedRgb) {
   }
 }
 
-// Mask and strength weight the delta: v + m/255 * s * d, rounded to nearest.
+// Mask and strength weight the delta: v + m/255 * s * d, dithered.
 TEST(Blend, MaskAndStrengthWeightTheDelta) {
   std::mt19937 rng(5);
   OwnedFrame frame(PixelFormat::RGB, 16, 1, 0, rng);
@@ -220,9 +228,9 @@ TEST(Blend, MaskAndStrengthWeightTheDelta) {
   blend::apply(frame.f, roi, mask.data(), layer.get(), 0.5f);
   for (int x = 0; x < 16; ++x) {
     const double w = mask[x] / 255.0 * 0.5;
-    EXPECT_EQ(frame.mem[0][x * 3 + 0], int(std::floor(100 + w * 20 + 0.5))) << x;
-    EXPECT_EQ(frame.mem[0][x * 3 + 1], int(std::floor(100 - w * 20 + 0.5))) << x;
-    EXPECT_EQ(frame.mem[0][x * 3 + 2], int(std::floor(100 + w * 7 + 0.5))) << x;
+    EXPECT_EQ(frame.mem[0][x * 3 + 0], quantise(100 + w * 20, x, 0)) << x;
+    EXPECT_EQ(frame.mem[0][x * 3 + 1], quantise(100 - w * 20, x, 0)) << x;
+    EXPECT_EQ(frame.mem[0][x * 3 + 2], quantise(100 + w * 7, x, 0)) << x;
   }
   EXPECT_EQ(frame.mem[0][0], 100);  // mask 0
 }
@@ -246,8 +254,8 @@ TEST(Blend, ConstantDeltaYuvMatrixAndRange) {
         const double dy = kr * dr + (1 - kr - kb) * dg + kb * db;
         const double dcb = (db - dy) / (2 * (1 - kb)), dcr = (dr - dy) / (2 * (1 - kr));
         const double ys = full ? 1 : 219.0 / 255, cs = full ? 1 : 224.0 / 255;
-        const int ey = int(std::floor(128 + dy * ys + 0.5)), ecb = int(std::floor(128 + dcb * cs + 0.5)),
-                  ecr = int(std::floor(128 + dcr * cs + 0.5));
+        const int ey = quantise(128 + dy * ys, 5, 3), ecb = quantise(128 + dcb * cs, 3, 2),
+                  ecr = quantise(128 + dcr * cs, 3, 2);
         EXPECT_EQ(frame.mem[0][3 * frame.f.stride[0] + 5], ey);
         const bool semi = fmt == PixelFormat::NV12 || fmt == PixelFormat::NV21;
         const bool swap = fmt == PixelFormat::YV12 || fmt == PixelFormat::NV21;
@@ -278,8 +286,8 @@ TEST(Blend, ChromaUsesTheBlockAveragedMask) {
   layer.fill_constant(0, 0, 40);  // pure blue: Cb moves
   blend::apply(frame.f, roi, mask.data(), layer.get(), 1.f);
   const double kb = 0.0722, dcb = (40 - kb * 40) / (2 * (1 - kb));
-  EXPECT_EQ(frame.mem[1][0], int(std::floor(128 + dcb + 0.5)));
-  EXPECT_EQ(frame.mem[1][1], int(std::floor(128 + dcb * 0.25 + 0.5)));
+  EXPECT_EQ(frame.mem[1][0], quantise(128 + dcb, 0, 0));
+  EXPECT_EQ(frame.mem[1][1], quantise(128 + dcb * 0.25, 1, 0));
 }
 
 // Bilinear upsampling, pixel-centre aligned: a layer that is linear in x gives the same line at full resolution.
@@ -295,10 +303,32 @@ TEST(Blend, BilinearUpsamplingOfALinearRamp) {
     for (int x = 0; x < 8; ++x) layer.chw[y * 8 + x] = layer.chw[n + y * 8 + x] = layer.chw[2 * n + y * 8 + x] = 8.f * x;
   blend::apply(frame.f, roi, mask.data(), layer.get(), 1.f);
   // Layer cell i is centred at frame x = 8i + 3.5; between the first and last centres the delta is x - 3.5.
-  for (int x = 4; x < 60; ++x) EXPECT_EQ(frame.mem[0][size_t(3) * 256 + x * 4], int(std::floor(100 + (x - 3.5) + 0.5))) << x;
+  for (int x = 4; x < 60; ++x) EXPECT_EQ(frame.mem[0][size_t(3) * 256 + x * 4], quantise(100 + (x - 3.5), x, 3)) << x;
   // Beyond the outer centres it holds the edge value.
   EXPECT_EQ(frame.mem[0][0], 100);
   EXPECT_EQ(frame.mem[0][63 * 4], 156);
+}
+
+// A delta far below one code value is kept on average (plain rounding would drop it everywhere), and a zero delta
+// changes nothing.
+TEST(Blend, DitherKeepsTheMeanOfSmallDeltas) {
+  std::mt19937 rng(8);
+  for (float d : {0.25f, -0.3f, 0.0f}) {
+    OwnedFrame frame(PixelFormat::I420, 32, 32, 0, rng, true);
+    for (auto& plane : frame.mem)
+      for (auto& v : plane) v = 128;
+    const Rect roi{0, 0, 32, 32};
+    std::vector<uint8_t> mask(32 * 32, 255);
+    TestLayer layer(4, 4, roi, 1.f);
+    layer.fill_constant(d, d, d);  // grey: ΔY = d, no chroma
+    blend::apply(frame.f, roi, mask.data(), layer.get(), 1.f);
+    double sum = 0;
+    for (int y = 0; y < 32; ++y)
+      for (int x = 0; x < 32; ++x) sum += frame.mem[0][size_t(y) * frame.f.stride[0] + x] - 128;
+    EXPECT_NEAR(sum / (32 * 32), d, 1.0 / 16) << d;
+    for (int p = 1; p < 3; ++p)
+      for (uint8_t v : frame.mem[p]) EXPECT_EQ(v, 128);
+  }
 }
 
 TEST(Blend, YCbCrLayerOnRgbFrameMovesAllChannelsByTheLumaDelta) {
