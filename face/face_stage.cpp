@@ -65,6 +65,7 @@ struct FaceStage::Impl {
   int64_t frame = -1;
   int64_t last_detect = -1000000;
   bool want_detect = true;
+  bool full_and_healthy = false;  // max_faces tracks, all fitting well: periodic detection has nothing to add
   uint64_t generation = 0;
   int frame_w = -1, frame_h = -1;
   Timings t;
@@ -265,7 +266,7 @@ std::vector<Face> FaceStage::process(const uint8_t* luma, int width, int height,
   std::vector<Detection> dets;
   bool have_dets = false;
   if (o.synchronous_detection) {
-    if (s.want_detect || s.frame - s.last_detect >= o.detect_interval) {
+    if (s.want_detect || (!s.full_and_healthy && s.frame - s.last_detect >= o.detect_interval)) {
       const auto t0 = cpu_ms();
       dets = s.sync_detector.detect(luma, width, height, stride, scale);
       s.sync_detect_ms += ms_since(t0);
@@ -328,9 +329,13 @@ std::vector<Face> FaceStage::process(const uint8_t* luma, int width, int height,
   s.tracks.erase(std::remove_if(s.tracks.begin(), s.tracks.end(), [](const Track& t) { return t.leaving && t.alpha <= 0.f; }),
                  s.tracks.end());
   if (active == 0) s.want_detect = true;
+  s.full_and_healthy = active >= o.max_faces;
+  for (const Track& tr : s.tracks)
+    if (!tr.leaving && tr.quality < 0.6f) s.full_and_healthy = false;
+  const bool periodic = !s.full_and_healthy && s.frame - s.last_detect >= o.detect_interval;
 
   // 5. Asynchronous detection: every detect_interval frames, and at once while tracking is lost.
-  if (!o.synchronous_detection && (s.want_detect || s.frame - s.last_detect >= o.detect_interval)) {
+  if (!o.synchronous_detection && (s.want_detect || periodic)) {
     if (s.async->submit(luma, width, height, stride, scale, s.frame, s.generation)) {
       s.last_detect = s.frame;
       s.want_detect = false;
