@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <chrono>
 
 namespace bty {
 
@@ -61,7 +62,13 @@ void ThreadPool::worker() {
   uint64_t seen = 0;
   for (;;) {
     auto fresh = [&] { return (state_.load(std::memory_order_acquire) >> 16) != seen; };
-    for (int spins = 0; !fresh() && spins < 20000; ++spins) _mm_pause();  // ~50 us
+    // Spin at most ~20 us for the next step (the gap between steps of one run() is a few us); then sleep, so an
+    // idle pool between frames costs no CPU.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(20);
+    for (int spins = 0; !fresh(); ++spins) {
+      _mm_pause();
+      if ((spins & 63) == 63 && std::chrono::steady_clock::now() > until) break;
+    }
     if (!fresh()) {
       std::unique_lock<std::mutex> l(mutex_);
       wake_.wait(l, fresh);
