@@ -25,7 +25,8 @@ sys.path.insert(0, os.path.dirname(HERE))
 from beautynet import nets, synth  # noqa: E402
 
 # only public-domain faces go into docs/img (the official portraits; astronaut.png's face is below MIN_FACE)
-DOC_PICTURES = ("examples_obama-1080p.jpg", "examples_biden.jpg", "examples_knn_examples_train_obama_obama2.jpg")
+DOC_PICTURES = ("examples_obama-1080p.jpg", "examples_biden.jpg")
+ZOOM = ("examples_obama-1080p.jpg", (150, 290, 40, 250))  # cheeks and smile lines, shown 2x (nearest)
 GOALS = dict(de_reduction=0.70, texture=0.80, residual_ratio=0.10, feature_ssim=0.98)
 
 
@@ -212,6 +213,11 @@ def main():
         picture(rows, os.path.join(a.out, "%02d_%s.png" % (n, stem)))
         if name in DOC_PICTURES:
             picture(rows, os.path.join(a.docs, "img", "quality_%s.png" % stem))
+        if name == ZOOM[0]:
+            y0, y1, x0, x1 = ZOOM[1]
+            z = lambda t: F.interpolate(t[..., y0:y1, x0:x1], scale_factor=2, mode="nearest")  # noqa: E731
+            picture([[z(x), z(outs["L"]), z(outs["bilateral"])], [z(c), z(real[3]), z(real[4])]],
+                    os.path.join(a.docs, "img", "quality_zoom_%s.png" % stem))
     write_md(res, meta, per_type, os.path.join(a.docs, "quality.md"), a.docs)
     print(json.dumps(res, indent=1))
 
@@ -261,7 +267,9 @@ def write_md(res, meta, per_type, path, docs):
                                                     " | ".join("%.2f" % r for r in v["de_reduction"].values())))
     L += ["", "## Pictures (public-domain faces only)", "",
           "Top row: input with synthetic blemishes → S → M → L → bilateral baseline → clean source. "
-          "Bottom row: the real photo (no synthetic blemishes) → S → M → L → bilateral → skin mask.", ""]
+          "Bottom row: the real photo (no synthetic blemishes) → S → M → L → bilateral → skin mask. "
+          "Zoom (2×, nearest): top = input with blemishes → L → bilateral; bottom = clean photo → L on the clean "
+          "photo → bilateral on the clean photo.", ""]
     L += ["![%s](img/%s)" % (p, p) for p in pics]
     with open(path, "w") as f:
         f.write("\n".join(L) + "\n")
