@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace bty::face {
 
@@ -211,6 +212,10 @@ void render_mask(const SkinShape& shape, const Rect& roi, float alpha, std::vect
     xi[x] = i;
     xw[x] = std::min(256, std::max(0, int(std::lround((u - i) * 256.f))));
   }
+  std::vector<int> runs;  // starts of runs of equal xi, then roi.width
+  for (int x = 0; x < roi.width; ++x)
+    if (x == 0 || xi[x] != xi[x - 1]) runs.push_back(x);
+  runs.push_back(roi.width);
   for (int y = 0; y < roi.height; ++y) {
     const float v = (y + 0.5f) / g + margin - 0.5f;
     const int j = std::min(std::max(int(std::floor(v)), 0), lh - 2);
@@ -218,23 +223,22 @@ void render_mask(const SkinShape& shape, const Rect& roi, float alpha, std::vect
     const uint8_t* r0 = low.data() + size_t(j) * lw;
     const uint8_t* r1 = r0 + lw;
     uint8_t* dst = out.data() + size_t(y) * roi.width;
-    const uint8_t full = uint8_t((255 * a8 + 128) >> 8);
-    for (int x = 0; x < roi.width; ++x) {
-      const int i = xi[x], wx = xw[x];
+    // Output pixels come in runs sharing one low-res cell (xi is non-decreasing); a flat cell (all four corners
+    // equal: all 0 outside, all 255 inside, most of the ROI) fills its run at once.
+    for (size_t r = 0; r + 1 < runs.size(); ++r) {
+      const int x0 = runs[r], x1 = runs[r + 1], i = xi[x0];
       const uint8_t a = r0[i], b = r0[i + 1], c = r1[i], d = r1[i + 1];
-      // Most of the ROI is flat (all 0 outside, all 255 inside): skip the interpolation there.
-      if ((a | b | c | d) == 0) {
-        dst[x] = 0;
+      if (a == b && a == c && a == d) {
+        std::memset(dst + x0, (a * a8 + 128) >> 8, size_t(x1 - x0));
         continue;
       }
-      if ((a & b & c & d) == 255) {
-        dst[x] = full;
-        continue;
+      for (int x = x0; x < x1; ++x) {
+        const int wx = xw[x];
+        const int top = a * (256 - wx) + b * wx;
+        const int bot = c * (256 - wx) + d * wx;
+        const int val = (top * (256 - wy) + bot * wy + (1 << 15)) >> 16;  // 0..255
+        dst[x] = uint8_t((val * a8 + 128) >> 8);
       }
-      const int top = a * (256 - wx) + b * wx;
-      const int bot = c * (256 - wx) + d * wx;
-      const int val = (top * (256 - wy) + bot * wy + (1 << 15)) >> 16;  // 0..255
-      dst[x] = uint8_t((val * a8 + 128) >> 8);
     }
   }
 }
