@@ -254,7 +254,7 @@ def run_config(args, ours, model, mpath, tier_size, width, height, threads, avai
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bty-bench", help="path to bty-bench; without it only the peers run (--peers-only)")
-    p.add_argument("--models", required=True, help="folder with S.bmodel, M.bmodel, L.bmodel")
+    p.add_argument("--models", help="folder with S.bmodel, M.bmodel, L.bmodel")
     p.add_argument("--tiers", default="S,M,L")
     p.add_argument("--sizes", default="tier,896x1152", help="'tier' = the tier's own input size, or WxH")
     p.add_argument("--threads", default="1,2")
@@ -269,7 +269,19 @@ def main():
     p.add_argument("--command", default=None, help="the command line that reproduces this run (for the report)")
     p.add_argument("--engine-rev", default=None, help="which engine source bty-bench was built from (for the report)")
     p.add_argument("--quick", action="store_true", help="3 rounds of ~0.2 s per engine, 1 rep minimum")
+    p.add_argument("--render", metavar="JSON", help="only re-render engine.md from an engine.json")
     args = p.parse_args()
+    if args.render:
+        import report_md
+        with open(args.render) as f:
+            rep = json.load(f)
+        out = os.path.join(os.path.dirname(args.render) or ".", "engine.md")
+        with open(out, "w") as f:
+            f.write(report_md.render(rep))
+        log(f"wrote {out}")
+        return
+    if not args.models:
+        p.error("--models is required")
     if args.quick:
         args.rounds, args.round_seconds, args.min_reps = min(args.rounds, 3), min(args.round_seconds, 0.2), 1
         args.reference_reps = 1

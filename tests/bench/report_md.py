@@ -157,7 +157,9 @@ def render(rep):
     if mres:
         add("### Per-layer, M, layered SIMD executor (direct-conv MACs / median layer time)")
         add("")
-        add("% of peak = 2 × GMAC/s / measured FP32 FMA peak at the same thread count.")
+        add("% of peak = 2 × GMAC/s / measured FP32 FMA peak at the same thread count. MACs are direct-convolution "
+            "MACs, so a layer the engine runs with Winograd F(2×2,3×3) (2.25× fewer multiplications) can show more "
+            "than 100%. The 2-thread peak is only as high as the second core was free while it was sampled.")
         for size in sorted({(r["width"], r["height"]) for r in mres}, key=lambda s: s[0] * s[1]):
             rs = sorted([r for r in mres if (r["width"], r["height"]) == size], key=lambda r: r["threads"])
             add("")
