@@ -33,7 +33,8 @@ using Landmarks = std::array<Eigen::Vector2f, kNumLandmarks>;
 struct Options {
   int max_faces = 4;                // runtime-changeable
   int min_face_size = 64;           // px in frame (face width); smaller faces are skipped. Runtime-changeable
-  int detect_interval = 10;         // frames between detections while tracking. Runtime-changeable
+  int detect_interval = 10;         // frames between detections (at once when a track is lost; none while
+                                    // max_faces faces track well). Runtime-changeable
   std::string landmark_model = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
   int roi_align = 8;                // ROI origin/size on this grid (the engine's tile size)
   float roi_pad = 0.15f;            // ROI padding around the skin polygon, fraction of face size, each side
@@ -66,7 +67,7 @@ struct Face {
 // Per-frame costs of the last process() call, ms of thread CPU time (for the benchmark).
 struct Timings {
   double landmarks_ms = 0, smoothing_ms = 0, masks_ms = 0, reconcile_ms = 0, total_ms = 0;
-  double detect_ms_total = 0;  // detector thread time accumulated since construction/reset
+  double detect_ms_total = 0;  // detector thread CPU time accumulated since construction
   int detect_runs = 0;
 };
 
@@ -85,7 +86,7 @@ class FaceStage {
   // Options::synchronous_detection.
   std::vector<Face> process(const uint8_t* luma, int width, int height, int stride);
 
-  void reset();  // drop all tracks (caps change, flush); waits for an in-flight detection to be discarded
+  void reset();  // drop all tracks (caps change, flush); an in-flight detection's result is ignored (no waiting)
 
   Timings timings() const;
   bool detection_busy() const;  // a detection is in flight (asynchronous mode)
