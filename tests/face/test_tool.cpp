@@ -1,6 +1,7 @@
 // face-tool end to end: the crops mode the training pipeline uses, and the overlay mode.
 #include "face_test_util.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -49,4 +50,40 @@ TEST(FaceTool, CropsModeWritesRoiLandmarksAndMask) {
   EXPECT_NE(es.str().find("\"faces\": []"), std::string::npos);
   // A missing input fails with a non-zero status.
   EXPECT_NE(std::system((std::string(FACE_TOOL) + " --out '" + out + "' /nonexistent.png 2> /dev/null").c_str()), 0);
+}
+
+TEST(FaceTool, RawClipModeWritesLandmarksPerFrame) {
+  const std::string out = ::testing::TempDir() + "face_tool_clip";
+  ASSERT_EQ(std::system(("rm -rf '" + out + "' && mkdir -p '" + out + "'").c_str()), 0);
+  // Four grey frames: the portrait, shifted 3 px per frame.
+  const Image g = luma_of("obama.jpg");
+  {
+    std::ofstream clip(out + "/clip.y", std::ios::binary);
+    for (int k = 0; k < 4; ++k) {
+      const Image f = warp_into(g, g.width, g.height, about(V2(0, 0), 1.f, 0.f, V2(3.f * k, 0)), 90);
+      clip.write(reinterpret_cast<const char*>(f.data.data()), std::streamsize(f.data.size()));
+    }
+  }
+  const std::string cmd = std::string(FACE_TOOL) + " --raw " + std::to_string(g.width) + "x" + std::to_string(g.height) +
+                          " --sync --overlay-every 2 --out '" + out + "' '" + out + "/clip.y' > /dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  std::ifstream csv(out + "/clip_landmarks.csv");
+  ASSERT_TRUE(csv);
+  std::string line;
+  std::getline(csv, line);
+  EXPECT_EQ(line.rfind("frame,id,alpha,quality,x0,y0,", 0), 0u);
+  int rows = 0, first_id = -1;
+  while (std::getline(csv, line)) {
+    int frame = -1, id = -1;
+    ASSERT_EQ(std::sscanf(line.c_str(), "%d,%d,", &frame, &id), 2);
+    EXPECT_EQ(frame, rows);
+    if (first_id < 0) first_id = id;
+    EXPECT_EQ(id, first_id);
+    EXPECT_EQ(std::count(line.begin(), line.end(), ','), 3 + 2 * kNumLandmarks);
+    ++rows;
+  }
+  EXPECT_EQ(rows, 4);
+  EXPECT_TRUE(exists(out + "/clip_00000_overlay.png"));
+  EXPECT_TRUE(exists(out + "/clip_00002_overlay.png"));
+  EXPECT_FALSE(exists(out + "/clip_00001_overlay.png"));
 }
