@@ -124,6 +124,22 @@ void Retoucher::configure(float frame_rate) {
   }
 }
 
+namespace {
+// The face region the nets were trained on (models/beautynet/prepare_data.py): 1.45 jaw widths wide, centred
+// between the jaw's midpoint and the nose bridge, the nose tip slightly below the centre. Feeding the same framing
+// keeps blemishes at the scale the net learned; net_area() then adds the net's aspect ratio.
+Rect training_crop(const face::Face& fc) {
+  const auto& p = fc.landmarks;
+  const float jaw = (p[16] - p[0]).norm();
+  const float w = std::max(8.0f, 1.45f * jaw), h = w * 1.25f;
+  float bridge = 0;
+  for (int i = 27; i <= 30; ++i) bridge += p[i].x() / 4;
+  const float cx = 0.25f * (p[0].x() + p[16].x()) + 0.5f * bridge;
+  const float cy = p[30].y() - 0.069f * h;
+  return Rect{int(std::lround(cx - w / 2)), int(std::lround(cy - h / 2)), int(std::lround(w)), int(std::lround(h))};
+}
+}  // namespace
+
 std::vector<face::Face> Retoucher::process(const blend::Frame& f, const FrameSettings& s) {
   stage_->set_options(s.max_faces, s.min_face_size, s.detect_interval);
   const uint8_t* luma = f.plane[0];
@@ -141,7 +157,8 @@ std::vector<face::Face> Retoucher::process(const blend::Frame& f, const FrameSet
     for (const face::Face& fc : faces) {
       if (fc.roi.empty() || fc.mask.size() != size_t(fc.roi.width) * fc.roi.height) continue;
       const Rect roi{fc.roi.x, fc.roi.y, fc.roi.width, fc.roi.height};
-      const Rect area = blend::net_area(roi, net_->input_width(), net_->input_height(), f.width, f.height);
+      const Rect area =
+          blend::net_area(training_crop(fc), net_->input_width(), net_->input_height(), f.width, f.height);
       net_->set_input(view, area);
       net_->run();
       blend::Layer layer;
