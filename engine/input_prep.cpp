@@ -4,13 +4,10 @@
 #include <cmath>
 
 namespace bty {
-namespace {
-
 bool is_yuv(PixelFormat f) {
   return f == PixelFormat::I420 || f == PixelFormat::YV12 || f == PixelFormat::NV12 || f == PixelFormat::NV21;
 }
 
-// Byte offsets of R, G, B inside a packed pixel, and the pixel size.
 void packed_layout(PixelFormat f, int& r, int& g, int& b, int& bpp) {
   bpp = 4;
   switch (f) {
@@ -23,8 +20,6 @@ void packed_layout(PixelFormat f, int& r, int& g, int& b, int& bpp) {
     default: r = g = b = 0; bpp = 1; break;  // GRAY8
   }
 }
-
-}  // namespace
 
 ImageInput::ImageInput(const ImageView& image, const Rect& roi, int width, int height, const ModelInfo& info)
     : img_(image), info_(info), width_(width), height_(height), yuv_(is_yuv(image.format)) {

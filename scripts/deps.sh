@@ -3,7 +3,7 @@
 
 BEAUTIFY_APT_PACKAGES=(
   meson ninja-build pkg-config g++ clang libclang-rt-14-dev googletest libgtest-dev
-  libeigen3-dev libdlib-dev libdlib-data libpng-dev
+  libeigen3-dev libdlib-dev libdlib-data libpng-dev libjpeg-dev liblapack-dev libblas-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd

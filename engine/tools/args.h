@@ -53,4 +53,20 @@ inline Isa parse_isa(const std::string& s) {
   throw std::invalid_argument("--isa must be auto, scalar, avx2 or avx512");
 }
 
+constexpr const char* kNetOptionsUsage =
+    "[--executor reference|layered|pipeline] [--threads N] [--isa auto|scalar|avx2|avx512] [--width W --height H] "
+    "[--segment-kib K] [--no-winograd]";
+
+inline NetOptions net_options(const Args& a) {
+  NetOptions o;
+  o.executor = parse_executor(a.str("executor"));
+  o.threads = a.num("threads", 1);
+  o.isa = parse_isa(a.str("isa"));
+  o.width = a.num("width", 0);
+  o.height = a.num("height", 0);
+  o.segment_bytes = size_t(a.num("segment-kib", 512)) * 1024;
+  o.winograd = !a.has("no-winograd");
+  return o;
+}
+
 }  // namespace bty::tools

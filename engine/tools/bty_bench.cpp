@@ -30,21 +30,13 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (!a.has("model")) {
-      std::cerr << "usage: bty-bench --model F.bmodel [--width W --height H] [--threads N] "
-                   "[--executor reference|layered|pipeline] [--isa auto|scalar|avx2] [--reps N] [--warmup K] "
-                   "[--segment-kib K] [--no-winograd] [--input-planar in.f32 --dump-output out.f32]\n"
+      std::cerr << "usage: bty-bench --model F.bmodel " << bty::tools::kNetOptionsUsage
+                << " [--reps N] [--warmup K] [--input-planar in.f32 --dump-output out.f32]\n"
                    "       bty-bench --peak [--threads N]\n";
       return 2;
     }
     auto model = bty::load_model(a.str("model"));
-    bty::NetOptions o;
-    o.executor = bty::tools::parse_executor(a.str("executor"));
-    o.threads = a.num("threads", 1);
-    o.isa = bty::tools::parse_isa(a.str("isa"));
-    o.width = a.num("width", 0);
-    o.height = a.num("height", 0);
-    o.segment_bytes = size_t(a.num("segment-kib", 512)) * 1024;
-    o.winograd = !a.has("no-winograd");
+    const bty::NetOptions o = bty::tools::net_options(a);
     bty::Net net(model, o);
     std::vector<float> in(size_t(3) * net.input_width() * net.input_height());
     if (a.has("input-planar")) {

@@ -12,19 +12,11 @@ int main(int argc, char** argv) {
     bty::tools::Args a(argc, argv);
     if (!a.has("model") || !a.has("input-planar") || !a.has("output")) {
       std::cerr << "usage: bty-run --model F.bmodel --input-planar in.f32 --output out.f32 "
-                   "[--executor reference|layered|pipeline] [--threads N] [--isa auto|scalar|avx2] "
-                   "[--width W --height H] [--segment-kib K] [--no-winograd]\n";
+                   << bty::tools::kNetOptionsUsage << "\n";
       return 2;
     }
     auto model = bty::load_model(a.str("model"));
-    bty::NetOptions o;
-    o.executor = bty::tools::parse_executor(a.str("executor"));
-    o.threads = a.num("threads", 1);
-    o.isa = bty::tools::parse_isa(a.str("isa"));
-    o.width = a.num("width", 0);
-    o.height = a.num("height", 0);
-    o.segment_bytes = size_t(a.num("segment-kib", 512)) * 1024;
-    o.winograd = !a.has("no-winograd");
+    const bty::NetOptions o = bty::tools::net_options(a);
     bty::Net net(model, o);
     size_t n = size_t(3) * net.input_width() * net.input_height();
     std::vector<float> in(n);

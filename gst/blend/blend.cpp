@@ -21,23 +21,6 @@ ImageView Frame::view() const {
   return v;
 }
 
-bool is_yuv(PixelFormat f) {
-  return f == PixelFormat::I420 || f == PixelFormat::YV12 || f == PixelFormat::NV12 || f == PixelFormat::NV21;
-}
-
-void packed_layout(PixelFormat f, int& r, int& g, int& b, int& bpp) {
-  bpp = 4;
-  switch (f) {
-    case PixelFormat::RGBA: case PixelFormat::RGBx: r = 0; g = 1; b = 2; break;
-    case PixelFormat::BGRA: case PixelFormat::BGRx: r = 2; g = 1; b = 0; break;
-    case PixelFormat::ARGB: case PixelFormat::xRGB: r = 1; g = 2; b = 3; break;
-    case PixelFormat::ABGR: case PixelFormat::xBGR: r = 3; g = 2; b = 1; break;
-    case PixelFormat::RGB: r = 0; g = 1; b = 2; bpp = 3; break;
-    case PixelFormat::BGR: r = 2; g = 1; b = 0; bpp = 3; break;
-    default: r = g = b = 0; bpp = 1; break;
-  }
-}
-
 Rect net_area(const Rect& roi, int net_w, int net_h, int frame_w, int frame_h) {
   if (roi.width < 1 || roi.height < 1 || net_w < 1 || net_h < 1) return roi;
   // Grow the short side: w/h == net_w/net_h, compared in integers to stay exact.

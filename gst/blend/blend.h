@@ -26,9 +26,8 @@ struct Frame {
   ImageView view() const;
 };
 
-bool is_yuv(PixelFormat f);
-// Byte offsets of R, G, B inside one packed pixel, and the pixel size (packed RGB formats only).
-void packed_layout(PixelFormat f, int& r, int& g, int& b, int& bytes_per_pixel);
+using bty::is_yuv;         // pixel-format facts come from the engine's image API
+using bty::packed_layout;
 
 // The net's output: `channels` (3) planar CHW float planes of width×height covering `area` of the frame
 // (pixel-centre aligned, as the engine samples its input), to be multiplied by `scale` (the model's output_scale)

@@ -43,6 +43,10 @@ struct ImageView {
   const uint8_t* plane[3] = {nullptr, nullptr, nullptr};
   int stride[3] = {0, 0, 0};
 };
+bool is_yuv(PixelFormat f);  // I420, YV12, NV12, NV21
+// Byte offsets of R, G, B inside one packed pixel and the pixel size (packed RGB formats; GRAY8: 0, 0, 0, 1).
+void packed_layout(PixelFormat f, int& r, int& g, int& b, int& bytes_per_pixel);
+
 struct Rect {
   int x = 0, y = 0, width = 0, height = 0;
 };
