@@ -7,7 +7,7 @@ BEAUTIFY_APT_PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
-  python3 python3-numpy python3-venv python3-torch python3-gi gir1.2-gstreamer-1.0 gcc
+  python3 python3-numpy python3-venv python3-torch python3-pil python3-gi gir1.2-gstreamer-1.0 gcc
 )
 
 beautify_install_deps() {
