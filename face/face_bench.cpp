@@ -260,7 +260,7 @@ int main(int argc, char** argv) {
                                      data + "/images/github-google-mediapipe/mediapipe_objc_testdata_sergey.png"};
   std::vector<FaceCrop> crops = have_shared ? load_faces(photos) : std::vector<FaceCrop>{};
   if (crops.size() < 4) {
-    const auto pd = load_faces({testdata + "/obama.jpg", testdata + "/biden.jpg", testdata + "/astronaut.png"});
+    const auto pd = load_faces({testdata + "/obama.jpg", testdata + "/biden.jpg", testdata + "/astronaut-grey.png"});
     crops.insert(crops.end(), pd.begin(), pd.end());
   }
   if (crops.empty()) {

@@ -108,7 +108,7 @@ TEST(Clips, PartialExitClampsThenLeavesCleanly) {
 
 TEST(Clips, SecondFaceArrivesWithNewIdFirstKeepsItsId) {
   const Image bg = to_luma(background(960, 540, 3, 11));
-  const Image a = luma_of("astronaut.png");
+  const Image a = luma_of("astronaut-grey.png");
   const Image b = luma_of("biden.jpg");
   FaceStage s(sync_options());
   int id_a = -1, id_b = -1;
@@ -159,7 +159,7 @@ TEST(Clips, VanishingFaceFadesOutAndNoTrackStays) {
 
 TEST(Clips, TwentyFaces) {
   // One 170x170 crop of the astronaut's face tiled 5 x 4.
-  const Image a = luma_of("astronaut.png");
+  const Image a = luma_of("astronaut-grey.png");
   Image frame;
   frame.width = 5 * 170, frame.height = 4 * 170, frame.channels = 1;
   frame.data.assign(size_t(frame.width) * frame.height, 100);

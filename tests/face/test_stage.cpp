@@ -73,7 +73,7 @@ TEST(Stage, OutputsAlignedRoiAndSkinMask) {
 }
 
 TEST(Stage, FadesInOverFadeFrames) {
-  const Image g = luma_of("astronaut.png");
+  const Image g = luma_of("astronaut-grey.png");
   FaceStage s(sync_options(4));
   std::vector<float> alphas;
   int id = -1;
@@ -122,7 +122,7 @@ TEST(Stage, TinyOddAndHugeAspectFramesDoNotCrash) {
 }
 
 TEST(Stage, PaddedStrideGivesSameResult) {
-  const Image g = luma_of("astronaut.png");
+  const Image g = luma_of("astronaut-grey.png");
   const int stride = g.width + 37;
   std::vector<uint8_t> padded(size_t(stride) * g.height, 0);
   for (int y = 0; y < g.height; ++y) {
@@ -142,7 +142,7 @@ TEST(Stage, PaddedStrideGivesSameResult) {
 }
 
 TEST(Stage, MinFaceSizeSkipsSmallFaces) {
-  const Image g = luma_of("astronaut.png");  // face ~100 px
+  const Image g = luma_of("astronaut-grey.png");  // face ~100 px
   Options o = sync_options(0);
   o.min_face_size = 160;
   EXPECT_TRUE(first_frame(g, o).empty());
@@ -157,7 +157,7 @@ TEST(Stage, MinFaceSizeSkipsSmallFaces) {
 }
 
 TEST(Stage, ResetDropsTracksAndRedetects) {
-  const Image g = luma_of("astronaut.png");
+  const Image g = luma_of("astronaut-grey.png");
   FaceStage s(sync_options(0));
   const auto a = run(s, g);
   ASSERT_EQ(a.size(), 1u);

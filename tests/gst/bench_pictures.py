@@ -21,7 +21,7 @@ SHARED_PICS = ["github-ageitgey-face_recognition/examples_obama-1080p.jpg",
                "github-ageitgey-face_recognition/examples_biden.jpg",
                "github-ageitgey-face_recognition/examples_alex-lacamoire.png",
                "github-ageitgey-face_recognition/examples_lin-manuel-miranda.png"]
-LOCAL_PICS = ["tests/gst/data/obama-colour.jpg", "tests/gst/data/biden-colour.jpg", "tests/face/data/astronaut.png",
+LOCAL_PICS = ["tests/gst/data/obama-colour.jpg", "tests/gst/data/biden-colour.jpg", "tests/face/data/astronaut-grey.png",
               "tests/gst/data/obama-colour.jpg"]
 
 
