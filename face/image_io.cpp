@@ -41,12 +41,15 @@ Image to_luma(const Image& in) {
   return out;
 }
 
-void save_png(const Image& img, const std::string& path) {
+namespace {
+// Copies an 8-bit grey or RGB image into the dlib array type it needs and hands it to `save`.
+template <class Save>
+void save_with(const Image& img, const std::string& path, Save save) {
   try {
     if (img.channels == 1) {
       dlib::array2d<unsigned char> a(img.height, img.width);
       for (int y = 0; y < img.height; ++y) std::copy(img.row(y), img.row(y) + img.width, &a[y][0]);
-      dlib::save_png(a, path);
+      save(a);
     } else {
       dlib::array2d<dlib::rgb_pixel> a(img.height, img.width);
       for (int y = 0; y < img.height; ++y)
@@ -54,31 +57,20 @@ void save_png(const Image& img, const std::string& path) {
           const uint8_t* p = img.row(y) + 3 * x;
           a[y][x] = dlib::rgb_pixel(p[0], p[1], p[2]);
         }
-      dlib::save_png(a, path);
+      save(a);
     }
   } catch (const std::exception& e) {
     throw Error("cannot write '" + path + "': " + e.what());
   }
 }
+}  // namespace
+
+void save_png(const Image& img, const std::string& path) {
+  save_with(img, path, [&](const auto& a) { dlib::save_png(a, path); });
+}
 
 void save_jpeg(const Image& img, const std::string& path, int quality) {
-  try {
-    if (img.channels == 1) {
-      dlib::array2d<unsigned char> a(img.height, img.width);
-      for (int y = 0; y < img.height; ++y) std::copy(img.row(y), img.row(y) + img.width, &a[y][0]);
-      dlib::save_jpeg(a, path, quality);
-    } else {
-      dlib::array2d<dlib::rgb_pixel> a(img.height, img.width);
-      for (int y = 0; y < img.height; ++y)
-        for (int x = 0; x < img.width; ++x) {
-          const uint8_t* p = img.row(y) + 3 * x;
-          a[y][x] = dlib::rgb_pixel(p[0], p[1], p[2]);
-        }
-      dlib::save_jpeg(a, path, quality);
-    }
-  } catch (const std::exception& e) {
-    throw Error("cannot write '" + path + "': " + e.what());
-  }
+  save_with(img, path, [&](const auto& a) { dlib::save_jpeg(a, path, quality); });
 }
 
 Image resize_bilinear(const Image& in, int w, int h) {
