@@ -14,7 +14,7 @@ namespace bty {
 namespace {
 
 constexpr size_t kHeader = 96, kLayer = 32;
-constexpr uint32_t kVersion = 1, kEndian = 0x01020304u;
+constexpr uint32_t kMaxVersion = 2, kEndian = 0x01020304u;
 constexpr int kMaxLayers = 256, kMaxChannels = 64, kMaxSize = 4096;
 
 class Reader {
@@ -48,9 +48,32 @@ std::string layer_field(size_t i, const char* f) {
   return s.str();
 }
 
-}  // namespace
+// The version-2 header fields (offset 80..95; version 1 has zeros there).
+void read_v2_fields(const Reader& r, ModelInfo& info) {
+  const uint32_t shuffle = r.u32(80, "output_shuffle");
+  if (shuffle != 1 && shuffle != 2)
+    r.fail("output_shuffle must be 1 or 2 (pixel-shuffle factor of the output head), not " + std::to_string(shuffle));
+  info.output_shuffle = int(shuffle);
+  struct {
+    size_t off;
+    const char* field;
+    float lo, hi;
+    float* out;
+  } framing[] = {{84, "crop_width", 0.5f, 4.f, &info.crop_width},
+                 {88, "crop_aspect", 0.5f, 3.f, &info.crop_aspect},
+                 {92, "crop_nose_offset", -0.5f, 0.5f, &info.crop_nose_offset}};
+  for (const auto& f : framing) {
+    const float v = r.f32(f.off, f.field);
+    if (!(v >= f.lo && v <= f.hi)) {
+      std::ostringstream m;
+      m << "face framing field '" << f.field << "' is " << v << ", outside " << f.lo << ".." << f.hi;
+      r.fail(m.str());
+    }
+    *f.out = v;
+  }
+}
 
-std::shared_ptr<const Model> parse_model(const uint8_t* data, size_t size, const std::string& name) {
+std::shared_ptr<const Model> parse(const uint8_t* data, size_t size, const std::string& name, bool check_head) {
   Reader r(data, size, name);
   if (size < 8 || std::memcmp(data, "BTFYMDL\0", 8) != 0) r.fail("not a beautify model (bad magic; expected a .bmodel file)");
   if (size < kHeader + 4) r.fail("truncated: " + std::to_string(size) + " bytes is shorter than the header");
@@ -58,7 +81,8 @@ std::shared_ptr<const Model> parse_model(const uint8_t* data, size_t size, const
   if (endian == 0x04030201u) r.fail("written with the wrong byte order");
   if (endian != kEndian) r.fail("bad endian marker");
   uint32_t version = r.u32(8, "version");
-  if (version != kVersion) r.fail("unsupported version " + std::to_string(version) + " (this engine reads version 1)");
+  if (version < 1 || version > kMaxVersion)
+    r.fail("unsupported version " + std::to_string(version) + " (this engine reads versions 1 and 2)");
   uint32_t file_size = r.u32(16, "file_size");
   if (file_size != size)
     r.fail("truncated or padded: header says " + std::to_string(file_size) + " bytes, file has " + std::to_string(size));
@@ -73,6 +97,7 @@ std::shared_ptr<const Model> parse_model(const uint8_t* data, size_t size, const
   for (size_t i = 0; i < tier_len; ++i)
     if (tier[i] < 0x21 || tier[i] > 0x7e) r.fail("tier name has a non-printable character");
   info.tier.assign(tier, tier_len);
+  info.version = int(version);
   info.input_width = int(r.u32(36, "input_width"));
   info.input_height = int(r.u32(40, "input_height"));
   for (int v : {info.input_width, info.input_height})
@@ -83,13 +108,20 @@ std::shared_ptr<const Model> parse_model(const uint8_t* data, size_t size, const
   info.colour = Colour(colour);
   info.input_scale = r.f32(52, "input_scale");
   info.input_bias = r.f32(56, "input_bias");
-  if (r.u32(60, "output_kind") != 0) r.fail("unknown output_kind");
+  const uint32_t kind = r.u32(60, "output_kind");
+  if (version == 1 && kind != 0) r.fail("output_kind must be 0 in a version-1 file, not " + std::to_string(kind));
+  if (kind > 1) r.fail("unknown output_kind " + std::to_string(kind) + " (0 = one delta, 1 = retouch layers)");
+  info.output_kind = OutputKind(kind);
   info.output_scale = r.f32(64, "output_scale");
   uint32_t n_layers = r.u32(68, "layer_count");
   if (n_layers < 1 || n_layers > uint32_t(kMaxLayers)) r.fail("layer_count must be 1..256");
   uint32_t w_off = r.u32(72, "weights_offset"), w_bytes = r.u32(76, "weights_bytes");
-  for (size_t o = 80; o < kHeader; o += 4)
-    if (r.u32(o, "reserved") != 0) r.fail("reserved header bytes are not zero");
+  if (version == 1) {
+    for (size_t o = 80; o < kHeader; o += 4)
+      if (r.u32(o, "reserved") != 0) r.fail("reserved header bytes are not zero");
+  } else {
+    read_v2_fields(r, info);
+  }
   if (w_off != kHeader + n_layers * kLayer) r.fail("weights_offset does not follow the layer table");
   if (uint64_t(w_off) + w_bytes + 4 != size) r.fail("weights_bytes does not match the file size");
 
@@ -190,7 +222,23 @@ std::shared_ptr<const Model> parse_model(const uint8_t* data, size_t size, const
   info.output_height = p.height[p.output_tensor];
   info.output_channels = p.channels[p.output_tensor];
   for (const ConvStep& s : p.steps) info.macs += conv_macs(p, s);
+  const int want = output_maps(info.output_kind) * info.output_shuffle * info.output_shuffle;
+  if (check_head && info.output_channels != want)
+    r.fail("the output head has " + std::to_string(info.output_channels) + " channels; output_kind " +
+           std::to_string(kind) + " with output_shuffle " + std::to_string(info.output_shuffle) + " needs " +
+           std::to_string(want) + " (" + std::to_string(output_maps(info.output_kind)) + " maps x " +
+           std::to_string(info.output_shuffle) + "^2)");
   return m;
+}
+
+}  // namespace
+
+std::shared_ptr<const Model> parse_model(const uint8_t* data, size_t size, const std::string& name) {
+  return parse(data, size, name, true);
+}
+
+std::shared_ptr<const Model> parse_model_any_head(const uint8_t* data, size_t size, const std::string& name) {
+  return parse(data, size, name, false);
 }
 
 std::shared_ptr<const Model> load_model(const std::string& path) {

@@ -38,7 +38,7 @@ std::vector<uint8_t> serialize_model(const ModelSpec& spec) {
   std::vector<uint8_t> out(8);
   std::memcpy(out.data(), "BTFYMDL\0", 8);
   uint32_t weights_offset = uint32_t(96 + table.size());
-  put32(out, 1);
+  put32(out, uint32_t(spec.version));
   put32(out, 0x01020304u);
   put32(out, uint32_t(weights_offset + blob.size() + 4));
   char tier[16] = {};
@@ -50,11 +50,17 @@ std::vector<uint8_t> serialize_model(const ModelSpec& spec) {
   put32(out, uint32_t(spec.colour));
   putf(out, spec.input_scale);
   putf(out, spec.input_bias);
-  put32(out, 0);
+  put32(out, uint32_t(spec.output_kind));
   putf(out, spec.output_scale);
   put32(out, uint32_t(spec.layers.size()));
   put32(out, weights_offset);
   put32(out, uint32_t(blob.size()));
+  if (spec.version >= 2) {
+    put32(out, uint32_t(spec.output_shuffle));
+    putf(out, spec.crop_width);
+    putf(out, spec.crop_aspect);
+    putf(out, spec.crop_nose_offset);
+  }
   out.resize(96, 0);
   out.insert(out.end(), table.begin(), table.end());
   out.insert(out.end(), blob.begin(), blob.end());
@@ -62,11 +68,13 @@ std::vector<uint8_t> serialize_model(const ModelSpec& spec) {
   return out;
 }
 
-ModelSpec random_net(std::mt19937& rng, int levels, int width, int height) {
+ModelSpec random_net(std::mt19937& rng, int levels, int width, int height, OutputKind kind, int shuffle) {
   ModelSpec spec;
   spec.tier = "test-random";
   spec.width = width;
   spec.height = height;
+  spec.output_kind = kind;
+  spec.output_shuffle = shuffle;
   std::vector<int> ch = {3};
   auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   auto add = [&](Layer L) {
@@ -132,7 +140,7 @@ ModelSpec random_net(std::mt19937& rng, int levels, int width, int height) {
       x = conv(add(cat), pick(4, 32), 1, Act::Relu);
     }
   }
-  conv(x, 3, 1, Act::Tanh);
+  conv(x, output_maps(kind) * shuffle * shuffle, 1, Act::Tanh);
   return spec;
 }
 

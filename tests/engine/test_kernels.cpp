@@ -70,7 +70,7 @@ TEST(Kernels, EveryOpSimdMatchesScalarAndReference) {
       // Sizes from a single pixel to a few tiles, mostly not multiples of 8.
       int w = mult * (1 + int(rng() % 21)), h = mult * (1 + int(rng() % 13));
       if (trial == 0) w = h = mult * 8;  // exactly one tile
-      auto model = parse(spec);
+      auto model = parse_any_head(spec);
       auto in = random_input(rng, w, h);
       NetOptions o;
       o.executor = Executor::Layered;

@@ -9,13 +9,30 @@
 namespace bty::test {
 namespace {
 
-std::vector<uint8_t> valid_bytes() {
+// A valid file: version 2 (the writer's default) with a one-delta head, or the same net as a version-1 file, or a
+// version-2 retouch-layers net (7 maps, pixel shuffle 2: a 28-channel head).
+std::vector<uint8_t> valid_bytes(int version = 2) {
   std::mt19937 rng(3);
-  return serialize_model(random_net(rng, 2, 32, 32));
+  ModelSpec s = random_net(rng, 2, 32, 32);
+  s.version = version;
+  return serialize_model(s);
+}
+std::vector<uint8_t> valid_layers_bytes() {
+  std::mt19937 rng(3);
+  ModelSpec s = random_net(rng, 2, 32, 32, OutputKind::Layers, 2);
+  s.crop_width = 1.6f;
+  s.crop_aspect = 1.3f;
+  s.crop_nose_offset = -0.05f;
+  return serialize_model(s);
 }
 
 void put32(std::vector<uint8_t>& b, size_t off, uint32_t v) {
   for (int i = 0; i < 4; ++i) b[off + i] = uint8_t(v >> (8 * i));
+}
+uint32_t bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
 }
 void fix_crc(std::vector<uint8_t>& b) { put32(b, b.size() - 4, crc32(b.data(), b.size() - 4)); }
 
@@ -32,19 +49,53 @@ TEST(Loader, ValidFileLoads) {
   auto b = valid_bytes();
   auto m = parse_model(b.data(), b.size(), "m.bmodel");
   EXPECT_EQ(info(*m).tier, "test-random");
+  EXPECT_EQ(info(*m).version, 2);
   EXPECT_EQ(info(*m).input_width, 32);
   EXPECT_EQ(info(*m).output_channels, 3);
+  EXPECT_EQ(info(*m).output_kind, OutputKind::Delta);
+  EXPECT_EQ(info(*m).output_shuffle, 1);
   EXPECT_GT(info(*m).macs, 0);
 }
 
+// Version 1 has zeros where version 2 keeps the shuffle and the framing: it loads as one delta, no shuffle, and the
+// framing the v1 nets were trained with.
+TEST(Loader, Version1FileLoadsWithTheV1Meaning) {
+  auto b = valid_bytes(1);
+  auto m = parse_model(b.data(), b.size(), "m.bmodel");
+  const ModelInfo& i = info(*m);
+  EXPECT_EQ(i.version, 1);
+  EXPECT_EQ(i.output_kind, OutputKind::Delta);
+  EXPECT_EQ(i.output_shuffle, 1);
+  EXPECT_FLOAT_EQ(i.crop_width, 1.45f);
+  EXPECT_FLOAT_EQ(i.crop_aspect, 1.25f);
+  EXPECT_FLOAT_EQ(i.crop_nose_offset, 0.069f);
+  EXPECT_EQ(i.output_channels, 3);
+}
+
+TEST(Loader, Version2RetouchLayersLoad) {
+  auto b = valid_layers_bytes();
+  auto m = parse_model(b.data(), b.size(), "m.bmodel");
+  const ModelInfo& i = info(*m);
+  EXPECT_EQ(i.version, 2);
+  EXPECT_EQ(i.output_kind, OutputKind::Layers);
+  EXPECT_EQ(i.output_shuffle, 2);
+  EXPECT_EQ(i.output_channels, 28);
+  EXPECT_FLOAT_EQ(i.crop_width, 1.6f);
+  EXPECT_FLOAT_EQ(i.crop_aspect, 1.3f);
+  EXPECT_FLOAT_EQ(i.crop_nose_offset, -0.05f);
+}
+
 TEST(Loader, EveryTruncationIsRejected) {
-  auto b = valid_bytes();
-  for (size_t n = 0; n < b.size(); ++n) {
-    std::vector<uint8_t> t(b.begin(), b.begin() + n);
-    std::string e = error_of(t);
-    ASSERT_FALSE(e.empty()) << "truncation to " << n << " bytes was accepted";
-    EXPECT_EQ(e.rfind("m.bmodel: ", 0), 0u) << e;
-    if (n >= 100) EXPECT_NE(e.find("truncated"), std::string::npos) << n << ": " << e;
+  for (const auto& b : {valid_bytes(1), valid_bytes(2), valid_layers_bytes()}) {
+    for (size_t n = 0; n < b.size(); ++n) {
+      std::vector<uint8_t> t(b.begin(), b.begin() + n);
+      std::string e = error_of(t);
+      ASSERT_FALSE(e.empty()) << "truncation to " << n << " bytes was accepted";
+      EXPECT_EQ(e.rfind("m.bmodel: ", 0), 0u) << e;
+      if (n >= 100) {
+        EXPECT_NE(e.find("truncated"), std::string::npos) << n << ": " << e;
+      }
+    }
   }
 }
 
@@ -56,7 +107,8 @@ TEST(Loader, CorruptedFieldsAreRejectedWithTheRightMessage) {
     const char* message;
   } cases[] = {
       {0, 0x41414141, "bad magic"},
-      {8, 2, "unsupported version 2"},
+      {8, 0, "unsupported version 0"},
+      {8, 3, "unsupported version 3 (this engine reads versions 1 and 2)"},
       {12, 0x04030201, "wrong byte order"},
       {16, 12345, "truncated or padded"},
       {20, 0, "tier name"},
@@ -65,11 +117,23 @@ TEST(Loader, CorruptedFieldsAreRejectedWithTheRightMessage) {
       {44, 4, "input_channels"},
       {48, 7, "colour space"},
       {52, 0x7fc00000, "not a finite number"},
-      {60, 1, "output_kind"},
+      {60, 2, "unknown output_kind 2"},
+      {60, 1, "the output head has 3 channels; output_kind 1 with output_shuffle 1 needs 7"},
+      {80, 0, "output_shuffle must be 1 or 2"},
+      {80, 4, "output_shuffle must be 1 or 2"},
+      {80, 2, "output head has 3 channels; output_kind 0 with output_shuffle 2 needs 12"},
+      {84, 0x7fc00000, "field 'crop_width' is not a finite number"},
+      {84, bits(0.4f), "'crop_width' is 0.4, outside 0.5..4"},
+      {84, bits(4.5f), "'crop_width' is 4.5, outside 0.5..4"},
+      {88, 0xff800000, "field 'crop_aspect' is not a finite number"},
+      {88, bits(0.3f), "'crop_aspect' is 0.3, outside 0.5..3"},
+      {88, bits(3.5f), "'crop_aspect' is 3.5, outside 0.5..3"},
+      {92, 0x7f800000, "field 'crop_nose_offset' is not a finite number"},
+      {92, bits(-0.6f), "'crop_nose_offset' is -0.6, outside -0.5..0.5"},
+      {92, bits(0.75f), "'crop_nose_offset' is 0.75, outside -0.5..0.5"},
       {68, 0, "layer_count"},
       {68, 1000, "layer_count"},
       {72, 4, "weights_offset"},
-      {80, 1, "reserved"},
       {96 + 0, 9, "unknown op"},
       {96 + 4, 5, "not produced yet"},
       {96 + 12, 65, "out_channels must be 1..64"},
@@ -86,6 +150,39 @@ TEST(Loader, CorruptedFieldsAreRejectedWithTheRightMessage) {
     std::string e = error_of(b);
     EXPECT_NE(e.find(c.message), std::string::npos) << "offset " << c.off << " -> '" << e << "'";
   }
+}
+
+// Version 1: output_kind 0 only, and 80..95 are reserved zeros.
+TEST(Loader, Version1FieldsAreRejectedWithTheRightMessage) {
+  const auto good = valid_bytes(1);
+  const struct {
+    size_t off;
+    uint32_t value;
+    const char* message;
+  } cases[] = {{60, 1, "output_kind must be 0 in a version-1 file, not 1"},
+               {80, 2, "reserved header bytes are not zero"},
+               {92, 1, "reserved header bytes are not zero"}};
+  for (const auto& c : cases) {
+    auto b = good;
+    put32(b, c.off, c.value);
+    fix_crc(b);
+    std::string e = error_of(b);
+    EXPECT_NE(e.find(c.message), std::string::npos) << "offset " << c.off << " -> '" << e << "'";
+  }
+}
+
+// A retouch-layers head must have 7 x shuffle^2 channels: a 28-channel head read with shuffle 1 is wrong.
+TEST(Loader, RetouchLayersHeadMustMatchTheShuffle) {
+  auto b = valid_layers_bytes();
+  put32(b, 80, 1);
+  fix_crc(b);
+  EXPECT_NE(error_of(b).find("the output head has 28 channels; output_kind 1 with output_shuffle 1 needs 7 (7 maps x 1^2)"),
+            std::string::npos)
+      << error_of(b);
+  b = valid_layers_bytes();
+  put32(b, 60, 0);
+  fix_crc(b);
+  EXPECT_NE(error_of(b).find("output_kind 0 with output_shuffle 2 needs 12"), std::string::npos) << error_of(b);
 }
 
 TEST(Loader, FlippedWeightByteFailsTheChecksum) {

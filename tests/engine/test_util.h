@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "beautify/engine.h"
+#include "model.h"
 #include "model_writer.h"
 
 namespace bty::test {
@@ -15,6 +16,11 @@ namespace bty::test {
 inline std::shared_ptr<const Model> parse(const ModelSpec& spec) {
   auto bytes = serialize_model(spec);
   return parse_model(bytes.data(), bytes.size(), "test-model");
+}
+// For single-op nets whose head is the op under test, of any width (not a beauty net's 3 or 7 x shuffle^2).
+inline std::shared_ptr<const Model> parse_any_head(const ModelSpec& spec) {
+  auto bytes = serialize_model(spec);
+  return parse_model_any_head(bytes.data(), bytes.size(), "test-model");
 }
 
 inline Layer conv(int a, int c, int stride, Act act, std::mt19937& rng, int in_channels) {

@@ -18,13 +18,34 @@ class ModelError : public std::runtime_error {
 
 enum class Colour : uint32_t { RGB = 0, YCbCr = 1 };
 
+// What the output head means (docs/model-format.md, `output_kind`).
+enum class OutputKind : uint32_t {
+  Delta = 0,   // one RGB/YCbCr delta: 3 maps (version-1 files are all this kind)
+  Layers = 1,  // retouch layers: 7 maps, see the kLayer* channel indices below
+};
+// Logical maps of an output kind: 3 (Delta) or 7 (Layers). The head has that many x output_shuffle^2 channels.
+inline int output_maps(OutputKind k) { return k == OutputKind::Layers ? 7 : 3; }
+// OutputKind::Layers, after the pixel shuffle: maps 0..2 blemish delta, 3..5 tone-evening delta (both x
+// output_scale = 8-bit units, the tone delta applies on top of the blemish delta), 6 blemish alpha = (raw + 1) / 2.
+constexpr int kLayerBlemish = 0, kLayerTone = 3, kLayerAlpha = 6;
+
 // A validated model (docs/model-format.md). Immutable; share it between nets and threads.
+// The defaults of output_kind, output_shuffle and crop_* are what a version-1 file means (the only place they are
+// written down): one delta, no pixel shuffle, the face framing the v1 nets were trained with.
 struct ModelInfo {
   std::string tier;
+  int version = 0;  // of the file
   int input_width = 0, input_height = 0;
   Colour colour = Colour::RGB;
   float input_scale = 1, input_bias = 0, output_scale = 1;
-  int output_width = 0, output_height = 0, output_channels = 0;
+  OutputKind output_kind = OutputKind::Delta;
+  // Pixel shuffle (depth to space, PyTorch's F.pixel_shuffle order) from the head to the logical maps: map c at
+  // pixel (s*y + dy, s*x + dx) = head channel c*s*s + dy*s + dx at (y, x). 1 or 2.
+  int output_shuffle = 1;
+  // Face framing of the net input: width = crop_width jaw widths, height = crop_aspect x width, the nose tip
+  // (landmark 30) crop_nose_offset x height below the crop centre (models/beautynet/arch.py).
+  float crop_width = 1.45f, crop_aspect = 1.25f, crop_nose_offset = 0.069f;
+  int output_width = 0, output_height = 0, output_channels = 0;  // the raw head tensor (Net::output())
   int64_t macs = 0;  // direct-convolution multiply-accumulates at the model's input size
 };
 class Model;
