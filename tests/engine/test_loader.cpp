@@ -1,5 +1,6 @@
 // The loader rejects every truncation and each corrupted field with a message that names the problem.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
@@ -224,6 +225,26 @@ TEST(Loader, GraphRulesAreEnforced) {
     auto b = serialize_model(s);
     EXPECT_NE(error_of(b).find("different resolutions"), std::string::npos) << error_of(b);
   }
+}
+
+// The Python writer (models/beautynet/bmodel.py, through make_test_model.py) and this loader agree on both versions.
+TEST(Loader, PythonWrittenFilesOfBothVersionsLoad) {
+  const char* dir = std::getenv("BTY_TEST_MODELS");
+  const std::string base = std::string(dir ? dir : ".") + "/test-M";
+  auto v2 = load_model(base + ".bmodel");
+  EXPECT_EQ(info(*v2).version, 2);
+  EXPECT_EQ(info(*v2).output_kind, OutputKind::Layers);
+  EXPECT_EQ(info(*v2).output_shuffle, 2);
+  EXPECT_EQ(info(*v2).output_channels, 28);
+  EXPECT_EQ(info(*v2).output_width, info(*v2).input_width / 2);
+  EXPECT_NEAR(info(*v2).crop_width, 1.45f, 1e-6f);
+  EXPECT_NEAR(info(*v2).crop_aspect, 1.25f, 1e-6f);
+  EXPECT_NEAR(info(*v2).crop_nose_offset, 0.069f, 1e-6f);
+  auto v1 = load_model(base + "-v1.bmodel");
+  EXPECT_EQ(info(*v1).version, 1);
+  EXPECT_EQ(info(*v1).output_kind, OutputKind::Delta);
+  EXPECT_EQ(info(*v1).output_shuffle, 1);
+  EXPECT_EQ(info(*v1).output_channels, 3);
 }
 
 TEST(Loader, MissingFileSaysSo) {
