@@ -29,22 +29,50 @@ struct Frame {
 using bty::is_yuv;         // pixel-format facts come from the engine's image API
 using bty::packed_layout;
 
-// The net's output: `channels` (3) planar CHW float planes of width×height covering `area` of the frame
-// (pixel-centre aligned, as the engine samples its input), to be multiplied by `scale` (the model's output_scale)
-// to give 8-bit deltas in `colour` space (RGB, or full-range YCbCr).
+// The net's raw output head: `channels` planar CHW float planes of width×height (Net::output()), read through a
+// pixel shuffle of factor `shuffle` (PyTorch's F.pixel_shuffle order: map c at (s·y+dy, s·x+dx) = channel
+// c·s²+dy·s+dx at (y, x)) into output_maps(kind) maps of (width·s)×(height·s) that cover `area` of the frame
+// (pixel-centre aligned, as the engine samples its input). Deltas × `scale` (the model's output_scale) are 8-bit
+// deltas in `colour` space (RGB, or full-range YCbCr). channels must be output_maps(kind) × shuffle².
+//   OutputKind::Delta (v1 nets): maps 0..2 = one delta, applied as the blemish delta.
+//   OutputKind::Layers: maps 0..2 blemish delta, 3..5 tone delta (on top), 6 blemish alpha = (map + 1) / 2.
 struct Layer {
   const float* chw = nullptr;
   int width = 0, height = 0, channels = 3;
+  OutputKind kind = OutputKind::Delta;
+  int shuffle = 1;
   Rect area;
   Colour colour = Colour::RGB;
   float scale = 1.f;
 };
 
-// Applies `layer` inside `roi` (clamped to the frame) weighted by mask/255 × strength. `mask` is roi.width ×
-// roi.height, row-major, tightly packed. RGB formats: per channel. YUV formats: ΔY from the RGB delta with the
-// frame's matrix and range at luma resolution; ΔCb/ΔCr at chroma resolution, weighted by the mask averaged over
-// each chroma sample's 2×2 luma block (pixels outside the ROI count as 0).
+// How much of the retouch to apply (the element's `strength`, `blemish` and `tone`), each 0..1.
+struct Amounts {
+  float strength = 1.f;  // overall
+  float blemish = 1.f;   // the blemish delta (Delta kind: the delta) and the spot step
+  float tone = 1.f;      // the tone delta (Layers kind only)
+  bool spot = true;      // the frame-resolution spot step (Layers kind only; below)
+};
+
+// Applies `layer` inside `roi` (clamped to the frame): per pixel
+//   delta = mask/255 × strength × (blemish × Δblemish + tone × Δtone + blemish × alpha × spot),
+// Δ upsampled bilinearly from the maps. `mask` is roi.width × roi.height, row-major, tightly packed. RGB formats:
+// per channel. YUV formats: ΔY from the RGB delta with the frame's matrix and range at luma resolution; ΔCb/ΔCr at
+// chroma resolution, weighted by the mask averaged over each chroma sample's 2×2 luma block (pixels outside the ROI
+// count as 0). strength = 0, or blemish = tone = 0 (blemish = 0 for the Delta kind), writes nothing.
+//
+// Spot step (Layers kind, amounts.spot, blemish > 0, and only when a net pixel spans more than 1.5 frame pixels):
+// the upsampled delta cannot remove a spot smaller than a net pixel, so on the luma-like signal (the Y plane; each
+// of R, G, B for packed RGB) low = box blur of radius r = max(1, round(frame pixels per net pixel)) (edge pixels
+// replicated), high = frame − low, tau = 2.5 × mean |high| over the ROI's mask > 0 pixels (at least 1), and
+// spot = tau·tanh(high/tau) − high: where the net's alpha says blemish, the frame's own high band is kept but its
+// outliers (the spot's core) are compressed; pore-sized detail is far below tau and barely moves.
+void apply(const Frame& frame, const Rect& roi, const uint8_t* mask, const Layer& layer, const Amounts& amounts);
+// The same with blemish = tone = 1.
 void apply(const Frame& frame, const Rect& roi, const uint8_t* mask, const Layer& layer, float strength);
+
+// Box radius of the spot step for a layer (frame pixels), 0 when the step is skipped (a net pixel <= 1.5 frame px).
+int spot_radius(const Layer& layer);
 
 // The frame area to send to the net for a face ROI: the ROI grown (never shrunk) about its centre to the net input's
 // aspect ratio, so the net sees the face undistorted, then slid inside the frame. Where the frame itself is smaller
