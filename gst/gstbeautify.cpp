@@ -21,6 +21,8 @@ GST_DEBUG_CATEGORY_STATIC(beautify_debug);
 enum {
   PROP_0,
   PROP_STRENGTH,
+  PROP_BLEMISH,
+  PROP_TONE,
   PROP_TIER,
   PROP_MODEL,
   PROP_LANDMARK_MODEL,
@@ -33,17 +35,20 @@ enum {
   PROP_SYNCHRONOUS_DETECTION,
 };
 
-#define DEFAULT_STRENGTH 0.7
+// Defaults the core also uses come from the core (retoucher.h), so they are written down once.
+#define DEFAULT_STRENGTH (bty::gst::defaults::strength)
+#define DEFAULT_BLEMISH (bty::gst::defaults::blemish)
+#define DEFAULT_TONE (bty::gst::defaults::tone)
 #define DEFAULT_TIER GST_BEAUTIFY_TIER_AUTO
 #define DEFAULT_MODEL NULL
-#define DEFAULT_LANDMARK_MODEL "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"
-#define DEFAULT_MAX_FACES 4
-#define DEFAULT_MIN_FACE_SIZE 64
-#define DEFAULT_DETECT_INTERVAL 10
+#define DEFAULT_LANDMARK_MODEL (bty::gst::defaults::landmark_model)
+#define DEFAULT_MAX_FACES (bty::gst::defaults::max_faces)
+#define DEFAULT_MIN_FACE_SIZE (bty::gst::defaults::min_face_size)
+#define DEFAULT_DETECT_INTERVAL (bty::gst::defaults::detect_interval)
 #define DEFAULT_THREADS 0
-#define DEFAULT_DRAW_FACES FALSE
+#define DEFAULT_DRAW_FACES (bty::gst::defaults::draw_faces)
 #define DEFAULT_POST_MESSAGES FALSE
-#define DEFAULT_SYNCHRONOUS_DETECTION FALSE
+#define DEFAULT_SYNCHRONOUS_DETECTION (bty::gst::defaults::synchronous_detection)
 
 #define BEAUTIFY_FORMATS "{ I420, YV12, NV12, NV21, RGBA, BGRA, RGBx, BGRx, ARGB, ABGR, xRGB, xBGR, RGB, BGR }"
 
@@ -51,6 +56,8 @@ namespace {
 
 struct Settings {
   double strength = DEFAULT_STRENGTH;
+  double blemish = DEFAULT_BLEMISH;
+  double tone = DEFAULT_TONE;
   GstBeautifyTier tier = DEFAULT_TIER;
   std::string model;
   std::string landmark_model = DEFAULT_LANDMARK_MODEL;
@@ -132,7 +139,8 @@ static void gst_beautify_update_passthrough(GstBeautify* self) {
   {
     std::lock_guard<std::mutex> lock(self->priv->lock);
     const Settings& s = self->priv->settings;
-    passthrough = s.strength <= 0.0 && !s.draw_faces && !s.post_messages;
+    const bool no_retouch = s.strength <= 0.0 || (s.blemish <= 0.0 && s.tone <= 0.0);
+    passthrough = no_retouch && !s.draw_faces && !s.post_messages;
   }
   gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(self), passthrough);
 }
@@ -146,6 +154,14 @@ static void gst_beautify_set_property(GObject* object, guint prop_id, const GVal
     switch (prop_id) {
       case PROP_STRENGTH:
         s.strength = g_value_get_double(value);
+        passthrough_may_change = true;
+        break;
+      case PROP_BLEMISH:
+        s.blemish = g_value_get_double(value);
+        passthrough_may_change = true;
+        break;
+      case PROP_TONE:
+        s.tone = g_value_get_double(value);
         passthrough_may_change = true;
         break;
       case PROP_TIER: s.tier = GstBeautifyTier(g_value_get_enum(value)); break;
@@ -184,6 +200,8 @@ static void gst_beautify_get_property(GObject* object, guint prop_id, GValue* va
   const Settings& s = self->priv->settings;
   switch (prop_id) {
     case PROP_STRENGTH: g_value_set_double(value, s.strength); break;
+    case PROP_BLEMISH: g_value_set_double(value, s.blemish); break;
+    case PROP_TONE: g_value_set_double(value, s.tone); break;
     case PROP_TIER: g_value_set_enum(value, s.tier); break;
     case PROP_MODEL: g_value_set_string(value, s.model.empty() ? NULL : s.model.c_str()); break;
     case PROP_LANDMARK_MODEL: g_value_set_string(value, s.landmark_model.c_str()); break;
@@ -249,7 +267,7 @@ static gboolean gst_beautify_stop(GstBaseTransform* trans) {
 }
 
 static void gst_beautify_before_transform(GstBaseTransform* trans, GstBuffer* buf) {
-  // Controlled properties (strength) take their value for this buffer's stream time.
+  // Controlled properties (strength, blemish, tone) take their value for this buffer's stream time.
   GstClockTime ts = gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME, GST_BUFFER_TIMESTAMP(buf));
   if (GST_CLOCK_TIME_IS_VALID(ts)) gst_object_sync_values(GST_OBJECT(trans), ts);
 }
@@ -346,6 +364,8 @@ static GstFlowReturn gst_beautify_transform_frame_ip(GstVideoFilter* filter, Gst
     std::lock_guard<std::mutex> lock(p->lock);
     const Settings& s = p->settings;
     fs.strength = float(s.strength);
+    fs.blemish = float(s.blemish);
+    fs.tone = float(s.tone);
     fs.max_faces = s.max_faces;
     fs.min_face_size = s.min_face_size;
     fs.detect_interval = s.detect_interval;
@@ -401,6 +421,13 @@ static void gst_beautify_class_init(GstBeautifyClass* klass) {
   g_object_class_install_property(gobject_class, PROP_STRENGTH,
       g_param_spec_double("strength", "Strength", "How much of the retouch to apply (0 = passthrough)", 0.0, 1.0,
                           DEFAULT_STRENGTH, GParamFlags(live | GST_PARAM_CONTROLLABLE)));
+  g_object_class_install_property(gobject_class, PROP_BLEMISH,
+      g_param_spec_double("blemish", "Blemish", "How much of the blemish removal to apply (spots, acne; scaled by "
+                          "strength)", 0.0, 1.0, DEFAULT_BLEMISH, GParamFlags(live | GST_PARAM_CONTROLLABLE)));
+  g_object_class_install_property(gobject_class, PROP_TONE,
+      g_param_spec_double("tone", "Tone", "How much tone evening to apply (redness, blotches, under-eye; scaled by "
+                          "strength). Does nothing with v1 models, which have no tone layer", 0.0, 1.0, DEFAULT_TONE,
+                          GParamFlags(live | GST_PARAM_CONTROLLABLE)));
   g_object_class_install_property(gobject_class, PROP_TIER,
       g_param_spec_enum("tier", "Tier", "Net size; auto picks the largest that keeps real time on this machine "
                         "(ignored when model is set; applies at start)", GST_TYPE_BEAUTIFY_TIER, DEFAULT_TIER, at_start));

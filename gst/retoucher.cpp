@@ -75,9 +75,13 @@ Retoucher::Retoucher(const StartConfig& c) : config_(c) {
     model_ = load_model(choice_.path);
     if (choice_.tier.empty()) choice_.tier = info(*model_).tier;
     const ModelInfo& mi = info(*model_);
-    if (mi.output_channels != 3)
+    const int want = output_maps(mi.output_kind) * mi.output_shuffle * mi.output_shuffle;
+    if (mi.output_channels != want)
       throw ModelError("model '" + choice_.path + "' has " + std::to_string(mi.output_channels) +
-                       " output channels; the element needs a 3-channel retouch layer (a beautify .bmodel)");
+                       " output channels, but its output_kind " + std::to_string(int(mi.output_kind)) +
+                       " with output_shuffle " + std::to_string(mi.output_shuffle) + " needs " +
+                       std::to_string(want) + ": it is not a beautify retouch net. Set model= to a beautify .bmodel "
+                       "(models/beautify-{s,m,l}.bmodel) or export the net with models/beautynet/bmodel.py");
     NetOptions no;
     no.threads = c.threads;
     net_ = std::make_unique<Net>(model_, no);
@@ -125,17 +129,18 @@ void Retoucher::configure(float frame_rate) {
 }
 
 namespace {
-// The face region the nets were trained on (models/beautynet/prepare_data.py): 1.45 jaw widths wide, centred
-// between the jaw's midpoint and the nose bridge, the nose tip slightly below the centre. Feeding the same framing
-// keeps blemishes at the scale the net learned; net_area() then adds the net's aspect ratio.
-Rect training_crop(const face::Face& fc) {
+// The face region the net was trained on (models/beautynet/prepare_data.py), as the model's header says
+// (docs/model-format.md): crop_width jaw widths wide, crop_aspect × that high, centred horizontally between the
+// jaw's midpoint and the nose bridge, the nose tip crop_nose_offset × height below the centre. Feeding the same
+// framing keeps blemishes at the scale the net learned; net_area() then adds the net's aspect ratio.
+Rect training_crop(const face::Face& fc, const ModelInfo& mi) {
   const auto& p = fc.landmarks;
   const float jaw = (p[16] - p[0]).norm();
-  const float w = std::max(8.0f, 1.45f * jaw), h = w * 1.25f;
+  const float w = std::max(8.0f, mi.crop_width * jaw), h = w * mi.crop_aspect;
   float bridge = 0;
   for (int i = 27; i <= 30; ++i) bridge += p[i].x() / 4;
   const float cx = 0.25f * (p[0].x() + p[16].x()) + 0.5f * bridge;
-  const float cy = p[30].y() - 0.069f * h;
+  const float cy = p[30].y() - mi.crop_nose_offset * h;
   return Rect{int(std::lround(cx - w / 2)), int(std::lround(cy - h / 2)), int(std::lround(w)), int(std::lround(h))};
 }
 }  // namespace
@@ -151,14 +156,19 @@ std::vector<face::Face> Retoucher::process(const blend::Frame& f, const FrameSet
   }
   std::vector<face::Face> faces = stage_->process(luma, f.width, f.height, luma_stride);
 
-  if (s.strength > 0.f) {
-    const ModelInfo& mi = info(*model_);
+  const ModelInfo& mi = info(*model_);
+  const bool tone = mi.output_kind == OutputKind::Layers && s.tone > 0.f;  // v1 nets have no tone layer
+  if (s.strength > 0.f && (s.blemish > 0.f || tone)) {
     const ImageView view = f.view();
+    blend::Amounts amounts;
+    amounts.strength = s.strength;
+    amounts.blemish = s.blemish;
+    amounts.tone = s.tone;
     for (const face::Face& fc : faces) {
       if (fc.roi.empty() || fc.mask.size() != size_t(fc.roi.width) * fc.roi.height) continue;
       const Rect roi{fc.roi.x, fc.roi.y, fc.roi.width, fc.roi.height};
       const Rect area =
-          blend::net_area(training_crop(fc), net_->input_width(), net_->input_height(), f.width, f.height);
+          blend::net_area(training_crop(fc, mi), net_->input_width(), net_->input_height(), f.width, f.height);
       net_->set_input(view, area);
       net_->run();
       blend::Layer layer;
@@ -166,10 +176,12 @@ std::vector<face::Face> Retoucher::process(const blend::Frame& f, const FrameSet
       layer.width = net_->output_width();
       layer.height = net_->output_height();
       layer.channels = net_->output_channels();
+      layer.kind = mi.output_kind;
+      layer.shuffle = mi.output_shuffle;
       layer.area = area;
       layer.colour = mi.colour;
       layer.scale = mi.output_scale;
-      blend::apply(f, roi, fc.mask.data(), layer, s.strength);
+      blend::apply(f, roi, fc.mask.data(), layer, amounts);
     }
   }
   if (s.draw_faces) {

@@ -23,20 +23,36 @@ class ConfigError : public std::runtime_error {
   Kind kind;
 };
 
+// The defaults of the element's properties, written down once: StartConfig, FrameSettings and the element's
+// GParamSpecs (gstbeautify.cpp) all take them from here.
+namespace defaults {
+constexpr double strength = 0.7;  // overall amount
+constexpr double blemish = 1.0;   // blemish removal (and the spot step)
+constexpr double tone = 0.5;      // tone evening (v2 nets; v1 nets have no tone layer)
+constexpr int max_faces = 4, min_face_size = 64, detect_interval = 10;
+constexpr bool draw_faces = false, synchronous_detection = false;
+constexpr const char* landmark_model = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
+}  // namespace defaults
+
 struct StartConfig {
   std::string model;  // path; empty: by tier
   std::string tier = "auto";
-  std::string landmark_model = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
+  std::string landmark_model = defaults::landmark_model;
   int threads = 1;
-  bool synchronous_detection = false;
-  int max_faces = 4, min_face_size = 64, detect_interval = 10;
+  bool synchronous_detection = defaults::synchronous_detection;
+  int max_faces = defaults::max_faces, min_face_size = defaults::min_face_size,
+      detect_interval = defaults::detect_interval;
 };
 
-// Copied from the element's settings once per frame.
+// Copied from the element's settings once per frame. strength scales everything; blemish and tone (0..1) scale the
+// net's blemish and tone-evening layers (a v1 net's single delta counts as blemish; tone does nothing with it).
 struct FrameSettings {
-  float strength = 0.5f;
-  int max_faces = 4, min_face_size = 64, detect_interval = 10;
-  bool draw_faces = false;
+  float strength = float(defaults::strength);
+  float blemish = float(defaults::blemish);
+  float tone = float(defaults::tone);
+  int max_faces = defaults::max_faces, min_face_size = defaults::min_face_size,
+      detect_interval = defaults::detect_interval;
+  bool draw_faces = defaults::draw_faces;
 };
 
 class Retoucher {

@@ -4,6 +4,10 @@
 #include "element_test_util.h"
 
 #include <gst/video/gstvideometa.h>
+#ifdef HAVE_GST_CONTROLLER
+#include <gst/controller/gstdirectcontrolbinding.h>
+#include <gst/controller/gstinterpolationcontrolsource.h>
+#endif
 
 #include <atomic>
 #include <cstdio>
@@ -213,7 +217,7 @@ TEST(Element, PropertyChangesFromAnotherThreadWhilePlaying) {
     for (int i = 0; !stop; ++i) {
       g_object_set(t.element, "strength", (i % 5) / 4.0, "max-faces", i % 3, "min-face-size", 16 + (i % 4) * 16,
                    "detect-interval", 1 + i % 7, "draw-faces", FALSE, NULL);
-      g_object_set(t.element, "post-messages", TRUE, NULL);
+      g_object_set(t.element, "post-messages", TRUE, "blemish", (i % 3) / 2.0, "tone", (i % 4) / 3.0, NULL);
       std::this_thread::sleep_for(std::chrono::microseconds(300));
     }
   });
@@ -231,6 +235,157 @@ TEST(Element, PropertyChangesFromAnotherThreadWhilePlaying) {
   EXPECT_GE(strength, 0.0);
   gst_buffer_unref(in);
 }
+
+// blemish = tone = 0 is a passthrough like strength = 0; with messages on, faces are tracked and no pixel written.
+TEST(Element, BlemishAndToneZeroIsPassthrough) {
+  for (const char* fmt : {"I420", "BGRA"}) {
+    Harnessed t(make_beautify({{"blemish", "0"}, {"tone", "0"}, {"post-messages", "false"}}));
+    gst_harness_set_src_caps_str(t.h, caps_string(fmt, 640, 360).c_str());
+    GstBuffer* in = load_frame(data_path("obama.jpg"), fmt, 640, 360, 5);
+    FrameFaces faces;
+    GstBuffer* out = run_frames(t, in, 3, faces);
+    EXPECT_TRUE(same_bytes(in, out)) << fmt;
+    EXPECT_TRUE(gst_base_transform_is_passthrough(GST_BASE_TRANSFORM(t.element)));
+    gst_buffer_unref(in);
+    gst_buffer_unref(out);
+  }
+  Harnessed t(make_beautify({{"blemish", "0"}, {"tone", "0"}}));
+  gst_harness_set_src_caps_str(t.h, caps_string("NV12", 960, 540).c_str());
+  GstBuffer* in = load_frame(data_path("obama.jpg"), "NV12", 960, 540);
+  FrameFaces faces;
+  GstBuffer* out = run_frames(t, in, 3, faces);
+  EXPECT_FALSE(gst_base_transform_is_passthrough(GST_BASE_TRANSFORM(t.element)));
+  EXPECT_GE(faces.rois.size(), 1u);
+  EXPECT_TRUE(same_bytes(in, out));
+  gst_buffer_unref(in);
+  gst_buffer_unref(out);
+}
+
+namespace {
+// The output of 2 frames of the 960x540 portrait with these settings (and its face ROIs).
+GstBuffer* retouched(const std::vector<std::pair<std::string, std::string>>& settings, GstBuffer* in,
+                     std::vector<Box>& rois, const char* fmt = "RGBx") {
+  Harnessed t(make_beautify(settings));
+  gst_harness_set_src_caps_str(t.h, caps_string(fmt, 960, 540).c_str());
+  FrameFaces faces;
+  GstBuffer* out = run_frames(t, in, 2, faces);
+  rois = faces.rois;
+  return out;
+}
+}  // namespace
+
+// Each of blemish and tone moves the face by itself (the test model's random layers are not zero), both together
+// differently again, and nothing outside the ROIs either way.
+TEST(Element, BlemishAndToneEachRetouch) {
+  GstBuffer* in = load_frame(data_path("obama.jpg"), "RGBx", 960, 540);
+  std::vector<Box> rois;
+  GstBuffer* blemish = retouched({{"blemish", "1"}, {"tone", "0"}}, in, rois);
+  ASSERT_EQ(rois.size(), 1u);
+  GstBuffer* tone = retouched({{"blemish", "0"}, {"tone", "1"}}, in, rois);
+  GstBuffer* both = retouched({{"blemish", "1"}, {"tone", "1"}}, in, rois);
+  for (GstBuffer* out : {blemish, tone, both}) {
+    const Diff d = compare("RGBx", 960, 540, in, out, rois);
+    EXPECT_EQ(d.outside, 0);
+    EXPECT_GT(d.inside, 2000);
+  }
+  EXPECT_GT(compare("RGBx", 960, 540, blemish, tone, rois).inside, 2000);
+  EXPECT_GT(compare("RGBx", 960, 540, blemish, both, rois).inside, 2000);
+  for (GstBuffer* b : {in, blemish, tone, both}) gst_buffer_unref(b);
+}
+
+// A version-1 model (one delta) still runs: blemish scales its delta, tone does nothing with it.
+TEST(Element, Version1ModelRunsAndIgnoresTone) {
+  const std::string v1 = test_model("M-v1");
+  GstBuffer* in = load_frame(data_path("obama.jpg"), "I420", 960, 540);
+  std::vector<Box> rois;
+  GstBuffer* full = retouched({{"model", v1}}, in, rois, "I420");
+  ASSERT_EQ(rois.size(), 1u);
+  const Diff d = compare("I420", 960, 540, in, full, rois);
+  EXPECT_EQ(d.outside, 0);
+  EXPECT_GT(d.inside, 2000);
+  GstBuffer* tone_only = retouched({{"model", v1}, {"blemish", "0"}, {"tone", "1"}}, in, rois, "I420");
+  EXPECT_TRUE(same_bytes(in, tone_only));
+  GstBuffer* tone_changes_nothing = retouched({{"model", v1}, {"tone", "0"}}, in, rois, "I420");
+  EXPECT_TRUE(same_bytes(full, tone_changes_nothing));
+  for (GstBuffer* b : {in, full, tone_only, tone_changes_nothing}) gst_buffer_unref(b);
+}
+
+namespace {
+// Logs GLib-GObject warnings instead of printing them (out-of-range property values).
+int g_property_warnings = 0;
+void count_warning(const gchar*, GLogLevelFlags, const gchar*, gpointer) { ++g_property_warnings; }
+}  // namespace
+
+// strength, blemish and tone: 0..1, the documented defaults, controllable; an out-of-range value is refused with
+// a warning and the property keeps its value.
+TEST(Element, StrengthBlemishToneRangesDefaultsControllable) {
+  GstElement* e = gst_element_factory_make("beautify", NULL);
+  ASSERT_NE(e, nullptr);
+  gst_object_ref_sink(e);
+  const struct {
+    const char* name;
+    double def;
+  } props[] = {{"strength", 0.7}, {"blemish", 1.0}, {"tone", 0.5}};
+  for (const auto& p : props) {
+    GParamSpec* ps = g_object_class_find_property(G_OBJECT_GET_CLASS(e), p.name);
+    ASSERT_NE(ps, nullptr) << p.name;
+    ASSERT_TRUE(G_IS_PARAM_SPEC_DOUBLE(ps));
+    const GParamSpecDouble* d = G_PARAM_SPEC_DOUBLE(ps);
+    EXPECT_EQ(d->minimum, 0.0) << p.name;
+    EXPECT_EQ(d->maximum, 1.0) << p.name;
+    EXPECT_DOUBLE_EQ(d->default_value, p.def) << p.name;
+    EXPECT_TRUE(ps->flags & GST_PARAM_CONTROLLABLE) << p.name;
+    EXPECT_TRUE(ps->flags & GST_PARAM_MUTABLE_PLAYING) << p.name;
+    double v = -1;
+    g_object_get(e, p.name, &v, NULL);
+    EXPECT_DOUBLE_EQ(v, p.def) << p.name;
+    const guint handler = g_log_set_handler("GLib-GObject", GLogLevelFlags(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL),
+                                            count_warning, NULL);
+    g_property_warnings = 0;
+    g_object_set(e, p.name, 1.5, NULL);
+    g_object_set(e, p.name, -0.25, NULL);
+    g_log_remove_handler("GLib-GObject", handler);
+    EXPECT_EQ(g_property_warnings, 2) << p.name;
+    g_object_get(e, p.name, &v, NULL);
+    EXPECT_DOUBLE_EQ(v, p.def) << p.name << " took an out-of-range value";
+  }
+  gst_object_unref(e);
+}
+
+#ifdef HAVE_GST_CONTROLLER
+// tone under a control source: it takes the curve's value at each buffer's stream time. With blemish 0, frame 1
+// (tone 0) passes through untouched and frame 2 (tone 0.8) is retouched.
+TEST(Element, ToneFollowsAControlSource) {
+  Harnessed t(make_beautify({{"blemish", "0"}}));
+  GstControlSource* cs = gst_interpolation_control_source_new();
+  g_object_set(cs, "mode", GST_INTERPOLATION_MODE_NONE, NULL);
+  gst_timed_value_control_source_set(GST_TIMED_VALUE_CONTROL_SOURCE(cs), 0, 0.0);
+  gst_timed_value_control_source_set(GST_TIMED_VALUE_CONTROL_SOURCE(cs), GST_SECOND / 20, 0.8);
+  ASSERT_TRUE(gst_object_add_control_binding(GST_OBJECT(t.element),
+                                             gst_direct_control_binding_new(GST_OBJECT(t.element), "tone", cs)));
+  gst_harness_set_src_caps_str(t.h, caps_string("I420", 960, 540).c_str());
+  GstBuffer* in = load_frame(data_path("obama.jpg"), "I420", 960, 540);
+  double tone[2] = {-1, -1};
+  GstBuffer* out[2] = {nullptr, nullptr};
+  std::vector<Box> rois;
+  for (int i = 0; i < 2; ++i) {
+    GST_BUFFER_PTS(in) = GstClockTime(i) * GST_SECOND / 10;  // 0 s, then 0.1 s
+    out[i] = t.push_copy(in);
+    rois = pop_faces(t.bus).rois;
+    g_object_get(t.element, "tone", &tone[i], NULL);
+  }
+  EXPECT_DOUBLE_EQ(tone[0], 0.0);
+  EXPECT_NEAR(tone[1], 0.8, 1e-9);
+  EXPECT_TRUE(same_bytes(in, out[0]));
+  ASSERT_EQ(rois.size(), 1u);
+  const Diff d = compare("I420", 960, 540, in, out[1], rois);
+  EXPECT_EQ(d.outside, 0);
+  EXPECT_GT(d.inside, 1000);
+  gst_buffer_unref(in);
+  for (GstBuffer* b : out) gst_buffer_unref(b);
+  gst_object_unref(cs);
+}
+#endif
 
 TEST(Element, DrawFacesMarksTheFace) {
   Harnessed t(make_beautify({{"draw-faces", "true"}, {"strength", "0"}}));
