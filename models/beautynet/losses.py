@@ -1,5 +1,5 @@
-"""Losses that need no downloaded weights: pixel, SSIM, gradient, texture statistics, and the frozen-segmenter
-discriminator loss."""
+"""Losses that need no downloaded weights: pixel (per-instance weighted), SSIM, gradient, texture statistics,
+mean colour of clean skin, tone, alpha, and the frozen-segmenter discriminator loss (ablation)."""
 import torch
 import torch.nn.functional as F
 
@@ -45,23 +45,54 @@ def texture_stats(y, t, m):
     return masked_mean((torch.log(ey + 1e-5) - torch.log(et + 1e-5)).abs(), m)
 
 
-def beauty_loss(y, t, bm, skin):
-    """y: composed output, t: target, bm: blemish mask, skin: skin mask; all at the same size. Returns (total, parts)."""
-    w = 1 + 8 * bm
-    pix = (w * (y - t).abs()).mean()
+def charbonnier(d, eps=1e-3):
+    return torch.sqrt(d * d + eps * eps) - eps
+
+
+def clean_skin(skin, bm):
+    """Blemish-free skin: skin > 0.5 with the blemish mask dilated by 2 px removed."""
+    return (skin > 0.5).float() * (1 - F.max_pool2d(bm, 5, 1, 2))
+
+
+def beauty_loss(x, out_layers, b, w_mean=10.0, w_tone=0.5, w_alpha=0.05):
+    """x: input, out_layers: nets.layers(raw output), b: the batch (t, tone, bm, w, skin). Returns (total, parts).
+    - blemish output vs B: Charbonnier with every blemish instance weighted about equally (b["w"]), SSIM and
+      gradients of luma, texture statistics in clean skin;
+    - mean-colour penalty: per image and channel, the mean of (output - B) over clean skin must be 0 (a uniform
+      lift of the skin is not retouching: it replaces the old post-hoc bias calibration);
+    - tone output on top: Charbonnier and gradients vs the tone target;
+    - alpha: BCE vs the blemish mask (where the frame-resolution step may act)."""
+    db, dt, alpha = out_layers
+    skin, bm = b["skin"], b["bm"]
+    y = (x + skin * db).clamp(0, 1)
+    t = b["t"]
+    wpix = 1 + 4 * b["w"]
+    pix = (wpix * charbonnier(y - t)).mean()
     ssim = 1 - ssim_map(luma(y), luma(t)).mean()
     gy, gt = grads(y), grads(t)
-    grad = sum((a - b).abs().mean() for a, b in zip(gy, gt))
-    tex = texture_stats(y, t, (skin > 0.5).float() * (1 - bm))
-    total = pix + 0.5 * ssim + 0.5 * grad + 0.02 * tex
-    return total, dict(pix=pix.item(), ssim=ssim.item(), grad=grad.item(), tex=tex.item())
+    grad = sum((a - c).abs().mean() for a, c in zip(gy, gt))
+    cs = clean_skin(skin, bm)
+    tex = texture_stats(y, t, cs)
+    n = cs.sum((2, 3)).clamp(min=1)
+    mean_off = (((y - t) * cs).sum((2, 3)) / n).abs().mean()
+    yt = (y + skin * dt).clamp(0, 1)
+    tone = charbonnier(yt - b["tone"]).mean() + 0.5 * sum((a - c).abs().mean() for a, c in zip(grads(yt), grads(b["tone"])))
+    m = (skin > 0.1).float()
+    logit = torch.logit(alpha.clamp(1e-4, 1 - 1e-4))
+    al = masked_mean(F.binary_cross_entropy_with_logits(logit, bm, reduction="none"), m)
+    total = pix + 0.5 * ssim + 0.5 * grad + 0.02 * tex + w_mean * mean_off + w_tone * tone + w_alpha * al
+    parts = dict(pix=pix.item(), ssim=ssim.item(), grad=grad.item(), tex=tex.item(), mean=mean_off.item(),
+                 tone=tone.item(), alpha=al.item())
+    return total, parts, y
 
 
-def disc_loss(seg, y, skin):
-    """The frozen blemish segmenter scores the output against an all-zero mask (inside the skin)."""
+def disc_loss(seg, y, skin, bm):
+    """The frozen blemish segmenter scores the output against an all-zero mask, only inside the blemish masks
+    dilated by ~4 px (on clean skin it fires on ~13 % of pixels, and an all-zero target there would push the net
+    to alter clean skin)."""
     logit = seg(y)
     bce = F.binary_cross_entropy_with_logits(logit, torch.zeros_like(logit), reduction="none")
-    return masked_mean(bce, (skin > 0.3).float())
+    return masked_mean(bce, (skin > 0.3).float() * F.max_pool2d(bm, 9, 1, 4))
 
 
 def seg_loss(logit, bm, skin):

@@ -64,13 +64,14 @@ class BeautyNet(nn.Module):
                 convs.append(nn.Conv2d(ch[l.a], l.out_channels, 3, l.stride, 1) if deploy
                              else RepConv(ch[l.a], l.out_channels, l.stride))
         self.convs = nn.ModuleList(convs)
-        if not deploy:  # start near the identity retouch: a small head makes the first delta ~0
-            head = self.convs[-1]
+        if not deploy:  # start at the identity retouch: a zero head makes the first deltas exactly 0 (a random
+            head = self.convs[-1]  # first delta of up to 80/255 made Adam's first steps kill the ReLUs)
             for m in (head.b3, head.b1):
-                nn.init.constant_(m.weight, 0.1)
+                nn.init.zeros_(m.weight)
 
     def forward(self, x):
-        """x: RGB in [-1,1] (arch.INPUT_SCALE/BIAS), N3HW. Returns tanh output at half resolution."""
+        """x: RGB in [-1,1] (arch.INPUT_SCALE/BIAS), N3HW. Returns the raw head output (tanh, half resolution,
+        OUT_CHANNELS x SHUFFLE^2 channels; layers() unpacks it)."""
         t = [x]
         ci = 0
         for l in self.tier.layers:
@@ -110,14 +111,22 @@ def to_net(img01):
     return img01 * (255.0 * arch.INPUT_SCALE) + arch.INPUT_BIAS
 
 
-def delta01(out):
-    """Net output (tanh) -> delta in [0,1] image units."""
-    return out * (arch.OUTPUT_SCALE / 255.0)
+def layers(out):
+    """Raw head output (tanh, 1/2 resolution) -> (blemish delta, tone delta, alpha) at full input resolution;
+    deltas in [0,1] image units, alpha in [0,1] (arch.OUT_*)."""
+    y = F.pixel_shuffle(out, arch.SHUFFLE)
+    k = arch.OUTPUT_SCALE / 255.0
+    return (y[:, arch.OUT_BLEMISH[0]:arch.OUT_BLEMISH[1]] * k, y[:, arch.OUT_TONE[0]:arch.OUT_TONE[1]] * k,
+            (y[:, arch.OUT_ALPHA:arch.OUT_ALPHA + 1] + 1) / 2)
 
 
-def compose(x01, out, skin):
-    """What the element does: upsample the half-resolution delta (bilinear) and add it through the skin mask."""
-    d = F.interpolate(delta01(out), size=x01.shape[-2:], mode="bilinear", align_corners=False)
+def compose(x01, out, skin, blemish=1.0, tone=0.0):
+    """What the element does: upsample the retouch layers (bilinear) to x01's size and add blemish x the blemish
+    delta + tone x the tone delta through the skin mask."""
+    db, dt, _ = layers(out)
+    d = blemish * db + tone * dt
+    if d.shape[-2:] != x01.shape[-2:]:
+        d = F.interpolate(d, size=x01.shape[-2:], mode="bilinear", align_corners=False)
     return (x01 + skin * d).clamp(0, 1)
 
 
@@ -153,7 +162,7 @@ class BlemishSeg(nn.Module):
 def load_bmodel(path, device="cpu"):
     """A deploy-form BeautyNet with the weights of a .bmodel file (the eval runs shipped files through this)."""
     m = bmodel.read(path)
-    t = arch.Tier(m["tier"], m["width"], m["height"], 0, 0, 0, 0, m["layers"])
+    t = arch.Tier(m["tier"], m["width"], m["height"], 0, 0, 0, 0, 0, m["layers"])
     net = BeautyNet(t, deploy=True)
     with torch.no_grad():
         for c, (w, b) in zip(net.convs, m["weights"]):

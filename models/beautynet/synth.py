@@ -1,5 +1,5 @@
 """Training pairs on the fly, batched in torch (GPU or CPU): augmentation, synthetic blemishes with exact masks,
-and the classical retouch that makes the targets. Recipes and constants are explained in docs/training.md.
+the clean base B that is the blemish target, and the tone-evening target. Recipes and constants are explained in docs/training.md.
 
 Face scale: F = jaw width (landmarks 0..16) in output pixels; every blemish size is a fraction of F.
 """
@@ -102,7 +102,8 @@ def _u(g, n, lo, hi, device):
 
 def augment(img, skin, feat, pts, g, out_hw, strong=True):
     """img [B,3,H,W] in [0,1], skin/feat [B,1,H,W], pts [B,68,2] (pixels). Random view (scale, shift, rotation,
-    flip) resampled to out_hw, then light, colour, blur, noise and JPEG. Returns the clean photo C and the masks."""
+    flip) resampled to out_hw, then light, colour, skin tone and lens blur. Returns the clean photo C and the masks.
+    Sensor noise and JPEG come later (camera()), after the blemishes, identically on input and target."""
     b, dev = img.shape[0], img.device
     H, W = img.shape[-2:]
     oh, ow = out_hw
@@ -133,18 +134,30 @@ def augment(img, skin, feat, pts, g, out_hw, strong=True):
     c = c * (1 + torch.randn(b, 3, 1, 1, generator=g, device=dev) * 0.05)
     lum = c.mean(1, keepdim=True)
     c = lum + (c - lum) * _u(g, b, 0.75, 1.2, dev)[:, None, None, None]
+    # darker skin tones (the photos are mostly light-skinned): a melanin-like tint of the whole picture, 30 %
+    mel = torch.where(torch.rand(b, generator=g, device=dev) < 0.3, _u(g, b, 0.2, 1.1, dev), torch.zeros(b, device=dev))
+    c = c * torch.exp(-mel[:, None, None, None] * torch.tensor([0.55, 0.75, 0.9], device=dev)[None, :, None, None])
     c = c.clamp(0, 1)
-    # camera: blur (sometimes), noise (sometimes), JPEG (sometimes)
+    # lens blur (sometimes)
     blur = torch.where(torch.rand(b, generator=g, device=dev) < 0.3, _u(g, b, 0.3, 1.0, dev), torch.zeros(b, device=dev))
     c = gauss_blur(c, blur) if float(blur.max()) > 0 else c
-    ns = torch.where(torch.rand(b, generator=g, device=dev) < 0.5, _u(g, b, 0.0, 0.015, dev), torch.zeros(b, device=dev))
-    n = torch.randn(b, 1, oh, ow, generator=g, device=dev) + 0.4 * torch.randn(b, 3, oh, ow, generator=g, device=dev)
-    c = (c + n * ns[:, None, None, None]).clamp(0, 1)
-    jq = _u(g, b, 45, 95, dev).round()
-    use = torch.rand(b, generator=g, device=dev) < 0.4
-    if bool(use.any()):
-        c = torch.where(use[:, None, None, None], jpeg(c, jq), c)
     return c, sk, ft, po
+
+
+def camera(g, imgs):
+    """Sensor noise (50 %) and a JPEG round trip (40 %), the same draws for every image in `imgs` (input and
+    targets): the net must keep the camera's own grain, not learn to denoise (plastic skin)."""
+    b, _, h, w = imgs[0].shape
+    dev = imgs[0].device
+    ns = torch.where(torch.rand(b, generator=g, device=dev) < 0.5, _u(g, b, 0.0, 0.015, dev), torch.zeros(b, device=dev))
+    n = torch.randn(b, 1, h, w, generator=g, device=dev) + 0.4 * torch.randn(b, 3, h, w, generator=g, device=dev)
+    jq = _u(g, b, 45, 95, dev).round()
+    use = (torch.rand(b, generator=g, device=dev) < 0.4)[:, None, None, None]
+    out = []
+    for im in imgs:
+        im = (im + n * ns[:, None, None, None]).clamp(0, 1)
+        out.append(torch.where(use, jpeg(im, jq), im) if bool(use.any()) else im)
+    return out
 
 
 # ----------------------------------------------------------------------------------------------- blemishes
@@ -154,25 +167,39 @@ def face_scale(pts):
     return (pts[:, 16] - pts[:, 0]).norm(dim=-1)  # [B]
 
 
-def _blobs(h, w, cx, cy, r, dev):
-    """cx, cy, r: [B,K] -> [B,K,H,W] Gaussian blobs (r = sigma)."""
+def _shapes(g, h, w, cx, cy, r, hard, wobble, dev):
+    """cx, cy, r, hard, wobble: [B,K] -> [B,K,H,W] opacity in [0,1]. r is the radius scale (sigma of a Gaussian);
+    hard in [0,1] blends the Gaussian into a flat-topped super-Gaussian (hard edge); wobble > 0 modulates the
+    radius with angular harmonics 2..4 (irregular outline)."""
+    b, k = cx.shape
     ys = torch.arange(h, device=dev, dtype=torch.float32)[None, None, :, None]
     xs = torch.arange(w, device=dev, dtype=torch.float32)[None, None, None, :]
-    d2 = (xs - cx[..., None, None]) ** 2 + (ys - cy[..., None, None]) ** 2
-    return torch.exp(-0.5 * d2 / (r[..., None, None] ** 2).clamp(min=0.25))
+    dx, dy = xs - cx[..., None, None], ys - cy[..., None, None]
+    th = torch.atan2(dy, dx)
+    mod = torch.ones_like(th)
+    for n in (2, 3, 4):
+        amp = wobble * torch.rand(b, k, generator=g, device=dev) / n * 2
+        ph = 2 * math.pi * torch.rand(b, k, generator=g, device=dev)
+        mod = mod + amp[..., None, None] * torch.cos(n * th + ph[..., None, None])
+    rr = (r[..., None, None] * mod.clamp(min=0.4)).clamp(min=0.5)
+    q = (dx * dx + dy * dy) / (rr * rr)
+    p = 1 + 3 * hard[..., None, None]  # exponent on q: 1 = Gaussian, 4 = hard-edged disc of radius ~1.2 r
+    return torch.exp(-0.5 * q ** p)
 
 
-def _spots(g, skin, fs, k, rlo, rhi, dev):
-    """k candidate positions per image sampled where skin is solid; a per-spot on/off picks a random count."""
+def _places(g, skin, k, dev):
+    """k candidate centres per image where skin is solid; a per-instance on/off gives a random count."""
     b, _, h, w = skin.shape
     prob = (skin[:, 0] > 0.8).float().reshape(b, -1) + 1e-6
     idx = torch.multinomial(prob, k, replacement=True, generator=g)
-    cy, cx = (idx // w).float(), (idx % w).float()
-    cx = cx + torch.rand(b, k, generator=g, device=dev) - 0.5
-    cy = cy + torch.rand(b, k, generator=g, device=dev) - 0.5
-    r = fs[:, None] * (rlo + (rhi - rlo) * torch.rand(b, k, generator=g, device=dev))
-    on = torch.rand(b, k, generator=g, device=dev) < torch.rand(b, 1, generator=g, device=dev)
-    return cx, cy, r, on.float()
+    cy = (idx // w).float() + torch.rand(b, k, generator=g, device=dev) - 0.5
+    cx = (idx % w).float() + torch.rand(b, k, generator=g, device=dev) - 0.5
+    on = (torch.rand(b, k, generator=g, device=dev) < torch.rand(b, 1, generator=g, device=dev)).float()
+    return cx, cy, on
+
+
+def _loguni(g, shape, lo, hi, dev):
+    return torch.exp(math.log(lo) + (math.log(hi) - math.log(lo)) * torch.rand(*shape, generator=g, device=dev))
 
 
 def lowfreq_noise(g, b, h, w, cell, dev, ch=1):
@@ -182,99 +209,167 @@ def lowfreq_noise(g, b, h, w, cell, dev, ch=1):
     return F.interpolate(n, size=(h, w), mode="bicubic", align_corners=False)
 
 
-BLEMISH_TYPES = ("spots", "acne", "redness", "undereye", "blotchy")
+def _rgb(v, dev):
+    return torch.tensor(v, device=dev, dtype=torch.float32)[None, :, None, None]
 
 
-def add_blemishes(c, skin, pts, g, level=1.0, types=BLEMISH_TYPES):
-    """Returns X (C with blemishes) and the exact blemish mask: pixels that the blemishes changed by > 3/255 in
-    any channel, on skin. Multiplicative tints on the photo keep its own texture under the blemish.
-    `types` keeps only some kinds (the random draws are the same whatever it holds: per-type evaluation)."""
-    on_ = {k: float(k in types) for k in BLEMISH_TYPES}
+# Families of synthetic blemishes (docs/training.md). HELD_OUT is never drawn in training: the eval reports it
+# separately, as removal of a kind of blemish the net never saw.
+BLEMISH_TYPES = ("spots", "light_spots", "papules", "macules", "redness", "undereye", "blotchy", "postacne")
+HELD_OUT = "postacne"
+TRAIN_TYPES = tuple(t for t in BLEMISH_TYPES if t != HELD_OUT)
+
+
+def add_blemishes(c, skin, pts, g, level=1.0, types=TRAIN_TYPES):
+    """Draws blemishes on the clean base `c` (only on skin). Returns dict:
+    x: C with blemishes; mask: exact blemish mask (changed by > 3/255 in any channel, on skin); weight: per-pixel
+    loss weight in which every instance counts about the same whatever its area (small spots as much as patches);
+    inst: [B,K,H,W] bool footprints of the drawn instances; kinds: the family of each of the K instances.
+    The random draws do not depend on `types` (per-type evaluation sees the same faces and places).
+    Operations: multiplicative tints (the skin's own texture stays visible under the blemish), blends toward a
+    sampled colour (flat marks that hide texture), additive light (whiteheads), shading (raised papules)."""
     b, _, h, w = c.shape
     dev = c.device
-    fs = face_scale(pts)
+    fs = face_scale(pts)[:, None]  # [B,1]
     sk = skin.clamp(0, 1)
-    logt = torch.zeros_like(c)   # log of multiplicative tint, accumulated
-    add = torch.zeros_like(c)
+    x = c.clone()
+    fps, kinds = [], []
+    u = lambda *s: torch.rand(*s, generator=g, device=dev)  # noqa: E731
+    skin_col = (c * (sk > 0.5)).sum((2, 3), keepdim=True) / (sk > 0.5).sum((2, 3), keepdim=True).clamp(min=1)
 
-    # dark spots / freckle-like marks: brown, sigma 0.4-1.1% of F (1-4 mm on a real face)
-    cx, cy, r, on = _spots(g, sk, fs, 14, 0.004, 0.011, dev)
-    a = (_blobs(h, w, cx, cy, r, dev) * (on * (0.25 + 0.45 * torch.rand(b, 14, generator=g, device=dev)))[..., None, None]).sum(1, keepdim=True)
-    logt += on_["spots"] * torch.log1p(-a.clamp(0, 0.8) * torch.tensor([0.45, 0.6, 0.7], device=dev)[None, :, None, None])
+    def draw(kind, op, a, col, record=True):
+        """Applies opacity maps a [B,K,H,W] (already x strength) with op; records the instances' footprints."""
+        nonlocal x
+        on = float(kind in types) * level
+        tot = a.sum(1, keepdim=True) * on * sk
+        if op == "tint":      # col: log-attenuation per channel
+            x = x * torch.exp(-tot.clamp(0, 0.95) * col)
+        elif op == "blend":   # col: target colour [B,3,1,1]
+            x = x + tot.clamp(0, 0.95) * (col - x)
+        else:                 # "gain": signed shading, x * (1 + a)
+            x = x * (1 + tot.clamp(-0.5, 0.5))
+        if record:
+            fps.append(a.abs() * on > 0.04)
+            kinds.extend([kind] * a.shape[1])
 
-    # red acne: core + halo, sometimes a white-yellow highlight (pustule / specular)
+    # dark spots (melanin): tiny to 3 % F, Gaussian / hard-edged / irregular, up to ~90/255
+    k = 12
+    cx, cy, on = _places(g, sk, k, dev)
+    r = torch.maximum(_loguni(g, (b, k), 0.003, 0.02, dev) * fs, torch.full_like(cx, 0.45))
+    a = _shapes(g, h, w, cx, cy, r, (u(b, k) < 0.4).float() * u(b, k), 0.4 * (u(b, k) < 0.3).float(), dev)
+    draw("spots", "tint", a * (on * (0.2 + 0.55 * u(b, k)))[..., None, None], _rgb([0.7, 0.9, 1.05], dev))
+
+    # light spots and whiteheads: small, brighter and yellowish
+    k = 6
+    cx, cy, on = _places(g, sk, k, dev)
+    r = torch.maximum(_loguni(g, (b, k), 0.003, 0.012, dev) * fs, torch.full_like(cx, 0.45))
+    a = _shapes(g, h, w, cx, cy, r, 0.5 * u(b, k), torch.zeros(b, k, device=dev), dev)
+    draw("light_spots", "blend", a * (on * (0.25 + 0.45 * u(b, k)))[..., None, None],
+         torch.tensor([1.0, 0.97, 0.85], device=dev)[None, :, None, None].expand(b, 3, 1, 1))
+
+    # papules: raised red bumps, red core + halo, lit from the upper left (shading), some with a whitehead
     k = 8
-    cx, cy, r, on = _spots(g, sk, fs, k, 0.006, 0.014, dev)
-    s = on * (0.4 + 0.5 * torch.rand(b, k, generator=g, device=dev))
-    core = (_blobs(h, w, cx, cy, r, dev) * s[..., None, None]).sum(1, keepdim=True).clamp(0, 1)
-    halo = (_blobs(h, w, cx, cy, 2.6 * r, dev) * (0.35 * s)[..., None, None]).sum(1, keepdim=True).clamp(0, 1)
-    red = (core + halo).clamp(0, 1)
-    logt += on_["acne"] * torch.log1p(-red * torch.tensor([0.05, 0.4, 0.35], device=dev)[None, :, None, None])
-    hl_on = s * (torch.rand(b, k, generator=g, device=dev) < 0.6).float()
-    hl = (_blobs(h, w, cx - 0.3 * r, cy - 0.3 * r, 0.35 * r, dev) * hl_on[..., None, None]).sum(1, keepdim=True)
-    add += on_["acne"] * hl.clamp(0, 1) * torch.tensor([0.16, 0.14, 0.1], device=dev)[None, :, None, None]
+    cx, cy, on = _places(g, sk, k, dev)
+    r = torch.maximum(_loguni(g, (b, k), 0.005, 0.016, dev) * fs, torch.full_like(cx, 0.6))
+    s = on * (0.4 + 0.5 * u(b, k))
+    core = _shapes(g, h, w, cx, cy, r, torch.zeros(b, k, device=dev), torch.zeros(b, k, device=dev), dev)
+    halo = _shapes(g, h, w, cx, cy, 2.5 * r, torch.zeros(b, k, device=dev), 0.3 * u(b, k), dev)
+    draw("papules", "tint", (core + 0.35 * halo).clamp(0, 1) * s[..., None, None], _rgb([0.05, 0.55, 0.45], dev))
+    lit = _shapes(g, h, w, cx - 0.45 * r, cy - 0.45 * r, 0.7 * r, torch.zeros(b, k, device=dev),
+                  torch.zeros(b, k, device=dev), dev) - core * 0.6
+    draw("papules", "gain", lit.clamp(-1, 1) * (0.2 * s)[..., None, None], None, record=False)
+    wh = (u(b, k) < 0.4).float() * s
+    a = _shapes(g, h, w, cx, cy, 0.35 * r, torch.ones(b, k, device=dev) * 0.5, torch.zeros(b, k, device=dev), dev)
+    draw("papules", "blend", a * (0.7 * wh)[..., None, None],
+         torch.tensor([0.98, 0.95, 0.82], device=dev)[None, :, None, None].expand(b, 3, 1, 1), record=False)
 
-    # redness patches: large, irregular (blob x smooth noise)
+    # macules: flat brown marks 1-3 % F, irregular, hard-ish edges, blended toward a sampled darker skin colour
+    k = 4
+    cx, cy, on = _places(g, sk, k, dev)
+    r = _loguni(g, (b, k), 0.008, 0.03, dev) * fs
+    a = _shapes(g, h, w, cx, cy, r, 0.3 + 0.7 * u(b, k), 0.5 * u(b, k), dev)
+    shade = 0.5 + 0.3 * u(b, 1, 1, 1)
+    draw("macules", "blend", a * (on * (0.3 + 0.5 * u(b, k)))[..., None, None],
+         skin_col * torch.cat([shade + 0.12, shade, shade - 0.05], 1))
+
+    # redness patches: large, irregular (haemoglobin: green and blue absorbed)
     k = 3
-    cx, cy, r, on = _spots(g, sk, fs, k, 0.05, 0.12, dev)
-    s = on * (0.15 + 0.3 * torch.rand(b, k, generator=g, device=dev))
-    p = (_blobs(h, w, cx, cy, r, dev) * s[..., None, None]).sum(1, keepdim=True)
-    p = p * (1 + 0.6 * lowfreq_noise(g, b, h, w, float(fs.mean()) * 0.05, dev)).clamp(0, 2)
-    logt += on_["redness"] * torch.log1p(-p.clamp(0, 0.7) * torch.tensor([0.0, 0.3, 0.25], device=dev)[None, :, None, None])
+    cx, cy, on = _places(g, sk, k, dev)
+    r = (0.05 + 0.07 * u(b, k)) * fs
+    a = _shapes(g, h, w, cx, cy, r, torch.zeros(b, k, device=dev), 0.5 * torch.ones(b, k, device=dev), dev)
+    a = a * (1 + 0.6 * lowfreq_noise(g, b, h, w, float(fs.mean()) * 0.05, dev)).clamp(0, 2)
+    draw("redness", "tint", a * (on * (0.2 + 0.45 * u(b, k)))[..., None, None], _rgb([0.0, 0.35, 0.3], dev))
 
-    # under-eye darkening: an ellipse under each eye (landmarks 36-41, 42-47)
+    # under-eye shadows: an ellipse under each eye (landmarks 36-41, 42-47), purple-brown
     ed = (pts[:, 36:42].mean(1) - pts[:, 42:48].mean(1)).norm(dim=-1)
-    ue = torch.zeros(b, 1, h, w, device=dev)
     ys = torch.arange(h, device=dev, dtype=torch.float32)[None, :, None]
     xs = torch.arange(w, device=dev, dtype=torch.float32)[None, None, :]
+    ue = []
     for a0, a1 in ((36, 42), (42, 48)):
         e = pts[:, a0:a1].mean(1)
         ex, ey = e[:, 0, None, None], (e[:, 1] + 0.28 * ed)[:, None, None]
         sx_, sy_ = (0.22 * ed)[:, None, None], (0.11 * ed)[:, None, None]
-        ue += torch.exp(-0.5 * (((xs - ex) / sx_) ** 2 + ((ys - ey) / sy_) ** 2))[:, None]
-    s = (torch.rand(b, generator=g, device=dev) < 0.5).float() * (0.1 + 0.25 * torch.rand(b, generator=g, device=dev))
-    logt += on_["undereye"] * torch.log1p(-(ue * s[:, None, None, None]).clamp(0, 0.6) * torch.tensor([0.5, 0.6, 0.45], device=dev)[None, :, None, None])
+        ue.append(torch.exp(-0.5 * (((xs - ex) / sx_) ** 2 + ((ys - ey) / sy_) ** 2)))
+    s = (u(b) < 0.5).float() * (0.15 + 0.35 * u(b))
+    draw("undereye", "tint", torch.stack(ue, 1) * s[:, None, None, None], _rgb([0.5, 0.65, 0.5], dev))
 
-    # blotchy low-frequency tone (dullness): smooth multiplicative field, warmer in red
-    s = (torch.rand(b, generator=g, device=dev) < 0.5).float() * (0.03 + 0.05 * torch.rand(b, generator=g, device=dev))
+    # uneven tone (dullness, blotches): smooth multiplicative field, one "instance" per face
+    s = (u(b) < 0.5).float() * (0.03 + 0.06 * u(b))
     n = lowfreq_noise(g, b, h, w, float(fs.mean()) * 0.08, dev)
-    logt += on_["blotchy"] * n * s[:, None, None, None] * torch.tensor([0.8, 1.0, 1.0], device=dev)[None, :, None, None]
+    on = float("blotchy" in types) * level
+    x = x * torch.exp(n * s[:, None, None, None] * on * sk * _rgb([0.8, 1.0, 1.0], dev))
+    fps.append((n.abs() * s[:, None, None, None] * on * sk) > 0.015)
+    kinds.append("blotchy")
 
-    logt = logt * level
-    x = c * torch.exp(logt * sk) + add * level * sk
+    # held out: post-acne marks: red-purple-brown, irregular, mottled inside, blended toward a sampled colour
+    k = 5
+    cx, cy, on = _places(g, sk, k, dev)
+    r = _loguni(g, (b, k), 0.006, 0.02, dev) * fs
+    a = _shapes(g, h, w, cx, cy, r, 0.6 * u(b, k), 0.6 * torch.ones(b, k, device=dev), dev)
+    a = a * (0.75 + 0.25 * lowfreq_noise(g, b, h, w, max(1.5, float(fs.mean()) * 0.006), dev)).clamp(0, 1.2)
+    draw("postacne", "blend", a * (on * (0.3 + 0.45 * u(b, k)))[..., None, None],
+         skin_col * _rgb([0.82, 0.6, 0.66], dev))
+
     x = x.clamp(0, 1)
     mask = (((x - c).abs().amax(1, keepdim=True) > 3 / 255) & (sk > 0.3)).float()
-    return x, mask
+    inst = torch.cat(fps, 1) & (sk > 0.3)
+    area = inst.float().sum((2, 3))                                             # [B,K]
+    a_ref = (0.015 * fs) ** 2 * math.pi                                         # a 1.5 %-F spot
+    wk = (a_ref / area.clamp(min=1)).clamp(0.25, 16) * (area > 0)
+    weight = (inst.float() * wk[..., None, None]).amax(1, keepdim=True) * mask
+    return dict(x=x, mask=mask, weight=weight, inst=inst, kinds=kinds)
 
 
 # ----------------------------------------------------------------------------------------------- targets
 
 
-def retouch(c, skin, pts, amount=0.3, hf_keep=1.0, sigma_s=0.04, sigma_e=0.08, clip=8.0):
-    """The slow classical retouch that defines the targets (docs/training.md):
-    frequency separation at sigma_s = 4% of F (the high band holds pores, stubble and fine lines: LoG-sigma-1
-    energy of the target is ~0.9 of the source); the low band is pulled 30% towards its skin-masked local mean at
-    sigma_e = 8% of F (evens blotches and redness smaller than that, keeps the face's shading); local outliers of
-    the low band (real spots, darker or redder than their surroundings) are pulled in fully; the high band is kept
-    whole except its rare large values (sharp real blemish edges), softly clipped at 8x its mean magnitude.
-    (Run 1 used 1.2%/60%/6%/92%/4x: texture of the target fell to 0.53 of the source, too plastic.)"""
+def clean_base(c, skin, pts):
+    """The clean base B of a training photo: only its strong local outliers — spots darker, redder or brighter than
+    the skin around them — are replaced by the local skin tone (their own high band kept), then the mean change
+    over the skin is removed per channel. No global evening, no brightening: blemishes are drawn on B and the
+    blemish target is B exactly."""
     fs = face_scale(pts)
     sk = (skin > 0.5).float()
-    low = gauss_blur(c, sigma_s * fs)
-    high = c - low
-    even = norm_conv(low, sk, sigma_e * fs)
-    dev_ = low - even
+    low = gauss_blur(c, 0.012 * fs)
+    ref = norm_conv(low, sk, 0.05 * fs)
+    dev_ = low - ref
     dl = dev_.mean(1, keepdim=True)
-    red = dev_[:, 0:1] - dev_[:, 1:2]
-    outlier = ((-dl - 0.02).clamp(min=0) / 0.03 + (red - 0.015).clamp(min=0) / 0.03).clamp(0, 1)
-    a = amount + (1 - amount) * outlier
-    low2 = low - a * dev_
-    # robust per-image high-band scale inside the skin
-    hs = (high.abs().mean(1, keepdim=True) * sk).sum((1, 2, 3)) / sk.sum((1, 2, 3)).clamp(min=1)
-    tau = (clip * hs).clamp(min=2 / 255)[:, None, None, None]
-    high2 = hf_keep * tau * torch.tanh(high / tau)
-    t = low2 + high2
-    return (c + skin.clamp(0, 1) * (t - c)).clamp(0, 1)
+    red = dev_[:, 0:1] - 0.5 * (dev_[:, 1:2] + dev_[:, 2:3])
+    out = ((-dl - 0.03) / 0.03).clamp(0, 1) + ((red - 0.02) / 0.03).clamp(0, 1) + ((dl - 0.08) / 0.04).clamp(0, 1)
+    b = c - skin.clamp(0, 1) * out.clamp(0, 1) * dev_
+    sw = skin.clamp(0, 1)
+    mean_change = ((b - c) * sw).sum((2, 3), keepdim=True) / sw.sum((2, 3), keepdim=True).clamp(min=1)
+    return (b - sw * mean_change).clamp(0, 1)
+
+
+def even_tone(b, skin, pts, amount=0.5, sigma_s=0.04, sigma_e=0.08):
+    """The tone target on top of B: the low band (sigma_s = 4 % F) pulled `amount` of the way to its skin-masked
+    local mean (sigma_e = 8 % F): evens blotches and redness below ~8 % F, keeps the face's shading and all texture."""
+    fs = face_scale(pts)
+    sk = (skin > 0.5).float()
+    low = gauss_blur(b, sigma_s * fs)
+    even = norm_conv(low, sk, sigma_e * fs)
+    return (b + skin.clamp(0, 1) * amount * (even - low)).clamp(0, 1)
 
 
 # ----------------------------------------------------------------------------------------------- data
@@ -306,10 +401,17 @@ def load_faces(path, device):
                 name=d["name"], source=d["source"])
 
 
-def make_batch(data, idx, g, out_hw, strong=True, level=1.0):
-    """One batch of training pairs at out_hw: input X, target T, clean C, skin, blemish mask, feature mask."""
+def make_batch(data, idx, g, out_hw, strong=True, level=1.0, types=TRAIN_TYPES):
+    """One batch of training pairs at out_hw: input X, blemish target B (= the clean base through the same camera),
+    tone target, clean photo C, skin, blemish mask and weights, feature mask, landmarks."""
     c, sk, ft, po = augment(data["img"][idx], data["skin"][idx], data["feat"][idx], data["pts"][idx], g, out_hw,
                             strong)
-    x, bm = add_blemishes(c, sk, po, g, level)
-    t = retouch(c, sk, po)
-    return dict(x=x, t=t, c=c, skin=sk, bm=bm, feat=ft, pts=po)
+    base = clean_base(c, sk, po)
+    bl = add_blemishes(base, sk, po, g, level, types)
+    tone = base + sk * (even_tone(base, sk, po) - base)
+    if strong:
+        x, t, tone = camera(g, [bl["x"], base, tone])
+    else:
+        x, t = bl["x"], base
+    return dict(x=x, t=t, tone=tone, c=c, skin=sk, bm=bl["mask"], w=bl["weight"], inst=bl["inst"], kinds=bl["kinds"],
+                feat=ft, pts=po)

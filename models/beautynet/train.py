@@ -1,12 +1,16 @@
-"""Trains the beauty net tiers and the blemish segmenters in one run; exports .bmodel files.
+"""Trains beauty-net tiers (v2: clean-base targets, retouch layers at full input resolution) and exports .bmodel
+files. One process per tier is the usual way on a GPU (tiny nets leave a GPU mostly idle, so three processes run
+side by side); `--tiers S,M,L` trains several in turn within one process (the CPU smoke test does that).
 
-Phase A (steps_a): every tier learns X -> retouch target with pixel/SSIM/gradient/texture losses; at the same time
-two blemish segmenters learn the synthetic masks: `disc` (used in the loss) and `judge` (other seed, never used in
-training: the eval's residual-blemish measure, so the net is not graded by the net it was trained to fool).
-Phase B (steps_b): segmenters frozen; tiers fine-tuned with the discriminator loss added (all-zero target).
-Step counts, not wall time, define the run, so a seed reproduces it (up to GPU kernel non-determinism).
+Per step and tier: a batch of synthetic pairs (synth.make_batch: clean base B, blemishes drawn on B, target B),
+AdamW with a cosine schedule and warm-up, an EMA of the weights (the EMA is what is exported), and at every
+quarter of the run a validation pass on held-out faces (removal inside the blemish masks, drift and mean offset
+on clean skin) plus an export, so a run cut short still leaves usable files. Step counts define the run
+(`--steps`); `--steps 0 --budget-seconds T` picks the count from the measured speed of the first steps and logs
+it, so the run can be repeated with `--steps N`. `--resume` continues from the checkpoint in --out.
 """
 import argparse
+import copy
 import json
 import math
 import os
@@ -20,114 +24,181 @@ sys.path.insert(0, os.path.dirname(HERE))
 from beautynet import arch, losses, nets, synth  # noqa: E402
 
 
-def cosine(step, total, lr0, warm=50):
+def cosine(step, total, lr0, warm):
     if step < warm:
         return lr0 * (step + 1) / warm
-    return lr0 * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
+    return lr0 * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm)))))
 
 
-def run(a, log=print, on_phase_a=None):
+class Trainer:
+    """One tier: net, EMA copy, optimiser."""
+
+    def __init__(self, tier, a, dev):
+        self.tier = tier
+        self.net = nets.BeautyNet(tier).to(dev)
+        self.ema = copy.deepcopy(self.net).eval().requires_grad_(False)
+        self.opt = torch.optim.AdamW(self.net.parameters(), lr=a.lr, weight_decay=a.wd)
+        self.decay = a.ema
+
+    @torch.no_grad()
+    def update_ema(self, step):
+        d = min(self.decay, (1 + step) / (10 + step))
+        for pe, p in zip(self.ema.parameters(), self.net.parameters()):
+            pe.lerp_(p, 1 - d)
+        for be, b in zip(self.ema.buffers(), self.net.buffers()):
+            be.copy_(b)
+
+    def state(self):
+        return dict(net=self.net.state_dict(), ema=self.ema.state_dict(), opt=self.opt.state_dict())
+
+    def load(self, st):
+        self.net.load_state_dict(st["net"])
+        self.ema.load_state_dict(st["ema"])
+        self.opt.load_state_dict(st["opt"])
+
+
+@torch.no_grad()
+def validate(net, vb_by_tier, tier):
+    """Removal inside the blemish masks (RGB L1, 1 - output/input), the held-out family's removal, and on the
+    clean photos (no blemishes) the drift |output - B| and mean offset (output - B) on clean skin, in /255."""
+    res = {}
+    for key, b in vb_by_tier[tier.name].items():
+        layers = nets.layers(net(nets.to_net(b["x"])))
+        y = (b["x"] + b["skin"] * layers[0]).clamp(0, 1)
+        if key == "clean":
+            cs = losses.clean_skin(b["skin"], torch.zeros_like(b["bm"]))
+            n = cs.sum().clamp(min=1)
+            res["drift"] = float(((y - b["t"]).abs() * cs).sum() / n / 3 * 255)
+            res["mean_offset"] = [round(float(v), 3) for v in (((y - b["t"]) * cs).sum((0, 2, 3)) / n * 255)]
+        else:
+            m = b["bm"]
+            e_in = float(((b["x"] - b["t"]).abs() * m).sum())
+            e_out = float(((y - b["t"]).abs() * m).sum())
+            res["removal_" + key] = round(1 - e_out / max(e_in, 1e-9), 4)
+    return res
+
+
+def val_batches(data, tiers, dev, seed=4242):
+    """Fixed validation batches per tier: every validation face with the training families, with the held-out
+    family alone, and clean (no blemishes)."""
+    idx = torch.from_numpy(data["val"].nonzero()[0]).to(dev)
+    out = {}
+    for t in tiers:
+        vb = {}
+        for key, types in (("train_types", synth.TRAIN_TYPES), ("held_out", (synth.HELD_OUT,)), ("clean", ())):
+            g = torch.Generator(device=dev).manual_seed(seed)
+            vb[key] = synth.make_batch(data, idx, g, (t.height, t.width), strong=False, types=types)
+        out[t.name] = vb
+    return out
+
+
+def run(a, log=print):
     torch.manual_seed(a.seed)
     dev = torch.device(a.device)
+    if dev.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     g = torch.Generator(device=dev).manual_seed(a.seed)
     data = synth.load_faces(a.data, dev)
     train_idx = torch.from_numpy((~data["val"]).nonzero()[0]).to(dev)
-    log("train faces: %d, device %s" % (len(train_idx), dev))
     tiers = [arch.TIERS[t] for t in a.tiers.split(",")]
     if a.tiny:  # smoke test: the real graphs, run at a tiny input
-        tiers = [arch.Tier(t.name, 32, 48, t.c1, t.c2, t.c3, t.deep_blocks, t.layers) for t in tiers]
-    bnets = {t.name: nets.BeautyNet(t).to(dev) for t in tiers}
-    opts = {k: torch.optim.Adam(n.parameters(), lr=a.lr) for k, n in bnets.items()}
-    segs = {"disc": nets.BlemishSeg(a.seg_width).to(dev)}
-    torch.manual_seed(a.seed + 1000)
-    segs["judge"] = nets.BlemishSeg(a.seg_width).to(dev)
-    sopt = {k: torch.optim.Adam(s.parameters(), lr=a.lr) for k, s in segs.items()}
-    if a.segs:  # segmenters from an earlier run (same blemish synthesis): frozen from the start
+        tiers = [arch.Tier(t.name, 32, 48, t.c1, t.c2, t.c3, t.c4, t.deep_blocks, t.layers) for t in tiers]
+    log("train faces: %d, device %s, tiers %s" % (len(train_idx), dev, a.tiers))
+    tr = {t.name: Trainer(t, a, dev) for t in tiers}
+    vbs = val_batches(data, tiers, dev)
+    disc = None
+    if a.w_disc > 0:
         sd = torch.load(a.segs, map_location=dev)
-        for k, s in segs.items():
-            s.load_state_dict({n: v.float() if v.is_floating_point() else v for n, v in sd[k].items()})
-            s.eval()
-            s.requires_grad_(False)
-        log("segmenters loaded from %s, frozen" % a.segs)
-    hist = []
+        disc = nets.BlemishSeg(sd["width"]).to(dev)
+        disc.load_state_dict({n: v.float() if v.is_floating_point() else v for n, v in sd["disc"].items()})
+        disc.eval().requires_grad_(False)
+    os.makedirs(a.out, exist_ok=True)
+    ckpt = os.path.join(a.out, "checkpoint.pt")
+    hist, evals, start, total = [], [], 0, a.steps
+    if a.resume and os.path.exists(ckpt):
+        st = torch.load(ckpt, map_location=dev)
+        for k, t in tr.items():
+            t.load(st["tiers"][k])
+        g.set_state(st["rng"].cpu())
+        hist, evals, start = st["hist"], st["evals"], st["step"]
+        total = max(a.steps, st["total"])  # a larger --steps extends the run (the cosine schedule stretches)
+        log("resumed at step %d of %d" % (start, total))
     t0 = time.time()
-    total = a.steps_a + a.steps_b
+    step = start
+    quarters = set()
 
-    def batch(hw):
-        idx = train_idx[torch.randint(len(train_idx), (a.batch,), generator=g, device=dev)]
-        return synth.make_batch(data, idx, g, hw)
+    def save(step):
+        torch.save(dict(tiers={k: t.state() for k, t in tr.items()}, rng=g.get_state(), hist=hist, evals=evals,
+                        step=step, total=total, args=vars(a)), ckpt)
 
-    for step in range(total):
-        phase_b = step >= a.steps_a
+    while True:
+        if total and step >= total:
+            break
         rec = {"step": step}
-        if phase_b and step == a.steps_a:
-            if on_phase_a:  # a usable result even if the run is cut short in phase B
-                on_phase_a(bnets, segs, hist)
-                for n in bnets.values():
-                    n.train()
-            for s in segs.values():
-                s.eval()
-                s.requires_grad_(False)
-            log("phase B: segmenters frozen at step %d (%.0f s)" % (step, time.time() - t0))
-        for t in tiers:
-            b = batch((t.height, t.width))
-            net = bnets[t.name]
-            lr = cosine(step, a.steps_a, a.lr) if not phase_b else a.lr_b * (1 - (step - a.steps_a) / a.steps_b)
-            for pg in opts[t.name].param_groups:
+        for name, t in tr.items():
+            idx = train_idx[torch.randint(len(train_idx), (a.batch,), generator=g, device=dev)]
+            b = synth.make_batch(data, idx, g, (t.tier.height, t.tier.width))
+            lr = cosine(step, total or 10 ** 9, a.lr, a.warmup)
+            for pg in t.opt.param_groups:
                 pg["lr"] = lr
-            out = net(nets.to_net(b["x"]))
-            y = nets.compose(b["x"], out, b["skin"])
-            loss, parts = losses.beauty_loss(y, b["t"], b["bm"], b["skin"])
-            if phase_b:
-                d = losses.disc_loss(segs["disc"], y, b["skin"])
-                loss = loss + a.w_disc * d
-                parts["disc"] = d.item()
-            opts[t.name].zero_grad(set_to_none=True)
+            t.net.train()
+            loss, parts, y = losses.beauty_loss(b["x"], nets.layers(t.net(nets.to_net(b["x"]))), b)
+            if disc is not None:
+                dl = losses.disc_loss(disc, y, b["skin"], b["bm"])
+                loss = loss + a.w_disc * dl
+                parts["disc"] = dl.item()
+            t.opt.zero_grad(set_to_none=True)
             loss.backward()
-            opts[t.name].step()
-            rec[t.name] = dict(parts, total=loss.item())
-            if not phase_b and not a.segs:  # segmenters see every tier's inputs (several face scales)
-                for k, s in segs.items():
-                    for pg in sopt[k].param_groups:
-                        pg["lr"] = cosine(step, a.steps_a, a.lr)
-                    sl = losses.seg_loss(s(b["x"]), b["bm"], b["skin"])
-                    sopt[k].zero_grad(set_to_none=True)
-                    sl.backward()
-                    sopt[k].step()
-                    rec[k] = sl.item()
-        stop = a.max_seconds and time.time() - t0 > a.max_seconds and phase_b
-        if step % a.log_every == 0 or step == total - 1 or stop:
+            t.opt.step()
+            t.update_ema(step)
+            rec[name] = dict({k: round(v, 5) for k, v in parts.items()}, total=round(loss.item(), 5))
+        step += 1
+        rec["step"] = step
+        if not total and step == start + 30:  # after cuDNN's autotuning and the allocator's warm-up
+            t_probe = time.time()
+        if not total and step == start + 30 + a.probe_steps:  # --steps 0: size the run from the measured speed
+            per = (time.time() - t_probe) / a.probe_steps
+            total = max(step + 1, int((a.budget_seconds - (time.time() - t0)) / per) + step)
+            log("measured %.3f s/step: the run is %d steps (repeat with --steps %d)" % (per, total, total))
+        if step % a.log_every == 0 or step == total:
             rec["time_s"] = round(time.time() - t0, 1)
+            rec["lr"] = lr
             hist.append(rec)
             log(json.dumps(rec))
-        if stop:
-            log("wall-clock guard: stopped at step %d of %d" % (step + 1, total))
-            break
-    log("trained %d steps in %.0f s" % (step + 1, time.time() - t0))
-    return bnets, segs, hist
+        q = int(4 * step / total) if total else 0
+        if total and q > 0 and q not in quarters and step >= (q * total) // 4:
+            quarters.add(q)
+            ev = {"step": step, "time_s": round(time.time() - t0, 1)}
+            for name, t in tr.items():
+                ev[name] = validate(t.ema, vbs, t.tier)
+            evals.append(ev)
+            log("eval " + json.dumps(ev))
+            export(a, tr, hist, evals, step, total, log)
+            save(step)
+    save(step)
+    log("trained to step %d in %.0f s" % (step, time.time() - t0))
+    return tr, hist, evals, step, total
 
 
-def export(a, bnets, segs, hist, log=print):
+def export(a, tr, hist, evals, step, total, log=print):
     os.makedirs(a.out, exist_ok=True)
     res = {}
     tf32 = torch.backends.cudnn.allow_tf32
     torch.backends.cudnn.allow_tf32 = False  # the fold check compares fp32 results, not TF32 ones
-    for name, net in bnets.items():
-        net.eval()
+    for name, t in tr.items():
+        net = t.ema
         dep = net.fold()
         x = torch.rand(2, 3, net.tier.height, net.tier.width, device=next(net.parameters()).device) * 2 - 1
         with torch.no_grad():
             diff = float((net(x) - dep(x)).abs().max())
         path = os.path.join(a.out, "beautify-%s.bmodel" % name.lower())
-        tier_name = name if not a.tiny else "test-" + name
-        net.export(path, tier_name)
-        res[name] = dict(fold_max_abs_diff=diff, bytes=os.path.getsize(path))
-        log("%s: folded max|diff| %.2e, %s (%d bytes)" % (name, diff, path, os.path.getsize(path)))
+        net.export(path, name if not a.tiny else "test-" + name)
+        res[name] = dict(fold_max_abs_diff=diff, bytes=os.path.getsize(path), step=step)
+        log("%s: EMA weights at step %d, folded max|diff| %.2e, %s" % (name, step, diff, path))
     torch.backends.cudnn.allow_tf32 = tf32
-    torch.save({k: {n: v.half() if v.is_floating_point() else v for n, v in s.state_dict().items()}
-                for k, s in segs.items()} | {"width": a.seg_width}, os.path.join(a.out, "blemish_seg.pt"))
-    with open(os.path.join(a.out, "losses.json"), "w") as f:
-        json.dump(dict(args=vars(a), export=res, history=hist), f)
+    with open(os.path.join(a.out, "losses-%s.json" % "".join(tr)), "w") as f:
+        json.dump(dict(args=vars(a), steps=total, export=res, history=hist, evals=evals), f)
     return res
 
 
@@ -137,25 +208,27 @@ def parser():
     p.add_argument("--out", default="out/train")
     p.add_argument("--tiers", default="S,M,L")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--seed", type=int, default=20261123)
+    p.add_argument("--seed", type=int, default=20261201)
     p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--steps-a", type=int, default=3000)
-    p.add_argument("--steps-b", type=int, default=800)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--lr-b", type=float, default=4e-4)
-    p.add_argument("--w-disc", type=float, default=0.02)
-    p.add_argument("--seg-width", type=int, default=24)
-    p.add_argument("--log-every", type=int, default=50)
-    p.add_argument("--segs", help="frozen segmenters (blemish_seg.pt) from an earlier run: skip their training")
-    p.add_argument("--max-seconds", type=float, default=0, help="stop phase B early past this wall time")
+    p.add_argument("--steps", type=int, default=12000, help="0: from --budget-seconds and the measured speed")
+    p.add_argument("--budget-seconds", type=float, default=480)
+    p.add_argument("--probe-steps", type=int, default=60)
+    p.add_argument("--warmup", type=int, default=300)
+    p.add_argument("--lr", type=float, default=4e-3)
+    p.add_argument("--wd", type=float, default=1e-4)
+    p.add_argument("--ema", type=float, default=0.999)
+    p.add_argument("--w-disc", type=float, default=0.0, help="> 0: frozen-segmenter loss (ablation; needs --segs)")
+    p.add_argument("--segs", default="models/blemish_seg.pt")
+    p.add_argument("--log-every", type=int, default=100)
+    p.add_argument("--resume", action="store_true")
     p.add_argument("--tiny", action="store_true", help="smoke test: tiny inputs, tier names prefixed test-")
     return p
 
 
 def main(argv=None):
     a = parser().parse_args(argv)
-    bnets, segs, hist = run(a, on_phase_a=lambda b, s, h: export(a, b, s, h))
-    export(a, bnets, segs, hist)
+    tr, hist, evals, step, total = run(a)
+    export(a, tr, hist, evals, step, total)
 
 
 if __name__ == "__main__":
