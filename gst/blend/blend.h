@@ -1,5 +1,6 @@
-// Blend: puts the net's low-resolution retouch layer back into the full-resolution frame, in the frame's own pixel
-// format, through the feathered skin mask × strength. No GStreamer; the element and the tests call it directly.
+// Blend: puts the net's retouch layers (at net resolution) back into the full-resolution frame, in the frame's own
+// pixel format, through the feathered skin mask × strength, plus the frame-resolution spot step. No GStreamer; the
+// element and the tests call it directly.
 //
 // Guarantees: a pixel (or, for YUV, a chroma sample) is written only where the mask over it is non-zero; every
 // other byte of the frame, inside or outside the ROI, is left untouched (bit-exact). Values are quantised with a
@@ -67,6 +68,7 @@ struct Amounts {
 // replicated), high = frame − low, tau = 2.5 × mean |high| over the ROI's mask > 0 pixels (at least 1), and
 // spot = tau·tanh(high/tau) − high: where the net's alpha says blemish, the frame's own high band is kept but its
 // outliers (the spot's core) are compressed; pore-sized detail is far below tau and barely moves.
+// Thread-safe: each calling thread keeps its own scratch buffers (a few MB for a large face), reused call to call.
 void apply(const Frame& frame, const Rect& roi, const uint8_t* mask, const Layer& layer, const Amounts& amounts);
 // The same with blemish = tone = 1.
 void apply(const Frame& frame, const Rect& roi, const uint8_t* mask, const Layer& layer, float strength);
