@@ -125,7 +125,7 @@ def parse(data, path="<bytes>"):
         _err(path, "endian marker byte-swapped: file written on the other endianness")
     if endian != 0x01020304:
         _err(path, f"bad endian marker 0x{endian:08x}")
-    if version != 1:
+    if version not in (1, 2):
         _err(path, f"unsupported version {version}")
     if file_size != n:
         _err(path, f"file_size field says {file_size} bytes, file has {n}")
@@ -142,8 +142,17 @@ def parse(data, path="<bytes>"):
         _err(path, f"input_channels {in_ch} != 3")
     if colour not in (0, 1):
         _err(path, f"colour {colour} unknown")
-    if out_kind != 0:
+    if out_kind not in ((0,) if version == 1 else (0, 1)):
         _err(path, f"output_kind {out_kind} unknown")
+    shuffle = 1  # version 1: no pixel shuffle, zeros at 80..95
+    if version >= 2:
+        shuffle, crop_w, crop_a, crop_n = struct.unpack_from("<Ifff", data, 80)
+        if shuffle not in (1, 2):
+            _err(path, f"output_shuffle {shuffle} is not 1 or 2")
+        if not (0.5 <= crop_w <= 4 and 0.5 <= crop_a <= 3 and -0.5 <= crop_n <= 0.5):
+            _err(path, f"face framing {crop_w}, {crop_a}, {crop_n} out of range")
+    elif any(struct.unpack_from("<4I", data, 80)):
+        _err(path, "reserved header bytes are not zero")
     if not (1 <= count <= 256):
         _err(path, f"layer_count {count} outside 1..256")
     table_end = HEADER_BYTES + count * LAYER_BYTES
@@ -191,6 +200,9 @@ def parse(data, path="<bytes>"):
         m.layers.append(layer)
     if m.layers[-1].op != CONV:
         _err(path, "last layer (the output head) is not a conv")
+    if m.layers[-1].out_channels != (7 if out_kind == 1 else 3) * shuffle * shuffle:
+        _err(path, f"output head has {m.layers[-1].out_channels} channels; output_kind {out_kind} with shuffle "
+                   f"{shuffle} needs {(7 if out_kind == 1 else 3) * shuffle * shuffle}")
     sz = m.sizes()
     for i, l in enumerate(m.layers):
         if l.op == CONCAT and sz[l.a] != sz[l.b]:

@@ -100,7 +100,8 @@ class Exporters(unittest.TestCase):
         for t in TIERS:
             m = export_onnx.build(model(t), 96, 128)
             onnx.checker.check_model(m)
-            self.assertEqual([d.dim_value for d in m.graph.output[0].type.tensor_type.shape.dim], [1, 3, 64, 48])
+            head = model(t).layers[-1].out_channels  # the raw head: 7 maps x shuffle 2^2 = 28 for the v2 tiers
+            self.assertEqual([d.dim_value for d in m.graph.output[0].type.tensor_type.shape.dim], [1, head, 64, 48])
 
     def test_ncnn_param_counts(self):
         text, blob = export_ncnn.build(model("M"))
