@@ -2,8 +2,9 @@
 """Export check: a RepVGG-trained net folded to .bmodel gives the same output in the C++ engine (bty-run, every
 executor) as PyTorch in deploy mode. Also runs the shipped weights (models/beautify-*.bmodel) the same way.
 
-Tolerance: max |diff| <= 2e-5 on the tanh output (0.0013 of an 8-bit level after OUTPUT_SCALE=64), mean <= 1e-6
-(measured: about 3e-6 max, 2e-7 mean).
+The random nets are the current tiers (format v2: the raw 28-channel head, before the pixel shuffle); the shipped
+weights are whatever version they are (v1 or v2). Tolerance: max |diff| <= 2e-5 on the tanh output (0.002 of an
+8-bit level after OUTPUT_SCALE=96), mean <= 1e-6 (measured: about 3e-6 max, 2e-7 mean).
 Both sides are fp32; the engine sums in another order (tiles, SIMD, Winograd where it has it), so bit-exactness is
 not expected, but a wrong weight layout, padding, concat order or activation gives errors of 1e-2 and more.
 """
