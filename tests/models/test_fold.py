@@ -19,6 +19,9 @@ def main():
     ok = True
     for name, tier in arch.TIERS.items():
         net = nets.BeautyNet(tier)
+        for m in net.modules():  # training starts with a zero head (nets.py); give every BN non-trivial scales
+            if isinstance(m, torch.nn.BatchNorm2d):
+                torch.nn.init.uniform_(m.weight, 0.5, 1.5)
         opt = torch.optim.SGD(net.parameters(), lr=0.05)
         for _ in range(3):  # training mode: BN statistics move, all branches get gradients
             x = torch.rand(2, 3, tier.height, tier.width) * 2 - 1
