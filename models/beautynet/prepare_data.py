@@ -20,9 +20,13 @@ import tempfile
 import cv2
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from beautynet import arch  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
-CROP_W, CROP_H = 288, 360          # stored crop (aspect 0.8), 1/SPAN of it is the nominal face ROI
+CROP_W, CROP_H = 288, 360          # stored crop (aspect 1 / arch.CROP_ASPECT), 1/SPAN of it is the nominal face ROI
+assert abs(CROP_H / CROP_W - arch.CROP_ASPECT) < 1e-6
 SPAN = 1.15                        # stored crop covers 1.15x the nominal ROI: room for scale/shift augmentation
 MIN_FACE = 100                     # dlib box width in source pixels; smaller faces would be upsampled mush
 VAL_SOURCES = {"debian-python3-skimage", "debian-opencv-doc", "github-google-mediapipe", "github-KwaiVGI-LivePortrait"}
@@ -76,10 +80,10 @@ def detect(paths, bindir):
 def crop_affine(pts):
     """2x3 affine taking source pixels to the stored crop, axis-aligned like the element's ROI."""
     jaw_w = np.linalg.norm(pts[16] - pts[0])
-    w = 1.45 * jaw_w * SPAN
+    w = arch.CROP_WIDTH * jaw_w * SPAN  # the framing the element reads from the .bmodel header (arch.CROP_*)
     h = w * CROP_H / CROP_W
     cx = 0.5 * (pts[0, 0] + pts[16, 0]) * 0.5 + 0.5 * pts[27:31, 0].mean()
-    cy = pts[30, 1] - 0.06 * h
+    cy = pts[30, 1] - arch.CROP_NOSE_OFFSET * h / SPAN
     s = CROP_W / w
     return np.array([[s, 0, CROP_W / 2 - s * cx], [0, s, CROP_H / 2 - s * cy]], np.float64)
 
