@@ -23,6 +23,7 @@ enum {
   PROP_STRENGTH,
   PROP_BLEMISH,
   PROP_TONE,
+  PROP_TEMPORAL_SMOOTHING,
   PROP_TIER,
   PROP_MODEL,
   PROP_LANDMARK_MODEL,
@@ -39,6 +40,7 @@ enum {
 #define DEFAULT_STRENGTH (bty::gst::defaults::strength)
 #define DEFAULT_BLEMISH (bty::gst::defaults::blemish)
 #define DEFAULT_TONE (bty::gst::defaults::tone)
+#define DEFAULT_TEMPORAL_SMOOTHING (bty::gst::defaults::temporal_smoothing)
 #define DEFAULT_TIER GST_BEAUTIFY_TIER_AUTO
 #define DEFAULT_MODEL NULL
 #define DEFAULT_LANDMARK_MODEL (bty::gst::defaults::landmark_model)
@@ -58,6 +60,7 @@ struct Settings {
   double strength = DEFAULT_STRENGTH;
   double blemish = DEFAULT_BLEMISH;
   double tone = DEFAULT_TONE;
+  double temporal_smoothing = DEFAULT_TEMPORAL_SMOOTHING;
   GstBeautifyTier tier = DEFAULT_TIER;
   std::string model;
   std::string landmark_model = DEFAULT_LANDMARK_MODEL;
@@ -164,6 +167,7 @@ static void gst_beautify_set_property(GObject* object, guint prop_id, const GVal
         s.tone = g_value_get_double(value);
         passthrough_may_change = true;
         break;
+      case PROP_TEMPORAL_SMOOTHING: s.temporal_smoothing = g_value_get_double(value); break;
       case PROP_TIER: s.tier = GstBeautifyTier(g_value_get_enum(value)); break;
       case PROP_MODEL: {
         const char* v = g_value_get_string(value);
@@ -202,6 +206,7 @@ static void gst_beautify_get_property(GObject* object, guint prop_id, GValue* va
     case PROP_STRENGTH: g_value_set_double(value, s.strength); break;
     case PROP_BLEMISH: g_value_set_double(value, s.blemish); break;
     case PROP_TONE: g_value_set_double(value, s.tone); break;
+    case PROP_TEMPORAL_SMOOTHING: g_value_set_double(value, s.temporal_smoothing); break;
     case PROP_TIER: g_value_set_enum(value, s.tier); break;
     case PROP_MODEL: g_value_set_string(value, s.model.empty() ? NULL : s.model.c_str()); break;
     case PROP_LANDMARK_MODEL: g_value_set_string(value, s.landmark_model.c_str()); break;
@@ -267,7 +272,7 @@ static gboolean gst_beautify_stop(GstBaseTransform* trans) {
 }
 
 static void gst_beautify_before_transform(GstBaseTransform* trans, GstBuffer* buf) {
-  // Controlled properties (strength, blemish, tone) take their value for this buffer's stream time.
+  // Controlled properties (strength, blemish, tone, temporal-smoothing) take their value for this buffer's stream time.
   GstClockTime ts = gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME, GST_BUFFER_TIMESTAMP(buf));
   if (GST_CLOCK_TIME_IS_VALID(ts)) gst_object_sync_values(GST_OBJECT(trans), ts);
 }
@@ -366,6 +371,7 @@ static GstFlowReturn gst_beautify_transform_frame_ip(GstVideoFilter* filter, Gst
     fs.strength = float(s.strength);
     fs.blemish = float(s.blemish);
     fs.tone = float(s.tone);
+    fs.temporal_smoothing = float(s.temporal_smoothing);
     fs.max_faces = s.max_faces;
     fs.min_face_size = s.min_face_size;
     fs.detect_interval = s.detect_interval;
@@ -428,6 +434,11 @@ static void gst_beautify_class_init(GstBeautifyClass* klass) {
       g_param_spec_double("tone", "Tone", "How much tone evening to apply (redness, blotches, under-eye; scaled by "
                           "strength). Does nothing with v1 models, which have no tone layer", 0.0, 1.0, DEFAULT_TONE,
                           GParamFlags(live | GST_PARAM_CONTROLLABLE)));
+  g_object_class_install_property(gobject_class, PROP_TEMPORAL_SMOOTHING,
+      g_param_spec_double("temporal-smoothing", "Temporal smoothing", "Weight of the previous frame in each face's "
+                          "moving average of the net's output: steadier retouch on video, which lags a little behind "
+                          "changes of expression (0 = every frame on its own)", 0.0, 0.95,
+                          DEFAULT_TEMPORAL_SMOOTHING, GParamFlags(live | GST_PARAM_CONTROLLABLE)));
   g_object_class_install_property(gobject_class, PROP_TIER,
       g_param_spec_enum("tier", "Tier", "Net size; auto picks the largest that keeps real time on this machine "
                         "(ignored when model is set; applies at start)", GST_TYPE_BEAUTIFY_TIER, DEFAULT_TIER, at_start));

@@ -126,6 +126,7 @@ void Retoucher::configure(float frame_rate) {
   } else {
     stage_->reset();
   }
+  smoother_.reset();
 }
 
 namespace {
@@ -164,6 +165,7 @@ std::vector<face::Face> Retoucher::process(const blend::Frame& f, const FrameSet
     amounts.strength = s.strength;
     amounts.blemish = s.blemish;
     amounts.tone = s.tone;
+    smoother_.begin_frame();
     for (const face::Face& fc : faces) {
       if (fc.roi.empty() || fc.mask.size() != size_t(fc.roi.width) * fc.roi.height) continue;
       const Rect roi{fc.roi.x, fc.roi.y, fc.roi.width, fc.roi.height};
@@ -171,8 +173,9 @@ std::vector<face::Face> Retoucher::process(const blend::Frame& f, const FrameSet
           blend::net_area(training_crop(fc, mi), net_->input_width(), net_->input_height(), f.width, f.height);
       net_->set_input(view, area);
       net_->run();
+      const std::vector<float>& head = net_->output();
       blend::Layer layer;
-      layer.chw = net_->output().data();
+      layer.chw = smoother_.smooth(fc.id, area, head.data(), head.size(), s.temporal_smoothing);
       layer.width = net_->output_width();
       layer.height = net_->output_height();
       layer.channels = net_->output_channels();
@@ -183,6 +186,9 @@ std::vector<face::Face> Retoucher::process(const blend::Frame& f, const FrameSet
       layer.scale = mi.output_scale;
       blend::apply(f, roi, fc.mask.data(), layer, amounts);
     }
+    smoother_.end_frame();  // faces gone (or not retouched) this frame lose their state
+  } else {
+    smoother_.reset();  // no net this frame: the next one starts over
   }
   if (s.draw_faces) {
     for (const face::Face& fc : faces) {

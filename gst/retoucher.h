@@ -5,6 +5,7 @@
 #include "blend/blend.h"
 #include "face_stage.h"
 #include "model_lookup.h"
+#include "temporal.h"
 
 #include <beautify/engine.h>
 
@@ -29,6 +30,7 @@ namespace defaults {
 constexpr double strength = 0.7;  // overall amount
 constexpr double blemish = 1.0;   // blemish removal (and the spot step)
 constexpr double tone = 0.5;      // tone evening (v2 nets; v1 nets have no tone layer)
+constexpr double temporal_smoothing = 0.5;  // weight of the past in the per-track EMA of the net's output
 constexpr int max_faces = 4, min_face_size = 64, detect_interval = 10;
 constexpr bool draw_faces = false, synchronous_detection = false;
 constexpr const char* landmark_model = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
@@ -45,11 +47,14 @@ struct StartConfig {
 };
 
 // Copied from the element's settings once per frame. strength scales everything; blemish and tone (0..1) scale the
-// net's blemish and tone-evening layers (a v1 net's single delta counts as blemish; tone does nothing with it).
+// net's blemish and tone-evening layers (a v1 net's single delta counts as blemish; tone does nothing with it);
+// temporal_smoothing (0..0.95) is the weight of the previous frame's output in each face track's moving average of
+// the net's output (temporal.h; 0: every frame on its own).
 struct FrameSettings {
   float strength = float(defaults::strength);
   float blemish = float(defaults::blemish);
   float tone = float(defaults::tone);
+  float temporal_smoothing = float(defaults::temporal_smoothing);
   int max_faces = defaults::max_faces, min_face_size = defaults::min_face_size,
       detect_interval = defaults::detect_interval;
   bool draw_faces = defaults::draw_faces;
@@ -63,10 +68,14 @@ class Retoucher {
   const ModelChoice& model() const { return choice_; }
   const ModelInfo& model_info() const;
 
-  // New stream geometry or timing: tracks are dropped (their coordinates mean nothing in the new frame).
+  // New stream geometry or timing: tracks (and their smoothing state) are dropped (their coordinates mean nothing in
+  // the new frame).
   void configure(float frame_rate);
-  // Drops the face tracks (flush, seek).
-  void reset() { stage_->reset(); }
+  // Drops the face tracks and their smoothing state (flush, seek).
+  void reset() {
+    stage_->reset();
+    smoother_.reset();
+  }
   // Retouches `frame` in place and returns the faces found (frame coordinates).
   std::vector<face::Face> process(const blend::Frame& frame, const FrameSettings& s);
 
@@ -77,6 +86,7 @@ class Retoucher {
   std::unique_ptr<Net> net_;
   std::unique_ptr<face::FaceStage> stage_;
   face::Options stage_options_;
+  TemporalSmoother smoother_;  // per face track: the net's last (smoothed) output
   std::vector<uint8_t> luma_;  // RGB frames: the face stage's luma plane
 };
 

@@ -1,6 +1,7 @@
 // Element tests through GstHarness: every format × sizes and strides (bit-exact outside the faces' ROIs, untouched
 // with no face and at strength 0), the face actually changes, metas and messages, renegotiation mid-stream,
-// property changes from another thread while PLAYING, start-up errors.
+// property changes from another thread while PLAYING, temporal smoothing (0 = each frame's own output, a repeated
+// frame unchanged by it), start-up errors.
 #include "element_test_util.h"
 
 #include <gst/video/gstvideometa.h>
@@ -9,6 +10,7 @@
 #include <gst/controller/gstinterpolationcontrolsource.h>
 #endif
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +26,8 @@ class GstEnv : public ::testing::Environment {
   void SetUp() override { gst_init(NULL, NULL); }
 };
 const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new GstEnv);
+
+constexpr double kTemporalSmoothingDefault = 0.5;  // README, docs/element.md (bty::gst::defaults)
 
 const char* const kFormats[] = {"I420", "YV12", "NV12", "NV21", "RGBA", "BGRA", "RGBx",
                                 "BGRx", "ARGB", "ABGR", "xRGB", "xBGR", "RGB",  "BGR"};
@@ -217,7 +221,8 @@ TEST(Element, PropertyChangesFromAnotherThreadWhilePlaying) {
     for (int i = 0; !stop; ++i) {
       g_object_set(t.element, "strength", (i % 5) / 4.0, "max-faces", i % 3, "min-face-size", 16 + (i % 4) * 16,
                    "detect-interval", 1 + i % 7, "draw-faces", FALSE, NULL);
-      g_object_set(t.element, "post-messages", TRUE, "blemish", (i % 3) / 2.0, "tone", (i % 4) / 3.0, NULL);
+      g_object_set(t.element, "post-messages", TRUE, "blemish", (i % 3) / 2.0, "tone", (i % 4) / 3.0,
+                   "temporal-smoothing", (i % 4) * 0.3, NULL);
       std::this_thread::sleep_for(std::chrono::microseconds(300));
     }
   });
@@ -386,6 +391,121 @@ TEST(Element, ToneFollowsAControlSource) {
   gst_object_unref(cs);
 }
 #endif
+
+namespace {
+// `in` (RGBx) with seeded noise of ±amp code values on every byte: camera noise, so that the net's output changes
+// from frame to frame while the face stays put.
+GstBuffer* with_noise(GstBuffer* in, unsigned seed, int amp) {
+  GstBuffer* b = gst_buffer_copy_deep(in);
+  GstMapInfo m;
+  if (!gst_buffer_map(b, &m, GST_MAP_READWRITE)) return b;
+  uint32_t x = seed * 2654435761u + 1;
+  for (gsize i = 0; i < m.size; ++i) {
+    x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+    m.data[i] = uint8_t(std::clamp(int(m.data[i]) + int(x % unsigned(2 * amp + 1)) - amp, 0, 255));
+  }
+  gst_buffer_unmap(b, &m);
+  return b;
+}
+
+// Pushes `frames` through a new element with these settings; `at_last` are set just before the last frame.
+std::vector<GstBuffer*> outputs(const std::vector<std::pair<std::string, std::string>>& settings,
+                                const std::vector<GstBuffer*>& frames, std::vector<std::vector<Box>>& rois,
+                                const std::vector<std::pair<std::string, std::string>>& at_last = {}) {
+  Harnessed t(make_beautify(settings));
+  gst_harness_set_src_caps_str(t.h, caps_string("RGBx", 960, 540).c_str());
+  std::vector<GstBuffer*> out;
+  rois.clear();
+  for (size_t i = 0; i < frames.size(); ++i) {
+    if (i + 1 == frames.size())
+      for (const auto& kv : at_last) gst_util_set_object_arg(G_OBJECT(t.element), kv.first.c_str(), kv.second.c_str());
+    GST_BUFFER_PTS(frames[i]) = GstClockTime(i) * GST_SECOND / 30;
+    out.push_back(t.push_copy(frames[i]));
+    rois.push_back(pop_faces(t.bus).rois);
+  }
+  return out;
+}
+}  // namespace
+
+// temporal-smoothing=0 blends each frame's own net output, as the element did before the property existed: on a
+// noisy sequence (the net's output changes every frame) an element switched from 0.6 to 0 for the last frame gives
+// that frame bit for bit like an element at 0 all along, while at 0.6 the faces differ (and nothing outside them).
+TEST(Element, TemporalSmoothingZeroUsesEachFramesOwnOutput) {
+  GstBuffer* clean = load_frame(data_path("obama.jpg"), "RGBx", 960, 540);
+  ASSERT_NE(clean, nullptr);
+  std::vector<GstBuffer*> in;
+  for (unsigned i = 0; i < 6; ++i) in.push_back(with_noise(clean, i + 1, 6));
+  std::vector<std::vector<Box>> rois0, rois_switched, rois6;
+  std::vector<GstBuffer*> off = outputs({{"temporal-smoothing", "0"}}, in, rois0);
+  std::vector<GstBuffer*> switched = outputs({{"temporal-smoothing", "0.6"}}, in, rois_switched,
+                                             {{"temporal-smoothing", "0"}});
+  std::vector<GstBuffer*> on = outputs({{"temporal-smoothing", "0.6"}}, in, rois6);
+  for (size_t i = 0; i < in.size(); ++i) {
+    SCOPED_TRACE(::testing::Message() << "frame " << i);
+    ASSERT_EQ(rois0[i].size(), 1u);
+    EXPECT_EQ(compare("RGBx", 960, 540, in[i], off[i], rois0[i]).outside, 0);
+    EXPECT_EQ(compare("RGBx", 960, 540, in[i], on[i], rois6[i]).outside, 0);
+    if (i == 0) {  // a new track: its own output alone
+      EXPECT_TRUE(same_bytes(off[i], on[i]));
+    } else {
+      EXPECT_GT(compare("RGBx", 960, 540, off[i], on[i], rois0[i]).inside, 1000);
+      EXPECT_EQ(compare("RGBx", 960, 540, off[i], on[i], rois0[i]).outside, 0);
+    }
+  }
+  EXPECT_FALSE(same_bytes(off[4], switched[4]));
+  EXPECT_TRUE(same_bytes(off[5], switched[5]));
+  for (auto* v : {&in, &off, &switched, &on})
+    for (GstBuffer* b : *v) gst_buffer_unref(b);
+  gst_buffer_unref(clean);
+}
+
+// The same frame again and again: the moving average of identical outputs is that output, so any smoothing gives
+// exactly the output without.
+TEST(Element, TemporalSmoothingOfARepeatedFrameChangesNothing) {
+  GstBuffer* in = load_frame(data_path("obama.jpg"), "RGBx", 960, 540);
+  ASSERT_NE(in, nullptr);
+  const std::vector<GstBuffer*> frames(5, in);
+  std::vector<std::vector<Box>> rois;
+  std::vector<GstBuffer*> off = outputs({{"temporal-smoothing", "0"}}, frames, rois);
+  ASSERT_EQ(rois.back().size(), 1u);
+  EXPECT_GT(compare("RGBx", 960, 540, in, off.back(), rois.back()).inside, 2000);
+  for (const char* w : {"0.6", "0.95"}) {
+    std::vector<GstBuffer*> on = outputs({{"temporal-smoothing", w}}, frames, rois);
+    for (size_t i = 0; i < frames.size(); ++i) EXPECT_TRUE(same_bytes(off[i], on[i])) << w << ", frame " << i;
+    for (GstBuffer* b : on) gst_buffer_unref(b);
+  }
+  for (GstBuffer* b : off) gst_buffer_unref(b);
+  gst_buffer_unref(in);
+}
+
+// temporal-smoothing: 0..0.95, the documented default, live and controllable; out-of-range values are refused.
+TEST(Element, TemporalSmoothingRangeDefaultControllable) {
+  GstElement* e = gst_element_factory_make("beautify", NULL);
+  ASSERT_NE(e, nullptr);
+  gst_object_ref_sink(e);
+  GParamSpec* ps = g_object_class_find_property(G_OBJECT_GET_CLASS(e), "temporal-smoothing");
+  ASSERT_NE(ps, nullptr);
+  ASSERT_TRUE(G_IS_PARAM_SPEC_DOUBLE(ps));
+  const GParamSpecDouble* d = G_PARAM_SPEC_DOUBLE(ps);
+  EXPECT_EQ(d->minimum, 0.0);
+  EXPECT_DOUBLE_EQ(d->maximum, 0.95);
+  EXPECT_DOUBLE_EQ(d->default_value, kTemporalSmoothingDefault);
+  EXPECT_TRUE(ps->flags & GST_PARAM_CONTROLLABLE);
+  EXPECT_TRUE(ps->flags & GST_PARAM_MUTABLE_PLAYING);
+  double v = -1;
+  g_object_get(e, "temporal-smoothing", &v, NULL);
+  EXPECT_DOUBLE_EQ(v, kTemporalSmoothingDefault);
+  const guint handler = g_log_set_handler("GLib-GObject", GLogLevelFlags(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL),
+                                          count_warning, NULL);
+  g_property_warnings = 0;
+  g_object_set(e, "temporal-smoothing", 0.99, NULL);
+  g_object_set(e, "temporal-smoothing", -0.1, NULL);
+  g_log_remove_handler("GLib-GObject", handler);
+  EXPECT_EQ(g_property_warnings, 2);
+  g_object_get(e, "temporal-smoothing", &v, NULL);
+  EXPECT_DOUBLE_EQ(v, kTemporalSmoothingDefault);
+  gst_object_unref(e);
+}
 
 TEST(Element, DrawFacesMarksTheFace) {
   Harnessed t(make_beautify({{"draw-faces", "true"}, {"strength", "0"}}));
