@@ -27,14 +27,16 @@ how much of the flicker is that floor:
 - "floor": a simulation of a perfectly stable layer: C = box3(R_t) is taken as the continuous layer, moved exactly
   with the flow (C' = warp(C)), both dithered with the element's own matrix on the real input frames
   (Q = clamp(floor(in + C + t)) - in), and measured with the same metric. Flicker at or below this is the dither's,
-  not the net's or the tracker's.
+  not the net's or the tracker's. "box3 floor" is the same simulation measured on box3-smoothed layers: the part of
+  the dither the 3x3 box does not remove (it does not divide the 4x4 pattern's period).
 
 Pairs where R_t or R_{t+1} is all zero (no face retouched) are skipped and counted; so are pairs whose reliable
 retouched region has fewer than --min-pixels pixels. The JSON also has, per pair and per clip, the flicker on the
-region's interior (>= 8 px from its edge, so a mask edge that moves is left out) and after the best single gain
-(so a global fade of the layer is left out): they say whether the change is at the mask's edge, a fade, or the
-net's output itself. Writes out/eval/temporal.json (per clip, and per pair) and prints
-a Markdown table.
+region's interior (>= 8 px from its edge, so a mask edge that moves is left out), the box3 flicker after the best
+single gain (so a global fade of the layer is left out), and the box3 flicker at the best extra offset of the layer
+within +-6 px ("slid", with that offset): they say whether the change is at the mask's edge, a fade, the layer sliding
+over the skin (the tracker's lag or jitter), or the net's output itself. Writes out/eval/temporal.json (per clip and
+per pair) and prints a Markdown table.
 """
 import argparse
 import glob
@@ -50,7 +52,9 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 
 # gst/blend/blend.cpp kBayer4, indexed [y & 3][x & 3]
 BAYER4 = (np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]], np.float32) + 0.5) / 16
+ELEMENT_PROPS = {}  # the element's properties as the first clip ran with them
 CROP_MARGIN = 64  # px around the retouched area that the flow is computed on
+SLIDE_MAX = 6.0  # px: the largest extra offset of the layer searched for (diagnostic "slide")
 
 
 def parse_args():
@@ -62,6 +66,8 @@ def parse_args():
     ap.add_argument("--tier", default="auto", choices=["auto", "s", "m", "l"])
     ap.add_argument("--strength", type=float, default=1.0)
     ap.add_argument("--threads", type=int, default=1, help="threads of the net (the element's `threads`)")
+    ap.add_argument("--set", action="append", default=[], metavar="PROP=VALUE",
+                    help="another property of the element, e.g. --set temporal-smoothing=0 (repeatable)")
     ap.add_argument("--fb-max", type=float, default=1.0, help="forward-backward flow consistency limit, px")
     ap.add_argument("--border", type=int, default=8, help="pixels at the frame edge left out")
     ap.add_argument("--min-pixels", type=int, default=200, help="fewest reliable retouched pixels for a pair to count")
@@ -87,6 +93,19 @@ def init_gst(log_path):
     if Gst.ElementFactory.find("beautify") is None:
         sys.exit("flicker.py: the beautify element is not found (GST_PLUGIN_PATH=%s)" % os.environ["GST_PLUGIN_PATH"])
     return Gst, GstVideo
+
+
+def plugin_fingerprint():
+    """sha256 (first 12) and mtime of the beautify plugin that GST_PLUGIN_PATH points at."""
+    import hashlib
+    for d in os.environ.get("GST_PLUGIN_PATH", "").split(":"):
+        f = os.path.join(d, "libgstbeautify.so")
+        if os.path.isfile(f):
+            with open(f, "rb") as fh:
+                sha = hashlib.sha256(fh.read()).hexdigest()[:12]
+            built = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(os.path.getmtime(f)))
+            return "%s sha256 %s, %s" % (f, sha, built)
+    return None
 
 
 def decode(clip, n):
@@ -119,6 +138,7 @@ def frame_pairs(Gst, GstVideo, clip, args):
     stride = (w * 3 + 3) & ~3  # GStreamer's default RGB stride
     props = "synchronous-detection=true strength=%g threads=%d" % (args.strength, args.threads)
     props += (" model=\"%s\"" % args.model) if args.model else (" tier=%s" % args.tier)
+    props += "".join(" %s" % kv for kv in args.set)
     desc = ("appsrc name=src format=time is-live=false caps=video/x-raw,format=RGB,width=%d,height=%d,framerate=%d/%d "
             "! beautify name=bf %s ! appsink name=b sync=false" % (w, h, num, den, props))
     pipe = Gst.parse_launch(desc)
@@ -133,6 +153,14 @@ def frame_pairs(Gst, GstVideo, clip, args):
         e = error("state change failed")
         pipe.set_state(Gst.State.NULL)
         raise e
+    if not ELEMENT_PROPS:  # what the element ran with (its defaults move; the JSON records them)
+        bf = pipe.get_by_name("bf")
+        for ps in bf.list_properties():
+            if ps.name not in ("name", "parent") and ps.flags & 1:  # readable
+                v = bf.get_property(ps.name)
+                if hasattr(v, "value_nick"):  # an enum
+                    v = v.value_nick
+                ELEMENT_PROPS[ps.name] = v if isinstance(v, (bool, int, float, str, type(None))) else str(v)
     dur = Gst.util_uint64_scale_int(Gst.SECOND, den, num)
     try:
         for i, f in enumerate(frames):
@@ -233,21 +261,50 @@ def pair_metrics(in0, out0, in1, out1, args, dump=None):
     s0w = remap(s0, mx, my)
     res["flicker_box3"] = ratio(s1, s0w, m)
     res["mean_abs_r_box3"] = float(np.abs(s1)[m].mean())
-    # where it comes from: the interior of the retouched region (>= 8 px from its edge: mask-edge motion left out),
-    # and what is left after the best single gain a (R_{t+1} vs a * warp(R_t): a global fade or strength change
-    # left out)
+    # where it comes from: the interior of the retouched area (>= 8 px from its edge: mask-edge motion left out; the
+    # area closed first, as a layer of < 1 code value is zero on many pixels after the dither), and the smoothed
+    # layer after the best single gain a (box3 R_{t+1} vs a * warp(box3 R_t): a global fade or strength change left
+    # out; fitted on the smoothed layers, as dither noise in warp(R_t) would bias a least-squares gain toward 0)
     import cv2
-    interior = cv2.erode(region.astype(np.uint8), np.ones((17, 17), np.uint8)).astype(bool) & reliable
+    area = cv2.morphologyEx(region.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    interior = cv2.erode(area, np.ones((17, 17), np.uint8)).astype(bool) & reliable
     if interior.sum() >= args.min_pixels:
         res["flicker_interior"] = ratio(r1, r0w, interior)
         res["flicker_box3_interior"] = ratio(s1, s0w, interior)
-    a = float((r1 * r0w)[m].sum() / max((r0w * r0w)[m].sum(), 1e-9))
+    a = float((s1 * s0w)[m].sum() / max((s0w * s0w)[m].sum(), 1e-9))
     res["gain"] = a
-    res["flicker_gain"] = ratio(r1, a * r0w, m)
+    res["flicker_box3_gain"] = ratio(s1, a * s0w, m)
+    # slide: the best single offset (on top of the flow, within +-SLIDE_MAX px) of the smoothed layer; the flicker
+    # left at that offset is change of the layer's content, the rest is the layer sliding over the skin (tracking lag
+    # or jitter of the net area and mask)
+    # only M's pixels, remapped as a 1024-wide image (zero padding past the end: no contribution)
+    n = int(m.sum())
+    rows = (n + 1023) // 1024
+    pad = lambda v, k: np.concatenate([v, np.zeros((rows * 1024 - n,) + v.shape[1:], v.dtype)]).reshape(
+        (rows, 1024) + v.shape[1:])
+    s1m, mxm, mym = pad(s1[m], 0), pad(mx[m], 0), pad(my[m], 0)
+    valid = pad(np.ones(n, np.float32), 0)[..., None]
+    den = np.abs(s1m).sum()
+
+    def slid(dx, dy):
+        return float((np.abs(s1m - remap(s0, mxm - dx, mym - dy)) * valid).sum() / den)
+
+    best = (slid(0.0, 0.0), 0.0, 0.0)
+    for step, rng in ((2.0, SLIDE_MAX), (1.0, 1.0), (0.5, 0.5), (0.25, 0.25)):
+        cx, cy = best[1], best[2]
+        for dy in np.arange(-rng, rng + 1e-6, step):
+            for dx in np.arange(-rng, rng + 1e-6, step):
+                if (dx or dy) and abs(cx + dx) <= SLIDE_MAX and abs(cy + dy) <= SLIDE_MAX:
+                    f = slid(cx + dx, cy + dy)
+                    if f < best[0]:
+                        best = (f, cx + dx, cy + dy)
+    res["flicker_box3_slid"], res["slide_x"], res["slide_y"] = best[0], float(best[1]), float(best[2])
     # floor: a continuous layer (box3 of R_t) that moves exactly with the flow, dithered in both frames
     q0 = dither(in0, s0, x0, y0)
     q1 = dither(in1, s0w, x0, y0)
-    res["flicker_floor"] = ratio(q1, remap(q0, mx, my), m)
+    q0w = remap(q0, mx, my)
+    res["flicker_floor"] = ratio(q1, q0w, m)
+    res["flicker_box3_floor"] = ratio(box3(q1), box3(q0w), m)  # what of the dither the 3x3 box does not remove
     if dump:
         import cv2
         os.makedirs(dump, exist_ok=True)
@@ -289,7 +346,8 @@ def main():
     Gst, GstVideo = init_gst(logf.name)
     dump_clip, dump_t = (args.dump.rsplit(":", 1) + ["10"])[:2] if args.dump else (None, None)
 
-    results, any_nonzero = [], False
+    results, any_nonzero, started = [], False, time.time()
+    plugin_before = plugin_fingerprint()
     for clip in clips:
         name = os.path.relpath(clip, args.clips)
         t0 = time.time()
@@ -321,10 +379,11 @@ def main():
         row = dict(clip=name, frames=n_frames, pairs=max(n_frames - 1, 0), used=len(ok), skipped_no_face=no_face,
                    skipped_few_pixels=few_px, size="%dx%d" % (prev[0].shape[1], prev[0].shape[0]) if prev else "")
         for k in ("flicker", "flicker_box3", "flicker_floor", "flicker_interior", "flicker_box3_interior",
-                  "flicker_gain"):
+                  "flicker_box3_gain", "flicker_box3_slid", "flicker_box3_floor"):
             row[k + "_mean"], row[k + "_median"] = summarize([p.get(k) for p in ok])
         row["mean_abs_r"] = summarize([p.get("mean_abs_r") for p in ok])[0]
         row["mean_abs_r_box3"] = summarize([p.get("mean_abs_r_box3") for p in ok])[0]
+        row["slide_px_mean"] = summarize([float(np.hypot(p["slide_x"], p["slide_y"])) for p in ok])[0]
         row["reliable_share"] = summarize([p.get("reliable_share") for p in ok])[0]
         row["seconds"] = round(time.time() - t0, 1)
         row["per_pair"] = pairs
@@ -336,14 +395,30 @@ def main():
         model_lines = [l.strip() for l in f if "model " in l and "threads" in l]
     os.unlink(logf.name)
     model_info = model_lines[0].split("model ", 1)[-1] if model_lines else None  # the first start's pick
+    model_file = model_info.split(" (", 1)[0] if model_info else args.model
+    model_sha = model_version = None
+    if model_file and os.path.isfile(model_file):
+        import hashlib
+        with open(model_file, "rb") as f:
+            blob = f.read()
+        model_sha, model_version = hashlib.sha256(blob).hexdigest(), int.from_bytes(blob[8:12], "little")
+        if os.path.getmtime(model_file) > started:
+            print("flicker.py: WARNING: %s changed during the run; the numbers may mix two models" % model_file,
+                  file=sys.stderr)
+    plugin = plugin_fingerprint()
+    if plugin != plugin_before:
+        print("flicker.py: WARNING: the plugin was rebuilt during the run (%s -> %s); the numbers may mix two builds"
+              % (plugin_before, plugin), file=sys.stderr)
     if not any_nonzero:
         sys.exit("flicker.py: R is zero on every frame of every clip — the element retouched nothing (or the tee "
                  "branches share buffers): no measurement")
 
     fmt = lambda v, p=False: "—" if v is None else ("%.1f %%" % (100 * v) if p else "%.2f" % v)
     print()
-    print("model: %s; strength %g; first %d frames; threads %d" % (model_info, args.strength, args.frames,
-                                                                   args.threads))
+    print("model: %s; format v%s, sha256 %s; strength %g; first %d frames; threads %d" % (
+        model_info, model_version, model_sha and model_sha[:12], args.strength, args.frames, args.threads))
+    print("plugin: %s" % plugin)
+    print("element: %s" % ", ".join("%s=%s" % kv for kv in sorted(ELEMENT_PROPS.items())))
     print()
     print("| clip | size | pairs used / skipped (no face, few px) | flicker mean / median | mean abs R | "
           "box3 flicker mean / median | box3 mean abs R | dither floor mean / median | reliable share |")
@@ -359,7 +434,9 @@ def main():
             fmt(r["flicker_floor_mean"], 1), fmt(r["flicker_floor_median"], 1), fmt(r["reliable_share"], 1)))
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
-        json.dump(dict(model=model_info, model_arg=args.model, tier=None if args.model else args.tier,
+        json.dump(dict(model=model_info, model_sha256=model_sha, model_format_version=model_version,
+                       model_arg=args.model, plugin=plugin, element_properties=ELEMENT_PROPS, set=args.set,
+                       tier=None if args.model else args.tier,
                        strength=args.strength, frames=args.frames, threads=args.threads, fb_max=args.fb_max,
                        border=args.border, min_pixels=args.min_pixels, clips=results), f, indent=1)
     print("\nwrote", os.path.relpath(args.out))
