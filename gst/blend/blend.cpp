@@ -192,15 +192,8 @@ class HighBand {
     for (int j = 0; j < k_ - 1; ++j) add_row(j, +1);
     y_ = -1;
   }
-  // Moves to ROI row y (rows must come in increasing order). A jump over more than k/2 rows (rows the spot step
-  // skips) rebuilds the column sums from the k rows of the new window instead of sliding through the skipped ones.
+  // Moves to ROI row y (rows must come in increasing order).
   void seek(int y) {
-    if (2 * (y - y_) > k_) {
-      std::fill(col_.begin(), col_.end(), uint16_t(0));
-      for (int j = 0; j < k_; ++j) add_row(y + j, +1);
-      y_ = y;
-      return;
-    }
     while (y_ < y) {
       if (y_ >= 0) add_row(y_, -1);  // the row that leaves the window
       ++y_;
@@ -272,8 +265,6 @@ struct Scratch {
   std::vector<float> dither;       // per frame row: the dither thresholds
   std::vector<uint8_t> bytes[3];   // per frame row: the new bytes per plane
   std::vector<uint16_t> pair, blocks;  // chroma: mask sums over two luma rows, and over 2×2 blocks
-  std::vector<float> alpha_max;    // spot step: the alpha's maximum per map row
-  std::vector<uint8_t> gate;       // spot step, per frame row: 1 where the step acts (per pixel, then per 8-px block)
   Taps taps;
   Maps maps;
 };
@@ -282,8 +273,6 @@ struct Scratch {
 struct Spot {
   int planes = 0;  // 1: Y; 3: R, G, B
   float tau[3] = {1, 1, 1};
-  int r = 0;               // box radius
-  bool tau_ready = false;  // tau is estimated on the first row the gate lets the step act on (none: never)
 };
 
 
@@ -399,12 +388,8 @@ inline void dither_rows(int x0, int n, std::vector<float>& dither) {
     for (int x = 0; x < n; ++x) dither[size_t(p) * n + x] = kBayer4[p][(x0 + x) & 3];
 }
 
-// The spot step is gated per row and per 8-px block of ROI columns (kSpotBlock): a block where the spot term's
-// weight, mask/255 × strength × blemish × alpha, is below kMinSpotWeight at every pixel gets no spot step (no box
-// blur, high band or tanh there). The term skipped is weight × |tau·tanh(h/tau) − h| <= |h| / 64: on skin, where
-// |h| is a few codes, far below one code value; alpha ~ 0 over most of the skin, so most of the ROI is skipped.
-constexpr int kSpotBlock = 8;  // the per-pixel flags of a block are read as one 64-bit word
-constexpr float kMinSpotWeight = 1.f / 64;
+// Below this blemish weight (alpha × blemish) a pixel gets no spot step: its effect would be < 0.1 code value.
+constexpr float kMinSpotWeight = 1.f / 2048;
 
 // The new bytes floor(v + delta + t), clamped to 0..255, over [a, b) of a row of samples STEP bytes apart, into
 // out[] (v + delta + t is clamped to 0..255 first, so truncation is floor), in a loop the compiler vectorises.
@@ -431,28 +416,16 @@ inline void quantise_row(const uint8_t* v, int step, const float* d, const float
 // loops (they vectorise), then the bytes stored where the mask is non-zero.
 BTY_VECTOR_CLONES
 void apply_full_res(const Frame& f, const Rect& roi, const uint8_t* mask, int mask_stride, const Rect& full_roi,
-                    const Maps& M, Spot& S, float strength, float wb, Scratch& sc) {
+                    const Maps& M, const Spot& S, float strength, float wb, Scratch& sc) {
   const bool yuv = is_yuv(f.format);
   int off[3] = {0, 0, 0}, bpp = 1;
   if (!yuv) packed_layout(f.format, off[0], off[1], off[2], bpp);
   const int planes = yuv ? 1 : 3;
   const size_t n = size_t(M.width) * M.height;
   const bool spot = S.planes > 0;
-  const int nb = (roi.width + kSpotBlock - 1) / kSpotBlock;
   Taps& tx = sc.taps;
   tx.make(roi.width, roi.x + 0.5, 1.0, M);
-  for (int c = 0; c < 3; ++c) sc.row[c].resize(roi.width);
-  sc.row[3].resize(size_t(nb) * kSpotBlock);
-  sc.gate.resize(size_t(nb) * (kSpotBlock + 1));  // per pixel flags, then per block flags
-  if (spot) {  // the alpha's maximum per map row
-    sc.alpha_max.resize(M.height);
-    for (int j = 0; j < M.height; ++j) {
-      const float* r = M.alpha.data() + size_t(j) * M.width;
-      float mx = 0.f;
-      for (int i = 0; i < M.width; ++i) mx = r[i] > mx ? r[i] : mx;
-      sc.alpha_max[j] = mx;
-    }
-  }
+  for (int c = 0; c < 4; ++c) sc.row[c].resize(roi.width);
   for (int c = 0; c < 3; ++c) sc.bytes[c].resize(roi.width);
   for (int c = 0; c < 3; ++c) sc.high[c].resize(roi.width);
   sc.maprow.resize(M.width + 1);
@@ -469,66 +442,26 @@ void apply_full_res(const Frame& f, const Rect& roi, const uint8_t* mask, int ma
       map_row(M.d.data() + c * n, M, y + 0.5, sc.maprow.data());
       upsample_row(sc.maprow.data(), tx, a, b, sc.row[c].data());
     }
-    bool gated_in = false;
-    // The gate, first per row: the upsampled alpha is a convex combination of the two map rows it is read from, so
-    // their maximum × blemish × strength (the mask is <= 1) bounds the step's weight over the whole row.
-    const Tap ty = spot ? tap_at(y + 0.5, M.area.y, M.area.height, M.height) : Tap{0, 0, 0.f};
-    if (spot && std::max(sc.alpha_max[ty.i0], sc.alpha_max[ty.i1]) * wb * strength >= kMinSpotWeight) {
+    if (spot) {
       map_row(M.alpha.data(), M, y + 0.5, sc.maprow.data());
       float* al = sc.row[3].data();
       upsample_row(sc.maprow.data(), tx, a, b, al);
       for (int x = a; x < b; ++x) al[x] *= wb;
-      // Then per pixel, weight × alpha >= kMinSpotWeight, and per 8-px block of ROI columns (any of its pixels).
-      uint8_t* g = sc.gate.data();
-      int count = 0;
-      for (int x = a; x < b; ++x) count += w[x] * al[x] >= kMinSpotWeight;
-      if (count > 0) {
-        const int ba = a / kSpotBlock, bb = (b + kSpotBlock - 1) / kSpotBlock;
-        std::fill(g + ba * kSpotBlock, g + bb * kSpotBlock, uint8_t(0));
-        for (int x = a; x < b; ++x) g[x] = uint8_t(w[x] * al[x] >= kMinSpotWeight);
-        for (int i = ba; i < bb; ++i) {
-          uint64_t word;
-          std::memcpy(&word, g + i * kSpotBlock, kSpotBlock);
-          g[nb * kSpotBlock + i] = word != 0;
+      // Where the net sees no blemish (alpha ~ 0, most of the skin of a real face) only the delta is left.
+      int sa = a, sb = b;
+      while (sa < sb && al[sa] < kMinSpotWeight) ++sa;
+      while (sb > sa && al[sb - 1] < kMinSpotWeight) --sb;
+      for (int c = 0; c < planes; ++c) {
+        const float tau = S.tau[c], inv_tau = 1.f / tau;
+        float* h = sc.high[c].data();
+        if (sa < sb) {
+          sc.band[c].seek(y - roi.y);
+          sc.band[c].row(sa, sb, h);
         }
-        gated_in = true;
-      }
-    }
-    if (gated_in) {
-      // The spot step on the runs of gated-in blocks only; elsewhere (alpha ~ 0, most of the skin) only the delta.
-      if (!S.tau_ready) {
-        for (int c = 0; c < planes; ++c) {
-          sc.band[c].start(sc.src[c].data(), roi.width, S.r);
-          S.tau[c] = spot_tau(sc.band[c], roi, mask, mask_stride, full_roi, sc.high[c]);
-          sc.band[c].start(sc.src[c].data(), roi.width, S.r);  // again from the top for the blend
-        }
-        S.tau_ready = true;
-      }
-      const float* al = sc.row[3].data();
-      const uint8_t* g = sc.gate.data() + size_t(nb) * kSpotBlock;
-      for (int c = 0; c < planes; ++c) sc.band[c].seek(y - roi.y);
-      int x = a;
-      while (x < b) {
-        const int i = x / kSpotBlock;
-        int e = std::min(b, (i + 1) * kSpotBlock);
-        if (!g[i]) {
-          for (int c = 0; c < planes; ++c) {
-            float* d = sc.row[c].data();
-            for (int k = x; k < e; ++k) d[k] *= w[k];
-          }
-        } else {
-          int j = i + 1;
-          while (j * kSpotBlock < b && g[j]) ++j;
-          e = std::min(b, j * kSpotBlock);
-          for (int c = 0; c < planes; ++c) {
-            const float tau = S.tau[c], inv_tau = 1.f / tau;
-            float* h = sc.high[c].data();
-            sc.band[c].row(x, e, h);
-            float* d = sc.row[c].data();
-            for (int k = x; k < e; ++k) d[k] = w[k] * (d[k] + al[k] * (tau * fast_tanh(h[k] * inv_tau) - h[k]));
-          }
-        }
-        x = e;
+        float* d = sc.row[c].data();
+        for (int x = a; x < sa; ++x) d[x] *= w[x];
+        for (int x = sa; x < sb; ++x) d[x] = w[x] * (d[x] + al[x] * (tau * fast_tanh(h[x] * inv_tau) - h[x]));
+        for (int x = sb; x < b; ++x) d[x] *= w[x];
       }
     } else {
       for (int c = 0; c < planes; ++c) {
@@ -666,13 +599,16 @@ void apply(const Frame& f, const Rect& full_roi, const uint8_t* mask, const Laye
   static thread_local Scratch sc;
   Maps& M = sc.maps;
   make_maps(f, L, wb, wt, r > 0, M);
-  // The spot step reads the frame before anything is written: the signals are gathered here (a copy); tau is
-  // estimated from them only once the gate lets the step act somewhere (a face with alpha ~ 0 everywhere: never).
+  // The spot step reads the frame before anything is written.
   Spot S;
   if (r > 0) {
     S.planes = is_yuv(f.format) ? 1 : 3;
-    S.r = r;
     gather_signals(f, roi, r, sc);
+    for (int c = 0; c < S.planes; ++c) {
+      sc.band[c].start(sc.src[c].data(), roi.width, r);
+      S.tau[c] = spot_tau(sc.band[c], roi, mask, full_roi.width, full_roi, sc.high[c]);
+      sc.band[c].start(sc.src[c].data(), roi.width, r);  // again from the top for the blend
+    }
   }
   apply_full_res(f, roi, mask, full_roi.width, full_roi, M, S, strength, wb, sc);
   if (is_yuv(f.format)) apply_chroma(f, roi, mask, full_roi.width, full_roi, M, strength, sc);

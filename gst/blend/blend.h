@@ -68,11 +68,6 @@ struct Amounts {
 // replicated), high = frame − low, tau = 2.5 × mean |high| over the ROI's mask > 0 pixels (at least 1), and
 // spot = tau·tanh(high/tau) − high: where the net's alpha says blemish, the frame's own high band is kept but its
 // outliers (the spot's core) are compressed; pore-sized detail is far below tau and barely moves.
-// The step costs in proportion to where it acts: on each ROI row, an 8-px block of ROI columns where the spot term's
-// weight mask/255 × strength × blemish × alpha is below 1/64 at every pixel gets none (no box blur, high band or
-// tanh there; the skipped term is <= |high| / 64, far below a code value on skin); a row whose two alpha map rows
-// are below 1/64 is skipped without upsampling the alpha; the box blur's column sums are kept only for the rows a
-// gated-in block needs; and tau is estimated (as above) only when some block of the ROI is gated in.
 // Thread-safe: each calling thread keeps its own scratch buffers (a few MB for a large face), reused call to call.
 void apply(const Frame& frame, const Rect& roi, const uint8_t* mask, const Layer& layer, const Amounts& amounts);
 // The same with blemish = tone = 1.
