@@ -405,10 +405,10 @@ def main():
         if os.path.getmtime(model_file) > started:
             print("flicker.py: WARNING: %s changed during the run; the numbers may mix two models" % model_file,
                   file=sys.stderr)
-    plugin = plugin_fingerprint()
-    if plugin != plugin_before:
-        print("flicker.py: WARNING: the plugin was rebuilt during the run (%s -> %s); the numbers may mix two builds"
-              % (plugin_before, plugin), file=sys.stderr)
+    plugin, plugin_at_end = plugin_before, plugin_fingerprint()  # GStreamer keeps the build it loaded at the start
+    if plugin_at_end != plugin:
+        print("flicker.py: note: the plugin file was rebuilt during the run (now %s); this process kept the build it "
+              "loaded at the start" % plugin_at_end, file=sys.stderr)
     if not any_nonzero:
         sys.exit("flicker.py: R is zero on every frame of every clip — the element retouched nothing (or the tee "
                  "branches share buffers): no measurement")
@@ -435,7 +435,7 @@ def main():
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(dict(model=model_info, model_sha256=model_sha, model_format_version=model_version,
-                       model_arg=args.model, plugin=plugin, element_properties=ELEMENT_PROPS, set=args.set,
+                       model_arg=args.model, plugin=plugin, plugin_at_end=plugin_at_end, element_properties=ELEMENT_PROPS, set=args.set,
                        tier=None if args.model else args.tier,
                        strength=args.strength, frames=args.frames, threads=args.threads, fb_max=args.fb_max,
                        border=args.border, min_pixels=args.min_pixels, clips=results), f, indent=1)
