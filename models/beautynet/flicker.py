@@ -410,8 +410,8 @@ def main():
         print("flicker.py: note: the plugin file was rebuilt during the run (now %s); this process kept the build it "
               "loaded at the start" % plugin_at_end, file=sys.stderr)
     if not any_nonzero:
-        sys.exit("flicker.py: R is zero on every frame of every clip — the element retouched nothing (or the tee "
-                 "branches share buffers): no measurement")
+        sys.exit("flicker.py: R is zero on every frame of every clip — the element retouched nothing (or the "
+                 "output is the input's own buffer): no measurement")
 
     fmt = lambda v, p=False: "—" if v is None else ("%.1f %%" % (100 * v) if p else "%.2f" % v)
     print()
@@ -435,7 +435,8 @@ def main():
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(dict(model=model_info, model_sha256=model_sha, model_format_version=model_version,
-                       model_arg=args.model, plugin=plugin, plugin_at_end=plugin_at_end, element_properties=ELEMENT_PROPS, set=args.set,
+                       model_arg=args.model, plugin=plugin, plugin_at_end=plugin_at_end,
+                       element_properties=ELEMENT_PROPS, set=args.set,
                        tier=None if args.model else args.tier,
                        strength=args.strength, frames=args.frames, threads=args.threads, fb_max=args.fb_max,
                        border=args.border, min_pixels=args.min_pixels, clips=results), f, indent=1)
