@@ -54,10 +54,13 @@ def clean_skin(skin, bm):
     return (skin > 0.5).float() * (1 - F.max_pool2d(bm, 5, 1, 2))
 
 
-def beauty_loss(x, out_layers, b, w_mean=10.0, w_tone=0.5, w_alpha=0.05):
+def beauty_loss(x, out_layers, b, w_blem=1.0, w_mean=10.0, w_tone=0.5, w_alpha=0.05):
     """x: input, out_layers: nets.layers(raw output), b: the batch (t, tone, bm, w, skin). Returns (total, parts).
-    - blemish output vs B: Charbonnier with every blemish instance weighted about equally (b["w"]), SSIM and
-      gradients of luma, texture statistics in clean skin;
+    - blemish output vs B: Charbonnier over the whole crop plus, with weight w_blem, Charbonnier over the blemish
+      masks alone with every instance weighted about equally (b["w"]); normalised by the masks' weight, not the
+      crop's area, so the push to remove does not shrink with the blemishes' share of the crop (a sum over the
+      whole crop made a few-percent mask share count little against "leave the skin alone"); SSIM and gradients of
+      luma, texture statistics in clean skin;
     - mean-colour penalty: per image and channel, the mean of (output - B) over clean skin must be 0 (a uniform
       lift of the skin is not retouching: it replaces the old post-hoc bias calibration);
     - tone output on top: Charbonnier and gradients vs the tone target;
@@ -66,8 +69,8 @@ def beauty_loss(x, out_layers, b, w_mean=10.0, w_tone=0.5, w_alpha=0.05):
     skin, bm = b["skin"], b["bm"]
     y = (x + skin * db).clamp(0, 1)
     t = b["t"]
-    wpix = 1 + 4 * b["w"]
-    pix = (wpix * charbonnier(y - t)).mean()
+    e = charbonnier(y - t)
+    pix = e.mean() + w_blem * (b["w"] * e).sum() / (3 * b["w"].sum()).clamp(min=1.0)
     ssim = 1 - ssim_map(luma(y), luma(t)).mean()
     gy, gt = grads(y), grads(t)
     grad = sum((a - c).abs().mean() for a, c in zip(gy, gt))

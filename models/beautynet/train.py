@@ -39,6 +39,7 @@ class Trainer:
         self.ema = copy.deepcopy(self.net).eval().requires_grad_(False)
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=a.lr, weight_decay=a.wd)
         self.decay = a.ema
+        self.queue = []  # synthesised batches not used yet
 
     @torch.no_grad()
     def update_ema(self, step):
@@ -128,6 +129,13 @@ def run(a, log=print):
     step = start
     quarters = set()
 
+    def evaluate(step):
+        ev = {"step": step, "time_s": round(time.time() - t0, 1)}
+        for name, t in tr.items():
+            ev[name] = validate(t.ema, vbs, t.tier)
+        evals.append(ev)
+        log("eval " + json.dumps(ev))
+
     def save(step):
         torch.save(dict(tiers={k: t.state() for k, t in tr.items()}, rng=g.get_state(), hist=hist, evals=evals,
                         step=step, total=total, args=vars(a)), ckpt)
@@ -135,15 +143,20 @@ def run(a, log=print):
     while True:
         if total and step >= total:
             break
+        if a.time_limit and time.time() - t0 > a.time_limit:
+            log("time limit: stopping at step %d of %d (--resume continues)" % (step, total))
+            break
         rec = {"step": step}
         for name, t in tr.items():
-            idx = train_idx[torch.randint(len(train_idx), (a.batch,), generator=g, device=dev)]
-            b = synth.make_batch(data, idx, g, (t.tier.height, t.tier.width))
+            if not t.queue:  # synthesis is launch-bound on a GPU: draw several steps' batches at once
+                idx = train_idx[torch.randint(len(train_idx), (a.batch * a.synth_chunk,), generator=g, device=dev)]
+                t.queue = split_batch(synth.make_batch(data, idx, g, (t.tier.height, t.tier.width)), a.batch)
+            b = t.queue.pop()
             lr = cosine(step, total or 10 ** 9, a.lr, a.warmup)
             for pg in t.opt.param_groups:
                 pg["lr"] = lr
             t.net.train()
-            loss, parts, y = losses.beauty_loss(b["x"], nets.layers(t.net(nets.to_net(b["x"]))), b)
+            loss, parts, y = losses.beauty_loss(b["x"], nets.layers(t.net(nets.to_net(b["x"]))), b, w_blem=a.w_blem)
             if disc is not None:
                 dl = losses.disc_loss(disc, y, b["skin"], b["bm"])
                 loss = loss + a.w_disc * dl
@@ -169,16 +182,21 @@ def run(a, log=print):
         q = int(4 * step / total) if total else 0
         if total and q > 0 and q not in quarters and step >= (q * total) // 4:
             quarters.add(q)
-            ev = {"step": step, "time_s": round(time.time() - t0, 1)}
-            for name, t in tr.items():
-                ev[name] = validate(t.ema, vbs, t.tier)
-            evals.append(ev)
-            log("eval " + json.dumps(ev))
+            evaluate(step)
             export(a, tr, hist, evals, step, total, log)
             save(step)
+    if not evals or evals[-1]["step"] != step:
+        evaluate(step)
     save(step)
     log("trained to step %d in %.0f s" % (step, time.time() - t0))
     return tr, hist, evals, step, total
+
+
+def split_batch(b, n):
+    """A batch of k*n pairs as k batches of n (tensors split on the batch axis; other entries shared)."""
+    k = b["x"].shape[0] // n
+    return [{key: v[i * n:(i + 1) * n] if torch.is_tensor(v) and v.shape[0] == k * n else v for key, v in b.items()}
+            for i in range(k)]
 
 
 def export(a, tr, hist, evals, step, total, log=print):
@@ -210,8 +228,12 @@ def parser():
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--seed", type=int, default=20261201)
     p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--synth-chunk", type=int, default=4, help="batches synthesised per call (same data, fewer launches)")
+    p.add_argument("--w-blem", type=float, default=1.0, help="weight of the blemish-only pixel term (losses.py)")
     p.add_argument("--steps", type=int, default=12000, help="0: from --budget-seconds and the measured speed")
     p.add_argument("--budget-seconds", type=float, default=480)
+    p.add_argument("--time-limit", type=float, default=0, help="> 0: stop after this many seconds, evaluated, "
+                   "exported and saved (the device's per-call limit)")
     p.add_argument("--probe-steps", type=int, default=60)
     p.add_argument("--warmup", type=int, default=300)
     p.add_argument("--lr", type=float, default=4e-3)
