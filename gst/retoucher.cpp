@@ -234,7 +234,7 @@ std::vector<face::Face> Retoucher::run_face_stage(const blend::Frame& f) {
   // one detection when the last one fitted the frame budget, so faces there are retouched from that frame.
   const face::Timings t = stage_->timings();
   const double budget_ms = 1000.0 / stream_.frame_rate;
-  const bool detect_now = fresh_start_ && !stage_options_.synchronous_detection &&
+  const bool detect_now = fresh_start_ && detection_ == Detection::Auto && !stage_options_.synchronous_detection &&
                           (t.detect_runs == 0 || t.detect_ms_total / t.detect_runs <= budget_ms);
   fresh_start_ = false;
   // FACE-STAGE SEAM (the face branch adds both inputs to FaceStage::process): the pixel aspect
