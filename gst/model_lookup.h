@@ -25,9 +25,10 @@ std::vector<std::string> model_dirs();
 ModelChoice choose_model(const std::string& model_property, Tier tier, int threads);
 
 // --- tier=auto ---
-// The share of the FMA peak the engine reaches on a whole net (conservative: measured 77-84 % on the M and L nets
-// of a 2-core Xeon, 1 thread), the per-face budget, and how much each extra thread adds.
-constexpr double kNetPeakShare = 0.6, kBudgetMsPerFace = 4.0, kExtraThreadGain = 0.8;
+// The share of the per-core FMA peak the engine reaches on a whole net (measured 76-84 % on the M and L nets of a
+// 2-core Xeon, 1 thread; a little below, so a borderline tier is not taken), the per-face budget, and how much each
+// extra thread adds.
+constexpr double kNetPeakShare = 0.7, kBudgetMsPerFace = 4.0, kExtraThreadGain = 0.8;
 struct MachinePeak {
   double core_gflops = 0;  // FP32 FMA peak of one core; 0: no AVX2+FMA (the engine's scalar kernels)
   int cores = 1;           // hardware threads
