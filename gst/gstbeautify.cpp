@@ -1,8 +1,8 @@
 /* beautify element: caps, properties, frame mapping, metas, messages, errors. The work is in retoucher.cpp.
  *
  * Settings (properties) live under a mutex and are copied once per frame, so any thread may change them while
- * PLAYING; the state (model, net, face stage) is created in start() and dropped in stop() and is touched only by
- * the streaming thread in between. */
+ * PLAYING; the state (the core: model, nets, face stage, and the stream the caps describe) is built in start() and
+ * set_info(), dropped in stop(), and touched only by the streaming thread in between. */
 #include "gstbeautify.h"
 
 #include "retoucher.h"
