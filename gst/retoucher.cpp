@@ -237,9 +237,11 @@ std::vector<face::Face> Retoucher::run_face_stage(const blend::Frame& f) {
   const bool detect_now = fresh_start_ && detection_ == Detection::Auto && !stage_options_.synchronous_detection &&
                           (t.detect_runs == 0 || t.detect_ms_total / t.detect_runs <= budget_ms);
   fresh_start_ = false;
-  // FACE-STAGE SEAM (the face branch adds both inputs to FaceStage::process): the pixel aspect
-  // (stream_.pixel_aspect()) and a one-off inline detection (detect_now). Until it is merged the stage sees square
-  // pixels and detects in its configured mode; this is the only call.
+  const float pixel_aspect = stream_.pixel_aspect();
+  // FACE-STAGE SEAM, the only call: the face branch adds both inputs to FaceStage::process (the pixel aspect and a
+  // one-off inline detection on this frame). Until it is merged the stage sees square pixels and detects in its
+  // configured mode; after it, this line passes pixel_aspect and detect_now.
+  (void)pixel_aspect;
   (void)detect_now;
   return stage_->process(luma, f.width, f.height, luma_stride);
 }
@@ -307,7 +309,6 @@ void Retoucher::retouch(const blend::Frame& f, std::vector<face::Face>& faces, c
       for (int w = begin; w < end; ++w)
         for (int i = w; i < n; i += workers) run_net(*face_nets_[w], i);
     });
-    ++parallel_frames_;
   } else {
     for (int i = 0; i < n; ++i) run_net(*net_, i);
   }

@@ -61,19 +61,14 @@ class Retoucher {
 
   // New caps: tracks (and their smoothing state) are dropped (their coordinates mean nothing in the new frame).
   void configure(const StreamInfo& stream);
-  const StreamInfo& stream() const { return stream_; }
   // Upstream's liveness (latency query). Detection::Auto detects inside the frame's processing for non-live
   // upstream; the other modes ignore it. Returns whether detection is now synchronous.
   bool set_upstream_live(bool live);
-  bool synchronous_detection() const { return stage_options_.synchronous_detection; }
   // Drops the face tracks and their smoothing state (flush, seek).
   void reset();
   // Retouches the frame (planes in memory order, the configured stream's format and size) in place and returns the
   // faces found (frame coordinates).
   std::vector<face::Face> process(uint8_t* const plane[3], const int stride[3], const FrameSettings& s);
-
-  // Frames retouched with the faces' nets run on several threads at once (tests and benchmarks).
-  long parallel_frames() const { return parallel_frames_; }
 
  private:
   struct FaceJob;
@@ -95,7 +90,6 @@ class Retoucher {
   bool fresh_start_ = true;  // first frame after start, caps or a flush: a live stream waits for one detection
   TemporalSmoother smoother_;  // per face track: the net's last (smoothed) output
   std::vector<uint8_t> luma_;  // non-planar frames: the face stage's luma plane
-  long parallel_frames_ = 0;
 };
 
 }  // namespace bty::gst
