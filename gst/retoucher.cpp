@@ -9,11 +9,13 @@
 
 namespace bty::gst {
 
-// One face's work in a frame: its net area, the net's raw output (copied: a worker's net serves several faces),
-// and what the blend reads after smoothing.
+// One face's work in a frame: its net area, the net's raw output (the net's own buffer when the net serves this face
+// alone in the frame, else a copy), and what the blend reads after smoothing.
 struct Retoucher::FaceJob {
   Rect area;
-  std::vector<float> out;
+  const float* out = nullptr;
+  size_t size = 0;
+  std::vector<float> copy;
   const float* smoothed = nullptr;
 };
 
@@ -302,7 +304,14 @@ void Retoucher::retouch(const blend::Frame& f, std::vector<face::Face>& faces, c
                            stream_.par_n, stream_.par_d);
     net.set_input(view, j.area);
     net.run();
-    j.out = net.output();
+    const std::vector<float>& head = net.output();
+    j.size = head.size();
+    if (workers >= n) {
+      j.out = head.data();
+    } else {
+      j.copy = head;
+      j.out = j.copy.data();
+    }
   };
   if (workers > 1) {
     pool_->run(workers, [&](int begin, int end) {
@@ -315,7 +324,7 @@ void Retoucher::retouch(const blend::Frame& f, std::vector<face::Face>& faces, c
 
   smoother_.begin_frame();
   for (int i = 0; i < n; ++i)
-    jobs_[i].smoothed = smoother_.smooth(todo[i]->id, jobs_[i].area, jobs_[i].out.data(), jobs_[i].out.size(),
+    jobs_[i].smoothed = smoother_.smooth(todo[i]->id, jobs_[i].area, jobs_[i].out, jobs_[i].size,
                                          s.temporal_smoothing);
   blend::Amounts amounts;
   amounts.strength = s.strength;
