@@ -5,7 +5,31 @@
 
 namespace bty {
 bool is_yuv(PixelFormat f) {
-  return f == PixelFormat::I420 || f == PixelFormat::YV12 || f == PixelFormat::NV12 || f == PixelFormat::NV21;
+  switch (f) {
+    case PixelFormat::I420: case PixelFormat::YV12: case PixelFormat::NV12: case PixelFormat::NV21:
+    case PixelFormat::YUY2: case PixelFormat::UYVY: case PixelFormat::YVYU: return true;
+    default: return false;
+  }
+}
+
+YuvLayout yuv_layout(PixelFormat f) {
+  YuvLayout l;
+  switch (f) {
+    case PixelFormat::YV12: l.cb_plane = 2; l.cr_plane = 1; break;
+    case PixelFormat::NV12: l.cb_plane = l.cr_plane = 1; l.chroma_step = 2; l.cr_offset = 1; break;
+    case PixelFormat::NV21: l.cb_plane = l.cr_plane = 1; l.chroma_step = 2; l.cb_offset = 1; break;
+    case PixelFormat::YUY2: case PixelFormat::UYVY: case PixelFormat::YVYU:
+      l.luma_step = 2;
+      l.chroma_rows = 1;
+      l.cb_plane = l.cr_plane = 0;
+      l.chroma_step = 4;
+      l.luma_offset = f == PixelFormat::UYVY ? 1 : 0;
+      l.cb_offset = f == PixelFormat::YUY2 ? 1 : f == PixelFormat::UYVY ? 0 : 3;
+      l.cr_offset = f == PixelFormat::YUY2 ? 3 : f == PixelFormat::UYVY ? 2 : 1;
+      break;
+    default: break;  // I420
+  }
+  return l;
 }
 
 void packed_layout(PixelFormat f, int& r, int& g, int& b, int& bpp) {
@@ -27,9 +51,10 @@ ImageInput::ImageInput(const ImageView& image, const Rect& roi, int width, int h
     throw std::invalid_argument("set_input: empty image");
   if (roi.width < 1 || roi.height < 1) throw std::invalid_argument("set_input: empty ROI");
   if (yuv_) {
-    cshift_x_ = cshift_y_ = 1;
-    int planes = (image.format == PixelFormat::NV12 || image.format == PixelFormat::NV21) ? 2 : 3;
-    for (int p = 0; p < planes; ++p)
+    layout_ = yuv_layout(image.format);
+    cshift_x_ = 1;
+    cshift_y_ = layout_.chroma_rows == 2 ? 1 : 0;
+    for (int p : {layout_.cb_plane, layout_.cr_plane})
       if (!image.plane[p]) throw std::invalid_argument("set_input: missing plane");
   }
   // Pixel-centre aligned bilinear taps along one axis, clamped to [0, n).
@@ -48,9 +73,9 @@ ImageInput::ImageInput(const ImageView& image, const Rect& roi, int width, int h
   tx_ = taps(width, roi.x, roi.width, image.width, 0);
   ty_ = taps(height, roi.y, roi.height, image.height, 0);
   if (yuv_) {
-    int cw = (image.width + 1) / 2, chh = (image.height + 1) / 2;
+    int cw = (image.width + 1) / 2, chh = (image.height + cshift_y_) >> cshift_y_;
     tcx_ = taps(width, roi.x, roi.width, cw, 1);
-    tcy_ = taps(height, roi.y, roi.height, chh, 1);
+    tcy_ = taps(height, roi.y, roi.height, chh, cshift_y_);
     // Kr/Kb of the matrix; limited range scales Y by 255/219 and chroma by 255/224.
     double kr = image.matrix == YuvMatrix::BT601 ? 0.299 : 0.2126;
     double kb = image.matrix == YuvMatrix::BT601 ? 0.114 : 0.0722;
@@ -67,20 +92,18 @@ ImageInput::ImageInput(const ImageView& image, const Rect& roi, int width, int h
 
 void ImageInput::sample_luma_chroma(int y, int x0, int x1, float* out, int stride) const {
   const Tap ry = ty_[y], cy = tcy_[y];
-  const uint8_t* Y0 = img_.plane[0] + size_t(ry.i0) * img_.stride[0];
-  const uint8_t* Y1 = img_.plane[0] + size_t(ry.i1) * img_.stride[0];
-  const bool semi = img_.format == PixelFormat::NV12 || img_.format == PixelFormat::NV21;
-  const bool swap = img_.format == PixelFormat::YV12 || img_.format == PixelFormat::NV21;
+  const YuvLayout& L = layout_;
+  const uint8_t* Y0 = img_.plane[0] + size_t(ry.i0) * img_.stride[0] + L.luma_offset;
+  const uint8_t* Y1 = img_.plane[0] + size_t(ry.i1) * img_.stride[0] + L.luma_offset;
+  const int ls = L.luma_step;
   for (int x = x0; x < x1; ++x) {
     const Tap t = tx_[x];
-    float a = Y0[t.i0] + t.w1 * (Y0[t.i1] - Y0[t.i0]);
-    float b = Y1[t.i0] + t.w1 * (Y1[t.i1] - Y1[t.i0]);
+    float a = Y0[t.i0 * ls] + t.w1 * (Y0[t.i1 * ls] - Y0[t.i0 * ls]);
+    float b = Y1[t.i0 * ls] + t.w1 * (Y1[t.i1 * ls] - Y1[t.i0 * ls]);
     out[x - x0] = a + ry.w1 * (b - a);
   }
   for (int c = 0; c < 2; ++c) {
-    int plane = semi ? 1 : 1 + (c ^ int(swap));
-    int step = semi ? 2 : 1;
-    int off = semi ? (c ^ int(swap)) : 0;
+    const int plane = c ? L.cr_plane : L.cb_plane, off = c ? L.cr_offset : L.cb_offset, step = L.chroma_step;
     const uint8_t* C0 = img_.plane[plane] + size_t(cy.i0) * img_.stride[plane] + off;
     const uint8_t* C1 = img_.plane[plane] + size_t(cy.i1) * img_.stride[plane] + off;
     float* o = out + (c + 1) * stride;

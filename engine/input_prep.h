@@ -31,6 +31,7 @@ class ImageInput final : public InputSource {
   ModelInfo info_;
   int width_, height_;
   bool yuv_ = false;
+  YuvLayout layout_;
   int cshift_x_ = 0, cshift_y_ = 0;
   std::vector<Tap> tx_, ty_, tcx_, tcy_;  // luma/rgb and chroma taps
   float m_[3][3] = {};                   // YUV -> RGB (or RGB -> YCbCr) matrix

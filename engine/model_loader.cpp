@@ -1,11 +1,12 @@
 // Parses and validates a .bmodel (docs/model-format.md). Every field is checked against the file length and the
 // format's rules before use; any violation throws ModelError naming the file and the field.
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <sstream>
+#include <sys/stat.h>
 
 #include "crc32.h"
 #include "model.h"
@@ -241,12 +242,37 @@ std::shared_ptr<const Model> parse_model_any_head(const uint8_t* data, size_t si
   return parse(data, size, name, false);
 }
 
+uint64_t check_model_file(const std::string& path) {
+  using K = ModelError::Kind;
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    const int e = errno;
+    if (e == ENOENT || e == ENOTDIR)
+      throw ModelError(K::NotFound, path + ": no such model file (check the path; models are *.bmodel files)");
+    throw ModelError(K::Unreadable, path + ": cannot access the model file: " + std::strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    const char* what = S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO"
+                       : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : S_ISSOCK(st.st_mode) ? "a socket"
+                       : "not a plain file";
+    throw ModelError(K::NotRegularFile, path + ": not a regular file (it is " + what + "); point it at a .bmodel file");
+  }
+  if (uint64_t(st.st_size) > kMaxModelBytes)
+    throw ModelError(K::TooLarge, path + ": " + std::to_string(uint64_t(st.st_size)) + " bytes, larger than any beauty "
+                     "model (at most " + std::to_string(kMaxModelBytes >> 20) + " MiB): not a .bmodel file");
+  return uint64_t(st.st_size);
+}
+
 std::shared_ptr<const Model> load_model(const std::string& path) {
+  using K = ModelError::Kind;
+  // Type and size from stat() first: a directory, FIFO, device or a huge file is refused before any read.
+  const uint64_t size = check_model_file(path);
   std::ifstream f(path, std::ios::binary);
-  if (!f) throw ModelError(path + ": cannot open the model file (does it exist and is it readable?)");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  if (f.bad()) throw ModelError(path + ": read error");
-  if (bytes.size() > (64u << 20)) throw ModelError(path + ": larger than 64 MiB, not a beauty model");
+  if (!f) throw ModelError(K::Unreadable, path + ": cannot open the model file (is it readable?)");
+  std::vector<uint8_t> bytes(size);
+  f.read(reinterpret_cast<char*>(bytes.data()), std::streamsize(size));
+  if (f.gcount() != std::streamsize(size) || f.peek() != std::ifstream::traits_type::eof())
+    throw ModelError(K::Unreadable, path + ": the model file changed size while being read");
   return parse_model(bytes.data(), bytes.size(), path);
 }
 

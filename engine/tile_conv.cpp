@@ -13,7 +13,8 @@ TileConv make_tile_conv(const Plan& p, const ConvStep& s, bool winograd) {
   c.in_w = c.out.width * s.stride;
   c.in_h = c.out.height * s.stride;
   if (s.sources.size() > 8)
-    throw ModelError("layer " + std::to_string(s.layer) + " concatenates more than 8 inputs (engine limit)");
+    throw ModelError(ModelError::Kind::Unsupported,
+                     "layer " + std::to_string(s.layer) + " concatenates more than 8 inputs (engine limit)");
   for (const ConvSource& cs : s.sources) {
     TileConv::Source src;
     src.geom = TileGeom(p.width[cs.tensor], p.height[cs.tensor], cs.channels);

@@ -10,6 +10,7 @@ if gst-inspect-1.0 x264enc >/dev/null 2>&1; then
 else
   enc="jpegenc ! matroskamux"
 fi
-# synchronous-detection: offline processing need not keep real time, so faces are retouched from their first frame.
+# A file source is not live, so beautify detects inside each frame that needs it (synchronous-detection=auto, the
+# default): faces are retouched from their first frame.
 exec gst-launch-1.0 -e filesrc location="$in" ! decodebin ! videoconvert ! \
-  beautify synchronous-detection=true "$@" ! videoconvert ! video/x-raw,format=I420 ! $enc ! filesink location="$out"
+  beautify "$@" ! videoconvert ! video/x-raw,format=I420 ! $enc ! filesink location="$out"

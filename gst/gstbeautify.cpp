@@ -1,8 +1,8 @@
 /* beautify element: caps, properties, frame mapping, metas, messages, errors. The work is in retoucher.cpp.
  *
  * Settings (properties) live under a mutex and are copied once per frame, so any thread may change them while
- * PLAYING; the state (model, net, face stage) is created in start() and dropped in stop() and is touched only by
- * the streaming thread in between. */
+ * PLAYING; the state (the core: model, nets, face stage, and the stream the caps describe) is built in start() and
+ * set_info(), dropped in stop(), and touched only by the streaming thread in between. */
 #include "gstbeautify.h"
 
 #include "retoucher.h"
@@ -36,61 +36,29 @@ enum {
   PROP_SYNCHRONOUS_DETECTION,
 };
 
-// Defaults the core also uses come from the core (retoucher.h), so they are written down once.
-#define DEFAULT_STRENGTH (bty::gst::defaults::strength)
-#define DEFAULT_BLEMISH (bty::gst::defaults::blemish)
-#define DEFAULT_TONE (bty::gst::defaults::tone)
-#define DEFAULT_TEMPORAL_SMOOTHING (bty::gst::defaults::temporal_smoothing)
-#define DEFAULT_TIER GST_BEAUTIFY_TIER_AUTO
-#define DEFAULT_MODEL NULL
-#define DEFAULT_LANDMARK_MODEL (bty::gst::defaults::landmark_model)
-#define DEFAULT_MAX_FACES (bty::gst::defaults::max_faces)
-#define DEFAULT_MIN_FACE_SIZE (bty::gst::defaults::min_face_size)
-#define DEFAULT_DETECT_INTERVAL (bty::gst::defaults::detect_interval)
-#define DEFAULT_THREADS 0
-#define DEFAULT_DRAW_FACES (bty::gst::defaults::draw_faces)
-#define DEFAULT_POST_MESSAGES FALSE
-#define DEFAULT_SYNCHRONOUS_DETECTION (bty::gst::defaults::synchronous_detection)
+// Every default comes from the core (settings.h), so it is written down once.
+namespace defaults = bty::gst::defaults;
+#define DEFAULT_TIER GstBeautifyTier(defaults::tier)
+#define DEFAULT_DETECTION GstBeautifyDetection(defaults::detection)
 
-#define BEAUTIFY_FORMATS "{ I420, YV12, NV12, NV21, RGBA, BGRA, RGBx, BGRx, ARGB, ABGR, xRGB, xBGR, RGB, BGR }"
+#define BEAUTIFY_FORMATS \
+  "{ I420, YV12, NV12, NV21, YUY2, UYVY, YVYU, RGBA, BGRA, RGBx, BGRx, ARGB, ABGR, xRGB, xBGR, RGB, BGR, GRAY8 }"
 
 namespace {
 
-struct Settings {
-  double strength = DEFAULT_STRENGTH;
-  double blemish = DEFAULT_BLEMISH;
-  double tone = DEFAULT_TONE;
-  double temporal_smoothing = DEFAULT_TEMPORAL_SMOOTHING;
-  GstBeautifyTier tier = DEFAULT_TIER;
-  std::string model;
-  std::string landmark_model = DEFAULT_LANDMARK_MODEL;
-  int max_faces = DEFAULT_MAX_FACES;
-  int min_face_size = DEFAULT_MIN_FACE_SIZE;
-  int detect_interval = DEFAULT_DETECT_INTERVAL;
-  int threads = DEFAULT_THREADS;
-  bool draw_faces = DEFAULT_DRAW_FACES;
-  bool post_messages = DEFAULT_POST_MESSAGES;
-  bool synchronous_detection = DEFAULT_SYNCHRONOUS_DETECTION;
-};
+// The GObject enums are the core's, value for value.
+static_assert(int(bty::gst::Tier::Auto) == GST_BEAUTIFY_TIER_AUTO && int(bty::gst::Tier::L) == GST_BEAUTIFY_TIER_L);
+static_assert(int(bty::gst::Detection::Auto) == GST_BEAUTIFY_DETECTION_AUTO &&
+              int(bty::gst::Detection::Never) == GST_BEAUTIFY_DETECTION_NEVER);
 
 struct Private {
   std::mutex lock;
-  Settings settings;  // guarded by lock
+  bty::gst::Settings settings;  // guarded by lock
 
-  std::unique_ptr<bty::gst::Retoucher> core;  // state: start() .. stop()
-  bty::PixelFormat format = bty::PixelFormat::I420;
-  bty::YuvMatrix matrix = bty::YuvMatrix::BT709;
-  bool full_range = false;
+  // State, built in start() (core) and set_info() (its stream), dropped in stop(); streaming thread only.
+  std::unique_ptr<bty::gst::Retoucher> core;
+  bool live_known = false;  // upstream's liveness answered since the last caps
 };
-
-const char* tier_nick(GstBeautifyTier t) {
-  switch (t) {
-    case GST_BEAUTIFY_TIER_S: return "s";
-    case GST_BEAUTIFY_TIER_M: return "m";
-    case GST_BEAUTIFY_TIER_L: return "l";
-    default: return "auto";
-  }
-}
 
 bool to_pixel_format(GstVideoFormat f, bty::PixelFormat& out) {
   using P = bty::PixelFormat;
@@ -99,6 +67,9 @@ bool to_pixel_format(GstVideoFormat f, bty::PixelFormat& out) {
     case GST_VIDEO_FORMAT_YV12: out = P::YV12; return true;
     case GST_VIDEO_FORMAT_NV12: out = P::NV12; return true;
     case GST_VIDEO_FORMAT_NV21: out = P::NV21; return true;
+    case GST_VIDEO_FORMAT_YUY2: out = P::YUY2; return true;
+    case GST_VIDEO_FORMAT_UYVY: out = P::UYVY; return true;
+    case GST_VIDEO_FORMAT_YVYU: out = P::YVYU; return true;
     case GST_VIDEO_FORMAT_RGBA: out = P::RGBA; return true;
     case GST_VIDEO_FORMAT_BGRA: out = P::BGRA; return true;
     case GST_VIDEO_FORMAT_RGBx: out = P::RGBx; return true;
@@ -109,6 +80,7 @@ bool to_pixel_format(GstVideoFormat f, bty::PixelFormat& out) {
     case GST_VIDEO_FORMAT_xBGR: out = P::xBGR; return true;
     case GST_VIDEO_FORMAT_RGB: out = P::RGB; return true;
     case GST_VIDEO_FORMAT_BGR: out = P::BGR; return true;
+    case GST_VIDEO_FORMAT_GRAY8: out = P::GRAY8; return true;
     default: return false;
   }
 }
@@ -126,7 +98,8 @@ GST_ELEMENT_REGISTER_DEFINE(beautify, "beautify", GST_RANK_NONE, GST_TYPE_BEAUTI
 GType gst_beautify_tier_get_type(void) {
   static gsize type = 0;
   static const GEnumValue values[] = {
-      {GST_BEAUTIFY_TIER_AUTO, "The largest tier that keeps real time here (start-up micro-benchmark)", "auto"},
+      {GST_BEAUTIFY_TIER_AUTO, "The largest tier within 4 ms per face on this machine (its FMA peak, cached; "
+       "not its load)", "auto"},
       {GST_BEAUTIFY_TIER_S, "Small: 128x160 net input, fastest", "s"},
       {GST_BEAUTIFY_TIER_M, "Medium: 160x224 net input", "m"},
       {GST_BEAUTIFY_TIER_L, "Large: 192x256 net input, best quality", "l"},
@@ -136,14 +109,27 @@ GType gst_beautify_tier_get_type(void) {
   return GType(type);
 }
 
+GType gst_beautify_detection_get_type(void) {
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+      {GST_BEAUTIFY_DETECTION_AUTO, "Inside the frame for non-live upstream (files: faces from the first frame), "
+       "in the background for live upstream (the first frame after start or a flush waits for one detection)",
+       "auto"},
+      {GST_BEAUTIFY_DETECTION_ALWAYS, "Always inside the frame's processing (deterministic; slower frames when it "
+       "runs)", "always"},
+      {GST_BEAUTIFY_DETECTION_NEVER, "Always in the background (faces appear a few frames late)", "never"},
+      {0, NULL, NULL},
+  };
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstBeautifyDetection", values));
+  return GType(type);
+}
+
 // Neutral settings make the element a passthrough: no mapping, no writes, buffers go through untouched.
 static void gst_beautify_update_passthrough(GstBeautify* self) {
   bool passthrough;
   {
     std::lock_guard<std::mutex> lock(self->priv->lock);
-    const Settings& s = self->priv->settings;
-    const bool no_retouch = s.strength <= 0.0 || (s.blemish <= 0.0 && s.tone <= 0.0);
-    passthrough = no_retouch && !s.draw_faces && !s.post_messages;
+    passthrough = self->priv->settings.passthrough();
   }
   gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(self), passthrough);
 }
@@ -153,7 +139,7 @@ static void gst_beautify_set_property(GObject* object, guint prop_id, const GVal
   bool passthrough_may_change = false;
   {
     std::lock_guard<std::mutex> lock(self->priv->lock);
-    Settings& s = self->priv->settings;
+    bty::gst::Settings& s = self->priv->settings;
     switch (prop_id) {
       case PROP_STRENGTH:
         s.strength = g_value_get_double(value);
@@ -168,7 +154,7 @@ static void gst_beautify_set_property(GObject* object, guint prop_id, const GVal
         passthrough_may_change = true;
         break;
       case PROP_TEMPORAL_SMOOTHING: s.temporal_smoothing = g_value_get_double(value); break;
-      case PROP_TIER: s.tier = GstBeautifyTier(g_value_get_enum(value)); break;
+      case PROP_TIER: s.tier = bty::gst::Tier(g_value_get_enum(value)); break;
       case PROP_MODEL: {
         const char* v = g_value_get_string(value);
         s.model = v ? v : "";
@@ -191,7 +177,7 @@ static void gst_beautify_set_property(GObject* object, guint prop_id, const GVal
         s.post_messages = g_value_get_boolean(value);
         passthrough_may_change = true;
         break;
-      case PROP_SYNCHRONOUS_DETECTION: s.synchronous_detection = g_value_get_boolean(value); break;
+      case PROP_SYNCHRONOUS_DETECTION: s.detection = bty::gst::Detection(g_value_get_enum(value)); break;
       default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
     }
   }
@@ -201,13 +187,13 @@ static void gst_beautify_set_property(GObject* object, guint prop_id, const GVal
 static void gst_beautify_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
   GstBeautify* self = GST_BEAUTIFY(object);
   std::lock_guard<std::mutex> lock(self->priv->lock);
-  const Settings& s = self->priv->settings;
+  const bty::gst::Settings& s = self->priv->settings;
   switch (prop_id) {
     case PROP_STRENGTH: g_value_set_double(value, s.strength); break;
     case PROP_BLEMISH: g_value_set_double(value, s.blemish); break;
     case PROP_TONE: g_value_set_double(value, s.tone); break;
     case PROP_TEMPORAL_SMOOTHING: g_value_set_double(value, s.temporal_smoothing); break;
-    case PROP_TIER: g_value_set_enum(value, s.tier); break;
+    case PROP_TIER: g_value_set_enum(value, int(s.tier)); break;
     case PROP_MODEL: g_value_set_string(value, s.model.empty() ? NULL : s.model.c_str()); break;
     case PROP_LANDMARK_MODEL: g_value_set_string(value, s.landmark_model.c_str()); break;
     case PROP_MAX_FACES: g_value_set_int(value, s.max_faces); break;
@@ -216,8 +202,41 @@ static void gst_beautify_get_property(GObject* object, guint prop_id, GValue* va
     case PROP_THREADS: g_value_set_int(value, s.threads); break;
     case PROP_DRAW_FACES: g_value_set_boolean(value, s.draw_faces); break;
     case PROP_POST_MESSAGES: g_value_set_boolean(value, s.post_messages); break;
-    case PROP_SYNCHRONOUS_DETECTION: g_value_set_boolean(value, s.synchronous_detection); break;
+    case PROP_SYNCHRONOUS_DETECTION: g_value_set_enum(value, int(s.detection)); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+  }
+}
+
+// What a start error says to do, by the typed kind of the failure (never by its message text).
+static void post_start_error(GstBeautify* self, const bty::gst::ConfigError& e, const bty::gst::StartConfig& c) {
+  using K = bty::gst::ConfigError::Kind;
+  using M = bty::ModelError::Kind;
+  const char* model = c.model.empty() ? "(unset)" : c.model.c_str();
+  switch (e.kind) {
+    case K::Model:
+      switch (e.model_kind.value_or(M::Invalid)) {
+        case M::NotFound:
+          GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("Could not find the beautify model: %s", e.what()),
+                            ("tier=%s model=%s", bty::gst::to_string(c.tier), model));
+          break;
+        case M::NotRegularFile:
+        case M::Unreadable:
+          GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Could not read the beautify model: %s", e.what()),
+                            ("model=%s", model));
+          break;
+        default:  // TooLarge, Invalid, Unsupported: a file, but not a usable beauty net
+          GST_ELEMENT_ERROR(self, STREAM, WRONG_TYPE, ("The beautify model is not usable: %s", e.what()),
+                            ("tier=%s model=%s", bty::gst::to_string(c.tier), model));
+          break;
+      }
+      break;
+    case K::Landmarks:
+      GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("Could not load the face landmark model: %s", e.what()),
+                        ("landmark-model=%s", c.landmark_model.c_str()));
+      break;
+    case K::Settings:
+      GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Invalid beautify settings: %s", e.what()), (NULL));
+      break;
   }
 }
 
@@ -226,43 +245,47 @@ static gboolean gst_beautify_start(GstBaseTransform* trans) {
   bty::gst::StartConfig c;
   {
     std::lock_guard<std::mutex> lock(self->priv->lock);
-    const Settings& s = self->priv->settings;
-    c.model = s.model;
-    c.tier = tier_nick(s.tier);
-    c.landmark_model = s.landmark_model;
-    c.threads = s.threads > 0 ? s.threads : int(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
-    c.synchronous_detection = s.synchronous_detection;
-    c.max_faces = s.max_faces;
-    c.min_face_size = s.min_face_size;
-    c.detect_interval = s.detect_interval;
+    c = bty::gst::start_config(self->priv->settings, std::thread::hardware_concurrency());
   }
+  self->priv->live_known = false;
   try {
     self->priv->core = std::make_unique<bty::gst::Retoucher>(c);
   } catch (const bty::gst::ConfigError& e) {
     self->priv->core.reset();
-    switch (e.kind) {
-      case bty::gst::ConfigError::Kind::Model:
-        GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Could not load the beautify model: %s", e.what()),
-                          ("tier=%s model=%s", c.tier.c_str(), c.model.empty() ? "(unset)" : c.model.c_str()));
-        break;
-      case bty::gst::ConfigError::Kind::Landmarks:
-        GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("Could not load the face landmark model: %s", e.what()),
-                          ("landmark-model=%s", c.landmark_model.c_str()));
-        break;
-      default:
-        GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Invalid beautify settings: %s", e.what()), (NULL));
-        break;
-    }
+    post_start_error(self, e, c);
     return FALSE;
   } catch (const std::exception& e) {
     self->priv->core.reset();
-    GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("beautify could not start: %s", e.what()), (NULL));
+    GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("beautify could not start: %s", e.what()),
+                      ("report this as a bug with GST_DEBUG=beautify:6 output"));
     return FALSE;
   }
   const auto& m = self->priv->core->model();
   GST_INFO_OBJECT(self, "model %s (tier %s, %s), %d threads", m.path.c_str(), m.tier.c_str(), m.reason.c_str(),
                   c.threads);
   return TRUE;
+}
+
+// Upstream's liveness from a latency query: answered once the source runs (caps, first buffer). Detection
+// auto follows it; until it is known, auto detects inside the frame (the non-live choice).
+// last_try: the first frame; if upstream does not answer then either, it is taken as not live.
+static void gst_beautify_query_liveness(GstBeautify* self, bool last_try) {
+  Private* p = self->priv;
+  if (p->live_known || !p->core) return;
+  GstQuery* q = gst_query_new_latency();
+  if (gst_pad_peer_query(GST_BASE_TRANSFORM_SINK_PAD(self), q)) {
+    gboolean live = FALSE;
+    gst_query_parse_latency(q, &live, NULL, NULL);
+    p->live_known = true;
+    const bool sync = p->core->set_upstream_live(live);
+    GST_INFO_OBJECT(self, "upstream is %s: detection %s", live ? "live" : "not live",
+                    sync ? "inside the frame" : "in the background");
+  } else if (last_try) {
+    p->live_known = true;
+    p->core->set_upstream_live(false);
+    GST_INFO_OBJECT(self, "upstream does not answer the latency query: taken as not live");
+  }
+  gst_query_unref(q);
 }
 
 static gboolean gst_beautify_stop(GstBaseTransform* trans) {
@@ -281,23 +304,42 @@ static gboolean gst_beautify_set_info(GstVideoFilter* filter, GstCaps*, GstVideo
                                       GstVideoInfo*) {
   GstBeautify* self = GST_BEAUTIFY(filter);
   Private* p = self->priv;
-  if (!to_pixel_format(GST_VIDEO_INFO_FORMAT(in_info), p->format)) return FALSE;
-  const GstVideoColorimetry& cm = GST_VIDEO_INFO_COLORIMETRY(in_info);
-  p->matrix = (cm.matrix == GST_VIDEO_COLOR_MATRIX_BT601 || cm.matrix == GST_VIDEO_COLOR_MATRIX_FCC)
-                  ? bty::YuvMatrix::BT601 : bty::YuvMatrix::BT709;
-  p->full_range = cm.range == GST_VIDEO_COLOR_RANGE_0_255;
-  if (!p->core) return FALSE;
-  float fps = 30.f;
-  if (GST_VIDEO_INFO_FPS_N(in_info) > 0 && GST_VIDEO_INFO_FPS_D(in_info) > 0)
-    fps = float(GST_VIDEO_INFO_FPS_N(in_info)) / float(GST_VIDEO_INFO_FPS_D(in_info));
-  try {
-    p->core->configure(fps);  // new geometry: old tracks are meaningless
-  } catch (const std::exception& e) {
-    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("beautify could not reconfigure: %s", e.what()), (NULL));
+  bty::gst::StreamInfo si;
+  if (!to_pixel_format(GST_VIDEO_INFO_FORMAT(in_info), si.format)) {
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("beautify cannot process %s video",
+                      gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(in_info))),
+                      ("put videoconvert before beautify, or use one of its formats: " BEAUTIFY_FORMATS));
     return FALSE;
   }
-  GST_DEBUG_OBJECT(self, "configured %s %dx%d @ %.3f fps", gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(in_info)),
-                   GST_VIDEO_INFO_WIDTH(in_info), GST_VIDEO_INFO_HEIGHT(in_info), fps);
+  if (!p->core) {
+    GST_ELEMENT_ERROR(self, CORE, STATE_CHANGE, ("beautify got caps before it was started"),
+                      ("set the element to PAUSED or PLAYING before data flows"));
+    return FALSE;
+  }
+  const GstVideoColorimetry& cm = GST_VIDEO_INFO_COLORIMETRY(in_info);
+  si.matrix = (cm.matrix == GST_VIDEO_COLOR_MATRIX_BT601 || cm.matrix == GST_VIDEO_COLOR_MATRIX_FCC)
+                  ? bty::YuvMatrix::BT601 : bty::YuvMatrix::BT709;
+  si.full_range = cm.range == GST_VIDEO_COLOR_RANGE_0_255;
+  si.width = GST_VIDEO_INFO_WIDTH(in_info);
+  si.height = GST_VIDEO_INFO_HEIGHT(in_info);
+  if (GST_VIDEO_INFO_PAR_N(in_info) > 0 && GST_VIDEO_INFO_PAR_D(in_info) > 0) {
+    si.par_n = GST_VIDEO_INFO_PAR_N(in_info);
+    si.par_d = GST_VIDEO_INFO_PAR_D(in_info);
+  }
+  if (GST_VIDEO_INFO_FPS_N(in_info) > 0 && GST_VIDEO_INFO_FPS_D(in_info) > 0)
+    si.frame_rate = float(GST_VIDEO_INFO_FPS_N(in_info)) / float(GST_VIDEO_INFO_FPS_D(in_info));
+  try {
+    p->core->configure(si);  // new geometry: old tracks are meaningless
+    p->live_known = false;
+    gst_beautify_query_liveness(self, false);
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("beautify could not reconfigure for the new caps: %s", e.what()),
+                      ("check landmark-model= (the face stage is rebuilt for a new frame rate) and free memory"));
+    return FALSE;
+  }
+  GST_DEBUG_OBJECT(self, "configured %s %dx%d par %d:%d @ %.3f fps",
+                   gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(in_info)), si.width, si.height, si.par_n,
+                   si.par_d, si.frame_rate);
   return TRUE;
 }
 
@@ -362,42 +404,37 @@ static void post_faces_message(GstBeautify* self, GstBuffer* buf, const std::vec
 static GstFlowReturn gst_beautify_transform_frame_ip(GstVideoFilter* filter, GstVideoFrame* frame) {
   GstBeautify* self = GST_BEAUTIFY(filter);
   Private* p = self->priv;
-  if (!p->core) return GST_FLOW_NOT_NEGOTIATED;
+  if (!p->core) {
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("beautify got a frame before its caps"),
+                      ("upstream must send caps (video/x-raw) before buffers"));
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
   bty::gst::FrameSettings fs;
   bool post;
   {
     std::lock_guard<std::mutex> lock(p->lock);
-    const Settings& s = p->settings;
-    fs.strength = float(s.strength);
-    fs.blemish = float(s.blemish);
-    fs.tone = float(s.tone);
-    fs.temporal_smoothing = float(s.temporal_smoothing);
-    fs.max_faces = s.max_faces;
-    fs.min_face_size = s.min_face_size;
-    fs.detect_interval = s.detect_interval;
-    fs.draw_faces = s.draw_faces;
-    post = s.post_messages;
+    fs = bty::gst::frame_settings(p->settings);
+    post = p->settings.post_messages;
   }
-  bty::blend::Frame f;
-  f.format = p->format;
-  f.width = GST_VIDEO_FRAME_WIDTH(frame);
-  f.height = GST_VIDEO_FRAME_HEIGHT(frame);
-  f.matrix = p->matrix;
-  f.full_range = p->full_range;
+  gst_beautify_query_liveness(self, true);  // not answered at caps time: ask again now that data flows
+  uint8_t* planes[3] = {nullptr, nullptr, nullptr};
+  int strides[3] = {0, 0, 0};
   for (guint i = 0; i < GST_VIDEO_FRAME_N_PLANES(frame) && i < 3; ++i) {
-    f.plane[i] = static_cast<uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(frame, i));
-    f.stride[i] = GST_VIDEO_FRAME_PLANE_STRIDE(frame, i);
+    planes[i] = static_cast<uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(frame, i));
+    strides[i] = GST_VIDEO_FRAME_PLANE_STRIDE(frame, i);
   }
+  const int w = GST_VIDEO_FRAME_WIDTH(frame), h = GST_VIDEO_FRAME_HEIGHT(frame);
   std::vector<bty::face::Face> faces;
   try {
-    faces = p->core->process(f, fs);
+    faces = p->core->process(planes, strides, fs);
   } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(self, STREAM, FAILED, ("beautify failed on a frame: %s", e.what()),
-                      ("%dx%d %s", f.width, f.height, GST_VIDEO_INFO_NAME(&frame->info)));
+                      ("%dx%d %s; set strength=0 to pass the stream through, and report this with "
+                       "GST_DEBUG=beautify:6 output", w, h, GST_VIDEO_INFO_NAME(&frame->info)));
     return GST_FLOW_ERROR;
   }
   GST_LOG_OBJECT(self, "%zu faces", faces.size());
-  add_face_metas(frame->buffer, faces, f.width, f.height);
+  add_face_metas(frame->buffer, faces, w, h);
   if (post) post_faces_message(self, frame->buffer, faces);
   return GST_FLOW_OK;
 }
@@ -426,51 +463,51 @@ static void gst_beautify_class_init(GstBeautifyClass* klass) {
   const GParamFlags at_start = GParamFlags(rw | GST_PARAM_MUTABLE_READY);
   g_object_class_install_property(gobject_class, PROP_STRENGTH,
       g_param_spec_double("strength", "Strength", "How much of the retouch to apply (0 = passthrough)", 0.0, 1.0,
-                          DEFAULT_STRENGTH, GParamFlags(live | GST_PARAM_CONTROLLABLE)));
+                          defaults::strength, GParamFlags(live | GST_PARAM_CONTROLLABLE)));
   g_object_class_install_property(gobject_class, PROP_BLEMISH,
       g_param_spec_double("blemish", "Blemish", "How much of the blemish removal to apply (spots, acne; scaled by "
-                          "strength)", 0.0, 1.0, DEFAULT_BLEMISH, GParamFlags(live | GST_PARAM_CONTROLLABLE)));
+                          "strength)", 0.0, 1.0, defaults::blemish, GParamFlags(live | GST_PARAM_CONTROLLABLE)));
   g_object_class_install_property(gobject_class, PROP_TONE,
       g_param_spec_double("tone", "Tone", "How much tone evening to apply (redness, blotches, under-eye; scaled by "
-                          "strength). Does nothing with v1 models, which have no tone layer", 0.0, 1.0, DEFAULT_TONE,
+                          "strength). Does nothing with v1 models, which have no tone layer", 0.0, 1.0, defaults::tone,
                           GParamFlags(live | GST_PARAM_CONTROLLABLE)));
   g_object_class_install_property(gobject_class, PROP_TEMPORAL_SMOOTHING,
       g_param_spec_double("temporal-smoothing", "Temporal smoothing", "Weight of the previous frame in each face's "
                           "moving average of the net's output: steadier retouch on video, which lags a little behind "
                           "changes of expression (0 = every frame on its own)", 0.0, 0.95,
-                          DEFAULT_TEMPORAL_SMOOTHING, GParamFlags(live | GST_PARAM_CONTROLLABLE)));
+                          defaults::temporal_smoothing, GParamFlags(live | GST_PARAM_CONTROLLABLE)));
   g_object_class_install_property(gobject_class, PROP_TIER,
-      g_param_spec_enum("tier", "Tier", "Net size; auto picks the largest that keeps real time on this machine "
+      g_param_spec_enum("tier", "Tier", "Net size; auto picks the largest that keeps 4 ms per face on this machine "
                         "(ignored when model is set; applies at start)", GST_TYPE_BEAUTIFY_TIER, DEFAULT_TIER, at_start));
   g_object_class_install_property(gobject_class, PROP_MODEL,
       g_param_spec_string("model", "Model", "Path of a beautify .bmodel file; overrides tier (applies at start). "
                           "Unset: beautify-<tier>.bmodel from $BEAUTIFY_MODEL_DIR, the installed data dir, or the "
-                          "source tree", DEFAULT_MODEL, at_start));
+                          "source tree", NULL, at_start));
   g_object_class_install_property(gobject_class, PROP_LANDMARK_MODEL,
       g_param_spec_string("landmark-model", "Landmark model", "dlib 68-point shape predictor (applies at start)",
-                          DEFAULT_LANDMARK_MODEL, at_start));
+                          defaults::landmark_model, at_start));
   g_object_class_install_property(gobject_class, PROP_MAX_FACES,
-      g_param_spec_int("max-faces", "Max faces", "Most faces retouched per frame", 0, 32, DEFAULT_MAX_FACES, live));
+      g_param_spec_int("max-faces", "Max faces", "Most faces retouched per frame", 0, 32, defaults::max_faces, live));
   g_object_class_install_property(gobject_class, PROP_MIN_FACE_SIZE,
       g_param_spec_int("min-face-size", "Min face size", "Smallest face width retouched, pixels", 1, 8192,
-                       DEFAULT_MIN_FACE_SIZE, live));
+                       defaults::min_face_size, live));
   g_object_class_install_property(gobject_class, PROP_DETECT_INTERVAL,
       g_param_spec_int("detect-interval", "Detect interval", "Frames between face detections while tracking", 1,
-                       1000, DEFAULT_DETECT_INTERVAL, live));
+                       1000, defaults::detect_interval, live));
   g_object_class_install_property(gobject_class, PROP_THREADS,
-      g_param_spec_int("threads", "Threads", "Threads of the beauty net (0 = one per CPU, at most 8; applies at "
-                       "start)", 0, 64, DEFAULT_THREADS, at_start));
+      g_param_spec_int("threads", "Threads", "Threads of the element: one face's net, or several faces at once "
+                       "(0 = one per CPU, at most 8; applies at start)", 0, 64, defaults::threads, at_start));
   g_object_class_install_property(gobject_class, PROP_DRAW_FACES,
       g_param_spec_boolean("draw-faces", "Draw faces", "Debug overlay: face boxes (green), ROIs (blue), landmarks "
-                           "(red), mask outline (yellow)", DEFAULT_DRAW_FACES, live));
+                           "(red), mask outline (yellow)", defaults::draw_faces, live));
   g_object_class_install_property(gobject_class, PROP_POST_MESSAGES,
       g_param_spec_boolean("post-messages", "Post messages", "Post a 'beautify' element message per frame with the "
-                           "faces", DEFAULT_POST_MESSAGES, live));
+                           "faces", defaults::post_messages, live));
   g_object_class_install_property(gobject_class, PROP_SYNCHRONOUS_DETECTION,
-      g_param_spec_boolean("synchronous-detection", "Synchronous detection", "Detect faces inside the frame's "
-                           "processing instead of in the background: deterministic, faces from the first frame, "
-                           "slower frames when it runs (file processing, tests; applies at start)",
-                           DEFAULT_SYNCHRONOUS_DETECTION, at_start));
+      g_param_spec_enum("synchronous-detection", "Synchronous detection", "Where faces are detected: auto = inside "
+                        "the frame for non-live upstream (files: every face from its first frame), in the background "
+                        "for live upstream; always; never (applies at start)", GST_TYPE_BEAUTIFY_DETECTION,
+                        DEFAULT_DETECTION, at_start));
 
   gst_element_class_set_static_metadata(element_class, "Face beautification", "Filter/Effect/Video",
       "Retouches faces in real time (blemishes, tone, under-eye) and leaves everything else bit-exact",
@@ -489,6 +526,7 @@ static void gst_beautify_class_init(GstBeautifyClass* klass) {
   filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_beautify_transform_frame_ip);
 
   gst_type_mark_as_plugin_api(GST_TYPE_BEAUTIFY_TIER, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_BEAUTIFY_DETECTION, GstPluginAPIFlags(0));
 }
 
 static void gst_beautify_init(GstBeautify* self) {

@@ -20,6 +20,15 @@ typedef enum {
   GST_BEAUTIFY_TIER_L,
 } GstBeautifyTier;
 
+#define GST_TYPE_BEAUTIFY_DETECTION (gst_beautify_detection_get_type())
+GType gst_beautify_detection_get_type(void);
+
+typedef enum {
+  GST_BEAUTIFY_DETECTION_AUTO,
+  GST_BEAUTIFY_DETECTION_ALWAYS,
+  GST_BEAUTIFY_DETECTION_NEVER,
+} GstBeautifyDetection;
+
 GST_ELEMENT_REGISTER_DECLARE(beautify);
 
 G_END_DECLS

@@ -2,42 +2,131 @@
 
 #include <beautify/engine.h>
 
+#include <glib.h>
+#include <immintrin.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <mutex>
-#include <sys/stat.h>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
 
 namespace bty::gst {
 namespace {
 
 bool is_file(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  try {
+    check_model_file(p);
+    return true;
+  } catch (const ModelError&) {
+    return false;
+  }
 }
 
-// Fastest of a few timed runs of the tier's net (one face's cost) after two warm-up runs: on a loaded machine other
-// processes only ever add time, so the minimum is the stable estimate of what this machine can do.
-double time_net_ms(const std::string& path, int threads) {
-  auto model = load_model(path);
-  NetOptions o;
-  o.threads = threads;
-  Net net(model, o);
-  std::vector<float> input(size_t(3) * net.input_width() * net.input_height(), 0.25f);
-  net.set_input_planar(input.data());
-  net.run();
-  net.run();
-  std::vector<double> ms;
-  for (int i = 0; i < 5; ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    net.run();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return *std::min_element(ms.begin(), ms.end());
+// 12 independent FMA chains (enough to cover FMA latency × ports), `iters` rounds: 12 × 8 × 2 flops per round.
+// `seed` comes from a volatile, so the compiler can neither fold a call nor hoist it out of the probe loop.
+__attribute__((target("avx2,fma"), noinline)) float fma_chains(long iters, float seed) {
+  __m256 a[12];
+  for (int i = 0; i < 12; ++i) a[i] = _mm256_set1_ps(seed + float(i) * 0.001f);
+  const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+  for (long n = 0; n < iters; ++n)
+    for (int i = 0; i < 12; ++i) a[i] = _mm256_fmadd_ps(a[i], m, c);
+  __m256 s = a[0];
+  for (int i = 1; i < 12; ++i) s = _mm256_add_ps(s, a[i]);
+  float out[8];
+  _mm256_storeu_ps(out, s);
+  return out[0];
+}
+
+std::string cpu_model() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown CPU";
+}
+
+std::string cache_file() {
+  return std::string(g_get_user_cache_dir()) + "/gst-beautify/machine-peak";
 }
 
 }  // namespace
+
+double measure_core_gflops() {
+  if (best_isa() == Isa::Scalar) return 0;
+  constexpr long kIters = 2000;  // ~50 us per probe at 100 GFLOP/s per core
+  constexpr int kProbes = 400;
+  volatile float sink = 0;
+  for (int i = 0; i < 20; ++i) sink = fma_chains(kIters, sink * 1e-9f);  // warm-up: caches, frequency
+  double best_s = 1e9;
+  for (int i = 0; i < kProbes; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    sink = fma_chains(kIters, sink * 1e-9f);
+    best_s = std::min(best_s, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return double(kIters) * 12 * 16 / best_s / 1e9;
+}
+
+MachinePeak machine_peak() {
+  MachinePeak m;
+  m.cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  m.key = cpu_model() + " | " + to_string(best_isa()) + " | " + std::to_string(m.cores) + " threads";
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  const std::string path = cache_file();
+  {
+    // Format: two lines, the machine key and the per-core GFLOP/s. Another machine's (or a damaged) file is
+    // measured over.
+    std::ifstream in(path);
+    std::string key, value;
+    if (in && std::getline(in, key) && std::getline(in, value) && key == m.key) {
+      char* end = nullptr;
+      const double v = std::strtod(value.c_str(), &end);
+      if (end != value.c_str() && v >= 0 && v < 1e5) {
+        m.core_gflops = v;
+        m.cached = true;
+        return m;
+      }
+    }
+  }
+  m.core_gflops = std::round(measure_core_gflops() * 10) / 10;  // 0.1 GFLOP/s: what the cache file holds
+  // Written to a temporary file and renamed, so concurrent processes never read half a file; a cache dir that
+  // cannot be written only costs a measurement per process.
+  const std::string dir = path.substr(0, path.rfind('/'));
+  if (g_mkdir_with_parents(dir.c_str(), 0755) == 0) {
+    const std::string tmp = path + "." + std::to_string(::getpid());
+    {
+      std::ofstream out(tmp);
+      out << m.key << "\n" << m.core_gflops << "\n";
+    }
+    std::rename(tmp.c_str(), path.c_str());
+  }
+  return m;
+}
+
+double predicted_ms_per_face(int64_t macs, const MachinePeak& m, int threads) {
+  // Without AVX2+FMA the scalar kernels run: no tier but the smallest fits any budget (pick_tier falls back).
+  if (!(m.core_gflops > 0)) return 1e9;
+  const int t = std::clamp(threads, 1, m.cores);
+  const double gflops = m.core_gflops * kNetPeakShare * (1 + kExtraThreadGain * (t - 1));
+  return 2.0 * double(macs) / (gflops * 1e6);
+}
+
+int pick_tier(const std::vector<int64_t>& macs, const MachinePeak& m, int threads) {
+  int best = -1, smallest = -1;
+  for (int i = 0; i < int(macs.size()); ++i) {
+    if (macs[i] <= 0) continue;
+    if (smallest < 0) smallest = i;
+    if (predicted_ms_per_face(macs[i], m, threads) <= kBudgetMsPerFace) best = i;
+  }
+  return best >= 0 ? best : smallest;
+}
 
 std::vector<std::string> model_dirs() {
   std::vector<std::string> dirs;
@@ -51,12 +140,9 @@ std::vector<std::string> model_dirs() {
   return dirs;
 }
 
-ModelChoice choose_model(const std::string& model_property, const std::string& tier, int threads,
-                         double budget_ms_per_face) {
+ModelChoice choose_model(const std::string& model_property, Tier tier, int threads) {
   if (!model_property.empty()) {
-    if (!is_file(model_property))
-      throw ModelError("model file '" + model_property + "' does not exist: set model= to a .bmodel file, or unset "
-                       "it to pick the installed model by tier");
+    check_model_file(model_property);  // typed: not found, not a regular file, too large, unreadable
     return {model_property, "", "model property"};
   }
   const std::vector<std::string> dirs = model_dirs();
@@ -69,35 +155,35 @@ ModelChoice choose_model(const std::string& model_property, const std::string& t
     }
     return {};
   };
-  if (tier != "auto") {
-    std::string p = find(tier);
-    if (p.empty())
-      throw ModelError("no beautify-" + tier + ".bmodel in " + searched + ": install the models (meson install), "
-                       "set BEAUTIFY_MODEL_DIR to their folder, choose another tier, or set model= to a .bmodel file");
-    return {p, tier, "tier property"};
-  }
-  // auto: time what is installed, once per process (the result does not change while the process runs).
-  static std::mutex mu;
-  static std::map<std::string, ModelChoice> cache;
-  std::lock_guard<std::mutex> lock(mu);
-  const std::string key = searched + "|" + std::to_string(threads);
-  if (auto it = cache.find(key); it != cache.end() && is_file(it->second.path)) return it->second;
-  ModelChoice best;
-  std::string report;
-  for (const char* t : {"s", "m", "l"}) {
+  if (tier != Tier::Auto) {
+    const std::string t = to_string(tier);
     std::string p = find(t);
-    if (p.empty()) continue;
-    double ms = time_net_ms(p, threads);  // a corrupt file throws ModelError naming it
-    report += std::string(report.empty() ? "" : ", ") + t + " " + std::to_string(ms).substr(0, 5) + " ms";
-    if (best.path.empty() || ms <= budget_ms_per_face) best = {p, t, ""};
+    if (p.empty())
+      throw ModelError(ModelError::Kind::NotFound,
+                       "no beautify-" + t + ".bmodel in " + searched + ": install the models (meson install), "
+                       "set BEAUTIFY_MODEL_DIR to their folder, choose another tier, or set model= to a .bmodel file");
+    return {p, t, "tier property"};
   }
-  if (best.path.empty())
-    throw ModelError("no beautify model (beautify-{s,m,l}.bmodel) in " + searched + ": install the models (meson "
+  const char* names[] = {"s", "m", "l"};
+  std::vector<std::string> paths;
+  std::vector<int64_t> macs;
+  for (const char* t : names) {
+    paths.push_back(find(t));
+    macs.push_back(paths.back().empty() ? 0 : info(*load_model(paths.back())).macs);  // corrupt: ModelError
+  }
+  const MachinePeak m = machine_peak();
+  const int i = pick_tier(macs, m, threads);
+  if (i < 0)
+    throw ModelError(ModelError::Kind::NotFound,
+                     "no beautify model (beautify-{s,m,l}.bmodel) in " + searched + ": install the models (meson "
                      "install), set BEAUTIFY_MODEL_DIR to their folder, or set model= to a .bmodel file");
-  best.reason = "tier=auto (" + report + "; budget " + std::to_string(budget_ms_per_face).substr(0, 4) +
-                " ms per face, " + std::to_string(threads) + " threads)";
-  cache[key] = best;
-  return best;
+  std::ostringstream why;
+  why << "tier=auto: " << m.core_gflops << " GFLOP/s per core (" << (m.cached ? "cached" : "measured") << ", "
+      << m.key << "), " << threads << " threads; predicted ms per face:";
+  for (int k = 0; k < 3; ++k)
+    if (macs[k] > 0) why << " " << names[k] << " " << predicted_ms_per_face(macs[k], m, threads);
+  why << " (budget " << kBudgetMsPerFace << ")";
+  return {paths[i], names[i], why.str()};
 }
 
 }  // namespace bty::gst

@@ -1,11 +1,24 @@
 #include "retoucher.h"
 
 #include "blend/draw.h"
+#include "thread_pool.h"
 
+#include <algorithm>
 #include <cmath>
 #include <mutex>
 
 namespace bty::gst {
+
+// One face's work in a frame: its net area, the net's raw output (the net's own buffer when the net serves this face
+// alone in the frame, else a copy), and what the blend reads after smoothing.
+struct Retoucher::FaceJob {
+  Rect area;
+  const float* out = nullptr;
+  size_t size = 0;
+  std::vector<float> copy;
+  const float* smoothed = nullptr;
+};
+
 namespace {
 
 // Luma for the face stage from a packed RGB frame (BT.601 weights; the detector does not care about the matrix).
@@ -17,6 +30,17 @@ void rgb_luma(const blend::Frame& f, std::vector<uint8_t>& out) {
     const uint8_t* p = f.plane[0] + size_t(y) * f.stride[0];
     uint8_t* o = out.data() + size_t(y) * f.width;
     for (int x = 0; x < f.width; ++x, p += bpp) o[x] = uint8_t((77 * p[r] + 150 * p[g] + 29 * p[b] + 128) >> 8);
+  }
+}
+
+// The Y bytes of a packed 4:2:2 frame as a plane.
+void packed_luma(const blend::Frame& f, std::vector<uint8_t>& out) {
+  const YuvLayout l = yuv_layout(f.format);
+  out.resize(size_t(f.width) * f.height);
+  for (int y = 0; y < f.height; ++y) {
+    const uint8_t* p = f.plane[0] + size_t(y) * f.stride[0] + l.luma_offset;
+    uint8_t* o = out.data() + size_t(y) * f.width;
+    for (int x = 0; x < f.width; ++x) o[x] = p[size_t(x) * 2];
   }
 }
 
@@ -65,11 +89,52 @@ void give_stage(std::unique_ptr<face::FaceStage> s, const face::Options& o) {
   }
 }
 
+
+// Face-stage options the element's settings cannot make invalid are checked here, so a face::Error from building
+// a stage can only be about the landmark model (no matching on its text).
+void check_stage_settings(const StartConfig& c) {
+  if (c.max_faces < 0 || c.min_face_size < 1 || c.detect_interval < 1)
+    throw ConfigError(ConfigError::Kind::Settings, "max-faces must be >= 0, min-face-size >= 1 and detect-interval "
+                      ">= 1");
+}
+
+// A face track's region as the blend may touch it: the ROI grown by the spot step's box radius and one chroma
+// sample on each side. Faces whose regions do not meet can be blended at the same time.
+Rect blend_reach(const face::Face& fc, int margin) {
+  return Rect{fc.roi.x - margin, fc.roi.y - margin, fc.roi.width + 2 * margin, fc.roi.height + 2 * margin};
+}
+bool overlap(const Rect& a, const Rect& b) {
+  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+}
+
 }  // namespace
 
-Retoucher::Retoucher(const StartConfig& c) : config_(c) {
+Rect face_net_area(const face::Landmarks& p, const ModelInfo& mi, int net_w, int net_h, int frame_w, int frame_h,
+                   int par_n, int par_d) {
+  // The training framing (models/beautynet/prepare_data.py, as the model header says; docs/model-format.md):
+  // crop_width jaw widths wide, crop_aspect × that high, centred horizontally between the jaw's midpoint and the
+  // nose bridge, the nose tip crop_nose_offset × height below the centre. Measured in display pixels (x × PAR), so
+  // blemishes stay at the scale the net learned whatever the pixel shape.
+  if (par_n < 1 || par_d < 1) par_n = par_d = 1;
+  const float sx = float(par_n) / float(par_d);
+  const Eigen::Vector2f jaw_v = p[16] - p[0];
+  const float jaw = std::hypot(jaw_v.x() * sx, jaw_v.y());
+  const float w = std::max(8.0f, mi.crop_width * jaw), h = w * mi.crop_aspect;  // display pixels
+  float bridge = 0;
+  for (int i = 27; i <= 30; ++i) bridge += p[i].x() / 4;
+  const float cx = 0.25f * (p[0].x() + p[16].x()) + 0.5f * bridge;  // stored pixels
+  const float cy = p[30].y() - mi.crop_nose_offset * h;
+  const float ws = w / sx;  // the crop's width in stored pixels
+  const Rect crop{int(std::lround(cx - ws / 2)), int(std::lround(cy - h / 2)), int(std::lround(ws)),
+                  int(std::lround(h))};
+  // The net input has square pixels: in stored pixels its aspect is (net_w / net_h) / PAR.
+  return blend::net_area(crop, net_w * par_d, net_h * par_n, frame_w, frame_h);
+}
+
+Retoucher::Retoucher(const StartConfig& c) : detection_(c.detection), threads_(c.threads) {
   if (c.threads < 1 || c.threads > 64)
     throw ConfigError(ConfigError::Kind::Settings, "threads must be 1..64 (0 picks the number of CPUs)");
+  check_stage_settings(c);
   try {
     choice_ = choose_model(c.model, c.tier, c.threads);
     model_ = load_model(choice_.path);
@@ -77,7 +142,8 @@ Retoucher::Retoucher(const StartConfig& c) : config_(c) {
     const ModelInfo& mi = info(*model_);
     const int want = output_maps(mi.output_kind) * mi.output_shuffle * mi.output_shuffle;
     if (mi.output_channels != want)
-      throw ModelError("model '" + choice_.path + "' has " + std::to_string(mi.output_channels) +
+      throw ModelError(ModelError::Kind::Unsupported,
+                       "model '" + choice_.path + "' has " + std::to_string(mi.output_channels) +
                        " output channels, but its output_kind " + std::to_string(int(mi.output_kind)) +
                        " with output_shuffle " + std::to_string(mi.output_shuffle) + " needs " +
                        std::to_string(want) + ": it is not a beautify retouch net. Set model= to a beautify .bmodel "
@@ -86,110 +152,116 @@ Retoucher::Retoucher(const StartConfig& c) : config_(c) {
     no.threads = c.threads;
     net_ = std::make_unique<Net>(model_, no);
   } catch (const ModelError& e) {
-    throw ConfigError(ConfigError::Kind::Model, e.what());
+    throw ConfigError(ConfigError::Kind::Model, e.what(), e.kind());
   } catch (const std::exception& e) {  // e.g. the engine refusing the options
-    throw ConfigError(ConfigError::Kind::Model, "cannot set up the beauty net from '" + choice_.path + "': " + e.what());
+    throw ConfigError(ConfigError::Kind::Model, "cannot set up the beauty net from '" + choice_.path + "': " + e.what(),
+                      ModelError::Kind::Unsupported);
   }
+  if (c.threads > 1) pool_ = std::make_unique<ThreadPool>(c.threads);
   stage_options_.landmark_model = c.landmark_model;
-  stage_options_.synchronous_detection = c.synchronous_detection;
+  // Auto starts synchronous (files are where a missed first detection shows); a live upstream switches it off.
+  stage_options_.synchronous_detection = c.detection != Detection::Never;
   stage_options_.max_faces = c.max_faces;
   stage_options_.min_face_size = c.min_face_size;
   stage_options_.detect_interval = c.detect_interval;
   try {
     stage_ = take_stage(stage_options_);
   } catch (const face::Error& e) {
-    const bool settings = std::string(e.what()).find("invalid face stage options") != std::string::npos;
-    throw ConfigError(settings ? ConfigError::Kind::Settings : ConfigError::Kind::Landmarks,
-                      std::string(e.what()) + (settings ? "" : " (set landmark-model= to dlib's "
-                      "shape_predictor_68_face_landmarks.dat; Debian: apt install libdlib-data)"));
+    throw ConfigError(ConfigError::Kind::Landmarks, std::string(e.what()) + " (set landmark-model= to dlib's "
+                      "shape_predictor_68_face_landmarks.dat; Debian: apt install libdlib-data)");
   }
 }
 
 Retoucher::~Retoucher() { give_stage(std::move(stage_), stage_options_); }
 
-const ModelInfo& Retoucher::model_info() const { return info(*model_); }
+void Retoucher::swap_stage(const face::Options& wanted) {
+  // Built (or taken from the pool) before the old one goes, so the landmark model, shared while in use, is not
+  // read again. The runtime-changeable options carry over.
+  const face::Options old = stage_options_;
+  const face::Options live = stage_->options();
+  stage_options_ = wanted;
+  stage_options_.max_faces = live.max_faces;
+  stage_options_.min_face_size = live.min_face_size;
+  stage_options_.detect_interval = live.detect_interval;
+  std::unique_ptr<face::FaceStage> fresh = take_stage(stage_options_);
+  give_stage(std::move(stage_), old);
+  stage_ = std::move(fresh);
+}
 
-void Retoucher::configure(float frame_rate) {
-  if (!(frame_rate > 0) || !std::isfinite(frame_rate)) frame_rate = 30.f;  // variable/unknown rate
-  if (std::fabs(frame_rate - stage_options_.frame_rate) > 1e-3f) {
-    // The One-Euro filter's time step is fixed per stage: swap in one built (or pooled) for this rate. Built
-    // before the old one goes, so the landmark model (shared while in use) is not read again.
-    const face::Options old = stage_options_;
-    const face::Options live = stage_->options();
-    stage_options_.max_faces = live.max_faces;
-    stage_options_.min_face_size = live.min_face_size;
-    stage_options_.detect_interval = live.detect_interval;
-    stage_options_.frame_rate = frame_rate;
-    std::unique_ptr<face::FaceStage> fresh = take_stage(stage_options_);
-    give_stage(std::move(stage_), old);
-    stage_ = std::move(fresh);
-  } else {
-    stage_->reset();
+void Retoucher::configure(const StreamInfo& si) {
+  stream_ = si;
+  if (stream_.par_n < 1 || stream_.par_d < 1) stream_.par_n = stream_.par_d = 1;
+  float rate = si.frame_rate;
+  if (!(rate > 0) || !std::isfinite(rate)) rate = 30.f;  // variable/unknown rate
+  stream_.frame_rate = rate;
+  if (std::fabs(rate - stage_options_.frame_rate) > 1e-3f) {
+    // The One-Euro filter's time step is fixed per stage: one built (or pooled) for this rate.
+    face::Options o = stage_options_;
+    o.frame_rate = rate;
+    swap_stage(o);
   }
+  reset();
+}
+
+bool Retoucher::set_upstream_live(bool live) {
+  const bool sync = detection_ == Detection::Always || (detection_ == Detection::Auto && !live);
+  if (sync != stage_options_.synchronous_detection) {
+    face::Options o = stage_options_;
+    o.synchronous_detection = sync;
+    swap_stage(o);
+    reset();
+  }
+  return sync;
+}
+
+void Retoucher::reset() {
+  stage_->reset();
   smoother_.reset();
+  fresh_start_ = true;
 }
 
-namespace {
-// The face region the net was trained on (models/beautynet/prepare_data.py), as the model's header says
-// (docs/model-format.md): crop_width jaw widths wide, crop_aspect × that high, centred horizontally between the
-// jaw's midpoint and the nose bridge, the nose tip crop_nose_offset × height below the centre. Feeding the same
-// framing keeps blemishes at the scale the net learned; net_area() then adds the net's aspect ratio.
-Rect training_crop(const face::Face& fc, const ModelInfo& mi) {
-  const auto& p = fc.landmarks;
-  const float jaw = (p[16] - p[0]).norm();
-  const float w = std::max(8.0f, mi.crop_width * jaw), h = w * mi.crop_aspect;
-  float bridge = 0;
-  for (int i = 27; i <= 30; ++i) bridge += p[i].x() / 4;
-  const float cx = 0.25f * (p[0].x() + p[16].x()) + 0.5f * bridge;
-  const float cy = p[30].y() - mi.crop_nose_offset * h;
-  return Rect{int(std::lround(cx - w / 2)), int(std::lround(cy - h / 2)), int(std::lround(w)), int(std::lround(h))};
-}
-}  // namespace
-
-std::vector<face::Face> Retoucher::process(const blend::Frame& f, const FrameSettings& s) {
-  stage_->set_options(s.max_faces, s.min_face_size, s.detect_interval);
+std::vector<face::Face> Retoucher::run_face_stage(const blend::Frame& f) {
   const uint8_t* luma = f.plane[0];
   int luma_stride = f.stride[0];
-  if (!blend::is_yuv(f.format)) {
+  if (is_yuv(f.format) && yuv_layout(f.format).luma_step != 1) {
+    packed_luma(f, luma_);
+    luma = luma_.data();
+    luma_stride = f.width;
+  } else if (!is_yuv(f.format) && f.format != PixelFormat::GRAY8) {
     rgb_luma(f, luma_);
     luma = luma_.data();
     luma_stride = f.width;
   }
-  std::vector<face::Face> faces = stage_->process(luma, f.width, f.height, luma_stride);
+  // Live streams (detection off the streaming thread): the first frame after start, new caps or a flush waits for
+  // one detection when the last one fitted the frame budget, so faces there are retouched from that frame.
+  const face::Timings t = stage_->timings();
+  const double budget_ms = 1000.0 / stream_.frame_rate;
+  const bool detect_now = fresh_start_ && detection_ == Detection::Auto && !stage_options_.synchronous_detection &&
+                          (t.detect_runs == 0 || t.detect_ms_total / t.detect_runs <= budget_ms);
+  fresh_start_ = false;
+  const float pixel_aspect = stream_.pixel_aspect();
+  // FACE-STAGE SEAM, the only call: the face branch adds both inputs to FaceStage::process (the pixel aspect and a
+  // one-off inline detection on this frame). Until it is merged the stage sees square pixels and detects in its
+  // configured mode; after it, this line passes pixel_aspect and detect_now.
+  (void)pixel_aspect;
+  (void)detect_now;
+  return stage_->process(luma, f.width, f.height, luma_stride);
+}
 
-  const ModelInfo& mi = info(*model_);
-  const bool tone = mi.output_kind == OutputKind::Layers && s.tone > 0.f;  // v1 nets have no tone layer
-  if (s.strength > 0.f && (s.blemish > 0.f || tone)) {
-    const ImageView view = f.view();
-    blend::Amounts amounts;
-    amounts.strength = s.strength;
-    amounts.blemish = s.blemish;
-    amounts.tone = s.tone;
-    smoother_.begin_frame();
-    for (const face::Face& fc : faces) {
-      if (fc.roi.empty() || fc.mask.size() != size_t(fc.roi.width) * fc.roi.height) continue;
-      const Rect roi{fc.roi.x, fc.roi.y, fc.roi.width, fc.roi.height};
-      const Rect area =
-          blend::net_area(training_crop(fc, mi), net_->input_width(), net_->input_height(), f.width, f.height);
-      net_->set_input(view, area);
-      net_->run();
-      const std::vector<float>& head = net_->output();
-      blend::Layer layer;
-      layer.chw = smoother_.smooth(fc.id, area, head.data(), head.size(), s.temporal_smoothing);
-      layer.width = net_->output_width();
-      layer.height = net_->output_height();
-      layer.channels = net_->output_channels();
-      layer.kind = mi.output_kind;
-      layer.shuffle = mi.output_shuffle;
-      layer.area = area;
-      layer.colour = mi.colour;
-      layer.scale = mi.output_scale;
-      blend::apply(f, roi, fc.mask.data(), layer, amounts);
-    }
-    smoother_.end_frame();  // faces gone (or not retouched) this frame lose their state
-  } else {
-    smoother_.reset();  // no net this frame: the next one starts over
+std::vector<face::Face> Retoucher::process(uint8_t* const plane[3], const int stride[3], const FrameSettings& s) {
+  blend::Frame f;
+  f.format = stream_.format;
+  f.width = stream_.width;
+  f.height = stream_.height;
+  f.matrix = stream_.matrix;
+  f.full_range = stream_.full_range;
+  for (int i = 0; i < 3; ++i) {
+    f.plane[i] = plane[i];
+    f.stride[i] = stride[i];
   }
+  stage_->set_options(s.max_faces, s.min_face_size, s.detect_interval);
+  std::vector<face::Face> faces = run_face_stage(f);
+  retouch(f, faces, s);
   if (s.draw_faces) {
     for (const face::Face& fc : faces) {
       blend::draw_mask_outline(f, Rect{fc.roi.x, fc.roi.y, fc.roi.width, fc.roi.height}, fc.mask.data(), 127,
@@ -200,6 +272,97 @@ std::vector<face::Face> Retoucher::process(const blend::Frame& f, const FrameSet
     }
   }
   return faces;
+}
+
+// Per frame: every face's net reads the frame before any blend writes it (so faces are independent of their order),
+// the nets of several faces run at once, one single-thread net per worker; the smoothing state is updated in face
+// order; the blends run at once where the faces' reach does not overlap. The bytes are the same for any number of
+// threads: each face's work is the same computation whichever worker does it.
+void Retoucher::retouch(const blend::Frame& f, std::vector<face::Face>& faces, const FrameSettings& s) {
+  const ModelInfo& mi = info(*model_);
+  const bool tone = mi.output_kind == OutputKind::Layers && s.tone > 0.f;  // v1 nets have no tone layer
+  if (!(s.strength > 0.f && (s.blemish > 0.f || tone))) {
+    smoother_.reset();  // no net this frame: the next one starts over
+    return;
+  }
+  // Faces with a usable mask, in the stage's order.
+  std::vector<const face::Face*> todo;
+  for (const face::Face& fc : faces)
+    if (!fc.roi.empty() && fc.mask.size() == size_t(fc.roi.width) * fc.roi.height) todo.push_back(&fc);
+  const int n = int(todo.size());
+  if (jobs_.size() < size_t(n)) jobs_.resize(n);
+  const int workers = pool_ && n > 1 ? std::min(n, pool_->size()) : 1;
+  while (workers > 1 && face_nets_.size() < size_t(workers)) {
+    NetOptions no;
+    no.threads = 1;
+    face_nets_.push_back(std::make_unique<Net>(model_, no));
+  }
+  const ImageView view = f.view();
+  auto run_net = [&](Net& net, int i) {
+    FaceJob& j = jobs_[i];
+    j.area = face_net_area(todo[i]->landmarks, mi, net.input_width(), net.input_height(), f.width, f.height,
+                           stream_.par_n, stream_.par_d);
+    net.set_input(view, j.area);
+    net.run();
+    const std::vector<float>& head = net.output();
+    j.size = head.size();
+    if (workers >= n) {
+      j.out = head.data();
+    } else {
+      j.copy = head;
+      j.out = j.copy.data();
+    }
+  };
+  if (workers > 1) {
+    pool_->run(workers, [&](int begin, int end) {
+      for (int w = begin; w < end; ++w)
+        for (int i = w; i < n; i += workers) run_net(*face_nets_[w], i);
+    });
+  } else {
+    for (int i = 0; i < n; ++i) run_net(*net_, i);
+  }
+
+  smoother_.begin_frame();
+  for (int i = 0; i < n; ++i)
+    jobs_[i].smoothed = smoother_.smooth(todo[i]->id, jobs_[i].area, jobs_[i].out, jobs_[i].size,
+                                         s.temporal_smoothing);
+  blend::Amounts amounts;
+  amounts.strength = s.strength;
+  amounts.blemish = s.blemish;
+  amounts.tone = s.tone;
+  auto layer_of = [&](int i) {
+    blend::Layer layer;
+    layer.chw = jobs_[i].smoothed;
+    layer.width = net_->output_width();
+    layer.height = net_->output_height();
+    layer.channels = net_->output_channels();
+    layer.kind = mi.output_kind;
+    layer.shuffle = mi.output_shuffle;
+    layer.area = jobs_[i].area;
+    layer.colour = mi.colour;
+    layer.scale = mi.output_scale;
+    return layer;
+  };
+  auto blend_face = [&](int i) {
+    const face::Face& fc = *todo[i];
+    blend::apply(f, Rect{fc.roi.x, fc.roi.y, fc.roi.width, fc.roi.height}, fc.mask.data(), layer_of(i), amounts);
+  };
+  // A blend reads its ROI plus the spot step's radius and writes its ROI (chroma: whole 2-px blocks): faces whose
+  // reach does not meet any other's are independent.
+  bool apart = workers > 1;
+  std::vector<Rect> reach;
+  for (int i = 0; i < n && apart; ++i) {
+    reach.push_back(blend_reach(*todo[i], 2 + blend::spot_radius(layer_of(i))));
+    for (int k = 0; k < i && apart; ++k) apart = !overlap(reach[i], reach[k]);
+  }
+  if (apart) {
+    pool_->run(n, [&](int begin, int end) {
+      for (int i = begin; i < end; ++i) blend_face(i);
+    });
+  } else {
+    for (int i = 0; i < n; ++i) blend_face(i);
+  }
+  smoother_.end_frame();  // faces gone (or not retouched) this frame lose their state
 }
 
 }  // namespace bty::gst

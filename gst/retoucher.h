@@ -1,64 +1,56 @@
 // The element's C++ core, no GStreamer: per frame, luma → face stage → per face (net area → net → blend) → optional
-// debug overlay. Created when the element starts (loads and validates everything), dropped when it stops.
+// debug overlay. Created when the element starts (loads and validates everything), dropped when it stops; the
+// stream's facts (format, colorimetry, pixel aspect, rate, liveness) are set from the caps with configure().
 #pragma once
 
 #include "blend/blend.h"
 #include "face_stage.h"
 #include "model_lookup.h"
+#include "settings.h"
 #include "temporal.h"
 
 #include <beautify/engine.h>
 
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+namespace bty {
+class ThreadPool;
+}
+
 namespace bty::gst {
 
-// Everything that stops the element from starting, with what to do about it in what().
+// Everything that stops the element from starting. kind says which part failed; for Kind::Model, model_kind says
+// how (the engine's typed ModelError kind, carried through unchanged). what() says what to do about it.
 class ConfigError : public std::runtime_error {
  public:
   enum class Kind { Model, Landmarks, Settings };
-  ConfigError(Kind k, const std::string& what) : std::runtime_error(what), kind(k) {}
+  ConfigError(Kind k, const std::string& what, std::optional<ModelError::Kind> mk = std::nullopt)
+      : std::runtime_error(what), kind(k), model_kind(mk) {}
   Kind kind;
+  std::optional<ModelError::Kind> model_kind;
 };
 
-// The defaults of the element's properties, written down once: StartConfig, FrameSettings and the element's
-// GParamSpecs (gstbeautify.cpp) all take them from here.
-namespace defaults {
-constexpr double strength = 0.7;  // overall amount
-constexpr double blemish = 1.0;   // blemish removal (and the spot step)
-constexpr double tone = 0.5;      // tone evening (v2 nets; v1 nets have no tone layer)
-constexpr double temporal_smoothing = 0.5;  // weight of the past in the per-track EMA of the net's output
-constexpr int max_faces = 4, min_face_size = 64, detect_interval = 10;
-constexpr bool draw_faces = false, synchronous_detection = false;
-constexpr const char* landmark_model = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
-}  // namespace defaults
-
-struct StartConfig {
-  std::string model;  // path; empty: by tier
-  std::string tier = "auto";
-  std::string landmark_model = defaults::landmark_model;
-  int threads = 1;
-  bool synchronous_detection = defaults::synchronous_detection;
-  int max_faces = defaults::max_faces, min_face_size = defaults::min_face_size,
-      detect_interval = defaults::detect_interval;
+// The stream as the caps describe it: built in the element's set_info, kept by the core.
+struct StreamInfo {
+  PixelFormat format = PixelFormat::I420;
+  YuvMatrix matrix = YuvMatrix::BT709;
+  bool full_range = false;
+  int width = 0, height = 0;
+  int par_n = 1, par_d = 1;  // pixel aspect ratio (a pixel is par_n/par_d as wide as it is tall)
+  float frame_rate = 30.f;   // 0 or unknown in the caps: 30
+  float pixel_aspect() const { return float(par_n) / float(par_d); }
 };
 
-// Copied from the element's settings once per frame. strength scales everything; blemish and tone (0..1) scale the
-// net's blemish and tone-evening layers (a v1 net's single delta counts as blemish; tone does nothing with it);
-// temporal_smoothing (0..0.95) is the weight of the previous frame's output in each face track's moving average of
-// the net's output (temporal.h; 0: every frame on its own).
-struct FrameSettings {
-  float strength = float(defaults::strength);
-  float blemish = float(defaults::blemish);
-  float tone = float(defaults::tone);
-  float temporal_smoothing = float(defaults::temporal_smoothing);
-  int max_faces = defaults::max_faces, min_face_size = defaults::min_face_size,
-      detect_interval = defaults::detect_interval;
-  bool draw_faces = defaults::draw_faces;
-};
+// The frame area to send to the net for a face: the training framing (the model header's crop_*) measured in
+// square (display) pixels, then grown to the net input's aspect ratio in display pixels (blend::net_area), and
+// given back in the frame's stored pixels, so a face in a stream with non-square pixels is framed as it would be in
+// the square-pixel picture and the net sees it undistorted.
+Rect face_net_area(const face::Landmarks& landmarks, const ModelInfo& mi, int net_width, int net_height,
+                   int frame_width, int frame_height, int par_n, int par_d);
 
 class Retoucher {
  public:
@@ -66,28 +58,38 @@ class Retoucher {
   ~Retoucher();
 
   const ModelChoice& model() const { return choice_; }
-  const ModelInfo& model_info() const;
 
-  // New stream geometry or timing: tracks (and their smoothing state) are dropped (their coordinates mean nothing in
-  // the new frame).
-  void configure(float frame_rate);
+  // New caps: tracks (and their smoothing state) are dropped (their coordinates mean nothing in the new frame).
+  void configure(const StreamInfo& stream);
+  // Upstream's liveness (latency query). Detection::Auto detects inside the frame's processing for non-live
+  // upstream; the other modes ignore it. Returns whether detection is now synchronous.
+  bool set_upstream_live(bool live);
   // Drops the face tracks and their smoothing state (flush, seek).
-  void reset() {
-    stage_->reset();
-    smoother_.reset();
-  }
-  // Retouches `frame` in place and returns the faces found (frame coordinates).
-  std::vector<face::Face> process(const blend::Frame& frame, const FrameSettings& s);
+  void reset();
+  // Retouches the frame (planes in memory order, the configured stream's format and size) in place and returns the
+  // faces found (frame coordinates).
+  std::vector<face::Face> process(uint8_t* const plane[3], const int stride[3], const FrameSettings& s);
 
  private:
-  StartConfig config_;
+  struct FaceJob;
+  void swap_stage(const face::Options& wanted);
+  std::vector<face::Face> run_face_stage(const blend::Frame& f);
+  void retouch(const blend::Frame& f, std::vector<face::Face>& faces, const FrameSettings& s);
+
   ModelChoice choice_;
   std::shared_ptr<const Model> model_;
-  std::unique_ptr<Net> net_;
+  Detection detection_ = defaults::detection;
+  int threads_ = 1;
+  std::unique_ptr<Net> net_;                  // one face: all the element's threads on that face's net
+  std::vector<std::unique_ptr<Net>> face_nets_;  // several faces: one single-thread net per worker, built lazily
+  std::unique_ptr<ThreadPool> pool_;          // several faces: the workers (threads_ of them, the caller included)
+  std::vector<FaceJob> jobs_;
   std::unique_ptr<face::FaceStage> stage_;
   face::Options stage_options_;
+  StreamInfo stream_;
+  bool fresh_start_ = true;  // first frame after start, caps or a flush: a live stream waits for one detection
   TemporalSmoother smoother_;  // per face track: the net's last (smoothed) output
-  std::vector<uint8_t> luma_;  // RGB frames: the face stage's luma plane
+  std::vector<uint8_t> luma_;  // non-planar frames: the face stage's luma plane
 };
 
 }  // namespace bty::gst

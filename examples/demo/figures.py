@@ -72,7 +72,7 @@ def beautify(png_in, png_out):
     pipe = Gst.parse_launch(
         f'filesrc location="{png_in}" ! pngdec ! videoconvert ! video/x-raw,format=RGB ! '
         f"imagefreeze num-buffers={FRAMES} ! "
-        "beautify name=b synchronous-detection=true post-messages=true strength=1.0 tier=m ! "
+        "beautify name=b synchronous-detection=always post-messages=true strength=1.0 tier=m ! "
         "videoconvert ! video/x-raw,format=RGB ! appsink name=sink sync=false")
     sink = pipe.get_by_name("sink")
     bus = pipe.get_bus()

@@ -94,11 +94,14 @@ void make_maps(const Frame& f, const Layer& L, float wb, float wt, bool want_alp
   M.d.resize(3 * n);
   M.alpha.resize(want_alpha ? n : 0);
   float m[3][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
-  if (is_yuv(f.format)) {
-    const double kr = f.matrix == YuvMatrix::BT601 ? 0.299 : 0.2126;
-    const double kb = f.matrix == YuvMatrix::BT601 ? 0.114 : 0.0722;
+  const bool gray = f.format == PixelFormat::GRAY8;
+  if (is_yuv(f.format) || gray) {
+    // GRAY8 is full-range luma; the engine reads it as R = G = B, so any matrix's weights (summing to 1) fit.
+    const bool bt601 = gray || f.matrix == YuvMatrix::BT601, full = gray || f.full_range;
+    const double kr = bt601 ? 0.299 : 0.2126;
+    const double kb = bt601 ? 0.114 : 0.0722;
     const double kg = 1 - kr - kb;
-    const double ys = f.full_range ? 1.0 : 219.0 / 255.0, cs = f.full_range ? 1.0 : 224.0 / 255.0;
+    const double ys = full ? 1.0 : 219.0 / 255.0, cs = full ? 1.0 : 224.0 / 255.0;
     if (L.colour == Colour::RGB) {
       const double cb = 0.5 / (1 - kb), cr = 0.5 / (1 - kr);
       const double rows[3][3] = {{kr, kg, kb},
@@ -287,14 +290,32 @@ inline float fast_tanh(float x) {
   return t > 1.f ? 1.f : (t < -1.f ? -1.f : t);
 }
 
+// Where the luma-like signals of a frame lie in plane 0: Y (planar YUV, GRAY8: every byte; packed 4:2:2: every other
+// byte) or R, G, B of a packed RGB pixel. Sample x of signal c is at row + x * step + off[c].
+struct LumaSignals {
+  int planes = 1, step = 1;
+  int off[3] = {0, 0, 0};
+};
+inline LumaSignals luma_signals(PixelFormat fmt) {
+  LumaSignals s;
+  if (is_yuv(fmt)) {
+    const YuvLayout l = yuv_layout(fmt);
+    s.step = l.luma_step;
+    s.off[0] = l.luma_offset;
+  } else if (fmt != PixelFormat::GRAY8) {
+    s.planes = 3;
+    packed_layout(fmt, s.off[0], s.off[1], s.off[2], s.step);
+  }
+  return s;
+}
+
 // The luma-like signals of the ROI plus an r-pixel margin (frame edges replicated), planar, (W + 2r) × (H + 2r):
 // the Y plane, or R, G and B deinterleaved in one pass over the packed frame.
 BTY_VECTOR_CLONES
 void gather_signals(const Frame& f, const Rect& roi, int r, Scratch& sc) {
-  const bool yuv = is_yuv(f.format);
-  int off[3] = {0, 0, 0}, bpp = 1;
-  if (!yuv) packed_layout(f.format, off[0], off[1], off[2], bpp);
-  const int planes = yuv ? 1 : 3;
+  const LumaSignals ls = luma_signals(f.format);
+  const int planes = ls.planes, bpp = ls.step;
+  const int* off = ls.off;
   const int P = roi.width + 2 * r, Q = roi.height + 2 * r;
   const int x_lo = std::max(0, roi.x - r), x_hi = std::min(f.width, roi.x + roi.width + r);  // in-frame columns
   const int i_lo = x_lo - (roi.x - r), i_hi = x_hi - (roi.x - r);
@@ -303,8 +324,11 @@ void gather_signals(const Frame& f, const Rect& roi, int r, Scratch& sc) {
     const uint8_t* row = f.plane[0] + size_t(std::clamp(roi.y - r + j, 0, f.height - 1)) * f.stride[0];
     uint8_t* o[3];
     for (int c = 0; c < planes; ++c) o[c] = sc.src[c].data() + size_t(j) * P;
-    if (yuv) {
+    if (planes == 1 && bpp == 1) {
       std::copy(row + x_lo, row + x_hi, o[0] + i_lo);
+    } else if (planes == 1) {
+      const uint8_t* q = row + size_t(x_lo) * bpp + off[0];
+      for (int i = i_lo; i < i_hi; ++i, q += bpp) o[0][i] = *q;
     } else if (bpp == 4) {  // whole pixels as 32-bit words: shifts instead of strided byte loads (vectorises)
       const uint8_t* q = row + size_t(x_lo) * 4;
       const int s0 = 8 * off[0], s1 = 8 * off[1], s2 = 8 * off[2];  // little-endian byte order
@@ -417,10 +441,9 @@ inline void quantise_row(const uint8_t* v, int step, const float* d, const float
 BTY_VECTOR_CLONES
 void apply_full_res(const Frame& f, const Rect& roi, const uint8_t* mask, int mask_stride, const Rect& full_roi,
                     const Maps& M, const Spot& S, float strength, float wb, Scratch& sc) {
-  const bool yuv = is_yuv(f.format);
-  int off[3] = {0, 0, 0}, bpp = 1;
-  if (!yuv) packed_layout(f.format, off[0], off[1], off[2], bpp);
-  const int planes = yuv ? 1 : 3;
+  const LumaSignals ls = luma_signals(f.format);
+  const int planes = ls.planes, bpp = ls.step;
+  const int* off = ls.off;
   const size_t n = size_t(M.width) * M.height;
   const bool spot = S.planes > 0;
   Taps& tx = sc.taps;
@@ -475,8 +498,9 @@ void apply_full_res(const Frame& f, const Rect& roi, const uint8_t* mask, int ma
       quantise_row(p + off[c], bpp, sc.row[c].data(), dither, a, b, sc.bytes[c].data());
     if (planes == 1) {
       const uint8_t* q = sc.bytes[0].data();
+      uint8_t* py = p + off[0];
       for (int x = a; x < b; ++x)
-        if (m[x]) p[x] = q[x];
+        if (m[x]) py[size_t(x) * bpp] = q[x];
     } else {
       const uint8_t *q0 = sc.bytes[0].data(), *q1 = sc.bytes[1].data(), *q2 = sc.bytes[2].data();
       for (int x = a; x < b; ++x) {
@@ -490,19 +514,20 @@ void apply_full_res(const Frame& f, const Rect& roi, const uint8_t* mask, int ma
   }
 }
 
-// Chroma: each sample covers the 2×2 luma block (2cx..2cx+1, 2cy..2cy+1) ∩ frame; its weight is the mean of the
-// mask over the block's in-frame pixels (0 outside the ROI), its delta is sampled at the block centre.
+// Chroma: each sample covers the luma block of 2 columns × chroma_rows rows (2 for 4:2:0, 1 for 4:2:2) ∩ frame; its
+// weight is the mean of the mask over the block's in-frame pixels (0 outside the ROI), its delta is sampled at the
+// block centre.
 BTY_VECTOR_CLONES
 void apply_chroma(const Frame& f, const Rect& roi, const uint8_t* mask, int mask_stride, const Rect& full_roi,
                   const Maps& M, float strength, Scratch& sc) {
   const size_t n = size_t(M.width) * M.height;
   const float wk = strength / 255.f;
-  const int cw = (f.width + 1) / 2, ch = (f.height + 1) / 2;
+  const YuvLayout L = yuv_layout(f.format);
+  const int sy = L.chroma_rows;
+  const int cw = (f.width + 1) / 2, ch = (f.height + sy - 1) / sy;
   const int cx0 = roi.x / 2, cx1 = std::min(cw, (roi.x + roi.width + 1) / 2);
-  const int cy0 = roi.y / 2, cy1 = std::min(ch, (roi.y + roi.height + 1) / 2);
+  const int cy0 = roi.y / sy, cy1 = std::min(ch, (roi.y + roi.height + sy - 1) / sy);
   const int N = cx1 - cx0;
-  const bool semi = f.format == PixelFormat::NV12 || f.format == PixelFormat::NV21;
-  const bool swap = f.format == PixelFormat::YV12 || f.format == PixelFormat::NV21;
   // Block centres: x = (lx0 + lx1) / 2 with lx1 clipped at the frame edge (only the last column can be clipped).
   Taps& tcx = sc.taps;
   tcx.make(N, 2 * cx0 + 1.0, 2.0, M);
@@ -521,7 +546,7 @@ void apply_chroma(const Frame& f, const Rect& roi, const uint8_t* mask, int mask
   dither_rows(cx0, N, sc.dither);
   const int rx0 = roi.x - 2 * cx0;  // where the ROI starts in the block row (0 or 1)
   for (int cy = cy0; cy < cy1; ++cy) {
-    const int ly0 = 2 * cy, ly1 = std::min(2 * cy + 2, f.height);
+    const int ly0 = sy * cy, ly1 = std::min(sy * cy + sy, f.height);
     uint16_t* pair = sc.pair.data();
     std::fill(pair, pair + 2 * N, uint16_t(0));
     bool any = false;
@@ -543,7 +568,7 @@ void apply_chroma(const Frame& f, const Rect& roi, const uint8_t* mask, int mask
       a = i;
       b = j;
     }
-    // The mean over the block's in-frame pixels: 2 rows unless the frame ends after one; 2 columns but the clipped.
+    // The mean over the block's in-frame pixels: its rows (fewer where the frame ends); 2 columns but the clipped.
     float* w = sc.row[2].data();
     const float wrow = wk / float(ly1 - ly0);
     for (int i = a; i < b; ++i) w[i] = float(blk[i]) * (wrow * 0.5f);
@@ -554,10 +579,8 @@ void apply_chroma(const Frame& f, const Rect& roi, const uint8_t* mask, int mask
       float* d = sc.row[c].data();
       upsample_row(sc.maprow.data(), tcx, a, b, d);
       for (int i = a; i < b; ++i) d[i] *= w[i];
-      const int plane = semi ? 1 : 1 + (c ^ int(swap));
-      uint8_t* p = f.plane[plane] + size_t(cy) * f.stride[plane] +
-                   (semi ? size_t(cx0) * 2 + (c ^ int(swap)) : size_t(cx0));
-      const int step = semi ? 2 : 1;
+      const int plane = c ? L.cr_plane : L.cb_plane, step = L.chroma_step;
+      uint8_t* p = f.plane[plane] + size_t(cy) * f.stride[plane] + size_t(cx0) * step + (c ? L.cr_offset : L.cb_offset);
       uint8_t* q = sc.bytes[c].data();
       quantise_row(p, step, d, dither, a, b, q);
       for (int i = a; i < b; ++i)
@@ -584,7 +607,6 @@ void apply(const Frame& f, const Rect& full_roi, const uint8_t* mask, const Laye
     throw std::invalid_argument("blend: the retouch layer has " + std::to_string(L.channels) + " channels; kind " +
                                 std::to_string(int(L.kind)) + " with shuffle " + std::to_string(L.shuffle) +
                                 " needs " + std::to_string(output_maps(L.kind)) + " x shuffle^2");
-  if (f.format == PixelFormat::GRAY8) throw std::invalid_argument("blend: GRAY8 frames are not supported");
   const float wb = a.blemish > 0.f ? std::min(a.blemish, 1.f) : 0.f;
   const float wt = L.kind == OutputKind::Layers && a.tone > 0.f ? std::min(a.tone, 1.f) : 0.f;
   if (wb == 0.f && wt == 0.f) return;
@@ -602,7 +624,7 @@ void apply(const Frame& f, const Rect& full_roi, const uint8_t* mask, const Laye
   // The spot step reads the frame before anything is written.
   Spot S;
   if (r > 0) {
-    S.planes = is_yuv(f.format) ? 1 : 3;
+    S.planes = luma_signals(f.format).planes;
     gather_signals(f, roi, r, sc);
     for (int c = 0; c < S.planes; ++c) {
       sc.band[c].start(sc.src[c].data(), roi.width, r);

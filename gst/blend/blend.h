@@ -15,7 +15,8 @@
 namespace bty::blend {
 
 // A writable 8-bit frame, planes in memory order (as GstVideoFrame's plane data: YV12's plane 1 is V, NV21's
-// plane 1 is interleaved VU), the same convention as bty::ImageView.
+// plane 1 is interleaved VU, packed 4:2:2 is one plane), the same convention as bty::ImageView (bty::yuv_layout
+// says where each sample lies).
 struct Frame {
   PixelFormat format = PixelFormat::RGB;
   int width = 0, height = 0;
@@ -59,8 +60,8 @@ struct Amounts {
 //   delta = mask/255 × strength × (blemish × Δblemish + tone × Δtone + blemish × alpha × spot),
 // Δ upsampled bilinearly from the maps. `mask` is roi.width × roi.height, row-major, tightly packed. RGB formats:
 // per channel. YUV formats: ΔY from the RGB delta with the frame's matrix and range at luma resolution; ΔCb/ΔCr at
-// chroma resolution, weighted by the mask averaged over each chroma sample's 2×2 luma block (pixels outside the ROI
-// count as 0). strength = 0, or blemish = tone = 0 (blemish = 0 for the Delta kind), writes nothing.
+// chroma resolution, weighted by the mask averaged over each chroma sample's luma block (2×2 for 4:2:0, 2×1 for
+// packed 4:2:2; pixels outside the ROI count as 0). GRAY8: ΔY only, BT.601 full range. strength = 0, or blemish = tone = 0 (blemish = 0 for the Delta kind), writes nothing.
 //
 // Spot step (Layers kind, amounts.spot, blemish > 0, and only when a net pixel spans more than 1.5 frame pixels):
 // the upsampled delta cannot remove a spot smaller than a net pixel, so on the luma-like signal (the Y plane; each

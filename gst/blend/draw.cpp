@@ -7,7 +7,8 @@ namespace {
 
 void put(const Frame& f, int x, int y, Colour8 c) {
   if (x < 0 || y < 0 || x >= f.width || y >= f.height) return;
-  if (!is_yuv(f.format)) {
+  const bool gray = f.format == PixelFormat::GRAY8;
+  if (!is_yuv(f.format) && !gray) {
     int r, g, b, bpp;
     packed_layout(f.format, r, g, b, bpp);
     uint8_t* p = f.plane[0] + size_t(y) * f.stride[0] + size_t(x) * bpp;
@@ -16,21 +17,23 @@ void put(const Frame& f, int x, int y, Colour8 c) {
     p[b] = c.b;
     return;
   }
-  const double kr = f.matrix == YuvMatrix::BT601 ? 0.299 : 0.2126;
-  const double kb = f.matrix == YuvMatrix::BT601 ? 0.114 : 0.0722;
+  const bool bt601 = gray || f.matrix == YuvMatrix::BT601, full = gray || f.full_range;
+  const double kr = bt601 ? 0.299 : 0.2126;
+  const double kb = bt601 ? 0.114 : 0.0722;
   const double yf = kr * c.r + (1 - kr - kb) * c.g + kb * c.b;
   const double cb = (c.b - yf) / (2 * (1 - kb)), cr = (c.r - yf) / (2 * (1 - kr));
-  const double ys = f.full_range ? 1.0 : 219.0 / 255.0, cs = f.full_range ? 1.0 : 224.0 / 255.0;
+  const double ys = full ? 1.0 : 219.0 / 255.0, cs = full ? 1.0 : 224.0 / 255.0;
   auto u8 = [](double v) { return uint8_t(std::clamp(int(v + 0.5), 0, 255)); };
-  f.plane[0][size_t(y) * f.stride[0] + x] = u8(yf * ys + (f.full_range ? 0 : 16));
-  const bool semi = f.format == PixelFormat::NV12 || f.format == PixelFormat::NV21;
-  const bool swap = f.format == PixelFormat::YV12 || f.format == PixelFormat::NV21;
-  const int cx = x / 2, cy = y / 2;
-  const uint8_t v[2] = {u8(128 + cb * cs), u8(128 + cr * cs)};
-  for (int k = 0; k < 2; ++k) {
-    const int plane = semi ? 1 : 1 + (k ^ int(swap));
-    f.plane[plane][size_t(cy) * f.stride[plane] + (semi ? size_t(cx) * 2 + (k ^ int(swap)) : size_t(cx))] = v[k];
+  const uint8_t luma = u8(yf * ys + (full ? 0 : 16));
+  if (gray) {
+    f.plane[0][size_t(y) * f.stride[0] + x] = luma;
+    return;
   }
+  const YuvLayout L = yuv_layout(f.format);
+  f.plane[0][size_t(y) * f.stride[0] + size_t(x) * L.luma_step + L.luma_offset] = luma;
+  const int cx = x / 2, cy = y / L.chroma_rows;
+  f.plane[L.cb_plane][size_t(cy) * f.stride[L.cb_plane] + size_t(cx) * L.chroma_step + L.cb_offset] = u8(128 + cb * cs);
+  f.plane[L.cr_plane][size_t(cy) * f.stride[L.cr_plane] + size_t(cx) * L.chroma_step + L.cr_offset] = u8(128 + cr * cs);
 }
 
 }  // namespace

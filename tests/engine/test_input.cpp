@@ -69,6 +69,32 @@ Picture make(PixelFormat f, int w, int h, int pad) {
     p.view.stride[1] = p.view.stride[2] = cs;
     return p;
   }
+  if (f == PixelFormat::YUY2 || f == PixelFormat::UYVY || f == PixelFormat::YVYU) {
+    // Packed 4:2:2, byte order written out here: Y0 U Y1 V / U Y0 V Y1 / Y0 V Y1 U.
+    const int y0 = f == PixelFormat::UYVY ? 1 : 0, cb = f == PixelFormat::YUY2 ? 1 : f == PixelFormat::UYVY ? 0 : 3;
+    const int cr = f == PixelFormat::YUY2 ? 3 : f == PixelFormat::UYVY ? 2 : 1;
+    p.view.stride[0] = 4 * cw + pad;
+    p.a.assign(size_t(p.view.stride[0]) * h, 0xAB);
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < cw; ++x) {
+        uint8_t* m = p.a.data() + size_t(y) * p.view.stride[0] + 4 * x;
+        m[y0] = uint8_t(std::lround(yuv(2 * x, y)[0]));
+        if (2 * x + 1 < w) m[y0 + 2] = uint8_t(std::lround(yuv(2 * x + 1, y)[0]));
+        auto v = yuv(2 * x, y);
+        m[cb] = uint8_t(std::lround(v[1]));
+        m[cr] = uint8_t(std::lround(v[2]));
+      }
+    p.view.plane[0] = p.a.data();
+    return p;
+  }
+  if (f == PixelFormat::GRAY8) {
+    p.view.stride[0] = w + pad;
+    p.a.assign(size_t(p.view.stride[0]) * h, 0xAB);
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) p.a[size_t(y) * p.view.stride[0] + x] = uint8_t(std::lround(yuv(x, y)[0]));
+    p.view.plane[0] = p.a.data();
+    return p;
+  }
   int r, g, b, bpp = 4;
   switch (f) {
     case PixelFormat::RGBA: case PixelFormat::RGBx: r = 0; g = 1; b = 2; break;
@@ -114,7 +140,8 @@ TEST(InputPrep, EveryFormatAgreesWithRgb) {
   const PixelFormat packed[] = {PixelFormat::RGBA, PixelFormat::BGRA, PixelFormat::RGBx, PixelFormat::BGRx,
                                 PixelFormat::ARGB, PixelFormat::ABGR, PixelFormat::xRGB, PixelFormat::xBGR,
                                 PixelFormat::BGR};
-  const PixelFormat yuv[] = {PixelFormat::I420, PixelFormat::YV12, PixelFormat::NV12, PixelFormat::NV21};
+  const PixelFormat yuv[] = {PixelFormat::I420, PixelFormat::YV12, PixelFormat::NV12, PixelFormat::NV21,
+                             PixelFormat::YUY2, PixelFormat::UYVY, PixelFormat::YVYU};
   const int w = 37, h = 23;  // odd sizes: odd chroma planes
   const Rect roi{3, 2, 30, 19};
   auto ref = prepare(make(PixelFormat::RGB, w, h, 0).view, roi, 16, 24);
@@ -129,6 +156,14 @@ TEST(InputPrep, EveryFormatAgreesWithRgb) {
       // 4:2:0 chroma and 8-bit rounding of Y/U/V: a few levels on this smooth picture.
       EXPECT_LE(max_abs_diff(prepare(p.view, roi, 16, 24), ref), 6.0f) << int(f) << " pad " << pad;
     }
+  // GRAY8: each channel reads the grey byte, the luma of the RGB picture.
+  for (int pad : {0, 5}) {
+    auto grey = prepare(make(PixelFormat::GRAY8, w, h, pad).view, roi, 16, 24);
+    for (size_t i = 0; i < size_t(16) * 24; ++i) {
+      const float luma = 0.299f * ref[i] + 0.587f * ref[16 * 24 + i] + 0.114f * ref[2 * 16 * 24 + i];
+      for (int c = 0; c < 3; ++c) ASSERT_NEAR(grey[c * 16 * 24 + i], luma, 1.0f) << "pad " << pad;
+    }
+  }
 }
 
 TEST(InputPrep, RoiOutsideTheImageIsClampedNotRead) {

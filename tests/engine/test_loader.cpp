@@ -1,8 +1,11 @@
 // The loader rejects every truncation and each corrupted field with a message that names the problem.
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "crc32.h"
 #include "test_util.h"
@@ -247,13 +250,57 @@ TEST(Loader, PythonWrittenFilesOfBothVersionsLoad) {
   EXPECT_EQ(info(*v1).output_channels, 3);
 }
 
-TEST(Loader, MissingFileSaysSo) {
+ModelError::Kind load_error(const std::string& path, std::string* what = nullptr) {
   try {
-    load_model("/nonexistent/beautify.bmodel");
-    FAIL() << "no error";
+    load_model(path);
   } catch (const ModelError& e) {
-    EXPECT_NE(std::string(e.what()).find("/nonexistent/beautify.bmodel: cannot open"), std::string::npos);
+    if (what) *what = e.what();
+    return e.kind();
   }
+  ADD_FAILURE() << path << ": no error";
+  return ModelError::Kind::Invalid;
+}
+
+TEST(Loader, MissingFileSaysSo) {
+  std::string what;
+  EXPECT_EQ(load_error("/nonexistent/beautify.bmodel", &what), ModelError::Kind::NotFound);
+  EXPECT_NE(what.find("/nonexistent/beautify.bmodel: no such model file"), std::string::npos) << what;
+}
+
+// Directories, FIFOs and devices are refused by stat() before any open or read (a FIFO would block, /dev/zero
+// never ends); a file over kMaxModelBytes by its size (a sparse 3 GiB file is not read).
+TEST(Loader, NotARegularFileOrTooLargeIsRefusedBeforeReading) {
+  std::string what;
+  EXPECT_EQ(load_error("/tmp", &what), ModelError::Kind::NotRegularFile);
+  EXPECT_NE(what.find("not a regular file (it is a directory)"), std::string::npos) << what;
+  EXPECT_EQ(load_error("/dev/zero", &what), ModelError::Kind::NotRegularFile);
+  EXPECT_NE(what.find("(it is a device)"), std::string::npos) << what;
+  const std::string fifo = "/tmp/bty-loader-fifo-" + std::to_string(getpid());
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(load_error(fifo, &what), ModelError::Kind::NotRegularFile);
+  EXPECT_NE(what.find("(it is a FIFO)"), std::string::npos) << what;
+  std::remove(fifo.c_str());
+  const std::string huge = "/tmp/bty-loader-huge-" + std::to_string(getpid());
+  { std::ofstream(huge, std::ios::binary) << "BTFYMDL"; }
+  ASSERT_EQ(truncate(huge.c_str(), off_t(3) << 30), 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(load_error(huge, &what), ModelError::Kind::TooLarge);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 0.5);
+  EXPECT_NE(what.find("larger than any beauty model"), std::string::npos) << what;
+  std::remove(huge.c_str());
+  // Exactly at the limit is still read (and then rejected as not a model).
+  { std::ofstream(huge, std::ios::binary) << "XXXXXXXX"; }
+  ASSERT_EQ(truncate(huge.c_str(), off_t(kMaxModelBytes)), 0);
+  EXPECT_EQ(load_error(huge, &what), ModelError::Kind::Invalid);
+  EXPECT_NE(what.find("bad magic"), std::string::npos) << what;
+  std::remove(huge.c_str());
+}
+
+TEST(Loader, CorruptFileIsInvalid) {
+  const std::string path = "/tmp/bty-loader-corrupt-" + std::to_string(getpid());
+  { std::ofstream(path, std::ios::binary) << std::string(200, 'x'); }
+  EXPECT_EQ(load_error(path), ModelError::Kind::Invalid);
+  std::remove(path.c_str());
 }
 
 }  // namespace

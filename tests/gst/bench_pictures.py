@@ -29,7 +29,7 @@ def face_box(path):
     """The largest face's box (x, y, w, h) in the picture's pixels, found by the element."""
     pipe = Gst.parse_launch(
         f'filesrc location="{path}" ! decodebin ! videoconvert ! imagefreeze num-buffers=2 ! '
-        "beautify synchronous-detection=true post-messages=true strength=0 min-face-size=24 ! fakesink")
+        "beautify synchronous-detection=always post-messages=true strength=0 min-face-size=24 ! fakesink")
     bus = pipe.get_bus()
     pipe.set_state(Gst.State.PLAYING)
     best = None

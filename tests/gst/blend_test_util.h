@@ -18,9 +18,10 @@ using bty::blend::Layer;
 
 
 inline const PixelFormat kAll[] = {PixelFormat::I420, PixelFormat::YV12, PixelFormat::NV12, PixelFormat::NV21,
+                            PixelFormat::YUY2, PixelFormat::UYVY, PixelFormat::YVYU,
                             PixelFormat::RGBA, PixelFormat::BGRA, PixelFormat::RGBx, PixelFormat::BGRx,
                             PixelFormat::ARGB, PixelFormat::ABGR, PixelFormat::xRGB, PixelFormat::xBGR,
-                            PixelFormat::RGB,  PixelFormat::BGR};
+                            PixelFormat::RGB,  PixelFormat::BGR, PixelFormat::GRAY8};
 
 // A frame with its own storage; every row is `pad` bytes longer than needed (filled like the pixels).
 struct OwnedFrame {
@@ -35,7 +36,9 @@ struct OwnedFrame {
     f.matrix = m;
     const int cw = (w + 1) / 2, ch = (h + 1) / 2;
     int widths[3] = {0, 0, 0}, heights[3] = {h, 0, 0};
-    if (blend::is_yuv(fmt)) {
+    if (blend::is_yuv(fmt) && yuv_layout(fmt).chroma_rows == 1) {  // packed 4:2:2: 4 bytes per 2 pixels
+      widths[0] = 4 * cw;
+    } else if (blend::is_yuv(fmt)) {
       widths[0] = w;
       const bool semi = fmt == PixelFormat::NV12 || fmt == PixelFormat::NV21;
       widths[1] = semi ? 2 * cw : cw;

@@ -226,8 +226,9 @@ GstElement* make_beautify(const std::vector<std::pair<std::string, std::string>>
     return nullptr;
   }
   gst_object_ref_sink(e);
-  g_object_set(e, "model", test_model("M").c_str(), "synchronous-detection", TRUE, "post-messages", TRUE,
-               "strength", 1.0, "min-face-size", 32, "threads", 1, NULL);
+  g_object_set(e, "model", test_model("M").c_str(), "post-messages", TRUE, "strength", 1.0, "min-face-size", 32,
+               "threads", 1, NULL);
+  gst_util_set_object_arg(G_OBJECT(e), "synchronous-detection", "always");
   for (const auto& kv : extra) gst_util_set_object_arg(G_OBJECT(e), kv.first.c_str(), kv.second.c_str());
   return e;
 }

@@ -70,22 +70,33 @@ void check_bit_exact_outside_the_mask(bool layers) {
         auto m = [&](int x, int y) { return in_rect(roi, x, y) ? mask[size_t(y - roi.y) * roi.width + (x - roi.x)] : 0; };
         SCOPED_TRACE(::testing::Message() << "format " << int(fmt) << " " << w << "x" << h << " pad " << pad);
         if (blend::is_yuv(fmt)) {
-          for (int y = 0; y < h; ++y)
-            for (int x = 0; x < frame.f.stride[0]; ++x)
-              if (x >= w || !m(x, y)) {
-                ASSERT_EQ(frame.mem[0][size_t(y) * frame.f.stride[0] + x], before.mem[0][size_t(y) * frame.f.stride[0] + x]);
-              }
-          const bool semi = fmt == PixelFormat::NV12 || fmt == PixelFormat::NV21;
-          for (int p = 1; p < (semi ? 2 : 3); ++p)
-            for (int cy = 0; cy < (h + 1) / 2; ++cy)
-              for (int bx = 0; bx < frame.f.stride[p]; ++bx) {
-                const int cx = semi ? bx / 2 : bx;
-                int sum = 0;
-                if (cx < (w + 1) / 2)
-                  for (int y = 2 * cy; y < std::min(h, 2 * cy + 2); ++y)
+          // Every byte of every plane: a luma byte may change only under the mask, a chroma byte only where its
+          // block (2 columns × 1 or 2 rows) has mask; any other byte (padding, 4:2:2's odd-width tail) never.
+          const YuvLayout L = yuv_layout(fmt);
+          const int planes = L.cb_plane == 0 ? 1 : L.cb_plane == L.cr_plane ? 2 : 3;
+          const int ch = (h + L.chroma_rows - 1) / L.chroma_rows;
+          for (int p = 0; p < planes; ++p)
+            for (int row = 0; row < (p == 0 ? h : ch); ++row)
+              for (int i = 0; i < frame.f.stride[p]; ++i) {
+                bool writable = false;
+                if (p == 0 && i >= L.luma_offset && (i - L.luma_offset) % L.luma_step == 0) {
+                  const int x = (i - L.luma_offset) / L.luma_step;
+                  if (x < w && m(x, row)) writable = true;
+                }
+                for (int c = 0; c < 2; ++c) {
+                  const int off = c ? L.cr_offset : L.cb_offset;
+                  if ((c ? L.cr_plane : L.cb_plane) != p || i < off || (i - off) % L.chroma_step) continue;
+                  const int cx = (i - off) / L.chroma_step;
+                  if (cx >= (w + 1) / 2 || (p == 0 && row >= h)) continue;
+                  const int cy = p == 0 ? row / L.chroma_rows : row;
+                  int sum = 0;
+                  for (int y = cy * L.chroma_rows; y < std::min(h, (cy + 1) * L.chroma_rows); ++y)
                     for (int x = 2 * cx; x < std::min(w, 2 * cx + 2); ++x) sum += m(x, y);
-                if (!sum) {
-                  ASSERT_EQ(frame.mem[p][size_t(cy) * frame.f.stride[p] + bx], before.mem[p][size_t(cy) * frame.f.stride[p] + bx]);
+                  if (sum) writable = true;
+                }
+                if (!writable) {
+                  ASSERT_EQ(frame.mem[p][size_t(row) * frame.f.stride[p] + i], before.mem[p][size_t(row) * frame.f.stride[p] + i])
+                      << "plane " << p << " row " << row << " byte " << i;
                 }
               }
         } else {
@@ -112,7 +123,7 @@ TEST(Blend, BitExactOutsideTheMaskEveryFormatWithRetouchLayersAndSpotStep) { che
 TEST(Blend, ConstantDeltaPackedRgb) {
   std::mt19937 rng(3);
   for (PixelFormat fmt : kAll) {
-    if (blend::is_yuv(fmt)) continue;
+    if (blend::is_yuv(fmt) || fmt == PixelFormat::GRAY8) continue;  // GRAY8: ConstantDeltaPacked422AndGray
     OwnedFrame frame(fmt, 21, 13, 3, rng);
     const OwnedFrame before(frame);
     const Rect roi{2, 1, 15, 11};
@@ -151,6 +162,51 @@ TEST(Blend, MaskAndStrengthWeightTheDelta) {
     EXPECT_EQ(frame.mem[0][x * 3 + 2], quantise(100 + w * 7, x, 0)) << x;
   }
   EXPECT_EQ(frame.mem[0][0], 100);  // mask 0
+}
+
+// Packed 4:2:2 (byte positions written out here, independently of yuv_layout): ΔY per pixel, ΔCb/ΔCr per 2 pixels
+// of one row, from the RGB delta with the frame's matrix and range; GRAY8: the BT.601 full-range ΔY.
+TEST(Blend, ConstantDeltaPacked422AndGray) {
+  std::mt19937 rng(12);
+  struct Packed {
+    PixelFormat fmt;
+    int y0, cb, cr;  // byte offsets in a 4-byte macropixel (second luma at y0 + 2)
+  } const packed[] = {{PixelFormat::YUY2, 0, 1, 3}, {PixelFormat::UYVY, 1, 0, 2}, {PixelFormat::YVYU, 0, 3, 1}};
+  const double dr = 40, dg = 10, db = -30;
+  for (const Packed& pk : packed)
+    for (bool full : {false, true})
+      for (YuvMatrix mat : {YuvMatrix::BT601, YuvMatrix::BT709}) {
+        OwnedFrame frame(pk.fmt, 13, 10, 6, rng, full, mat);  // odd width: a half-used last macropixel
+        for (auto& v : frame.mem[0]) v = 128;
+        const OwnedFrame before(frame);
+        const Rect roi{0, 0, 13, 10};
+        std::vector<uint8_t> mask(130, 255);
+        TestLayer layer(3, 4, roi, 1.f);
+        layer.fill_constant(float(dr), float(dg), float(db));
+        blend::apply(frame.f, roi, mask.data(), layer.get(), 1.f);
+        const double kr = mat == YuvMatrix::BT601 ? 0.299 : 0.2126, kb = mat == YuvMatrix::BT601 ? 0.114 : 0.0722;
+        const double dy = kr * dr + (1 - kr - kb) * dg + kb * db;
+        const double dcb = (db - dy) / (2 * (1 - kb)), dcr = (dr - dy) / (2 * (1 - kr));
+        const double ys = full ? 1 : 219.0 / 255, cs = full ? 1 : 224.0 / 255;
+        const uint8_t* row3 = &frame.mem[0][3 * frame.f.stride[0]];
+        const uint8_t* row2 = &frame.mem[0][2 * frame.f.stride[0]];
+        EXPECT_EQ(row3[4 * 2 + pk.y0 + 2], quantise(128 + dy * ys, 5, 3)) << int(pk.fmt);  // pixel 5 = 2nd of pair 2
+        EXPECT_EQ(row2[4 * 3 + pk.cb], quantise(128 + dcb * cs, 3, 2)) << int(pk.fmt);
+        EXPECT_EQ(row2[4 * 3 + pk.cr], quantise(128 + dcr * cs, 3, 2)) << int(pk.fmt);
+        // The odd width's last macropixel: its second luma byte (no pixel) is never written.
+        for (int y = 0; y < 10; ++y) {
+          const size_t i = size_t(y) * frame.f.stride[0] + 4 * 6 + pk.y0 + 2;
+          EXPECT_EQ(frame.mem[0][i], before.mem[0][i]);
+        }
+      }
+  OwnedFrame gray(PixelFormat::GRAY8, 11, 9, 5, rng);
+  for (auto& v : gray.mem[0]) v = 128;
+  const Rect roi{0, 0, 11, 9};
+  std::vector<uint8_t> mask(99, 255);
+  TestLayer layer(3, 4, roi, 1.f);
+  layer.fill_constant(float(dr), float(dg), float(db));
+  blend::apply(gray.f, roi, mask.data(), layer.get(), 1.f);
+  EXPECT_EQ(gray.mem[0][3 * gray.f.stride[0] + 5], quantise(128 + 0.299 * dr + 0.587 * dg + 0.114 * db, 5, 3));
 }
 
 // YUV: ΔY, ΔCb, ΔCr from the RGB delta with the frame's matrix and range (independent textbook formula).
@@ -289,8 +345,13 @@ TEST(Draw, DrawsOnTheEdgesAndNothingOutsideTheFrame) {
     blend::draw_rect(frame.f, Rect{1, 0, 3, 3}, {0, 255, 0});
     if (blend::is_yuv(fmt)) {
       // BT.709 limited-range green: Y = 16 + 0.7152 * 219
-      EXPECT_EQ(frame.mem[0][1], int(std::floor(16 + 0.7152 * 219 + 0.5)));
-      EXPECT_EQ(frame.mem[0][frame.f.stride[0] + 2], before.mem[0][frame.f.stride[0] + 2]);  // interior
+      const YuvLayout L = yuv_layout(fmt);
+      auto luma = [&](int x) { return size_t(x) * L.luma_step + L.luma_offset; };
+      EXPECT_EQ(frame.mem[0][luma(1)], int(std::floor(16 + 0.7152 * 219 + 0.5)));
+      EXPECT_EQ(frame.mem[0][frame.f.stride[0] + luma(2)], before.mem[0][frame.f.stride[0] + luma(2)]);  // interior
+    } else if (fmt == PixelFormat::GRAY8) {
+      EXPECT_EQ(frame.mem[0][1], int(std::floor(0.587 * 255 + 0.5)));  // full-range BT.601 luma of green
+      EXPECT_EQ(frame.mem[0][frame.f.stride[0] + 2], before.mem[0][frame.f.stride[0] + 2]);
     } else {
       int r, g, b, bpp;
       blend::packed_layout(fmt, r, g, b, bpp);

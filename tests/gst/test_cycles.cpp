@@ -52,7 +52,7 @@ TEST(Cycles, HundredNullPlayingNullWithoutLeaks) {
   gchar* loc = g_strescape(data_path("obama.jpg").c_str(), NULL);
   const std::string desc = "filesrc location=\"" + std::string(loc) +
                            "\" ! jpegdec ! videoconvert ! videoscale ! video/x-raw,format=I420,width=320,height=180 ! "
-                           "imagefreeze num-buffers=2 ! beautify synchronous-detection=true post-messages=true "
+                           "imagefreeze num-buffers=2 ! beautify synchronous-detection=always post-messages=true "
                            "min-face-size=24 strength=1 model=\"" + test_model("S") + "\" ! fakesink";
   g_free(loc);
   GError* err = NULL;

@@ -1,7 +1,7 @@
 // Element tests through GstHarness: every format × sizes and strides (bit-exact outside the faces' ROIs, untouched
 // with no face and at strength 0), the face actually changes, metas and messages, renegotiation mid-stream,
 // property changes from another thread while PLAYING, temporal smoothing (0 = each frame's own output, a repeated
-// frame unchanged by it), start-up errors.
+// frame unchanged by it). Start-up errors: test_element_errors.cpp.
 #include "element_test_util.h"
 
 #include <gst/video/gstvideometa.h>
@@ -29,8 +29,8 @@ const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new GstEnv);
 
 constexpr double kTemporalSmoothingDefault = 0.5;  // README, docs/element.md (bty::gst::defaults)
 
-const char* const kFormats[] = {"I420", "YV12", "NV12", "NV21", "RGBA", "BGRA", "RGBx",
-                                "BGRx", "ARGB", "ABGR", "xRGB", "xBGR", "RGB",  "BGR"};
+const char* const kFormats[] = {"I420", "YV12", "NV12", "NV21", "YUY2", "UYVY", "YVYU", "RGBA", "BGRA",
+                                "RGBx", "BGRx", "ARGB", "ABGR", "xRGB", "xBGR", "RGB",  "BGR",  "GRAY8"};
 
 struct Step {
   int w, h, pad;
@@ -521,72 +521,6 @@ TEST(Element, DrawFacesMarksTheFace) {
   EXPECT_GT(d.inside, 100);
   gst_buffer_unref(in);
   gst_buffer_unref(out);
-}
-
-namespace {
-
-// Starts a lone element (READY -> PAUSED) and returns the error message it posted, if any.
-GstMessage* start_error(GstElement* e, GstStateChangeReturn& ret) {
-  GstBus* bus = gst_bus_new();
-  gst_element_set_bus(e, bus);
-  ret = gst_element_set_state(e, GST_STATE_PAUSED);
-  GstMessage* msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
-  gst_element_set_state(e, GST_STATE_NULL);
-  gst_element_set_bus(e, NULL);
-  gst_object_unref(bus);
-  return msg;
-}
-
-void expect_start_error(GstElement* e, GQuark domain, int code, const char* text) {
-  GstStateChangeReturn ret;
-  GstMessage* msg = start_error(e, ret);
-  EXPECT_EQ(ret, GST_STATE_CHANGE_FAILURE);
-  ASSERT_NE(msg, nullptr);
-  GError* err = NULL;
-  gchar* dbg = NULL;
-  gst_message_parse_error(msg, &err, &dbg);
-  EXPECT_EQ(err->domain, domain);
-  EXPECT_EQ(err->code, code);
-  EXPECT_NE(std::string(err->message).find(text), std::string::npos) << err->message;
-  g_error_free(err);
-  g_free(dbg);
-  gst_message_unref(msg);
-}
-
-}  // namespace
-
-TEST(Element, CorruptModelIsAStartError) {
-  const std::string path = std::string(g_get_tmp_dir()) + "/beautify-test-corrupt-" + std::to_string(getpid()) + ".bmodel";
-  {
-    std::ifstream good(test_model("S"), std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(good)), std::istreambuf_iterator<char>());
-    ASSERT_GT(bytes.size(), 100u);
-    for (size_t i = 64; i < bytes.size(); i += 97) bytes[i] ^= 0x5a;  // damage weights and header fields
-    std::ofstream(path, std::ios::binary) << bytes;
-  }
-  GstElement* e = make_beautify({{"model", path}});
-  expect_start_error(e, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ, "Could not load the beautify model");
-  // Nothing half-initialised: fixing the property lets the same element start.
-  g_object_set(e, "model", test_model("S").c_str(), NULL);
-  GstStateChangeReturn ret;
-  GstMessage* msg = start_error(e, ret);
-  EXPECT_NE(ret, GST_STATE_CHANGE_FAILURE);
-  EXPECT_EQ(msg, nullptr);
-  if (msg) gst_message_unref(msg);
-  gst_object_unref(e);
-  std::remove(path.c_str());
-}
-
-TEST(Element, MissingModelFileIsAStartError) {
-  GstElement* e = make_beautify({{"model", "/nonexistent/beautify-x.bmodel"}});
-  expect_start_error(e, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ, "does not exist");
-  gst_object_unref(e);
-}
-
-TEST(Element, MissingLandmarkModelIsAStartError) {
-  GstElement* e = make_beautify({{"landmark-model", "/nonexistent/shape_predictor.dat"}});
-  expect_start_error(e, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND, "landmark");
-  gst_object_unref(e);
 }
 
 // tier picks beautify-<tier>.bmodel from $BEAUTIFY_MODEL_DIR (the test models under their installed names).

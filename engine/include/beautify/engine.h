@@ -10,11 +10,30 @@
 
 namespace bty {
 
-// Every load/validation failure. what() names the file and the field that is wrong.
+// Every load/validation failure. what() names the file and the field that is wrong; kind() says which failure it
+// is, so callers decide on the type, never on the message text.
 class ModelError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  enum class Kind {
+    NotFound,        // no such file (or no model found for a tier)
+    NotRegularFile,  // a directory, FIFO, device, ...
+    TooLarge,        // larger than any beauty model can be (checked before reading)
+    Unreadable,      // permissions, I/O error
+    Invalid,         // read, but not a valid .bmodel (bad magic, checksum, field, graph)
+    Unsupported,     // valid file this engine or caller cannot use (e.g. a net that is not a retouch net)
+  };
+  ModelError(Kind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
+  explicit ModelError(const std::string& what) : ModelError(Kind::Invalid, what) {}
+  Kind kind() const { return kind_; }
+
+ private:
+  Kind kind_;
 };
+// The largest .bmodel accepted (bytes): far above any tier's net, far below what would hurt to read.
+constexpr uint64_t kMaxModelBytes = 64u << 20;
+// Throws ModelError (NotFound, NotRegularFile, TooLarge, Unreadable) unless `path` is a regular, readable file of at
+// most kMaxModelBytes; returns its size. stat() only: nothing is read.
+uint64_t check_model_file(const std::string& path);
 
 enum class Colour : uint32_t { RGB = 0, YCbCr = 1 };
 
@@ -54,7 +73,12 @@ std::shared_ptr<const Model> parse_model(const uint8_t* data, size_t size, const
 const ModelInfo& info(const Model& m);
 
 // 8-bit images the input preparation reads directly (no whole-frame conversion).
-enum class PixelFormat { I420, YV12, NV12, NV21, RGBA, BGRA, RGBx, BGRx, ARGB, ABGR, xRGB, xBGR, RGB, BGR, GRAY8 };
+enum class PixelFormat {
+  I420, YV12, NV12, NV21,  // planar / semi-planar Y'CbCr 4:2:0
+  YUY2, UYVY, YVYU,        // packed Y'CbCr 4:2:2 (one plane, 2 pixels in 4 bytes)
+  RGBA, BGRA, RGBx, BGRx, ARGB, ABGR, xRGB, xBGR, RGB, BGR,
+  GRAY8,
+};
 enum class YuvMatrix { BT601, BT709 };
 struct ImageView {
   PixelFormat format = PixelFormat::RGB;
@@ -64,7 +88,16 @@ struct ImageView {
   const uint8_t* plane[3] = {nullptr, nullptr, nullptr};
   int stride[3] = {0, 0, 0};
 };
-bool is_yuv(PixelFormat f);  // I420, YV12, NV12, NV21
+bool is_yuv(PixelFormat f);  // the Y'CbCr formats: I420, YV12, NV12, NV21, YUY2, UYVY, YVYU
+// Where a Y'CbCr format keeps its samples. Luma of pixel x, row y: plane[0] + y*stride[0] + x*luma_step +
+// luma_offset. Chroma covers 2 columns always and 2 rows (4:2:0) or 1 (4:2:2): sample (cx, cy) of Cb at
+// plane[cb_plane] + cy*stride[cb_plane] + cx*chroma_step + cb_offset, Cr likewise.
+struct YuvLayout {
+  int luma_step = 1, luma_offset = 0;
+  int chroma_rows = 2;  // luma rows per chroma row
+  int cb_plane = 1, cr_plane = 2, chroma_step = 1, cb_offset = 0, cr_offset = 0;
+};
+YuvLayout yuv_layout(PixelFormat f);  // is_yuv(f) only
 // Byte offsets of R, G, B inside one packed pixel and the pixel size (packed RGB formats; GRAY8: 0, 0, 0, 1).
 void packed_layout(PixelFormat f, int& r, int& g, int& b, int& bytes_per_pixel);
 

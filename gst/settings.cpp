@@ -1,0 +1,43 @@
+#include "settings.h"
+
+#include <algorithm>
+
+namespace bty::gst {
+
+const char* to_string(Tier t) {
+  switch (t) {
+    case Tier::S: return "s";
+    case Tier::M: return "m";
+    case Tier::L: return "l";
+    default: return "auto";
+  }
+}
+
+StartConfig start_config(const Settings& s, unsigned hardware_threads) {
+  StartConfig c;
+  c.model = s.model;
+  c.tier = s.tier;
+  c.landmark_model = s.landmark_model;
+  c.threads = s.threads > 0 ? s.threads
+                            : int(std::clamp(hardware_threads, 1u, unsigned(defaults::max_auto_threads)));
+  c.detection = s.detection;
+  c.max_faces = s.max_faces;
+  c.min_face_size = s.min_face_size;
+  c.detect_interval = s.detect_interval;
+  return c;
+}
+
+FrameSettings frame_settings(const Settings& s) {
+  FrameSettings f;
+  f.strength = float(s.strength);
+  f.blemish = float(s.blemish);
+  f.tone = float(s.tone);
+  f.temporal_smoothing = float(s.temporal_smoothing);
+  f.max_faces = s.max_faces;
+  f.min_face_size = s.min_face_size;
+  f.detect_interval = s.detect_interval;
+  f.draw_faces = s.draw_faces;
+  return f;
+}
+
+}  // namespace bty::gst
