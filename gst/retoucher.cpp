@@ -155,7 +155,7 @@ std::vector<face::Face> Retoucher::process(const blend::Frame& f, const FrameSet
     luma = luma_.data();
     luma_stride = f.width;
   }
-  std::vector<face::Face> faces = stage_->process(luma, f.width, f.height, luma_stride);
+  std::vector<face::Face> faces = stage_->process({luma, f.width, f.height, luma_stride});
 
   const ModelInfo& mi = info(*model_);
   const bool tone = mi.output_kind == OutputKind::Layers && s.tone > 0.f;  // v1 nets have no tone layer
