@@ -351,7 +351,6 @@ void FaceStage::Impl::reconcile(const std::vector<Detection>& dets, const Option
     f = landmarker.fit(img, landmarker.placement_of(f.lm));
     tr.templ = f.patch;
     tr.quality = quality_of(f, tr.templ);
-    if (getenv("DBG")) fprintf(stderr, "new track q %.2f box %.0f %.0f %.0f vis %.2f res %.3f\n", tr.quality, b.x0, b.y0, b.width(), f.visible, f.shape_residual);
     if (tr.quality < o.drop_quality) continue;
     tr.raw = tr.smooth = tr.ref_raw = f.lm;
     tr.raw_place = tr.ref_place = landmarker.placement_of(f.lm);
@@ -434,18 +433,19 @@ std::vector<Face> FaceStage::process(const FrameInput& in) {
   // 1. Detections: inline (synchronous mode, detect_now) or whatever the detector thread has finished.
   std::vector<Detection> dets;
   bool have_dets = false;
-  if (in.detect_now || (o.synchronous_detection && s.frame == s.stream_start)) {
-    // A complete scan: lost tracks' surroundings, the coarse job, every small-face tile.
+  if (in.scan_now || in.detect_now || (o.synchronous_detection && s.frame == s.stream_start)) {
+    // Inline: lost tracks' surroundings, the coarse job and (a complete scan) every small-face tile.
     std::vector<DetectJob> jobs(s.near.begin(), s.near.end());
     s.near.clear();
     const auto& plan = s.plan(o);
-    jobs.insert(jobs.end(), plan.begin(), plan.end());
+    const bool full = in.scan_now || !in.detect_now;
+    jobs.insert(jobs.end(), plan.begin(), full ? plan.end() : plan.begin() + 1);
     for (const DetectJob& j : jobs) {
       auto d = s.run_inline(img, j);
       dets.insert(dets.end(), d.begin(), d.end());
     }
     s.job_started(true);
-    s.cursor = 1;
+    if (full) s.cursor = 1;
     have_dets = true;
   } else if (o.synchronous_detection) {
     // One job per frame; when tracking was lost, its surroundings and the coarse job in the same frame.
@@ -464,7 +464,6 @@ std::vector<Face> FaceStage::process(const FrameInput& in) {
     int64_t det_frame = 0;
     uint64_t gen = 0;
     if (s.async->poll(dets, det_frame, gen)) have_dets = gen == s.generation;
-    if (getenv("DBG") && have_dets) fprintf(stderr, "frame %ld dets %zu from %ld\n", long(s.frame), dets.size(), long(det_frame));
   }
   if (have_dets)
     std::stable_sort(dets.begin(), dets.end(), [](const Detection& a, const Detection& b) { return a.score > b.score; });
@@ -532,7 +531,6 @@ std::vector<Face> FaceStage::process(const FrameInput& in) {
     DetectJob job;
     bool coarse = false;
     if (!s.async->busy() && s.next_job(o, !s.full_and_healthy, job, coarse)) {
-      if (getenv("DBG")) fprintf(stderr, "frame %ld submit s %.3f L %d x %.0f y %.0f\n", long(s.frame), job.scale, job.levels, job.region.x0, job.region.y0);
       if (s.async->submit(in.luma, in.width, in.height, in.stride, in.pixel_aspect, job, s.frame, s.generation))
         s.job_started(coarse);
     }
@@ -553,3 +551,4 @@ std::vector<Face> FaceStage::process(const FrameInput& in) {
 }
 
 }  // namespace bty::face
+

@@ -46,8 +46,11 @@ struct FrameInput {
   int width = 0, height = 0;
   int stride = 0;                 // >= width
   float pixel_aspect = 1.f;       // pixel width / height (caps' par_n / par_d); 0.1..10
-  bool detect_now = false;        // run a complete scan (every band and tile) inline on this frame, also in
-                                  // asynchronous mode: every face the detector can find is there on return
+  bool detect_now = false;        // one detection inline on this frame, also in asynchronous mode: the coarse
+                                  // job (whole frame, faces >= ~max(min_face_size, longer side / 8) px; about
+                                  // one detection job's cost) and the surroundings of tracks just lost
+  bool scan_now = false;          // the complete scan inline (every band and tile): every face down to
+                                  // min_face_size is there on return (~23 jobs at 1080p, ~89 at 4K)
 };
 
 // Per-frame costs of the last process() call, ms of thread CPU time (for the benchmark).
