@@ -324,7 +324,7 @@ int main(int argc, char** argv) {
         o.max_faces = 50;
         o.detect_max_side = side;
         FaceStage s(o);
-        const auto faces = s.process({g.data.data(), g.width, g.height, g.width});
+        const auto faces = s.process({g.data.data(), g.width, g.height, g.width, 1.f, false, true});
         RecallBucket& b = recall["detect_max_side " + std::to_string(side)][bucket];
         b.present += haar;
         b.found += std::min<int>(haar, int(faces.size()));

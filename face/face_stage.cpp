@@ -160,7 +160,9 @@ struct FaceStage::Impl {
     if (!want_detect && !searching) return false;
     const auto& jobs = plan(o);
     const bool tiles = jobs.size() > 1 && o.detect_job_interval > 0;
-    if (want_detect || (tracking_none && !(tiles && last_was_coarse)) || frame - last_coarse >= o.detect_interval) {
+    // Due coarse jobs alternate with tiles, so a slow detector (or fast frames) cannot starve the small-face scan.
+    const bool coarse_due = tracking_none || frame - last_coarse >= o.detect_interval;
+    if (want_detect || (coarse_due && !(tiles && last_was_coarse))) {
       job = jobs[0];
       coarse = true;
       return true;
@@ -433,12 +435,12 @@ std::vector<Face> FaceStage::process(const FrameInput& in) {
   // 1. Detections: inline (synchronous mode, detect_now) or whatever the detector thread has finished.
   std::vector<Detection> dets;
   bool have_dets = false;
-  if (in.scan_now || in.detect_now || (o.synchronous_detection && s.frame == s.stream_start)) {
+  if (in.scan_now || in.detect_now) {
     // Inline: lost tracks' surroundings, the coarse job and (a complete scan) every small-face tile.
     std::vector<DetectJob> jobs(s.near.begin(), s.near.end());
     s.near.clear();
     const auto& plan = s.plan(o);
-    const bool full = in.scan_now || !in.detect_now;
+    const bool full = in.scan_now;
     jobs.insert(jobs.end(), plan.begin(), full ? plan.end() : plan.begin() + 1);
     for (const DetectJob& j : jobs) {
       auto d = s.run_inline(img, j);
@@ -448,7 +450,8 @@ std::vector<Face> FaceStage::process(const FrameInput& in) {
     if (full) s.cursor = 1;
     have_dets = true;
   } else if (o.synchronous_detection) {
-    // One job per frame; when tracking was lost, its surroundings and the coarse job in the same frame.
+    // The jobs the detector thread would get, inline: the coarse one first (stream start), then one per
+    // detect_job_interval frames; when a track was lost, its surroundings and the coarse job in the same frame.
     DetectJob job;
     bool coarse = false;
     for (;;) {

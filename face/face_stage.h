@@ -22,7 +22,8 @@ struct Options {
   std::string landmark_model = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
   int roi_align = 8;                // ROI origin/size on this grid (the engine's tile size)
   float roi_pad = 0.15f;            // ROI padding around the skin polygon, fraction of face size, each side
-  bool synchronous_detection = false;  // run detection jobs inline in process() (deterministic; tests and tools)
+  bool synchronous_detection = false;  // run the detection jobs inline in process(), one per due frame as the
+                                       // detector thread would (deterministic; tests and tools)
   int detect_face_px = 80;          // smallest face at detection scale (HOG window is 80 px)
   int detect_max_side = 640;        // the coarse detection image's longer side (bounds its cost)
   int detect_tile_px = 393216;      // detection px per tile of the small-face scan (bounds each job's cost)
