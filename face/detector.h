@@ -29,11 +29,12 @@ struct DetectJob {
   int levels = 0;   // pyramid levels (each 5/6 of the last); 0: all down to the 80 px window
 };
 
+// From Options (min_face_size, detect_face_px, detect_max_side, detect_tile_px): the defaults live there.
 struct ScanParams {
-  int min_face = 64;     // smallest face (square px) the scan must find
-  int face_px = 80;      // HOG window: a face of min_face px is brought to this size
-  int max_side = 640;    // the coarse job's detection image's longer side
-  int tile_px = 393216;  // detection px per fine tile (~ what the coarse job costs)
+  int min_face = 0;  // smallest face (square px) the scan must find
+  int face_px = 0;   // HOG window: a face of min_face px is brought to this size
+  int max_side = 0;  // the coarse job's detection image's longer side
+  int tile_px = 0;   // detection px per fine tile (~ what the coarse job costs)
 };
 
 // Largest scale a scan uses (faces of min_face px to face_px; at most kMaxUpscale).

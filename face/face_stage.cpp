@@ -134,11 +134,7 @@ struct FaceStage::Impl {
   }
 
   const std::vector<DetectJob>& plan(const Options& o) {
-    ScanParams p;
-    p.min_face = o.min_face_size;
-    p.face_px = o.detect_face_px;
-    p.max_side = o.detect_max_side;
-    p.tile_px = o.detect_tile_px;
+    const ScanParams p{o.min_face_size, o.detect_face_px, o.detect_max_side, o.detect_tile_px};
     if (scan.empty() || p.min_face != scan_key.min_face || p.face_px != scan_key.face_px ||
         p.max_side != scan_key.max_side || p.tile_px != scan_key.tile_px) {
       scan = plan_scan(frame_w * frame_par, frame_h, p);

@@ -68,7 +68,8 @@ TEST(Recall, SmallFacesAt1080pAnd4KFoundByTheScanWithinItsJobs) {
     o.max_faces = 8;
     o.detect_job_interval = 1;
     FaceStage s(o);
-    ScanParams p;
+    const Options d;
+    const ScanParams p{d.min_face_size, d.detect_face_px, d.detect_max_side, d.detect_tile_px};
     const size_t jobs = plan_scan(float(w), h, p).size();
     size_t found = 0;
     int frames = 0;

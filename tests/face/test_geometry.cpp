@@ -164,7 +164,8 @@ TEST(Raster, DilateGrowsBothWindingOrders) {
 // face of that band around it, and no job's detection image exceeds the tile budget.
 TEST(Detection, ScanPlanCoversSizesAndPlaceWithBoundedJobs) {
   for (const auto& [w, h] : std::vector<std::pair<int, int>>{{1920, 1080}, {3840, 2160}, {1280, 720}}) {
-    ScanParams p;  // min_face 64, 80 px window, coarse side 640
+    const Options o;  // min_face 64, 80 px window, coarse side 640
+    const ScanParams p{o.min_face_size, o.detect_face_px, o.detect_max_side, o.detect_tile_px};
     const std::vector<DetectJob> jobs = plan_scan(float(w), h, p);
     ASSERT_FALSE(jobs.empty());
     EXPECT_EQ(jobs[0].levels, 0);  // the coarse job: all sizes from its smallest up
@@ -197,8 +198,8 @@ TEST(Detection, ScanPlanCoversSizesAndPlaceWithBoundedJobs) {
     }
   }
   // Faces the coarse job already reaches need no finer band.
-  ScanParams big;
-  big.min_face = 240;
+  const Options d;
+  const ScanParams big{240, d.detect_face_px, d.detect_max_side, d.detect_tile_px};
   EXPECT_EQ(plan_scan(1920, 1080, big).size(), 1u);
 }
 
