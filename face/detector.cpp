@@ -3,72 +3,218 @@
 #include <dlib/image_processing/frontal_face_detector.h>
 
 #include <algorithm>
-#include <ctime>
 #include <cmath>
 #include <cstring>
+#include <ctime>
+#include <map>
 
 namespace bty::face {
 
-float detection_scale(int width, int height, int min_face, int face_px, int max_side) {
-  float s = std::min(1.f, float(face_px) / float(std::max(1, min_face)));
-  const int side = std::max(width, height);
-  if (max_side > 0 && side * s > max_side) s = float(max_side) / float(side);
-  return s;
+namespace {
+
+constexpr float kLevelRatio = 1.2f;  // dlib's pyramid_down<6>: each level 5/6 of the last
+
+// Detection px of mirrored frame added beyond each frame edge a job touches: a face centred on the edge still
+// fills the 80 px window (half of it real, half its mirror image).
+int edge_pad_px(int face_px) { return face_px / 2 + 8; }
+
+// Levels that cover faces from this band's smallest up to the next coarser band's smallest.
+int levels_between(float fine, float coarse) {
+  return 1 + std::max(1, int(std::ceil(std::log(fine / coarse) / std::log(kLevelRatio) - 1e-3f)));
 }
 
-void downscale_area(const uint8_t* src, int w, int h, int stride, uint8_t* dst, int dw, int dh) {
-  // Box [x0, x1) x [y0, y1) of source pixels per destination pixel; integer bounds are enough for detection.
-  std::vector<int> xs(dw + 1);
-  for (int i = 0; i <= dw; ++i) xs[i] = int(int64_t(i) * w / dw);
-  std::vector<uint32_t> acc(dw);
-  for (int j = 0; j < dh; ++j) {
-    const int y0 = int(int64_t(j) * h / dh), y1 = std::max(y0 + 1, int(int64_t(j + 1) * h / dh));
-    std::fill(acc.begin(), acc.end(), 0u);
-    for (int y = y0; y < y1; ++y) {
-      const uint8_t* row = src + size_t(y) * stride;
-      for (int i = 0; i < dw; ++i) {
-        const int x1 = std::max(xs[i] + 1, xs[i + 1]);
-        uint32_t s = 0;
-        for (int x = xs[i]; x < x1; ++x) s += row[x];
-        acc[i] += s;
-      }
-    }
-    for (int i = 0; i < dw; ++i) {
-      const uint32_t n = uint32_t(y1 - y0) * uint32_t(std::max(xs[i] + 1, xs[i + 1]) - xs[i]);
-      dst[size_t(j) * dw + i] = uint8_t((acc[i] + n / 2) / n);
+// Splits a det_w x det_h band image into the fewest tiles of at most tile_px that overlap by `overlap` (a face up
+// to that size lies wholly inside one tile), pushing one job per tile.
+void push_tiles(std::vector<DetectJob>& jobs, float sq_w, int h, float s, int levels, int overlap, int tile_px) {
+  const float dw = sq_w * s, dh = float(h) * s;
+  int best_nx = 1, best_ny = 1;
+  double best_area = 1e30;
+  for (int nx = 1; nx <= 64; ++nx) {
+    const double tw = (dw + (nx - 1) * overlap) / nx;
+    if (nx > 1 && tw < 2 * overlap) break;
+    for (int ny = 1; ny <= 64; ++ny) {
+      const double th = (dh + (ny - 1) * overlap) / ny;
+      if (ny > 1 && th < 2 * overlap) break;
+      if (tw * th > tile_px) continue;
+      const double area = tw * th * nx * ny;
+      if (nx * ny < best_nx * best_ny || (nx * ny == best_nx * best_ny && area < best_area) || best_area > 1e29)
+        best_nx = nx, best_ny = ny, best_area = area;
+      break;  // more rows only cost more
     }
   }
+  const float tw = (dw + (best_nx - 1) * overlap) / best_nx, th = (dh + (best_ny - 1) * overlap) / best_ny;
+  for (int iy = 0; iy < best_ny; ++iy)
+    for (int ix = 0; ix < best_nx; ++ix) {
+      DetectJob j;
+      const float x0 = ix * (tw - overlap), y0 = iy * (th - overlap);
+      j.region = RectF{x0 / s, y0 / s, std::min(dw, x0 + tw) / s, std::min(dh, y0 + th) / s};
+      j.scale = s;
+      j.levels = levels;
+      jobs.push_back(j);
+    }
+}
+
+// Taps of a box resampler along one axis: output i averages source [lo(i), hi(i)) (edge coordinates, source
+// pixel k covers [k, k+1)), at least one pixel wide (linear interpolation when enlarging). Source indices are
+// mirrored at the frame's edges [0, n) and then kept inside the available crop [h0, h1).
+struct Taps {
+  std::vector<int> first, count, idx;
+  std::vector<float> w;
+};
+
+Taps make_taps(double lo0, double step, int out_n, int n, int h0, int h1) {
+  Taps t;
+  t.first.resize(size_t(out_n));
+  t.count.resize(size_t(out_n));
+  for (int i = 0; i < out_n; ++i) {
+    double lo = lo0 + i * step, hi = lo + step;
+    if (hi - lo < 1.0) {
+      const double c = 0.5 * (lo + hi);
+      lo = c - 0.5, hi = c + 0.5;
+    }
+    t.first[size_t(i)] = int(t.idx.size());
+    double sum = 0;
+    for (int k = int(std::floor(lo)); k < int(std::ceil(hi)); ++k) {
+      const double wk = std::min(hi, double(k + 1)) - std::max(lo, double(k));
+      if (wk <= 0) continue;
+      int m = k < 0 ? -1 - k : (k >= n ? 2 * n - 1 - k : k);
+      m = std::min(std::max(m, h0), h1 - 1) - h0;
+      t.idx.push_back(m);
+      t.w.push_back(float(wk));
+      sum += wk;
+    }
+    for (size_t q = size_t(t.first[size_t(i)]); q < t.idx.size(); ++q) t.w[q] = float(t.w[q] / sum);
+    t.count[size_t(i)] = int(t.idx.size()) - t.first[size_t(i)];
+  }
+  return t;
+}
+
+// The job's region with mirrored padding where it reaches a frame edge (square px, edge coordinates).
+RectF padded_region(const DetectJob& job, float sq_w, int h, int face_px) {
+  RectF r{std::max(0.f, job.region.x0), std::max(0.f, job.region.y0), std::min(sq_w, job.region.x1),
+          std::min(float(h), job.region.y1)};
+  const float pad = edge_pad_px(face_px) / job.scale;
+  if (r.x0 <= 0.5f) r.x0 -= pad;
+  if (r.y0 <= 0.5f) r.y0 -= pad;
+  if (r.x1 >= sq_w - 0.5f) r.x1 += pad;
+  if (r.y1 >= h - 0.5f) r.y1 += pad;
+  return r;
+}
+
+constexpr int kWindow = 80;  // dlib's frontal detector window (px at detection scale)
+
+}  // namespace
+
+std::vector<DetectJob> plan_scan(float sq_w, int h, const ScanParams& p) {
+  std::vector<DetectJob> jobs;
+  const float side = std::max(sq_w, float(h));
+  float s0 = std::min(1.f, float(p.face_px) / float(std::max(1, p.min_face)));
+  if (p.max_side > 0 && side * s0 > p.max_side) s0 = float(p.max_side) / side;
+  jobs.push_back(DetectJob{RectF{0, 0, sq_w, float(h)}, s0, 0});
+  const float fine = std::min(kMaxUpscale, float(p.face_px) / float(std::max(1, p.min_face)));
+  const float band = std::pow(kLevelRatio, float(kBandLevels));
+  for (float coarser = s0; coarser * 1.001f < fine;) {
+    const float s = std::min(fine, coarser * band);
+    const int levels = levels_between(s, coarser);
+    const int overlap = int(std::ceil(p.face_px * std::pow(kLevelRatio, float(levels - 1)))) + 8;
+    push_tiles(jobs, sq_w, h, s, levels, overlap, p.tile_px);
+    coarser = s;
+  }
+  return jobs;
+}
+
+DetectJob plan_near(const RectF& box, float sq_w, int h, int face_px) {
+  const float size = std::max(1.f, 0.5f * (box.width() + box.height()));
+  const float cx = 0.5f * (box.x0 + box.x1), cy = 0.5f * (box.y0 + box.y1);
+  DetectJob j;
+  j.region = RectF{std::max(0.f, cx - size), std::max(0.f, cy - size), std::min(sq_w, cx + size),
+                   std::min(float(h), cy + size)};
+  j.scale = std::min(kMaxUpscale, float(face_px) / (0.6f * size));
+  j.levels = levels_between(1.7f, 0.6f);
+  return j;
 }
 
 struct FaceDetector::Impl {
-  dlib::frontal_face_detector hog = dlib::get_frontal_face_detector();
+  dlib::frontal_face_detector base = dlib::get_frontal_face_detector();
+  std::map<int, dlib::frontal_face_detector> by_levels;  // copies limited to n pyramid levels
   dlib::array2d<unsigned char> img;
+  std::vector<float> rows;
+
+  dlib::frontal_face_detector& detector(int levels) {
+    if (levels <= 0) return base;
+    auto it = by_levels.find(levels);
+    if (it != by_levels.end()) return it->second;
+    dlib::frontal_face_detector::image_scanner_type scanner;  // not copyable: copy its configuration
+    scanner.copy_configuration(base.get_scanner());
+    scanner.set_max_pyramid_levels(unsigned(levels));
+    std::vector<dlib::frontal_face_detector::feature_vector_type> w;
+    for (unsigned long i = 0; i < base.num_detectors(); ++i) w.push_back(base.get_w(i));
+    return by_levels.emplace(levels, dlib::frontal_face_detector(scanner, base.get_overlap_tester(), w)).first->second;
+  }
 };
 
 FaceDetector::FaceDetector() : impl_(new Impl) {}
 FaceDetector::~FaceDetector() = default;
 
-std::vector<Detection> FaceDetector::detect(const uint8_t* luma, int w, int h, int stride, float scale) {
-  const int dw = std::max(1, int(std::lround(w * scale))), dh = std::max(1, int(std::lround(h * scale)));
+Rect FaceDetector::source_rect(const DetectJob& job, int frame_w, int frame_h, float par) {
+  const RectF r = padded_region(job, frame_w * par, frame_h, kWindow);
+  // Mirrored padding reads the pixels just inside the edge, which the clipped region already covers.
+  const int x0 = std::max(0, int(std::floor(std::max(0.f, r.x0) / par)) - 1);
+  const int x1 = std::min(frame_w, int(std::ceil(std::min(frame_w * par, r.x1) / par)) + 1);
+  const int y0 = std::max(0, int(std::floor(std::max(0.f, r.y0))) - 1);
+  const int y1 = std::min(frame_h, int(std::ceil(std::min(float(frame_h), r.y1))) + 1);
+  return Rect{x0, y0, std::max(1, x1 - x0), std::max(1, y1 - y0)};
+}
+
+std::vector<Detection> FaceDetector::detect(const uint8_t* data, int stride, const Rect& have, int frame_w,
+                                            int frame_h, float par, const DetectJob& job) {
   std::vector<Detection> out;
-  // The HOG window is 80x80: nothing smaller can hold a face.
-  if (dw < 40 || dh < 40) return out;
+  const float sq_w = frame_w * par;
+  const RectF r = padded_region(job, sq_w, frame_h, kWindow);
+  const float s = job.scale;
+  const int dw = int(std::lround(r.width() * s)), dh = int(std::lround(r.height() * s));
+  if (dw < kWindow / 2 || dh < kWindow / 2 || !(s > 0)) return out;  // nothing this small can hold a face
+  // Detection pixel i covers square px [r.x0 + i/s, ...), i.e. frame px [(r.x0 + i/s)/par, ...).
+  const Taps tx = make_taps(r.x0 / par, 1.0 / (s * par), dw, frame_w, have.x, have.right());
+  const Taps ty = make_taps(r.y0, 1.0 / s, dh, frame_h, have.y, have.bottom());
+  int rmin = have.height, rmax = -1;
+  for (int m : ty.idx) rmin = std::min(rmin, m), rmax = std::max(rmax, m);
+  std::vector<float>& rows = impl_->rows;
+  rows.assign(size_t(rmax - rmin + 1) * dw, 0.f);
+  for (int y = rmin; y <= rmax; ++y) {
+    const uint8_t* src = data + size_t(y) * stride;
+    float* dst = rows.data() + size_t(y - rmin) * dw;
+    for (int i = 0; i < dw; ++i) {
+      float v = 0;
+      for (int q = tx.first[size_t(i)], e = q + tx.count[size_t(i)]; q < e; ++q) v += tx.w[size_t(q)] * src[tx.idx[size_t(q)]];
+      dst[i] = v;
+    }
+  }
   impl_->img.set_size(dh, dw);
-  if (dw == w && dh == h) {
-    for (int j = 0; j < h; ++j) std::memcpy(&impl_->img[j][0], luma + size_t(j) * stride, w);
-  } else {
-    downscale_area(luma, w, h, stride, &impl_->img[0][0], dw, dh);
+  for (int j = 0; j < dh; ++j) {
+    unsigned char* dst = &impl_->img[j][0];
+    std::vector<float> acc(size_t(dw), 0.f);
+    for (int q = ty.first[size_t(j)], e = q + ty.count[size_t(j)]; q < e; ++q) {
+      const float wq = ty.w[size_t(q)];
+      const float* src = rows.data() + size_t(ty.idx[size_t(q)] - rmin) * dw;
+      for (int i = 0; i < dw; ++i) acc[size_t(i)] += wq * src[i];
+    }
+    for (int i = 0; i < dw; ++i) dst[i] = uint8_t(std::min(255.f, acc[size_t(i)] + 0.5f));
   }
   std::vector<dlib::rect_detection> dets;
-  impl_->hog(impl_->img, dets);
-  const float sx = float(w) / dw, sy = float(h) / dh;
+  impl_->detector(job.levels)(impl_->img, dets);
   for (const auto& d : dets) {
-    // Detection pixel i covers frame [i*sx, (i+1)*sx); its centre is at (i+0.5)*sx - 0.5 in pixel-centre coordinates.
-    Detection r;
-    r.box = RectF{(d.rect.left() + 0.5f) * sx - 0.5f, (d.rect.top() + 0.5f) * sy - 0.5f,
-                  (d.rect.right() + 0.5f) * sx - 0.5f, (d.rect.bottom() + 0.5f) * sy - 0.5f};
-    r.score = d.detection_confidence;
-    out.push_back(r);
+    // Detection pixel i's centre is square edge coordinate r.x0 + (i + 0.5)/s; frame pixel centres sit half a
+    // pixel (par square px across) inside their edges.
+    Detection det;
+    det.box = RectF{r.x0 + (d.rect.left() + 0.5f) / s - 0.5f * par, r.y0 + (d.rect.top() + 0.5f) / s - 0.5f,
+                    r.x0 + (d.rect.right() + 0.5f) / s - 0.5f * par, r.y0 + (d.rect.bottom() + 0.5f) / s - 0.5f};
+    // A mirror image of a face inside the frame is no face; one centred on the edge is half real.
+    const float cx = 0.5f * (det.box.x0 + det.box.x1), cy = 0.5f * (det.box.y0 + det.box.y1);
+    const float tol = 0.1f * det.box.width();
+    if (cx < -tol || cy < -tol || cx > sq_w + tol || cy > frame_h + tol) continue;
+    det.score = d.detection_confidence;
+    out.push_back(det);
   }
   std::sort(out.begin(), out.end(), [](const Detection& a, const Detection& b) { return a.score > b.score; });
   return out;
@@ -85,13 +231,16 @@ AsyncDetector::~AsyncDetector() {
   thread_.join();
 }
 
-bool AsyncDetector::submit(const uint8_t* luma, int w, int h, int stride, float scale, int64_t frame, uint64_t gen) {
+bool AsyncDetector::submit(const uint8_t* luma, int w, int h, int stride, float par, const DetectJob& job,
+                           int64_t frame, uint64_t gen) {
   std::unique_lock<std::mutex> lock(mu_);
   if (pending_ || running_) return false;
-  // Copy under the lock: the worker only touches frame_buf_ while running_ is set.
-  frame_buf_.resize(size_t(w) * h);
-  for (int j = 0; j < h; ++j) std::memcpy(frame_buf_.data() + size_t(j) * w, luma + size_t(j) * stride, w);
-  w_ = w, h_ = h, scale_ = scale, frame_ = frame, gen_ = gen;
+  // Copy under the lock: the worker only touches buf_ while running_ is set. Only what the job reads.
+  const Rect src = FaceDetector::source_rect(job, w, h, par);
+  buf_.resize(size_t(src.width) * src.height);
+  for (int j = 0; j < src.height; ++j)
+    std::memcpy(buf_.data() + size_t(j) * src.width, luma + size_t(src.y + j) * stride + src.x, size_t(src.width));
+  have_ = src, w_ = w, h_ = h, par_ = par, job_ = job, frame_ = frame, gen_ = gen;
   pending_ = true;
   lock.unlock();
   cv_.notify_one();
@@ -131,8 +280,10 @@ void AsyncDetector::loop() {
     if (quit_) return;
     pending_ = false;
     running_ = true;
+    const Rect have = have_;
     const int w = w_, h = h_;
-    const float scale = scale_;
+    const float par = par_;
+    const DetectJob job = job_;
     const int64_t frame = frame_;
     const uint64_t gen = gen_;
     lock.unlock();
@@ -140,9 +291,9 @@ void AsyncDetector::loop() {
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
     std::vector<Detection> dets;
     try {
-      dets = detector_.detect(frame_buf_.data(), w, h, w, scale);
+      dets = detector_.detect(buf_.data(), have.width, have, w, h, par, job);
     } catch (...) {
-      dets.clear();  // a failed detection is a missed one; the next interval retries
+      dets.clear();  // a failed detection is a missed one; the scan goes on
     }
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
     const double ms = double(c1.tv_sec - c0.tv_sec) * 1e3 + double(c1.tv_nsec - c0.tv_nsec) * 1e-6;

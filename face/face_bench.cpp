@@ -63,7 +63,7 @@ std::vector<FaceCrop> load_faces(const std::vector<std::string>& files) {
     if (!exists(f)) continue;
     const Image g = to_luma(load_image(f));
     FaceStage s(o);
-    const auto faces = s.process(g.data.data(), g.width, g.height, g.width);
+    const auto faces = s.process({g.data.data(), g.width, g.height, g.width});
     if (faces.empty()) continue;
     V2 c(0, 0);
     for (const auto& p : faces[0].landmarks) c += p / float(kNumLandmarks);
@@ -120,7 +120,7 @@ CostRow measure_cost(const std::vector<FaceCrop>& crops, int w, int h, int n, fl
       std::this_thread::sleep_until(start + std::chrono::microseconds(33333) * k);
       const Image& f = clip[k];
       const auto t0 = Clock::now();
-      const auto faces = s.process(f.data.data(), w, h, w);
+      const auto faces = s.process({f.data.data(), w, h, w});
       const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
       if (k < 30) continue;  // warm-up: first detections and fade-in
       const Timings t = s.timings();
@@ -164,7 +164,7 @@ CostRow measure_cost(const std::vector<FaceCrop>& crops, int w, int h, int n, fl
       for (int k = 0; k < frames; ++k) {
         std::this_thread::sleep_until(start + std::chrono::microseconds(33333) * k);
         const auto t0 = Clock::now();
-        s.process(clip[k].data.data(), w, h, w);
+        s.process({clip[k].data.data(), w, h, w});
         if (k >= 30) t1.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
       }
     }
@@ -199,7 +199,7 @@ JitterRow measure_jitter(const FaceCrop& c, const std::string& name, float speed
     t.t = V2(700.f + speed_px * k, 540.f) - t.scale * c.center;
     paste(c.luma, frame, t);
     add_noise(frame, 6, uint32_t(1000 + k));  // sensor noise: the only thing that changes on a still face
-    const auto faces = s.process(frame.data.data(), w, h, w);
+    const auto faces = s.process({frame.data.data(), w, h, w});
     if (faces.size() != 1) continue;
     const Face& f = faces[0];
     if (k >= 20) {
@@ -324,7 +324,7 @@ int main(int argc, char** argv) {
         o.max_faces = 50;
         o.detect_max_side = side;
         FaceStage s(o);
-        const auto faces = s.process(g.data.data(), g.width, g.height, g.width);
+        const auto faces = s.process({g.data.data(), g.width, g.height, g.width, 1.f, false, true});
         RecallBucket& b = recall["detect_max_side " + std::to_string(side)][bucket];
         b.present += haar;
         b.found += std::min<int>(haar, int(faces.size()));

@@ -1,47 +1,33 @@
-// Face stage: asynchronous HOG detection, per-frame 68-point landmark refit, tracks with stable IDs, One-Euro
-// smoothing, feathered skin masks and tile-aligned ROIs. No GStreamer; works on a luma plane.
+// Face stage: HOG detection planned over frames (a coarse pass for large faces, finer bands in tiles for small
+// ones, around lost tracks first), per-frame 68-point landmark refit (in parallel, skipped for faces whose region
+// did not move), tracks with stable IDs, One-Euro smoothing, feathered skin masks and tile-aligned ROIs.
+// No GStreamer; works on a luma plane, square or non-square pixels.
 #pragma once
 
-#include <Eigen/Core>
+#include "types.h"
 
-#include <array>
-#include <cstdint>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace bty::face {
 
-// Thrown for unusable configuration: missing or corrupt landmark model, invalid options.
-class Error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-struct Rect {
-  int x = 0, y = 0, width = 0, height = 0;
-  int right() const { return x + width; }    // exclusive
-  int bottom() const { return y + height; }  // exclusive
-  bool empty() const { return width <= 0 || height <= 0; }
-  bool operator==(const Rect& o) const { return x == o.x && y == o.y && width == o.width && height == o.height; }
-};
-
-constexpr int kNumLandmarks = 68;
-using Landmarks = std::array<Eigen::Vector2f, kNumLandmarks>;
-
 struct Options {
   int max_faces = 4;                // runtime-changeable
-  int min_face_size = 64;           // px in frame (face width); smaller faces are skipped. Runtime-changeable
-  int detect_interval = 10;         // frames between detections (at once when a track is lost; none while
-                                    // max_faces faces track well). Runtime-changeable
+  int min_face_size = 64;           // px (square-pixel face width); smaller faces are neither searched nor output.
+                                    // Runtime-changeable
+  int detect_interval = 10;         // frames between coarse detections (large faces) while searching; none while
+                                    // max_faces faces track well. Runtime-changeable
+  int detect_job_interval = 2;      // frames between the small-face scan's tiles while searching (0: no such scan)
   std::string landmark_model = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
   int roi_align = 8;                // ROI origin/size on this grid (the engine's tile size)
   float roi_pad = 0.15f;            // ROI padding around the skin polygon, fraction of face size, each side
-  bool synchronous_detection = false;  // run detection inline in process() (deterministic; for tests and tools)
+  bool synchronous_detection = false;  // run the detection jobs inline in process(), one per due frame as the
+                                       // detector thread would (deterministic; tests and tools)
   int detect_face_px = 80;          // smallest face at detection scale (HOG window is 80 px)
-  int detect_max_side = 640;        // cap on the detection image's longer side (bounds detection cost)
-  int fade_frames = 4;              // frames to fade a face in or out (0: pop)
+  int detect_max_side = 640;        // the coarse detection image's longer side (bounds its cost)
+  int detect_tile_px = 393216;      // detection px per tile of the small-face scan (bounds each job's cost)
+  int fade_frames = 4;              // frames to fade a face in or out mid-stream (0: pop)
   float drop_quality = 0.35f;       // a track whose quality stays below this is dropped (faded out)
   float frame_rate = 30.f;          // for the One-Euro filter's time step
   float smooth_min_cutoff = 1.0f;   // One-Euro: cutoff (Hz) of a still face
@@ -49,26 +35,32 @@ struct Options {
   float smooth_d_cutoff = 1.0f;     // One-Euro: cutoff (Hz) of the speed estimate
   bool smoothing = true;            // off: landmarks are the raw predictor output
   bool masks = true;                // off: Face::mask stays empty (saves the mask cost)
+  int threads = 0;                  // landmark refits and masks of several faces in parallel (0: min(4, cores))
+  float refit_skip_mad = 3.f;       // skip a face's refit when every tile of its region, motion-compensated,
+                                    // differs from the last refit frame by at most this mean |diff| (0: never)
+  int refit_max_skip = 8;           // refit at least every this many frames anyway
 };
 
-struct Face {
-  int id = 0;                // stable track id (unique within a FaceStage until reset())
-  float alpha = 0.f;         // 0..1 fade in/out weight
-  Landmarks landmarks{};     // smoothed, frame px
-  Landmarks raw_landmarks{};  // this frame's predictor output before smoothing, frame px
-  Rect box;                  // smoothed face box (skin polygon bounds), frame px; may extend outside the frame
-  Rect roi;                  // tile-aligned, padded, clamped to the frame; what gets retouched
-  std::vector<uint8_t> mask;  // roi.width*roi.height feathered skin mask 0..255, already multiplied by alpha
-  float quality = 0.f;       // tracking quality 0..1 (appearance + shape consistency)
-  float roll = 0.f;          // in-plane rotation, radians (positive: face turned clockwise in the image)
-  float size = 0.f;          // face width in px (side of the detector-style box)
+// One frame for process(). The plane is read during the call only.
+struct FrameInput {
+  const uint8_t* luma = nullptr;  // any size from 1x1
+  int width = 0, height = 0;
+  int stride = 0;                 // >= width
+  float pixel_aspect = 1.f;       // pixel width / height (caps' par_n / par_d); 0.1..10
+  bool detect_now = false;        // one detection inline on this frame, also in asynchronous mode: the coarse
+                                  // job (whole frame, faces >= ~max(min_face_size, longer side / 8) px; about
+                                  // one detection job's cost) and the surroundings of tracks just lost
+  bool scan_now = false;          // the complete scan inline (every band and tile): every face down to
+                                  // min_face_size is there on return (~23 jobs at 1080p, ~89 at 4K)
 };
 
 // Per-frame costs of the last process() call, ms of thread CPU time (for the benchmark).
 struct Timings {
   double landmarks_ms = 0, smoothing_ms = 0, masks_ms = 0, reconcile_ms = 0, total_ms = 0;
-  double detect_ms_total = 0;  // detector thread CPU time accumulated since construction
-  int detect_runs = 0;
+  double detect_ms = 0;        // inline detection in this call (synchronous mode, detect_now)
+  double detect_ms_total = 0;  // all detection CPU time (inline and detector thread) since construction
+  int detect_runs = 0;         // detection jobs run since construction
+  int refits = 0, refits_skipped = 0;  // this frame: faces refitted / kept by motion compensation alone
 };
 
 class FaceStage {
@@ -82,9 +74,10 @@ class FaceStage {
   void set_options(int max_faces, int min_face_size, int detect_interval);
   Options options() const;
 
-  // Luma plane of the current frame (any size from 1x1, stride >= width). Never blocks on detection unless
-  // Options::synchronous_detection.
-  std::vector<Face> process(const uint8_t* luma, int width, int height, int stride);
+  // Never blocks on the detector thread. Faces found on the first frame of a stream (after construction or
+  // reset(), by a synchronous or detect_now detection) start at alpha 1; faces appearing or leaving later fade.
+  // Throws Error for a missing plane, size < 1x1, stride < width or pixel_aspect outside 0.1..10.
+  std::vector<Face> process(const FrameInput& frame);
 
   void reset();  // drop all tracks (caps change, flush); an in-flight detection's result is ignored (no waiting)
 

@@ -85,7 +85,7 @@ int run_images(const std::vector<std::string>& files, const Options& base, const
       stage.reset();
       const Image rgb = load_image(file);
       const Image luma = to_luma(rgb);
-      const std::vector<Face> faces = stage.process(luma.data.data(), luma.width, luma.height, luma.width);
+      const std::vector<Face> faces = stage.process({luma.data.data(), luma.width, luma.height, luma.width, 1.f, false, true});
       const std::string stem = out + "/" + stem_of(file);
       if (crops) {
         for (size_t k = 0; k < faces.size(); ++k) {
@@ -132,7 +132,7 @@ int run_clip(const std::string& file, int w, int h, const std::string& format, c
   csv << "\n";
   int n = 0;
   while (in.read(reinterpret_cast<char*>(buf.data()), std::streamsize(frame_bytes))) {
-    const std::vector<Face> faces = stage.process(buf.data(), w, h, w);
+    const std::vector<Face> faces = stage.process({buf.data(), w, h, w});
     for (const Face& f : faces) {
       csv << n << "," << f.id << "," << f.alpha << "," << f.quality;
       for (const auto& p : f.landmarks) csv << "," << p.x() << "," << p.y();

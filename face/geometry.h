@@ -1,7 +1,7 @@
 // Small geometry helpers shared by the face stage: similarity transforms (Eigen), rectangles, ROI alignment.
 #pragma once
 
-#include "face_stage.h"
+#include "types.h"
 
 #include <Eigen/Core>
 

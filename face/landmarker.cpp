@@ -170,8 +170,10 @@ namespace {
 struct Sampler {
   const uint8_t* img;
   int w, h, stride;
+  float inv_par;  // square px -> frame px along x
   // Bilinear, pixel centres at integer coordinates; outside the frame reads 0 (as the predictor was trained).
-  float at(float x, float y) const {
+  float at(float xs, float y) const {
+    const float x = xs * inv_par;
     if (!(x > -1.f && y > -1.f && x < float(w) && y < float(h))) return 0.f;
     const int x0 = int(std::floor(x)), y0 = int(std::floor(y));
     const float fx = x - x0, fy = y - y0;
@@ -199,9 +201,9 @@ struct Sampler {
 
 }  // namespace
 
-FitResult Landmarker::fit(const uint8_t* luma, int w, int h, int stride, const Placement& start) const {
+FitResult Landmarker::fit(const LumaView& img, const Placement& start) const {
   const LandmarkModel& m = *model_;
-  const Sampler smp{luma, w, h, stride};
+  const Sampler smp{img.data, img.width, img.height, img.stride, 1.f / img.pixel_aspect};
   // The cascade was trained on faces of ~100-250 px; on larger ones each feature reads a small box instead of
   // one pixel so that sensor noise and texture alias less (half a training pixel on each side).
   const float px_per_train_px = start.scale / 160.f;
@@ -285,8 +287,8 @@ FitResult Landmarker::fit(const uint8_t* luma, int w, int h, int stride, const P
   r.shape_residual = float(std::sqrt(res / kNumLandmarks));
 
   const RectF fb = box_of(start);
-  const float ix = std::max(0.f, std::min(fb.x1, float(w)) - std::max(fb.x0, 0.f));
-  const float iy = std::max(0.f, std::min(fb.y1, float(h)) - std::max(fb.y0, 0.f));
+  const float ix = std::max(0.f, std::min(fb.x1, float(img.width) * img.pixel_aspect) - std::max(fb.x0, 0.f));
+  const float iy = std::max(0.f, std::min(fb.y1, float(img.height)) - std::max(fb.y0, 0.f));
   r.visible = fb.width() * fb.height() > 0 ? ix * iy / (fb.width() * fb.height()) : 0.f;
   return r;
 }

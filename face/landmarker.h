@@ -6,7 +6,7 @@
 //  - the landmarks come out in float precision (dlib rounds them to whole pixels).
 #pragma once
 
-#include "face_stage.h"
+#include "types.h"
 #include "geometry.h"
 
 #include <memory>
@@ -36,7 +36,8 @@ class Landmarker {
   explicit Landmarker(const std::string& model_path);  // throws Error (missing/corrupt model)
   ~Landmarker();
 
-  FitResult fit(const uint8_t* luma, int w, int h, int stride, const Placement& start) const;
+  // Placements and landmarks are in square-pixel space (x = frame x * img.pixel_aspect).
+  FitResult fit(const LumaView& img, const Placement& start) const;
   Placement placement_of(const Landmarks& lm) const;  // least-squares placement of the mean shape onto lm
   static Placement placement_of_box(const RectF& box);  // axis-aligned detector box (pixel-centre coordinates)
   static RectF box_of(const Placement& p);             // axis-aligned bounds of a placement's box

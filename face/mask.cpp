@@ -175,7 +175,7 @@ SkinShape skin_shape(const Landmarks& lm, float face_size, const MaskParams& mp)
   return s;
 }
 
-void render_mask(const SkinShape& shape, const Rect& roi, float alpha, std::vector<uint8_t>& out) {
+void render_mask(const SkinShape& shape, const Rect& roi, float alpha, std::vector<uint8_t>& out, float par) {
   out.assign(size_t(std::max(0, roi.width)) * std::max(0, roi.height), 0);
   if (roi.empty() || alpha <= 0.f) return;
   // Low-resolution grid: the narrow hole ramp spans ~3 cells, so the cost depends on the face size only weakly.
@@ -183,9 +183,11 @@ void render_mask(const SkinShape& shape, const Rect& roi, float alpha, std::vect
   const int ro = std::max(1, int(std::lround(shape.feather / (4.f * g))));       // two passes: ramp ~ 4r+1 cells
   const int rh = std::max(1, int(std::lround(shape.hole_feather / (4.f * g))));
   const int margin = 2 * std::max(ro, rh) + 2;
-  // Cell c covers frame pixels [roi.x - margin*g + c*g, ...); landmarks put pixel centres on integers, hence -0.5.
-  const V2 origin(roi.x - margin * g - 0.5f, roi.y - margin * g - 0.5f);
-  const int lw = int(std::ceil(roi.width / g)) + 2 * margin + 1, lh = int(std::ceil(roi.height / g)) + 2 * margin + 1;
+  // Cells are g square px: gx frame px across, g down. Cell c covers frame pixels [roi.x - margin*gx + c*gx, ...);
+  // landmarks put pixel centres on integers, hence -0.5.
+  const float gx = g / par;
+  const V2 origin((roi.x - margin * gx - 0.5f) * par, roi.y - margin * g - 0.5f);
+  const int lw = int(std::ceil(roi.width / gx)) + 2 * margin + 1, lh = int(std::ceil(roi.height / g)) + 2 * margin + 1;
   std::vector<uint8_t> low(size_t(lw) * lh, 0), holes(size_t(lw) * lh, 0);
   fill_polygon(low.data(), lw, lh, lw, shape.outline, 255, origin, g);
   for (const Polygon& hole : shape.holes) fill_polygon(holes.data(), lw, lh, lw, hole, 255, origin, g);
@@ -196,7 +198,7 @@ void render_mask(const SkinShape& shape, const Rect& roi, float alpha, std::vect
   for (size_t i = 0; i < low.size(); ++i) low[i] = uint8_t((low[i] * (255 - holes[i]) + 127) / 255);
 
   const int a8 = int(std::lround(std::min(1.f, alpha) * 256.f));
-  if (g == 1.f) {
+  if (g == 1.f && par == 1.f) {
     for (int y = 0; y < roi.height; ++y) {
       const uint8_t* src = low.data() + size_t(y + margin) * lw + margin;
       uint8_t* dst = out.data() + size_t(y) * roi.width;
@@ -207,7 +209,7 @@ void render_mask(const SkinShape& shape, const Rect& roi, float alpha, std::vect
   // Bilinear upsample, 8-bit fixed-point weights; low-res cell c covers frame px [origin + c*g, origin + (c+1)*g).
   std::vector<int> xi(roi.width), xw(roi.width);
   for (int x = 0; x < roi.width; ++x) {
-    const float u = (x + 0.5f) / g + margin - 0.5f;
+    const float u = (x + 0.5f) / gx + margin - 0.5f;
     const int i = std::min(std::max(int(std::floor(u)), 0), lw - 2);
     xi[x] = i;
     xw[x] = std::min(256, std::max(0, int(std::lround((u - i) * 256.f))));

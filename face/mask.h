@@ -4,7 +4,7 @@
 // own width, multiplied, and upsampled bilinearly to the ROI.
 #pragma once
 
-#include "face_stage.h"
+#include "types.h"
 
 #include <Eigen/Core>
 
@@ -30,7 +30,9 @@ struct MaskParams {
 SkinShape skin_shape(const Landmarks& lm, float face_size, const MaskParams& p = {});
 
 // Renders the feathered mask of `shape` over `roi` (frame px), scaled by alpha, into out (roi.width*roi.height).
-void render_mask(const SkinShape& shape, const Rect& roi, float alpha, std::vector<uint8_t>& out);
+// The shape is in square-pixel space (x = frame x * pixel_aspect), so feathers stay round on non-square pixels.
+void render_mask(const SkinShape& shape, const Rect& roi, float alpha, std::vector<uint8_t>& out,
+                 float pixel_aspect = 1.f);
 
 // Building blocks (exposed for tests).
 // Fills the polygon (even-odd) into an 8-bit image; pixel (i,j) covers [i,i+1)x[j,j+1) in polygon coordinates

@@ -2,7 +2,7 @@
 // rendered from photos (pan, zoom, roll, pasting faces) so clips need no video files.
 #pragma once
 
-#include "face_stage.h"
+#include "types.h"
 #include "geometry.h"
 #include "image_io.h"
 

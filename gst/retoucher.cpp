@@ -239,13 +239,14 @@ std::vector<face::Face> Retoucher::run_face_stage(const blend::Frame& f) {
   const bool detect_now = fresh_start_ && detection_ == Detection::Auto && !stage_options_.synchronous_detection &&
                           (t.detect_runs == 0 || t.detect_ms_total / t.detect_runs <= budget_ms);
   fresh_start_ = false;
-  const float pixel_aspect = stream_.pixel_aspect();
-  // FACE-STAGE SEAM, the only call: the face branch adds both inputs to FaceStage::process (the pixel aspect and a
-  // one-off inline detection on this frame). Until it is merged the stage sees square pixels and detects in its
-  // configured mode; after it, this line passes pixel_aspect and detect_now.
-  (void)pixel_aspect;
-  (void)detect_now;
-  return stage_->process(luma, f.width, f.height, luma_stride);
+  face::FrameInput in;
+  in.luma = luma;
+  in.width = f.width;
+  in.height = f.height;
+  in.stride = luma_stride;
+  in.pixel_aspect = stream_.pixel_aspect();
+  in.detect_now = detect_now;
+  return stage_->process(in);
 }
 
 std::vector<face::Face> Retoucher::process(uint8_t* const plane[3], const int stride[3], const FrameSettings& s) {

@@ -36,7 +36,7 @@ inline Options sync_options(int fade = 4) {
 }
 
 inline std::vector<Face> run(FaceStage& s, const Image& g) {
-  return s.process(g.data.data(), g.width, g.height, g.width);
+  return s.process({g.data.data(), g.width, g.height, g.width});
 }
 
 inline V2 centroid(const Landmarks& lm) {

@@ -160,19 +160,53 @@ TEST(Raster, DilateGrowsBothWindingOrders) {
   }
 }
 
-TEST(Detection, ScaleFollowsMinFaceAndCap) {
-  EXPECT_FLOAT_EQ(detection_scale(640, 360, 64, 80, 640), 1.f);  // never upscaled
-  EXPECT_FLOAT_EQ(detection_scale(1920, 1080, 160, 80, 0), 0.5f);
-  EXPECT_FLOAT_EQ(detection_scale(1920, 1080, 64, 80, 640), 1.f / 3.f);
+// Every face size from min_face up is some band's, every frame point lies in a tile of each band with a whole
+// face of that band around it, and no job's detection image exceeds the tile budget.
+TEST(Detection, ScanPlanCoversSizesAndPlaceWithBoundedJobs) {
+  for (const auto& [w, h] : std::vector<std::pair<int, int>>{{1920, 1080}, {3840, 2160}, {1280, 720}}) {
+    const Options o;  // min_face 64, 80 px window, coarse side 640
+    const ScanParams p{o.min_face_size, o.detect_face_px, o.detect_max_side, o.detect_tile_px};
+    const std::vector<DetectJob> jobs = plan_scan(float(w), h, p);
+    ASSERT_FALSE(jobs.empty());
+    EXPECT_EQ(jobs[0].levels, 0);  // the coarse job: all sizes from its smallest up
+    EXPECT_FLOAT_EQ(jobs[0].scale, 640.f / float(w));
+    EXPECT_FLOAT_EQ(jobs.back().scale, 80.f / 64.f) << "the finest band brings 64 px faces to the 80 px window";
+    float coarser = jobs[0].scale;
+    for (size_t i = 1; i < jobs.size(); ++i) {
+      const DetectJob& j = jobs[i];
+      const float dw = j.region.width() * j.scale, dh = j.region.height() * j.scale;
+      EXPECT_LE(dw * dh, p.tile_px * 1.001f) << w << " job " << i;
+      if (j.scale != jobs[i - 1].scale) {
+        // A new band: its largest face reaches the coarser band's smallest.
+        EXPECT_GE(80.f / j.scale * std::pow(1.2f, float(j.levels - 1)), 80.f / coarser * 0.999f) << w;
+        coarser = j.scale;
+        // Its tiles cover the frame, overlapping by at least the band's largest face.
+        const float face = 80.f * std::pow(1.2f, float(j.levels - 1)) / j.scale;
+        for (float y = 0; y < h; y += 37)
+          for (float x = 0; x < w; x += 37) {
+            bool inside = false;
+            for (const DetectJob& t : jobs)
+              if (t.scale == j.scale) {
+                const float cx = std::min(std::max(x, t.region.x0 + face / 2), t.region.x1 - face / 2);
+                const float cy = std::min(std::max(y, t.region.y0 + face / 2), t.region.y1 - face / 2);
+                inside = inside || (std::abs(cx - x) < 1 && std::abs(cy - y) < 1) ||
+                         (x < face / 2 || y < face / 2 || x > w - face / 2 || y > h - face / 2);
+              }
+            ASSERT_TRUE(inside) << w << " band " << j.scale << " at " << x << "," << y;
+          }
+      }
+    }
+  }
+  // Faces the coarse job already reaches need no finer band.
+  const Options d;
+  const ScanParams big{240, d.detect_face_px, d.detect_max_side, d.detect_tile_px};
+  EXPECT_EQ(plan_scan(1920, 1080, big).size(), 1u);
 }
 
-TEST(Detection, AreaDownscaleAverages) {
-  std::vector<uint8_t> src(6 * 4);
-  for (int y = 0; y < 4; ++y)
-    for (int x = 0; x < 6; ++x) src[y * 6 + x] = uint8_t(x < 3 ? 10 : 250);
-  std::vector<uint8_t> dst(3 * 2);
-  downscale_area(src.data(), 6, 4, 6, dst.data(), 3, 2);
-  EXPECT_EQ(dst[0], 10);
-  EXPECT_EQ(dst[1], 130);  // straddles the edge
-  EXPECT_EQ(dst[2], 250);
+TEST(Detection, NearJobLooksAroundTheBox) {
+  const DetectJob j = plan_near(RectF{500, 300, 600, 400}, 1920, 1080, 80);
+  EXPECT_FLOAT_EQ(j.region.x0, 450);
+  EXPECT_FLOAT_EQ(j.region.x1, 650);
+  EXPECT_LE(80.f / j.scale, 0.61f * 100);  // a face 0.6x as wide is found
+  EXPECT_GE(80.f / j.scale * std::pow(1.2f, float(j.levels - 1)), 1.7f * 100);
 }

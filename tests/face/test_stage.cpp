@@ -72,7 +72,7 @@ TEST(Stage, OutputsAlignedRoiAndSkinMask) {
   EXPECT_GE(mask_at(f, cheek_right(f.landmarks)), 230.f);
 }
 
-TEST(Stage, FadesInOverFadeFrames) {
+TEST(Stage, KeepsItsIdAndFullWeight) {
   const Image g = luma_of("astronaut-grey.png");
   FaceStage s(sync_options(4));
   std::vector<float> alphas;
@@ -84,9 +84,7 @@ TEST(Stage, FadesInOverFadeFrames) {
     EXPECT_EQ(faces[0].id, id);
     alphas.push_back(faces[0].alpha);
   }
-  EXPECT_FLOAT_EQ(alphas[0], 0.25f);
-  EXPECT_FLOAT_EQ(alphas[1], 0.5f);
-  EXPECT_FLOAT_EQ(alphas[3], 1.f);
+  EXPECT_FLOAT_EQ(alphas[0], 1.f);  // there from the first frame (test_detection: mid-stream faces fade in)
   EXPECT_FLOAT_EQ(alphas[5], 1.f);
 }
 
@@ -101,7 +99,7 @@ TEST(Stage, NoFaceNoTrack) {
     add_noise(frame, 6, uint32_t(k));
     EXPECT_TRUE(run(s, frame).empty()) << "frame " << k;
   }
-  EXPECT_GE(s.timings().detect_runs, 20);  // with nothing tracked it keeps looking every frame
+  EXPECT_GE(s.timings().detect_runs, 12);  // with nothing tracked a job every detect_job_interval (2) frames
 }
 
 TEST(Stage, TinyOddAndHugeAspectFramesDoNotCrash) {
@@ -109,7 +107,7 @@ TEST(Stage, TinyOddAndHugeAspectFramesDoNotCrash) {
   for (auto [w, h] : std::vector<std::pair<int, int>>{{1, 1}, {2, 3}, {7, 5}, {33, 17}, {1, 900}, {900, 1}, {81, 79}}) {
     std::vector<uint8_t> buf(size_t(w) * h);
     for (size_t i = 0; i < buf.size(); ++i) buf[i] = uint8_t(i * 37);
-    for (int k = 0; k < 3; ++k) EXPECT_TRUE(s.process(buf.data(), w, h, w).empty()) << w << "x" << h;
+    for (int k = 0; k < 3; ++k) EXPECT_TRUE(s.process({buf.data(), w, h, w}).empty()) << w << "x" << h;
   }
   // An odd-sized frame with a face: ROI inside the frame, mask sized to it.
   const Image g = luma_of("obama.jpg");
@@ -132,7 +130,7 @@ TEST(Stage, PaddedStrideGivesSameResult) {
   FaceStage a(sync_options()), b(sync_options());
   for (int k = 0; k < 4; ++k) {
     const auto fa = run(a, g);
-    const auto fb = b.process(padded.data(), g.width, g.height, stride);
+    const auto fb = b.process({padded.data(), g.width, g.height, stride});
     ASSERT_EQ(fa.size(), 1u);
     ASSERT_EQ(fb.size(), 1u);
     for (int i = 0; i < kNumLandmarks; ++i) EXPECT_EQ(fa[0].landmarks[i], fb[0].landmarks[i]);
