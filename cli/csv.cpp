@@ -11,9 +11,12 @@ bool read_csv_record(std::istream& in, std::vector<std::string>& fields) {
   bool quoted = false, was_quoted = false;
   for (int c; (c = in.get()) != std::char_traits<char>::eof();) {
     if (quoted) {
-      if (c != '"') field += char(c);
-      else if (in.peek() == '"') field += char(in.get());  // "" inside quotes: one quote
-      else quoted = false;
+      if (c != '"')
+        field += char(c);
+      else if (in.peek() == '"')
+        field += char(in.get());  // "" inside quotes: one quote
+      else
+        quoted = false;
     } else if (c == '"' && field.empty() && !was_quoted) {
       quoted = was_quoted = true;
     } else if (c == ',') {

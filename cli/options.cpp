@@ -26,9 +26,9 @@ Options::Options(const char* program, const char* params, const char* summary) :
 
 Options::~Options() { g_option_context_free(context_); }
 
-void Options::add(const char* name, char short_name, bool takes_value, const char* arg, std::string help, Spec spec) {
+void Options::add(const char* name, char short_name, bool takes_value, const char* arg, std::string help, Setter set) {
   const std::string long_name = std::string("--") + name;
-  spec.name = long_name;
+  const Spec spec{long_name, std::move(set)};
   specs_[long_name] = spec;
   if (short_name) specs_[std::string("-") + short_name] = spec;
   GOptionEntry e{};
@@ -44,47 +44,49 @@ void Options::add(const char* name, char short_name, bool takes_value, const cha
 }
 
 void Options::flag(const char* name, char short_name, bool* out, const char* help) {
-  add(name, short_name, false, nullptr, help, {"", [out](const char*, std::string*) {
-        *out = true;
-        return true;
-      }});
+  const Setter set = [out](const char*, std::string*) {
+    *out = true;
+    return true;
+  };
+  add(name, short_name, false, nullptr, help, set);
 }
 
 void Options::text(const char* name, char short_name, std::string* out, const char* arg, const char* help) {
   std::string h = help;
   if (!out->empty()) h += " (default " + *out + ")";
-  add(name, short_name, true, arg, h, {"", [out](const char* v, std::string* err) {
-        if (!*v) {
-          *err = "needs a value, got an empty string";
-          return false;
-        }
-        *out = v;
-        return true;
-      }});
+  const Setter set = [out](const char* v, std::string* err) {
+    if (!*v) {
+      *err = "needs a value, got an empty string";
+      return false;
+    }
+    *out = v;
+    return true;
+  };
+  add(name, short_name, true, arg, h, set);
 }
 
 void Options::integer(const char* name, char short_name, int64_t* out, int64_t lo, int64_t hi, const char* arg,
                       const char* help) {
   const std::string h = std::string(help) + " (" + std::to_string(lo) + ".." + std::to_string(hi) + ", default " +
                         std::to_string(*out) + ")";
-  add(name, short_name, true, arg, h, {"", [out, lo, hi](const char* v, std::string* err) {
-        gint64 n = 0;
-        GError* e = nullptr;
-        // Whole string, base 10, no overflow, within [lo, hi]: GLib checks all four.
-        if (!g_ascii_string_to_signed(v, 10, lo, hi, &n, &e)) {
-          const bool range = e->code == G_NUMBER_PARSER_ERROR_OUT_OF_BOUNDS;
-          g_error_free(e);
-          *err = range ? std::string(v) + " is out of range " + std::to_string(lo) + ".." + std::to_string(hi)
-                       : "'" + std::string(v) + "' is not a whole number";
-          return false;
-        }
-        *out = n;
-        return true;
-      }});
+  const Setter set = [out, lo, hi](const char* v, std::string* err) {
+    gint64 n = 0;
+    GError* e = nullptr;
+    // Whole string, base 10, no overflow, within [lo, hi]: GLib checks all four.
+    if (!g_ascii_string_to_signed(v, 10, lo, hi, &n, &e)) {
+      const bool range = e->code == G_NUMBER_PARSER_ERROR_OUT_OF_BOUNDS;
+      g_error_free(e);
+      *err = range ? std::string(v) + " is out of range " + std::to_string(lo) + ".." + std::to_string(hi)
+                   : "'" + std::string(v) + "' is not a whole number";
+      return false;
+    }
+    *out = n;
+    return true;
+  };
+  add(name, short_name, true, arg, h, set);
 }
 
-void Options::integer(const char* name, char short_name, int* out, int lo, int hi, const char* arg,
-                      const char* help) {
+void Options::integer(const char* name, char short_name, int* out, int lo, int hi, const char* arg, const char* help) {
   auto* wide = &wides_.emplace_back(*out);
   targets_.push_back({wide, out});
   integer(name, short_name, wide, lo, hi, arg, help);
@@ -93,21 +95,22 @@ void Options::integer(const char* name, char short_name, int* out, int lo, int h
 void Options::real(const char* name, char short_name, double* out, double lo, double hi, const char* arg,
                    const char* help) {
   const std::string h = std::string(help) + " (" + number(lo) + ".." + number(hi) + ", default " + number(*out) + ")";
-  add(name, short_name, true, arg, h, {"", [out, lo, hi](const char* v, std::string* err) {
-        char* end = nullptr;
-        errno = 0;
-        const double d = g_ascii_strtod(v, &end);
-        if (!*v || end == v || *end || errno == ERANGE || !std::isfinite(d)) {
-          *err = "'" + std::string(v) + "' is not a number";
-          return false;
-        }
-        if (d < lo || d > hi) {
-          *err = std::string(v) + " is out of range " + number(lo) + ".." + number(hi);
-          return false;
-        }
-        *out = d;
-        return true;
-      }});
+  const Setter set = [out, lo, hi](const char* v, std::string* err) {
+    char* end = nullptr;
+    errno = 0;
+    const double d = g_ascii_strtod(v, &end);
+    if (!*v || end == v || *end || errno == ERANGE || !std::isfinite(d)) {
+      *err = "'" + std::string(v) + "' is not a number";
+      return false;
+    }
+    if (d < lo || d > hi) {
+      *err = std::string(v) + " is out of range " + number(lo) + ".." + number(hi);
+      return false;
+    }
+    *out = d;
+    return true;
+  };
+  add(name, short_name, true, arg, h, set);
 }
 
 void Options::choice(const char* name, char short_name, std::string* out, std::vector<std::string> choices,
@@ -115,16 +118,16 @@ void Options::choice(const char* name, char short_name, std::string* out, std::v
   std::string list;
   for (const auto& c : choices) list += (list.empty() ? "" : "|") + c;
   const std::string h = std::string(help) + " (default " + *out + ")";
-  add(name, short_name, true, strings_.emplace_back(list).c_str(), h,
-      {"", [out, choices, list](const char* v, std::string* err) {
-         for (const auto& c : choices)
-           if (c == v) {
-             *out = c;
-             return true;
-           }
-         *err = "must be one of " + list + ", got '" + v + "'";
-         return false;
-       }});
+  const Setter set = [out, choices, list](const char* v, std::string* err) {
+    for (const auto& c : choices)
+      if (c == v) {
+        *out = c;
+        return true;
+      }
+    *err = "must be one of " + list + ", got '" + v + "'";
+    return false;
+  };
+  add(name, short_name, true, strings_.emplace_back(list).c_str(), h, set);
 }
 
 void Options::add_group(GOptionGroup* group) { g_option_context_add_group(context_, group); }
@@ -164,15 +167,18 @@ bool Options::parse(int argc, char** argv) {
     return false;
   }
   for (const auto& [wide, narrow] : targets_) *narrow = int(*wide);  // ranges were checked against int bounds
+  std::string problem;
   for (const auto& r : required_)
-    if (!given(r)) return usage_error(r + " is required"), false;
-  if (int(args_.size()) < min_args_)
-    return usage_error(min_args_ == 1 ? "needs an argument" : "needs " + std::to_string(min_args_) + " arguments"),
-           false;
-  if (max_args_ >= 0 && int(args_.size()) > max_args_)
-    return usage_error(max_args_ == 0 ? "unexpected argument '" + args_[0] + "'"
-                                      : "too many arguments (at most " + std::to_string(max_args_) + ")"),
-           false;
+    if (problem.empty() && !given(r)) problem = r + " is required";
+  if (problem.empty() && int(args_.size()) < min_args_)
+    problem = min_args_ == 1 ? "needs an argument" : "needs " + std::to_string(min_args_) + " arguments";
+  if (problem.empty() && max_args_ >= 0 && int(args_.size()) > max_args_)
+    problem = max_args_ == 0 ? "unexpected argument '" + args_[0] + "'"
+                             : "too many arguments (at most " + std::to_string(max_args_) + ")";
+  if (!problem.empty()) {
+    usage_error(problem);
+    return false;
+  }
   return true;
 }
 

@@ -31,8 +31,7 @@ class Options {
                const char* help);
   void integer(const char* name, char short_name, int* out, int lo, int hi, const char* arg, const char* help);
   void real(const char* name, char short_name, double* out, double lo, double hi, const char* arg, const char* help);
-  void choice(const char* name, char short_name, std::string* out, std::vector<std::string> choices,
-              const char* help);
+  void choice(const char* name, char short_name, std::string* out, std::vector<std::string> choices, const char* help);
   // Options another library defines (GStreamer's --gst-*): parsed with ours, shown under --help-all.
   void add_group(GOptionGroup* group);
   // Names given here must be present after parsing ("--model is required").
@@ -49,12 +48,14 @@ class Options {
   int usage_error(const std::string& message) const;
 
  private:
+  // Stores a value given on the command line, or says in *error why it cannot.
+  using Setter = std::function<bool(const char* value, std::string* error)>;
   struct Spec {
-    std::string name;
-    std::function<bool(const char* value, std::string* error)> set;
+    std::string name;  // "--name"
+    Setter set;
   };
   static gboolean on_value(const gchar* option_name, const gchar* value, gpointer self, GError** error);
-  void add(const char* name, char short_name, bool takes_value, const char* arg, std::string help, Spec spec);
+  void add(const char* name, char short_name, bool takes_value, const char* arg, std::string help, Setter set);
 
   std::string program_;
   GOptionContext* context_ = nullptr;
@@ -62,7 +63,7 @@ class Options {
   std::deque<std::string> strings_;  // names and help texts the GOptionEntries point into
   std::vector<GOptionEntry> entries_;
   std::map<std::string, Spec> specs_;  // by "--name" and "-s"
-  std::deque<int64_t> wides_;  // int options are parsed as int64_t with int bounds, then stored
+  std::deque<int64_t> wides_;          // int options are parsed as int64_t with int bounds, then stored
   std::vector<std::pair<int64_t*, int*>> targets_;
   std::map<std::string, std::string> given_;
   std::vector<std::string> required_;

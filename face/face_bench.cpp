@@ -12,6 +12,7 @@
 
 #include <sched.h>
 
+#include <sys/stat.h>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -21,7 +22,6 @@
 #include <map>
 #include <sstream>
 #include <string>
-#include <sys/stat.h>
 #include <thread>
 #include <vector>
 
@@ -50,7 +50,6 @@ std::string fmt(double v, int prec = 2) {
 
 // A face photo cropped square around its face, with the face's size (predictor box side) in the crop.
 struct FaceCrop {
-  std::string name;
   Image luma;
   V2 center;
   float size = 0;
@@ -70,7 +69,7 @@ std::vector<FaceCrop> load_faces(const std::vector<std::string>& files) {
     if (faces.empty()) continue;
     V2 c(0, 0);
     for (const auto& p : faces[0].landmarks) c += p / float(kNumLandmarks);
-    out.push_back({f.substr(f.find_last_of('/') + 1), g, c, faces[0].size});
+    out.push_back({g, c, faces[0].size});
   }
   return out;
 }
@@ -103,7 +102,8 @@ Image scene(const std::vector<FaceCrop>& crops, int w, int h, int n, float face_
   return frame;
 }
 
-CostRow measure_cost(const std::vector<FaceCrop>& crops, int w, int h, int n, float face_px, int frames, bool one_core_too) {
+CostRow measure_cost(const std::vector<FaceCrop>& crops, int w, int h, int n, float face_px, int frames,
+                     bool one_core_too) {
   CostRow r;
   r.res = std::to_string(h) + "p";
   r.faces_wanted = n;
@@ -127,7 +127,8 @@ CostRow measure_cost(const std::vector<FaceCrop>& crops, int w, int h, int n, fl
       const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
       if (k < 30) continue;  // warm-up: first detections and fade-in
       const Timings t = s.timings();
-      total.push_back(ms), cpu.push_back(t.total_ms), lm.push_back(t.landmarks_ms), sm.push_back(t.smoothing_ms), mk.push_back(t.masks_ms);
+      total.push_back(ms), cpu.push_back(t.total_ms), lm.push_back(t.landmarks_ms), sm.push_back(t.smoothing_ms),
+          mk.push_back(t.masks_ms);
       rc.push_back(t.reconcile_ms);
       seen += double(faces.size());
       ++counted;
@@ -256,7 +257,8 @@ int main(int argc, char** argv) {
   FaceStage pin(pin_opt);
   const bool have_shared = exists(data + "/manifest.csv");
   const std::string fr = data + "/images/github-ageitgey-face_recognition/";
-  std::vector<std::string> photos = {fr + "examples_obama-1080p.jpg", fr + "examples_knn_examples_train_biden_biden2.jpg",
+  std::vector<std::string> photos = {fr + "examples_obama-1080p.jpg",
+                                     fr + "examples_knn_examples_train_biden_biden2.jpg",
                                      data + "/images/debian-opencv-doc/230501201_1.jpg",
                                      data + "/images/github-google-mediapipe/mediapipe_objc_testdata_sergey.png"};
   std::vector<FaceCrop> crops = have_shared ? load_faces(photos) : std::vector<FaceCrop>{};
@@ -277,8 +279,12 @@ int main(int argc, char** argv) {
 
   // 1. Per-frame cost.
   std::vector<CostRow> cost;
-  struct Cfg { int w, h, n; float px; };
-  for (const Cfg& c : {Cfg{1280, 720, 1, 260}, Cfg{1280, 720, 4, 180}, Cfg{1920, 1080, 1, 400}, Cfg{1920, 1080, 4, 260}}) {
+  struct Cfg {
+    int w, h, n;
+    float px;
+  };
+  for (const Cfg& c :
+       {Cfg{1280, 720, 1, 260}, Cfg{1280, 720, 4, 180}, Cfg{1920, 1080, 1, 400}, Cfg{1920, 1080, 4, 260}}) {
     if (!all && only != "cost") break;
     std::cerr << "cost " << c.h << "p x" << c.n << "\n";
     cost.push_back(measure_cost(crops, c.w, c.h, c.n, c.px, frames, c.h == 1080));
@@ -300,36 +306,36 @@ int main(int argc, char** argv) {
     std::ifstream man(data + "/manifest.csv");
     int done = 0;
     try {
-    bty::cli::CsvTable rows(man);
-    while (rows.next()) {
-      if (rows["kind"] != "images") continue;
-      const int haar = std::atoi(rows["haar_faces"].c_str()), max_px = std::atoi(rows["max_face_px"].c_str());
-      if (haar <= 0) continue;
-      if (quick && ++done > 40) break;
-      Image g;
-      try {
-        g = to_luma(load_image(data + "/" + rows["file"]));
-      } catch (const std::exception& e) {
-        std::cerr << e.what() << "\n";
-        continue;
+      bty::cli::CsvTable rows(man);
+      while (rows.next()) {
+        if (rows["kind"] != "images") continue;
+        const int haar = std::atoi(rows["haar_faces"].c_str()), max_px = std::atoi(rows["max_face_px"].c_str());
+        if (haar <= 0) continue;
+        if (quick && ++done > 40) break;
+        Image g;
+        try {
+          g = to_luma(load_image(data + "/" + rows["file"]));
+        } catch (const std::exception& e) {
+          std::cerr << e.what() << "\n";
+          continue;
+        }
+        int bucket = 0;
+        for (int e : edges)
+          if (max_px >= e) bucket = e;
+        for (int side : {640, 1280}) {
+          Options o;
+          o.synchronous_detection = true;
+          o.fade_frames = 0;
+          o.max_faces = 50;
+          o.detect_max_side = side;
+          FaceStage s(o);
+          const auto faces = s.process(g.data.data(), g.width, g.height, g.width);
+          RecallBucket& b = recall["detect_max_side " + std::to_string(side)][bucket];
+          b.present += haar;
+          b.found += std::min<int>(haar, int(faces.size()));
+          b.images += 1;
+        }
       }
-      int bucket = 0;
-      for (int e : edges)
-        if (max_px >= e) bucket = e;
-      for (int side : {640, 1280}) {
-        Options o;
-        o.synchronous_detection = true;
-        o.fade_frames = 0;
-        o.max_faces = 50;
-        o.detect_max_side = side;
-        FaceStage s(o);
-        const auto faces = s.process(g.data.data(), g.width, g.height, g.width);
-        RecallBucket& b = recall["detect_max_side " + std::to_string(side)][bucket];
-        b.present += haar;
-        b.found += std::min<int>(haar, int(faces.size()));
-        b.images += 1;
-      }
-    }
     } catch (const std::exception& e) {  // a manifest that is not the CSV described in the shared data's README
       std::cerr << "face-bench: " << data << "/manifest.csv: " << e.what() << "\n";
       return 1;
@@ -380,28 +386,36 @@ int main(int argc, char** argv) {
 
   std::ofstream md(out + "/face.md");
   md << "### Face stage (`scripts/bench face`)\n\n"
-     << "Per frame, asynchronous detection (the element's mode), " << frames << " frames at 30 fps of slowly drifting faces "
-     << "pasted from real photos; medians unless noted; load average at start: " << load << " (2 cores shared with other work: "
+     << "Per frame, asynchronous detection (the element's mode), " << frames
+     << " frames at 30 fps of slowly drifting faces "
+     << "pasted from real photos; medians unless noted; load average at start: " << load
+     << " (2 cores shared with other work: "
      << "wall times include waiting for the CPU, CPU times do not).\n"
-     << "Costs are thread CPU time. Detection amortised = detection CPU ms over the run / frames (every 10th frame while "
+     << "Costs are thread CPU time. Detection amortised = detection CPU ms over the run / frames (every 10th frame "
+        "while "
      << "searching; none while max_faces (4) faces are tracked well); total = "
      << "process() CPU + detection amortised; one core = wall time of process() with the frame and detector threads "
      << "pinned to one core (the detector can only preempt, never block).\n\n"
-     << "| frame | faces | process() wall median / p99 | CPU median / p99 | landmarks | smoothing | masks | detection / run (runs) | detection amortised | total amortised | per face | one core: wall median / p99 |\n"
+     << "| frame | faces | process() wall median / p99 | CPU median / p99 | landmarks | smoothing | masks | detection "
+        "/ run (runs) | detection amortised | total amortised | per face | one core: wall median / p99 |\n"
      << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const CostRow& c : cost) {
-    md << "| " << c.res << " | " << c.faces_wanted << " (" << fmt(c.faces_seen, 1) << ") | " << fmt(c.med) << " / " << fmt(c.p99)
-       << " ms | " << fmt(c.cpu_med) << " / " << fmt(c.cpu_p99) << " ms | " << fmt(c.landmarks) << " | " << fmt(c.smoothing, 3) << " | " << fmt(c.masks) << " | " << fmt(c.detect_per_run, 1)
-       << " ms (" << c.detect_runs << ") | " << fmt(c.detect_amortised) << " | " << fmt(c.total_amortised) << " ms | **" << fmt(c.per_face) << " ms** | "
+    md << "| " << c.res << " | " << c.faces_wanted << " (" << fmt(c.faces_seen, 1) << ") | " << fmt(c.med) << " / "
+       << fmt(c.p99) << " ms | " << fmt(c.cpu_med) << " / " << fmt(c.cpu_p99) << " ms | " << fmt(c.landmarks) << " | "
+       << fmt(c.smoothing, 3) << " | " << fmt(c.masks) << " | " << fmt(c.detect_per_run, 1) << " ms (" << c.detect_runs
+       << ") | " << fmt(c.detect_amortised) << " | " << fmt(c.total_amortised) << " ms | **" << fmt(c.per_face)
+       << " ms** | "
        << (c.one_core_med > 0 ? fmt(c.one_core_med) + " / " + fmt(c.one_core_p99) + " ms" : std::string("-")) << " |\n";
   }
   md << "\nLandmark jitter, 1080p, face 400 px, sensor noise +-6 grey levels (RMS frame-to-frame landmark motion minus "
-        "the true motion):\n\n| clip | raw | smoothed | raw / interocular | smoothed / interocular | smoothing lag |\n|---|---|---|---|---|---|\n";
+        "the true motion):\n\n| clip | raw | smoothed | raw / interocular | smoothed / interocular | smoothing lag "
+        "|\n|---|---|---|---|---|---|\n";
   for (const JitterRow& j : jitter)
-    md << "| " << j.clip << " | " << fmt(j.raw_px, 3) << " px | " << fmt(j.smooth_px, 3) << " px | " << fmt(j.raw_rel, 4) << " | "
-       << fmt(j.smooth_rel, 4) << " | " << fmt(j.lag_px, 2) << " px |\n";
+    md << "| " << j.clip << " | " << fmt(j.raw_px, 3) << " px | " << fmt(j.smooth_px, 3) << " px | "
+       << fmt(j.raw_rel, 4) << " | " << fmt(j.smooth_rel, 4) << " | " << fmt(j.lag_px, 2) << " px |\n";
   if (!recall.empty()) {
-    md << "\nDetection recall on ../shared/data/faces/images (faces found by the stage / faces OpenCV's Haar cascade found, "
+    md << "\nDetection recall on ../shared/data/faces/images (faces found by the stage / faces OpenCV's Haar cascade "
+          "found, "
           "bucketed by Haar's largest face; Haar's count is not ground truth):\n\n| largest face (px) |";
     for (const auto& [policy, b] : recall) md << " " << policy << " |";
     md << "\n|---|";
@@ -411,8 +425,11 @@ int main(int argc, char** argv) {
       md << "| " << e << (e == 800 ? "+" : "-" + std::to_string(e == 0 ? 100 : e * 2)) << " |";
       for (const auto& [policy, buckets] : recall) {
         const auto it = buckets.find(e);
-        if (it == buckets.end()) md << " - |";
-        else md << " " << it->second.found << "/" << it->second.present << " (" << fmt(100.0 * it->second.found / std::max(1, it->second.present), 0) << "%) |";
+        if (it == buckets.end())
+          md << " - |";
+        else
+          md << " " << it->second.found << "/" << it->second.present << " ("
+             << fmt(100.0 * it->second.found / std::max(1, it->second.present), 0) << "%) |";
       }
       md << "\n";
     }

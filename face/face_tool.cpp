@@ -175,7 +175,8 @@ int main(int argc, char** argv) {
   opts.text("raw", 0, &raw, "WxH", "the inputs are raw clips of this frame size");
   opts.choice("format", 0, &format, {"gray", "i420"}, "raw clip pixel format");
   opts.flag("sync", 0, &sync, "raw clips: detect in every frame that needs it, inline (deterministic)");
-  opts.integer("overlay-every", 0, &overlay_every, 0, 1 << 30, "K", "raw clips: an overlay PNG every K frames, 0 = none");
+  opts.integer("overlay-every", 0, &overlay_every, 0, 1 << 30, "K",
+               "raw clips: an overlay PNG every K frames, 0 = none");
   opts.positional(1, -1);
   if (!opts.parse(argc, argv)) return bty::cli::kUsageError;
   if (sync) o.synchronous_detection = true;

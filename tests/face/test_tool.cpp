@@ -24,8 +24,10 @@ Parsed parse_json(const std::string& file, JsonObject** root) {
     return p;
   }
   JsonNode* node = json_parser_get_root(p.get());
-  if (JSON_NODE_HOLDS_OBJECT(node)) *root = json_node_get_object(node);
-  else ADD_FAILURE() << file << ": the root is not an object";
+  if (JSON_NODE_HOLDS_OBJECT(node))
+    *root = json_node_get_object(node);
+  else
+    ADD_FAILURE() << file << ": the root is not an object";
   return p;
 }
 
@@ -34,7 +36,8 @@ Parsed parse_json(const std::string& file, JsonObject** root) {
 TEST(FaceTool, CropsModeWritesRoiLandmarksAndMask) {
   const std::string out = ::testing::TempDir() + "face_tool_out";
   ASSERT_EQ(std::system(("rm -rf '" + out + "' && mkdir -p '" + out + "'").c_str()), 0);
-  const std::string cmd = std::string(FACE_TOOL) + " --crops --out '" + out + "' '" + data("obama.jpg") + "' > /dev/null";
+  const std::string cmd =
+      std::string(FACE_TOOL) + " --crops --out '" + out + "' '" + data("obama.jpg") + "' > /dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   JsonObject* root = nullptr;
   const Parsed pj = parse_json(out + "/obama_f0.json", &root);
@@ -70,12 +73,14 @@ TEST(FaceTool, CropsModeWritesRoiLandmarksAndMask) {
   const Image cl = to_luma(crop);
   int diff = 0;
   for (int yy = 0; yy < h; yy += 7)
-    for (int xx = 0; xx < w; xx += 7) diff = std::max(diff, std::abs(int(cl.row(yy)[xx]) - int(src.row(y + yy)[x + xx])));
+    for (int xx = 0; xx < w; xx += 7)
+      diff = std::max(diff, std::abs(int(cl.row(yy)[xx]) - int(src.row(y + yy)[x + xx])));
   EXPECT_LE(diff, 2);
   // Overlay mode on a face-free image: succeeds, writes an empty face list and an all-zero mask.
   Image bg = to_luma(background(200, 120, 3, 9));
   save_png(bg, out + "/empty.png");
-  ASSERT_EQ(std::system((std::string(FACE_TOOL) + " --out '" + out + "' '" + out + "/empty.png' > /dev/null").c_str()), 0);
+  ASSERT_EQ(std::system((std::string(FACE_TOOL) + " --out '" + out + "' '" + out + "/empty.png' > /dev/null").c_str()),
+            0);
   const Image m = load_image(out + "/empty_mask.png");
   for (uint8_t v : m.data) ASSERT_EQ(v, 0);
   JsonObject* empty = nullptr;
@@ -98,8 +103,9 @@ TEST(FaceTool, RawClipModeWritesLandmarksPerFrame) {
       clip.write(reinterpret_cast<const char*>(f.data.data()), std::streamsize(f.data.size()));
     }
   }
-  const std::string cmd = std::string(FACE_TOOL) + " --raw " + std::to_string(g.width) + "x" + std::to_string(g.height) +
-                          " --sync --overlay-every 2 --out '" + out + "' '" + out + "/clip.y' > /dev/null";
+  const std::string cmd = std::string(FACE_TOOL) + " --raw " + std::to_string(g.width) + "x" +
+                          std::to_string(g.height) + " --sync --overlay-every 2 --out '" + out + "' '" + out +
+                          "/clip.y' > /dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   JsonObject* clip = nullptr;
   const Parsed pc = parse_json(out + "/clip_landmarks.json", &clip);

@@ -18,9 +18,9 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 12; ++i) {
     int levels = 1 + i % 3;
     const int variant = i % 4;  // 0: v1, 1: v2 delta, 2: v2 layers shuffle 1, 3: v2 layers shuffle 2
-    bty::ModelSpec spec = bty::random_net(rng, levels, 8 << levels, 8 << levels,
-                                          variant >= 2 ? bty::OutputKind::Layers : bty::OutputKind::Delta,
-                                          variant == 3 ? 2 : 1);
+    bty::ModelSpec spec =
+        bty::random_net(rng, levels, 8 << levels, 8 << levels,
+                        variant >= 2 ? bty::OutputKind::Layers : bty::OutputKind::Delta, variant == 3 ? 2 : 1);
     if (variant == 0) spec.version = 1;
     auto bytes = bty::serialize_model(spec);
     const std::string file = dir + "/seed-" + std::to_string(i) + ".bmodel";

@@ -54,8 +54,8 @@ std::vector<GstBuffer*> make_frames(const std::string& pic, const char* fmt, int
       for (int y = 0; y < GST_VIDEO_FRAME_COMP_HEIGHT(&dst, c); ++y)
         for (int x = 0; x < GST_VIDEO_FRAME_COMP_WIDTH(&dst, c); ++x)
           static_cast<uint8_t*>(GST_VIDEO_FRAME_COMP_DATA(&dst, c))[y * GST_VIDEO_FRAME_COMP_STRIDE(&dst, c) + x * ps] =
-              static_cast<const uint8_t*>(GST_VIDEO_FRAME_COMP_DATA(&src, c))[y * GST_VIDEO_FRAME_COMP_STRIDE(&src, c) +
-                                                                              (x + dx) * ps];
+              static_cast<const uint8_t*>(
+                  GST_VIDEO_FRAME_COMP_DATA(&src, c))[y * GST_VIDEO_FRAME_COMP_STRIDE(&src, c) + (x + dx) * ps];
     }
     gst_video_frame_unmap(&dst);
     gst_video_frame_unmap(&src);
@@ -161,7 +161,12 @@ int main(int argc, char** argv) {
     j.end_array().key("cpu_ms_per_frame").value(median(cpu_ms), 2);
     j.key("frame_ms_median").value(frame_ms[frame_ms.size() / 2], 2);
     j.key("frame_ms_p95").value(frame_ms[frame_ms.size() * 95 / 100], 2);
-    j.key("added_latency_frames").value(late ? 1 : 0).key("faces_min").value(faces_min).key("faces_max").value(faces_max);
+    j.key("added_latency_frames")
+        .value(late ? 1 : 0)
+        .key("faces_min")
+        .value(faces_min)
+        .key("faces_max")
+        .value(faces_max);
     j.key("faces_expected").value(faces_expected).end_object();
     std::cout << j.str() << "\n";
   }

@@ -10,9 +10,9 @@
 #include <dlib/image_processing.h>
 #include <dlib/image_processing/frontal_face_detector.h>
 #include <dlib/opencv.h>
+#include <sys/resource.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -93,7 +93,8 @@ struct Recipe {
 int main(int argc, char** argv) {
   std::string picture, landmark_model = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
   int w = 1920, h = 1080, frames = 30, rounds = 5;
-  bty::cli::Options opts("bench-gapi-recipe", "", "Times the G-API sample's recipe on a panned picture (one JSON object).");
+  bty::cli::Options opts("bench-gapi-recipe", "",
+                         "Times the G-API sample's recipe on a panned picture (one JSON object).");
   opts.text("picture", 0, &picture, "P.png", "the picture the frames are cut from");
   opts.integer("width", 0, &w, 16, 16384, "W", "frame width");
   opts.integer("height", 0, &h, 16, 16384, "H", "frame height");
