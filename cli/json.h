@@ -37,7 +37,8 @@ class Json {
 
   // The document; `pretty` indents by 2.
   std::string str(bool pretty = false) const;
-  // Writes the document and a newline to `file`; throws std::runtime_error saying why it could not.
+  // Writes the document and a newline to `file` (pretty: for people; compact: for programs and big documents);
+  // throws std::runtime_error saying why it could not.
   void write_file(const std::string& file, bool pretty = true) const;
 
  private:

@@ -90,7 +90,7 @@ int run_images(const std::vector<std::string>& files, const Options& base, const
           image_header(j, file, rgb);
           j.key("face");
           face_json(j, f, true);
-          j.end_object().write_file(fs + ".json");
+          j.end_object().write_file(fs + ".json", false);
           save_png(crop(rgb, f.roi), fs + "_crop.png");
           Image m;
           m.width = f.roi.width, m.height = f.roi.height, m.channels = 1, m.data = f.mask;
@@ -103,7 +103,7 @@ int run_images(const std::vector<std::string>& files, const Options& base, const
         image_header(j, file, rgb);
         j.key("faces").begin_array();
         for (const Face& f : faces) face_json(j, f, false);
-        j.end_array().end_object().write_file(stem + ".json");
+        j.end_array().end_object().write_file(stem + ".json", false);
         save_png(full_mask(rgb.width, rgb.height, faces), stem + "_mask.png");
         save_png(draw_overlay(rgb, faces), stem + "_overlay.png");
       }
