@@ -8,7 +8,8 @@
 #include <sstream>
 #include <sys/stat.h>
 
-#include "crc32.h"
+#include <zlib.h>
+
 #include "model.h"
 
 namespace bty {
@@ -88,7 +89,7 @@ std::shared_ptr<const Model> parse(const uint8_t* data, size_t size, const std::
   if (file_size != size)
     r.fail("truncated or padded: header says " + std::to_string(file_size) + " bytes, file has " + std::to_string(size));
   uint32_t stored_crc = r.u32(size - 4, "checksum");
-  if (crc32(data, size - 4) != stored_crc) r.fail("checksum mismatch: the file is corrupt");
+  if (::crc32_z(0, data, size - 4) != stored_crc) r.fail("checksum mismatch: the file is corrupt");
 
   auto m = std::make_shared<Model>();
   ModelInfo& info = m->info;

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "crc32.h"
+#include <zlib.h>
 
 namespace bty {
 namespace {
@@ -64,7 +64,7 @@ std::vector<uint8_t> serialize_model(const ModelSpec& spec) {
   out.resize(96, 0);
   out.insert(out.end(), table.begin(), table.end());
   out.insert(out.end(), blob.begin(), blob.end());
-  put32(out, crc32(out.data(), out.size()));
+  put32(out, uint32_t(::crc32_z(0, out.data(), out.size())));  // the standard CRC-32 (IEEE 802.3)
   return out;
 }
 

@@ -33,12 +33,18 @@ Net::Net(std::shared_ptr<const Model> model, const NetOptions& o) : impl_(std::m
   d.model = std::move(model);
   d.opt = o;
   const Model& m = *d.model;
-  if (o.threads < 1 || o.threads > 64) throw std::invalid_argument("threads must be 1..64");
+  if (o.threads < 1 || o.threads > NetOptions::kMaxThreads)
+    throw std::invalid_argument("threads must be 1.." + std::to_string(NetOptions::kMaxThreads));
   int w = o.width ? o.width : m.info.input_width, h = o.height ? o.height : m.info.input_height;
-  if (w < m.down_factor || h < m.down_factor || w > 8192 || h > 8192 || w % m.down_factor || h % m.down_factor)
+  const int max_side = NetOptions::kMaxSide;
+  if (w < m.down_factor || h < m.down_factor || w > max_side || h > max_side || w % m.down_factor ||
+      h % m.down_factor)
     throw std::invalid_argument("net input size " + std::to_string(w) + "x" + std::to_string(h) +
-                                " must be positive multiples of " + std::to_string(m.down_factor) + ", at most 8192");
-  if (o.segment_bytes < 16 * 1024) throw std::invalid_argument("segment_bytes must be at least 16 KiB");
+                                " must be positive multiples of " + std::to_string(m.down_factor) + ", at most " +
+                                std::to_string(max_side));
+  if (o.segment_bytes < NetOptions::kMinSegmentBytes)
+    throw std::invalid_argument("segment_bytes must be at least " + std::to_string(NetOptions::kMinSegmentBytes / 1024) +
+                                " KiB");
   d.kernels = select_kernels(o.executor == Executor::Reference ? Isa::Scalar : o.isa);
   d.plan = make_plan(m, w, h);
   for (const ConvStep& s : d.plan.steps) d.macs.push_back(conv_macs(d.plan, s));

@@ -162,12 +162,10 @@ class PipelineExecutor final : public ExecutorImpl {
   int halo(const Plan& p) const {
     const int W = p.width[0];
     std::vector<int> k(p.width.size(), 0);  // contaminated pixels at each tensor's resolution
-    std::vector<int> scale(p.width.size(), 1);
     for (const ConvStep& s : p.steps) {
       int kin = 0;
       for (const ConvSource& src : s.sources) kin = std::max(kin, src.up ? 2 * k[src.tensor] : k[src.tensor]);
       k[s.tensor] = (kin + 1 + s.stride - 1) / s.stride + 1;
-      scale[s.tensor] = W / p.width[s.tensor];
     }
     int ot = p.output_tensor;
     int m = k[ot] * (W / p.width[ot]);

@@ -2,13 +2,17 @@
 //   face-bench [--data DIR] [--testdata DIR] [--out DIR] [--frames N] [--quick] [--only cost|jitter|recall]
 // DIR defaults: ../shared/data/faces (real photos; optional) and tests/face/data (public-domain fallback).
 // Writes OUT/face.json and OUT/face.md.
+#include "csv.h"
 #include "face_stage.h"
 #include "geometry.h"
 #include "image_io.h"
+#include "json.h"
+#include "options.h"
 #include "render.h"
 
 #include <sched.h>
 
+#include <sys/stat.h>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -18,7 +22,6 @@
 #include <map>
 #include <sstream>
 #include <string>
-#include <sys/stat.h>
 #include <thread>
 #include <vector>
 
@@ -47,7 +50,6 @@ std::string fmt(double v, int prec = 2) {
 
 // A face photo cropped square around its face, with the face's size (predictor box side) in the crop.
 struct FaceCrop {
-  std::string name;
   Image luma;
   V2 center;
   float size = 0;
@@ -67,7 +69,7 @@ std::vector<FaceCrop> load_faces(const std::vector<std::string>& files) {
     if (faces.empty()) continue;
     V2 c(0, 0);
     for (const auto& p : faces[0].landmarks) c += p / float(kNumLandmarks);
-    out.push_back({f.substr(f.find_last_of('/') + 1), g, c, faces[0].size});
+    out.push_back({g, c, faces[0].size});
   }
   return out;
 }
@@ -100,7 +102,8 @@ Image scene(const std::vector<FaceCrop>& crops, int w, int h, int n, float face_
   return frame;
 }
 
-CostRow measure_cost(const std::vector<FaceCrop>& crops, int w, int h, int n, float face_px, int frames, bool one_core_too) {
+CostRow measure_cost(const std::vector<FaceCrop>& crops, int w, int h, int n, float face_px, int frames,
+                     bool one_core_too) {
   CostRow r;
   r.res = std::to_string(h) + "p";
   r.faces_wanted = n;
@@ -124,7 +127,8 @@ CostRow measure_cost(const std::vector<FaceCrop>& crops, int w, int h, int n, fl
       const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
       if (k < 30) continue;  // warm-up: first detections and fade-in
       const Timings t = s.timings();
-      total.push_back(ms), cpu.push_back(t.total_ms), lm.push_back(t.landmarks_ms), sm.push_back(t.smoothing_ms), mk.push_back(t.masks_ms);
+      total.push_back(ms), cpu.push_back(t.total_ms), lm.push_back(t.landmarks_ms), sm.push_back(t.smoothing_ms),
+          mk.push_back(t.masks_ms);
       rc.push_back(t.reconcile_ms);
       seen += double(faces.size());
       ++counted;
@@ -235,27 +239,26 @@ int main(int argc, char** argv) {
   std::string data = "../shared/data/faces", testdata = "tests/face/data", out = "out/bench";
   int frames = 300;
   bool quick = false;
-  std::string only;  // cost | jitter | recall (default: all)
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--data" && i + 1 < argc) data = argv[++i];
-    else if (a == "--testdata" && i + 1 < argc) testdata = argv[++i];
-    else if (a == "--out" && i + 1 < argc) out = argv[++i];
-    else if (a == "--frames" && i + 1 < argc) frames = std::max(60, std::stoi(argv[++i]));
-    else if (a == "--quick") quick = true, frames = 90;
-    else if (a == "--only" && i + 1 < argc) only = argv[++i];
-    else {
-      std::cerr << "usage: face-bench [--data DIR] [--testdata DIR] [--out DIR] [--frames N] [--quick] [--only cost|jitter|recall]\n";
-      return 2;
-    }
-  }
+  std::string only = "all";
+  bty::cli::Options opts("face-bench", "",
+                         "Cost, jitter and recall of the face stage; writes OUT/face.json and OUT/face.md.");
+  opts.text("data", 0, &data, "DIR", "the shared face photos (optional)");
+  opts.text("testdata", 0, &testdata, "DIR", "the public-domain fallback photos");
+  opts.text("out", 'o', &out, "DIR", "output folder");
+  opts.integer("frames", 0, &frames, 60, 1000000, "N", "frames per cost measurement");
+  opts.flag("quick", 0, &quick, "fewer frames (90 unless --frames) and photos");
+  opts.choice("only", 0, &only, {"all", "cost", "jitter", "recall"}, "which measurement");
+  if (!opts.parse(argc, argv)) return bty::cli::kUsageError;
+  if (quick && !opts.given("--frames")) frames = 90;
+  const bool all = only == "all";
   // Keeps the landmark model loaded for the whole run (stages share it while one lives).
   Options pin_opt;
   pin_opt.synchronous_detection = true;
   FaceStage pin(pin_opt);
   const bool have_shared = exists(data + "/manifest.csv");
   const std::string fr = data + "/images/github-ageitgey-face_recognition/";
-  std::vector<std::string> photos = {fr + "examples_obama-1080p.jpg", fr + "examples_knn_examples_train_biden_biden2.jpg",
+  std::vector<std::string> photos = {fr + "examples_obama-1080p.jpg",
+                                     fr + "examples_knn_examples_train_biden_biden2.jpg",
                                      data + "/images/debian-opencv-doc/230501201_1.jpg",
                                      data + "/images/github-google-mediapipe/mediapipe_objc_testdata_sergey.png"};
   std::vector<FaceCrop> crops = have_shared ? load_faces(photos) : std::vector<FaceCrop>{};
@@ -276,15 +279,19 @@ int main(int argc, char** argv) {
 
   // 1. Per-frame cost.
   std::vector<CostRow> cost;
-  struct Cfg { int w, h, n; float px; };
-  for (const Cfg& c : {Cfg{1280, 720, 1, 260}, Cfg{1280, 720, 4, 180}, Cfg{1920, 1080, 1, 400}, Cfg{1920, 1080, 4, 260}}) {
-    if (!only.empty() && only != "cost") break;
+  struct Cfg {
+    int w, h, n;
+    float px;
+  };
+  for (const Cfg& c :
+       {Cfg{1280, 720, 1, 260}, Cfg{1280, 720, 4, 180}, Cfg{1920, 1080, 1, 400}, Cfg{1920, 1080, 4, 260}}) {
+    if (!all && only != "cost") break;
     std::cerr << "cost " << c.h << "p x" << c.n << "\n";
     cost.push_back(measure_cost(crops, c.w, c.h, c.n, c.px, frames, c.h == 1080));
   }
   // 2. Jitter and lag.
   std::vector<JitterRow> jitter;
-  if (only.empty() || only == "jitter") {
+  if (all || only == "jitter") {
     std::cerr << "jitter\n";
     jitter.push_back(measure_jitter(crops[0], "still", 0.f, quick ? 60 : 150));
     jitter.push_back(measure_jitter(crops[0], "pan 4 px/frame", 4.f, quick ? 60 : 120));
@@ -294,107 +301,121 @@ int main(int argc, char** argv) {
   // 3. Detection recall on the shared photos, by face size (Haar's largest box from manifest.csv).
   std::map<std::string, std::map<int, RecallBucket>> recall;  // policy -> bucket lower bound -> counts
   const int edges[] = {0, 100, 200, 400, 800};
-  if (have_shared && (only.empty() || only == "recall")) {
+  if (have_shared && (all || only == "recall")) {
     std::cerr << "recall\n";
     std::ifstream man(data + "/manifest.csv");
-    std::string line;
-    std::getline(man, line);
     int done = 0;
-    while (std::getline(man, line)) {
-      std::vector<std::string> col;
-      std::stringstream ss(line);
-      for (std::string c; std::getline(ss, c, ',');) col.push_back(c);
-      if (col.size() < 8 || col[0] != "images") continue;
-      const int haar = std::atoi(col[6].c_str()), max_px = std::atoi(col[7].c_str());
-      if (haar <= 0) continue;
-      if (quick && ++done > 40) break;
-      Image g;
-      try {
-        g = to_luma(load_image(data + "/" + col[2]));
-      } catch (const std::exception& e) {
-        std::cerr << e.what() << "\n";
-        continue;
+    try {
+      bty::cli::CsvTable rows(man);
+      while (rows.next()) {
+        if (rows["kind"] != "images") continue;
+        const int haar = std::atoi(rows["haar_faces"].c_str()), max_px = std::atoi(rows["max_face_px"].c_str());
+        if (haar <= 0) continue;
+        if (quick && ++done > 40) break;
+        Image g;
+        try {
+          g = to_luma(load_image(data + "/" + rows["file"]));
+        } catch (const std::exception& e) {
+          std::cerr << e.what() << "\n";
+          continue;
+        }
+        int bucket = 0;
+        for (int e : edges)
+          if (max_px >= e) bucket = e;
+        for (int side : {640, 1280}) {
+          Options o;
+          o.synchronous_detection = true;
+          o.fade_frames = 0;
+          o.max_faces = 50;
+          o.detect_max_side = side;
+          FaceStage s(o);
+          const auto faces = s.process({g.data.data(), g.width, g.height, g.width, 1.f, false, true});
+          RecallBucket& b = recall["detect_max_side " + std::to_string(side)][bucket];
+          b.present += haar;
+          b.found += std::min<int>(haar, int(faces.size()));
+          b.images += 1;
+        }
       }
-      int bucket = 0;
-      for (int e : edges) if (max_px >= e) bucket = e;
-      for (int side : {640, 1280}) {
-        Options o;
-        o.synchronous_detection = true;
-        o.fade_frames = 0;
-        o.max_faces = 50;
-        o.detect_max_side = side;
-        FaceStage s(o);
-        const auto faces = s.process({g.data.data(), g.width, g.height, g.width, 1.f, false, true});
-        RecallBucket& b = recall["detect_max_side " + std::to_string(side)][bucket];
-        b.present += haar;
-        b.found += std::min<int>(haar, int(faces.size()));
-        b.images += 1;
-      }
+    } catch (const std::exception& e) {  // a manifest that is not the CSV described in the shared data's README
+      std::cerr << "face-bench: " << data << "/manifest.csv: " << e.what() << "\n";
+      return 1;
     }
   }
 
   // Reports.
-  std::ofstream js(out + "/face.json");
-  js << "{\n  \"machine_load\": \"" << load << "\",\n  \"frames\": " << frames << ",\n  \"cost\": [\n";
-  for (size_t i = 0; i < cost.size(); ++i) {
-    const CostRow& c = cost[i];
-    js << "    {\"resolution\": \"" << c.res << "\", \"faces\": " << c.faces_wanted << ", \"faces_tracked_mean\": " << fmt(c.faces_seen)
-       << ", \"process_wall_median_ms\": " << fmt(c.med, 3) << ", \"process_wall_p99_ms\": " << fmt(c.p99, 3)
-       << ", \"process_cpu_median_ms\": " << fmt(c.cpu_med, 3) << ", \"process_cpu_p99_ms\": " << fmt(c.cpu_p99, 3)
-       << ", \"landmarks_median_ms\": " << fmt(c.landmarks, 3) << ", \"smoothing_median_ms\": " << fmt(c.smoothing, 3)
-       << ", \"masks_median_ms\": " << fmt(c.masks, 3) << ", \"reconcile_mean_ms\": " << fmt(c.reconcile, 3)
-       << ", \"detect_ms_per_run\": " << fmt(c.detect_per_run, 2) << ", \"detect_runs\": " << c.detect_runs
-       << ", \"detect_amortised_ms\": " << fmt(c.detect_amortised, 3) << ", \"total_amortised_ms\": " << fmt(c.total_amortised, 3)
-       << ", \"per_face_amortised_ms\": " << fmt(c.per_face, 3);
-    if (c.one_core_med > 0) js << ", \"one_core_process_median_ms\": " << fmt(c.one_core_med, 3) << ", \"one_core_process_p99_ms\": " << fmt(c.one_core_p99, 3);
-    js << "}" << (i + 1 < cost.size() ? "," : "") << "\n";
-  }
-  js << "  ],\n  \"jitter\": [\n";
-  for (size_t i = 0; i < jitter.size(); ++i) {
-    const JitterRow& j = jitter[i];
-    js << "    {\"clip\": \"" << j.clip << "\", \"raw_rms_px\": " << fmt(j.raw_px, 3) << ", \"smoothed_rms_px\": " << fmt(j.smooth_px, 3)
-       << ", \"raw_rms_interocular\": " << fmt(j.raw_rel, 4) << ", \"smoothed_rms_interocular\": " << fmt(j.smooth_rel, 4)
-       << ", \"lag_px\": " << fmt(j.lag_px, 2) << "}" << (i + 1 < jitter.size() ? "," : "") << "\n";
-  }
-  js << "  ],\n  \"recall\": {";
-  bool first_policy = true;
-  for (const auto& [policy, buckets] : recall) {
-    js << (first_policy ? "\n" : ",\n") << "    \"" << policy << "\": [";
-    first_policy = false;
-    bool first = true;
-    for (const auto& [lo, b] : buckets) {
-      js << (first ? "" : ", ") << "{\"max_face_px_from\": " << lo << ", \"images\": " << b.images << ", \"faces_present\": " << b.present
-         << ", \"faces_found\": " << b.found << "}";
-      first = false;
+  bty::cli::Json js;
+  js.begin_object().key("machine_load").value(load).key("frames").value(frames).key("cost").begin_array();
+  for (const CostRow& c : cost) {
+    js.begin_object().key("resolution").value(c.res).key("faces").value(c.faces_wanted);
+    js.key("faces_tracked_mean").value(c.faces_seen, 2);
+    js.key("process_wall_median_ms").value(c.med, 3).key("process_wall_p99_ms").value(c.p99, 3);
+    js.key("process_cpu_median_ms").value(c.cpu_med, 3).key("process_cpu_p99_ms").value(c.cpu_p99, 3);
+    js.key("landmarks_median_ms").value(c.landmarks, 3).key("smoothing_median_ms").value(c.smoothing, 3);
+    js.key("masks_median_ms").value(c.masks, 3).key("reconcile_mean_ms").value(c.reconcile, 3);
+    js.key("detect_ms_per_run").value(c.detect_per_run, 2).key("detect_runs").value(c.detect_runs);
+    js.key("detect_amortised_ms").value(c.detect_amortised, 3).key("total_amortised_ms").value(c.total_amortised, 3);
+    js.key("per_face_amortised_ms").value(c.per_face, 3);
+    if (c.one_core_med > 0) {
+      js.key("one_core_process_median_ms").value(c.one_core_med, 3);
+      js.key("one_core_process_p99_ms").value(c.one_core_p99, 3);
     }
-    js << "]";
+    js.end_object();
   }
-  js << "\n  }\n}\n";
+  js.end_array().key("jitter").begin_array();
+  for (const JitterRow& j : jitter) {
+    js.begin_object().key("clip").value(j.clip).key("raw_rms_px").value(j.raw_px, 3);
+    js.key("smoothed_rms_px").value(j.smooth_px, 3).key("raw_rms_interocular").value(j.raw_rel, 4);
+    js.key("smoothed_rms_interocular").value(j.smooth_rel, 4).key("lag_px").value(j.lag_px, 2).end_object();
+  }
+  js.end_array().key("recall").begin_object();
+  for (const auto& [policy, buckets] : recall) {
+    js.key(policy.c_str()).begin_array();
+    for (const auto& [lo, b] : buckets) {
+      js.begin_object().key("max_face_px_from").value(lo).key("images").value(b.images);
+      js.key("faces_present").value(b.present).key("faces_found").value(b.found).end_object();
+    }
+    js.end_array();
+  }
+  js.end_object().end_object();
+  try {
+    js.write_file(out + "/face.json");
+  } catch (const std::exception& e) {
+    std::cerr << "face-bench: " << e.what() << "\n";
+    return 1;
+  }
 
   std::ofstream md(out + "/face.md");
   md << "### Face stage (`scripts/bench face`)\n\n"
-     << "Per frame, asynchronous detection (the element's mode), " << frames << " frames at 30 fps of slowly drifting faces "
-     << "pasted from real photos; medians unless noted; load average at start: " << load << " (2 cores shared with other work: "
+     << "Per frame, asynchronous detection (the element's mode), " << frames
+     << " frames at 30 fps of slowly drifting faces "
+     << "pasted from real photos; medians unless noted; load average at start: " << load
+     << " (2 cores shared with other work: "
      << "wall times include waiting for the CPU, CPU times do not).\n"
-     << "Costs are thread CPU time. Detection amortised = detection CPU ms over the run / frames (every 10th frame while "
+     << "Costs are thread CPU time. Detection amortised = detection CPU ms over the run / frames (every 10th frame "
+        "while "
      << "searching; none while max_faces (4) faces are tracked well); total = "
      << "process() CPU + detection amortised; one core = wall time of process() with the frame and detector threads "
      << "pinned to one core (the detector can only preempt, never block).\n\n"
-     << "| frame | faces | process() wall median / p99 | CPU median / p99 | landmarks | smoothing | masks | detection / run (runs) | detection amortised | total amortised | per face | one core: wall median / p99 |\n"
+     << "| frame | faces | process() wall median / p99 | CPU median / p99 | landmarks | smoothing | masks | detection "
+        "/ run (runs) | detection amortised | total amortised | per face | one core: wall median / p99 |\n"
      << "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const CostRow& c : cost) {
-    md << "| " << c.res << " | " << c.faces_wanted << " (" << fmt(c.faces_seen, 1) << ") | " << fmt(c.med) << " / " << fmt(c.p99)
-       << " ms | " << fmt(c.cpu_med) << " / " << fmt(c.cpu_p99) << " ms | " << fmt(c.landmarks) << " | " << fmt(c.smoothing, 3) << " | " << fmt(c.masks) << " | " << fmt(c.detect_per_run, 1)
-       << " ms (" << c.detect_runs << ") | " << fmt(c.detect_amortised) << " | " << fmt(c.total_amortised) << " ms | **" << fmt(c.per_face) << " ms** | "
+    md << "| " << c.res << " | " << c.faces_wanted << " (" << fmt(c.faces_seen, 1) << ") | " << fmt(c.med) << " / "
+       << fmt(c.p99) << " ms | " << fmt(c.cpu_med) << " / " << fmt(c.cpu_p99) << " ms | " << fmt(c.landmarks) << " | "
+       << fmt(c.smoothing, 3) << " | " << fmt(c.masks) << " | " << fmt(c.detect_per_run, 1) << " ms (" << c.detect_runs
+       << ") | " << fmt(c.detect_amortised) << " | " << fmt(c.total_amortised) << " ms | **" << fmt(c.per_face)
+       << " ms** | "
        << (c.one_core_med > 0 ? fmt(c.one_core_med) + " / " + fmt(c.one_core_p99) + " ms" : std::string("-")) << " |\n";
   }
   md << "\nLandmark jitter, 1080p, face 400 px, sensor noise +-6 grey levels (RMS frame-to-frame landmark motion minus "
-        "the true motion):\n\n| clip | raw | smoothed | raw / interocular | smoothed / interocular | smoothing lag |\n|---|---|---|---|---|---|\n";
+        "the true motion):\n\n| clip | raw | smoothed | raw / interocular | smoothed / interocular | smoothing lag "
+        "|\n|---|---|---|---|---|---|\n";
   for (const JitterRow& j : jitter)
-    md << "| " << j.clip << " | " << fmt(j.raw_px, 3) << " px | " << fmt(j.smooth_px, 3) << " px | " << fmt(j.raw_rel, 4) << " | "
-       << fmt(j.smooth_rel, 4) << " | " << fmt(j.lag_px, 2) << " px |\n";
+    md << "| " << j.clip << " | " << fmt(j.raw_px, 3) << " px | " << fmt(j.smooth_px, 3) << " px | "
+       << fmt(j.raw_rel, 4) << " | " << fmt(j.smooth_rel, 4) << " | " << fmt(j.lag_px, 2) << " px |\n";
   if (!recall.empty()) {
-    md << "\nDetection recall on ../shared/data/faces/images (faces found by the stage / faces OpenCV's Haar cascade found, "
+    md << "\nDetection recall on ../shared/data/faces/images (faces found by the stage / faces OpenCV's Haar cascade "
+          "found, "
           "bucketed by Haar's largest face; Haar's count is not ground truth):\n\n| largest face (px) |";
     for (const auto& [policy, b] : recall) md << " " << policy << " |";
     md << "\n|---|";
@@ -404,8 +425,11 @@ int main(int argc, char** argv) {
       md << "| " << e << (e == 800 ? "+" : "-" + std::to_string(e == 0 ? 100 : e * 2)) << " |";
       for (const auto& [policy, buckets] : recall) {
         const auto it = buckets.find(e);
-        if (it == buckets.end()) md << " - |";
-        else md << " " << it->second.found << "/" << it->second.present << " (" << fmt(100.0 * it->second.found / std::max(1, it->second.present), 0) << "%) |";
+        if (it == buckets.end())
+          md << " - |";
+        else
+          md << " " << it->second.found << "/" << it->second.present << " ("
+             << fmt(100.0 * it->second.found / std::max(1, it->second.present), 0) << "%) |";
       }
       md << "\n";
     }

@@ -4,17 +4,18 @@
 //                                      <stem>_f<k>_crop.png (RGB at the ROI), <stem>_f<k>_mask.png (ROI size),
 //                                      <stem>_f<k>_overlay.png (overlay at the ROI, for checking)
 //   face-tool --raw WxH [--format gray|i420] [--overlay-every K] CLIP
-//                                      OUT/<stem>_landmarks.csv (frame,id,alpha,quality,x0,y0..x67,y67) and
-//                                      <stem>_<frame>_overlay.png every K frames
+//                                      OUT/<stem>_landmarks.json (per frame: faces with id, alpha, quality,
+//                                      landmarks) and <stem>_<frame>_overlay.png every K frames
 #include "face_stage.h"
 #include "image_io.h"
+#include "json.h"
+#include "options.h"
 #include "render.h"
 
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -22,47 +23,40 @@ using namespace bty::face;
 
 namespace {
 
-void usage() {
-  std::cerr << "usage: face-tool [--out DIR] [--model PATH] [--max-faces N] [--min-face PX] [--detect-max-side PX]\n"
-               "                 [--crops] IMAGE...\n"
-               "       face-tool [--out DIR] ... --raw WxH [--format gray|i420] [--sync] [--overlay-every K] CLIP\n";
-}
-
 std::string stem_of(const std::string& path) {
   std::string s = path.substr(path.find_last_of('/') + 1);
   const size_t dot = s.find_last_of('.');
   return dot == std::string::npos ? s : s.substr(0, dot);
 }
 
-std::string rect_json(const Rect& r) {
-  std::ostringstream o;
-  o << "{\"x\": " << r.x << ", \"y\": " << r.y << ", \"width\": " << r.width << ", \"height\": " << r.height << "}";
-  return o.str();
+void rect_json(bty::cli::Json& j, const Rect& r) {
+  j.begin_object().key("x").value(r.x).key("y").value(r.y).key("width").value(r.width).key("height").value(r.height);
+  j.end_object();
 }
 
-std::string points_json(const Landmarks& lm, float ox, float oy) {
-  std::ostringstream o;
-  o.setf(std::ios::fixed);
-  o.precision(2);
-  o << "[";
-  for (int i = 0; i < kNumLandmarks; ++i) o << (i ? ", " : "") << "[" << lm[i].x() - ox << ", " << lm[i].y() - oy << "]";
-  o << "]";
-  return o.str();
+void points_json(bty::cli::Json& j, const Landmarks& lm, float ox, float oy) {
+  j.begin_array();
+  for (const auto& p : lm) j.begin_array().value(p.x() - ox, 2).value(p.y() - oy, 2).end_array();
+  j.end_array();
 }
 
-std::string face_json(const Face& f, bool roi_coords) {
-  std::ostringstream o;
-  o << "{\"id\": " << f.id << ", \"quality\": " << f.quality << ", \"size\": " << f.size << ", \"roll\": " << f.roll
-    << ", \"box\": " << rect_json(f.box) << ", \"roi\": " << rect_json(f.roi)
-    << ", \"landmarks\": " << points_json(f.landmarks, 0, 0);
-  if (roi_coords) o << ", \"landmarks_roi\": " << points_json(f.landmarks, float(f.roi.x), float(f.roi.y));
-  o << "}";
-  return o.str();
+void face_json(bty::cli::Json& j, const Face& f, bool roi_coords) {
+  j.begin_object().key("id").value(f.id).key("quality").value(f.quality, 4).key("size").value(f.size, 2);
+  j.key("roll").value(f.roll, 4).key("box");
+  rect_json(j, f.box);
+  j.key("roi");
+  rect_json(j, f.roi);
+  j.key("landmarks");
+  points_json(j, f.landmarks, 0, 0);
+  if (roi_coords) {
+    j.key("landmarks_roi");
+    points_json(j, f.landmarks, float(f.roi.x), float(f.roi.y));
+  }
+  j.end_object();
 }
 
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  if (!out || !(out << text)) throw Error("cannot write '" + path + "'");
+void image_header(bty::cli::Json& j, const std::string& file, const Image& img) {
+  j.key("image").path(file).key("width").value(img.width).key("height").value(img.height);
 }
 
 Image crop(const Image& img, const Rect& r) {
@@ -91,8 +85,12 @@ int run_images(const std::vector<std::string>& files, const Options& base, const
         for (size_t k = 0; k < faces.size(); ++k) {
           const Face& f = faces[k];
           const std::string fs = stem + "_f" + std::to_string(k);
-          write_text(fs + ".json", "{\"image\": \"" + file + "\", \"width\": " + std::to_string(rgb.width) +
-                                       ", \"height\": " + std::to_string(rgb.height) + ", \"face\": " + face_json(f, true) + "}\n");
+          bty::cli::Json j;
+          j.begin_object();
+          image_header(j, file, rgb);
+          j.key("face");
+          face_json(j, f, true);
+          j.end_object().write_file(fs + ".json", false);
           save_png(crop(rgb, f.roi), fs + "_crop.png");
           Image m;
           m.width = f.roi.width, m.height = f.roi.height, m.channels = 1, m.data = f.mask;
@@ -100,10 +98,12 @@ int run_images(const std::vector<std::string>& files, const Options& base, const
           save_png(crop(draw_overlay(rgb, {f}), f.roi), fs + "_overlay.png");
         }
       } else {
-        std::string js = "{\"image\": \"" + file + "\", \"width\": " + std::to_string(rgb.width) +
-                         ", \"height\": " + std::to_string(rgb.height) + ", \"faces\": [";
-        for (size_t k = 0; k < faces.size(); ++k) js += (k ? ",\n  " : "\n  ") + face_json(faces[k], false);
-        write_text(stem + ".json", js + "]}\n");
+        bty::cli::Json j;
+        j.begin_object();
+        image_header(j, file, rgb);
+        j.key("faces").begin_array();
+        for (const Face& f : faces) face_json(j, f, false);
+        j.end_array().end_object().write_file(stem + ".json", false);
         save_png(full_mask(rgb.width, rgb.height, faces), stem + "_mask.png");
         save_png(draw_overlay(rgb, faces), stem + "_overlay.png");
       }
@@ -125,19 +125,20 @@ int run_clip(const std::string& file, int w, int h, const std::string& format, c
   std::vector<uint8_t> buf(frame_bytes);
   FaceStage stage(o);
   const std::string stem = out + "/" + stem_of(file);
-  std::ofstream csv(stem + "_landmarks.csv");
-  if (!csv) throw Error("cannot write '" + stem + "_landmarks.csv'");
-  csv << "frame,id,alpha,quality";
-  for (int i = 0; i < kNumLandmarks; ++i) csv << ",x" << i << ",y" << i;
-  csv << "\n";
+  bty::cli::Json j;
+  j.begin_object().key("clip").path(file).key("width").value(w).key("height").value(h).key("format").value(format);
+  j.key("frames").begin_array();
   int n = 0;
   while (in.read(reinterpret_cast<char*>(buf.data()), std::streamsize(frame_bytes))) {
     const std::vector<Face> faces = stage.process({buf.data(), w, h, w});
+    j.begin_object().key("frame").value(n).key("faces").begin_array();
     for (const Face& f : faces) {
-      csv << n << "," << f.id << "," << f.alpha << "," << f.quality;
-      for (const auto& p : f.landmarks) csv << "," << p.x() << "," << p.y();
-      csv << "\n";
+      j.begin_object().key("id").value(f.id).key("alpha").value(f.alpha, 4).key("quality").value(f.quality, 4);
+      j.key("landmarks");
+      points_json(j, f.landmarks, 0, 0);
+      j.end_object();
     }
+    j.end_array().end_object();
     if (overlay_every > 0 && n % overlay_every == 0) {
       Image g;
       g.width = w, g.height = h, g.channels = 1;
@@ -148,6 +149,7 @@ int run_clip(const std::string& file, int w, int h, const std::string& format, c
     }
     ++n;
   }
+  j.end_array().end_object().write_file(stem + "_landmarks.json", false);
   std::cout << file << ": " << n << " frames\n";
   return 0;
 }
@@ -160,52 +162,43 @@ int main(int argc, char** argv) {
   o.detect_max_side = 1280;  // photos: find faces down to ~80 px in a 1280-px image
   o.max_faces = 20;
   std::string out = ".", raw, format = "gray";
-  bool crops = false;
+  bool crops = false, sync = false;
   int overlay_every = 0;
-  std::vector<std::string> files;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        usage();
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--out") out = next();
-    else if (a == "--model") o.landmark_model = next();
-    else if (a == "--max-faces") o.max_faces = std::stoi(next());
-    else if (a == "--min-face") o.min_face_size = std::stoi(next());
-    else if (a == "--detect-max-side") o.detect_max_side = std::stoi(next());
-    else if (a == "--crops") crops = true;
-    else if (a == "--raw") raw = next();
-    else if (a == "--format") format = next();
-    else if (a == "--sync") o.synchronous_detection = true;
-    else if (a == "--overlay-every") overlay_every = std::stoi(next());
-    else if (a == "-h" || a == "--help") {
-      usage();
-      return 0;
-    } else if (!a.empty() && a[0] == '-') {
-      usage();
-      return 2;
-    } else files.push_back(a);
+  bty::cli::Options opts("face-tool", "IMAGE... | --raw WxH CLIP...",
+                         "Finds faces, fits landmarks and writes JSON, masks and overlays per image (or per clip).");
+  opts.text("out", 'o', &out, "DIR", "output folder");
+  opts.text("model", 0, &o.landmark_model, "PATH", "dlib 68-point landmark model");
+  opts.integer("max-faces", 0, &o.max_faces, 1, 1000, "N", "most faces per image or frame");
+  opts.integer("min-face", 0, &o.min_face_size, 1, 16384, "PX", "smallest face width");
+  opts.integer("detect-max-side", 0, &o.detect_max_side, 80, 16384, "PX", "cap on the detection image's longer side");
+  opts.flag("crops", 0, &crops, "per face: ROI crop, ROI mask and JSON with landmarks in ROI coordinates");
+  opts.text("raw", 0, &raw, "WxH", "the inputs are raw clips of this frame size");
+  opts.choice("format", 0, &format, {"gray", "i420"}, "raw clip pixel format");
+  opts.flag("sync", 0, &sync, "raw clips: detect in every frame that needs it, inline (deterministic)");
+  opts.integer("overlay-every", 0, &overlay_every, 0, 1 << 30, "K",
+               "raw clips: an overlay PNG every K frames, 0 = none");
+  opts.positional(1, -1);
+  if (!opts.parse(argc, argv)) return bty::cli::kUsageError;
+  if (sync) o.synchronous_detection = true;
+  int w = 0, h = 0;
+  if (!raw.empty()) {
+    const size_t x = raw.find('x');
+    gint64 pw = 0, ph = 0;
+    if (x == std::string::npos || !g_ascii_string_to_signed(raw.substr(0, x).c_str(), 10, 1, 16384, &pw, nullptr) ||
+        !g_ascii_string_to_signed(raw.substr(x + 1).c_str(), 10, 1, 16384, &ph, nullptr))
+      return opts.usage_error("--raw: '" + raw + "' is not a frame size WxH (1..16384 each)");
+    w = int(pw), h = int(ph);
+  } else if (opts.given("--format") || opts.given("--sync") || opts.given("--overlay-every")) {
+    return opts.usage_error("--format, --sync and --overlay-every apply to raw clips (--raw WxH)");
   }
-  if (files.empty()) {
-    usage();
-    return 2;
-  }
+  if (!raw.empty() && crops) return opts.usage_error("--crops applies to images, not to raw clips");
   try {
     if (!raw.empty()) {
-      int w = 0, h = 0;
-      if (std::sscanf(raw.c_str(), "%dx%d", &w, &h) != 2 || w < 1 || h < 1 || (format != "gray" && format != "i420")) {
-        usage();
-        return 2;
-      }
       int rc = 0;
-      for (const auto& f : files) rc |= run_clip(f, w, h, format, o, out, overlay_every);
+      for (const auto& f : opts.args()) rc |= run_clip(f, w, h, format, o, out, overlay_every);
       return rc;
     }
-    return run_images(files, o, out, crops);
+    return run_images(opts.args(), o, out, crops);
   } catch (const std::exception& e) {
     std::cerr << "face-tool: " << e.what() << "\n";
     return 1;

@@ -2,60 +2,68 @@
 // The benchmark driver (scripts/bench-engine) alternates calls of this tool with the peer engines.
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <random>
-#include <sstream>
+#include <stdexcept>
 #include <vector>
 
-#include "args.h"
+#include "json.h"
+#include "net_options.h"
 #include "peak_fma.h"
 
 namespace {
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  return n == 0 ? 0.0 : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 }  // namespace
 
 int main(int argc, char** argv) {
+  bty::tools::NetArgs na;
+  std::string model, input_planar, dump_output;
+  int reps = 20, warmup = 3;
+  bool peak = false;
+  bty::cli::Options opts("bty-bench", "", "Times one executor on one model and input size (one JSON object).");
+  opts.text("model", 'm', &model, "F.bmodel", "the model");
+  na.add_to(opts);
+  opts.integer("reps", 0, &reps, 1, 1000000, "N", "timed runs");
+  opts.integer("warmup", 0, &warmup, 0, 1000000, "K", "untimed runs first");
+  opts.text("input-planar", 0, &input_planar, "in.f32", "CHW float32 input (default: seeded random)");
+  opts.text("dump-output", 0, &dump_output, "out.f32", "write the CHW float32 output of one run");
+  opts.flag("peak", 0, &peak, "measure the FP32 FMA peak on --threads threads instead (needs AVX2+FMA)");
+  if (!opts.parse(argc, argv)) return bty::cli::kUsageError;
+  if (!peak && model.empty()) return opts.usage_error("--model is required (or --peak)");
   try {
-    bty::tools::Args a(argc, argv);
-    if (a.has("peak")) {
+    bty::cli::Json j;
+    if (peak) {
       if (bty::best_isa() == bty::Isa::Scalar) throw std::runtime_error("--peak needs AVX2+FMA");
-      int t = a.num("threads", 1);
-      std::printf("{\"peak_gflops\": %.2f, \"threads\": %d}\n", bty::tools::peak_gflops(t), t);
+      j.begin_object().key("peak_gflops").value(bty::tools::peak_gflops(na.threads), 2);
+      j.key("threads").value(na.threads).end_object();
+      std::cout << j.str() << "\n";
       return 0;
     }
-    if (!a.has("model")) {
-      std::cerr << "usage: bty-bench --model F.bmodel " << bty::tools::kNetOptionsUsage
-                << " [--reps N] [--warmup K] [--input-planar in.f32 --dump-output out.f32]\n"
-                   "       bty-bench --peak [--threads N]\n";
-      return 2;
-    }
-    auto model = bty::load_model(a.str("model"));
-    const bty::NetOptions o = bty::tools::net_options(a);
-    bty::Net net(model, o);
+    const bty::NetOptions o = na.options();
+    bty::Net net(bty::load_model(model), o);
     std::vector<float> in(size_t(3) * net.input_width() * net.input_height());
-    if (a.has("input-planar")) {
-      std::ifstream f(a.str("input-planar"), std::ios::binary);
+    if (!input_planar.empty()) {
+      std::ifstream f(input_planar, std::ios::binary);
+      if (!f) throw std::runtime_error(input_planar + ": cannot open");
       if (!f.read(reinterpret_cast<char*>(in.data()), std::streamsize(in.size() * 4)))
-        throw std::runtime_error(a.str("input-planar") + ": too short for this input size");
+        throw std::runtime_error(input_planar + ": too short for this input size");
     } else {
       std::mt19937 rng(7);
       std::uniform_real_distribution<float> u(-1, 1);
       for (float& v : in) v = u(rng);
     }
     net.set_input_planar(in.data());
-    if (a.has("dump-output")) {
+    if (!dump_output.empty()) {
       net.run();
-      std::ofstream f(a.str("dump-output"), std::ios::binary);
+      std::ofstream f(dump_output, std::ios::binary);
       f.write(reinterpret_cast<const char*>(net.output().data()), std::streamsize(net.output().size() * 4));
-      if (!f) throw std::runtime_error("cannot write " + a.str("dump-output"));
+      if (!f) throw std::runtime_error("cannot write " + dump_output);
     }
-    const int reps = a.num("reps", 20), warmup = a.num("warmup", 3);
     std::vector<double> ms;
     std::vector<std::vector<double>> layer_s(net.layer_macs().size());
     for (int i = 0; i < warmup + reps; ++i) {
@@ -69,20 +77,19 @@ int main(int argc, char** argv) {
     }
     int64_t total_macs = 0;
     for (int64_t m : net.layer_macs()) total_macs += m;
-    std::ostringstream j;
-    j << "{\"executor\": \"" << bty::to_string(net.executor()) << "\", \"isa\": \"" << bty::to_string(net.isa())
-      << "\", \"winograd\": " << (o.winograd ? "true" : "false") << ", \"threads\": " << o.threads << ", \"width\": " << net.input_width() << ", \"height\": "
-      << net.input_height() << ", \"macs\": " << total_macs << ", \"median_ms\": " << (ms.empty() ? 0.0 : median(ms)) << ", \"times_ms\": [";
-    for (size_t i = 0; i < ms.size(); ++i) j << (i ? ", " : "") << ms[i];
-    j << "], \"working_set_bytes\": " << net.working_set_bytes() << ", \"layers\": [";
-    bool first = true;
+    j.begin_object();
+    j.key("executor").value(bty::to_string(net.executor())).key("isa").value(bty::to_string(net.isa()));
+    j.key("winograd").value(o.winograd).key("threads").value(o.threads);
+    j.key("width").value(net.input_width()).key("height").value(net.input_height()).key("macs").value(total_macs);
+    j.key("median_ms").value(median(ms)).key("times_ms").begin_array();
+    for (double t : ms) j.value(t);
+    j.end_array().key("working_set_bytes").value(uint64_t(net.working_set_bytes())).key("layers").begin_array();
     for (size_t l = 0; l < layer_s.size(); ++l) {
       if (layer_s[l].empty()) continue;
-      j << (first ? "" : ", ") << "{\"index\": " << l << ", \"macs\": " << net.layer_macs()[l]
-        << ", \"median_s\": " << median(layer_s[l]) << "}";
-      first = false;
+      j.begin_object().key("index").value(uint64_t(l)).key("macs").value(net.layer_macs()[l]);
+      j.key("median_s").value(median(layer_s[l])).end_object();
     }
-    j << "]}";
+    j.end_array().end_object();
     std::cout << j.str() << "\n";
     return 0;
   } catch (const std::exception& e) {

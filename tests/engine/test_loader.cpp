@@ -7,7 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "crc32.h"
+#include <zlib.h>
+
 #include "test_util.h"
 
 namespace bty::test {
@@ -38,7 +39,7 @@ uint32_t bits(float f) {
   std::memcpy(&u, &f, 4);
   return u;
 }
-void fix_crc(std::vector<uint8_t>& b) { put32(b, b.size() - 4, crc32(b.data(), b.size() - 4)); }
+void fix_crc(std::vector<uint8_t>& b) { put32(b, b.size() - 4, uint32_t(::crc32_z(0, b.data(), b.size() - 4))); }
 
 std::string error_of(const std::vector<uint8_t>& b) {
   try {

@@ -1,30 +1,67 @@
 // face-tool end to end: the crops mode the training pipeline uses, and the overlay mode.
 #include "face_test_util.h"
 
+#include <json-glib/json-glib.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
+#include <memory>
 
 using namespace facetest;
+
+namespace {
+
+// The root object of a JSON file the tool wrote (nullptr and a test failure when it is not valid JSON).
+using Parsed = std::unique_ptr<JsonParser, decltype(&g_object_unref)>;
+Parsed parse_json(const std::string& file, JsonObject** root) {
+  Parsed p(json_parser_new(), &g_object_unref);
+  GError* e = nullptr;
+  *root = nullptr;
+  if (!json_parser_load_from_file(p.get(), file.c_str(), &e)) {
+    ADD_FAILURE() << file << ": " << e->message;
+    g_error_free(e);
+    return p;
+  }
+  JsonNode* node = json_parser_get_root(p.get());
+  if (JSON_NODE_HOLDS_OBJECT(node))
+    *root = json_node_get_object(node);
+  else
+    ADD_FAILURE() << file << ": the root is not an object";
+  return p;
+}
+
+}  // namespace
 
 TEST(FaceTool, CropsModeWritesRoiLandmarksAndMask) {
   const std::string out = ::testing::TempDir() + "face_tool_out";
   ASSERT_EQ(std::system(("rm -rf '" + out + "' && mkdir -p '" + out + "'").c_str()), 0);
-  const std::string cmd = std::string(FACE_TOOL) + " --crops --out '" + out + "' '" + data("obama.jpg") + "' > /dev/null";
+  const std::string cmd =
+      std::string(FACE_TOOL) + " --crops --out '" + out + "' '" + data("obama.jpg") + "' > /dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  std::ifstream js(out + "/obama_f0.json");
-  ASSERT_TRUE(js) << "no obama_f0.json";
-  std::stringstream ss;
-  ss << js.rdbuf();
-  const std::string j = ss.str();
-  int x = -1, y = -1, w = -1, h = -1;
-  const size_t roi = j.find("\"roi\": ");
-  ASSERT_NE(roi, std::string::npos);
-  ASSERT_EQ(std::sscanf(j.c_str() + roi, "\"roi\": {\"x\": %d, \"y\": %d, \"width\": %d, \"height\": %d", &x, &y, &w, &h), 4);
+  JsonObject* root = nullptr;
+  const Parsed pj = parse_json(out + "/obama_f0.json", &root);
+  ASSERT_TRUE(root);
+  EXPECT_EQ(json_object_get_string_member(root, "image"), data("obama.jpg"));
+  JsonObject* face = json_object_get_object_member(root, "face");
+  ASSERT_TRUE(face);
+  JsonObject* roi = json_object_get_object_member(face, "roi");
+  ASSERT_TRUE(roi);
+  const int x = int(json_object_get_int_member(roi, "x")), y = int(json_object_get_int_member(roi, "y"));
+  const int w = int(json_object_get_int_member(roi, "width")), h = int(json_object_get_int_member(roi, "height"));
   EXPECT_EQ(x % 8, 0);
   EXPECT_EQ(w % 8, 0);
-  EXPECT_NE(j.find("\"landmarks_roi\": [["), std::string::npos);
+  JsonArray* lm_roi = json_object_get_array_member(face, "landmarks_roi");
+  JsonArray* lm = json_object_get_array_member(face, "landmarks");
+  ASSERT_TRUE(lm_roi && lm);
+  ASSERT_EQ(json_array_get_length(lm_roi), guint(kNumLandmarks));
+  ASSERT_EQ(json_array_get_length(lm), guint(kNumLandmarks));
+  for (guint i = 0; i < guint(kNumLandmarks); ++i) {  // the same points, shifted by the ROI origin
+    JsonArray* a = json_array_get_array_element(lm, i);
+    JsonArray* b = json_array_get_array_element(lm_roi, i);
+    EXPECT_NEAR(json_array_get_double_element(a, 0) - x, json_array_get_double_element(b, 0), 0.011);
+    EXPECT_NEAR(json_array_get_double_element(a, 1) - y, json_array_get_double_element(b, 1), 0.011);
+  }
   const Image crop = load_image(out + "/obama_f0_crop.png");
   const Image mask = load_image(out + "/obama_f0_mask.png");
   EXPECT_EQ(crop.width, w);
@@ -36,18 +73,20 @@ TEST(FaceTool, CropsModeWritesRoiLandmarksAndMask) {
   const Image cl = to_luma(crop);
   int diff = 0;
   for (int yy = 0; yy < h; yy += 7)
-    for (int xx = 0; xx < w; xx += 7) diff = std::max(diff, std::abs(int(cl.row(yy)[xx]) - int(src.row(y + yy)[x + xx])));
+    for (int xx = 0; xx < w; xx += 7)
+      diff = std::max(diff, std::abs(int(cl.row(yy)[xx]) - int(src.row(y + yy)[x + xx])));
   EXPECT_LE(diff, 2);
   // Overlay mode on a face-free image: succeeds, writes an empty face list and an all-zero mask.
   Image bg = to_luma(background(200, 120, 3, 9));
   save_png(bg, out + "/empty.png");
-  ASSERT_EQ(std::system((std::string(FACE_TOOL) + " --out '" + out + "' '" + out + "/empty.png' > /dev/null").c_str()), 0);
+  ASSERT_EQ(std::system((std::string(FACE_TOOL) + " --out '" + out + "' '" + out + "/empty.png' > /dev/null").c_str()),
+            0);
   const Image m = load_image(out + "/empty_mask.png");
   for (uint8_t v : m.data) ASSERT_EQ(v, 0);
-  std::ifstream ej(out + "/empty.json");
-  std::stringstream es;
-  es << ej.rdbuf();
-  EXPECT_NE(es.str().find("\"faces\": []"), std::string::npos);
+  JsonObject* empty = nullptr;
+  const Parsed pe = parse_json(out + "/empty.json", &empty);
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(json_array_get_length(json_object_get_array_member(empty, "faces")), 0u);
   // A missing input fails with a non-zero status.
   EXPECT_NE(std::system((std::string(FACE_TOOL) + " --out '" + out + "' /nonexistent.png 2> /dev/null").c_str()), 0);
 }
@@ -64,22 +103,28 @@ TEST(FaceTool, RawClipModeWritesLandmarksPerFrame) {
       clip.write(reinterpret_cast<const char*>(f.data.data()), std::streamsize(f.data.size()));
     }
   }
-  const std::string cmd = std::string(FACE_TOOL) + " --raw " + std::to_string(g.width) + "x" + std::to_string(g.height) +
-                          " --sync --overlay-every 2 --out '" + out + "' '" + out + "/clip.y' > /dev/null";
+  const std::string cmd = std::string(FACE_TOOL) + " --raw " + std::to_string(g.width) + "x" +
+                          std::to_string(g.height) + " --sync --overlay-every 2 --out '" + out + "' '" + out +
+                          "/clip.y' > /dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
-  std::ifstream csv(out + "/clip_landmarks.csv");
-  ASSERT_TRUE(csv);
-  std::string line;
-  std::getline(csv, line);
-  EXPECT_EQ(line.rfind("frame,id,alpha,quality,x0,y0,", 0), 0u);
-  int rows = 0, first_id = -1;
-  while (std::getline(csv, line)) {
-    int frame = -1, id = -1;
-    ASSERT_EQ(std::sscanf(line.c_str(), "%d,%d,", &frame, &id), 2);
-    EXPECT_EQ(frame, rows);
-    if (first_id < 0) first_id = id;
-    EXPECT_EQ(id, first_id);
-    EXPECT_EQ(std::count(line.begin(), line.end(), ','), 3 + 2 * kNumLandmarks);
+  JsonObject* clip = nullptr;
+  const Parsed pc = parse_json(out + "/clip_landmarks.json", &clip);
+  ASSERT_TRUE(clip);
+  EXPECT_EQ(json_object_get_int_member(clip, "width"), g.width);
+  EXPECT_EQ(json_object_get_string_member(clip, "format"), std::string("gray"));
+  JsonArray* frames = json_object_get_array_member(clip, "frames");
+  ASSERT_TRUE(frames);
+  int rows = 0;
+  gint64 first_id = -1;
+  for (guint k = 0; k < json_array_get_length(frames); ++k) {
+    JsonObject* fr = json_array_get_object_element(frames, k);
+    EXPECT_EQ(json_object_get_int_member(fr, "frame"), k);
+    JsonArray* faces = json_object_get_array_member(fr, "faces");
+    ASSERT_EQ(json_array_get_length(faces), 1u) << "frame " << k;
+    JsonObject* f = json_array_get_object_element(faces, 0);
+    if (first_id < 0) first_id = json_object_get_int_member(f, "id");
+    EXPECT_EQ(json_object_get_int_member(f, "id"), first_id);
+    EXPECT_EQ(json_array_get_length(json_object_get_array_member(f, "landmarks")), guint(kNumLandmarks));
     ++rows;
   }
   EXPECT_EQ(rows, 4);

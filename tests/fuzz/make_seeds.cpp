@@ -7,24 +7,29 @@
 #include <string>
 
 #include "model_writer.h"
+#include "options.h"
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::cerr << "usage: fuzz-seeds DIR\n";
-    return 2;
-  }
+  bty::cli::Options opts("fuzz-seeds", "DIR", "Writes the loader fuzzer's seed corpus into DIR.");
+  opts.positional(1, 1);
+  if (!opts.parse(argc, argv)) return bty::cli::kUsageError;
+  const std::string dir = opts.args()[0];
   std::mt19937 rng(11);
   for (int i = 0; i < 12; ++i) {
     int levels = 1 + i % 3;
     const int variant = i % 4;  // 0: v1, 1: v2 delta, 2: v2 layers shuffle 1, 3: v2 layers shuffle 2
-    bty::ModelSpec spec = bty::random_net(rng, levels, 8 << levels, 8 << levels,
-                                          variant >= 2 ? bty::OutputKind::Layers : bty::OutputKind::Delta,
-                                          variant == 3 ? 2 : 1);
+    bty::ModelSpec spec =
+        bty::random_net(rng, levels, 8 << levels, 8 << levels,
+                        variant >= 2 ? bty::OutputKind::Layers : bty::OutputKind::Delta, variant == 3 ? 2 : 1);
     if (variant == 0) spec.version = 1;
     auto bytes = bty::serialize_model(spec);
-    std::ofstream f(std::string(argv[1]) + "/seed-" + std::to_string(i) + ".bmodel", std::ios::binary);
+    const std::string file = dir + "/seed-" + std::to_string(i) + ".bmodel";
+    std::ofstream f(file, std::ios::binary);
     f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-    if (!f) return 1;
+    if (!f) {
+      std::cerr << "fuzz-seeds: cannot write '" << file << "'\n";
+      return 1;
+    }
   }
   return 0;
 }

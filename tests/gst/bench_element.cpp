@@ -5,14 +5,16 @@
 //   bench-element --picture P.png --width 1920 --height 1080 [--format I420] [--tier m | --model F] [--frames 300]
 //                 [--rounds 5] [--threads 0] [--faces-expected 1]
 #include "element_test_util.h"
+#include "json.h"
+#include "options.h"
 
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,8 +54,8 @@ std::vector<GstBuffer*> make_frames(const std::string& pic, const char* fmt, int
       for (int y = 0; y < GST_VIDEO_FRAME_COMP_HEIGHT(&dst, c); ++y)
         for (int x = 0; x < GST_VIDEO_FRAME_COMP_WIDTH(&dst, c); ++x)
           static_cast<uint8_t*>(GST_VIDEO_FRAME_COMP_DATA(&dst, c))[y * GST_VIDEO_FRAME_COMP_STRIDE(&dst, c) + x * ps] =
-              static_cast<const uint8_t*>(GST_VIDEO_FRAME_COMP_DATA(&src, c))[y * GST_VIDEO_FRAME_COMP_STRIDE(&src, c) +
-                                                                              (x + dx) * ps];
+              static_cast<const uint8_t*>(
+                  GST_VIDEO_FRAME_COMP_DATA(&src, c))[y * GST_VIDEO_FRAME_COMP_STRIDE(&src, c) + (x + dx) * ps];
     }
     gst_video_frame_unmap(&dst);
     gst_video_frame_unmap(&src);
@@ -66,37 +68,40 @@ std::vector<GstBuffer*> make_frames(const std::string& pic, const char* fmt, int
 }  // namespace
 
 int main(int argc, char** argv) {
-  gst_init(&argc, &argv);
   std::string pic, tier = "auto", model, fmt = "I420";
   int w = 1920, h = 1080, frames = 300, rounds = 5, threads = 0, warmup = 60, faces_expected = 1;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--picture") pic = v;
-    else if (k == "--width") w = std::atoi(v.c_str());
-    else if (k == "--height") h = std::atoi(v.c_str());
-    else if (k == "--format") fmt = v;
-    else if (k == "--tier") tier = v;
-    else if (k == "--model") model = v;
-    else if (k == "--frames") frames = std::atoi(v.c_str());
-    else if (k == "--rounds") rounds = std::atoi(v.c_str());
-    else if (k == "--threads") threads = std::atoi(v.c_str());
-    else if (k == "--warmup") warmup = std::atoi(v.c_str());
-    else if (k == "--faces-expected") faces_expected = std::atoi(v.c_str());
-    else {
-      std::fprintf(stderr, "unknown option %s\n", k.c_str());
-      return 2;
-    }
-  }
+  bty::cli::Options opts("bench-element", "", "Pushes preloaded frames through beautify; prints one JSON object.");
+  opts.text("picture", 0, &pic, "P.png", "the picture the frames are cut from");
+  opts.integer("width", 0, &w, 16, 16384, "W", "frame width");
+  opts.integer("height", 0, &h, 16, 16384, "H", "frame height");
+  opts.text("format", 0, &fmt, "FMT", "GStreamer video format");
+  opts.text("tier", 0, &tier, "TIER", "the element's tier property");
+  opts.text("model", 0, &model, "F.bmodel", "the element's model property (instead of the tier)");
+  opts.integer("frames", 0, &frames, 1, 10000000, "N", "frames per round");
+  opts.integer("rounds", 0, &rounds, 1, 1000, "N", "timed rounds");
+  opts.integer("threads", 0, &threads, 0, 64, "N", "the element's threads property");
+  opts.integer("warmup", 0, &warmup, 0, 10000000, "N", "untimed frames first (at least)");
+  opts.integer("faces-expected", 0, &faces_expected, 0, 64, "N", "faces the warm-up waits for");
+  opts.require({"--picture"});
+  opts.add_group(gst_init_get_option_group());
+  if (!opts.parse(argc, argv)) return bty::cli::kUsageError;
+  if (gst_video_format_from_string(fmt.c_str()) == GST_VIDEO_FORMAT_UNKNOWN)
+    return opts.usage_error("--format: '" + fmt + "' is not a GStreamer video format");
   std::vector<GstBuffer*> input = make_frames(pic, fmt.c_str(), w, h, 16);
-  if (input.empty()) return 1;
+  if (input.empty()) {
+    std::cerr << "bench-element: cannot make " << fmt << " frames from '" << pic << "'\n";
+    return 1;
+  }
 
   GstElement* e = gst_element_factory_make("beautify", NULL);
-  if (!e) return 1;
+  if (!e) {
+    std::cerr << "bench-element: the beautify element is not found (GST_PLUGIN_PATH?)\n";
+    return 1;
+  }
   gst_object_ref_sink(e);
   g_object_set(e, "post-messages", TRUE, "threads", threads, NULL);
   gst_util_set_object_arg(G_OBJECT(e), "tier", tier.c_str());
   if (!model.empty()) g_object_set(e, "model", model.c_str(), NULL);
-  int result = 0;
   {
     Harnessed t(e);
     e = nullptr;
@@ -148,14 +153,23 @@ int main(int argc, char** argv) {
       cpu_ms.push_back((cpu_seconds() - c0 - copy_s) * 1e3 / frames);
     }
     std::sort(frame_ms.begin(), frame_ms.end());
-    std::printf("{\"width\": %d, \"height\": %d, \"format\": \"%s\", \"tier\": \"%s\", \"frames\": %d, \"rounds\": %d, "
-                "\"fps_median\": %.1f, \"fps_rounds\": [", w, h, fmt.c_str(), tier.c_str(), frames, rounds, median(fps));
-    for (size_t i = 0; i < fps.size(); ++i) std::printf("%s%.1f", i ? ", " : "", fps[i]);
-    std::printf("], \"cpu_ms_per_frame\": %.2f, \"frame_ms_median\": %.2f, \"frame_ms_p95\": %.2f, "
-                "\"added_latency_frames\": %d, \"faces_min\": %d, \"faces_max\": %d, \"faces_expected\": %d}\n",
-                median(cpu_ms), frame_ms[frame_ms.size() / 2], frame_ms[frame_ms.size() * 95 / 100], late ? 1 : 0,
-                faces_min, faces_max, faces_expected);
+    bty::cli::Json j;
+    j.begin_object().key("width").value(w).key("height").value(h).key("format").value(fmt).key("tier").value(tier);
+    j.key("frames").value(frames).key("rounds").value(rounds).key("fps_median").value(median(fps), 1);
+    j.key("fps_rounds").begin_array();
+    for (double f : fps) j.value(f, 1);
+    j.end_array().key("cpu_ms_per_frame").value(median(cpu_ms), 2);
+    j.key("frame_ms_median").value(frame_ms[frame_ms.size() / 2], 2);
+    j.key("frame_ms_p95").value(frame_ms[frame_ms.size() * 95 / 100], 2);
+    j.key("added_latency_frames")
+        .value(late ? 1 : 0)
+        .key("faces_min")
+        .value(faces_min)
+        .key("faces_max")
+        .value(faces_max);
+    j.key("faces_expected").value(faces_expected).end_object();
+    std::cout << j.str() << "\n";
   }
   for (GstBuffer* b : input) gst_buffer_unref(b);
-  return result;
+  return 0;
 }

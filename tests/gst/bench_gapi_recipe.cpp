@@ -6,18 +6,22 @@
 // landmark nets are not available here: dlib's HOG detector (on the frame downscaled to at most 640 px, like ours)
 // and its 68-point predictor stand in. Prints one JSON object like bench-element.
 //
-//   bench-gapi-recipe PICTURE WIDTH HEIGHT FRAMES ROUNDS LANDMARK_MODEL
+//   bench-gapi-recipe --picture P.png --width W --height H --frames N --rounds R --landmark-model F.dat
 #include <dlib/image_processing.h>
 #include <dlib/image_processing/frontal_face_detector.h>
 #include <dlib/opencv.h>
+#include <sys/resource.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
+#include <iostream>
+#include <string>
 #include <vector>
+
+#include "json.h"
+#include "options.h"
 
 namespace {
 
@@ -87,18 +91,28 @@ struct Recipe {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 7) {
-    std::fprintf(stderr, "usage: %s PICTURE WIDTH HEIGHT FRAMES ROUNDS LANDMARK_MODEL\n", argv[0]);
-    return 2;
+  std::string picture, landmark_model = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
+  int w = 1920, h = 1080, frames = 30, rounds = 5;
+  bty::cli::Options opts("bench-gapi-recipe", "",
+                         "Times the G-API sample's recipe on a panned picture (one JSON object).");
+  opts.text("picture", 0, &picture, "P.png", "the picture the frames are cut from");
+  opts.integer("width", 0, &w, 16, 16384, "W", "frame width");
+  opts.integer("height", 0, &h, 16, 16384, "H", "frame height");
+  opts.integer("frames", 0, &frames, 1, 10000000, "N", "frames per round");
+  opts.integer("rounds", 0, &rounds, 1, 1000, "N", "timed rounds");
+  opts.text("landmark-model", 0, &landmark_model, "F.dat", "dlib 68-point landmark model");
+  opts.require({"--picture"});
+  if (!opts.parse(argc, argv)) return bty::cli::kUsageError;
+  cv::Mat pic = cv::imread(picture);
+  if (pic.empty()) {
+    std::cerr << "bench-gapi-recipe: cannot read '" << picture << "'\n";
+    return 1;
   }
-  const int w = std::atoi(argv[2]), h = std::atoi(argv[3]), frames = std::atoi(argv[4]), rounds = std::atoi(argv[5]);
-  cv::Mat pic = cv::imread(argv[1]);
-  if (pic.empty()) return 1;
   cv::resize(pic, pic, cv::Size(w + 32, h), 0, 0, cv::INTER_AREA);
   std::vector<cv::Mat> input;  // preloaded: a slow pan back and forth
   for (int i = 0; i < 16; ++i) input.push_back(pic(cv::Rect(2 * i, 0, w, h)).clone());
   Recipe rec;
-  dlib::deserialize(argv[6]) >> rec.sp;
+  dlib::deserialize(landmark_model) >> rec.sp;
   std::vector<double> fps, cpu;
   int faces_min = 1 << 30, faces_max = 0, n = 0;
   for (int i = 0; i < 5; ++i) rec.run(input[i]);
@@ -117,7 +131,10 @@ int main(int argc, char** argv) {
   }
   std::sort(fps.begin(), fps.end());
   std::sort(cpu.begin(), cpu.end());
-  std::printf("{\"width\": %d, \"height\": %d, \"fps_median\": %.2f, \"cpu_ms_per_frame\": %.1f, \"faces_min\": %d, "
-              "\"faces_max\": %d}\n", w, h, fps[fps.size() / 2], cpu[cpu.size() / 2], faces_min, faces_max);
+  bty::cli::Json j;
+  j.begin_object().key("width").value(w).key("height").value(h).key("fps_median").value(fps[fps.size() / 2], 2);
+  j.key("cpu_ms_per_frame").value(cpu[cpu.size() / 2], 1).key("faces_min").value(faces_min);
+  j.key("faces_max").value(faces_max).end_object();
+  std::cout << j.str() << "\n";
   return 0;
 }

@@ -116,12 +116,16 @@ const char* to_string(Isa i);
 Isa best_isa();  // what CPUID allows on this machine
 
 struct NetOptions {
+  static constexpr int kMaxThreads = 64;
+  static constexpr int kMaxSide = 8192;  // largest net input width or height
+  static constexpr size_t kMinSegmentBytes = 16 * 1024;
+
   Executor executor = Executor::Pipeline;
-  int threads = 1;      // 1..64
+  int threads = 1;      // 1..kMaxThreads
   Isa isa = Isa::Auto;  // a request above best_isa() is an error
   int width = 0;        // net input size; 0 = the model's own
   int height = 0;
-  size_t segment_bytes = 512 * 1024;  // per-thread working-set budget of the pipeline
+  size_t segment_bytes = 512 * 1024;  // per-thread working-set budget of the pipeline, >= kMinSegmentBytes
   bool winograd = true;  // Winograd F(2x2,3x3) for stride-1 convs with >= 16 inputs and > 8 outputs
 };
 

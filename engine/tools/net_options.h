@@ -1,0 +1,42 @@
+// The NetOptions command-line options shared by bty-run and bty-bench.
+#pragma once
+#include <string>
+
+#include "beautify/engine.h"
+#include "options.h"
+
+namespace bty::tools {
+
+struct NetArgs {
+  std::string executor = "pipeline", isa = "auto";
+  int threads = 1, width = 0, height = 0;
+  int segment_kib = int(NetOptions{}.segment_bytes / 1024);
+  bool no_winograd = false;
+
+  void add_to(cli::Options& o) {
+    o.choice("executor", 0, &executor, {"reference", "layered", "pipeline"}, "executor");
+    o.integer("threads", 't', &threads, 1, NetOptions::kMaxThreads, "N", "worker threads");
+    o.choice("isa", 0, &isa, {"auto", "scalar", "avx2", "avx512"}, "kernel instruction set");
+    o.integer("width", 0, &width, 0, NetOptions::kMaxSide, "W", "net input width, 0 = the model's own");
+    o.integer("height", 0, &height, 0, NetOptions::kMaxSide, "H", "net input height, 0 = the model's own");
+    o.integer("segment-kib", 0, &segment_kib, int(NetOptions::kMinSegmentBytes / 1024), 1 << 20, "K",
+              "per-thread working-set budget of the pipeline executor, KiB");
+    o.flag("no-winograd", 0, &no_winograd, "direct convolution only");
+  }
+
+  NetOptions options() const {
+    NetOptions o;
+    o.executor = executor == "reference" ? Executor::Reference
+                 : executor == "layered" ? Executor::Layered
+                                         : Executor::Pipeline;
+    o.isa = isa == "scalar" ? Isa::Scalar : isa == "avx2" ? Isa::Avx2 : isa == "avx512" ? Isa::Avx512 : Isa::Auto;
+    o.threads = threads;
+    o.width = width;
+    o.height = height;
+    o.segment_bytes = size_t(segment_kib) * 1024;
+    o.winograd = !no_winograd;
+    return o;
+  }
+};
+
+}  // namespace bty::tools
