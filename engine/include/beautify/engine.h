@@ -78,9 +78,22 @@ enum class Executor {
   Pipeline,   // SIMD kernels, tile-row super-pipeline with ring buffers and Segments
 };
 enum class Isa { Auto, Scalar, Avx2, Avx512 };  // Avx512: AVX-512F+VL (ymm kernels with 32 registers)
+enum class Device {
+  Cpu,     // the chosen CPU executor
+  OpenCL,  // the OpenCL executor on the first GPU (any OpenCL device when there is no GPU, e.g. PoCL)
+  Auto,    // OpenCL when a GPU is present and a micro-benchmark says it is faster than the CPU (pick_device)
+};
 const char* to_string(Executor e);
 const char* to_string(Isa i);
+const char* to_string(Device d);
 Isa best_isa();  // what CPUID allows on this machine
+
+// Every OpenCL failure (no ICD loader or platform, no device, kernel build error, out of resources, lost device).
+// what() says which call failed and why; callers fall back to Device::Cpu.
+class DeviceError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 struct NetOptions {
   Executor executor = Executor::Pipeline;
@@ -90,6 +103,22 @@ struct NetOptions {
   int height = 0;
   size_t segment_bytes = 512 * 1024;  // per-thread working-set budget of the pipeline
   bool winograd = true;  // Winograd F(2x2,3x3) for stride-1 convs with >= 16 inputs and > 8 outputs
+  Device device = Device::Cpu;
+  int batch = 1;  // input slots (faces run together by run(count)), 1..64
+  // OpenCL program-binary cache folder; empty = $XDG_CACHE_HOME/gst-beautify (~/.cache/gst-beautify), "-" = none.
+  std::string cl_cache_dir;
+  bool cl_local_tiles = true;  // OpenCL: stage each work-group's input patch in local memory (off: read global)
+};
+
+// Wall-time split of the last run() (OpenCL: from profiling events; CPU: all in kernels_ms).
+struct RunTimes {
+  double upload_ms = 0;    // input slots host -> device (the writes set_input queued)
+  double kernels_ms = 0;   // first kernel start to last kernel end
+  double download_ms = 0;  // outputs device -> host
+  double wall_ms = 0;      // host clock of run(), including waiting for the uploads
+  bool binary_cache_hit = false;  // OpenCL: the program came from the binary cache (set at construction)
+  double build_ms = 0;            // OpenCL: program build or cache load at construction
+  std::string cache_note;         // OpenCL: why a cache entry was rebuilt or not written (empty: all went well)
 };
 
 // A runnable instance of a model at one input size. Not thread-safe; use one per thread or guard it.
@@ -101,13 +130,19 @@ class Net {
   Net& operator=(const Net&) = delete;
 
   // Bilinear-resamples `roi` of `image` (clamped at the image edges) to the net input, converts the colour and
-  // normalises it, in one pass, into the input tensor.
-  void set_input(const ImageView& image, const Rect& roi);
+  // normalises it, in one pass, into input slot `slot` (0..batch-1). CPU: read during run(), so `image` must stay
+  // valid until then; OpenCL: prepared and queued for upload now, so the host prepares the next face meanwhile.
+  void set_input(const ImageView& image, const Rect& roi, int slot = 0);
   // Raw normalised input, planar CHW floats at the net's input size (tests and the PyTorch comparison).
-  void set_input_planar(const float* chw);
-  void run();
-  // Output as planar CHW floats (output_channels × output_height × output_width), before output_scale.
-  const std::vector<float>& output() const;
+  void set_input_planar(const float* chw, int slot = 0);
+  // Runs slots 0..count-1 (OpenCL: as one batch).
+  void run(int count = 1);
+  // Output of a slot as planar CHW floats (output_channels × output_height × output_width), before output_scale.
+  const std::vector<float>& output(int slot = 0) const;
+  const RunTimes& last_times() const;
+  int batch() const;
+  Device device() const;       // Cpu or OpenCL (never Auto)
+  std::string device_name() const;  // "cpu" or the OpenCL device and driver
 
   int input_width() const;
   int input_height() const;
@@ -127,5 +162,11 @@ class Net {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Device::Auto's choice for a model: OpenCL when a GPU device is present and one face's wall time on it (after
+// warm-up, fastest of a few) beats the CPU executor of `cpu`; `why` says what was measured or missing.
+Device pick_device(const std::shared_ptr<const Model>& model, const NetOptions& cpu, std::string* why = nullptr);
+// Whether this build has the OpenCL executor and a platform with at least one (GPU if gpu_only) device answers.
+bool opencl_available(bool gpu_only, std::string* why = nullptr);
 
 }  // namespace bty
