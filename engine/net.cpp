@@ -29,6 +29,15 @@ const char* to_string(Device d) {
   return "?";
 }
 
+const char* to_string(ClReads r) {
+  switch (r) {
+    case ClReads::Auto: return "auto";
+    case ClReads::Local: return "local";
+    case ClReads::Global: return "global";
+  }
+  return "?";
+}
+
 struct Net::Impl {
   std::shared_ptr<const Model> model;
   NetOptions opt;
@@ -72,7 +81,7 @@ Net::Net(std::shared_ptr<const Model> model, const NetOptions& o) : impl_(std::m
     ClOptions co;
     co.batch = o.batch;
     co.cache_dir = o.cl_cache_dir == "-" ? "" : o.cl_cache_dir.empty() ? cl::default_cache_dir() : o.cl_cache_dir;
-    co.local_tiles = o.cl_local_tiles;
+    co.reads = o.cl_reads;
     d.cl = make_cl_executor(d.plan, co, d.times);
     return;
 #else
@@ -162,6 +171,12 @@ std::string Net::device_name() const {
 #endif
   return std::string("cpu (") + to_string(impl_->opt.executor) + ", " + to_string(impl_->kernels.isa) + ", " +
          std::to_string(impl_->opt.threads) + " threads)";
+}
+ClReads Net::cl_reads() const {
+#ifdef BTY_HAVE_OPENCL
+  if (impl_->cl) return impl_->cl->reads();
+#endif
+  return ClReads::Auto;
 }
 int Net::input_width() const { return impl_->plan.width[0]; }
 int Net::input_height() const { return impl_->plan.height[0]; }

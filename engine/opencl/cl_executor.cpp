@@ -26,7 +26,8 @@ class OpenClExecutor final : public ClExecutor {
     queue_ = Queue(clCreateCommandQueue(ctx_.get(), dev_.id, CL_QUEUE_PROFILING_ENABLE, &err));
     check(err, "clCreateCommandQueue");
 
-    const std::string source = kernel_source(plan, o.local_tiles);
+    reads_ = o.reads != ClReads::Auto ? o.reads : dev_.gpu ? ClReads::Local : ClReads::Global;
+    const std::string source = kernel_source(plan, reads_ == ClReads::Local);
     BuildResult b = build_program(ctx_.get(), dev_, source, kBuildOptions, o.cache_dir);
     program_ = std::move(b.program);
     times.binary_cache_hit = b.cache_hit;
@@ -137,6 +138,7 @@ class OpenClExecutor final : public ClExecutor {
 
   std::string device_name() const override { return dev_.describe(); }
   size_t device_bytes() const override { return device_bytes_; }
+  ClReads reads() const override { return reads_; }
 
  private:
   static constexpr const char* kBuildOptions = "-cl-std=CL1.2";
@@ -156,6 +158,7 @@ class OpenClExecutor final : public ClExecutor {
 
   Plan plan_;
   int batch_;
+  ClReads reads_ = ClReads::Local;
   DeviceInfo dev_;
   Context ctx_;
   Queue queue_;

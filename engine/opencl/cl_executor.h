@@ -19,12 +19,13 @@ class ClExecutor {
   virtual void run(int count, std::vector<std::vector<float>>& out, RunTimes& times) = 0;
   virtual std::string device_name() const = 0;
   virtual size_t device_bytes() const = 0;
+  virtual ClReads reads() const = 0;  // Local or Global: what Auto chose
 };
 
 struct ClOptions {
   int batch = 1;
   std::string cache_dir;  // "" = no binary cache
-  bool local_tiles = true;
+  ClReads reads = ClReads::Auto;
 };
 // Throws DeviceError when OpenCL cannot run this plan; `times` gets the build time and cache hit.
 std::unique_ptr<ClExecutor> make_cl_executor(const Plan& plan, const ClOptions& o, RunTimes& times);

@@ -53,9 +53,16 @@ inline Isa parse_isa(const std::string& s) {
   throw std::invalid_argument("--isa must be auto, scalar, avx2 or avx512");
 }
 
+inline Device parse_device(const std::string& s) {
+  if (s.empty() || s == "cpu") return Device::Cpu;
+  if (s == "opencl") return Device::OpenCL;
+  if (s == "auto") return Device::Auto;
+  throw std::invalid_argument("--device must be cpu, opencl or auto");
+}
+
 constexpr const char* kNetOptionsUsage =
     "[--executor reference|layered|pipeline] [--threads N] [--isa auto|scalar|avx2|avx512] [--width W --height H] "
-    "[--segment-kib K] [--no-winograd]";
+    "[--segment-kib K] [--no-winograd] [--device cpu|opencl|auto] [--batch N] [--cl-cache DIR|-] [--cl-reads auto|local|global]";
 
 inline NetOptions net_options(const Args& a) {
   NetOptions o;
@@ -66,6 +73,14 @@ inline NetOptions net_options(const Args& a) {
   o.height = a.num("height", 0);
   o.segment_bytes = size_t(a.num("segment-kib", 512)) * 1024;
   o.winograd = !a.has("no-winograd");
+  o.device = parse_device(a.str("device"));
+  o.batch = a.num("batch", 1);
+  o.cl_cache_dir = a.str("cl-cache");
+  const std::string r = a.str("cl-reads", "auto");
+  if (r == "auto") o.cl_reads = ClReads::Auto;
+  else if (r == "local") o.cl_reads = ClReads::Local;
+  else if (r == "global") o.cl_reads = ClReads::Global;
+  else throw std::invalid_argument("--cl-reads must be auto, local or global");
   return o;
 }
 

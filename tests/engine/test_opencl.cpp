@@ -48,7 +48,7 @@ NetOptions cl_options(int w, int h, const std::string& cache = "-", bool local =
   o.height = h;
   o.device = Device::OpenCL;
   o.cl_cache_dir = cache;
-  o.cl_local_tiles = local;
+  o.cl_reads = local ? ClReads::Local : ClReads::Global;
   return o;
 }
 

@@ -95,6 +95,12 @@ class DeviceError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// How the OpenCL kernels read their inputs: each work-group stages its input patch in local memory, or every tap
+// reads global memory through the caches. Auto: Local on GPUs; Global on CPU devices (PoCL), whose local memory is
+// emulated (measured 3.5x slower there, docs/engine.md).
+enum class ClReads { Auto, Local, Global };
+const char* to_string(ClReads r);
+
 struct NetOptions {
   Executor executor = Executor::Pipeline;
   int threads = 1;      // 1..64
@@ -107,7 +113,7 @@ struct NetOptions {
   int batch = 1;  // input slots (faces run together by run(count)), 1..64
   // OpenCL program-binary cache folder; empty = $XDG_CACHE_HOME/gst-beautify (~/.cache/gst-beautify), "-" = none.
   std::string cl_cache_dir;
-  bool cl_local_tiles = true;  // OpenCL: stage each work-group's input patch in local memory (off: read global)
+  ClReads cl_reads = ClReads::Auto;
 };
 
 // Wall-time split of the last run() (OpenCL: from profiling events; CPU: all in kernels_ms).
@@ -143,6 +149,7 @@ class Net {
   int batch() const;
   Device device() const;       // Cpu or OpenCL (never Auto)
   std::string device_name() const;  // "cpu" or the OpenCL device and driver
+  ClReads cl_reads() const;          // OpenCL: Local or Global (what Auto chose); CPU: Auto
 
   int input_width() const;
   int input_height() const;
