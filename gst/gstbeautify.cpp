@@ -5,6 +5,7 @@
  * the streaming thread in between. */
 #include "gstbeautify.h"
 
+#include "device_property.h"
 #include "retoucher.h"
 
 #include <gst/video/gstvideometa.h>
@@ -34,6 +35,7 @@ enum {
   PROP_DRAW_FACES,
   PROP_POST_MESSAGES,
   PROP_SYNCHRONOUS_DETECTION,
+  PROP_DEVICE,
 };
 
 // Defaults the core also uses come from the core (retoucher.h), so they are written down once.
@@ -71,6 +73,7 @@ struct Settings {
   bool draw_faces = DEFAULT_DRAW_FACES;
   bool post_messages = DEFAULT_POST_MESSAGES;
   bool synchronous_detection = DEFAULT_SYNCHRONOUS_DETECTION;
+  GstBeautifyDevice device = bty::gst::default_device();
 };
 
 struct Private {
@@ -192,6 +195,7 @@ static void gst_beautify_set_property(GObject* object, guint prop_id, const GVal
         passthrough_may_change = true;
         break;
       case PROP_SYNCHRONOUS_DETECTION: s.synchronous_detection = g_value_get_boolean(value); break;
+      case PROP_DEVICE: s.device = GstBeautifyDevice(g_value_get_enum(value)); break;
       default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
     }
   }
@@ -217,8 +221,17 @@ static void gst_beautify_get_property(GObject* object, guint prop_id, GValue* va
     case PROP_DRAW_FACES: g_value_set_boolean(value, s.draw_faces); break;
     case PROP_POST_MESSAGES: g_value_set_boolean(value, s.post_messages); break;
     case PROP_SYNCHRONOUS_DETECTION: g_value_set_boolean(value, s.synchronous_detection); break;
+    case PROP_DEVICE: g_value_set_enum(value, s.device); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
+}
+
+// OpenCL failed and the net moved to the CPU: one warning, the stream goes on.
+static void post_device_warning(GstBeautify* self) {
+  const std::string w = self->priv->core->take_device_warning();
+  if (!w.empty())
+    GST_ELEMENT_WARNING(self, LIBRARY, FAILED, ("%s", w.c_str()),
+                        ("set device=cpu to skip OpenCL, or fix the OpenCL driver (clinfo lists what the ICD loader finds)"));
 }
 
 static gboolean gst_beautify_start(GstBaseTransform* trans) {
@@ -232,6 +245,7 @@ static gboolean gst_beautify_start(GstBaseTransform* trans) {
     c.landmark_model = s.landmark_model;
     c.threads = s.threads > 0 ? s.threads : int(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
     c.synchronous_detection = s.synchronous_detection;
+    c.device = bty::gst::to_engine_device(s.device);
     c.max_faces = s.max_faces;
     c.min_face_size = s.min_face_size;
     c.detect_interval = s.detect_interval;
@@ -259,6 +273,8 @@ static gboolean gst_beautify_start(GstBaseTransform* trans) {
     GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("beautify could not start: %s", e.what()), (NULL));
     return FALSE;
   }
+  post_device_warning(self);
+  GST_INFO_OBJECT(self, "beauty net on %s", self->priv->core->device_description().c_str());
   const auto& m = self->priv->core->model();
   GST_INFO_OBJECT(self, "model %s (tier %s, %s), %d threads", m.path.c_str(), m.tier.c_str(), m.reason.c_str(),
                   c.threads);
@@ -391,6 +407,7 @@ static GstFlowReturn gst_beautify_transform_frame_ip(GstVideoFilter* filter, Gst
   std::vector<bty::face::Face> faces;
   try {
     faces = p->core->process(f, fs);
+    post_device_warning(self);
   } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(self, STREAM, FAILED, ("beautify failed on a frame: %s", e.what()),
                       ("%dx%d %s", f.width, f.height, GST_VIDEO_INFO_NAME(&frame->info)));
@@ -457,6 +474,11 @@ static void gst_beautify_class_init(GstBeautifyClass* klass) {
   g_object_class_install_property(gobject_class, PROP_DETECT_INTERVAL,
       g_param_spec_int("detect-interval", "Detect interval", "Frames between face detections while tracking", 1,
                        1000, DEFAULT_DETECT_INTERVAL, live));
+  g_object_class_install_property(gobject_class, PROP_DEVICE,
+      g_param_spec_enum("device", "Device", "Where the beauty net runs: auto = OpenCL when a GPU is present and a "
+                        "start-up micro-benchmark finds it faster; an OpenCL failure falls back to the CPU with a "
+                        "warning (applies at start; default from $BEAUTIFY_DEVICE, else auto)",
+                        GST_TYPE_BEAUTIFY_DEVICE, bty::gst::default_device(), at_start));
   g_object_class_install_property(gobject_class, PROP_THREADS,
       g_param_spec_int("threads", "Threads", "Threads of the beauty net (0 = one per CPU, at most 8; applies at "
                        "start)", 0, 64, DEFAULT_THREADS, at_start));

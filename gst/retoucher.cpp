@@ -2,6 +2,7 @@
 
 #include "blend/draw.h"
 
+#include <algorithm>
 #include <cmath>
 #include <mutex>
 
@@ -82,9 +83,16 @@ Retoucher::Retoucher(const StartConfig& c) : config_(c) {
                        " with output_shuffle " + std::to_string(mi.output_shuffle) + " needs " +
                        std::to_string(want) + ": it is not a beautify retouch net. Set model= to a beautify .bmodel "
                        "(models/beautify-{s,m,l}.bmodel) or export the net with models/beautynet/bmodel.py");
-    NetOptions no;
-    no.threads = c.threads;
-    net_ = std::make_unique<Net>(model_, no);
+    net_options_.threads = c.threads;
+    net_options_.batch = std::clamp(c.max_faces, 1, 16);  // more faces run in several batches
+    net_options_.device = c.device == Device::Auto ? pick_device(model_, net_options_, &device_reason_) : c.device;
+    if (c.device != Device::Auto) device_reason_ = std::string("device=") + to_string(c.device);
+    try {
+      net_ = std::make_unique<Net>(model_, net_options_);
+    } catch (const DeviceError& e) {
+      fall_back_to_cpu(e.what());
+    }
+    device_reason_ = net_->device_name() + " (" + device_reason_ + ")";
   } catch (const ModelError& e) {
     throw ConfigError(ConfigError::Kind::Model, e.what());
   } catch (const std::exception& e) {  // e.g. the engine refusing the options
@@ -106,6 +114,13 @@ Retoucher::Retoucher(const StartConfig& c) : config_(c) {
 }
 
 Retoucher::~Retoucher() { give_stage(std::move(stage_), stage_options_); }
+
+void Retoucher::fall_back_to_cpu(const std::string& why) {
+  net_options_.device = Device::Cpu;
+  net_ = std::make_unique<Net>(model_, net_options_);
+  device_warning_ = "OpenCL failed, the beauty net runs on the CPU from now on: " + why;
+  device_reason_ = net_->device_name() + " (OpenCL failed)";
+}
 
 const ModelInfo& Retoucher::model_info() const { return info(*model_); }
 
@@ -166,25 +181,43 @@ std::vector<face::Face> Retoucher::process(const blend::Frame& f, const FrameSet
     amounts.blemish = s.blemish;
     amounts.tone = s.tone;
     smoother_.begin_frame();
+    batch_faces_.clear();
+    batch_areas_.clear();
     for (const face::Face& fc : faces) {
       if (fc.roi.empty() || fc.mask.size() != size_t(fc.roi.width) * fc.roi.height) continue;
-      const Rect roi{fc.roi.x, fc.roi.y, fc.roi.width, fc.roi.height};
-      const Rect area =
-          blend::net_area(training_crop(fc, mi), net_->input_width(), net_->input_height(), f.width, f.height);
-      net_->set_input(view, area);
-      net_->run();
-      const std::vector<float>& head = net_->output();
-      blend::Layer layer;
-      layer.chw = smoother_.smooth(fc.id, area, head.data(), head.size(), s.temporal_smoothing);
-      layer.width = net_->output_width();
-      layer.height = net_->output_height();
-      layer.channels = net_->output_channels();
-      layer.kind = mi.output_kind;
-      layer.shuffle = mi.output_shuffle;
-      layer.area = area;
-      layer.colour = mi.colour;
-      layer.scale = mi.output_scale;
-      blend::apply(f, roi, fc.mask.data(), layer, amounts);
+      batch_faces_.push_back(&fc);
+      batch_areas_.push_back(
+          blend::net_area(training_crop(fc, mi), net_->input_width(), net_->input_height(), f.width, f.height));
+    }
+    // The faces as batches of up to net_->batch(): all inputs queued (OpenCL: uploading while the next face is
+    // prepared), one run, then the blends. An OpenCL failure moves the net to the CPU and redoes the batch there.
+    for (size_t b0 = 0; b0 < batch_faces_.size(); b0 += size_t(net_->batch())) {
+      const int n = int(std::min(batch_faces_.size() - b0, size_t(net_->batch())));
+      try {
+        for (int i = 0; i < n; ++i) net_->set_input(view, batch_areas_[b0 + i], i);
+        net_->run(n);
+      } catch (const DeviceError& e) {
+        fall_back_to_cpu(e.what());
+        for (int i = 0; i < n; ++i) net_->set_input(view, batch_areas_[b0 + i], i);
+        net_->run(n);
+      }
+      for (int i = 0; i < n; ++i) {
+        const face::Face& fc = *batch_faces_[b0 + i];
+        const Rect roi{fc.roi.x, fc.roi.y, fc.roi.width, fc.roi.height};
+        const Rect& area = batch_areas_[b0 + i];
+        const std::vector<float>& head = net_->output(i);
+        blend::Layer layer;
+        layer.chw = smoother_.smooth(fc.id, area, head.data(), head.size(), s.temporal_smoothing);
+        layer.width = net_->output_width();
+        layer.height = net_->output_height();
+        layer.channels = net_->output_channels();
+        layer.kind = mi.output_kind;
+        layer.shuffle = mi.output_shuffle;
+        layer.area = area;
+        layer.colour = mi.colour;
+        layer.scale = mi.output_scale;
+        blend::apply(f, roi, fc.mask.data(), layer, amounts);
+      }
     }
     smoother_.end_frame();  // faces gone (or not retouched) this frame lose their state
   } else {

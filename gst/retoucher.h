@@ -12,6 +12,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace bty::gst {
@@ -41,6 +42,7 @@ struct StartConfig {
   std::string tier = "auto";
   std::string landmark_model = defaults::landmark_model;
   int threads = 1;
+  Device device = Device::Auto;  // the net's: Auto/OpenCL fall back to the CPU (device_warning() says why)
   bool synchronous_detection = defaults::synchronous_detection;
   int max_faces = defaults::max_faces, min_face_size = defaults::min_face_size,
       detect_interval = defaults::detect_interval;
@@ -76,14 +78,24 @@ class Retoucher {
     stage_->reset();
     smoother_.reset();
   }
-  // Retouches `frame` in place and returns the faces found (frame coordinates).
+  // Retouches `frame` in place and returns the faces found (frame coordinates). All faces of the frame go through
+  // the net as one batch.
   std::vector<face::Face> process(const blend::Frame& frame, const FrameSettings& s);
+  // Where the net runs and why (the device choice).
+  const std::string& device_description() const { return device_reason_; }
+  // Set once when OpenCL failed (at start or on a frame) and the net moved to the CPU; empty after it was taken.
+  std::string take_device_warning() { return std::exchange(device_warning_, {}); }
 
  private:
   StartConfig config_;
   ModelChoice choice_;
   std::shared_ptr<const Model> model_;
   std::unique_ptr<Net> net_;
+  NetOptions net_options_;
+  std::string device_reason_, device_warning_;
+  void fall_back_to_cpu(const std::string& why);
+  std::vector<const face::Face*> batch_faces_;  // this frame's faces that go through the net
+  std::vector<Rect> batch_areas_;
   std::unique_ptr<face::FaceStage> stage_;
   face::Options stage_options_;
   TemporalSmoother smoother_;  // per face track: the net's last (smoothed) output
