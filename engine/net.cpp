@@ -148,7 +148,8 @@ void Net::run(int count) {
     if (!d.ready[i]) throw std::logic_error("Net::run before set_input of slot " + std::to_string(i));
 #ifdef BTY_HAVE_OPENCL
   if (d.cl) {
-    d.cl->run(count, d.outputs, d.times);
+    d.cl->run(count, d.times);
+    for (int i = 0; i < count; ++i) d.outputs[i].clear();  // output() copies from the pinned memory on demand
     return;
   }
 #endif
@@ -160,8 +161,22 @@ void Net::run(int count) {
 
 const std::vector<float>& Net::output(int slot) const {
   check_slot(slot, batch());
-  return impl_->outputs[slot];
+  std::vector<float>& o = impl_->outputs[slot];
+#ifdef BTY_HAVE_OPENCL
+  if (impl_->cl && o.empty()) o.assign(impl_->cl->output(slot), impl_->cl->output(slot) + output_size());
+#endif
+  return o;
 }
+
+const float* Net::output_data(int slot) const {
+  check_slot(slot, batch());
+#ifdef BTY_HAVE_OPENCL
+  if (impl_->cl) return impl_->cl->output(slot);
+#endif
+  return impl_->outputs[slot].data();
+}
+
+size_t Net::output_size() const { return size_t(output_channels()) * output_width() * output_height(); }
 const RunTimes& Net::last_times() const { return impl_->times; }
 int Net::batch() const { return impl_->opt.batch; }
 Device Net::device() const { return impl_->device; }

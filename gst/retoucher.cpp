@@ -205,9 +205,9 @@ std::vector<face::Face> Retoucher::process(const blend::Frame& f, const FrameSet
         const face::Face& fc = *batch_faces_[b0 + i];
         const Rect roi{fc.roi.x, fc.roi.y, fc.roi.width, fc.roi.height};
         const Rect& area = batch_areas_[b0 + i];
-        const std::vector<float>& head = net_->output(i);
+        const float* head = net_->output_data(i);
         blend::Layer layer;
-        layer.chw = smoother_.smooth(fc.id, area, head.data(), head.size(), s.temporal_smoothing);
+        layer.chw = smoother_.smooth(fc.id, area, head, net_->output_size(), s.temporal_smoothing);
         layer.width = net_->output_width();
         layer.height = net_->output_height();
         layer.channels = net_->output_channels();

@@ -15,8 +15,9 @@ class ClExecutor {
   virtual ~ClExecutor() = default;
   // Prepares the slot's input on the host (into pinned memory) and queues its upload without waiting for it.
   virtual void set_input(int slot, const InputSource& in) = 0;
-  // Runs slots 0..count-1 and downloads their outputs (planar CHW each).
-  virtual void run(int count, std::vector<std::vector<float>>& out, RunTimes& times) = 0;
+  // Runs slots 0..count-1 and downloads their outputs (planar CHW each) into pinned host memory: output(slot).
+  virtual void run(int count, RunTimes& times) = 0;
+  virtual const float* output(int slot) const = 0;
   virtual std::string device_name() const = 0;
   virtual size_t device_bytes() const = 0;
   virtual ClReads reads() const = 0;  // Local or Global: what Auto chose

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <fstream>
 #include <string>
 
@@ -132,6 +133,9 @@ TEST(OpenCL, BatchSlotsMatchSingleRunsAndImageInput) {
     cpu.set_input(v, rois[i]);
     cpu.run();
     EXPECT_LE(max_abs_diff(gpu.output(i), cpu.output()), kTol) << "slot " << i;
+    ASSERT_EQ(gpu.output_size(), gpu.output(i).size());
+    EXPECT_TRUE(std::equal(gpu.output(i).begin(), gpu.output(i).end(), gpu.output_data(i))) << "slot " << i;
+    EXPECT_EQ(cpu.output_data(), cpu.output().data());
   }
   EXPECT_THROW(gpu.set_input(v, rois[0], 4), std::out_of_range);
   EXPECT_THROW(gpu.run(5), std::out_of_range);

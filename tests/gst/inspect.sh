@@ -3,7 +3,7 @@
 set -eu
 out=$(gst-inspect-1.0 beautify)
 for p in strength blemish tone temporal-smoothing tier model landmark-model max-faces min-face-size detect-interval \
-         threads draw-faces post-messages synchronous-detection; do
+         threads draw-faces post-messages synchronous-detection device; do
   echo "$out" | grep -Eq "^  $p *:" || { echo "property $p missing from gst-inspect-1.0 beautify"; exit 1; }
 done
 for p in strength blemish tone temporal-smoothing; do  # each one's flags line says controllable

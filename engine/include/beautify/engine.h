@@ -145,6 +145,9 @@ class Net {
   void run(int count = 1);
   // Output of a slot as planar CHW floats (output_channels × output_height × output_width), before output_scale.
   const std::vector<float>& output(int slot = 0) const;
+  // The same without a copy (OpenCL: the pinned memory the download wrote; valid until the next run()).
+  const float* output_data(int slot = 0) const;
+  size_t output_size() const;  // floats per slot
   const RunTimes& last_times() const;
   int batch() const;
   Device device() const;       // Cpu or OpenCL (never Auto)
