@@ -73,23 +73,29 @@ def ours_output(bty, mpath, x):
         return np.fromfile(out, "<f4")
 
 
-def time_mode(net, x_host, reps, dtype):
-    """(wall_ms, gpu_ms) medians for one batch."""
-    dev = torch.device("cuda")
-    x_gpu = x_host.to(dev, dtype)
+def time_mode(net, x_host, reps, dtype, dev):
+    """(wall_ms, gpu_ms) medians for one batch. Like ours: input from pinned host memory, output into pinned host
+    memory (fp32), one synchronisation per frame."""
+    cuda = dev.type == "cuda"
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    x_dev = x_host.to(dev, dtype)
     for _ in range(3):
-        net(x_gpu)
-    torch.cuda.synchronize()
+        y = net(x_dev)
+    sync()
+    out = torch.empty(y.shape, dtype=torch.float32, pin_memory=cuda)
     walls, gpus = [], []
     for _ in range(reps):
         t0 = time.perf_counter()
-        y = net(x_host.to(dev, non_blocking=True).to(dtype)).float().cpu()
+        y = net(x_host.to(dev, non_blocking=True).to(dtype))
+        out.copy_(y, non_blocking=True)
+        sync()
         walls.append((time.perf_counter() - t0) * 1e3)
-        del y
+    if not cuda:
+        return statistics.median(walls), statistics.median(walls)
     s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     for _ in range(reps):
         s.record()
-        net(x_gpu)
+        net(x_dev)
         e.record()
         torch.cuda.synchronize()
         gpus.append(s.elapsed_time(e))
@@ -105,46 +111,59 @@ def main():
     p.add_argument("--reps", type=int, default=50)
     p.add_argument("--compile-budget", type=float, default=120, help="seconds of torch.compile in all; then skipped")
     p.add_argument("--out", default="out")
+    p.add_argument("--cpu-smoke", action="store_true", help="run on the CPU (checks this script without a GPU)")
     a = p.parse_args()
     rep = {"torch": torch.__version__, "cuda": torch.version.cuda, "device": None, "check": [], "rows": [],
            "compile_errors": []}
-    if not torch.cuda.is_available():
+    if a.cpu_smoke:
+        dev = torch.device("cpu")
+        rep["device"] = "cpu (--cpu-smoke)"
+    elif not torch.cuda.is_available():
         raise SystemExit("torch sees no CUDA device")
-    rep["device"] = torch.cuda.get_device_name(0)
+    else:
+        dev = torch.device("cuda")
+        rep["device"] = torch.cuda.get_device_name(0)
     torch.backends.cudnn.benchmark = True
     compile_spent = 0.0
-    compile_ok = hasattr(torch, "compile")
+    compile_ok = hasattr(torch, "compile") and not a.cpu_smoke
     for tier in a.tiers.split(","):
         m = br.read(model_path(a.models, tier))
-        base = GraphNet(m).cuda().eval()
+        base = GraphNet(m).to(dev).eval()
         rng = np.random.default_rng(7)
         x = rng.uniform(-1, 1, (3, m.height, m.width)).astype(np.float32)
         with torch.no_grad():
-            ref = base(torch.from_numpy(x)[None].cuda()).float().cpu().numpy().ravel()
-            half = base.half()(torch.from_numpy(x)[None].cuda().half()).float().cpu().numpy().ravel()
-            base.float()
+            ref = base(torch.from_numpy(x)[None].to(dev)).float().cpu().numpy().ravel()
+            if dev.type == "cuda":
+                half = GraphNet(m).to(dev).eval().half()(torch.from_numpy(x)[None].to(dev).half())
+                half = half.float().cpu().numpy().ravel()
+            else:
+                half = ref
         ours = ours_output(a.bty_bench, model_path(a.models, tier), x)
         d32 = float(np.abs(ours - ref).max()) if ours.size == ref.size else float("inf")
         d16 = float(np.abs(half - ref).max())
         rep["check"].append({"tier": tier.upper(), "ours_vs_torch_fp32": d32, "torch_fp16_vs_fp32": d16})
         print(f"{tier}: |ours - torch fp32| {d32:.2e}, |torch fp16 - fp32| {d16:.2e}", file=sys.stderr, flush=True)
-        modes = [("eager fp32", base, torch.float32), ("eager fp16", GraphNet(m).cuda().eval().half(), torch.float16)]
+        modes = [("eager fp32", base, torch.float32)]
+        if dev.type == "cuda":
+            modes.append(("eager fp16", GraphNet(m).to(dev).eval().half(), torch.float16))
         for name, dtype in (("compile fp32", torch.float32), ("compile fp16", torch.float16)):
             if not compile_ok:
                 continue
-            n = GraphNet(m).cuda().eval()
+            n = GraphNet(m).to(dev).eval()
             if dtype == torch.float16:
                 n = n.half()
             modes.append((name, torch.compile(n, dynamic=False), dtype))
         for b in (int(v) for v in a.batches.split(",")):
-            xb = torch.from_numpy(np.repeat(x[None], b, 0)).pin_memory()
+            xb = torch.from_numpy(np.repeat(x[None], b, 0))
+            if dev.type == "cuda":
+                xb = xb.pin_memory()
             for name, net, dtype in modes:
                 if name.startswith("compile") and (not compile_ok or compile_spent > a.compile_budget):
                     continue
                 t0 = time.time()
                 try:
                     with torch.no_grad():
-                        wall, gpu = time_mode(net, xb, a.reps, dtype)
+                        wall, gpu = time_mode(net, xb, a.reps, dtype, dev)
                 except Exception as e:  # torch.compile failing (no Triton, no compiler) is a result, not a crash
                     if not name.startswith("compile"):
                         raise
@@ -161,7 +180,8 @@ def main():
     with open(os.path.join(a.out, "torch.json"), "w") as f:
         json.dump(rep, f, indent=1)
     L = [f"## PyTorch {rep['torch']} (CUDA {rep['cuda']}) on {rep['device']}", "",
-         "wall: pinned host input -> GPU -> net -> output on the host; gpu: the net alone (CUDA events). Medians.", "",
+         "wall: pinned host input -> GPU -> net -> output into pinned host memory, synchronised; gpu: the net alone "
+         "(CUDA events). Medians.", "",
          "| net | batch | mode | wall ms | gpu ms |", "|---|---|---|---|---|"]
     for r in rep["rows"]:
         L.append(f"| {r['tier']} | {r['batch']} | {r['mode']} | {r['wall_ms']:.3f} | {r['gpu_ms']:.3f} |")
