@@ -82,6 +82,7 @@ Net::Net(std::shared_ptr<const Model> model, const NetOptions& o) : impl_(std::m
     co.batch = o.batch;
     co.cache_dir = o.cl_cache_dir == "-" ? "" : o.cl_cache_dir.empty() ? cl::default_cache_dir() : o.cl_cache_dir;
     co.reads = o.cl_reads;
+    co.layer_times = o.cl_layer_times;
     d.cl = make_cl_executor(d.plan, co, d.times);
     return;
 #else
@@ -208,6 +209,9 @@ size_t Net::working_set_bytes() const {
 }
 const std::vector<double>& Net::layer_seconds() const {
   static const std::vector<double> none;
+#ifdef BTY_HAVE_OPENCL
+  if (impl_->cl) return impl_->cl->layer_seconds();
+#endif
   return impl_->exec ? impl_->exec->layer_seconds() : none;
 }
 const std::vector<int64_t>& Net::layer_macs() const { return impl_->macs; }

@@ -42,7 +42,7 @@ BTY_MODELS=$here/models BTY_EXPECT_NO_OPENCL=1 OCL_ICD_VENDORS=$here/no-icd time
 
 echo "== OpenCL bench (tiers x batch 1/4/16, local and global reads, cold/warm start, CPU pipeline beside)"
 timeout 200 python3 "$here/bench/opencl_bench.py" --bty-bench "$here/bin/bty-bench" --models "$here/models" \
-  --tiers ${TIERS:-s,m,l} --batches ${BATCHES:-1,4,16} --reads ${READS:-auto,local,global} --reps ${REPS:-50} --cpu-threads ${CPU_THREADS:-4} --out "$OUT" \
+  --tiers ${TIERS:-s,m,l} --batches ${BATCHES:-1,4,16} --reads ${READS:-auto,local,global} --reps ${REPS:-50} --cpu-threads ${CPU_THREADS:-4} --layer-times --out "$OUT" \
   --command "run.sh (scripts/gpu-bundle)" || { echo "OPENCL BENCH FAILED"; status=1; }
 
 echo "== PyTorch peer (same weights from the .bmodel files; eager fp32/fp16, torch.compile)"

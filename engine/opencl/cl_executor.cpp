@@ -18,7 +18,8 @@ using namespace cl;
 
 class OpenClExecutor final : public ClExecutor {
  public:
-  OpenClExecutor(const Plan& plan, const ClOptions& o, RunTimes& times) : plan_(plan), batch_(o.batch) {
+  OpenClExecutor(const Plan& plan, const ClOptions& o, RunTimes& times)
+      : plan_(plan), batch_(o.batch), layer_times_(o.layer_times) {
     dev_ = cl::pick_device(false);
     cl_int err = CL_SUCCESS;
     ctx_ = Context(clCreateContext(nullptr, 1, &dev_.id, nullptr, nullptr, &err));
@@ -103,19 +104,27 @@ class OpenClExecutor final : public ClExecutor {
   void run(int count, RunTimes& times) override {
     auto t0 = std::chrono::steady_clock::now();
     Event first, last;
+    std::vector<Event> each(layer_times_ ? kernels_.size() : 0);
     for (size_t i = 0; i < kernels_.size(); ++i) {
       const ConvStep& s = plan_.steps[i];
       const int ow = plan_.width[s.tensor], oh = plan_.height[s.tensor];
       const size_t global[3] = {round_up(ow, kGroupX), round_up(oh, kGroupY),
                                 size_t(count) * (s.out_channels / out_block(s.out_channels))};
       const size_t local[3] = {size_t(kGroupX), size_t(kGroupY), 1};
-      const bool timed = i == 0 || i + 1 == kernels_.size();
+      const bool timed = layer_times_ || i == 0 || i + 1 == kernels_.size();
       cl_event ev = nullptr;
       check(clEnqueueNDRangeKernel(queue_.get(), kernels_[i].get(), 3, nullptr, global, local, 0, nullptr,
                                    timed ? &ev : nullptr),
             "clEnqueueNDRangeKernel " + kernel_name(i));
-      if (i == 0) first = Event(ev);
-      else if (timed) last = Event(ev);
+      if (layer_times_) {
+        each[i] = Event(ev);
+        if (i == 0) clRetainEvent(ev), first = Event(ev);
+        if (i + 1 == kernels_.size() && i > 0) clRetainEvent(ev), last = Event(ev);
+      } else if (i == 0) {
+        first = Event(ev);
+      } else if (timed) {
+        last = Event(ev);
+      }
     }
     const int ot = plan_.output_tensor;
     cl_event ev = nullptr;
@@ -135,12 +144,16 @@ class OpenClExecutor final : public ClExecutor {
     const Event& end = kernels_.size() > 1 ? last : first;
     times.kernels_ms = event_ms(first.get(), CL_PROFILING_COMMAND_START, end.get(), CL_PROFILING_COMMAND_END);
     times.download_ms = event_ms(read.get(), CL_PROFILING_COMMAND_START, read.get(), CL_PROFILING_COMMAND_END);
+    seconds_.resize(each.size());
+    for (size_t i = 0; i < each.size(); ++i)
+      seconds_[i] = 1e-3 * event_ms(each[i].get(), CL_PROFILING_COMMAND_START, each[i].get(), CL_PROFILING_COMMAND_END);
   }
 
   const float* output(int slot) const override { return out_ + floats(plan_.output_tensor) * slot; }
   std::string device_name() const override { return dev_.describe(); }
   size_t device_bytes() const override { return device_bytes_; }
   ClReads reads() const override { return reads_; }
+  const std::vector<double>& layer_seconds() const override { return seconds_; }
 
  private:
   static constexpr const char* kBuildOptions = "-cl-std=CL1.2";
@@ -161,6 +174,8 @@ class OpenClExecutor final : public ClExecutor {
   Plan plan_;
   int batch_;
   ClReads reads_ = ClReads::Local;
+  bool layer_times_ = false;
+  std::vector<double> seconds_;
   DeviceInfo dev_;
   Context ctx_;
   Queue queue_;

@@ -21,12 +21,14 @@ class ClExecutor {
   virtual std::string device_name() const = 0;
   virtual size_t device_bytes() const = 0;
   virtual ClReads reads() const = 0;  // Local or Global: what Auto chose
+  virtual const std::vector<double>& layer_seconds() const = 0;
 };
 
 struct ClOptions {
   int batch = 1;
   std::string cache_dir;  // "" = no binary cache
   ClReads reads = ClReads::Auto;
+  bool layer_times = false;
 };
 // Throws DeviceError when OpenCL cannot run this plan; `times` gets the build time and cache hit.
 std::unique_ptr<ClExecutor> make_cl_executor(const Plan& plan, const ClOptions& o, RunTimes& times);

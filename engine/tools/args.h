@@ -62,7 +62,7 @@ inline Device parse_device(const std::string& s) {
 
 constexpr const char* kNetOptionsUsage =
     "[--executor reference|layered|pipeline] [--threads N] [--isa auto|scalar|avx2|avx512] [--width W --height H] "
-    "[--segment-kib K] [--no-winograd] [--device cpu|opencl|auto] [--batch N] [--cl-cache DIR|-] [--cl-reads auto|local|global]";
+    "[--segment-kib K] [--no-winograd] [--device cpu|opencl|auto] [--batch N] [--cl-cache DIR|-] [--cl-reads auto|local|global] [--cl-layer-times]";
 
 inline NetOptions net_options(const Args& a) {
   NetOptions o;
@@ -76,6 +76,7 @@ inline NetOptions net_options(const Args& a) {
   o.device = parse_device(a.str("device"));
   o.batch = a.num("batch", 1);
   o.cl_cache_dir = a.str("cl-cache");
+  o.cl_layer_times = a.has("cl-layer-times");
   const std::string r = a.str("cl-reads", "auto");
   if (r == "auto") o.cl_reads = ClReads::Auto;
   else if (r == "local") o.cl_reads = ClReads::Local;

@@ -46,7 +46,7 @@ def model_path(models, tier):
 
 
 def run(a, log=lambda *x: print(*x, file=sys.stderr, flush=True)):
-    rep = {"loadavg_start": loadavg(), "rows": [], "starts": [], "cpu_rows": [], "errors": []}
+    rep = {"loadavg_start": loadavg(), "rows": [], "starts": [], "cpu_rows": [], "layers": [], "errors": []}
     cache = tempfile.mkdtemp(prefix="bty-clbench-")
     try:
         for tier in a.tiers.split(","):
@@ -83,6 +83,16 @@ def run(a, log=lambda *x: print(*x, file=sys.stderr, flush=True)):
                     rep["rows"].append(row)
                     log(f"{tier} batch {b} {row['reads']}: wall {row['wall_ms']:.3f} ms (up {row['upload_ms']:.3f}, "
                         f"kernels {row['kernels_ms']:.3f}, down {row['download_ms']:.3f})")
+            for reads in a.reads.split(",") if a.layer_times else []:
+                for b in (1, max(int(x) for x in a.batches.split(","))):
+                    try:
+                        j = bench(a.bty_bench, ["--model", m, "--device", "opencl", "--batch", b, "--cl-cache",
+                                                os.path.join(cache, "rows"), "--cl-reads", reads, "--reps", a.reps,
+                                                "--warmup", 2, "--cl-layer-times"])
+                        rep["layers"].append({"tier": tier.upper(), "batch": b, "reads": j["cl_reads"],
+                                              "kernels_ms": j["kernels_ms"], "layers": j["layers"]})
+                    except RuntimeError as e:
+                        rep["errors"].append(str(e))
             if a.cpu_threads > 0:
                 for b in (int(x) for x in a.batches.split(",")):
                     try:
@@ -118,6 +128,15 @@ def render(rep, command):
           "| net | start | first frame ms | build/load ms | cache hit |", "|---|---|---|---|---|"]
     for s in rep["starts"]:
         L.append(f"| {s['tier']} | {s['kind']} | {s['first_frame_ms']:.1f} | {s['build_ms']:.1f} | {s['cache_hit']} |")
+    if rep["layers"]:
+        L += ["", "Per conv kernel (profiling event per kernel, `--cl-layer-times`; the sum is less than the kernels "
+              "span by the gaps between launches), microseconds for the whole batch and effective GFLOP/s "
+              "(2 x direct-conv MACs x batch / time):", ""]
+        for g in rep["layers"]:
+            us = [l["median_s"] * 1e6 for l in g["layers"]]
+            gf = [2 * l["macs"] * g["batch"] / l["median_s"] / 1e9 if l["median_s"] > 0 else 0 for l in g["layers"]]
+            L.append(f"- {g['tier']} batch {g['batch']} {g['reads']}: span {g['kernels_ms'] * 1e3:.0f} us, sum "
+                     f"{sum(us):.0f} us; per conv: " + ", ".join(f"{u:.0f} us/{f:.0f}" for u, f in zip(us, gf)))
     if rep["errors"]:
         L += ["", "Errors:", ""] + [f"- `{e[:400]}`" for e in rep["errors"]]
     return "\n".join(L) + "\n"
@@ -132,6 +151,7 @@ def main():
     p.add_argument("--reads", default="auto", help="comma list of auto, local, global")
     p.add_argument("--reps", type=int, default=20)
     p.add_argument("--cpu-threads", type=int, default=0, help="also time the CPU pipeline with N threads (0: no)")
+    p.add_argument("--layer-times", action="store_true", help="also per-conv kernel times (batch 1 and the largest)")
     p.add_argument("--out", default="out/bench")
     p.add_argument("--command", default=None)
     a = p.parse_args()

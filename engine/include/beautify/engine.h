@@ -114,6 +114,9 @@ struct NetOptions {
   // OpenCL program-binary cache folder; empty = $XDG_CACHE_HOME/gst-beautify (~/.cache/gst-beautify), "-" = none.
   std::string cl_cache_dir;
   ClReads cl_reads = ClReads::Auto;
+  // OpenCL: a profiling event per kernel, so layer_seconds() has every conv's kernel time (costs ~1 us a kernel on
+  // the host; off by default).
+  bool cl_layer_times = false;
 };
 
 // Wall-time split of the last run() (OpenCL: from profiling events; CPU: all in kernels_ms).
@@ -163,7 +166,8 @@ class Net {
   Executor executor() const;
   // Peak bytes of intermediate feature-map storage this executor holds (rings or whole maps, all threads).
   size_t working_set_bytes() const;
-  // Per conv layer, seconds spent in the last run() (Layered executor only; others return an empty vector).
+  // Per conv layer, seconds spent in the last run() (Layered executor, and OpenCL with cl_layer_times: the kernel's
+  // profiled time for the whole batch; others return an empty vector).
   const std::vector<double>& layer_seconds() const;
   // Per conv layer, direct-convolution MACs at this net's input size (same order as layer_seconds()).
   const std::vector<int64_t>& layer_macs() const;
