@@ -17,7 +17,7 @@ namespace {
 const char* activation(Act a) {
   switch (a) {
     case Act::Relu: return "fmax(v, 0.0f)";
-    case Act::Tanh: return "1.0f - 2.0f / (exp(2.0f * v) + 1.0f)";
+    case Act::Tanh: return "tanh(v)";
     case Act::None: break;
   }
   return "v";
