@@ -102,6 +102,35 @@ def time_mode(net, x_host, reps, dtype, dev):
     return statistics.median(walls), statistics.median(gpus)
 
 
+def measure(rep, a, tier, b, name, net, x, dtype, dev):
+    xb = torch.from_numpy(np.repeat(x[None], b, 0))
+    if dev.type == "cuda":
+        xb = xb.pin_memory()
+    with torch.no_grad():
+        wall, gpu = time_mode(net, xb, a.reps, dtype, dev)
+    rep["rows"].append({"tier": tier.upper(), "batch": b, "mode": name, "wall_ms": wall, "gpu_ms": gpu})
+    print(f"{tier} batch {b} {name}: wall {wall:.3f} ms, gpu {gpu:.3f} ms", file=sys.stderr, flush=True)
+    save(rep, a.out)
+
+
+def save(rep, out):
+    with open(os.path.join(out, "torch.json"), "w") as f:
+        json.dump(rep, f, indent=1)
+    L = [f"## PyTorch {rep['torch']} (CUDA {rep['cuda']}) on {rep['device']}", "",
+         "wall: pinned host input -> GPU -> net -> output into pinned host memory, synchronised; gpu: the net alone "
+         "(CUDA events). Medians.", "",
+         "| net | batch | mode | wall ms | gpu ms |", "|---|---|---|---|---|"]
+    for r in rep["rows"]:
+        L.append(f"| {r['tier']} | {r['batch']} | {r['mode']} | {r['wall_ms']:.3f} | {r['gpu_ms']:.3f} |")
+    L += ["", "Same graph and weights as ours: " + ", ".join(
+        f"{c['tier']} max |ours - torch fp32| {c['ours_vs_torch_fp32']:.1e} (torch fp16 vs fp32 "
+        f"{c['torch_fp16_vs_fp32']:.1e})" for c in rep["check"])]
+    if rep["compile_errors"]:
+        L += ["", "torch.compile: " + "; ".join(rep["compile_errors"]) + f" ({rep.get('compile_seconds', 0)} s spent)"]
+    with open(os.path.join(out, "torch.md"), "w") as f:
+        f.write("\n".join(L) + "\n")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", required=True)
@@ -124,13 +153,17 @@ def main():
         dev = torch.device("cuda")
         rep["device"] = torch.cuda.get_device_name(0)
     torch.backends.cudnn.benchmark = True
-    compile_spent = 0.0
     compile_ok = hasattr(torch, "compile") and not a.cpu_smoke
+    os.makedirs(a.out, exist_ok=True)
+    batches = [int(v) for v in a.batches.split(",")]
+    nets = {}  # tier -> (model, input)
+    # Phase 1: the graph check and eager modes for every tier; phase 2: torch.compile within its budget (its first
+    # compile may take minutes). Results are saved after every row, so a time limit still leaves the finished ones.
     for tier in a.tiers.split(","):
         m = br.read(model_path(a.models, tier))
+        x = np.random.default_rng(7).uniform(-1, 1, (3, m.height, m.width)).astype(np.float32)
+        nets[tier] = (m, x)
         base = GraphNet(m).to(dev).eval()
-        rng = np.random.default_rng(7)
-        x = rng.uniform(-1, 1, (3, m.height, m.width)).astype(np.float32)
         with torch.no_grad():
             ref = base(torch.from_numpy(x)[None].to(dev)).float().cpu().numpy().ravel()
             if dev.type == "cuda":
@@ -146,52 +179,31 @@ def main():
         modes = [("eager fp32", base, torch.float32)]
         if dev.type == "cuda":
             modes.append(("eager fp16", GraphNet(m).to(dev).eval().half(), torch.float16))
+        for b in batches:
+            for name, net, dtype in modes:
+                measure(rep, a, tier, b, name, net, x, dtype, dev)
+    compile_spent = 0.0
+    for tier, (m, x) in nets.items():
         for name, dtype in (("compile fp32", torch.float32), ("compile fp16", torch.float16)):
             if not compile_ok:
-                continue
-            n = GraphNet(m).to(dev).eval()
-            if dtype == torch.float16:
-                n = n.half()
-            modes.append((name, torch.compile(n, dynamic=False), dtype))
-        for b in (int(v) for v in a.batches.split(",")):
-            xb = torch.from_numpy(np.repeat(x[None], b, 0))
-            if dev.type == "cuda":
-                xb = xb.pin_memory()
-            for name, net, dtype in modes:
-                if name.startswith("compile") and (not compile_ok or compile_spent > a.compile_budget):
+                break
+            net = GraphNet(m).to(dev).eval()
+            net = torch.compile(net.half() if dtype == torch.float16 else net, dynamic=False)
+            for b in batches:
+                if compile_spent > a.compile_budget:
+                    rep["compile_errors"].append(f"{tier} batch {b} {name}: skipped, compile budget spent")
                     continue
                 t0 = time.time()
                 try:
-                    with torch.no_grad():
-                        wall, gpu = time_mode(net, xb, a.reps, dtype, dev)
+                    measure(rep, a, tier, b, name, net, x, dtype, dev)
                 except Exception as e:  # torch.compile failing (no Triton, no compiler) is a result, not a crash
-                    if not name.startswith("compile"):
-                        raise
                     rep["compile_errors"].append(f"{tier} batch {b} {name}: {type(e).__name__}: {str(e)[:300]}")
                     compile_ok = False
-                    continue
+                    break
                 finally:
-                    if name.startswith("compile"):
-                        compile_spent += time.time() - t0
-                rep["rows"].append({"tier": tier.upper(), "batch": b, "mode": name, "wall_ms": wall, "gpu_ms": gpu})
-                print(f"{tier} batch {b} {name}: wall {wall:.3f} ms, gpu {gpu:.3f} ms", file=sys.stderr, flush=True)
-    rep["compile_seconds"] = round(compile_spent, 1)
-    os.makedirs(a.out, exist_ok=True)
-    with open(os.path.join(a.out, "torch.json"), "w") as f:
-        json.dump(rep, f, indent=1)
-    L = [f"## PyTorch {rep['torch']} (CUDA {rep['cuda']}) on {rep['device']}", "",
-         "wall: pinned host input -> GPU -> net -> output into pinned host memory, synchronised; gpu: the net alone "
-         "(CUDA events). Medians.", "",
-         "| net | batch | mode | wall ms | gpu ms |", "|---|---|---|---|---|"]
-    for r in rep["rows"]:
-        L.append(f"| {r['tier']} | {r['batch']} | {r['mode']} | {r['wall_ms']:.3f} | {r['gpu_ms']:.3f} |")
-    L += ["", "Same graph and weights as ours: " + ", ".join(
-        f"{c['tier']} max |ours - torch fp32| {c['ours_vs_torch_fp32']:.1e} (torch fp16 vs fp32 {c['torch_fp16_vs_fp32']:.1e})"
-        for c in rep["check"])]
-    if rep["compile_errors"]:
-        L += ["", "torch.compile failed: " + "; ".join(rep["compile_errors"])]
-    with open(os.path.join(a.out, "torch.md"), "w") as f:
-        f.write("\n".join(L) + "\n")
+                    compile_spent += time.time() - t0
+                    rep["compile_seconds"] = round(compile_spent, 1)
+    save(rep, a.out)
     bad = [c for c in rep["check"] if not c["ours_vs_torch_fp32"] <= 1e-4]
     if bad:
         print(f"graph check failed: {bad}", file=sys.stderr)
