@@ -10,17 +10,24 @@ mkdir -p "$OUT"
 exec > >(tee "$OUT/run.log") 2>&1
 
 # The ICD: system-wide when we may write /etc, else through OCL_ICD_VENDORS. Only where NVIDIA's library exists
-# (so a test run elsewhere, e.g. on PoCL, leaves the machine's registry alone).
-if ldconfig -p 2>/dev/null | grep -q libnvidia-opencl.so.1; then
-  if mkdir -p /etc/OpenCL/vendors 2>/dev/null && echo libnvidia-opencl.so.1 > /etc/OpenCL/vendors/nvidia.icd; then
-    echo "registered /etc/OpenCL/vendors/nvidia.icd"
+# (so a test run elsewhere, e.g. on PoCL, leaves the machine's registry alone). By name when the dynamic loader finds
+# it, else by its full path.
+icd=""
+if ldconfig -p 2>/dev/null | grep -q 'libnvidia-opencl.so.1 '; then
+  icd=libnvidia-opencl.so.1
+else
+  icd=$(find /usr/lib /usr/lib64 /usr/local /lib /opt -name 'libnvidia-opencl.so.1' 2>/dev/null | head -n 1)
+fi
+if [ -n "$icd" ]; then
+  if mkdir -p /etc/OpenCL/vendors 2>/dev/null && echo "$icd" > /etc/OpenCL/vendors/nvidia.icd; then
+    echo "registered /etc/OpenCL/vendors/nvidia.icd: $icd"
   else
-    mkdir -p "$here/icd" && echo libnvidia-opencl.so.1 > "$here/icd/nvidia.icd"
+    mkdir -p "$here/icd" && echo "$icd" > "$here/icd/nvidia.icd"
     export OCL_ICD_VENDORS=$here/icd
-    echo "registered NVIDIA's ICD through OCL_ICD_VENDORS=$OCL_ICD_VENDORS"
+    echo "registered $icd through OCL_ICD_VENDORS=$OCL_ICD_VENDORS"
   fi
 else
-  echo "libnvidia-opencl.so.1 not found by ldconfig: using the ICDs already registered"
+  echo "libnvidia-opencl.so.1 not found: using the ICDs already registered"
 fi
 export LD_LIBRARY_PATH=$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export XDG_CACHE_HOME=$OUT/xdg-cache  # the binary cache of this run only (the bench also uses its own folders)
