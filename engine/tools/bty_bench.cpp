@@ -44,8 +44,14 @@ int main(int argc, char** argv) {
       std::cout << j.str() << "\n";
       return 0;
     }
+    // Start-up as a pipeline sees it: model load, net construction (OpenCL: program build or binary-cache load,
+    // buffers) and the first frame.
+    auto t_start = std::chrono::steady_clock::now();
     const bty::NetOptions o = na.options();
     bty::Net net(bty::load_model(model), o);
+    const double construct_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_start).count();
+    const int batch = net.batch();
     std::vector<float> in(size_t(3) * net.input_width() * net.input_height());
     if (!input_planar.empty()) {
       std::ifstream f(input_planar, std::ios::binary);
@@ -57,33 +63,50 @@ int main(int argc, char** argv) {
       std::uniform_real_distribution<float> u(-1, 1);
       for (float& v : in) v = u(rng);
     }
-    net.set_input_planar(in.data());
+    for (int b = 0; b < batch; ++b) net.set_input_planar(in.data(), b);
+    net.run(batch);
+    const double first_frame_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_start).count();
+    const bty::RunTimes start_times = net.last_times();
     if (!dump_output.empty()) {
       net.run();
       std::ofstream f(dump_output, std::ios::binary);
       f.write(reinterpret_cast<const char*>(net.output().data()), std::streamsize(net.output().size() * 4));
       if (!f) throw std::runtime_error("cannot write " + dump_output);
     }
-    std::vector<double> ms;
+    std::vector<double> ms, up, kern, down;
     std::vector<std::vector<double>> layer_s(net.layer_macs().size());
+    // One frame = every face's input queued (OpenCL: uploaded) + the batch run + the outputs on the host.
     for (int i = 0; i < warmup + reps; ++i) {
       auto t0 = std::chrono::steady_clock::now();
-      net.run();
+      if (o.device != bty::Device::Cpu || batch > 1)
+        for (int b = 0; b < batch; ++b) net.set_input_planar(in.data(), b);
+      net.run(batch);
       double t = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       if (i < warmup) continue;
       ms.push_back(t);
+      up.push_back(net.last_times().upload_ms);
+      kern.push_back(net.last_times().kernels_ms);
+      down.push_back(net.last_times().download_ms);
       const auto& ls = net.layer_seconds();
       for (size_t l = 0; l < ls.size(); ++l) layer_s[l].push_back(ls[l]);
     }
     int64_t total_macs = 0;
     for (int64_t m : net.layer_macs()) total_macs += m;
+    auto med = [](const std::vector<double>& v) { return v.empty() ? 0.0 : median(v); };
     j.begin_object();
     j.key("executor").value(bty::to_string(net.executor())).key("isa").value(bty::to_string(net.isa()));
     j.key("winograd").value(o.winograd).key("threads").value(o.threads);
     j.key("width").value(net.input_width()).key("height").value(net.input_height()).key("macs").value(total_macs);
-    j.key("median_ms").value(median(ms)).key("times_ms").begin_array();
+    j.key("median_ms").value(med(ms)).key("times_ms").begin_array();
     for (double t : ms) j.value(t);
-    j.end_array().key("working_set_bytes").value(uint64_t(net.working_set_bytes())).key("layers").begin_array();
+    j.end_array();
+    j.key("device").value(bty::to_string(net.device())).key("device_name").value(net.device_name());
+    j.key("batch").value(batch).key("upload_ms").value(med(up)).key("kernels_ms").value(med(kern));
+    j.key("download_ms").value(med(down)).key("construct_ms").value(construct_ms);
+    j.key("first_frame_ms").value(first_frame_ms).key("build_ms").value(start_times.build_ms);
+    j.key("binary_cache_hit").value(start_times.binary_cache_hit).key("cl_reads").value(bty::to_string(net.cl_reads()));
+    j.key("working_set_bytes").value(uint64_t(net.working_set_bytes())).key("layers").begin_array();
     for (size_t l = 0; l < layer_s.size(); ++l) {
       if (layer_s[l].empty()) continue;
       j.begin_object().key("index").value(uint64_t(l)).key("macs").value(net.layer_macs()[l]);

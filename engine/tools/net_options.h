@@ -12,6 +12,9 @@ struct NetArgs {
   int threads = 1, width = 0, height = 0;
   int segment_kib = int(NetOptions{}.segment_bytes / 1024);
   bool no_winograd = false;
+  std::string device = "cpu", cl_cache, cl_reads = "auto";
+  int batch = 1;
+  bool cl_layer_times = false;
 
   void add_to(cli::Options& o) {
     o.choice("executor", 0, &executor, {"reference", "layered", "pipeline"}, "executor");
@@ -22,6 +25,11 @@ struct NetArgs {
     o.integer("segment-kib", 0, &segment_kib, int(NetOptions::kMinSegmentBytes / 1024), 1 << 20, "K",
               "per-thread working-set budget of the pipeline executor, KiB");
     o.flag("no-winograd", 0, &no_winograd, "direct convolution only");
+    o.choice("device", 0, &device, {"cpu", "opencl", "auto"}, "where the net runs");
+    o.integer("batch", 0, &batch, 1, 64, "N", "input slots run together (faces of one frame)");
+    o.text("cl-cache", 0, &cl_cache, "DIR", "OpenCL program-binary cache folder ('-': none; default: the user's)");
+    o.choice("cl-reads", 0, &cl_reads, {"auto", "local", "global"}, "OpenCL conv input reads");
+    o.flag("cl-layer-times", 0, &cl_layer_times, "OpenCL: profile every kernel");
   }
 
   NetOptions options() const {
@@ -35,6 +43,11 @@ struct NetArgs {
     o.height = height;
     o.segment_bytes = size_t(segment_kib) * 1024;
     o.winograd = !no_winograd;
+    o.device = device == "opencl" ? Device::OpenCL : device == "auto" ? Device::Auto : Device::Cpu;
+    o.batch = batch;
+    o.cl_cache_dir = cl_cache;
+    o.cl_reads = cl_reads == "local" ? ClReads::Local : cl_reads == "global" ? ClReads::Global : ClReads::Auto;
+    o.cl_layer_times = cl_layer_times;
     return o;
   }
 };

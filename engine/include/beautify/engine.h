@@ -111,9 +111,28 @@ enum class Executor {
   Pipeline,   // SIMD kernels, tile-row super-pipeline with ring buffers and Segments
 };
 enum class Isa { Auto, Scalar, Avx2, Avx512 };  // Avx512: AVX-512F+VL (ymm kernels with 32 registers)
+enum class Device {
+  Cpu,     // the chosen CPU executor
+  OpenCL,  // the OpenCL executor on the first GPU (any OpenCL device when there is no GPU, e.g. PoCL)
+  Auto,    // OpenCL when a GPU is present and a micro-benchmark says it is faster than the CPU (pick_device)
+};
 const char* to_string(Executor e);
 const char* to_string(Isa i);
+const char* to_string(Device d);
 Isa best_isa();  // what CPUID allows on this machine
+
+// Every OpenCL failure (no ICD loader or platform, no device, kernel build error, out of resources, lost device).
+// what() says which call failed and why; callers fall back to Device::Cpu.
+class DeviceError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// How the OpenCL kernels read their inputs: each work-group stages its input patch in local memory, or every tap
+// reads global memory through the caches. Auto: Local on GPUs; Global on CPU devices (PoCL), whose local memory is
+// emulated (measured 3.5x slower there, docs/engine.md).
+enum class ClReads { Auto, Local, Global };
+const char* to_string(ClReads r);
 
 struct NetOptions {
   static constexpr int kMaxThreads = 64;
@@ -127,6 +146,25 @@ struct NetOptions {
   int height = 0;
   size_t segment_bytes = 512 * 1024;  // per-thread working-set budget of the pipeline, >= kMinSegmentBytes
   bool winograd = true;  // Winograd F(2x2,3x3) for stride-1 convs with >= 16 inputs and > 8 outputs
+  Device device = Device::Cpu;
+  int batch = 1;  // input slots (faces run together by run(count)), 1..64
+  // OpenCL program-binary cache folder; empty = $XDG_CACHE_HOME/gst-beautify (~/.cache/gst-beautify), "-" = none.
+  std::string cl_cache_dir;
+  ClReads cl_reads = ClReads::Auto;
+  // OpenCL: a profiling event per kernel, so layer_seconds() has every conv's kernel time (costs ~1 us a kernel on
+  // the host; off by default).
+  bool cl_layer_times = false;
+};
+
+// Wall-time split of the last run() (OpenCL: from profiling events; CPU: all in kernels_ms).
+struct RunTimes {
+  double upload_ms = 0;    // input slots host -> device (the writes set_input queued)
+  double kernels_ms = 0;   // first kernel start to last kernel end
+  double download_ms = 0;  // outputs device -> host
+  double wall_ms = 0;      // host clock of run(), including waiting for the uploads
+  bool binary_cache_hit = false;  // OpenCL: the program came from the binary cache (set at construction)
+  double build_ms = 0;            // OpenCL: program build or cache load at construction
+  std::string cache_note;         // OpenCL: why a cache entry was rebuilt or not written (empty: all went well)
 };
 
 // A runnable instance of a model at one input size. Not thread-safe; use one per thread or guard it.
@@ -138,13 +176,23 @@ class Net {
   Net& operator=(const Net&) = delete;
 
   // Bilinear-resamples `roi` of `image` (clamped at the image edges) to the net input, converts the colour and
-  // normalises it, in one pass, into the input tensor.
-  void set_input(const ImageView& image, const Rect& roi);
+  // normalises it, in one pass, into input slot `slot` (0..batch-1). CPU: read during run(), so `image` must stay
+  // valid until then; OpenCL: prepared and queued for upload now, so the host prepares the next face meanwhile.
+  void set_input(const ImageView& image, const Rect& roi, int slot = 0);
   // Raw normalised input, planar CHW floats at the net's input size (tests and the PyTorch comparison).
-  void set_input_planar(const float* chw);
-  void run();
-  // Output as planar CHW floats (output_channels × output_height × output_width), before output_scale.
-  const std::vector<float>& output() const;
+  void set_input_planar(const float* chw, int slot = 0);
+  // Runs slots 0..count-1 (OpenCL: as one batch).
+  void run(int count = 1);
+  // Output of a slot as planar CHW floats (output_channels × output_height × output_width), before output_scale.
+  const std::vector<float>& output(int slot = 0) const;
+  // The same without a copy (OpenCL: the pinned memory the download wrote; valid until the next run()).
+  const float* output_data(int slot = 0) const;
+  size_t output_size() const;  // floats per slot
+  const RunTimes& last_times() const;
+  int batch() const;
+  Device device() const;       // Cpu or OpenCL (never Auto)
+  std::string device_name() const;  // "cpu" or the OpenCL device and driver
+  ClReads cl_reads() const;          // OpenCL: Local or Global (what Auto chose); CPU: Auto
 
   int input_width() const;
   int input_height() const;
@@ -155,7 +203,8 @@ class Net {
   Executor executor() const;
   // Peak bytes of intermediate feature-map storage this executor holds (rings or whole maps, all threads).
   size_t working_set_bytes() const;
-  // Per conv layer, seconds spent in the last run() (Layered executor only; others return an empty vector).
+  // Per conv layer, seconds spent in the last run() (Layered executor, and OpenCL with cl_layer_times: the kernel's
+  // profiled time for the whole batch; others return an empty vector).
   const std::vector<double>& layer_seconds() const;
   // Per conv layer, direct-convolution MACs at this net's input size (same order as layer_seconds()).
   const std::vector<int64_t>& layer_macs() const;
@@ -164,5 +213,11 @@ class Net {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Device::Auto's choice for a model: OpenCL when a GPU device is present and one face's wall time on it (after
+// warm-up, fastest of a few) beats the CPU executor of `cpu`; `why` says what was measured or missing.
+Device pick_device(const std::shared_ptr<const Model>& model, const NetOptions& cpu, std::string* why = nullptr);
+// Whether this build has the OpenCL executor and a platform with at least one (GPU if gpu_only) device answers.
+bool opencl_available(bool gpu_only, std::string* why = nullptr);
 
 }  // namespace bty

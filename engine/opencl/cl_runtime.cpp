@@ -1,0 +1,111 @@
+#include "cl_runtime.h"
+
+namespace bty::cl {
+
+const char* error_name(cl_int err) {
+  switch (err) {
+#define BTY_CL_ERR(e) \
+  case e: return #e;
+    BTY_CL_ERR(CL_SUCCESS) BTY_CL_ERR(CL_DEVICE_NOT_FOUND) BTY_CL_ERR(CL_DEVICE_NOT_AVAILABLE)
+    BTY_CL_ERR(CL_COMPILER_NOT_AVAILABLE) BTY_CL_ERR(CL_MEM_OBJECT_ALLOCATION_FAILURE) BTY_CL_ERR(CL_OUT_OF_RESOURCES)
+    BTY_CL_ERR(CL_OUT_OF_HOST_MEMORY) BTY_CL_ERR(CL_PROFILING_INFO_NOT_AVAILABLE) BTY_CL_ERR(CL_BUILD_PROGRAM_FAILURE)
+    BTY_CL_ERR(CL_INVALID_VALUE) BTY_CL_ERR(CL_INVALID_DEVICE) BTY_CL_ERR(CL_INVALID_BINARY)
+    BTY_CL_ERR(CL_INVALID_BUILD_OPTIONS) BTY_CL_ERR(CL_INVALID_PROGRAM) BTY_CL_ERR(CL_INVALID_PROGRAM_EXECUTABLE)
+    BTY_CL_ERR(CL_INVALID_KERNEL_NAME) BTY_CL_ERR(CL_INVALID_KERNEL_ARGS) BTY_CL_ERR(CL_INVALID_WORK_GROUP_SIZE)
+    BTY_CL_ERR(CL_INVALID_WORK_ITEM_SIZE) BTY_CL_ERR(CL_INVALID_GLOBAL_WORK_SIZE) BTY_CL_ERR(CL_INVALID_BUFFER_SIZE)
+    BTY_CL_ERR(CL_INVALID_MEM_OBJECT) BTY_CL_ERR(CL_INVALID_COMMAND_QUEUE) BTY_CL_ERR(CL_INVALID_CONTEXT)
+    BTY_CL_ERR(CL_INVALID_EVENT) BTY_CL_ERR(CL_INVALID_OPERATION) BTY_CL_ERR(CL_MISALIGNED_SUB_BUFFER_OFFSET)
+    BTY_CL_ERR(CL_EXEC_STATUS_ERROR_FOR_EVENTS_IN_WAIT_LIST) BTY_CL_ERR(CL_INVALID_PLATFORM)
+#undef BTY_CL_ERR
+    case -1001: return "CL_PLATFORM_NOT_FOUND_KHR (the ICD loader found no OpenCL driver)";
+    default: return "unknown OpenCL error";
+  }
+}
+
+void check(cl_int err, const std::string& what) {
+  if (err != CL_SUCCESS) throw DeviceError(what + ": " + error_name(err) + " (" + std::to_string(err) + ")");
+}
+
+namespace {
+std::string device_str(cl_device_id d, cl_device_info what) {
+  size_t n = 0;
+  if (clGetDeviceInfo(d, what, 0, nullptr, &n) != CL_SUCCESS || n == 0) return "?";
+  std::string s(n, '\0');
+  clGetDeviceInfo(d, what, n, s.data(), nullptr);
+  while (!s.empty() && (s.back() == '\0' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+std::string platform_str(cl_platform_id p, cl_platform_info what) {
+  size_t n = 0;
+  if (clGetPlatformInfo(p, what, 0, nullptr, &n) != CL_SUCCESS || n == 0) return "?";
+  std::string s(n, '\0');
+  clGetPlatformInfo(p, what, n, s.data(), nullptr);
+  while (!s.empty() && s.back() == '\0') s.pop_back();
+  return s;
+}
+}  // namespace
+
+std::string DeviceInfo::describe() const {
+  return name + " (" + vendor + ", " + version + ", driver " + driver + ")";
+}
+
+std::vector<DeviceInfo> list_devices(std::string* why) {
+  std::vector<DeviceInfo> out;
+  cl_uint np = 0;
+  cl_int err = clGetPlatformIDs(0, nullptr, &np);
+  if (err != CL_SUCCESS || np == 0) {
+    if (why)
+      *why = std::string("no OpenCL platform (") + (err != CL_SUCCESS ? error_name(err) : "0 platforms") +
+             "): install a driver with an ICD file in /etc/OpenCL/vendors (e.g. pocl-opencl-icd, or the GPU vendor's)";
+    return out;
+  }
+  std::vector<cl_platform_id> ps(np);
+  clGetPlatformIDs(np, ps.data(), nullptr);
+  for (cl_platform_id p : ps) {
+    cl_uint nd = 0;
+    if (clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, 0, nullptr, &nd) != CL_SUCCESS || nd == 0) continue;
+    std::vector<cl_device_id> ds(nd);
+    clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, nd, ds.data(), nullptr);
+    for (cl_device_id d : ds) {
+      DeviceInfo i;
+      i.platform = p;
+      i.id = d;
+      cl_device_type type = 0;
+      clGetDeviceInfo(d, CL_DEVICE_TYPE, sizeof type, &type, nullptr);
+      i.gpu = (type & CL_DEVICE_TYPE_GPU) != 0;
+      i.name = device_str(d, CL_DEVICE_NAME);
+      i.vendor = device_str(d, CL_DEVICE_VENDOR);
+      i.driver = device_str(d, CL_DRIVER_VERSION);
+      i.version = device_str(d, CL_DEVICE_VERSION);
+      i.platform_name = platform_str(p, CL_PLATFORM_NAME);
+      clGetDeviceInfo(d, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof i.max_work_group, &i.max_work_group, nullptr);
+      clGetDeviceInfo(d, CL_DEVICE_LOCAL_MEM_SIZE, sizeof i.local_mem, &i.local_mem, nullptr);
+      out.push_back(i);
+    }
+  }
+  if (out.empty() && why) *why = "OpenCL platforms exist but none has a device";
+  return out;
+}
+
+DeviceInfo pick_device(bool gpu_only) {
+  std::string why;
+  std::vector<DeviceInfo> all = list_devices(&why);
+  if (all.empty()) throw DeviceError(why);
+  for (const DeviceInfo& d : all)
+    if (d.gpu) return d;
+  if (gpu_only) {
+    std::string names;
+    for (const DeviceInfo& d : all) names += (names.empty() ? "" : ", ") + d.describe();
+    throw DeviceError("no OpenCL GPU device (found: " + names + ")");
+  }
+  return all.front();
+}
+
+double event_ms(cl_event from, cl_profiling_info from_what, cl_event to, cl_profiling_info to_what) {
+  cl_ulong a = 0, b = 0;
+  check(clGetEventProfilingInfo(from, from_what, sizeof a, &a, nullptr), "clGetEventProfilingInfo");
+  check(clGetEventProfilingInfo(to, to_what, sizeof b, &b, nullptr), "clGetEventProfilingInfo");
+  return b > a ? double(b - a) * 1e-6 : 0.0;
+}
+
+}  // namespace bty::cl

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""The GPU run's goals (issue 10) from OUT/opencl.json and OUT/torch.json, side by side: writes OUT/summary.md.
+Goals: tier M batch 1 wall <= 0.3 ms and >= 2x PyTorch eager fp32 (wall, same batch); 16 faces of tier L <= 1.5 ms
+wall; warm-cache first frame <= 50 ms."""
+import argparse
+import json
+import os
+
+
+def load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--out", required=True)
+    a = p.parse_args()
+    cl, th = load(os.path.join(a.out, "opencl.json")), load(os.path.join(a.out, "torch.json"))
+    L = ["# GPU run: OpenCL executor vs goals and PyTorch", ""]
+    if not cl:
+        L.append("opencl.json missing: the OpenCL bench did not run.")
+    else:
+        def best(tier, batch):
+            rows = [r for r in cl["rows"] if r["tier"] == tier and r["batch"] == batch]
+            return min(rows, key=lambda r: r["wall_ms"]) if rows else None
+
+        def torch_row(tier, batch, mode):
+            if not th:
+                return None
+            return next((r for r in th["rows"] if r["tier"] == tier and r["batch"] == batch and r["mode"] == mode), None)
+
+        m1, l16 = best("M", 1), best("L", 16)
+        warm = [s for s in cl["starts"] if s["kind"] == "warm"]
+        t1 = torch_row("M", 1, "eager fp32")
+        L += ["| goal | measured | met |", "|---|---|---|"]
+        if m1:
+            L.append(f"| M batch 1 wall <= 0.3 ms | {m1['wall_ms']:.3f} ms ({m1['reads']} reads) | {m1['wall_ms'] <= 0.3} |")
+            if t1:
+                r = t1["wall_ms"] / m1["wall_ms"]
+                L.append(f"| M batch 1 >= 2x PyTorch eager fp32 (wall) | {r:.2f}x ({t1['wall_ms']:.3f} ms) | {r >= 2} |")
+        if l16:
+            L.append(f"| L 16 faces wall <= 1.5 ms | {l16['wall_ms']:.3f} ms ({l16['reads']} reads) | {l16['wall_ms'] <= 1.5} |")
+        for s in warm:
+            L.append(f"| {s['tier']} warm-cache first frame <= 50 ms | {s['first_frame_ms']:.1f} ms | "
+                     f"{s['first_frame_ms'] <= 50} |")
+        L += ["", "| net | batch | ours wall (best reads) | ours kernels | torch eager fp32 wall | eager fp16 | "
+              "compile fp32 | compile fp16 |", "|---|---|---|---|---|---|---|---|"]
+        for tier in ("S", "M", "L"):
+            for b in sorted({r["batch"] for r in cl["rows"]}):
+                o = best(tier, b)
+                if not o:
+                    continue
+                cells = []
+                for mode in ("eager fp32", "eager fp16", "compile fp32", "compile fp16"):
+                    t = torch_row(tier, b, mode)
+                    cells.append(f"{t['wall_ms']:.3f}" if t else "—")
+                L.append(f"| {tier} | {b} | {o['wall_ms']:.3f} ({o['reads']}) | {o['kernels_ms']:.3f} | " +
+                         " | ".join(cells) + " |")
+    L.append("")
+    for name in ("opencl.md", "torch.md"):
+        path = os.path.join(a.out, name)
+        if os.path.exists(path):
+            L.append(open(path).read())
+    with open(os.path.join(a.out, "summary.md"), "w") as f:
+        f.write("\n".join(L) + "\n")
+    print("\n".join(L[:12]))
+
+
+if __name__ == "__main__":
+    main()

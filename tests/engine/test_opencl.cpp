@@ -1,0 +1,264 @@
+// The OpenCL executor (on whatever OpenCL device exists: PoCL's CPU device in CI, the GPU elsewhere) against the
+// reference executor on random nets and on the three tiers, batching, the ROI input path, the program-binary cache
+// (hit, corrupt, truncated and foreign entries are rebuilt) and its error paths. Skips, saying why, without an
+// OpenCL platform; BTY_EXPECT_NO_OPENCL=1 (meson runs it with OCL_ICD_VENDORS at an empty folder) asserts what
+// happens then instead.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <algorithm>
+#include <fstream>
+#include <string>
+
+#include "opencl/cl_program_cache.h"
+#include "opencl/cl_source.h"
+#include "test_util.h"
+
+namespace bty::test {
+namespace {
+
+constexpr float kTol = 1e-4f;  // as the CPU executors' (test_executors.cpp)
+
+bool no_opencl_expected() {
+  const char* e = std::getenv("BTY_EXPECT_NO_OPENCL");
+  return e && *e == '1';
+}
+
+#define SKIP_WITHOUT_OPENCL()                                                                            \
+  do {                                                                                                   \
+    std::string why;                                                                                     \
+    if (no_opencl_expected()) GTEST_SKIP() << "BTY_EXPECT_NO_OPENCL=1: only the no-platform tests run";  \
+    if (!opencl_available(false, &why)) GTEST_SKIP() << "no OpenCL device, OpenCL tests skipped: " << why; \
+  } while (0)
+
+// A fresh, empty cache folder per test (removed with its files at the end).
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char t[] = "/tmp/bty-clcache-XXXXXX";
+    path = ::mkdtemp(t);
+  }
+  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+};
+
+NetOptions cl_options(int w, int h, const std::string& cache = "-", bool local = true) {
+  NetOptions o;
+  o.width = w;
+  o.height = h;
+  o.device = Device::OpenCL;
+  o.cl_cache_dir = cache;
+  o.cl_reads = local ? ClReads::Local : ClReads::Global;
+  return o;
+}
+
+std::vector<float> reference(const std::shared_ptr<const Model>& m, int w, int h, const std::vector<float>& in) {
+  NetOptions o;
+  o.width = w;
+  o.height = h;
+  o.executor = Executor::Reference;
+  return run(m, o, in);
+}
+
+void check_model(const std::shared_ptr<const Model>& model, int w, int h, std::mt19937& rng, const std::string& what) {
+  auto in = random_input(rng, w, h);
+  auto ref = reference(model, w, h, in);
+  for (bool local : {true, false}) {
+    Net net(model, cl_options(w, h, "-", local));
+    ASSERT_EQ(net.device(), Device::OpenCL);
+    net.set_input_planar(in.data());
+    net.run();
+    EXPECT_LE(max_abs_diff(net.output(), ref), kTol) << what << " local_tiles=" << local << " " << w << "x" << h;
+  }
+}
+
+TEST(OpenCL, RandomNetsMatchReference) {
+  SKIP_WITHOUT_OPENCL();
+  std::mt19937 rng(99);
+  for (int trial = 0; trial < 6; ++trial) {
+    int levels = 1 + trial % 3, f = 1 << levels;
+    int w = f * (1 + int(rng() % (64 / f + 6))), h = f * (1 + int(rng() % (48 / f + 4)));
+    if (trial == 0) w = h = f;  // a single pixel at the deepest level
+    ModelSpec spec = random_net(rng, levels, 8 * f, 8 * f, trial % 2 ? OutputKind::Layers : OutputKind::Delta,
+                                trial % 2 ? 2 : 1);
+    check_model(parse(spec), w, h, rng, "random net " + std::to_string(trial));
+  }
+}
+
+std::string shipped(const char* tier) {
+  const char* dir = std::getenv("BTY_MODELS");
+  return std::string(dir ? dir : "models") + "/beautify-" + tier + ".bmodel";
+}
+
+TEST(OpenCL, ShippedTiersMatchReference) {
+  SKIP_WITHOUT_OPENCL();
+  std::mt19937 rng(7);
+  for (const char* tier : {"s", "m", "l"}) {
+    std::string path = shipped(tier);
+    if (::access(path.c_str(), R_OK) != 0) GTEST_SKIP() << path << " missing (set BTY_MODELS to the models folder)";
+    auto model = load_model(path);
+    check_model(model, info(*model).input_width, info(*model).input_height, rng, path);
+  }
+}
+
+TEST(OpenCL, BatchSlotsMatchSingleRunsAndImageInput) {
+  SKIP_WITHOUT_OPENCL();
+  auto model = load_model(shipped("s"));
+  const ModelInfo& mi = info(*model);
+  const int W = mi.input_width, H = mi.input_height;
+  // A picture larger than the net input; each face a different ROI.
+  const int PW = 320, PH = 240;
+  std::vector<uint8_t> rgb(size_t(PW) * PH * 3);
+  for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = uint8_t((i * 37 + i / 977) % 251);
+  ImageView v;
+  v.format = PixelFormat::RGB;
+  v.width = PW;
+  v.height = PH;
+  v.plane[0] = rgb.data();
+  v.stride[0] = PW * 3;
+  const Rect rois[3] = {{0, 0, 100, 130}, {150, 40, 160, 190}, {-20, 100, 90, 200}};
+  NetOptions co;
+  Net cpu(model, co);
+  NetOptions go = cl_options(W, H);
+  go.batch = 4;
+  Net gpu(model, go);
+  for (int i = 0; i < 3; ++i) gpu.set_input(v, rois[i], i);
+  gpu.run(3);
+  const RunTimes& t = gpu.last_times();
+  EXPECT_GT(t.kernels_ms, 0.0);
+  EXPECT_GT(t.wall_ms, 0.0);
+  EXPECT_GE(t.wall_ms + 1e-3, t.kernels_ms);
+  for (int i = 0; i < 3; ++i) {
+    cpu.set_input(v, rois[i]);
+    cpu.run();
+    EXPECT_LE(max_abs_diff(gpu.output(i), cpu.output()), kTol) << "slot " << i;
+    ASSERT_EQ(gpu.output_size(), gpu.output(i).size());
+    EXPECT_TRUE(std::equal(gpu.output(i).begin(), gpu.output(i).end(), gpu.output_data(i))) << "slot " << i;
+    EXPECT_EQ(cpu.output_data(), cpu.output().data());
+  }
+  EXPECT_THROW(gpu.set_input(v, rois[0], 4), std::out_of_range);
+  EXPECT_THROW(gpu.run(5), std::out_of_range);
+  Net fresh(model, go);
+  EXPECT_THROW(fresh.run(), std::logic_error);
+}
+
+TEST(OpenCL, BinaryCacheHitsAndRebuildsBadEntries) {
+  SKIP_WITHOUT_OPENCL();
+  TempDir dir;
+  auto model = load_model(shipped("s"));
+  const ModelInfo& mi = info(*model);
+  std::mt19937 rng(3);
+  auto in = random_input(rng, mi.input_width, mi.input_height);
+  auto ref = reference(model, mi.input_width, mi.input_height, in);
+  auto start = [&](const char* what, bool want_hit, const std::string& want_note) {
+    Net net(model, cl_options(mi.input_width, mi.input_height, dir.path));
+    EXPECT_EQ(net.last_times().binary_cache_hit, want_hit) << what;
+    if (want_note.empty()) EXPECT_EQ(net.last_times().cache_note, "") << what;
+    else EXPECT_NE(net.last_times().cache_note.find(want_note), std::string::npos) << what << ": "
+                                                                                 << net.last_times().cache_note;
+    net.set_input_planar(in.data());
+    net.run();
+    EXPECT_LE(max_abs_diff(net.output(), ref), kTol) << what;
+  };
+  start("cold", false, "");
+  std::string file;
+  {
+    std::string ls = dir.path;
+    FILE* p = popen(("ls " + ls + "/*.clbin").c_str(), "r");
+    char buf[512] = {};
+    if (p && fgets(buf, sizeof buf, p)) file = buf;
+    if (p) pclose(p);
+    while (!file.empty() && file.back() == '\n') file.pop_back();
+  }
+  ASSERT_FALSE(file.empty()) << "no cache entry written in " << dir.path;
+  start("warm", true, "");
+  // A flipped byte in the binary: the checksum catches it.
+  {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(0, std::ios::end);
+    long size = long(f.tellg());
+    f.seekp(size - 5);
+    char c = 0;
+    f.seekg(size - 5);
+    f.read(&c, 1);
+    c = char(c ^ 0x5a);
+    f.seekp(size - 5);
+    f.write(&c, 1);
+  }
+  start("corrupt", false, "fails its checksum");
+  start("rewritten", true, "");
+  ::truncate(file.c_str(), 30);
+  start("truncated", false, "rebuilt");
+  std::ofstream(file, std::ios::trunc) << "garbage";
+  start("garbage", false, "not a program-binary cache file");
+  start("rewritten again", true, "");
+}
+
+TEST(OpenCL, StaleEntryOfAnotherSourceIsNotTrusted) {
+  SKIP_WITHOUT_OPENCL();
+  TempDir dir;
+  cl::DeviceInfo dev = cl::pick_device(false);
+  cl_int err = CL_SUCCESS;
+  cl::Context ctx(clCreateContext(nullptr, 1, &dev.id, nullptr, nullptr, &err));
+  ASSERT_EQ(err, CL_SUCCESS);
+  const std::string a = "__kernel void k(__global float* x) { x[0] = 1.0f; }\n";
+  const std::string b = "__kernel void k(__global float* x) { x[0] = 2.0f; }\n";
+  auto ra = cl::build_program(ctx.get(), dev, a, "", dir.path);
+  EXPECT_FALSE(ra.cache_hit);
+  // Put a's entry where b's would be (as a hash collision or a stale file would): b must not load a's binary.
+  std::rename(cl::cache_path(dir.path, dev, a, "").c_str(), cl::cache_path(dir.path, dev, b, "").c_str());
+  auto rb = cl::build_program(ctx.get(), dev, b, "", dir.path);
+  EXPECT_FALSE(rb.cache_hit);
+  EXPECT_NE(rb.note.find("another device, driver or source"), std::string::npos) << rb.note;
+  EXPECT_TRUE(cl::build_program(ctx.get(), dev, b, "", dir.path).cache_hit);
+}
+
+TEST(OpenCL, KernelBuildFailureSaysWhy) {
+  SKIP_WITHOUT_OPENCL();
+  cl::DeviceInfo dev = cl::pick_device(false);
+  cl_int err = CL_SUCCESS;
+  cl::Context ctx(clCreateContext(nullptr, 1, &dev.id, nullptr, nullptr, &err));
+  ASSERT_EQ(err, CL_SUCCESS);
+  try {
+    cl::build_program(ctx.get(), dev, "__kernel void k(__global float* x) { x[0] = undefined_name; }", "", "");
+    FAIL() << "a broken kernel built";
+  } catch (const DeviceError& e) {
+    std::string m = e.what();
+    EXPECT_NE(m.find("kernel build failed"), std::string::npos) << m;
+    EXPECT_NE(m.find("undefined_name"), std::string::npos) << "the compiler log must be in the message: " << m;
+  }
+}
+
+TEST(OpenCL, UnwritableCacheFolderStillRuns) {
+  SKIP_WITHOUT_OPENCL();
+  auto model = load_model(shipped("s"));
+  Net net(model, cl_options(0, 0, "/proc/no-such-dir/cache"));
+  EXPECT_FALSE(net.last_times().binary_cache_hit);
+  EXPECT_NE(net.last_times().cache_note.find("cannot create"), std::string::npos) << net.last_times().cache_note;
+}
+
+// Run by meson with OCL_ICD_VENDORS pointing at an empty folder.
+TEST(OpenCLNoPlatform, FailsWithDeviceErrorAndAutoPicksCpu) {
+  if (!no_opencl_expected()) GTEST_SKIP() << "runs only with BTY_EXPECT_NO_OPENCL=1 (see tests/engine/meson.build)";
+  std::string why;
+  EXPECT_FALSE(opencl_available(false, &why));
+  EXPECT_NE(why.find("OpenCL"), std::string::npos) << why;
+  auto model = load_model(shipped("s"));
+  NetOptions o;
+  o.device = Device::OpenCL;
+  try {
+    Net net(model, o);
+    FAIL() << "an OpenCL net without a platform";
+  } catch (const DeviceError& e) {
+    EXPECT_NE(std::string(e.what()).find("no OpenCL platform"), std::string::npos) << e.what();
+  }
+  o.device = Device::Auto;
+  EXPECT_EQ(pick_device(model, o, &why), Device::Cpu);
+  EXPECT_NE(why.find("CPU"), std::string::npos) << why;
+  Net net(model, o);
+  EXPECT_EQ(net.device(), Device::Cpu);
+}
+
+}  // namespace
+}  // namespace bty::test
