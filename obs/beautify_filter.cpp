@@ -81,7 +81,7 @@ void get_defaults(obs_data_t* s) {
 
 obs_properties_t* get_properties(void* data) {
   obs_properties_t* p = obs_properties_create();
-  auto* t = [](const char* k) { return obs_module_text(k); };
+  auto t = [](const char* k) { return obs_module_text(k); };
   obs_properties_add_float_slider(p, "strength", t("Strength"), 0.0, 1.0, 0.01);
   obs_properties_add_float_slider(p, "blemish", t("Blemish"), 0.0, 1.0, 0.01);
   obs_properties_add_float_slider(p, "tone", t("Tone"), 0.0, 1.0, 0.01);

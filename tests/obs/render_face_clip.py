@@ -44,9 +44,9 @@ def main():
         out.write(b"YUV4MPEG2 W%d H%d F%d:1 Ip A1:1 C420jpeg\n" % (W, H, a.fps))
         for i in range(a.frames):
             t = i / max(1, a.frames - 1)
-            # A 0.8-wide window of the portrait drifting sideways and back: the face moves a few pixels a frame.
+            # A 0.8-wide window of the portrait drifting sideways and back: the face moves up to 2 px a frame.
             cw, ch = mw * 0.8, mh * 0.8
-            x0 = (mw - cw) * (0.5 + 0.4 * np.sin(2 * np.pi * t))
+            x0 = (mw - cw) * (0.5 + 0.15 * np.sin(2 * np.pi * t))
             y0 = (mh - ch) * 0.3
             frame = np.asarray(img.resize((W, H), Image.BILINEAR, box=(x0, y0, x0 + cw, y0 + ch))).copy()
             for bit in range(CODE_BITS):
