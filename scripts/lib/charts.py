@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Charts of the benchmark and quality figures (matplotlib, Debian's python3-matplotlib), next to their tables:
-  element.png  fps per tier and resolution, 1 and 4 faces, against the OpenCV G-API recipe and FFmpeg bilateral
-  engine.png   latency per engine at each tier's net size, 1 thread
-  quality.png  blemish removal and clean-skin drift per tier against the bilateral baseline (and per blemish type)
+  chart-element.png  fps per tier and resolution, 1 and 4 faces, against the OpenCV G-API recipe and FFmpeg bilateral
+  chart-engine.png   latency per engine at each tier's net size, 1 thread
+  chart-quality.png  blemish removal and clean-skin drift per tier against the bilateral baseline (and per blemish type)
 Inputs are the JSON files the benchmarks and the evaluation write (out/bench/element.json, out/bench/engine.json,
 out/eval/quality.json); --docs reads the element and engine tables of docs/benchmarks.md instead (those tables are
 rendered from the same JSON), for when the JSON of the published run is not at hand.
@@ -164,17 +164,17 @@ def main():
     el = json.load(open(a.element)) if a.element else element_from_docs(text) if text else None
     if el and el["results"]:
         src = a.element or f"{a.docs} (element table)"
-        element_chart(el, os.path.join(a.out, "element.png"), f"source: {src}; reproduce: scripts/bench element")
-        wrote.append("element.png")
+        element_chart(el, os.path.join(a.out, "chart-element.png"), f"source: {src}; reproduce: scripts/bench element")
+        wrote.append("chart-element.png")
     en = json.load(open(a.engine)) if a.engine else engine_from_docs(text) if text else None
     if en and en["results"]:
         src = a.engine or f"{a.docs} (engine latency table)"
-        engine_chart(en, os.path.join(a.out, "engine.png"), f"source: {src}; reproduce: scripts/bench engine")
-        wrote.append("engine.png")
+        engine_chart(en, os.path.join(a.out, "chart-engine.png"), f"source: {src}; reproduce: scripts/bench engine")
+        wrote.append("chart-engine.png")
     if a.quality:
-        quality_chart(json.load(open(a.quality)), os.path.join(a.out, "quality.png"),
+        quality_chart(json.load(open(a.quality)), os.path.join(a.out, "chart-quality.png"),
                       f"source: {a.quality}; reproduce: scripts/eval")
-        wrote.append("quality.png")
+        wrote.append("chart-quality.png")
     if not wrote:
         ap.error("nothing to chart: give --element, --engine, --quality or --docs")
     print("wrote " + ", ".join(os.path.join(a.out, w) for w in wrote))

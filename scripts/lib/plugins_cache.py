@@ -7,6 +7,7 @@ build), so the file follows the code; tests/docs compares it with docs/gst_plugi
 
 usage: plugins_cache.py OUT.json"""
 import json
+import re
 import sys
 
 import gi
@@ -15,15 +16,30 @@ gi.require_version("Gst", "1.0")
 from gi.repository import GObject, Gst  # noqa: E402
 
 
+def split_fields(text):
+    """A structure's to_string() split at its top-level commas (lists and ranges nest in {} and [])."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        depth += ch in "{[<(" and 1 or ch in "}]>)" and -1 or 0
+        if ch == "," and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur.strip().rstrip(";"))
+    return parts
+
+
 def caps_text(caps):
-    """One structure a block, one field a line, names right-aligned as upstream's cache has them."""
+    """One structure a block, one field a line, names right-aligned, values without their type tags, as upstream's
+    cache has them (PyGObject cannot hand over GstValueList values, so the fields come from the string form)."""
     out = []
     for i in range(caps.get_size()):
-        s = caps.get_structure(i)
-        lines = [s.get_name() + ":"]
-        for j in range(s.n_fields()):
-            name = s.nth_field_name(j)
-            lines.append("%15s: %s" % (name, Gst.value_serialize(s.get_value(name))))
+        name, *fields = split_fields(caps.get_structure(i).to_string())
+        lines = [name + ":"]
+        for f in fields:
+            key, value = f.split("=", 1)
+            lines.append("%15s: %s" % (key, re.sub(r"\((?:string|int|fraction|boolean|double)\)", "", value)))
         out.append("\n".join(lines) + "\n")
     return "".join(out)
 
@@ -43,7 +59,7 @@ def num(v):
 def prop_entry(spec, other_types):
     f = int(spec.flags)
     e = {
-        "blurb": spec.get_blurb(),
+        "blurb": spec.blurb,
         "conditionally-available": bool(f & Gst.PARAM_CONDITIONALLY_AVAILABLE),
         "construct": bool(f & GObject.ParamFlags.CONSTRUCT),
         "construct-only": bool(f & GObject.ParamFlags.CONSTRUCT_ONLY),
@@ -53,7 +69,7 @@ def prop_entry(spec, other_types):
         "type": spec.value_type.name,
         "writable": bool(f & GObject.ParamFlags.WRITABLE),
     }
-    d = spec.get_default_value()
+    d = spec.default_value
     if spec.value_type.is_a(GObject.TYPE_ENUM):
         values = [{"desc": v.value_name, "name": v.value_nick, "value": str(int(v))}
                   for v in sorted(type(d).__enum_values__.values(), key=int)]
@@ -112,7 +128,7 @@ def main():
         plugin.get_name(): {
             "description": plugin.get_description(),
             "elements": elements,
-            "filename": plugin.get_filename().rsplit("/", 1)[-1].rsplit(".", 1)[0],
+            "filename": re.sub(r"^lib", "", plugin.get_filename().rsplit("/", 1)[-1].rsplit(".", 1)[0]),
             "license": plugin.get_license(),
             "other-types": dict(sorted(other_types.items())),
             "package": plugin.get_package(),
