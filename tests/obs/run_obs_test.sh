@@ -7,6 +7,6 @@ command -v xvfb-run >/dev/null || { echo "SKIP: xvfb-run not found (apt install 
 [ -f "$1/obs-ffmpeg.so" ] || { echo "SKIP: OBS's media source module is not in $1 (apt install obs-studio)"; exit 77; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-/usr/bin/python3 "$render" "$tmp/face.y4m" >/dev/null
+/usr/bin/python3 "$render" "$tmp/face.y4m" --frames 60 >/dev/null  # obs_filter_test.cpp: kClipFrames
 export LIBGL_ALWAYS_SOFTWARE=1 HOME="$tmp"  # llvmpipe; OBS writes nothing into the real home
 exec xvfb-run -a -s "-screen 0 1280x720x24" "$test_bin" "$tmp/face.y4m" "$@"
