@@ -55,7 +55,8 @@ Net::Net(std::shared_ptr<const Model> model, const NetOptions& o) : impl_(std::m
 Net::~Net() = default;
 
 void Net::set_input(const ImageView& image, const Rect& roi) {
-  impl_->input = std::make_unique<ImageInput>(image, roi, input_width(), input_height(), impl_->model->info);
+  impl_->input = std::make_unique<ImageInput>(image, roi, input_width(), input_height(), impl_->model->info,
+                                               impl_->kernels.colour_row);
 }
 
 void Net::set_input_planar(const float* chw) {

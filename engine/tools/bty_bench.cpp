@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "args.h"
+#include "kernel_bench.h"
 #include "peak_fma.h"
 
 namespace {
@@ -29,10 +30,19 @@ int main(int argc, char** argv) {
       std::printf("{\"peak_gflops\": %.2f, \"threads\": %d}\n", bty::tools::peak_gflops(t), t);
       return 0;
     }
+    if (a.has("kernels")) {
+      if (!a.has("model")) throw std::runtime_error("--kernels needs --model");
+      auto model = bty::load_model(a.str("model"));
+      const auto& mi = bty::info(*model);
+      return bty::tools::kernel_bench(*model, a.num("width", mi.input_width), a.num("height", mi.input_height),
+                                      a.num("reps", 20), a.has("scalar"),
+                                      bty::tools::parse_isa(a.str("isa")));
+    }
     if (!a.has("model")) {
       std::cerr << "usage: bty-bench --model F.bmodel " << bty::tools::kNetOptionsUsage
                 << " [--reps N] [--warmup K] [--input-planar in.f32 --dump-output out.f32]\n"
-                   "       bty-bench --peak [--threads N]\n";
+                   "       bty-bench --peak [--threads N]\n"
+                   "       bty-bench --kernels --model F.bmodel [--width W --height H] [--reps N] [--scalar] [--isa L]\n";
       return 2;
     }
     auto model = bty::load_model(a.str("model"));

@@ -11,6 +11,7 @@ namespace bty {
 namespace {
 #include "../conv_tile.inc"
 #include "../winograd.inc"
+#include "../pixels.inc"
 
 struct ZmmPairs {
   static constexpr int kPixels = 8;
@@ -56,10 +57,43 @@ struct ZmmPairs {
     }
   }
 };
+// Pixel vectors of 16 lanes for ConvKind::Pixels: the weight broadcast folds into the FMA ({1to16}).
+struct ZmmP {
+  using T = __m512;
+  static constexpr int N = 16;
+  static T load(const float* p) { return _mm512_loadu_ps(p); }
+  static T bias(float b) { return _mm512_set1_ps(b); }
+  static T fma_bcast(T x, const float* w, T acc) { return _mm512_fmadd_ps(x, _mm512_set1_ps(*w), acc); }
+  // 8 accumulators x 16 pixels -> 16 pixel vectors of 8 channels: two 8x8 transposes.
+  static void to_pixels(const T* acc, float* out) {
+    __m256 lo[8], hi[8];
+    for (int m = 0; m < 8; ++m) {
+      lo[m] = _mm512_castps512_ps256(acc[m]);
+      hi[m] = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[m]), 1));
+    }
+    YmmV::transpose8(lo);
+    YmmV::transpose8(hi);
+    for (int i = 0; i < 8; ++i) {
+      _mm256_storeu_ps(out + i * 8, lo[i]);
+      _mm256_storeu_ps(out + (i + 8) * 8, hi[i]);
+    }
+  }
+};
 }  // namespace
 
-void conv_row_avx512(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const RowWindow* win,
-                     float* dst) {
-  conv_row_impl<YmmV, ZmmPairs>(c, ty, y0, y1, tx0, tx1, win, dst);
+// Measured per layer on the M tier (`bty-bench --kernels`, docs/benchmarks.md): pixels in the lanes for convs with
+// <= 8 channels in or out (2x the patch on 8->8 and 24->8); the 16-lane direct blocking beats Winograd from 48
+// inputs on; the 3-channel first conv stays direct (its 3 real lanes make the transposes cost more than they save).
+ConvKind choose_kind_zmm(const ConvStep& s, bool winograd) {
+  if (s.in_channels > 3 && (s.in_channels <= kGroup || s.out_channels <= kGroup)) return ConvKind::Pixels;
+  if (winograd && s.stride == 1 && s.in_channels >= 16 && s.in_channels < 48 && s.out_channels > kGroup)
+    return ConvKind::Winograd;
+  return ConvKind::Direct;
+}
+
+void fill_kernels_avx512(Kernels& k) {
+  k.conv[int(ConvKind::Direct)] = conv_direct<ZmmPairs>;
+  k.conv[int(ConvKind::Pixels)] = conv_pixels<YmmV, ZmmP>;
+  k.choose = choose_kind_zmm;
 }
 }  // namespace bty
