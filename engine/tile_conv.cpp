@@ -21,11 +21,11 @@ bool conv_kind_applies(const ConvStep& s, ConvKind k) { return k != ConvKind::Wi
 
 // Where each kind pays with 8-lane kernels (docs/engine.md, measured per layer with `bty-bench --kernels`):
 // Winograd for wide stride-1 convs, the patch for one output group, pixels in the lanes for the narrow head
-// (<= 8 inputs, several output groups), per-pixel tap pointers otherwise.
+// (stride 1, <= 8 inputs, several output groups), per-pixel tap pointers otherwise.
 ConvKind choose_kind_ymm(const ConvStep& s, bool winograd) {
   if (winograd && s.stride == 1 && s.in_channels >= 16 && s.out_channels > kGroup) return ConvKind::Winograd;
   if (s.out_channels <= kGroup) return ConvKind::Patch;
-  if (s.in_channels <= kGroup && s.in_channels > 3) return ConvKind::Pixels;
+  if (s.in_channels <= kGroup && s.stride == 1) return ConvKind::Pixels;
   return ConvKind::Direct;
 }
 
