@@ -20,12 +20,12 @@ const char* to_string(ConvKind k) {
 bool conv_kind_applies(const ConvStep& s, ConvKind k) { return k != ConvKind::Winograd || s.stride == 1; }
 
 // Where each kind pays with 8-lane kernels (docs/engine.md, measured per layer with `bty-bench --kernels`):
-// Winograd for wide stride-1 convs, the patch for one output group, pixels in the lanes for the narrow head
-// (stride 1, <= 8 inputs, several output groups), per-pixel tap pointers otherwise.
+// Winograd for stride-1 convs with >= 8 inputs and several output groups (the 8->28 head included: 1.2-2x direct),
+// the patch for one output group, per-pixel tap pointers otherwise. Pixels in the lanes does not pay with 8 lanes
+// (one broadcast load per FMA, as the patch).
 ConvKind choose_kind_ymm(const ConvStep& s, bool winograd) {
-  if (winograd && s.stride == 1 && s.in_channels >= 16 && s.out_channels > kGroup) return ConvKind::Winograd;
+  if (winograd && s.stride == 1 && s.in_channels >= kGroup && s.out_channels > kGroup) return ConvKind::Winograd;
   if (s.out_channels <= kGroup) return ConvKind::Patch;
-  if (s.in_channels <= kGroup && s.stride == 1) return ConvKind::Pixels;
   return ConvKind::Direct;
 }
 
