@@ -40,7 +40,7 @@ struct TileGeom {
 // How a conv is computed; every kernel level implements every kind (make_tile_conv picks one per conv).
 enum class ConvKind {
   Direct,    // per-pixel tap pointers, NPX pixels x 2 output groups in registers (several output groups)
-  Patch,     // one output group: 8 pixels from a gathered input patch (channels in the lanes)
+  Patch,     // 8 pixels from a gathered input patch, per output group (channels in the lanes)
   Winograd,  // F(2x2, 3x3), stride 1
   Pixels,    // pixels in the lanes: input rows transposed to planar once per call, weights broadcast (narrow convs)
 };

@@ -89,7 +89,7 @@ struct NetOptions {
   int width = 0;        // net input size; 0 = the model's own
   int height = 0;
   size_t segment_bytes = 512 * 1024;  // per-thread working-set budget of the pipeline
-  bool winograd = true;  // Winograd F(2x2,3x3) for stride-1 convs with >= 16 inputs and > 8 outputs
+  bool winograd = true;  // allow Winograd F(2x2,3x3) where the CPU level finds it pays (docs/engine.md, conv kinds)
 };
 
 // A runnable instance of a model at one input size. Not thread-safe; use one per thread or guard it.
