@@ -121,7 +121,7 @@ struct ZmmP {
 }  // namespace
 
 // Measured per layer on the M tier (`bty-bench --kernels`, docs/benchmarks.md): pixels in the lanes for convs with
-// <= 8 outputs (2x the patch on 8->8 and 24->8) and for stride-1 convs with <= 8 inputs (the head: 1.9x direct);
+// <= 8 outputs (~2x the patch on 8->8 and 24->8) and for stride-1 convs with <= 8 inputs (the head: 1.5x direct);
 // the 16-lane direct blocking wins at stride 2 and beats Winograd from 48 inputs on.
 ConvKind choose_kind_zmm(const ConvStep& s, bool winograd) {
   if (s.out_channels <= kGroup || (s.in_channels <= kGroup && s.stride == 1)) return ConvKind::Pixels;
