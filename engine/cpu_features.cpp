@@ -1,6 +1,7 @@
 // CPUID-based kernel selection, done once when a Net is built.
 #include <cpuid.h>
 
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -37,15 +38,29 @@ const char* to_string(Isa i) {
   return "?";
 }
 
+// BTY_ISA caps what Auto picks, so the scalar and AVX2 paths can run on a better CPU (tests, benchmarks).
+Isa auto_isa() {
+  const Isa best = best_isa();
+  const char* env = std::getenv("BTY_ISA");
+  if (!env || !*env) return best;
+  const std::string v = env;
+  Isa cap = v == "scalar" ? Isa::Scalar : v == "avx2" ? Isa::Avx2 : v == "avx512" ? Isa::Avx512 : Isa::Auto;
+  if (cap == Isa::Auto)
+    throw std::invalid_argument("BTY_ISA='" + v + "': must be scalar, avx2 or avx512 (or unset for the best)");
+  return int(cap) < int(best) ? cap : best;
+}
+
 Kernels select_kernels(Isa want) {
-  Isa best = best_isa();
-  if (want == Isa::Auto) want = best;
+  const Isa best = best_isa();
+  if (want == Isa::Auto) want = auto_isa();
   if (int(want) > int(best))
     throw std::invalid_argument(std::string("ISA '") + to_string(want) + "' is not available on this CPU (best: " +
                                 to_string(best) + ")");
   Kernels k;
   k.isa = want;
-  k.conv_row = want == Isa::Avx512 ? conv_row_avx512 : want == Isa::Avx2 ? conv_row_avx2 : conv_row_scalar;
+  fill_kernels_scalar(k);
+  if (want >= Isa::Avx2) fill_kernels_avx2(k);
+  if (want >= Isa::Avx512) fill_kernels_avx512(k);
   return k;
 }
 }  // namespace bty

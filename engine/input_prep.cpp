@@ -45,8 +45,9 @@ void packed_layout(PixelFormat f, int& r, int& g, int& b, int& bpp) {
   }
 }
 
-ImageInput::ImageInput(const ImageView& image, const Rect& roi, int width, int height, const ModelInfo& info)
-    : img_(image), info_(info), width_(width), height_(height), yuv_(is_yuv(image.format)) {
+ImageInput::ImageInput(const ImageView& image, const Rect& roi, int width, int height, const ModelInfo& info,
+                       ColourRowFn colour_row)
+    : img_(image), width_(width), height_(height), yuv_(is_yuv(image.format)), colour_row_(colour_row) {
   if (image.width < 1 || image.height < 1 || !image.plane[0])
     throw std::invalid_argument("set_input: empty image");
   if (roi.width < 1 || roi.height < 1) throw std::invalid_argument("set_input: empty ROI");
@@ -80,14 +81,32 @@ ImageInput::ImageInput(const ImageView& image, const Rect& roi, int width, int h
     double kr = image.matrix == YuvMatrix::BT601 ? 0.299 : 0.2126;
     double kb = image.matrix == YuvMatrix::BT601 ? 0.114 : 0.0722;
     double kg = 1 - kr - kb;
-    yoff_ = image.full_range ? 0.0f : 16.0f;
-    ymul_ = image.full_range ? 1.0f : float(255.0 / 219.0);
-    cmul_ = image.full_range ? 1.0f : float(255.0 / 224.0);
-    // R = Y + a*Cr; G = Y - b*Cb - c*Cr; B = Y + d*Cb
-    m_[0][0] = 1; m_[0][1] = 0; m_[0][2] = float(2 * (1 - kr));
-    m_[1][0] = 1; m_[1][1] = float(-2 * (1 - kb) * kb / kg); m_[1][2] = float(-2 * (1 - kr) * kr / kg);
-    m_[2][0] = 1; m_[2][1] = float(2 * (1 - kb)); m_[2][2] = 0;
+    const double ymul = image.full_range ? 1.0 : 255.0 / 219.0, cmul = image.full_range ? 1.0 : 255.0 / 224.0;
+    ColourParams& p = colour_;
+    p.off[0] = image.full_range ? 0.0f : 16.0f;
+    p.off[1] = p.off[2] = 128;
+    if (info.colour == Colour::RGB) {  // R = Y + a*Cr; G = Y - b*Cb - c*Cr; B = Y + d*Cb
+      const double m[3][3] = {{1, 0, 2 * (1 - kr)}, {1, -2 * (1 - kb) * kb / kg, -2 * (1 - kr) * kr / kg},
+                              {1, 2 * (1 - kb), 0}};
+      for (int r = 0; r < 3; ++r)
+        for (int c = 0; c < 3; ++c) p.m[r][c] = float(m[r][c] * (c ? cmul : ymul));
+      p.clamp = true;
+    } else {  // YCbCr out: only the range expansion
+      p.m[0][0] = float(ymul);
+      p.m[1][1] = p.m[2][2] = float(cmul);
+      p.add[1] = p.add[2] = 128;
+    }
+  } else if (info.colour == Colour::YCbCr) {  // BT.601 full range, as docs/model-format.md says
+    const float y[3] = {0.299f, 0.587f, 0.114f};
+    for (int c = 0; c < 3; ++c) {
+      colour_.m[0][c] = y[c];
+      colour_.m[1][c] = 0.564f * ((c == 2) - y[c]);
+      colour_.m[2][c] = 0.713f * ((c == 0) - y[c]);
+    }
+    colour_.add[1] = colour_.add[2] = 128;
   }
+  colour_.scale = info.input_scale;
+  colour_.bias = info.input_bias;
 }
 
 void ImageInput::sample_luma_chroma(int y, int x0, int x1, float* out, int stride) const {
@@ -137,32 +156,9 @@ void ImageInput::sample_rgb(int y, int x0, int x1, float* out, int stride) const
 }
 
 void ImageInput::row(int y, int x0, int x1, float* out, int stride) const {
-  const float s = info_.input_scale, bias = info_.input_bias;
-  if (yuv_) {
-    sample_luma_chroma(y, x0, x1, out, stride);
-    for (int i = 0; i < x1 - x0; ++i) {
-      float Y = (out[i] - yoff_) * ymul_, Cb = (out[stride + i] - 128) * cmul_, Cr = (out[2 * stride + i] - 128) * cmul_;
-      float v[3];
-      if (info_.colour == Colour::RGB) {
-        for (int c = 0; c < 3; ++c) v[c] = std::clamp(m_[c][0] * Y + m_[c][1] * Cb + m_[c][2] * Cr, 0.0f, 255.0f);
-      } else {
-        v[0] = Y; v[1] = Cb + 128; v[2] = Cr + 128;
-      }
-      for (int c = 0; c < 3; ++c) out[c * stride + i] = v[c] * s + bias;
-    }
-    return;
-  }
-  sample_rgb(y, x0, x1, out, stride);  // GRAY8: all three channels read the grey byte
-  for (int i = 0; i < x1 - x0; ++i) {
-    float R = out[i], G = out[stride + i], B = out[2 * stride + i];
-    float v[3] = {R, G, B};
-    if (info_.colour == Colour::YCbCr) {  // BT.601 full range, as docs/model-format.md says
-      v[0] = 0.299f * R + 0.587f * G + 0.114f * B;
-      v[1] = 128 + (B - v[0]) * 0.564f;
-      v[2] = 128 + (R - v[0]) * 0.713f;
-    }
-    for (int c = 0; c < 3; ++c) out[c * stride + i] = v[c] * s + bias;
-  }
+  if (yuv_) sample_luma_chroma(y, x0, x1, out, stride);
+  else sample_rgb(y, x0, x1, out, stride);  // GRAY8: all three channels read the grey byte
+  colour_row_(out, stride, x1 - x0, colour_);
 }
 
 void PlanarInput::row(int y, int x0, int x1, float* out, int stride) const {

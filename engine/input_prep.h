@@ -7,6 +7,18 @@
 
 namespace bty {
 
+// The per-pixel colour step of input preparation, as one affine map: v = M (in - off) + add, clamped to [0, 255]
+// when `clamp`, then v * scale + bias. Covers YUV -> RGB, YUV -> YCbCr (range expansion), RGB -> YCbCr and identity.
+struct ColourParams {
+  float off[3] = {0, 0, 0};
+  float m[3][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
+  float add[3] = {0, 0, 0};
+  bool clamp = false;
+  float scale = 1, bias = 0;
+};
+// In place on 3 planar rows of n pixels: rows[c * stride + i]. A kernel-table entry (kernels.h).
+using ColourRowFn = void (*)(float* rows, int stride, int n, const ColourParams& p);
+
 class InputSource {
  public:
   virtual ~InputSource() = default;
@@ -17,7 +29,8 @@ class InputSource {
 // Resamples `roi` of `image` to width x height (pixel-centre aligned, edges clamped), in the model's colour space.
 class ImageInput final : public InputSource {
  public:
-  ImageInput(const ImageView& image, const Rect& roi, int width, int height, const ModelInfo& info);
+  ImageInput(const ImageView& image, const Rect& roi, int width, int height, const ModelInfo& info,
+             ColourRowFn colour_row);
   void row(int y, int x0, int x1, float* out, int out_stride) const override;
 
  private:
@@ -28,14 +41,13 @@ class ImageInput final : public InputSource {
   void sample_luma_chroma(int y, int x0, int x1, float* yuv, int stride) const;
   void sample_rgb(int y, int x0, int x1, float* rgb, int stride) const;
   ImageView img_;
-  ModelInfo info_;
   int width_, height_;
   bool yuv_ = false;
   YuvLayout layout_;
   int cshift_x_ = 0, cshift_y_ = 0;
   std::vector<Tap> tx_, ty_, tcx_, tcy_;  // luma/rgb and chroma taps
-  float m_[3][3] = {};                   // YUV -> RGB (or RGB -> YCbCr) matrix
-  float yoff_ = 0, ymul_ = 1, cmul_ = 1;
+  ColourParams colour_;
+  ColourRowFn colour_row_;
 };
 
 // Already-normalised planar CHW floats (tests, PyTorch comparison).

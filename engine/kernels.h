@@ -37,6 +37,16 @@ struct TileGeom {
   }
 };
 
+// How a conv is computed; every kernel level implements every kind (make_tile_conv picks one per conv).
+enum class ConvKind {
+  Direct,    // per-pixel tap pointers, NPX pixels x 2 output groups in registers (several output groups)
+  Patch,     // 8 pixels from a gathered input patch, per output group (channels in the lanes)
+  Winograd,  // F(2x2, 3x3), stride 1
+  Pixels,    // pixels in the lanes: input rows transposed to planar once per call, weights broadcast (narrow convs)
+};
+constexpr int kConvKinds = 4;
+const char* to_string(ConvKind k);
+
 // A conv prepared for the TILE kernels: weights repacked per 8 output channels, column offset tables per source.
 struct TileConv {
   struct Source {
@@ -52,12 +62,18 @@ struct TileConv {
   AlignedFloats packed;       // [out group][source][ky][kx][source channel][8]
   size_t packed_group = 0;    // floats per output group
   AlignedFloats bias;         // [out group][8]
-  bool winograd = false;      // stride 1: computed with Winograd F(2x2, 3x3) from `wino`
+  ConvKind kind = ConvKind::Direct;
   AlignedFloats wino;         // U = G g G^T: [out group][16 positions][input channel][8]
   AlignedFloats packed16;     // the same weights for 16-lane kernels: [group pair][source][ky][kx][channel][16]
   AlignedFloats bias16;       // [group pair][16]
 };
-TileConv make_tile_conv(const Plan& plan, const ConvStep& step, bool winograd);
+// `winograd` allows ConvKind::Winograd where it pays; `force` (tests, micro-bench) overrides the choice (Winograd
+// only for stride 1).
+TileConv make_tile_conv(const Plan& plan, const ConvStep& step, bool winograd, const ConvKind* force = nullptr);
+struct Kernels;
+// The kind the table's level prefers for this conv (Kernels::choose).
+TileConv make_tile_conv(const Plan& plan, const ConvStep& step, const Kernels& k, bool winograd);
+bool conv_kind_applies(const ConvStep& step, ConvKind k);
 
 // Source tile-rows a conv's output tile-row needs: rows [first, first + count) of source s (clipped to the map).
 void source_rows(const TileConv& c, int s, int ty, int& first, int& count);
@@ -91,22 +107,43 @@ void for_share(int tiles_x, int a, int b, Fn fn) {
   if (u < b) fn(u / tiles_x, u / tiles_x + 1, 0, b - u);
 }
 
+// Row kernels of the TILE read/write paths (one tile's pixels at a time: they are contiguous 8-float vectors).
+// n (<= 8) pixels from 3 planar rows -> pixel vectors of dst, lanes 3..7 zeroed.
+using PackInputFn = void (*)(const float* r, const float* g, const float* b, int n, float* dst);
+// n (<= 8) pixel vectors of one channel group -> `lanes` planar rows: planes[c][i] = src[i * 8 + c].
+using UnpackFn = void (*)(const float* src, int n, int lanes, float* const* planes);
+
+// One table per CPU level, filled once (dav1d-style): every hot loop of the engine. tests/engine/test_kernel_table.cpp
+// checks each SIMD entry against the scalar one; `bty-bench --kernels` times each entry.
 struct Kernels {
   Isa isa = Isa::Scalar;
-  ConvRowFn conv_row = nullptr;
+  ConvRowFn conv[kConvKinds] = {};
+  // Which kind runs a conv at this level: measured per layer with `bty-bench --kernels` (docs/engine.md).
+  ConvKind (*choose)(const ConvStep& s, bool winograd) = nullptr;
+  PackInputFn pack_input = nullptr;
+  UnpackFn unpack = nullptr;
+  ColourRowFn colour_row = nullptr;
+  void conv_row(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const RowWindow* win, float* dst) const {
+    conv[int(c.kind)](c, ty, y0, y1, tx0, tx1, win, dst);
+  }
 };
-// Picks the kernels once (dav1d-style): `want` = Auto selects the best the CPU has.
+// The table of one level; `want` = Auto selects the best the CPU has, capped by the environment variable BTY_ISA
+// (scalar, avx2, avx512: runs the lower paths on a better CPU). A level above the CPU's is an error.
 Kernels select_kernels(Isa want);
+// The best level CPUID allows, capped by BTY_ISA.
+Isa auto_isa();
 
-void conv_row_scalar(const TileConv&, int, int, int, int, int, const RowWindow*, float*);
-void conv_row_avx2(const TileConv&, int, int, int, int, int, const RowWindow*, float*);
-void conv_row_avx512(const TileConv&, int, int, int, int, int, const RowWindow*, float*);
+// Per-level fillers (each in its own translation unit, compiled with that level's flags).
+void fill_kernels_scalar(Kernels& k);
+ConvKind choose_kind_ymm(const ConvStep& s, bool winograd);  // scalar and AVX2 levels
+void fill_kernels_avx2(Kernels& k);
+void fill_kernels_avx512(Kernels& k);
 
 // TILE tile-row -> planar CHW: columns [x_from, x_to) of the map go to out columns x + x_shift.
 // Input rows -> pixel rows [y0, y1) of tiles [tx0, tx1) of TILE tile-row ty; x_origin = the map's column 0 in input coordinates.
-void write_input_tile_row(const InputSource& in, const TileGeom& g, int ty, int y0, int y1, int x_origin, int tx0,
+void write_input_tile_row(const Kernels& k, const InputSource& in, const TileGeom& g, int ty, int y0, int y1, int x_origin, int tx0,
                           int tx1, float* dst);
-void read_output_tile_row(const TileGeom& g, const float* row, int ty, int x_from, int x_to, int x_shift,
+void read_output_tile_row(const Kernels& k, const TileGeom& g, const float* row, int ty, int x_from, int x_to, int x_shift,
                           std::vector<float>& out, int out_w, int out_h);
 
 }  // namespace bty

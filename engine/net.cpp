@@ -119,7 +119,8 @@ void check_slot(int slot, int batch) {
 void Net::set_input(const ImageView& image, const Rect& roi, int slot) {
   check_slot(slot, batch());
   Impl& d = *impl_;
-  auto src = std::make_unique<ImageInput>(image, roi, input_width(), input_height(), d.model->info);
+  auto src = std::make_unique<ImageInput>(image, roi, input_width(), input_height(), d.model->info,
+                                          d.kernels.colour_row);
 #ifdef BTY_HAVE_OPENCL
   if (d.cl) {
     d.cl->set_input(slot, *src);

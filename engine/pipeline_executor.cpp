@@ -97,7 +97,7 @@ class PipelineExecutor final : public ExecutorImpl {
   Strip make_strip(int width) const {
     Strip s;
     s.plan = make_plan_like(width);
-    for (const ConvStep& st : s.plan.steps) s.convs.push_back(make_tile_conv(s.plan, st, winograd_));
+    for (const ConvStep& st : s.plan.steps) s.convs.push_back(make_tile_conv(s.plan, st, k_, winograd_));
     s.geom.push_back(TileGeom(width, s.plan.height[0], 3));
     for (const TileConv& c : s.convs) s.geom.push_back(c.out);
     return s;
@@ -200,7 +200,7 @@ class PipelineExecutor final : public ExecutorImpl {
       if (st == 0) {
         pool_.run(kTile * g.tiles_x, [&](int a, int b) {
           for_share(g.tiles_x, a, b, [&](int y0, int y1, int t0, int t1) {
-            write_input_tile_row(in, g, r, y0, y1, sg.in0, t0, t1, dst);
+            write_input_tile_row(k_, in, g, r, y0, y1, sg.in0, t0, t1, dst);
           });
         });
         continue;
@@ -215,7 +215,7 @@ class PipelineExecutor final : public ExecutorImpl {
       pool_.run(kTile * g.tiles_x, [&](int a, int b) {
         for_share(g.tiles_x, a, b, [&](int y0, int y1, int t0, int t1) { k_.conv_row(c, r, y0, y1, t0, t1, win, dst); });
       });
-      if (st == out_stage) read_output_tile_row(g, dst, r, keep0, keep1, sg.out0 - keep0, out, OW, OH);
+      if (st == out_stage) read_output_tile_row(k_, g, dst, r, keep0, keep1, sg.out0 - keep0, out, OW, OH);
     }
   }
 

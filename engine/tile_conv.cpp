@@ -1,12 +1,40 @@
 // Prepares convs for the TILE kernels and converts between planar rows and TILE tile-rows.
 #include <algorithm>
+#include <stdexcept>
 #include <string>
 
 #include "kernels.h"
 
 namespace bty {
 
-TileConv make_tile_conv(const Plan& p, const ConvStep& s, bool winograd) {
+const char* to_string(ConvKind k) {
+  switch (k) {
+    case ConvKind::Direct: return "direct";
+    case ConvKind::Patch: return "patch";
+    case ConvKind::Winograd: return "winograd";
+    case ConvKind::Pixels: return "pixels";
+  }
+  return "?";
+}
+
+bool conv_kind_applies(const ConvStep& s, ConvKind k) { return k != ConvKind::Winograd || s.stride == 1; }
+
+// Where each kind pays with 8-lane kernels (docs/engine.md, measured per layer with `bty-bench --kernels`):
+// Winograd for stride-1 convs with >= 8 inputs and several output groups (the 8->28 head included: 1.2-2x direct),
+// the patch for one output group, per-pixel tap pointers otherwise. Pixels in the lanes does not pay with 8 lanes
+// (one broadcast load per FMA, as the patch).
+ConvKind choose_kind_ymm(const ConvStep& s, bool winograd) {
+  if (winograd && s.stride == 1 && s.in_channels >= kGroup && s.out_channels > kGroup) return ConvKind::Winograd;
+  if (s.out_channels <= kGroup) return ConvKind::Patch;
+  return ConvKind::Direct;
+}
+
+TileConv make_tile_conv(const Plan& p, const ConvStep& s, const Kernels& k, bool winograd) {
+  const ConvKind kind = k.choose(s, winograd);
+  return make_tile_conv(p, s, winograd, &kind);
+}
+
+TileConv make_tile_conv(const Plan& p, const ConvStep& s, bool winograd, const ConvKind* force) {
   TileConv c;
   c.step = &s;
   c.out = TileGeom(p.width[s.tensor], p.height[s.tensor], s.out_channels);
@@ -47,10 +75,11 @@ TileConv make_tile_conv(const Plan& p, const ConvStep& s, bool winograd) {
     for (int l = 0; l < kGroup; ++l)
       if (og * kGroup + l < s.out_channels) c.bias[og * kGroup + l] = s.bias[og * kGroup + l];
   }
+  c.kind = force ? *force : choose_kind_ymm(s, winograd);
+  if (!conv_kind_applies(s, c.kind))
+    throw std::invalid_argument(std::string("conv kind ") + to_string(c.kind) + " needs stride 1");
   // Winograd F(2x2, 3x3) weights U = G g G^T, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
-  // Where it pays (docs/engine.md): single-output-group convs run faster direct (patch path).
-  c.winograd = winograd && s.stride == 1 && s.in_channels >= 16 && s.out_channels > kGroup;
-  if (c.winograd) {
+  if (c.kind == ConvKind::Winograd) {
     c.wino.assign(size_t(groups) * 16 * s.in_channels * kGroup, 0.0f);
     for (int co = 0; co < s.out_channels; ++co)
       for (int ci = 0; ci < s.in_channels; ++ci) {
@@ -97,36 +126,44 @@ void source_rows(const TileConv& c, int s, int ty, int& first, int& count) {
   count = (iy1 >> 3) - first + 1;
 }
 
-void write_input_tile_row(const InputSource& in, const TileGeom& g, int ty, int y0, int y1, int x_origin, int tx0,
-                          int tx1, float* dst) {
+void write_input_tile_row(const Kernels& k, const InputSource& in, const TileGeom& g, int ty, int y0, int y1,
+                          int x_origin, int tx0, int tx1, float* dst) {
   const int x0 = tx0 * kTile, x1 = std::min(tx1 * kTile, g.width);
-  float row[3 * 64 * kTile];  // up to 64 tiles per call; longer spans are done in pieces
+  alignas(64) float row[3 * 64 * kTile];  // up to 64 tiles per call; longer spans are done in pieces
   for (int yy = y0; yy < y1; ++yy) {
-    for (int tx = tx0; tx < tx1; ++tx) {  // zero the padded lanes and the pixels past the map's edge
+    const int y = ty * kTile + yy;
+    for (int tx = tx0; tx < tx1; ++tx) {  // zero the pixels past the map's edge (all of them below its last row)
+      const int valid = y < g.height ? std::clamp(g.width - tx * kTile, 0, kTile) : 0;
       float* t = dst + g.offset(tx * kTile, yy, 0);
-      std::fill(t, t + kTile * kGroup, 0.0f);
+      std::fill(t + valid * kGroup, t + kTile * kGroup, 0.0f);
     }
-    int y = ty * kTile + yy;
     if (y >= g.height) continue;
     for (int a = x0; a < x1; a += 64 * kTile) {
-      int b = std::min(x1, a + 64 * kTile), n = b - a;
+      const int b = std::min(x1, a + 64 * kTile), n = b - a;
       in.row(y, x_origin + a, x_origin + b, row, n);
-      for (int x = a; x < b; ++x) {
-        float* px = dst + g.offset(x, yy, 0);
-        for (int c = 0; c < 3; ++c) px[c] = row[c * n + x - a];
+      for (int x = a; x < b; x += kTile) {  // a is a tile boundary: one tile's pixels per call
+        const int m = std::min(kTile, b - x);
+        k.pack_input(row + (x - a), row + n + (x - a), row + 2 * n + (x - a), m, dst + g.offset(x, yy, 0));
       }
     }
   }
 }
 
-void read_output_tile_row(const TileGeom& g, const float* row, int ty, int x_from, int x_to, int x_shift,
-                          std::vector<float>& out, int out_w, int out_h) {
+void read_output_tile_row(const Kernels& k, const TileGeom& g, const float* row, int ty, int x_from, int x_to,
+                          int x_shift, std::vector<float>& out, int out_w, int out_h) {
   for (int yy = 0; yy < kTile; ++yy) {
-    int y = ty * kTile + yy;
+    const int y = ty * kTile + yy;
     if (y >= g.height) break;
-    for (int x = x_from; x < x_to; ++x) {
-      for (int c = 0; c < g.channels; ++c)
-        out[(size_t(c) * out_h + y) * out_w + x + x_shift] = row[g.offset(x, yy, c / kGroup) + c % kGroup];
+    for (int x = x_from; x < x_to;) {
+      const int n = std::min(x_to - x, kTile - (x & 7));  // to the end of this tile
+      for (int grp = 0; grp < g.groups; ++grp) {
+        const int lanes = std::min(kGroup, g.channels - grp * kGroup);
+        float* planes[kGroup];
+        for (int c = 0; c < lanes; ++c)
+          planes[c] = out.data() + (size_t(grp * kGroup + c) * out_h + y) * out_w + x + x_shift;
+        k.unpack(row + g.offset(x, yy, grp), n, lanes, planes);
+      }
+      x += n;
     }
   }
 }

@@ -44,13 +44,37 @@ struct ScalarV {
     return a;
   }
   static void store(float* p, const T& a) { std::copy(a.v, a.v + 8, p); }
+  // Pixel-vector side of ConvKind::Pixels (pixels.inc): the same 8-float type with pixels in the lanes.
+  static constexpr int N = 8;
+  static constexpr bool kGather = false;  // planes by transposes only
+  static T bias(float b) { return bcast(&b); }
+  static T fma_bcast(const T& x, const float* w, const T& acc) { return fma(x, bcast(w), acc); }
+  static void to_pixels(const T* acc, float* out) {
+    for (int i = 0; i < N; ++i)
+      for (int m = 0; m < 8; ++m) out[i * 8 + m] = acc[m].v[i];
+  }
+  static void t8(const float* const* from, int lanes, float* dst, size_t stride) {
+    for (int c = 0; c < lanes; ++c)
+      for (int i = 0; i < 8; ++i) dst[c * stride + i] = from[i][c];
+  }
 };
 #include "../conv_tile.inc"
 #include "../winograd.inc"
+#include "../pixels.inc"
 }  // namespace
 
-void conv_row_scalar(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const RowWindow* win,
-                   float* dst) {
-  conv_row_impl<ScalarV>(c, ty, y0, y1, tx0, tx1, win, dst);
+void pack_input_scalar(const float*, const float*, const float*, int, float*);
+void unpack_scalar(const float*, int, int, float* const*);
+void colour_row_scalar(float*, int, int, const ColourParams&);
+
+void fill_kernels_scalar(Kernels& k) {
+  k.conv[int(ConvKind::Direct)] = conv_direct<GroupPairs<ScalarV>>;
+  k.conv[int(ConvKind::Patch)] = conv_patch<ScalarV>;
+  k.conv[int(ConvKind::Winograd)] = wino_rows<ScalarV>;
+  k.conv[int(ConvKind::Pixels)] = conv_pixels<ScalarV, ScalarV>;
+  k.choose = choose_kind_ymm;
+  k.pack_input = pack_input_scalar;
+  k.unpack = unpack_scalar;
+  k.colour_row = colour_row_scalar;
 }
 }  // namespace bty

@@ -10,6 +10,7 @@
 
 #include "json.h"
 #include "net_options.h"
+#include "kernel_bench.h"
 #include "peak_fma.h"
 
 namespace {
@@ -24,7 +25,7 @@ int main(int argc, char** argv) {
   bty::tools::NetArgs na;
   std::string model, input_planar, dump_output;
   int reps = 20, warmup = 3;
-  bool peak = false;
+  bool peak = false, kernels = false, scalar = false;
   bty::cli::Options opts("bty-bench", "", "Times one executor on one model and input size (one JSON object).");
   opts.text("model", 'm', &model, "F.bmodel", "the model");
   na.add_to(opts);
@@ -33,6 +34,8 @@ int main(int argc, char** argv) {
   opts.text("input-planar", 0, &input_planar, "in.f32", "CHW float32 input (default: seeded random)");
   opts.text("dump-output", 0, &dump_output, "out.f32", "write the CHW float32 output of one run");
   opts.flag("peak", 0, &peak, "measure the FP32 FMA peak on --threads threads instead (needs AVX2+FMA)");
+  opts.flag("kernels", 0, &kernels, "time every kernel-table entry of --model's convs at each CPU level");
+  opts.flag("scalar", 0, &scalar, "with --kernels: the scalar entries too");
   if (!opts.parse(argc, argv)) return bty::cli::kUsageError;
   if (!peak && model.empty()) return opts.usage_error("--model is required (or --peak)");
   try {
@@ -43,6 +46,12 @@ int main(int argc, char** argv) {
       j.key("threads").value(na.threads).end_object();
       std::cout << j.str() << "\n";
       return 0;
+    }
+    if (kernels) {
+      auto m = bty::load_model(model);
+      const auto& mi = bty::info(*m);
+      return bty::tools::kernel_bench(*m, na.width ? na.width : mi.input_width, na.height ? na.height : mi.input_height,
+                                      reps, scalar, na.options().isa);
     }
     // Start-up as a pipeline sees it: model load, net construction (OpenCL: program build or binary-cache load,
     // buffers) and the first frame.

@@ -8,10 +8,20 @@ namespace bty {
 namespace {
 #include "../conv_tile.inc"
 #include "../winograd.inc"
+#include "../pixels.inc"
 }  // namespace
 
-void conv_row_avx2(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const RowWindow* win,
-                   float* dst) {
-  conv_row_impl<YmmV>(c, ty, y0, y1, tx0, tx1, win, dst);
+void pack_input_avx2(const float*, const float*, const float*, int, float*);
+void unpack_avx2(const float*, int, int, float* const*);
+void colour_row_avx2(float*, int, int, const ColourParams&);
+
+void fill_kernels_avx2(Kernels& k) {
+  k.conv[int(ConvKind::Direct)] = conv_direct<GroupPairs<YmmV>>;
+  k.conv[int(ConvKind::Patch)] = conv_patch<YmmV>;
+  k.conv[int(ConvKind::Winograd)] = wino_rows<YmmV>;
+  k.conv[int(ConvKind::Pixels)] = conv_pixels<YmmV, YmmV>;
+  k.pack_input = pack_input_avx2;
+  k.unpack = unpack_avx2;
+  k.colour_row = colour_row_avx2;
 }
 }  // namespace bty

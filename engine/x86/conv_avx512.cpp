@@ -11,6 +11,7 @@ namespace bty {
 namespace {
 #include "../conv_tile.inc"
 #include "../winograd.inc"
+#include "../pixels.inc"
 
 struct ZmmPairs {
   static constexpr int kPixels = 8;
@@ -56,10 +57,82 @@ struct ZmmPairs {
     }
   }
 };
+// Pixel vectors of 16 lanes for ConvKind::Pixels: the weight broadcast folds into the FMA ({1to16}).
+struct ZmmP {
+  using T = __m512;
+  static constexpr int N = 16;
+  static constexpr bool kGather = true;
+  // Plane columns [0, need) (rounded up to 16) of `lanes` channels by masked 16-lane gathers (offs -1: zero).
+  static void gather_planes(const float* row, const int* offs, int need, int goff, int lanes, float* dst,
+                            size_t stride) {
+    for (int j = 0; j < need; j += 16) {
+      const __m512i idx = _mm512_loadu_si512(offs + j);
+      const __mmask16 ok = _mm512_cmpge_epi32_mask(idx, _mm512_setzero_si512());
+      const __m512i base = _mm512_add_epi32(idx, _mm512_set1_epi32(goff));
+      for (int c = 0; c < lanes; ++c) {
+        const __m512i at = _mm512_add_epi32(base, _mm512_set1_epi32(c));
+        _mm512_storeu_ps(dst + c * stride + j, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), ok, at, row, 4));
+      }
+    }
+  }
+  static T load(const float* p) { return _mm512_loadu_ps(p); }
+  static T bias(float b) { return _mm512_set1_ps(b); }
+  static T fma_bcast(T x, const float* w, T acc) { return _mm512_fmadd_ps(x, _mm512_set1_ps(*w), acc); }
+  static T relu(T a) { return _mm512_max_ps(a, _mm512_setzero_ps()); }
+  // As YmmV::tanh (same constants, same error), 16 lanes.
+  static T exp_neg(T x) {
+    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+    T n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    T r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);
+    T p = _mm512_set1_ps(1.0f / 720);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+  }
+  static T tanh(T x) {
+    const __m512i sign = _mm512_set1_epi32(int(0x80000000u));
+    const __m512i xi = _mm512_castps_si512(x);
+    T ax = _mm512_castsi512_ps(_mm512_andnot_si512(sign, xi));
+    T t = exp_neg(_mm512_mul_ps(ax, _mm512_set1_ps(-2.0f)));
+    T y = _mm512_div_ps(_mm512_sub_ps(_mm512_set1_ps(1.0f), t), _mm512_add_ps(_mm512_set1_ps(1.0f), t));
+    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(y), _mm512_and_si512(xi, sign)));
+  }
+  // 8 accumulators x 16 pixels -> 16 pixel vectors of 8 channels: two 8x8 transposes.
+  static void to_pixels(const T* acc, float* out) {
+    __m256 lo[8], hi[8];
+    for (int m = 0; m < 8; ++m) {
+      lo[m] = _mm512_castps512_ps256(acc[m]);
+      hi[m] = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[m]), 1));
+    }
+    YmmV::transpose8(lo);
+    YmmV::transpose8(hi);
+    for (int i = 0; i < 8; ++i) {
+      _mm256_storeu_ps(out + i * 8, lo[i]);
+      _mm256_storeu_ps(out + (i + 8) * 8, hi[i]);
+    }
+  }
+};
 }  // namespace
 
-void conv_row_avx512(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const RowWindow* win,
-                     float* dst) {
-  conv_row_impl<YmmV, ZmmPairs>(c, ty, y0, y1, tx0, tx1, win, dst);
+// Measured per layer on the M tier (`bty-bench --kernels`, docs/benchmarks.md): pixels in the lanes for convs with
+// <= 8 outputs (~2x the patch on 8->8 and 24->8) and for stride-1 convs with <= 8 inputs (the head: 1.5x direct);
+// the 16-lane direct blocking wins at stride 2 and beats Winograd from 48 inputs on.
+ConvKind choose_kind_zmm(const ConvStep& s, bool winograd) {
+  if (s.out_channels <= kGroup || (s.in_channels <= kGroup && s.stride == 1)) return ConvKind::Pixels;
+  if (winograd && s.stride == 1 && s.in_channels >= 16 && s.in_channels < 48 && s.out_channels > kGroup)
+    return ConvKind::Winograd;
+  return ConvKind::Direct;
+}
+
+void fill_kernels_avx512(Kernels& k) {
+  k.conv[int(ConvKind::Direct)] = conv_direct<ZmmPairs>;
+  k.conv[int(ConvKind::Pixels)] = conv_pixels<YmmV, ZmmP>;
+  k.choose = choose_kind_zmm;
 }
 }  // namespace bty

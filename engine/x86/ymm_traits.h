@@ -39,6 +39,42 @@ struct YmmV {
     return _mm256_or_ps(y, _mm256_and_ps(x, sign));
   }
   static void store(float* p, T a) { _mm256_storeu_ps(p, a); }
+
+  // In-register 8x8 transpose: v[i] lane j <-> v[j] lane i.
+  static void transpose8(T v[8]) {
+    T t[8], u[8];
+    for (int i = 0; i < 4; ++i) {
+      t[2 * i] = _mm256_unpacklo_ps(v[2 * i], v[2 * i + 1]);
+      t[2 * i + 1] = _mm256_unpackhi_ps(v[2 * i], v[2 * i + 1]);
+    }
+    for (int i = 0; i < 2; ++i)
+      for (int h = 0; h < 2; ++h) {
+        u[4 * i + 2 * h] = _mm256_shuffle_ps(t[4 * i + h], t[4 * i + 2 + h], 0x44);
+        u[4 * i + 2 * h + 1] = _mm256_shuffle_ps(t[4 * i + h], t[4 * i + 2 + h], 0xEE);
+      }
+    for (int i = 0; i < 4; ++i) {
+      v[i] = _mm256_permute2f128_ps(u[i], u[4 + i], 0x20);
+      v[i + 4] = _mm256_permute2f128_ps(u[i], u[4 + i], 0x31);
+    }
+  }
+  // Pixel-vector side of ConvKind::Pixels (pixels.inc): 8 pixels per ymm.
+  static constexpr int N = 8;
+  static constexpr bool kGather = false;  // planes by transposes only
+  static T bias(float b) { return _mm256_set1_ps(b); }
+  static T fma_bcast(T x, const float* w, T acc) { return _mm256_fmadd_ps(x, _mm256_broadcast_ss(w), acc); }
+  static void to_pixels(const T* acc, float* out) {
+    T v[8];
+    for (int m = 0; m < 8; ++m) v[m] = acc[m];
+    transpose8(v);
+    for (int i = 0; i < 8; ++i) _mm256_storeu_ps(out + i * 8, v[i]);
+  }
+  // 8 pixel vectors (any addresses) -> `lanes` planar rows of 8: dst[c * stride + i] = from[i][c].
+  static void t8(const float* const* from, int lanes, float* dst, size_t stride) {
+    T v[8];
+    for (int i = 0; i < 8; ++i) v[i] = _mm256_loadu_ps(from[i]);
+    transpose8(v);
+    for (int c = 0; c < lanes; ++c) _mm256_storeu_ps(dst + c * stride, v[c]);
+  }
 };
 }  // namespace
 }  // namespace bty

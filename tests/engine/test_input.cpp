@@ -3,6 +3,7 @@
 #include <array>
 
 #include "input_prep.h"
+#include "kernels.h"
 #include "test_util.h"
 
 namespace bty::test {
@@ -119,7 +120,7 @@ Picture make(PixelFormat f, int w, int h, int pad) {
 }
 
 std::vector<float> prepare(const ImageView& v, Rect roi, int w, int h) {
-  ImageInput in(v, roi, w, h, rgb_info());
+  ImageInput in(v, roi, w, h, rgb_info(), select_kernels(Isa::Auto).colour_row);
   std::vector<float> out(size_t(3) * w * h), row(size_t(3) * w);
   for (int y = 0; y < h; ++y) {
     in.row(y, 0, w, row.data(), w);
@@ -182,9 +183,9 @@ TEST(InputPrep, OnePixelImage) {
 
 TEST(InputPrep, RejectsEmptyInputs) {
   Picture p = make(PixelFormat::RGB, 8, 8, 0);
-  EXPECT_THROW(ImageInput(p.view, {0, 0, 0, 4}, 8, 8, rgb_info()), std::invalid_argument);
+  EXPECT_THROW(ImageInput(p.view, {0, 0, 0, 4}, 8, 8, rgb_info(), select_kernels(Isa::Scalar).colour_row), std::invalid_argument);
   ImageView empty;
-  EXPECT_THROW(ImageInput(empty, {0, 0, 4, 4}, 8, 8, rgb_info()), std::invalid_argument);
+  EXPECT_THROW(ImageInput(empty, {0, 0, 4, 4}, 8, 8, rgb_info(), select_kernels(Isa::Scalar).colour_row), std::invalid_argument);
 }
 
 }  // namespace

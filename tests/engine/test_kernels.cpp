@@ -7,44 +7,6 @@ namespace {
 
 constexpr float kTol = 2e-5f;  // fp32: same math, different FMA association; outputs are O(1)
 
-struct OpCase {
-  const char* name;
-  int stride;
-  bool up, concat;
-};
-
-ModelSpec op_net(const OpCase& op, std::mt19937& rng, int cin, int cout, Act act) {
-  ModelSpec s;
-  s.tier = "test-op";
-  s.layers.push_back(conv(0, cin, 1, Act::Relu, rng, 3));  // feeds the op cin channels
-  int x = 1, ch = cin;
-  if (op.up) {
-    Layer u;
-    u.op = Op::Upsample;
-    u.a = x;
-    u.out_channels = cin;
-    s.layers.push_back(u);
-    x = int(s.layers.size());
-    // The skip for concat must match the upsampled size: a stride-1 conv of the input is half the size, so use
-    // a stride-2 producer under the upsample instead.
-    s.layers[0].stride = 2;
-  }
-  if (op.concat) {
-    int c2 = std::max(1, std::min(64 - cin, 1 + int(rng() % 20)));
-    s.layers.push_back(conv(0, c2, 1, Act::None, rng, 3));
-    Layer cat;
-    cat.op = Op::Concat;
-    cat.a = int(s.layers.size());  // the second producer first: exercises source order
-    cat.b = x;
-    cat.out_channels = c2 + cin;
-    s.layers.push_back(cat);
-    x = int(s.layers.size());
-    ch = c2 + cin;
-  }
-  s.layers.push_back(conv(x, cout, op.stride, act, rng, ch));
-  return s;
-}
-
 // The SIMD kernel builds this CPU can run.
 std::vector<Isa> simd_isas() {
   std::vector<Isa> v;

@@ -145,7 +145,7 @@ struct NetOptions {
   int width = 0;        // net input size; 0 = the model's own
   int height = 0;
   size_t segment_bytes = 512 * 1024;  // per-thread working-set budget of the pipeline, >= kMinSegmentBytes
-  bool winograd = true;  // Winograd F(2x2,3x3) for stride-1 convs with >= 16 inputs and > 8 outputs
+  bool winograd = true;  // allow Winograd F(2x2,3x3) where the CPU level finds it pays (docs/engine.md, conv kinds)
   Device device = Device::Cpu;
   int batch = 1;  // input slots (faces run together by run(count)), 1..64
   // OpenCL program-binary cache folder; empty = $XDG_CACHE_HOME/gst-beautify (~/.cache/gst-beautify), "-" = none.

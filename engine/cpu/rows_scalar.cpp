@@ -1,0 +1,35 @@
+// Portable row kernels of the TILE read/write paths and the input colour step: the fallback and the oracle for
+// the SIMD versions (x86/rows_avx2.cpp).
+#include <algorithm>
+
+#include "../kernels.h"
+
+namespace bty {
+
+void pack_input_scalar(const float* r, const float* g, const float* b, int n, float* dst) {
+  for (int i = 0; i < n; ++i, dst += kGroup) {
+    dst[0] = r[i];
+    dst[1] = g[i];
+    dst[2] = b[i];
+    std::fill(dst + 3, dst + kGroup, 0.0f);
+  }
+}
+
+void unpack_scalar(const float* src, int n, int lanes, float* const* planes) {
+  for (int c = 0; c < lanes; ++c)
+    for (int i = 0; i < n; ++i) planes[c][i] = src[i * kGroup + c];
+}
+
+void colour_row_scalar(float* rows, int stride, int n, const ColourParams& p) {
+  for (int i = 0; i < n; ++i) {
+    float in[3], v[3];
+    for (int c = 0; c < 3; ++c) in[c] = rows[c * stride + i] - p.off[c];
+    for (int r = 0; r < 3; ++r) {
+      v[r] = p.add[r] + p.m[r][0] * in[0] + p.m[r][1] * in[1] + p.m[r][2] * in[2];
+      if (p.clamp) v[r] = std::clamp(v[r], 0.0f, 255.0f);
+      rows[r * stride + i] = v[r] * p.scale + p.bias;
+    }
+  }
+}
+
+}  // namespace bty

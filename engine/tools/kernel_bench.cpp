@@ -1,0 +1,138 @@
+// bty-bench --kernels: times every kernel-table entry at every level this CPU runs, in one process, next to the
+// FMA peak measured in the same process. Conv entries run each conv layer of a model over its whole map (as the
+// layered executor does), once per applicable ConvKind; the row entries run over a tier-sized map.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <random>
+#include <string>
+
+#include "kernel_bench.h"
+#include "kernels.h"
+#include "peak_fma.h"
+
+namespace bty::tools {
+namespace {
+
+double seconds_of(const std::function<void()>& f, int reps) {
+  double best = 1e30;
+  for (int r = 0; r < reps; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    f();
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
+AlignedFloats random_tiles(const TileGeom& g, std::mt19937& rng) {
+  AlignedFloats m(g.row_floats * g.tiles_y);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (float& v : m) v = u(rng);
+  return m;
+}
+
+std::vector<Isa> levels() {
+  std::vector<Isa> v = {Isa::Scalar};
+  if (best_isa() >= Isa::Avx2) v.push_back(Isa::Avx2);
+  if (best_isa() >= Isa::Avx512) v.push_back(Isa::Avx512);
+  return v;
+}
+}  // namespace
+
+int kernel_bench(const Model& model, int width, int height, int reps, bool scalar, Isa only) {
+  const double peak0 = peak_gflops(1);
+  Plan plan = make_plan(model, width, height);
+  std::mt19937 rng(3);
+  std::vector<AlignedFloats> maps(plan.width.size());
+  std::vector<TileGeom> geom(plan.width.size());
+  for (size_t t = 0; t < plan.width.size(); ++t) {
+    if (!plan.materialized[t]) continue;
+    geom[t] = TileGeom(plan.width[t], plan.height[t], plan.channels[t]);
+    maps[t] = random_tiles(geom[t], rng);
+  }
+  std::vector<std::string> rows;
+  std::vector<double> gmacs;  // per conv row
+  for (const ConvStep& s : plan.steps) {
+    const int64_t macs = conv_macs(plan, s);
+    std::string shape = "conv3x3/s" + std::to_string(s.stride) + " " + std::to_string(s.in_channels) + "->" +
+                        std::to_string(s.out_channels) + " at " + std::to_string(plan.width[s.tensor]) + "x" +
+                        std::to_string(plan.height[s.tensor]);
+    for (Isa isa : levels()) {
+      if ((isa == Isa::Scalar && !scalar) || (only != Isa::Auto && isa != only)) continue;
+      const Kernels k = select_kernels(isa);
+      const ConvKind chosen = k.choose(s, true);
+      for (int kind = 0; kind < kConvKinds; ++kind) {
+        const ConvKind ck = ConvKind(kind);
+        if (!conv_kind_applies(s, ck)) continue;
+        const TileConv c = make_tile_conv(plan, s, true, &ck);
+        float* dst = maps[s.tensor].data();
+        auto layer = [&] {
+          RowWindow win[8];
+          for (int ty = 0; ty < c.out.tiles_y; ++ty) {
+            for (size_t si = 0; si < c.src.size(); ++si) {
+              int first, count;
+              source_rows(c, int(si), ty, first, count);
+              win[si].first = first;
+              for (int q = 0; q < count; ++q)
+                win[si].rows[q] = maps[s.sources[si].tensor].data() + c.src[si].geom.row_floats * (first + q);
+            }
+            k.conv[kind](c, ty, 0, kTile, 0, c.out.tiles_x, win, dst + c.out.row_floats * ty);
+          }
+        };
+        const double t = seconds_of(layer, reps);
+        const double g = macs / t / 1e9;
+        char line[256];
+        std::snprintf(line, sizeof line, "| %d | %s | %s | %s%s | %.3f | %.1f | ", s.layer, shape.c_str(),
+                      to_string(isa), to_string(ck), ck == chosen ? " (chosen)" : "", t * 1e3, g);
+        rows.push_back(line);
+        gmacs.push_back(g);
+      }
+    }
+  }
+  // Row entries over the input map of this size.
+  const int W = width, H = height;
+  std::vector<float> planar(size_t(3) * W, 0.5f), out(size_t(8) * W * 8);
+  ColourParams cp;
+  cp.clamp = true;
+  for (Isa isa : levels()) {
+    const Kernels k = select_kernels(isa);
+    const TileGeom& g0 = geom[0];
+    AlignedFloats tiles(g0.row_floats);
+    auto pack = [&] {
+      for (int y = 0; y < H; ++y)
+        for (int x = 0; x < W; x += kTile)
+          k.pack_input(planar.data() + x, planar.data() + W + x, planar.data() + 2 * W + x, std::min(kTile, W - x),
+                       tiles.data() + g0.offset(x, y & 7, 0));
+    };
+    auto unpack = [&] {
+      float* planes[8];
+      for (int c = 0; c < 8; ++c) planes[c] = out.data() + size_t(c) * W;
+      for (int y = 0; y < H; ++y)
+        for (int x = 0; x < W; x += kTile) k.unpack(tiles.data() + g0.offset(x, y & 7, 0), std::min(kTile, W - x), 8, planes);
+    };
+    auto colour = [&] {
+      for (int y = 0; y < H; ++y) k.colour_row(planar.data(), W, W, cp);
+    };
+    const double px = double(W) * H;
+    char line[256];
+    std::snprintf(line, sizeof line, "| - | pack_input (3 planar rows -> TILE) | %s | - | %.3f | %.2f ns/px | - |",
+                  to_string(isa), seconds_of(pack, reps) * 1e3, seconds_of(pack, reps) * 1e9 / px);
+    rows.push_back(line);
+    std::snprintf(line, sizeof line, "| - | unpack (TILE group -> 8 planar rows) | %s | - | %.3f | %.2f ns/px | - |",
+                  to_string(isa), seconds_of(unpack, reps) * 1e3, seconds_of(unpack, reps) * 1e9 / px);
+    rows.push_back(line);
+    std::snprintf(line, sizeof line, "| - | colour_row (3 planar rows) | %s | - | %.3f | %.2f ns/px | - |",
+                  to_string(isa), seconds_of(colour, reps) * 1e3, seconds_of(colour, reps) * 1e9 / px);
+    rows.push_back(line);
+  }
+  const double peak1 = peak_gflops(1), peak = std::max(peak0, peak1);
+  for (size_t i = 0; i < gmacs.size(); ++i) rows[i] += std::to_string(int(200 * gmacs[i] / peak + 0.5)) + "% |";
+  std::printf("FP32 FMA peak (1 thread, same process): %.1f GFLOP/s before, %.1f after; %% of peak uses the "
+              "higher.\n\n| layer | op | level | kind | ms (min of %d) | GMAC/s | %% peak |\n|---|---|---|---|---|---|---|\n",
+              peak0, peak1, reps);
+  for (const std::string& r : rows) std::printf("%s\n", r.c_str());
+  return 0;
+}
+
+}  // namespace bty::tools

@@ -1,0 +1,79 @@
+// AVX2 row kernels of the TILE read/write paths and the input colour step (compiled with -mavx2 -mfma). The
+// AVX-512 table uses them too: these loops are bound by memory, not by vector width.
+#include <immintrin.h>
+
+#include "../kernels.h"
+#include "ymm_traits.h"
+
+namespace bty {
+
+// 8 pixels of 3 planar rows -> 8 pixel vectors: an 8x8 transpose of (r, g, b, 0, 0, 0, 0, 0).
+void pack_input_avx2(const float* r, const float* g, const float* b, int n, float* dst) {
+  if (n < kGroup) {
+    for (int i = 0; i < n; ++i) _mm256_storeu_ps(dst + i * kGroup, _mm256_setr_ps(r[i], g[i], b[i], 0, 0, 0, 0, 0));
+    return;
+  }
+  const __m256 z = _mm256_setzero_ps();
+  __m256 R = _mm256_loadu_ps(r), G = _mm256_loadu_ps(g), B = _mm256_loadu_ps(b);
+  __m256 rg_lo = _mm256_unpacklo_ps(R, G), rg_hi = _mm256_unpackhi_ps(R, G);  // r0 g0 r1 g1 | r4 g4 r5 g5
+  __m256 b0_lo = _mm256_unpacklo_ps(B, z), b0_hi = _mm256_unpackhi_ps(B, z);
+  __m256 p0 = _mm256_shuffle_ps(rg_lo, b0_lo, 0x44), p1 = _mm256_shuffle_ps(rg_lo, b0_lo, 0xEE);  // px 0|4, 1|5
+  __m256 p2 = _mm256_shuffle_ps(rg_hi, b0_hi, 0x44), p3 = _mm256_shuffle_ps(rg_hi, b0_hi, 0xEE);  // px 2|6, 3|7
+  const __m256 q[4] = {p0, p1, p2, p3};
+  for (int i = 0; i < 4; ++i) {
+    // pixel i: low 128 of q[i] + zeros; pixel i + 4: high 128 of q[i] + zeros
+    _mm256_storeu_ps(dst + i * kGroup, _mm256_permute2f128_ps(q[i], z, 0x20));
+    _mm256_storeu_ps(dst + (i + 4) * kGroup, _mm256_permute2f128_ps(q[i], z, 0x31));
+  }
+}
+
+
+void unpack_avx2(const float* src, int n, int lanes, float* const* planes) {
+  if (n < kGroup) {
+    for (int c = 0; c < lanes; ++c)
+      for (int i = 0; i < n; ++i) planes[c][i] = src[i * kGroup + c];
+    return;
+  }
+  __m256 v[8];
+  for (int i = 0; i < 8; ++i) v[i] = _mm256_loadu_ps(src + i * kGroup);
+  YmmV::transpose8(v);
+  for (int c = 0; c < lanes; ++c) _mm256_storeu_ps(planes[c], v[c]);
+}
+
+void colour_row_avx2(float* rows, int stride, int n, const ColourParams& p) {
+  __m256 off[3], add[3], m[3][3];
+  for (int c = 0; c < 3; ++c) {
+    off[c] = _mm256_set1_ps(p.off[c]);
+    add[c] = _mm256_set1_ps(p.add[c]);
+    for (int k = 0; k < 3; ++k) m[c][k] = _mm256_set1_ps(p.m[c][k]);
+  }
+  const __m256 scale = _mm256_set1_ps(p.scale), bias = _mm256_set1_ps(p.bias);
+  const __m256 lo = _mm256_setzero_ps(), hi = _mm256_set1_ps(255.0f);
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 in[3];
+    for (int c = 0; c < 3; ++c) in[c] = _mm256_sub_ps(_mm256_loadu_ps(rows + c * stride + i), off[c]);
+    for (int r = 0; r < 3; ++r) {
+      // Same association as the scalar kernel: add + m0 in0 + m1 in1 + m2 in2, unfused.
+      __m256 v = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(add[r], _mm256_mul_ps(m[r][0], in[0])),
+                                             _mm256_mul_ps(m[r][1], in[1])),
+                               _mm256_mul_ps(m[r][2], in[2]));
+      if (p.clamp) v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+      _mm256_storeu_ps(rows + r * stride + i, _mm256_add_ps(_mm256_mul_ps(v, scale), bias));
+    }
+  }
+  if (i < n) {
+    float* tail[3] = {rows + i, rows + stride + i, rows + 2 * stride + i};
+    for (int k = 0; i + k < n; ++k) {
+      float in[3], v[3];
+      for (int c = 0; c < 3; ++c) in[c] = tail[c][k] - p.off[c];
+      for (int r = 0; r < 3; ++r) {
+        v[r] = p.add[r] + p.m[r][0] * in[0] + p.m[r][1] * in[1] + p.m[r][2] * in[2];
+        if (p.clamp) v[r] = v[r] < 0 ? 0.0f : v[r] > 255 ? 255.0f : v[r];
+        tail[r][k] = v[r] * p.scale + p.bias;
+      }
+    }
+  }
+}
+
+}  // namespace bty

@@ -1,0 +1,253 @@
+// checkasm-style tests of the kernel table (kernels.h): every entry of every SIMD level this CPU runs against the
+// scalar entry, on random data, partial row/tile ranges and odd sizes. Destinations are surrounded by guard
+// floats and pre-filled with a canary, so a write outside the requested range fails; inputs carry NaN in every
+// lane and pixel a kernel must not read (padded channels, columns past the map), so reading one fails too.
+#include <cstring>
+
+#include "kernels.h"
+#include "test_util.h"
+
+namespace bty::test {
+namespace {
+
+constexpr float kCanary = -12345.5f;
+constexpr int kGuard = 64;  // floats on each side of a destination
+
+std::vector<Isa> simd_levels() {
+  std::vector<Isa> v;
+  if (best_isa() >= Isa::Avx2) v.push_back(Isa::Avx2);
+  if (best_isa() >= Isa::Avx512) v.push_back(Isa::Avx512);
+  return v;
+}
+
+// A TILE map of random real values; NaN in padded channel lanes and in pixels past the map's width or height.
+AlignedFloats random_map(const TileGeom& g, std::mt19937& rng) {
+  AlignedFloats m(g.row_floats * g.tiles_y);
+  std::uniform_real_distribution<float> u(-1, 1);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (int y = 0; y < g.tiles_y * kTile; ++y)
+    for (int x = 0; x < g.tiles_x * kTile; ++x)
+      for (int grp = 0; grp < g.groups; ++grp)
+        for (int l = 0; l < kGroup; ++l) {
+          const bool real = x < g.width && y < g.height && grp * kGroup + l < g.channels;
+          m[g.row_floats * (y / kTile) + g.offset(x, y % kTile, grp) + l] = real ? u(rng) : nan;
+        }
+  return m;
+}
+
+struct Dest {
+  std::vector<float> buf;
+  explicit Dest(size_t n) : buf(n + 2 * kGuard, kCanary) {}
+  float* data() { return buf.data() + kGuard; }
+  bool guards_intact() const {
+    for (int i = 0; i < kGuard; ++i)
+      if (buf[size_t(i)] != kCanary || buf[buf.size() - 1 - size_t(i)] != kCanary) return false;
+    return true;
+  }
+};
+
+// Runs one conv entry on rows [y0, y1) x tiles [tx0, tx1) of output tile-row ty.
+Dest run_conv(ConvRowFn fn, const TileConv& c, const std::vector<AlignedFloats>& maps, int ty, int y0, int y1,
+              int tx0, int tx1) {
+  RowWindow win[8];
+  for (size_t s = 0; s < c.src.size(); ++s) {
+    int first, count;
+    source_rows(c, int(s), ty, first, count);
+    win[s].first = first;
+    for (int r = 0; r < count; ++r) win[s].rows[r] = maps[s].data() + c.src[s].geom.row_floats * (first + r);
+  }
+  Dest d(c.out.row_floats);
+  fn(c, ty, y0, y1, tx0, tx1, win, d.data());
+  return d;
+}
+
+// Compares a run with the scalar one: guards and everything outside the range keep the canary; inside, real
+// channels agree within tol, padded lanes are 0 (zero weights and bias).
+void expect_same(const TileConv& c, Dest& got, Dest& want, int ty, int y0, int y1, int tx0, int tx1, float tol,
+                 const std::string& what) {
+  SCOPED_TRACE(what);
+  EXPECT_TRUE(got.guards_intact()) << "wrote outside the tile-row";
+  const TileGeom& g = c.out;
+  int bad_outside = 0, bad_value = 0, bad_pad = 0;
+  float worst = 0;
+  for (int yy = 0; yy < kTile; ++yy)
+    for (int x = 0; x < g.tiles_x * kTile; ++x)
+      for (int grp = 0; grp < g.groups; ++grp)
+        for (int l = 0; l < kGroup; ++l) {
+          const size_t o = g.offset(x, yy, grp) + size_t(l);
+          const float a = got.data()[o], b = want.data()[o];
+          const bool inside = yy >= y0 && yy < y1 && x >= tx0 * kTile && x < tx1 * kTile && x < g.width &&
+                              ty * kTile + yy < g.height;
+          if (!inside) {
+            bad_outside += a != kCanary;
+          } else if (grp * kGroup + l >= g.channels) {
+            bad_pad += a != 0.0f;
+          } else {
+            const float d = std::fabs(a - b);
+            if (!(d <= tol)) ++bad_value;
+            if (d > worst || d != d) worst = d;
+          }
+        }
+  EXPECT_EQ(bad_outside, 0) << "floats written outside rows [" << y0 << "," << y1 << ") tiles [" << tx0 << ","
+                            << tx1 << ")";
+  EXPECT_EQ(bad_pad, 0) << "padded lanes not zero";
+  EXPECT_EQ(bad_value, 0) << "values off by up to " << worst;
+}
+
+TEST(KernelTable, EveryLevelFillsEveryEntry) {
+  std::vector<Isa> levels = {Isa::Scalar};
+  for (Isa i : simd_levels()) levels.push_back(i);
+  for (Isa i : levels) {
+    Kernels k = select_kernels(i);
+    EXPECT_EQ(k.isa, i);
+    for (int kind = 0; kind < kConvKinds; ++kind) EXPECT_NE(k.conv[kind], nullptr) << to_string(i) << " " << kind;
+    EXPECT_TRUE(k.pack_input && k.unpack && k.colour_row) << to_string(i);
+  }
+}
+
+TEST(KernelTable, BtyIsaCapsTheAutoLevel) {
+  const char* old = std::getenv("BTY_ISA");
+  std::string saved = old ? old : "";
+  setenv("BTY_ISA", "scalar", 1);
+  EXPECT_EQ(select_kernels(Isa::Auto).isa, Isa::Scalar);
+  EXPECT_EQ(select_kernels(Isa::Scalar).isa, Isa::Scalar);
+  setenv("BTY_ISA", "avx9", 1);
+  EXPECT_THROW(select_kernels(Isa::Auto), std::invalid_argument);
+  if (old) setenv("BTY_ISA", saved.c_str(), 1);
+  else unsetenv("BTY_ISA");
+  EXPECT_EQ(select_kernels(Isa::Auto).isa, auto_isa());
+}
+
+// Every conv kind of every level vs the scalar entry of the same kind, and every scalar kind vs scalar Direct.
+TEST(KernelTable, ConvEntriesMatchScalarOnPartialRanges) {
+  const OpCase ops[] = {{"conv s1", 1, false, false}, {"conv s2", 2, false, false},
+                        {"up + conv", 1, true, false},  {"concat(up, skip) + conv", 1, true, true},
+                        {"concat + conv s2", 2, false, true}};
+  const Kernels scalar = select_kernels(Isa::Scalar);
+  std::vector<Kernels> simd;
+  for (Isa i : simd_levels()) simd.push_back(select_kernels(i));
+  std::mt19937 rng(99);
+  int checked = 0;
+  for (const OpCase& op : ops)
+    for (int trial = 0; trial < 10; ++trial) {
+      // Narrow and wide, partial groups; 8 in / 8 out and the 8 -> 28 head shape included.
+      const int shapes[][2] = {{8, 8}, {8, 28}, {24, 8}, {3, 8}};
+      int cin = trial < 4 ? shapes[trial][0] : 1 + int(rng() % 40);
+      int cout = trial < 4 ? shapes[trial][1] : 1 + int(rng() % 40);
+      if (op.concat) cin = std::min(cin, 44);
+      const Act act = Act(rng() % 3);
+      auto model = parse_any_head(op_net(op, rng, cin, cout, act));
+      const int mult = (op.stride == 2 || op.up) ? 2 : 1;
+      const int w = mult * (1 + int(rng() % 90)), h = mult * (1 + int(rng() % 20));
+      Plan plan = make_plan(*model, w, h);
+      const ConvStep& step = plan.steps.back();
+      std::vector<AlignedFloats> maps;
+      for (const ConvSource& cs : step.sources)
+        maps.push_back(random_map(TileGeom(plan.width[cs.tensor], plan.height[cs.tensor], cs.channels), rng));
+      const ConvKind direct = ConvKind::Direct;
+      const TileConv ref = make_tile_conv(plan, step, false, &direct);
+      const int ty = int(rng() % ref.out.tiles_y);
+      int y0 = int(rng() % 8), y1 = y0 + 1 + int(rng() % (8 - y0));
+      int tx0 = int(rng() % ref.out.tiles_x), tx1 = tx0 + 1 + int(rng() % (ref.out.tiles_x - tx0));
+      if (trial == 1) y0 = 0, y1 = 8, tx0 = 0, tx1 = ref.out.tiles_x;  // the whole tile-row once
+      Dest want = run_conv(scalar.conv[int(direct)], ref, maps, ty, y0, y1, tx0, tx1);
+      for (int kind = 0; kind < kConvKinds; ++kind) {
+        const ConvKind k = ConvKind(kind);
+        if (!conv_kind_applies(step, k)) continue;
+        const TileConv c = make_tile_conv(plan, step, true, &k);
+        const std::string what = std::string(op.name) + " " + std::to_string(cin) + "->" + std::to_string(cout) +
+                                 " " + std::to_string(w) + "x" + std::to_string(h) + " kind " + to_string(k) +
+                                 " ty " + std::to_string(ty) + " rows [" + std::to_string(y0) + "," +
+                                 std::to_string(y1) + ") tiles [" + std::to_string(tx0) + "," + std::to_string(tx1) + ")";
+        Dest s = run_conv(scalar.conv[kind], c, maps, ty, y0, y1, tx0, tx1);
+        expect_same(c, s, want, ty, y0, y1, tx0, tx1, 2e-5f, what + " scalar vs scalar direct");
+        for (const Kernels& K : simd) {
+          Dest v = run_conv(K.conv[kind], c, maps, ty, y0, y1, tx0, tx1);
+          expect_same(c, v, s, ty, y0, y1, tx0, tx1, 2e-5f, what + " " + to_string(K.isa));
+        }
+        ++checked;
+      }
+    }
+  EXPECT_GE(checked, 150);
+}
+
+TEST(KernelTable, PackInputMatchesScalar) {
+  if (simd_levels().empty()) GTEST_SKIP() << "CPU has no AVX2+FMA: only the scalar table exists here";
+  const Kernels scalar = select_kernels(Isa::Scalar);
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-300, 300);
+  for (Isa isa : simd_levels()) {
+    const Kernels k = select_kernels(isa);
+    for (int n = 1; n <= 8; ++n) {
+      float rgb[3][8];
+      for (auto& r : rgb)
+        for (float& v : r) v = u(rng);
+      Dest a(64), b(64);
+      scalar.pack_input(rgb[0], rgb[1], rgb[2], n, a.data());
+      k.pack_input(rgb[0], rgb[1], rgb[2], n, b.data());
+      EXPECT_TRUE(b.guards_intact()) << to_string(isa) << " n=" << n;
+      EXPECT_EQ(0, std::memcmp(a.buf.data(), b.buf.data(), a.buf.size() * 4)) << to_string(isa) << " n=" << n;
+      for (int i = n * 8; i < 64; ++i) EXPECT_EQ(b.data()[i], kCanary) << "pixel past n written, n=" << n;
+    }
+  }
+}
+
+TEST(KernelTable, UnpackMatchesScalar) {
+  if (simd_levels().empty()) GTEST_SKIP() << "CPU has no AVX2+FMA: only the scalar table exists here";
+  const Kernels scalar = select_kernels(Isa::Scalar);
+  std::mt19937 rng(6);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (Isa isa : simd_levels()) {
+    const Kernels k = select_kernels(isa);
+    for (int n = 1; n <= 8; ++n)
+      for (int lanes = 1; lanes <= 8; ++lanes) {
+        float src[64];
+        for (float& v : src) v = u(rng);
+        const int stride = 8 + 5;  // planes with a gap: the gap must keep the canary
+        Dest a(size_t(8) * stride), b(size_t(8) * stride);
+        float *pa[8], *pb[8];
+        for (int c = 0; c < 8; ++c) pa[c] = a.data() + c * stride, pb[c] = b.data() + c * stride;
+        scalar.unpack(src, n, lanes, pa);
+        k.unpack(src, n, lanes, pb);
+        EXPECT_TRUE(b.guards_intact());
+        EXPECT_EQ(0, std::memcmp(a.buf.data(), b.buf.data(), a.buf.size() * 4))
+            << to_string(isa) << " n=" << n << " lanes=" << lanes;
+      }
+  }
+}
+
+TEST(KernelTable, ColourRowMatchesScalar) {
+  if (simd_levels().empty()) GTEST_SKIP() << "CPU has no AVX2+FMA: only the scalar table exists here";
+  const Kernels scalar = select_kernels(Isa::Scalar);
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> px(0, 255), coef(-2, 2);
+  for (Isa isa : simd_levels()) {
+    const Kernels k = select_kernels(isa);
+    for (int trial = 0; trial < 40; ++trial) {
+      ColourParams p;
+      for (int r = 0; r < 3; ++r) {
+        p.off[r] = px(rng) / 2;
+        p.add[r] = px(rng) / 2;
+        for (int c = 0; c < 3; ++c) p.m[r][c] = coef(rng);
+      }
+      p.clamp = trial % 2;
+      p.scale = 1 / 127.5f;
+      p.bias = -1;
+      const int n = 1 + int(rng() % 45), stride = n + int(rng() % 4);
+      Dest a(size_t(3) * stride), b(size_t(3) * stride);
+      for (int c = 0; c < 3; ++c)
+        for (int i = 0; i < n; ++i) a.data()[c * stride + i] = b.data()[c * stride + i] = px(rng);
+      scalar.colour_row(a.data(), stride, n, p);
+      k.colour_row(b.data(), stride, n, p);
+      EXPECT_TRUE(b.guards_intact());
+      for (size_t i = 0; i < a.buf.size(); ++i) {
+        const bool gap = a.buf[i] == kCanary;
+        if (gap) EXPECT_EQ(b.buf[i], kCanary) << "wrote between rows, n=" << n;
+        else EXPECT_NEAR(a.buf[i], b.buf[i], 1e-5f) << to_string(isa) << " n=" << n << " clamp=" << p.clamp;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace bty::test
