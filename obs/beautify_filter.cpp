@@ -36,12 +36,14 @@ const char* get_name(void*) { return obs_module_text("Beautify"); }
 
 Settings read(obs_data_t* data) {
   Settings s;
-  s.start.tier = obs_data_get_string(data, "tier");
+  const std::string tier = obs_data_get_string(data, "tier");
+  s.start.tier = tier == "s" ? gst::Tier::S : tier == "m" ? gst::Tier::M : tier == "l" ? gst::Tier::L : gst::Tier::Auto;
   s.start.model = obs_data_get_string(data, "model");
   s.start.landmark_model = obs_data_get_string(data, "landmark-model");
   const int threads = int(obs_data_get_int(data, "threads"));
   s.start.threads = threads > 0 ? threads : int(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
-  s.start.synchronous_detection = obs_data_get_bool(data, "synchronous-detection");
+  // OBS sources are live: detection runs off the render thread (the first frame waits for one) unless asked inline.
+  s.start.detection = obs_data_get_bool(data, "synchronous-detection") ? gst::Detection::Always : gst::Detection::Auto;
   s.start.max_faces = s.frame.max_faces = int(obs_data_get_int(data, "max-faces"));
   s.start.min_face_size = s.frame.min_face_size = int(obs_data_get_int(data, "min-face-size"));
   s.start.detect_interval = s.frame.detect_interval = int(obs_data_get_int(data, "detect-interval"));
@@ -68,7 +70,7 @@ void get_defaults(obs_data_t* s) {
   obs_data_set_default_double(s, "blemish", d::blemish);
   obs_data_set_default_double(s, "tone", d::tone);
   obs_data_set_default_double(s, "temporal-smoothing", d::temporal_smoothing);
-  obs_data_set_default_string(s, "tier", "auto");
+  obs_data_set_default_string(s, "tier", gst::to_string(d::tier));
   obs_data_set_default_string(s, "model", "");
   obs_data_set_default_string(s, "landmark-model", d::landmark_model);
   obs_data_set_default_int(s, "max-faces", d::max_faces);
@@ -76,7 +78,7 @@ void get_defaults(obs_data_t* s) {
   obs_data_set_default_int(s, "detect-interval", d::detect_interval);
   obs_data_set_default_int(s, "threads", 0);
   obs_data_set_default_bool(s, "draw-faces", d::draw_faces);
-  obs_data_set_default_bool(s, "synchronous-detection", d::synchronous_detection);
+  obs_data_set_default_bool(s, "synchronous-detection", d::detection == gst::Detection::Always);
 }
 
 obs_properties_t* get_properties(void* data) {

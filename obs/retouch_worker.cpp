@@ -12,7 +12,7 @@ constexpr uint64_t kJumpNs = 1'000'000'000;
 
 bool same_start(const gst::StartConfig& a, const gst::StartConfig& b) {
   return a.model == b.model && a.tier == b.tier && a.landmark_model == b.landmark_model && a.threads == b.threads &&
-         a.synchronous_detection == b.synchronous_detection;
+         a.detection == b.detection;
 }
 
 RetouchWorker::RetouchWorker(Log log) : log_(std::move(log)) {}
@@ -93,7 +93,16 @@ bool RetouchWorker::process(const blend::Frame& f, uint64_t ts, float frame_rate
   const bool geometry = f.width != width_ || f.height != height_ || f.format != format_ || f.matrix != matrix_ ||
                         f.full_range != full_range_ || std::fabs(frame_rate - frame_rate_) > 1e-3f;
   if (!configured_ || geometry) {
-    core_->configure(frame_rate);
+    gst::StreamInfo si;
+    si.format = f.format;
+    si.matrix = f.matrix;
+    si.full_range = f.full_range;
+    si.width = f.width;
+    si.height = f.height;
+    si.frame_rate = frame_rate;
+    core_->configure(si);
+    // OBS sources are live: detection off the render thread, the first frame after a (re)start waits for one.
+    core_->set_upstream_live(true);
     width_ = f.width, height_ = f.height, format_ = f.format, matrix_ = f.matrix, full_range_ = f.full_range;
     frame_rate_ = frame_rate;
     configured_ = true;
@@ -102,7 +111,9 @@ bool RetouchWorker::process(const blend::Frame& f, uint64_t ts, float frame_rate
   }
   last_ts_ = ts;
   try {
-    core_->process(f, fs);
+    uint8_t* const planes[3] = {f.plane[0], f.plane[1], f.plane[2]};
+    const int strides[3] = {f.stride[0], f.stride[1], f.stride[2]};
+    core_->process(planes, strides, fs);
   } catch (const std::exception& e) {
     log_(Error, std::string("frame failed, passing frames through from now: ") + e.what());
     core_.reset();

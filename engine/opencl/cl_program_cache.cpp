@@ -14,7 +14,7 @@
 #include <sstream>
 #include <vector>
 
-#include "crc32.h"
+#include <zlib.h>
 
 namespace bty::cl {
 namespace {
@@ -73,7 +73,7 @@ std::vector<unsigned char> read_entry(const std::string& path, const std::string
   at += key_len;
   if (!take(&size, 8) || !take(&crc, 4) || data.size() - at != size || size == 0) return bad("is truncated");
   std::vector<unsigned char> bin(data.begin() + long(at), data.end());
-  if (crc32(bin.data(), bin.size()) != crc) return bad("fails its checksum");
+  if (uint32_t(::crc32_z(0, bin.data(), bin.size())) != crc) return bad("fails its checksum");
   return bin;
 }
 
@@ -86,7 +86,7 @@ void write_entry(const std::string& dir, const std::string& path, const std::str
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    uint32_t key_len = uint32_t(key.size()), crc = crc32(bin.data(), bin.size());
+    uint32_t key_len = uint32_t(key.size()), crc = uint32_t(::crc32_z(0, bin.data(), bin.size()));
     uint64_t size = bin.size();
     f.write(kMagic, 8);
     f.write(reinterpret_cast<const char*>(&kFormat), 4);

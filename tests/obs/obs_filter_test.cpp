@@ -183,7 +183,7 @@ int check_frames(const Source& a, const Source& b, const Source& c) {
     }
     for (auto& [idx, ref] : fc) {
       stage.reset();  // frames come in batches, not in order: each one measured on its own
-      std::vector<bty::face::Face> faces = stage.process(ref.y.data(), ref.width, ref.height, ref.width);
+      std::vector<bty::face::Face> faces = stage.process({ref.y.data(), ref.width, ref.height, ref.width});
       if (faces.empty()) continue;
       bty::face::Rect box = faces[0].roi;
       const int m = box.width / 5;

@@ -26,11 +26,11 @@ struct Log {
   }
 };
 
-bty::obs::Settings settings(const std::string& tier) {
+bty::obs::Settings settings(bty::gst::Tier tier) {
   bty::obs::Settings s;
   s.start.tier = tier;
   s.start.threads = 1;
-  s.start.synchronous_detection = true;  // faces from the first frame
+  s.start.detection = bty::gst::Detection::Always;  // faces from the first frame
   return s;
 }
 
@@ -55,7 +55,7 @@ long changed(const bty::face::Image& a, const bty::face::Image& b) {
 TEST(RetouchWorker, RetouchesOnceReadyOnlyTheFace) {
   Log log;
   RetouchWorker w(log.fn());
-  w.set(settings("s"));
+  w.set(settings(bty::gst::Tier::S));
   ASSERT_TRUE(w.wait_ready()) << w.status();
   EXPECT_EQ(w.status().rfind("tier s, ", 0), 0u) << w.status();
   Picture p;
@@ -71,7 +71,7 @@ TEST(RetouchWorker, RetouchesOnceReadyOnlyTheFace) {
 TEST(RetouchWorker, FailedBuildPassesFramesThroughAndSaysWhy) {
   Log log;
   RetouchWorker w(log.fn());
-  bty::obs::Settings s = settings("s");
+  bty::obs::Settings s = settings(bty::gst::Tier::S);
   s.start.model = "/nonexistent/beautify.bmodel";
   w.set(s);
   EXPECT_FALSE(w.wait_ready());
@@ -89,7 +89,7 @@ TEST(RetouchWorker, FailedBuildPassesFramesThroughAndSaysWhy) {
 TEST(RetouchWorker, RebuildsOnlyForStartSettings) {
   Log log;
   RetouchWorker w(log.fn());
-  bty::obs::Settings s = settings("s");
+  bty::obs::Settings s = settings(bty::gst::Tier::S);
   w.set(s);
   ASSERT_TRUE(w.wait_ready());
   s.frame.strength = 0.f;  // a frame setting: the same core, nothing applied
@@ -103,7 +103,7 @@ TEST(RetouchWorker, RebuildsOnlyForStartSettings) {
     std::lock_guard<std::mutex> lock(log.mu);
     EXPECT_EQ(log.lines.size(), 1u);  // one "ready": no rebuild
   }
-  s.start.tier = "m";  // a start setting: a new core
+  s.start.tier = bty::gst::Tier::M;  // a start setting: a new core
   w.set(s);
   ASSERT_TRUE(w.wait_ready());
   EXPECT_EQ(w.status().rfind("tier m, ", 0), 0u) << w.status();
