@@ -54,8 +54,8 @@ Kernels select_kernels(Isa want) {
   const Isa best = best_isa();
   if (want == Isa::Auto) want = auto_isa();
   if (int(want) > int(best))
-    throw std::invalid_argument(std::string("ISA '") + to_string(want) + "' is not available on this CPU (best: " +
-                                to_string(best) + ")");
+    throw std::invalid_argument(std::string("ISA '") + to_string(want) +
+                                "' is not available on this CPU (best: " + to_string(best) + ")");
   Kernels k;
   k.isa = want;
   fill_kernels_scalar(k);

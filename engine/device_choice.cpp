@@ -63,8 +63,8 @@ Device pick_device(const std::shared_ptr<const Model>& model, const NetOptions& 
   }
   const bool use_gpu = gpu_ms < cpu_ms;
   if (why)
-    *why = std::string(use_gpu ? "OpenCL" : "CPU") + ": one face " + std::to_string(gpu_ms) + " ms on " + gpu +
-           " vs " + std::to_string(cpu_ms) + " ms on the CPU";
+    *why = std::string(use_gpu ? "OpenCL" : "CPU") + ": one face " + std::to_string(gpu_ms) + " ms on " + gpu + " vs " +
+           std::to_string(cpu_ms) + " ms on the CPU";
   return use_gpu ? Device::OpenCL : Device::Cpu;
 }
 

@@ -22,7 +22,8 @@ class ExecutorImpl {
 };
 
 std::unique_ptr<ExecutorImpl> make_reference_executor(const Plan& plan);
-std::unique_ptr<ExecutorImpl> make_layered_executor(const Plan& plan, const Kernels& k, ThreadPool& pool, bool winograd);
+std::unique_ptr<ExecutorImpl> make_layered_executor(const Plan& plan, const Kernels& k, ThreadPool& pool,
+                                                    bool winograd);
 std::unique_ptr<ExecutorImpl> make_pipeline_executor(const Plan& plan, const Kernels& k, ThreadPool& pool,
                                                      size_t segment_bytes, bool winograd);
 

@@ -6,8 +6,13 @@
 namespace bty {
 bool is_yuv(PixelFormat f) {
   switch (f) {
-    case PixelFormat::I420: case PixelFormat::YV12: case PixelFormat::NV12: case PixelFormat::NV21:
-    case PixelFormat::YUY2: case PixelFormat::UYVY: case PixelFormat::YVYU: return true;
+    case PixelFormat::I420:
+    case PixelFormat::YV12:
+    case PixelFormat::NV12:
+    case PixelFormat::NV21:
+    case PixelFormat::YUY2:
+    case PixelFormat::UYVY:
+    case PixelFormat::YVYU: return true;
     default: return false;
   }
 }
@@ -15,10 +20,23 @@ bool is_yuv(PixelFormat f) {
 YuvLayout yuv_layout(PixelFormat f) {
   YuvLayout l;
   switch (f) {
-    case PixelFormat::YV12: l.cb_plane = 2; l.cr_plane = 1; break;
-    case PixelFormat::NV12: l.cb_plane = l.cr_plane = 1; l.chroma_step = 2; l.cr_offset = 1; break;
-    case PixelFormat::NV21: l.cb_plane = l.cr_plane = 1; l.chroma_step = 2; l.cb_offset = 1; break;
-    case PixelFormat::YUY2: case PixelFormat::UYVY: case PixelFormat::YVYU:
+    case PixelFormat::YV12:
+      l.cb_plane = 2;
+      l.cr_plane = 1;
+      break;
+    case PixelFormat::NV12:
+      l.cb_plane = l.cr_plane = 1;
+      l.chroma_step = 2;
+      l.cr_offset = 1;
+      break;
+    case PixelFormat::NV21:
+      l.cb_plane = l.cr_plane = 1;
+      l.chroma_step = 2;
+      l.cb_offset = 1;
+      break;
+    case PixelFormat::YUY2:
+    case PixelFormat::UYVY:
+    case PixelFormat::YVYU:
       l.luma_step = 2;
       l.chroma_rows = 1;
       l.cb_plane = l.cr_plane = 0;
@@ -35,21 +53,53 @@ YuvLayout yuv_layout(PixelFormat f) {
 void packed_layout(PixelFormat f, int& r, int& g, int& b, int& bpp) {
   bpp = 4;
   switch (f) {
-    case PixelFormat::RGBA: case PixelFormat::RGBx: r = 0; g = 1; b = 2; break;
-    case PixelFormat::BGRA: case PixelFormat::BGRx: r = 2; g = 1; b = 0; break;
-    case PixelFormat::ARGB: case PixelFormat::xRGB: r = 1; g = 2; b = 3; break;
-    case PixelFormat::ABGR: case PixelFormat::xBGR: r = 3; g = 2; b = 1; break;
-    case PixelFormat::RGB: r = 0; g = 1; b = 2; bpp = 3; break;
-    case PixelFormat::BGR: r = 2; g = 1; b = 0; bpp = 3; break;
-    default: r = g = b = 0; bpp = 1; break;  // GRAY8
+    case PixelFormat::RGBA:
+    case PixelFormat::RGBx:
+      r = 0;
+      g = 1;
+      b = 2;
+      break;
+    case PixelFormat::BGRA:
+    case PixelFormat::BGRx:
+      r = 2;
+      g = 1;
+      b = 0;
+      break;
+    case PixelFormat::ARGB:
+    case PixelFormat::xRGB:
+      r = 1;
+      g = 2;
+      b = 3;
+      break;
+    case PixelFormat::ABGR:
+    case PixelFormat::xBGR:
+      r = 3;
+      g = 2;
+      b = 1;
+      break;
+    case PixelFormat::RGB:
+      r = 0;
+      g = 1;
+      b = 2;
+      bpp = 3;
+      break;
+    case PixelFormat::BGR:
+      r = 2;
+      g = 1;
+      b = 0;
+      bpp = 3;
+      break;
+    default:
+      r = g = b = 0;
+      bpp = 1;
+      break;  // GRAY8
   }
 }
 
 ImageInput::ImageInput(const ImageView& image, const Rect& roi, int width, int height, const ModelInfo& info,
                        ColourRowFn colour_row)
     : img_(image), width_(width), height_(height), yuv_(is_yuv(image.format)), colour_row_(colour_row) {
-  if (image.width < 1 || image.height < 1 || !image.plane[0])
-    throw std::invalid_argument("set_input: empty image");
+  if (image.width < 1 || image.height < 1 || !image.plane[0]) throw std::invalid_argument("set_input: empty image");
   if (roi.width < 1 || roi.height < 1) throw std::invalid_argument("set_input: empty ROI");
   if (yuv_) {
     layout_ = yuv_layout(image.format);
@@ -86,8 +136,8 @@ ImageInput::ImageInput(const ImageView& image, const Rect& roi, int width, int h
     p.off[0] = image.full_range ? 0.0f : 16.0f;
     p.off[1] = p.off[2] = 128;
     if (info.colour == Colour::RGB) {  // R = Y + a*Cr; G = Y - b*Cb - c*Cr; B = Y + d*Cb
-      const double m[3][3] = {{1, 0, 2 * (1 - kr)}, {1, -2 * (1 - kb) * kb / kg, -2 * (1 - kr) * kr / kg},
-                              {1, 2 * (1 - kb), 0}};
+      const double m[3][3] = {
+          {1, 0, 2 * (1 - kr)}, {1, -2 * (1 - kb) * kb / kg, -2 * (1 - kr) * kr / kg}, {1, 2 * (1 - kb), 0}};
       for (int r = 0; r < 3; ++r)
         for (int c = 0; c < 3; ++c) p.m[r][c] = float(m[r][c] * (c ? cmul : ymul));
       p.clamp = true;
@@ -156,8 +206,10 @@ void ImageInput::sample_rgb(int y, int x0, int x1, float* out, int stride) const
 }
 
 void ImageInput::row(int y, int x0, int x1, float* out, int stride) const {
-  if (yuv_) sample_luma_chroma(y, x0, x1, out, stride);
-  else sample_rgb(y, x0, x1, out, stride);  // GRAY8: all three channels read the grey byte
+  if (yuv_)
+    sample_luma_chroma(y, x0, x1, out, stride);
+  else
+    sample_rgb(y, x0, x1, out, stride);  // GRAY8: all three channels read the grey byte
   colour_row_(out, stride, x1 - x0, colour_);
 }
 

@@ -35,8 +35,8 @@ class ImageInput final : public InputSource {
 
  private:
   struct Tap {
-    int i0, i1;    // sample indices
-    float w1;      // weight of i1
+    int i0, i1;  // sample indices
+    float w1;    // weight of i1
   };
   void sample_luma_chroma(int y, int x0, int x1, float* yuv, int stride) const;
   void sample_rgb(int y, int x0, int x1, float* rgb, int stride) const;

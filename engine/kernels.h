@@ -20,9 +20,9 @@
 namespace bty {
 
 constexpr int kTile = 8;
-constexpr int kGroup = 8;                         // channels per group = AVX2 fp32 lanes
+constexpr int kGroup = 8;                             // channels per group = AVX2 fp32 lanes
 constexpr int kGroupFloats = kTile * kTile * kGroup;  // 512 floats = 2 KiB
-constexpr int kMaxGroups = 8;                     // 64 channels
+constexpr int kMaxGroups = 8;                         // 64 channels
 
 struct TileGeom {
   int width = 0, height = 0, channels = 0;
@@ -59,13 +59,13 @@ struct TileConv {
   TileGeom out;
   int in_w = 0, in_h = 0;  // the conv's input grid (after folded upsampling)
   std::vector<Source> src;
-  AlignedFloats packed;       // [out group][source][ky][kx][source channel][8]
-  size_t packed_group = 0;    // floats per output group
-  AlignedFloats bias;         // [out group][8]
+  AlignedFloats packed;     // [out group][source][ky][kx][source channel][8]
+  size_t packed_group = 0;  // floats per output group
+  AlignedFloats bias;       // [out group][8]
   ConvKind kind = ConvKind::Direct;
-  AlignedFloats wino;         // U = G g G^T: [out group][16 positions][input channel][8]
-  AlignedFloats packed16;     // the same weights for 16-lane kernels: [group pair][source][ky][kx][channel][16]
-  AlignedFloats bias16;       // [group pair][16]
+  AlignedFloats wino;      // U = G g G^T: [out group][16 positions][input channel][8]
+  AlignedFloats packed16;  // the same weights for 16-lane kernels: [group pair][source][ky][kx][channel][16]
+  AlignedFloats bias16;    // [group pair][16]
 };
 // `winograd` allows ConvKind::Winograd where it pays; `force` (tests, micro-bench) overrides the choice (Winograd
 // only for stride 1).
@@ -140,10 +140,11 @@ void fill_kernels_avx2(Kernels& k);
 void fill_kernels_avx512(Kernels& k);
 
 // TILE tile-row -> planar CHW: columns [x_from, x_to) of the map go to out columns x + x_shift.
-// Input rows -> pixel rows [y0, y1) of tiles [tx0, tx1) of TILE tile-row ty; x_origin = the map's column 0 in input coordinates.
-void write_input_tile_row(const Kernels& k, const InputSource& in, const TileGeom& g, int ty, int y0, int y1, int x_origin, int tx0,
-                          int tx1, float* dst);
-void read_output_tile_row(const Kernels& k, const TileGeom& g, const float* row, int ty, int x_from, int x_to, int x_shift,
-                          std::vector<float>& out, int out_w, int out_h);
+// Input rows -> pixel rows [y0, y1) of tiles [tx0, tx1) of TILE tile-row ty; x_origin = the map's column 0 in input
+// coordinates.
+void write_input_tile_row(const Kernels& k, const InputSource& in, const TileGeom& g, int ty, int y0, int y1,
+                          int x_origin, int tx0, int tx1, float* dst);
+void read_output_tile_row(const Kernels& k, const TileGeom& g, const float* row, int ty, int x_from, int x_to,
+                          int x_shift, std::vector<float>& out, int out_w, int out_h);
 
 }  // namespace bty

@@ -1,12 +1,12 @@
 // Parses and validates a .bmodel (docs/model-format.md). Every field is checked against the file length and the
 // format's rules before use; any violation throws ModelError naming the file and the field.
+#include <sys/stat.h>
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <sys/stat.h>
 
 #include <zlib.h>
 
@@ -77,7 +77,8 @@ void read_v2_fields(const Reader& r, ModelInfo& info) {
 
 std::shared_ptr<const Model> parse(const uint8_t* data, size_t size, const std::string& name, bool check_head) {
   Reader r(data, size, name);
-  if (size < 8 || std::memcmp(data, "BTFYMDL\0", 8) != 0) r.fail("not a beautify model (bad magic; expected a .bmodel file)");
+  if (size < 8 || std::memcmp(data, "BTFYMDL\0", 8) != 0)
+    r.fail("not a beautify model (bad magic; expected a .bmodel file)");
   if (size < kHeader + 4) r.fail("truncated: " + std::to_string(size) + " bytes is shorter than the header");
   uint32_t endian = r.u32(12, "endian");
   if (endian == 0x04030201u) r.fail("written with the wrong byte order");
@@ -87,7 +88,8 @@ std::shared_ptr<const Model> parse(const uint8_t* data, size_t size, const std::
     r.fail("unsupported version " + std::to_string(version) + " (this engine reads versions 1 and 2)");
   uint32_t file_size = r.u32(16, "file_size");
   if (file_size != size)
-    r.fail("truncated or padded: header says " + std::to_string(file_size) + " bytes, file has " + std::to_string(size));
+    r.fail("truncated or padded: header says " + std::to_string(file_size) + " bytes, file has " +
+           std::to_string(size));
   uint32_t stored_crc = r.u32(size - 4, "checksum");
   if (::crc32_z(0, data, size - 4) != stored_crc) r.fail("checksum mismatch: the file is corrupt");
 
@@ -130,7 +132,7 @@ std::shared_ptr<const Model> parse(const uint8_t* data, size_t size, const std::
   // Layers: check the graph, then the weight ranges.
   std::vector<int>& ch = m->channels;
   ch = {3};
-  std::vector<int> down = {1};       // downsampling factor of each tensor relative to the input
+  std::vector<int> down = {1};  // downsampling factor of each tensor relative to the input
   std::vector<int> used(n_layers + 1, 0);
   std::vector<std::pair<uint32_t, uint32_t>> ranges;
   m->layers.resize(n_layers);
@@ -176,7 +178,8 @@ std::shared_ptr<const Model> parse(const uint8_t* data, size_t size, const std::
       }
       ch.push_back(L.out_channels);
     } else {
-      if (L.stride != 1 || act != 0 || woff != 0) r.fail(layer_field(i, "stride/activation/weight_offset must be 1/0/0"));
+      if (L.stride != 1 || act != 0 || woff != 0)
+        r.fail(layer_field(i, "stride/activation/weight_offset must be 1/0/0"));
       if (L.op == Op::Upsample) {
         if (L.b != -1) r.fail(layer_field(i, "upsample must have input_b = -1"));
         if (in_op != Op::Conv) r.fail(layer_field(i, "upsample input must be the net input or a conv output"));
@@ -209,7 +212,8 @@ std::shared_ptr<const Model> parse(const uint8_t* data, size_t size, const std::
   if (last.op != Op::Conv) r.fail("the last layer (the output head) must be a conv");
   if (used[n_layers] != 0) r.fail("the output head is read by another layer");
   for (size_t t = 0; t < n_layers; ++t)
-    if (used[t] == 0) r.fail(t == 0 ? std::string("the net input is never read") : layer_field(t - 1, "output is never used"));
+    if (used[t] == 0)
+      r.fail(t == 0 ? std::string("the net input is never read") : layer_field(t - 1, "output is never used"));
   std::sort(ranges.begin(), ranges.end());
   for (size_t i = 1; i < ranges.size(); ++i)
     if (ranges[i].first < ranges[i - 1].second) r.fail("conv weight ranges overlap");
@@ -253,14 +257,18 @@ uint64_t check_model_file(const std::string& path) {
     throw ModelError(K::Unreadable, path + ": cannot access the model file: " + std::strerror(e));
   }
   if (!S_ISREG(st.st_mode)) {
-    const char* what = S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO"
-                       : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : S_ISSOCK(st.st_mode) ? "a socket"
-                       : "not a plain file";
+    const char* what = S_ISDIR(st.st_mode)                          ? "a directory"
+                       : S_ISFIFO(st.st_mode)                       ? "a FIFO"
+                       : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                       : S_ISSOCK(st.st_mode)                       ? "a socket"
+                                                                    : "not a plain file";
     throw ModelError(K::NotRegularFile, path + ": not a regular file (it is " + what + "); point it at a .bmodel file");
   }
   if (uint64_t(st.st_size) > kMaxModelBytes)
-    throw ModelError(K::TooLarge, path + ": " + std::to_string(uint64_t(st.st_size)) + " bytes, larger than any beauty "
-                     "model (at most " + std::to_string(kMaxModelBytes >> 20) + " MiB): not a .bmodel file");
+    throw ModelError(K::TooLarge, path + ": " + std::to_string(uint64_t(st.st_size)) +
+                                      " bytes, larger than any beauty "
+                                      "model (at most " +
+                                      std::to_string(kMaxModelBytes >> 20) + " MiB): not a .bmodel file");
   return uint64_t(st.st_size);
 }
 

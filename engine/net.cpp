@@ -47,7 +47,7 @@ struct Net::Impl {
   std::unique_ptr<ThreadPool> pool;
   std::unique_ptr<ExecutorImpl> exec;
   std::vector<std::unique_ptr<InputSource>> inputs;  // CPU: read during run()
-  std::vector<bool> ready;                             // slot has had an input (it stays set: run() repeats it)
+  std::vector<bool> ready;                           // slot has had an input (it stays set: run() repeats it)
   std::vector<std::vector<float>> outputs;
   std::vector<int64_t> macs;
   RunTimes times;
@@ -67,14 +67,13 @@ Net::Net(std::shared_ptr<const Model> model, const NetOptions& o) : impl_(std::m
   if (o.batch < 1 || o.batch > 64) throw std::invalid_argument("batch must be 1..64");
   int w = o.width ? o.width : m.info.input_width, h = o.height ? o.height : m.info.input_height;
   const int max_side = NetOptions::kMaxSide;
-  if (w < m.down_factor || h < m.down_factor || w > max_side || h > max_side || w % m.down_factor ||
-      h % m.down_factor)
+  if (w < m.down_factor || h < m.down_factor || w > max_side || h > max_side || w % m.down_factor || h % m.down_factor)
     throw std::invalid_argument("net input size " + std::to_string(w) + "x" + std::to_string(h) +
                                 " must be positive multiples of " + std::to_string(m.down_factor) + ", at most " +
                                 std::to_string(max_side));
   if (o.segment_bytes < NetOptions::kMinSegmentBytes)
-    throw std::invalid_argument("segment_bytes must be at least " + std::to_string(NetOptions::kMinSegmentBytes / 1024) +
-                                " KiB");
+    throw std::invalid_argument("segment_bytes must be at least " +
+                                std::to_string(NetOptions::kMinSegmentBytes / 1024) + " KiB");
   d.kernels = select_kernels(o.executor == Executor::Reference ? Isa::Scalar : o.isa);
   d.plan = make_plan(m, w, h);
   for (const ConvStep& s : d.plan.steps) d.macs.push_back(conv_macs(d.plan, s));
@@ -92,8 +91,9 @@ Net::Net(std::shared_ptr<const Model> model, const NetOptions& o) : impl_(std::m
     d.cl = make_cl_executor(d.plan, co, d.times);
     return;
 #else
-    throw DeviceError("this build of the engine has no OpenCL executor (configure with the OpenCL ICD loader "
-                      "installed: ocl-icd-opencl-dev, opencl-headers)");
+    throw DeviceError(
+        "this build of the engine has no OpenCL executor (configure with the OpenCL ICD loader "
+        "installed: ocl-icd-opencl-dev, opencl-headers)");
 #endif
   }
   d.pool = std::make_unique<ThreadPool>(o.executor == Executor::Reference ? 1 : o.threads);
@@ -119,8 +119,8 @@ void check_slot(int slot, int batch) {
 void Net::set_input(const ImageView& image, const Rect& roi, int slot) {
   check_slot(slot, batch());
   Impl& d = *impl_;
-  auto src = std::make_unique<ImageInput>(image, roi, input_width(), input_height(), d.model->info,
-                                          d.kernels.colour_row);
+  auto src =
+      std::make_unique<ImageInput>(image, roi, input_width(), input_height(), d.model->info, d.kernels.colour_row);
 #ifdef BTY_HAVE_OPENCL
   if (d.cl) {
     d.cl->set_input(slot, *src);

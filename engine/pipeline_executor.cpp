@@ -121,8 +121,7 @@ class PipelineExecutor final : public ExecutorImpl {
     for (int st = 0; st < stages_; ++st) rows[st] = s.geom[st].tiles_y;
     std::vector<std::vector<std::pair<int, int>>> consumers(stages_);  // (consumer stage, source index)
     for (int st = 1; st < stages_; ++st)
-      for (size_t si = 0; si < s.convs[st - 1].src.size(); ++si)
-        consumers[producer_[st][si]].push_back({st, int(si)});
+      for (size_t si = 0; si < s.convs[st - 1].src.size(); ++si) consumers[producer_[st][si]].push_back({st, int(si)});
     slots_.assign(stages_, 1);
     int remaining = 0;
     for (int r : rows) remaining += r;
@@ -213,7 +212,8 @@ class PipelineExecutor final : public ExecutorImpl {
         for (int q = 0; q < count; ++q) win[si].rows[q] = row_ptr(producer_[st][si], first + q);
       }
       pool_.run(kTile * g.tiles_x, [&](int a, int b) {
-        for_share(g.tiles_x, a, b, [&](int y0, int y1, int t0, int t1) { k_.conv_row(c, r, y0, y1, t0, t1, win, dst); });
+        for_share(g.tiles_x, a, b,
+                  [&](int y0, int y1, int t0, int t1) { k_.conv_row(c, r, y0, y1, t0, t1, win, dst); });
       });
       if (st == out_stage) read_output_tile_row(k_, g, dst, r, keep0, keep1, sg.out0 - keep0, out, OW, OH);
     }

@@ -109,7 +109,8 @@ TileConv make_tile_conv(const Plan& p, const ConvStep& s, bool winograd, const C
   for (int og = 0; og < groups; ++og) {
     const float* src = c.packed.data() + c.packed_group * og;
     float* dst = c.packed16.data() + c.packed_group * 2 * (og / 2) + (og % 2) * kGroup;
-    for (size_t v = 0; v < c.packed_group / kGroup; ++v) std::copy(src + v * kGroup, src + (v + 1) * kGroup, dst + v * 2 * kGroup);
+    for (size_t v = 0; v < c.packed_group / kGroup; ++v)
+      std::copy(src + v * kGroup, src + (v + 1) * kGroup, dst + v * 2 * kGroup);
   }
   return c;
 }

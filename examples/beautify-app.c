@@ -13,7 +13,7 @@ typedef struct {
   GMainLoop* loop;
   GstElement* beautify;
   int tick;
-  int faces;  /* last count printed */
+  int faces; /* last count printed */
   int status;
 } App;
 
@@ -60,7 +60,8 @@ int main(int argc, char** argv) {
   gst_init(&argc, &argv);
   const char* src = argc > 1 ? argv[1] : "v4l2src";
   const char* sink = argc > 2 ? argv[2] : "autovideosink";
-  gchar* desc = g_strdup_printf("%s ! videoconvert ! beautify name=fx post-messages=true ! videoconvert ! %s", src, sink);
+  gchar* desc =
+      g_strdup_printf("%s ! videoconvert ! beautify name=fx post-messages=true ! videoconvert ! %s", src, sink);
   GError* err = NULL;
   GstElement* pipeline = gst_parse_launch(desc, &err);
   g_free(desc);

@@ -166,8 +166,8 @@ Rect FaceDetector::source_rect(const DetectJob& job, int frame_w, int frame_h, f
   return Rect{x0, y0, std::max(1, x1 - x0), std::max(1, y1 - y0)};
 }
 
-std::vector<Detection> FaceDetector::detect(const uint8_t* data, int stride, const Rect& have, int frame_w,
-                                            int frame_h, float par, const DetectJob& job) {
+std::vector<Detection> FaceDetector::detect(const uint8_t* data, int stride, const Rect& have, int frame_w, int frame_h,
+                                            float par, const DetectJob& job) {
   std::vector<Detection> out;
   const float sq_w = frame_w * par;
   const RectF r = padded_region(job, sq_w, frame_h, kWindow);
@@ -186,7 +186,8 @@ std::vector<Detection> FaceDetector::detect(const uint8_t* data, int stride, con
     float* dst = rows.data() + size_t(y - rmin) * dw;
     for (int i = 0; i < dw; ++i) {
       float v = 0;
-      for (int q = tx.first[size_t(i)], e = q + tx.count[size_t(i)]; q < e; ++q) v += tx.w[size_t(q)] * src[tx.idx[size_t(q)]];
+      for (int q = tx.first[size_t(i)], e = q + tx.count[size_t(i)]; q < e; ++q)
+        v += tx.w[size_t(q)] * src[tx.idx[size_t(q)]];
       dst[i] = v;
     }
   }

@@ -35,20 +35,20 @@ struct Track {
   Placement place;                // detector-style placement of the smoothed shape (ROI size, overlap tests)
   Placement raw_place, raw_prev;  // placements of the last two raw fits (start of the next refit, with motion)
   bool has_prev = false;
-  std::vector<float> templ;       // appearance template (refreshed when a detection confirms the track)
+  std::vector<float> templ;  // appearance template (refreshed when a detection confirms the track)
   float quality = 1.f;
   float alpha = 0.f;
   int low_quality_frames = 0;
   bool leaving = false;
   int64_t born = 0;
   OneEuroFilter filter;
-  MotionRef motion;               // the face's region at its last refit (refit skipping)
-  Landmarks ref_raw{};            // raw fit at that refit
+  MotionRef motion;     // the face's region at its last refit (refit skipping)
+  Landmarks ref_raw{};  // raw fit at that refit
   Placement ref_place;
-  int skipped = 0;                // frames since that refit
-  bool refitted = false;          // this frame (timings)
+  int skipped = 0;                                // frames since that refit
+  bool refitted = false;                          // this frame (timings)
   double fit_ms = 0, smooth_ms = 0, mask_ms = 0;  // this frame, per track (summed after the parallel steps)
-  Face out;                       // last output (reused while nothing it depends on changed)
+  Face out;                                       // last output (reused while nothing it depends on changed)
   float out_alpha = -1.f;
   explicit Track(const Options& o) : filter(o.smooth_min_cutoff, o.smooth_beta, o.smooth_d_cutoff) {}
 };
@@ -200,12 +200,12 @@ FaceStage::FaceStage(const Options& options) {
   if (options.max_faces < 0 || options.min_face_size < 1 || options.detect_interval < 1 ||
       options.detect_job_interval < 0 || options.roi_align < 1 || options.detect_face_px < 40 ||
       options.detect_max_side < 0 || options.detect_tile_px < 6400 || options.fade_frames < 0 ||
-      !(options.frame_rate > 0) || options.threads < 0 || !(options.refit_skip_mad >= 0) ||
-      options.refit_max_skip < 0)
-    throw Error("invalid face stage options (need max_faces >= 0, min_face_size >= 1, detect_interval >= 1, "
-                "detect_job_interval >= 0, roi_align >= 1, detect_face_px >= 40, detect_max_side >= 0, "
-                "detect_tile_px >= 6400, fade_frames >= 0, frame_rate > 0, threads >= 0, refit_skip_mad >= 0, "
-                "refit_max_skip >= 0)");
+      !(options.frame_rate > 0) || options.threads < 0 || !(options.refit_skip_mad >= 0) || options.refit_max_skip < 0)
+    throw Error(
+        "invalid face stage options (need max_faces >= 0, min_face_size >= 1, detect_interval >= 1, "
+        "detect_job_interval >= 0, roi_align >= 1, detect_face_px >= 40, detect_max_side >= 0, "
+        "detect_tile_px >= 6400, fade_frames >= 0, frame_rate > 0, threads >= 0, refit_skip_mad >= 0, "
+        "refit_max_skip >= 0)");
   impl_ = std::make_unique<Impl>(options);
 }
 
@@ -393,8 +393,8 @@ void FaceStage::Impl::output(Track& tr, const Options& o) const {
   if (par == 1.f) {
     f.roi = align_roi(b, pad, o.roi_align, frame_w, frame_h);
   } else {
-    f.roi = align_roi(RectF{(b.x0 - pad) / par, b.y0 - pad, (b.x1 + pad) / par, b.y1 + pad}, 0.f, o.roi_align,
-                      frame_w, frame_h);
+    f.roi = align_roi(RectF{(b.x0 - pad) / par, b.y0 - pad, (b.x1 + pad) / par, b.y1 + pad}, 0.f, o.roi_align, frame_w,
+                      frame_h);
   }
   if (o.masks) {
     render_mask(shape, f.roi, tr.alpha, f.mask, par);
@@ -465,7 +465,8 @@ std::vector<Face> FaceStage::process(const FrameInput& in) {
     if (s.async->poll(dets, det_frame, gen)) have_dets = gen == s.generation;
   }
   if (have_dets)
-    std::stable_sort(dets.begin(), dets.end(), [](const Detection& a, const Detection& b) { return a.score > b.score; });
+    std::stable_sort(dets.begin(), dets.end(),
+                     [](const Detection& a, const Detection& b) { return a.score > b.score; });
 
   // 2. Refit every live track (in parallel); fade out lost ones.
   {
@@ -487,8 +488,8 @@ std::vector<Face> FaceStage::process(const FrameInput& in) {
         if (o.fade_frames == 0) tr.alpha = 0.f;
         s.want_detect = true;
         if (tr.place.scale >= 0.5f * o.min_face_size)
-          s.near.push_back(plan_near(Landmarker::box_of(tr.place), in.width * in.pixel_aspect, in.height,
-                                     o.detect_face_px));
+          s.near.push_back(
+              plan_near(Landmarker::box_of(tr.place), in.width * in.pixel_aspect, in.height, o.detect_face_px));
       } else {
         tr.alpha = std::min(1.f, o.fade_frames > 0 ? tr.alpha + 1.f / o.fade_frames : 1.f);
       }
@@ -518,8 +519,9 @@ std::vector<Face> FaceStage::process(const FrameInput& in) {
       ++active;
     }
   }
-  s.tracks.erase(std::remove_if(s.tracks.begin(), s.tracks.end(), [](const Track& t) { return t.leaving && t.alpha <= 0.f; }),
-                 s.tracks.end());
+  s.tracks.erase(
+      std::remove_if(s.tracks.begin(), s.tracks.end(), [](const Track& t) { return t.leaving && t.alpha <= 0.f; }),
+      s.tracks.end());
   s.tracking_none = active == 0;
   s.full_and_healthy = active >= o.max_faces;
   for (const Track& tr : s.tracks)
@@ -550,4 +552,3 @@ std::vector<Face> FaceStage::process(const FrameInput& in) {
 }
 
 }  // namespace bty::face
-

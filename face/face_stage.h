@@ -13,60 +13,60 @@
 namespace bty::face {
 
 struct Options {
-  int max_faces = 4;                // runtime-changeable
-  int min_face_size = 64;           // px (square-pixel face width); smaller faces are neither searched nor output.
-                                    // Runtime-changeable
-  int detect_interval = 10;         // frames between coarse detections (large faces) while searching; none while
-                                    // max_faces faces track well. Runtime-changeable
-  int detect_job_interval = 2;      // frames between the small-face scan's tiles while searching (0: no such scan)
+  int max_faces = 4;            // runtime-changeable
+  int min_face_size = 64;       // px (square-pixel face width); smaller faces are neither searched nor output.
+                                // Runtime-changeable
+  int detect_interval = 10;     // frames between coarse detections (large faces) while searching; none while
+                                // max_faces faces track well. Runtime-changeable
+  int detect_job_interval = 2;  // frames between the small-face scan's tiles while searching (0: no such scan)
   std::string landmark_model = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
-  int roi_align = 8;                // ROI origin/size on this grid (the engine's tile size)
-  float roi_pad = 0.15f;            // ROI padding around the skin polygon, fraction of face size, each side
+  int roi_align = 8;                   // ROI origin/size on this grid (the engine's tile size)
+  float roi_pad = 0.15f;               // ROI padding around the skin polygon, fraction of face size, each side
   bool synchronous_detection = false;  // run the detection jobs inline in process(), one per due frame as the
                                        // detector thread would (deterministic; tests and tools)
-  int detect_face_px = 80;          // smallest face at detection scale (HOG window is 80 px)
-  int detect_max_side = 640;        // the coarse detection image's longer side (bounds its cost)
-  int detect_tile_px = 393216;      // detection px per tile of the small-face scan (bounds each job's cost)
-  int fade_frames = 4;              // frames to fade a face in or out mid-stream (0: pop)
-  float drop_quality = 0.35f;       // a track whose quality stays below this is dropped (faded out)
-  float frame_rate = 30.f;          // for the One-Euro filter's time step
-  float smooth_min_cutoff = 1.0f;   // One-Euro: cutoff (Hz) of a still face
-  float smooth_beta = 8.f;          // One-Euro: cutoff increase per (face widths / s) of speed
-  float smooth_d_cutoff = 1.0f;     // One-Euro: cutoff (Hz) of the speed estimate
-  bool smoothing = true;            // off: landmarks are the raw predictor output
-  bool masks = true;                // off: Face::mask stays empty (saves the mask cost)
-  int threads = 0;                  // landmark refits and masks of several faces in parallel (0: min(4, cores))
-  float refit_skip_mad = 3.f;       // skip a face's refit when every tile of its region, motion-compensated,
-                                    // differs from the last refit frame by at most this mean |diff| (0: never)
-  int refit_max_skip = 8;           // refit at least every this many frames anyway
+  int detect_face_px = 80;             // smallest face at detection scale (HOG window is 80 px)
+  int detect_max_side = 640;           // the coarse detection image's longer side (bounds its cost)
+  int detect_tile_px = 393216;         // detection px per tile of the small-face scan (bounds each job's cost)
+  int fade_frames = 4;                 // frames to fade a face in or out mid-stream (0: pop)
+  float drop_quality = 0.35f;          // a track whose quality stays below this is dropped (faded out)
+  float frame_rate = 30.f;             // for the One-Euro filter's time step
+  float smooth_min_cutoff = 1.0f;      // One-Euro: cutoff (Hz) of a still face
+  float smooth_beta = 8.f;             // One-Euro: cutoff increase per (face widths / s) of speed
+  float smooth_d_cutoff = 1.0f;        // One-Euro: cutoff (Hz) of the speed estimate
+  bool smoothing = true;               // off: landmarks are the raw predictor output
+  bool masks = true;                   // off: Face::mask stays empty (saves the mask cost)
+  int threads = 0;                     // landmark refits and masks of several faces in parallel (0: min(4, cores))
+  float refit_skip_mad = 3.f;          // skip a face's refit when every tile of its region, motion-compensated,
+                                       // differs from the last refit frame by at most this mean |diff| (0: never)
+  int refit_max_skip = 8;              // refit at least every this many frames anyway
 };
 
 // One frame for process(). The plane is read during the call only.
 struct FrameInput {
   const uint8_t* luma = nullptr;  // any size from 1x1
   int width = 0, height = 0;
-  int stride = 0;                 // >= width
-  float pixel_aspect = 1.f;       // pixel width / height (caps' par_n / par_d); 0.1..10
-  bool detect_now = false;        // one detection inline on this frame, also in asynchronous mode: the coarse
-                                  // job (whole frame, faces >= ~max(min_face_size, longer side / 8) px; about
-                                  // one detection job's cost) and the surroundings of tracks just lost
-  bool scan_now = false;          // the complete scan inline (every band and tile): every face down to
-                                  // min_face_size is there on return (~23 jobs at 1080p, ~89 at 4K)
+  int stride = 0;            // >= width
+  float pixel_aspect = 1.f;  // pixel width / height (caps' par_n / par_d); 0.1..10
+  bool detect_now = false;   // one detection inline on this frame, also in asynchronous mode: the coarse
+                             // job (whole frame, faces >= ~max(min_face_size, longer side / 8) px; about
+                             // one detection job's cost) and the surroundings of tracks just lost
+  bool scan_now = false;     // the complete scan inline (every band and tile): every face down to
+                             // min_face_size is there on return (~23 jobs at 1080p, ~89 at 4K)
 };
 
 // Per-frame costs of the last process() call, ms of thread CPU time (for the benchmark).
 struct Timings {
   double landmarks_ms = 0, smoothing_ms = 0, masks_ms = 0, reconcile_ms = 0, total_ms = 0;
-  double detect_ms = 0;        // inline detection in this call (synchronous mode, detect_now)
-  double detect_ms_total = 0;  // all detection CPU time (inline and detector thread) since construction
-  int detect_runs = 0;         // detection jobs run since construction
+  double detect_ms = 0;                // inline detection in this call (synchronous mode, detect_now)
+  double detect_ms_total = 0;          // all detection CPU time (inline and detector thread) since construction
+  int detect_runs = 0;                 // detection jobs run since construction
   int refits = 0, refits_skipped = 0;  // this frame: faces refitted / kept by motion compensation alone
 };
 
 class FaceStage {
  public:
   explicit FaceStage(const Options& options);  // throws Error
-  ~FaceStage();                                 // joins the detector thread
+  ~FaceStage();                                // joins the detector thread
   FaceStage(const FaceStage&) = delete;
   FaceStage& operator=(const FaceStage&) = delete;
 

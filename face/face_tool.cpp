@@ -79,7 +79,8 @@ int run_images(const std::vector<std::string>& files, const Options& base, const
       stage.reset();
       const Image rgb = load_image(file);
       const Image luma = to_luma(rgb);
-      const std::vector<Face> faces = stage.process({luma.data.data(), luma.width, luma.height, luma.width, 1.f, false, true});
+      const std::vector<Face> faces =
+          stage.process({luma.data.data(), luma.width, luma.height, luma.width, 1.f, false, true});
       const std::string stem = out + "/" + stem_of(file);
       if (crops) {
         for (size_t k = 0; k < faces.size(); ++k) {

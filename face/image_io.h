@@ -15,10 +15,10 @@ struct Image {
   const uint8_t* row(int y) const { return data.data() + size_t(y) * width * channels; }
 };
 
-Image load_image(const std::string& path);  // throws Error; always RGB
-Image to_luma(const Image& rgb);            // full-range BT.601 luma
+Image load_image(const std::string& path);                 // throws Error; always RGB
+Image to_luma(const Image& rgb);                           // full-range BT.601 luma
 void save_png(const Image& img, const std::string& path);  // throws Error
-Image resize_bilinear(const Image& img, int w, int h);       // any channels; area-averaged when shrinking by >= 2
+Image resize_bilinear(const Image& img, int w, int h);     // any channels; area-averaged when shrinking by >= 2
 void save_jpeg(const Image& img, const std::string& path, int quality = 90);
 
 }  // namespace bty::face

@@ -25,14 +25,14 @@ struct PackedLevel {
   std::vector<uint16_t> nsplit;               // per tree
   std::vector<uint16_t> idx1, idx2;
   std::vector<float> thresh;
-  int k = 0;                                  // subspace dimension
-  std::vector<int16_t> coef;                  // (leaf_off[t] + leaf) * k: k coefficients per leaf, quantised
-  std::vector<float> coef_scale;              // per dimension: coefficient = int16 * scale
-  Eigen::MatrixXf basis;                      // 136 x k
+  int k = 0;                      // subspace dimension
+  std::vector<int16_t> coef;      // (leaf_off[t] + leaf) * k: k coefficients per leaf, quantised
+  std::vector<float> coef_scale;  // per dimension: coefficient = int16 * scale
+  Eigen::MatrixXf basis;          // 136 x k
 };
 
 struct LandmarkModel {
-  Landmarks mean{};  // initial shape, unit-box coordinates
+  Landmarks mean{};                                               // initial shape, unit-box coordinates
   std::vector<std::vector<dlib::impl::regression_tree>> forests;  // one forest per cascade level
   std::vector<std::vector<unsigned long>> anchor_idx;             // per level, per feature pixel: anchor landmark
   std::vector<std::vector<dlib::vector<float, 2>>> deltas;        // per level, per feature pixel: offset (unit box)
@@ -66,7 +66,8 @@ static void pack(LandmarkModel& m) {
     Eigen::MatrixXf leaves(D, Eigen::Index(nleaves));
     size_t col = 0;
     for (const auto& tree : forest)
-      for (const auto& leaf : tree.leaf_values) leaves.col(Eigen::Index(col++)) = Eigen::Map<const Eigen::VectorXf>(&leaf(0), D);
+      for (const auto& leaf : tree.leaf_values)
+        leaves.col(Eigen::Index(col++)) = Eigen::Map<const Eigen::VectorXf>(&leaf(0), D);
     const Eigen::MatrixXd cov = (leaves.cast<double>() * leaves.cast<double>().transpose());
     Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(cov);
     const Eigen::VectorXd ev = eig.eigenvalues().reverse();  // descending
@@ -131,7 +132,8 @@ static std::shared_ptr<const LandmarkModel> load_model(const std::string& path) 
   if (auto hit = cache[path].lock()) return hit;
 
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("landmark model not found or unreadable: '" + path + "' (install libdlib-data, or set landmark_model)");
+  if (!in)
+    throw Error("landmark model not found or unreadable: '" + path + "' (install libdlib-data, or set landmark_model)");
   auto m = std::make_shared<LandmarkModel>();
   try {
     read_model(*m, in);

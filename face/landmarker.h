@@ -6,8 +6,8 @@
 //  - the landmarks come out in float precision (dlib rounds them to whole pixels).
 #pragma once
 
-#include "types.h"
 #include "geometry.h"
+#include "types.h"
 
 #include <memory>
 #include <string>
@@ -38,9 +38,9 @@ class Landmarker {
 
   // Placements and landmarks are in square-pixel space (x = frame x * img.pixel_aspect).
   FitResult fit(const LumaView& img, const Placement& start) const;
-  Placement placement_of(const Landmarks& lm) const;  // least-squares placement of the mean shape onto lm
+  Placement placement_of(const Landmarks& lm) const;    // least-squares placement of the mean shape onto lm
   static Placement placement_of_box(const RectF& box);  // axis-aligned detector box (pixel-centre coordinates)
-  static RectF box_of(const Placement& p);             // axis-aligned bounds of a placement's box
+  static RectF box_of(const Placement& p);              // axis-aligned bounds of a placement's box
 
  private:
   std::shared_ptr<const LandmarkModel> model_;

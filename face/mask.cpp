@@ -12,7 +12,8 @@ using V2 = Eigen::Vector2f;
 
 static float signed_area(const Polygon& p) {
   double a = 0;
-  for (size_t i = 0, j = p.size() - 1; i < p.size(); j = i++) a += double(p[j].x()) * p[i].y() - double(p[i].x()) * p[j].y();
+  for (size_t i = 0, j = p.size() - 1; i < p.size(); j = i++)
+    a += double(p[j].x()) * p[i].y() - double(p[i].x()) * p[j].y();
   return float(a * 0.5);
 }
 
@@ -67,7 +68,8 @@ void fill_polygon(uint8_t* img, int w, int h, int stride, const Polygon& poly, u
     for (size_t a = 0, b = n - 1; a < n; b = a++) {
       const V2 &pa = p[a], &pb = p[b];
       // Half-open rule on y so a vertex exactly on the scanline is counted once.
-      if ((pa.y() <= yc) != (pb.y() <= yc)) xs.push_back(pa.x() + (yc - pa.y()) / (pb.y() - pa.y()) * (pb.x() - pa.x()));
+      if ((pa.y() <= yc) != (pb.y() <= yc))
+        xs.push_back(pa.x() + (yc - pa.y()) / (pb.y() - pa.y()) * (pb.x() - pa.x()));
     }
     std::sort(xs.begin(), xs.end());
     uint8_t* row = img + size_t(j) * stride;
@@ -168,8 +170,14 @@ SkinShape skin_shape(const Landmarks& lm, float face_size, const MaskParams& mp)
   // Nostrils: just above the lower nose line 31-35, out to the alae.
   {
     const float a = 0.02f * fs, u = 0.035f * fs;
-    Polygon p{lm[31] - ax.right * a, lm[32], lm[33], lm[34], lm[35] + ax.right * a,
-              lm[35] + ax.right * a + ax.up * u, lm[33] + ax.up * (0.5f * u), lm[31] - ax.right * a + ax.up * u};
+    Polygon p{lm[31] - ax.right * a,
+              lm[32],
+              lm[33],
+              lm[34],
+              lm[35] + ax.right * a,
+              lm[35] + ax.right * a + ax.up * u,
+              lm[33] + ax.up * (0.5f * u),
+              lm[31] - ax.right * a + ax.up * u};
     s.holes.push_back(dilate_polygon(p, clear));
   }
   return s;
@@ -180,7 +188,7 @@ void render_mask(const SkinShape& shape, const Rect& roi, float alpha, std::vect
   if (roi.empty() || alpha <= 0.f) return;
   // Low-resolution grid: the narrow hole ramp spans ~3 cells, so the cost depends on the face size only weakly.
   const float g = std::max(1.f, std::floor(shape.hole_feather / 3.f));
-  const int ro = std::max(1, int(std::lround(shape.feather / (4.f * g))));       // two passes: ramp ~ 4r+1 cells
+  const int ro = std::max(1, int(std::lround(shape.feather / (4.f * g))));  // two passes: ramp ~ 4r+1 cells
   const int rh = std::max(1, int(std::lround(shape.hole_feather / (4.f * g))));
   const int margin = 2 * std::max(ro, rh) + 2;
   // Cells are g square px: gx frame px across, g down. Cell c covers frame pixels [roi.x - margin*gx + c*gx, ...);

@@ -22,9 +22,9 @@ struct SkinShape {
 };
 
 struct MaskParams {
-  float feather = 0.08f;       // outline soft edge width, fraction of face size
+  float feather = 0.08f;        // outline soft edge width, fraction of face size
   float hole_feather = 0.035f;  // feature-hole soft edge width, fraction of face size
-  float forehead = 0.5f;       // forehead height above the brows, fraction of eye-to-chin distance
+  float forehead = 0.5f;        // forehead height above the brows, fraction of eye-to-chin distance
 };
 
 SkinShape skin_shape(const Landmarks& lm, float face_size, const MaskParams& p = {});

@@ -16,8 +16,10 @@ static void blend_px(Image& img, int x, int y, uint8_t r, uint8_t g, uint8_t b, 
 }
 
 static void draw_rect(Image& img, const Rect& r, uint8_t cr, uint8_t cg, uint8_t cb) {
-  for (int x = r.x; x < r.right(); ++x) blend_px(img, x, r.y, cr, cg, cb, 256), blend_px(img, x, r.bottom() - 1, cr, cg, cb, 256);
-  for (int y = r.y; y < r.bottom(); ++y) blend_px(img, r.x, y, cr, cg, cb, 256), blend_px(img, r.right() - 1, y, cr, cg, cb, 256);
+  for (int x = r.x; x < r.right(); ++x)
+    blend_px(img, x, r.y, cr, cg, cb, 256), blend_px(img, x, r.bottom() - 1, cr, cg, cb, 256);
+  for (int y = r.y; y < r.bottom(); ++y)
+    blend_px(img, r.x, y, cr, cg, cb, 256), blend_px(img, r.right() - 1, y, cr, cg, cb, 256);
 }
 
 Image draw_overlay(const Image& in, const std::vector<Face>& faces) {
@@ -27,7 +29,8 @@ Image draw_overlay(const Image& in, const std::vector<Face>& faces) {
   } else {
     img.width = in.width, img.height = in.height, img.channels = 3;
     img.data.resize(size_t(in.width) * in.height * 3);
-    for (size_t i = 0; i < in.data.size(); ++i) img.data[3 * i] = img.data[3 * i + 1] = img.data[3 * i + 2] = in.data[i];
+    for (size_t i = 0; i < in.data.size(); ++i)
+      img.data[3 * i] = img.data[3 * i + 1] = img.data[3 * i + 2] = in.data[i];
   }
   for (const Face& f : faces) {
     for (int y = 0; y < f.roi.height; ++y)
@@ -40,7 +43,8 @@ Image draw_overlay(const Image& in, const std::vector<Face>& faces) {
     const int dot = std::max(1, int(f.size / 150));
     for (const auto& p : f.landmarks)
       for (int dy = -dot; dy <= dot; ++dy)
-        for (int dx = -dot; dx <= dot; ++dx) blend_px(img, int(std::lround(p.x())) + dx, int(std::lround(p.y())) + dy, 255, 0, 0, 256);
+        for (int dx = -dot; dx <= dot; ++dx)
+          blend_px(img, int(std::lround(p.x())) + dx, int(std::lround(p.y())) + dy, 255, 0, 0, 256);
   }
   return img;
 }
@@ -117,7 +121,8 @@ Image background(int w, int h, int channels, uint32_t seed) {
   const float ph = float(hash32(seed) % 628) / 100.f;
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) {
-      const float v = 110.f + 40.f * std::sin(x * 0.004f + ph) * std::cos(y * 0.006f - ph) + 25.f * float(x) / std::max(1, w);
+      const float v =
+          110.f + 40.f * std::sin(x * 0.004f + ph) * std::cos(y * 0.006f - ph) + 25.f * float(x) / std::max(1, w);
       const int n = int(hash32(seed * 7919u + uint32_t(y) * 65537u + uint32_t(x)) % 9) - 4;
       for (int k = 0; k < channels; ++k)
         img.row(y)[x * channels + k] = uint8_t(std::min(255.f, std::max(0.f, v + n + (k - 1) * 6.f)));

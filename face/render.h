@@ -2,9 +2,9 @@
 // rendered from photos (pan, zoom, roll, pasting faces) so clips need no video files.
 #pragma once
 
-#include "types.h"
 #include "geometry.h"
 #include "image_io.h"
+#include "types.h"
 
 #include <vector>
 

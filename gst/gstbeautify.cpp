@@ -98,8 +98,10 @@ GST_ELEMENT_REGISTER_DEFINE(beautify, "beautify", GST_RANK_NONE, GST_TYPE_BEAUTI
 GType gst_beautify_tier_get_type(void) {
   static gsize type = 0;
   static const GEnumValue values[] = {
-      {GST_BEAUTIFY_TIER_AUTO, "The largest tier within 4 ms per face on this machine (its FMA peak, cached; "
-       "not its load)", "auto"},
+      {GST_BEAUTIFY_TIER_AUTO,
+       "The largest tier within 4 ms per face on this machine (its FMA peak, cached; "
+       "not its load)",
+       "auto"},
       {GST_BEAUTIFY_TIER_S, "Small: 128x160 net input, fastest", "s"},
       {GST_BEAUTIFY_TIER_M, "Medium: 160x224 net input", "m"},
       {GST_BEAUTIFY_TIER_L, "Large: 192x256 net input, best quality", "l"},
@@ -112,11 +114,14 @@ GType gst_beautify_tier_get_type(void) {
 GType gst_beautify_detection_get_type(void) {
   static gsize type = 0;
   static const GEnumValue values[] = {
-      {GST_BEAUTIFY_DETECTION_AUTO, "Inside the frame for non-live upstream (files: faces from the first frame), "
+      {GST_BEAUTIFY_DETECTION_AUTO,
+       "Inside the frame for non-live upstream (files: faces from the first frame), "
        "in the background for live upstream (the first frame after start or a flush waits for one detection)",
        "auto"},
-      {GST_BEAUTIFY_DETECTION_ALWAYS, "Always inside the frame's processing (deterministic; slower frames when it "
-       "runs)", "always"},
+      {GST_BEAUTIFY_DETECTION_ALWAYS,
+       "Always inside the frame's processing (deterministic; slower frames when it "
+       "runs)",
+       "always"},
       {GST_BEAUTIFY_DETECTION_NEVER, "Always in the background (faces appear a few frames late)", "never"},
       {0, NULL, NULL},
   };
@@ -306,8 +311,8 @@ static gboolean gst_beautify_set_info(GstVideoFilter* filter, GstCaps*, GstVideo
   Private* p = self->priv;
   bty::gst::StreamInfo si;
   if (!to_pixel_format(GST_VIDEO_INFO_FORMAT(in_info), si.format)) {
-    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("beautify cannot process %s video",
-                      gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(in_info))),
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
+                      ("beautify cannot process %s video", gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(in_info))),
                       ("put videoconvert before beautify, or use one of its formats: " BEAUTIFY_FORMATS));
     return FALSE;
   }
@@ -318,7 +323,8 @@ static gboolean gst_beautify_set_info(GstVideoFilter* filter, GstCaps*, GstVideo
   }
   const GstVideoColorimetry& cm = GST_VIDEO_INFO_COLORIMETRY(in_info);
   si.matrix = (cm.matrix == GST_VIDEO_COLOR_MATRIX_BT601 || cm.matrix == GST_VIDEO_COLOR_MATRIX_FCC)
-                  ? bty::YuvMatrix::BT601 : bty::YuvMatrix::BT709;
+                  ? bty::YuvMatrix::BT601
+                  : bty::YuvMatrix::BT709;
   si.full_range = cm.range == GST_VIDEO_COLOR_RANGE_0_255;
   si.width = GST_VIDEO_INFO_WIDTH(in_info);
   si.height = GST_VIDEO_INFO_HEIGHT(in_info);
@@ -338,8 +344,8 @@ static gboolean gst_beautify_set_info(GstVideoFilter* filter, GstCaps*, GstVideo
     return FALSE;
   }
   GST_DEBUG_OBJECT(self, "configured %s %dx%d par %d:%d @ %.3f fps",
-                   gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(in_info)), si.width, si.height, si.par_n,
-                   si.par_d, si.frame_rate);
+                   gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(in_info)), si.width, si.height, si.par_n, si.par_d,
+                   si.frame_rate);
   return TRUE;
 }
 
@@ -368,11 +374,11 @@ static void add_face_metas(GstBuffer* buf, const std::vector<bty::face::Face>& f
 static void post_faces_message(GstBeautify* self, GstBuffer* buf, const std::vector<bty::face::Face>& faces) {
   GstBaseTransform* trans = GST_BASE_TRANSFORM(self);
   const GstClockTime pts = GST_BUFFER_PTS(buf);
-  GstStructure* s = gst_structure_new(
-      "beautify", "timestamp", G_TYPE_UINT64, guint64(pts), "stream-time", G_TYPE_UINT64,
-      guint64(gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME, pts)), "running-time", G_TYPE_UINT64,
-      guint64(gst_segment_to_running_time(&trans->segment, GST_FORMAT_TIME, pts)), "n-faces", G_TYPE_INT,
-      int(faces.size()), NULL);
+  GstStructure* s =
+      gst_structure_new("beautify", "timestamp", G_TYPE_UINT64, guint64(pts), "stream-time", G_TYPE_UINT64,
+                        guint64(gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME, pts)), "running-time",
+                        G_TYPE_UINT64, guint64(gst_segment_to_running_time(&trans->segment, GST_FORMAT_TIME, pts)),
+                        "n-faces", G_TYPE_INT, int(faces.size()), NULL);
   GValue list = G_VALUE_INIT;
   g_value_init(&list, GST_TYPE_LIST);
   for (const auto& f : faces) {
@@ -430,7 +436,8 @@ static GstFlowReturn gst_beautify_transform_frame_ip(GstVideoFilter* filter, Gst
   } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(self, STREAM, FAILED, ("beautify failed on a frame: %s", e.what()),
                       ("%dx%d %s; set strength=0 to pass the stream through, and report this with "
-                       "GST_DEBUG=beautify:6 output", w, h, GST_VIDEO_INFO_NAME(&frame->info)));
+                       "GST_DEBUG=beautify:6 output",
+                       w, h, GST_VIDEO_INFO_NAME(&frame->info)));
     return GST_FLOW_ERROR;
   }
   GST_LOG_OBJECT(self, "%zu faces", faces.size());
@@ -461,55 +468,82 @@ static void gst_beautify_class_init(GstBeautifyClass* klass) {
   const GParamFlags rw = GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   const GParamFlags live = GParamFlags(rw | GST_PARAM_MUTABLE_PLAYING);
   const GParamFlags at_start = GParamFlags(rw | GST_PARAM_MUTABLE_READY);
-  g_object_class_install_property(gobject_class, PROP_STRENGTH,
+  g_object_class_install_property(
+      gobject_class, PROP_STRENGTH,
       g_param_spec_double("strength", "Strength", "How much of the retouch to apply (0 = passthrough)", 0.0, 1.0,
                           defaults::strength, GParamFlags(live | GST_PARAM_CONTROLLABLE)));
-  g_object_class_install_property(gobject_class, PROP_BLEMISH,
-      g_param_spec_double("blemish", "Blemish", "How much of the blemish removal to apply (spots, acne; scaled by "
-                          "strength)", 0.0, 1.0, defaults::blemish, GParamFlags(live | GST_PARAM_CONTROLLABLE)));
-  g_object_class_install_property(gobject_class, PROP_TONE,
-      g_param_spec_double("tone", "Tone", "How much tone evening to apply (redness, blotches, under-eye; scaled by "
-                          "strength). Does nothing with v1 models, which have no tone layer", 0.0, 1.0, defaults::tone,
-                          GParamFlags(live | GST_PARAM_CONTROLLABLE)));
-  g_object_class_install_property(gobject_class, PROP_TEMPORAL_SMOOTHING,
-      g_param_spec_double("temporal-smoothing", "Temporal smoothing", "Weight of the previous frame in each face's "
+  g_object_class_install_property(
+      gobject_class, PROP_BLEMISH,
+      g_param_spec_double("blemish", "Blemish",
+                          "How much of the blemish removal to apply (spots, acne; scaled by "
+                          "strength)",
+                          0.0, 1.0, defaults::blemish, GParamFlags(live | GST_PARAM_CONTROLLABLE)));
+  g_object_class_install_property(
+      gobject_class, PROP_TONE,
+      g_param_spec_double("tone", "Tone",
+                          "How much tone evening to apply (redness, blotches, under-eye; scaled by "
+                          "strength). Does nothing with v1 models, which have no tone layer",
+                          0.0, 1.0, defaults::tone, GParamFlags(live | GST_PARAM_CONTROLLABLE)));
+  g_object_class_install_property(
+      gobject_class, PROP_TEMPORAL_SMOOTHING,
+      g_param_spec_double("temporal-smoothing", "Temporal smoothing",
+                          "Weight of the previous frame in each face's "
                           "moving average of the net's output: steadier retouch on video, which lags a little behind "
-                          "changes of expression (0 = every frame on its own)", 0.0, 0.95,
-                          defaults::temporal_smoothing, GParamFlags(live | GST_PARAM_CONTROLLABLE)));
-  g_object_class_install_property(gobject_class, PROP_TIER,
-      g_param_spec_enum("tier", "Tier", "Net size; auto picks the largest that keeps 4 ms per face on this machine "
-                        "(ignored when model is set; applies at start)", GST_TYPE_BEAUTIFY_TIER, DEFAULT_TIER, at_start));
-  g_object_class_install_property(gobject_class, PROP_MODEL,
-      g_param_spec_string("model", "Model", "Path of a beautify .bmodel file; overrides tier (applies at start). "
+                          "changes of expression (0 = every frame on its own)",
+                          0.0, 0.95, defaults::temporal_smoothing, GParamFlags(live | GST_PARAM_CONTROLLABLE)));
+  g_object_class_install_property(
+      gobject_class, PROP_TIER,
+      g_param_spec_enum("tier", "Tier",
+                        "Net size; auto picks the largest that keeps 4 ms per face on this machine "
+                        "(ignored when model is set; applies at start)",
+                        GST_TYPE_BEAUTIFY_TIER, DEFAULT_TIER, at_start));
+  g_object_class_install_property(
+      gobject_class, PROP_MODEL,
+      g_param_spec_string("model", "Model",
+                          "Path of a beautify .bmodel file; overrides tier (applies at start). "
                           "Unset: beautify-<tier>.bmodel from $BEAUTIFY_MODEL_DIR, the installed data dir, or the "
-                          "source tree", NULL, at_start));
-  g_object_class_install_property(gobject_class, PROP_LANDMARK_MODEL,
+                          "source tree",
+                          NULL, at_start));
+  g_object_class_install_property(
+      gobject_class, PROP_LANDMARK_MODEL,
       g_param_spec_string("landmark-model", "Landmark model", "dlib 68-point shape predictor (applies at start)",
                           defaults::landmark_model, at_start));
-  g_object_class_install_property(gobject_class, PROP_MAX_FACES,
+  g_object_class_install_property(
+      gobject_class, PROP_MAX_FACES,
       g_param_spec_int("max-faces", "Max faces", "Most faces retouched per frame", 0, 32, defaults::max_faces, live));
-  g_object_class_install_property(gobject_class, PROP_MIN_FACE_SIZE,
+  g_object_class_install_property(
+      gobject_class, PROP_MIN_FACE_SIZE,
       g_param_spec_int("min-face-size", "Min face size", "Smallest face width retouched, pixels", 1, 8192,
                        defaults::min_face_size, live));
-  g_object_class_install_property(gobject_class, PROP_DETECT_INTERVAL,
-      g_param_spec_int("detect-interval", "Detect interval", "Frames between face detections while tracking", 1,
-                       1000, defaults::detect_interval, live));
+  g_object_class_install_property(
+      gobject_class, PROP_DETECT_INTERVAL,
+      g_param_spec_int("detect-interval", "Detect interval", "Frames between face detections while tracking", 1, 1000,
+                       defaults::detect_interval, live));
   g_object_class_install_property(gobject_class, PROP_THREADS,
-      g_param_spec_int("threads", "Threads", "Threads of the element: one face's net, or several faces at once "
-                       "(0 = one per CPU, at most 8; applies at start)", 0, 64, defaults::threads, at_start));
+                                  g_param_spec_int("threads", "Threads",
+                                                   "Threads of the element: one face's net, or several faces at once "
+                                                   "(0 = one per CPU, at most 8; applies at start)",
+                                                   0, 64, defaults::threads, at_start));
   g_object_class_install_property(gobject_class, PROP_DRAW_FACES,
-      g_param_spec_boolean("draw-faces", "Draw faces", "Debug overlay: face boxes (green), ROIs (blue), landmarks "
-                           "(red), mask outline (yellow)", defaults::draw_faces, live));
+                                  g_param_spec_boolean("draw-faces", "Draw faces",
+                                                       "Debug overlay: face boxes (green), ROIs (blue), landmarks "
+                                                       "(red), mask outline (yellow)",
+                                                       defaults::draw_faces, live));
   g_object_class_install_property(gobject_class, PROP_POST_MESSAGES,
-      g_param_spec_boolean("post-messages", "Post messages", "Post a 'beautify' element message per frame with the "
-                           "faces", defaults::post_messages, live));
-  g_object_class_install_property(gobject_class, PROP_SYNCHRONOUS_DETECTION,
-      g_param_spec_enum("synchronous-detection", "Synchronous detection", "Where faces are detected: auto = inside "
+                                  g_param_spec_boolean("post-messages", "Post messages",
+                                                       "Post a 'beautify' element message per frame with the "
+                                                       "faces",
+                                                       defaults::post_messages, live));
+  g_object_class_install_property(
+      gobject_class, PROP_SYNCHRONOUS_DETECTION,
+      g_param_spec_enum("synchronous-detection", "Synchronous detection",
+                        "Where faces are detected: auto = inside "
                         "the frame for non-live upstream (files: every face from its first frame), in the background "
-                        "for live upstream; always; never (applies at start)", GST_TYPE_BEAUTIFY_DETECTION,
-                        DEFAULT_DETECTION, at_start));
+                        "for live upstream; always; never (applies at start)",
+                        GST_TYPE_BEAUTIFY_DETECTION, DEFAULT_DETECTION, at_start));
 
-  gst_element_class_set_static_metadata(element_class, "Face beautification", "Filter/Effect/Video",
+  gst_element_class_set_static_metadata(
+      element_class, "Face beautification", "Filter/Effect/Video",
       "Retouches faces in real time (blemishes, tone, under-eye) and leaves everything else bit-exact",
       "gst-beautify developers");
   GstCaps* caps = gst_caps_from_string(GST_VIDEO_CAPS_MAKE(BEAUTIFY_FORMATS));

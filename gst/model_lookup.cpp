@@ -5,6 +5,7 @@
 #include <glib.h>
 #include <immintrin.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -15,7 +16,6 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
-#include <unistd.h>
 
 namespace bty::gst {
 namespace {
@@ -52,9 +52,7 @@ std::string cpu_model() {
   return "unknown CPU";
 }
 
-std::string cache_file() {
-  return std::string(g_get_user_cache_dir()) + "/gst-beautify/machine-peak";
-}
+std::string cache_file() { return std::string(g_get_user_cache_dir()) + "/gst-beautify/machine-peak"; }
 
 }  // namespace
 
@@ -159,9 +157,11 @@ ModelChoice choose_model(const std::string& model_property, Tier tier, int threa
     const std::string t = to_string(tier);
     std::string p = find(t);
     if (p.empty())
-      throw ModelError(ModelError::Kind::NotFound,
-                       "no beautify-" + t + ".bmodel in " + searched + ": install the models (meson install), "
-                       "set BEAUTIFY_MODEL_DIR to their folder, choose another tier, or set model= to a .bmodel file");
+      throw ModelError(
+          ModelError::Kind::NotFound,
+          "no beautify-" + t + ".bmodel in " + searched +
+              ": install the models (meson install), "
+              "set BEAUTIFY_MODEL_DIR to their folder, choose another tier, or set model= to a .bmodel file");
     return {p, t, "tier property"};
   }
   const char* names[] = {"s", "m", "l"};
@@ -175,11 +175,12 @@ ModelChoice choose_model(const std::string& model_property, Tier tier, int threa
   const int i = pick_tier(macs, m, threads);
   if (i < 0)
     throw ModelError(ModelError::Kind::NotFound,
-                     "no beautify model (beautify-{s,m,l}.bmodel) in " + searched + ": install the models (meson "
-                     "install), set BEAUTIFY_MODEL_DIR to their folder, or set model= to a .bmodel file");
+                     "no beautify model (beautify-{s,m,l}.bmodel) in " + searched +
+                         ": install the models (meson "
+                         "install), set BEAUTIFY_MODEL_DIR to their folder, or set model= to a .bmodel file");
   std::ostringstream why;
-  why << "tier=auto: " << m.core_gflops << " GFLOP/s per core (" << (m.cached ? "cached" : "measured") << ", "
-      << m.key << "), " << threads << " threads; predicted ms per face:";
+  why << "tier=auto: " << m.core_gflops << " GFLOP/s per core (" << (m.cached ? "cached" : "measured") << ", " << m.key
+      << "), " << threads << " threads; predicted ms per face:";
   for (int k = 0; k < 3; ++k)
     if (macs[k] > 0) why << " " << names[k] << " " << predicted_ms_per_face(macs[k], m, threads);
   why << " (budget " << kBudgetMsPerFace << ")";

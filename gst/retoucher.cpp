@@ -89,12 +89,12 @@ void give_stage(std::unique_ptr<face::FaceStage> s, const face::Options& o) {
   }
 }
 
-
 // Face-stage options the element's settings cannot make invalid are checked here, so a face::Error from building
 // a stage can only be about the landmark model (no matching on its text).
 void check_stage_settings(const StartConfig& c) {
   if (c.max_faces < 0 || c.min_face_size < 1 || c.detect_interval < 1)
-    throw ConfigError(ConfigError::Kind::Settings, "max-faces must be >= 0, min-face-size >= 1 and detect-interval "
+    throw ConfigError(ConfigError::Kind::Settings,
+                      "max-faces must be >= 0, min-face-size >= 1 and detect-interval "
                       ">= 1");
 }
 
@@ -144,10 +144,11 @@ Retoucher::Retoucher(const StartConfig& c) : detection_(c.detection), threads_(c
     if (mi.output_channels != want)
       throw ModelError(ModelError::Kind::Unsupported,
                        "model '" + choice_.path + "' has " + std::to_string(mi.output_channels) +
-                       " output channels, but its output_kind " + std::to_string(int(mi.output_kind)) +
-                       " with output_shuffle " + std::to_string(mi.output_shuffle) + " needs " +
-                       std::to_string(want) + ": it is not a beautify retouch net. Set model= to a beautify .bmodel "
-                       "(models/beautify-{s,m,l}.bmodel) or export the net with models/beautynet/bmodel.py");
+                           " output channels, but its output_kind " + std::to_string(int(mi.output_kind)) +
+                           " with output_shuffle " + std::to_string(mi.output_shuffle) + " needs " +
+                           std::to_string(want) +
+                           ": it is not a beautify retouch net. Set model= to a beautify .bmodel "
+                           "(models/beautify-{s,m,l}.bmodel) or export the net with models/beautynet/bmodel.py");
     NetOptions no;
     no.threads = c.threads;
     net_ = std::make_unique<Net>(model_, no);
@@ -167,8 +168,10 @@ Retoucher::Retoucher(const StartConfig& c) : detection_(c.detection), threads_(c
   try {
     stage_ = take_stage(stage_options_);
   } catch (const face::Error& e) {
-    throw ConfigError(ConfigError::Kind::Landmarks, std::string(e.what()) + " (set landmark-model= to dlib's "
-                      "shape_predictor_68_face_landmarks.dat; Debian: apt install libdlib-data)");
+    throw ConfigError(ConfigError::Kind::Landmarks,
+                      std::string(e.what()) +
+                          " (set landmark-model= to dlib's "
+                          "shape_predictor_68_face_landmarks.dat; Debian: apt install libdlib-data)");
   }
 }
 
@@ -269,7 +272,8 @@ std::vector<face::Face> Retoucher::process(uint8_t* const plane[3], const int st
                                {255, 220, 0});
       blend::draw_rect(f, Rect{fc.box.x, fc.box.y, fc.box.width, fc.box.height}, {0, 255, 0});
       blend::draw_rect(f, Rect{fc.roi.x, fc.roi.y, fc.roi.width, fc.roi.height}, {0, 128, 255});
-      for (const auto& p : fc.landmarks) blend::draw_dot(f, int(std::lround(p.x())), int(std::lround(p.y())), {255, 0, 0});
+      for (const auto& p : fc.landmarks)
+        blend::draw_dot(f, int(std::lround(p.x())), int(std::lround(p.y())), {255, 0, 0});
     }
   }
   return faces;
@@ -325,8 +329,7 @@ void Retoucher::retouch(const blend::Frame& f, std::vector<face::Face>& faces, c
 
   smoother_.begin_frame();
   for (int i = 0; i < n; ++i)
-    jobs_[i].smoothed = smoother_.smooth(todo[i]->id, jobs_[i].area, jobs_[i].out, jobs_[i].size,
-                                         s.temporal_smoothing);
+    jobs_[i].smoothed = smoother_.smooth(todo[i]->id, jobs_[i].area, jobs_[i].out, jobs_[i].size, s.temporal_smoothing);
   blend::Amounts amounts;
   amounts.strength = s.strength;
   amounts.blemish = s.blemish;

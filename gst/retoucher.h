@@ -80,14 +80,14 @@ class Retoucher {
   std::shared_ptr<const Model> model_;
   Detection detection_ = defaults::detection;
   int threads_ = 1;
-  std::unique_ptr<Net> net_;                  // one face: all the element's threads on that face's net
+  std::unique_ptr<Net> net_;                     // one face: all the element's threads on that face's net
   std::vector<std::unique_ptr<Net>> face_nets_;  // several faces: one single-thread net per worker, built lazily
-  std::unique_ptr<ThreadPool> pool_;          // several faces: the workers (threads_ of them, the caller included)
+  std::unique_ptr<ThreadPool> pool_;             // several faces: the workers (threads_ of them, the caller included)
   std::vector<FaceJob> jobs_;
   std::unique_ptr<face::FaceStage> stage_;
   face::Options stage_options_;
   StreamInfo stream_;
-  bool fresh_start_ = true;  // first frame after start, caps or a flush: a live stream waits for one detection
+  bool fresh_start_ = true;    // first frame after start, caps or a flush: a live stream waits for one detection
   TemporalSmoother smoother_;  // per face track: the net's last (smoothed) output
   std::vector<uint8_t> luma_;  // non-planar frames: the face stage's luma plane
 };

@@ -18,8 +18,7 @@ StartConfig start_config(const Settings& s, unsigned hardware_threads) {
   c.model = s.model;
   c.tier = s.tier;
   c.landmark_model = s.landmark_model;
-  c.threads = s.threads > 0 ? s.threads
-                            : int(std::clamp(hardware_threads, 1u, unsigned(defaults::max_auto_threads)));
+  c.threads = s.threads > 0 ? s.threads : int(std::clamp(hardware_threads, 1u, unsigned(defaults::max_auto_threads)));
   c.detection = s.detection;
   c.max_faces = s.max_faces;
   c.min_face_size = s.min_face_size;

@@ -26,8 +26,9 @@ struct Filter {
 
   explicit Filter(obs_source_t* s)
       : source(s), worker([s](RetouchWorker::Level level, const std::string& msg) {
-          const int l = level == RetouchWorker::Error ? LOG_ERROR : level == RetouchWorker::Warning ? LOG_WARNING
-                                                                                                   : LOG_INFO;
+          const int l = level == RetouchWorker::Error     ? LOG_ERROR
+                        : level == RetouchWorker::Warning ? LOG_WARNING
+                                                          : LOG_INFO;
           blog(l, "[beautify] '%s': %s", obs_source_get_name(s), msg.c_str());
         }) {}
 };

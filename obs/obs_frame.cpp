@@ -34,8 +34,9 @@ bool to_blend_frame(const obs_source_frame& in, blend::Frame& out, const char*& 
     case VIDEO_FORMAT_BGRX: out.format = PixelFormat::BGRx; break;
     case VIDEO_FORMAT_BGR3: out.format = PixelFormat::BGR; break;
     default:
-      why = "this frame format is not retouched (supported: I420, NV12, RGBA, BGRA, BGRX, BGR3); for a video "
-            "capture device set Video Format to I420 or NV12 (or an RGB format) in the source's properties";
+      why =
+          "this frame format is not retouched (supported: I420, NV12, RGBA, BGRA, BGRX, BGR3); for a video "
+          "capture device set Video Format to I420 or NV12 (or an RGB format) in the source's properties";
       return false;
   }
   if (in.flip) {

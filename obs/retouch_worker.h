@@ -51,11 +51,11 @@ class RetouchWorker {
   Log log_;
   mutable std::mutex mu_;
   mutable std::condition_variable built_cv_;
-  Settings settings_;                          // guarded by mu_
+  Settings settings_;  // guarded by mu_
   bool requested_ = false, want_build_ = false, building_ = false, stopping_ = false;
-  std::unique_ptr<gst::Retoucher> fresh_;      // built, not yet taken by the video thread (mu_)
-  bool have_core_ = false;                     // a core is ready or in use (mu_)
-  std::string status_ = "not started";         // (mu_)
+  std::unique_ptr<gst::Retoucher> fresh_;  // built, not yet taken by the video thread (mu_)
+  bool have_core_ = false;                 // a core is ready or in use (mu_)
+  std::string status_ = "not started";     // (mu_)
   std::thread builder_;
 
   // Video thread only.

@@ -59,8 +59,8 @@ struct ScalarV {
   }
 };
 #include "../conv_tile.inc"
-#include "../winograd.inc"
 #include "../pixels.inc"
+#include "../winograd.inc"
 }  // namespace
 
 void pack_input_scalar(const float*, const float*, const float*, int, float*);

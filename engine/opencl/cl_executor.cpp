@@ -19,8 +19,7 @@ using namespace cl;
 class OpenClExecutor final : public ClExecutor {
  public:
   OpenClExecutor(const Plan& plan, const ClOptions& o, RunTimes& times)
-      : plan_(plan), batch_(o.batch), layer_times_(o.layer_times) {
-    dev_ = cl::pick_device(false);
+      : plan_(plan), batch_(o.batch), layer_times_(o.layer_times), dev_(cl::pick_device(false)) {
     cl_int err = CL_SUCCESS;
     ctx_ = Context(clCreateContext(nullptr, 1, &dev_.id, nullptr, nullptr, &err));
     check(err, "clCreateContext on " + dev_.describe());
@@ -137,8 +136,8 @@ class OpenClExecutor final : public ClExecutor {
     times.upload_ms = times.download_ms = 0;
     for (int n = 0; n < count; ++n)
       if (uploads_[n]) {
-        times.upload_ms += event_ms(uploads_[n].get(), CL_PROFILING_COMMAND_START, uploads_[n].get(),
-                                    CL_PROFILING_COMMAND_END);
+        times.upload_ms +=
+            event_ms(uploads_[n].get(), CL_PROFILING_COMMAND_START, uploads_[n].get(), CL_PROFILING_COMMAND_END);
         uploads_[n].reset();
       }
     const Event& end = kernels_.size() > 1 ? last : first;

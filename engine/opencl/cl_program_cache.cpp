@@ -113,7 +113,7 @@ std::string build_log(cl_program p, cl_device_id d) {
   std::string log(n, '\0');
   if (n) clGetProgramBuildInfo(p, d, CL_PROGRAM_BUILD_LOG, n, log.data(), nullptr);
   while (!log.empty() && (log.back() == '\0' || log.back() == '\n')) log.pop_back();
-  if (log.size() > 4000) log = log.substr(0, 4000) + "\n...";
+  if (log.size() > 4000) log.replace(4000, std::string::npos, "\n...");
   return log;
 }
 
@@ -126,8 +126,8 @@ Program from_source(cl_context ctx, const DeviceInfo& dev, const std::string& so
   check(err, "clCreateProgramWithSource");
   err = clBuildProgram(p.get(), 1, &dev.id, options.c_str(), nullptr, nullptr);
   if (err != CL_SUCCESS)
-    throw DeviceError(std::string("OpenCL kernel build failed on ") + dev.describe() + ": " + error_name(err) +
-                      "\n" + build_log(p.get(), dev.id));
+    throw DeviceError(std::string("OpenCL kernel build failed on ") + dev.describe() + ": " + error_name(err) + "\n" +
+                      build_log(p.get(), dev.id));
   return p;
 }
 

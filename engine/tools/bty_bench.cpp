@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "json.h"
-#include "net_options.h"
 #include "kernel_bench.h"
+#include "net_options.h"
 #include "peak_fma.h"
 
 namespace {

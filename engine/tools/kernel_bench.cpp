@@ -109,7 +109,8 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
       float* planes[8];
       for (int c = 0; c < 8; ++c) planes[c] = out.data() + size_t(c) * W;
       for (int y = 0; y < H; ++y)
-        for (int x = 0; x < W; x += kTile) k.unpack(tiles.data() + g0.offset(x, y & 7, 0), std::min(kTile, W - x), 8, planes);
+        for (int x = 0; x < W; x += kTile)
+          k.unpack(tiles.data() + g0.offset(x, y & 7, 0), std::min(kTile, W - x), 8, planes);
     };
     auto colour = [&] {
       for (int y = 0; y < H; ++y) k.colour_row(planar.data(), W, W, cp);
@@ -128,9 +129,10 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
   }
   const double peak1 = peak_gflops(1), peak = std::max(peak0, peak1);
   for (size_t i = 0; i < gmacs.size(); ++i) rows[i] += std::to_string(int(200 * gmacs[i] / peak + 0.5)) + "% |";
-  std::printf("FP32 FMA peak (1 thread, same process): %.1f GFLOP/s before, %.1f after; %% of peak uses the "
-              "higher.\n\n| layer | op | level | kind | ms (min of %d) | GMAC/s | %% peak |\n|---|---|---|---|---|---|---|\n",
-              peak0, peak1, reps);
+  std::printf(
+      "FP32 FMA peak (1 thread, same process): %.1f GFLOP/s before, %.1f after; %% of peak uses the "
+      "higher.\n\n| layer | op | level | kind | ms (min of %d) | GMAC/s | %% peak |\n|---|---|---|---|---|---|---|\n",
+      peak0, peak1, reps);
   for (const std::string& r : rows) std::printf("%s\n", r.c_str());
   return 0;
 }

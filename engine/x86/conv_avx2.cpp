@@ -7,8 +7,8 @@
 namespace bty {
 namespace {
 #include "../conv_tile.inc"
-#include "../winograd.inc"
 #include "../pixels.inc"
+#include "../winograd.inc"
 }  // namespace
 
 void pack_input_avx2(const float*, const float*, const float*, int, float*);

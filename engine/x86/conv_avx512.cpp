@@ -10,8 +10,8 @@
 namespace bty {
 namespace {
 #include "../conv_tile.inc"
-#include "../winograd.inc"
 #include "../pixels.inc"
+#include "../winograd.inc"
 
 struct ZmmPairs {
   static constexpr int kPixels = 8;
@@ -82,7 +82,8 @@ struct ZmmP {
   // As YmmV::tanh (same constants, same error), 16 lanes.
   static T exp_neg(T x) {
     x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
-    T n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    T n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     T r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), x);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);
     T p = _mm512_set1_ps(1.0f / 720);

@@ -27,7 +27,6 @@ void pack_input_avx2(const float* r, const float* g, const float* b, int n, floa
   }
 }
 
-
 void unpack_avx2(const float* src, int n, int lanes, float* const* planes) {
   if (n < kGroup) {
     for (int c = 0; c < lanes; ++c)
@@ -55,9 +54,9 @@ void colour_row_avx2(float* rows, int stride, int n, const ColourParams& p) {
     for (int c = 0; c < 3; ++c) in[c] = _mm256_sub_ps(_mm256_loadu_ps(rows + c * stride + i), off[c]);
     for (int r = 0; r < 3; ++r) {
       // Same association as the scalar kernel: add + m0 in0 + m1 in1 + m2 in2, unfused.
-      __m256 v = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(add[r], _mm256_mul_ps(m[r][0], in[0])),
-                                             _mm256_mul_ps(m[r][1], in[1])),
-                               _mm256_mul_ps(m[r][2], in[2]));
+      __m256 v = _mm256_add_ps(
+          _mm256_add_ps(_mm256_add_ps(add[r], _mm256_mul_ps(m[r][0], in[0])), _mm256_mul_ps(m[r][1], in[1])),
+          _mm256_mul_ps(m[r][2], in[2]));
       if (p.clamp) v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
       _mm256_storeu_ps(rows + r * stride + i, _mm256_add_ps(_mm256_mul_ps(v, scale), bias));
     }

@@ -104,9 +104,8 @@ void make_maps(const Frame& f, const Layer& L, float wb, float wt, bool want_alp
     const double ys = full ? 1.0 : 219.0 / 255.0, cs = full ? 1.0 : 224.0 / 255.0;
     if (L.colour == Colour::RGB) {
       const double cb = 0.5 / (1 - kb), cr = 0.5 / (1 - kr);
-      const double rows[3][3] = {{kr, kg, kb},
-                                 {-kr * cb, -kg * cb, (1 - kb) * cb},
-                                 {(1 - kr) * cr, -kg * cr, -kb * cr}};
+      const double rows[3][3] = {
+          {kr, kg, kb}, {-kr * cb, -kg * cb, (1 - kb) * cb}, {(1 - kr) * cr, -kg * cr, -kb * cr}};
       for (int i = 0; i < 3; ++i)
         for (int j = 0; j < 3; ++j) m[i][j] = float(rows[i][j] * (i == 0 ? ys : cs));
     } else {  // the net already speaks the frame's YCbCr (full range): only the range differs
@@ -123,7 +122,9 @@ void make_maps(const Frame& f, const Layer& L, float wb, float wt, bool want_alp
     for (int j = 0; j < 3; ++j) k[i][j] = m[i][j] * L.scale;
   const bool layers = L.kind == OutputKind::Layers;
   const size_t raw = size_t(L.width) * L.height;
-  auto src = [&](int map, int dy, int dx, int y) { return L.chw + size_t(map * s * s + dy * s + dx) * raw + size_t(y) * L.width; };
+  auto src = [&](int map, int dy, int dx, int y) {
+    return L.chw + size_t(map * s * s + dy * s + dx) * raw + size_t(y) * L.width;
+  };
   std::vector<float> rgb(3 * size_t(L.width));
   for (int Y = 0; Y < M.height; ++Y) {
     const int y = Y / s, dy = Y % s;
@@ -259,14 +260,14 @@ class HighBand {
 // Scratch memory of one apply() call, kept per thread: the buffers are megabytes at 1080p and fresh allocations of
 // that size cost page faults on every frame.
 struct Scratch {
-  std::vector<uint8_t> src[3];     // spot step: the signals of the ROI plus an r-pixel margin, edges replicated
-  HighBand band[3];                // spot step: the high band of each signal
-  std::vector<float> high[3];      // spot step: high band per signal, one row
-  std::vector<float> row[4];       // per frame row, over the ROI: delta per plane (3) and alpha, at frame resolution
-  std::vector<float> maprow;       // a vertically interpolated map row
-  std::vector<float> weight;       // per frame row: mask × strength / 255
-  std::vector<float> dither;       // per frame row: the dither thresholds
-  std::vector<uint8_t> bytes[3];   // per frame row: the new bytes per plane
+  std::vector<uint8_t> src[3];    // spot step: the signals of the ROI plus an r-pixel margin, edges replicated
+  HighBand band[3];               // spot step: the high band of each signal
+  std::vector<float> high[3];     // spot step: high band per signal, one row
+  std::vector<float> row[4];      // per frame row, over the ROI: delta per plane (3) and alpha, at frame resolution
+  std::vector<float> maprow;      // a vertically interpolated map row
+  std::vector<float> weight;      // per frame row: mask × strength / 255
+  std::vector<float> dither;      // per frame row: the dither thresholds
+  std::vector<uint8_t> bytes[3];  // per frame row: the new bytes per plane
   std::vector<uint16_t> pair, blocks;  // chroma: mask sums over two luma rows, and over 2×2 blocks
   Taps taps;
   Maps maps;
@@ -278,15 +279,14 @@ struct Spot {
   float tau[3] = {1, 1, 1};
 };
 
-
 // tanh by its [7/6] Padé approximant on [-5, 5], ±1 beyond (|error| < 1e-4, far below a code value for any tau);
 // a few multiplies and one division instead of a libm call per pixel and channel, and the loop vectorises.
 inline float fast_tanh(float x) {
   x = x > 5.f ? 5.f : x;  // (not std::min/max: their references keep GCC from vectorising the loop)
   x = x < -5.f ? -5.f : x;
   const float x2 = x * x;
-  const float t = x * (135135.f + x2 * (17325.f + x2 * (378.f + x2))) /
-                  (135135.f + x2 * (62370.f + x2 * (3150.f + 28.f * x2)));
+  const float t =
+      x * (135135.f + x2 * (17325.f + x2 * (378.f + x2))) / (135135.f + x2 * (62370.f + x2 * (3150.f + 28.f * x2)));
   return t > 1.f ? 1.f : (t < -1.f ? -1.f : t);
 }
 
@@ -494,8 +494,7 @@ void apply_full_res(const Frame& f, const Rect& roi, const uint8_t* mask, int ma
     }
     const float* dither = sc.dither.data() + size_t(y & 3) * roi.width;
     uint8_t* p = f.plane[0] + size_t(y) * f.stride[0] + size_t(roi.x) * bpp;
-    for (int c = 0; c < planes; ++c)
-      quantise_row(p + off[c], bpp, sc.row[c].data(), dither, a, b, sc.bytes[c].data());
+    for (int c = 0; c < planes; ++c) quantise_row(p + off[c], bpp, sc.row[c].data(), dither, a, b, sc.bytes[c].data());
     if (planes == 1) {
       const uint8_t* q = sc.bytes[0].data();
       uint8_t* py = p + off[0];
@@ -605,8 +604,8 @@ void apply(const Frame& f, const Rect& full_roi, const uint8_t* mask, const Laye
     throw std::invalid_argument("blend: the retouch layer is empty");
   if (L.shuffle < 1 || L.shuffle > 8 || L.channels != output_maps(L.kind) * L.shuffle * L.shuffle)
     throw std::invalid_argument("blend: the retouch layer has " + std::to_string(L.channels) + " channels; kind " +
-                                std::to_string(int(L.kind)) + " with shuffle " + std::to_string(L.shuffle) +
-                                " needs " + std::to_string(output_maps(L.kind)) + " x shuffle^2");
+                                std::to_string(int(L.kind)) + " with shuffle " + std::to_string(L.shuffle) + " needs " +
+                                std::to_string(output_maps(L.kind)) + " x shuffle^2");
   const float wb = a.blemish > 0.f ? std::min(a.blemish, 1.f) : 0.f;
   const float wt = L.kind == OutputKind::Layers && a.tone > 0.f ? std::min(a.tone, 1.f) : 0.f;
   if (wb == 0.f && wt == 0.f) return;

@@ -28,7 +28,7 @@ struct Frame {
   ImageView view() const;
 };
 
-using bty::is_yuv;         // pixel-format facts come from the engine's image API
+using bty::is_yuv;  // pixel-format facts come from the engine's image API
 using bty::packed_layout;
 
 // The net's raw output head: `channels` planar CHW float planes of width×height (Net::output()), read through a
@@ -61,7 +61,8 @@ struct Amounts {
 // Δ upsampled bilinearly from the maps. `mask` is roi.width × roi.height, row-major, tightly packed. RGB formats:
 // per channel. YUV formats: ΔY from the RGB delta with the frame's matrix and range at luma resolution; ΔCb/ΔCr at
 // chroma resolution, weighted by the mask averaged over each chroma sample's luma block (2×2 for 4:2:0, 2×1 for
-// packed 4:2:2; pixels outside the ROI count as 0). GRAY8: ΔY only, BT.601 full range. strength = 0, or blemish = tone = 0 (blemish = 0 for the Delta kind), writes nothing.
+// packed 4:2:2; pixels outside the ROI count as 0). GRAY8: ΔY only, BT.601 full range. strength = 0, or blemish = tone
+// = 0 (blemish = 0 for the Delta kind), writes nothing.
 //
 // Spot step (Layers kind, amounts.spot, blemish > 0, and only when a net pixel spans more than 1.5 frame pixels):
 // the upsampled delta cannot remove a spot smaller than a net pixel, so on the luma-like signal (the Y plane; each

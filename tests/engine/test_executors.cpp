@@ -36,9 +36,9 @@ void check_all(std::shared_ptr<const Model> model, int w, int h, std::mt19937& r
     o.segment_bytes = v.segment_bytes;
     o.winograd = v.winograd;
     auto got = run(model, o, in);
-    EXPECT_LE(max_abs_diff(got, ref), kTol) << what << " " << to_string(v.exec) << " threads=" << v.threads
-                                           << " segment=" << v.segment_bytes << " winograd=" << v.winograd
-                                           << " size=" << w << "x" << h;
+    EXPECT_LE(max_abs_diff(got, ref), kTol)
+        << what << " " << to_string(v.exec) << " threads=" << v.threads << " segment=" << v.segment_bytes
+        << " winograd=" << v.winograd << " size=" << w << "x" << h;
   }
 }
 

@@ -98,12 +98,42 @@ Picture make(PixelFormat f, int w, int h, int pad) {
   }
   int r, g, b, bpp = 4;
   switch (f) {
-    case PixelFormat::RGBA: case PixelFormat::RGBx: r = 0; g = 1; b = 2; break;
-    case PixelFormat::BGRA: case PixelFormat::BGRx: r = 2; g = 1; b = 0; break;
-    case PixelFormat::ARGB: case PixelFormat::xRGB: r = 1; g = 2; b = 3; break;
-    case PixelFormat::ABGR: case PixelFormat::xBGR: r = 3; g = 2; b = 1; break;
-    case PixelFormat::BGR: r = 2; g = 1; b = 0; bpp = 3; break;
-    default: r = 0; g = 1; b = 2; bpp = 3; break;
+    case PixelFormat::RGBA:
+    case PixelFormat::RGBx:
+      r = 0;
+      g = 1;
+      b = 2;
+      break;
+    case PixelFormat::BGRA:
+    case PixelFormat::BGRx:
+      r = 2;
+      g = 1;
+      b = 0;
+      break;
+    case PixelFormat::ARGB:
+    case PixelFormat::xRGB:
+      r = 1;
+      g = 2;
+      b = 3;
+      break;
+    case PixelFormat::ABGR:
+    case PixelFormat::xBGR:
+      r = 3;
+      g = 2;
+      b = 1;
+      break;
+    case PixelFormat::BGR:
+      r = 2;
+      g = 1;
+      b = 0;
+      bpp = 3;
+      break;
+    default:
+      r = 0;
+      g = 1;
+      b = 2;
+      bpp = 3;
+      break;
   }
   p.view.stride[0] = w * bpp + pad;
   p.a.assign(size_t(p.view.stride[0]) * h, 0xAB);  // alpha/padding bytes must not leak into the result
@@ -138,9 +168,9 @@ TEST(InputPrep, IdentityResampleIsExact) {
 }
 
 TEST(InputPrep, EveryFormatAgreesWithRgb) {
-  const PixelFormat packed[] = {PixelFormat::RGBA, PixelFormat::BGRA, PixelFormat::RGBx, PixelFormat::BGRx,
-                                PixelFormat::ARGB, PixelFormat::ABGR, PixelFormat::xRGB, PixelFormat::xBGR,
-                                PixelFormat::BGR};
+  const PixelFormat packed[] = {PixelFormat::RGBA, PixelFormat::BGRA, PixelFormat::RGBx,
+                                PixelFormat::BGRx, PixelFormat::ARGB, PixelFormat::ABGR,
+                                PixelFormat::xRGB, PixelFormat::xBGR, PixelFormat::BGR};
   const PixelFormat yuv[] = {PixelFormat::I420, PixelFormat::YV12, PixelFormat::NV12, PixelFormat::NV21,
                              PixelFormat::YUY2, PixelFormat::UYVY, PixelFormat::YVYU};
   const int w = 37, h = 23;  // odd sizes: odd chroma planes
@@ -183,9 +213,11 @@ TEST(InputPrep, OnePixelImage) {
 
 TEST(InputPrep, RejectsEmptyInputs) {
   Picture p = make(PixelFormat::RGB, 8, 8, 0);
-  EXPECT_THROW(ImageInput(p.view, {0, 0, 0, 4}, 8, 8, rgb_info(), select_kernels(Isa::Scalar).colour_row), std::invalid_argument);
+  EXPECT_THROW(ImageInput(p.view, {0, 0, 0, 4}, 8, 8, rgb_info(), select_kernels(Isa::Scalar).colour_row),
+               std::invalid_argument);
   ImageView empty;
-  EXPECT_THROW(ImageInput(empty, {0, 0, 4, 4}, 8, 8, rgb_info(), select_kernels(Isa::Scalar).colour_row), std::invalid_argument);
+  EXPECT_THROW(ImageInput(empty, {0, 0, 4, 4}, 8, 8, rgb_info(), select_kernels(Isa::Scalar).colour_row),
+               std::invalid_argument);
 }
 
 }  // namespace

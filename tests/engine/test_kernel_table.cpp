@@ -47,8 +47,8 @@ struct Dest {
 };
 
 // Runs one conv entry on rows [y0, y1) x tiles [tx0, tx1) of output tile-row ty.
-Dest run_conv(ConvRowFn fn, const TileConv& c, const std::vector<AlignedFloats>& maps, int ty, int y0, int y1,
-              int tx0, int tx1) {
+Dest run_conv(ConvRowFn fn, const TileConv& c, const std::vector<AlignedFloats>& maps, int ty, int y0, int y1, int tx0,
+              int tx1) {
   RowWindow win[8];
   for (size_t s = 0; s < c.src.size(); ++s) {
     int first, count;
@@ -76,8 +76,8 @@ void expect_same(const TileConv& c, Dest& got, Dest& want, int ty, int y0, int y
         for (int l = 0; l < kGroup; ++l) {
           const size_t o = g.offset(x, yy, grp) + size_t(l);
           const float a = got.data()[o], b = want.data()[o];
-          const bool inside = yy >= y0 && yy < y1 && x >= tx0 * kTile && x < tx1 * kTile && x < g.width &&
-                              ty * kTile + yy < g.height;
+          const bool inside =
+              yy >= y0 && yy < y1 && x >= tx0 * kTile && x < tx1 * kTile && x < g.width && ty * kTile + yy < g.height;
           if (!inside) {
             bad_outside += a != kCanary;
           } else if (grp * kGroup + l >= g.channels) {
@@ -88,8 +88,8 @@ void expect_same(const TileConv& c, Dest& got, Dest& want, int ty, int y0, int y
             if (d > worst || d != d) worst = d;
           }
         }
-  EXPECT_EQ(bad_outside, 0) << "floats written outside rows [" << y0 << "," << y1 << ") tiles [" << tx0 << ","
-                            << tx1 << ")";
+  EXPECT_EQ(bad_outside, 0) << "floats written outside rows [" << y0 << "," << y1 << ") tiles [" << tx0 << "," << tx1
+                            << ")";
   EXPECT_EQ(bad_pad, 0) << "padded lanes not zero";
   EXPECT_EQ(bad_value, 0) << "values off by up to " << worst;
 }
@@ -113,15 +113,19 @@ TEST(KernelTable, BtyIsaCapsTheAutoLevel) {
   EXPECT_EQ(select_kernels(Isa::Scalar).isa, Isa::Scalar);
   setenv("BTY_ISA", "avx9", 1);
   EXPECT_THROW(select_kernels(Isa::Auto), std::invalid_argument);
-  if (old) setenv("BTY_ISA", saved.c_str(), 1);
-  else unsetenv("BTY_ISA");
+  if (old)
+    setenv("BTY_ISA", saved.c_str(), 1);
+  else
+    unsetenv("BTY_ISA");
   EXPECT_EQ(select_kernels(Isa::Auto).isa, auto_isa());
 }
 
 // Every conv kind of every level vs the scalar entry of the same kind, and every scalar kind vs scalar Direct.
 TEST(KernelTable, ConvEntriesMatchScalarOnPartialRanges) {
-  const OpCase ops[] = {{"conv s1", 1, false, false}, {"conv s2", 2, false, false},
-                        {"up + conv", 1, true, false},  {"concat(up, skip) + conv", 1, true, true},
+  const OpCase ops[] = {{"conv s1", 1, false, false},
+                        {"conv s2", 2, false, false},
+                        {"up + conv", 1, true, false},
+                        {"concat(up, skip) + conv", 1, true, true},
                         {"concat + conv s2", 2, false, true}};
   const Kernels scalar = select_kernels(Isa::Scalar);
   std::vector<Kernels> simd;
@@ -155,10 +159,10 @@ TEST(KernelTable, ConvEntriesMatchScalarOnPartialRanges) {
         const ConvKind k = ConvKind(kind);
         if (!conv_kind_applies(step, k)) continue;
         const TileConv c = make_tile_conv(plan, step, true, &k);
-        const std::string what = std::string(op.name) + " " + std::to_string(cin) + "->" + std::to_string(cout) +
-                                 " " + std::to_string(w) + "x" + std::to_string(h) + " kind " + to_string(k) +
-                                 " ty " + std::to_string(ty) + " rows [" + std::to_string(y0) + "," +
-                                 std::to_string(y1) + ") tiles [" + std::to_string(tx0) + "," + std::to_string(tx1) + ")";
+        const std::string what = std::string(op.name) + " " + std::to_string(cin) + "->" + std::to_string(cout) + " " +
+                                 std::to_string(w) + "x" + std::to_string(h) + " kind " + to_string(k) + " ty " +
+                                 std::to_string(ty) + " rows [" + std::to_string(y0) + "," + std::to_string(y1) +
+                                 ") tiles [" + std::to_string(tx0) + "," + std::to_string(tx1) + ")";
         Dest s = run_conv(scalar.conv[kind], c, maps, ty, y0, y1, tx0, tx1);
         expect_same(c, s, want, ty, y0, y1, tx0, tx1, 2e-5f, what + " scalar vs scalar direct");
         for (const Kernels& K : simd) {
@@ -242,8 +246,10 @@ TEST(KernelTable, ColourRowMatchesScalar) {
       EXPECT_TRUE(b.guards_intact());
       for (size_t i = 0; i < a.buf.size(); ++i) {
         const bool gap = a.buf[i] == kCanary;
-        if (gap) EXPECT_EQ(b.buf[i], kCanary) << "wrote between rows, n=" << n;
-        else EXPECT_NEAR(a.buf[i], b.buf[i], 1e-5f) << to_string(isa) << " n=" << n << " clamp=" << p.clamp;
+        if (gap)
+          EXPECT_EQ(b.buf[i], kCanary) << "wrote between rows, n=" << n;
+        else
+          EXPECT_NEAR(a.buf[i], b.buf[i], 1e-5f) << to_string(isa) << " n=" << n << " clamp=" << p.clamp;
       }
     }
   }

@@ -17,9 +17,12 @@ std::vector<Isa> simd_isas() {
 
 TEST(Kernels, EveryOpSimdMatchesScalarAndReference) {
   if (simd_isas().empty()) GTEST_SKIP() << "CPU has no AVX2+FMA: only the scalar kernels exist here";
-  const OpCase ops[] = {{"conv s1", 1, false, false}, {"conv s2", 2, false, false},
-                        {"up + conv", 1, true, false},  {"concat + conv", 1, false, true},
-                        {"concat(up, skip) + conv", 1, true, true}, {"concat + conv s2", 2, false, true}};
+  const OpCase ops[] = {{"conv s1", 1, false, false},
+                        {"conv s2", 2, false, false},
+                        {"up + conv", 1, true, false},
+                        {"concat + conv", 1, false, true},
+                        {"concat(up, skip) + conv", 1, true, true},
+                        {"concat + conv s2", 2, false, true}};
   std::mt19937 rng(1234);
   int cases = 0;
   for (const OpCase& op : ops)

@@ -1,11 +1,11 @@
 // The loader rejects every truncation and each corrupted field with a message that names the problem.
+#include <sys/stat.h>
+#include <unistd.h>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <zlib.h>
 
@@ -181,8 +181,9 @@ TEST(Loader, RetouchLayersHeadMustMatchTheShuffle) {
   auto b = valid_layers_bytes();
   put32(b, 80, 1);
   fix_crc(b);
-  EXPECT_NE(error_of(b).find("the output head has 28 channels; output_kind 1 with output_shuffle 1 needs 7 (7 maps x 1^2)"),
-            std::string::npos)
+  EXPECT_NE(
+      error_of(b).find("the output head has 28 channels; output_kind 1 with output_shuffle 1 needs 7 (7 maps x 1^2)"),
+      std::string::npos)
       << error_of(b);
   b = valid_layers_bytes();
   put32(b, 60, 0);

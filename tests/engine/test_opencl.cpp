@@ -6,9 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <algorithm>
 #include <fstream>
 #include <string>
 
@@ -26,10 +26,10 @@ bool no_opencl_expected() {
   return e && *e == '1';
 }
 
-#define SKIP_WITHOUT_OPENCL()                                                                            \
-  do {                                                                                                   \
-    std::string why;                                                                                     \
-    if (no_opencl_expected()) GTEST_SKIP() << "BTY_EXPECT_NO_OPENCL=1: only the no-platform tests run";  \
+#define SKIP_WITHOUT_OPENCL()                                                                              \
+  do {                                                                                                     \
+    std::string why;                                                                                       \
+    if (no_opencl_expected()) GTEST_SKIP() << "BTY_EXPECT_NO_OPENCL=1: only the no-platform tests run";    \
     if (!opencl_available(false, &why)) GTEST_SKIP() << "no OpenCL device, OpenCL tests skipped: " << why; \
   } while (0)
 
@@ -80,8 +80,8 @@ TEST(OpenCL, RandomNetsMatchReference) {
     int levels = 1 + trial % 3, f = 1 << levels;
     int w = f * (1 + int(rng() % (64 / f + 6))), h = f * (1 + int(rng() % (48 / f + 4)));
     if (trial == 0) w = h = f;  // a single pixel at the deepest level
-    ModelSpec spec = random_net(rng, levels, 8 * f, 8 * f, trial % 2 ? OutputKind::Layers : OutputKind::Delta,
-                                trial % 2 ? 2 : 1);
+    ModelSpec spec =
+        random_net(rng, levels, 8 * f, 8 * f, trial % 2 ? OutputKind::Layers : OutputKind::Delta, trial % 2 ? 2 : 1);
     check_model(parse(spec), w, h, rng, "random net " + std::to_string(trial));
   }
 }
@@ -154,9 +154,11 @@ TEST(OpenCL, BinaryCacheHitsAndRebuildsBadEntries) {
   auto start = [&](const char* what, bool want_hit, const std::string& want_note) {
     Net net(model, cl_options(mi.input_width, mi.input_height, dir.path));
     EXPECT_EQ(net.last_times().binary_cache_hit, want_hit) << what;
-    if (want_note.empty()) EXPECT_EQ(net.last_times().cache_note, "") << what;
-    else EXPECT_NE(net.last_times().cache_note.find(want_note), std::string::npos) << what << ": "
-                                                                                 << net.last_times().cache_note;
+    if (want_note.empty())
+      EXPECT_EQ(net.last_times().cache_note, "") << what;
+    else
+      EXPECT_NE(net.last_times().cache_note.find(want_note), std::string::npos)
+          << what << ": " << net.last_times().cache_note;
     net.set_input_planar(in.data());
     net.run();
     EXPECT_LE(max_abs_diff(net.output(), ref), kTol) << what;

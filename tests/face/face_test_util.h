@@ -8,10 +8,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <cmath>
 #include <memory>
 #include <string>
-#include <sys/stat.h>
 
 namespace facetest {
 

@@ -61,7 +61,8 @@ TEST(Clips, RollIsTrackedAndMasked) {
   int id = -1;
   for (int k = 0; k <= 45; ++k) {
     const float deg = std::min(k, 40) * 1.f;  // rolls to 40 degrees at 1 degree/frame (30 deg/s), then holds
-    const auto faces = run(s, warp_into(g, g.width, g.height, about(kObamaFace, 1.f, deg * float(M_PI) / 180.f, V2(0, 0)), 90));
+    const auto faces =
+        run(s, warp_into(g, g.width, g.height, about(kObamaFace, 1.f, deg * float(M_PI) / 180.f, V2(0, 0)), 90));
     ASSERT_EQ(faces.size(), 1u) << "frame " << k;
     if (id < 0) id = faces[0].id;
     EXPECT_EQ(faces[0].id, id) << "frame " << k;
@@ -114,7 +115,8 @@ TEST(Clips, SecondFaceArrivesWithNewIdFirstKeepsItsId) {
   int id_a = -1, id_b = -1;
   for (int k = 0; k < 40; ++k) {
     Image frame = bg;
-    // The astronaut's face (~100 px) at 1.6x on the left, drifting; Biden's (~150 px) at 1.0x on the right from frame 15.
+    // The astronaut's face (~100 px) at 1.6x on the left, drifting; Biden's (~150 px) at 1.0x on the right from
+    // frame 15.
     paste(a, frame, about(V2(225, 140), 1.6f, 0.f, V2(-20.f + k, 130.f)));
     if (k >= 15) paste(b, frame, about(V2(240, 250), 1.f, 0.f, V2(460.f, 20.f)));
     add_noise(frame, 3, uint32_t(k));

@@ -84,8 +84,8 @@ TEST(Recall, SmallFacesAt1080pAnd4KFoundByTheScanWithinItsJobs) {
     }
     EXPECT_EQ(found, 8u) << w << "x" << h << " after " << s.timings().detect_runs << " jobs run, plan of " << jobs;
     const Timings t = s.timings();
-    std::printf("%dx%d: %zu jobs, %d run, %.1f ms CPU per job, all found after %d frames\n", w, h, jobs,
-                t.detect_runs, t.detect_ms_total / std::max(1, t.detect_runs), frames);
+    std::printf("%dx%d: %zu jobs, %d run, %.1f ms CPU per job, all found after %d frames\n", w, h, jobs, t.detect_runs,
+                t.detect_ms_total / std::max(1, t.detect_runs), frames);
   }
 }
 
@@ -246,4 +246,3 @@ TEST(Refit, ParallelRefitsGiveTheSameFacesAsOneThread) {
     }
   }
 }
-

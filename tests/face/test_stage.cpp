@@ -263,7 +263,8 @@ TEST(Stage, SmoothingReducesJitterOnAStillFace) {
 }
 
 TEST(Stage, SharedPhotoWithTwoFaces) {
-  const std::string p = shared_dir() + "/images/github-ageitgey-face_recognition/examples_knn_examples_test_obama_and_biden.jpg";
+  const std::string p =
+      shared_dir() + "/images/github-ageitgey-face_recognition/examples_knn_examples_test_obama_and_biden.jpg";
   if (!exists(p)) GTEST_SKIP() << "../shared/data/faces not present: " << p;
   Options o = sync_options(0);
   o.detect_max_side = 1280;

@@ -16,12 +16,10 @@ using namespace bty;
 using bty::blend::Frame;
 using bty::blend::Layer;
 
-
-inline const PixelFormat kAll[] = {PixelFormat::I420, PixelFormat::YV12, PixelFormat::NV12, PixelFormat::NV21,
-                            PixelFormat::YUY2, PixelFormat::UYVY, PixelFormat::YVYU,
-                            PixelFormat::RGBA, PixelFormat::BGRA, PixelFormat::RGBx, PixelFormat::BGRx,
-                            PixelFormat::ARGB, PixelFormat::ABGR, PixelFormat::xRGB, PixelFormat::xBGR,
-                            PixelFormat::RGB,  PixelFormat::BGR, PixelFormat::GRAY8};
+inline const PixelFormat kAll[] = {
+    PixelFormat::I420, PixelFormat::YV12, PixelFormat::NV12, PixelFormat::NV21, PixelFormat::YUY2, PixelFormat::UYVY,
+    PixelFormat::YVYU, PixelFormat::RGBA, PixelFormat::BGRA, PixelFormat::RGBx, PixelFormat::BGRx, PixelFormat::ARGB,
+    PixelFormat::ABGR, PixelFormat::xRGB, PixelFormat::xBGR, PixelFormat::RGB,  PixelFormat::BGR,  PixelFormat::GRAY8};
 
 // A frame with its own storage; every row is `pad` bytes longer than needed (filled like the pixels).
 struct OwnedFrame {
@@ -142,7 +140,9 @@ inline std::vector<uint8_t> random_mask(int w, int h, std::mt19937& rng) {
   return m;
 }
 
-inline bool in_rect(const Rect& r, int x, int y) { return x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height; }
+inline bool in_rect(const Rect& r, int x, int y) {
+  return x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height;
+}
 
 // The blend's quantiser, written out independently: floor(v + delta + t), t = (Bayer index + 0.5) / 16.
 inline int quantise(double v, int x, int y) {

@@ -9,16 +9,16 @@ std::string data_path(const char* name) { return std::string(FACE_TEST_DATA) + "
 std::string test_model(const char* tier) { return std::string(TEST_MODEL_DIR) + "/test-" + tier + ".bmodel"; }
 
 std::string caps_string(const char* format, int w, int h, int fps) {
-  return "video/x-raw,format=" + std::string(format) + ",width=" + std::to_string(w) + ",height=" +
-         std::to_string(h) + ",framerate=" + std::to_string(fps) + "/1";
+  return "video/x-raw,format=" + std::string(format) + ",width=" + std::to_string(w) + ",height=" + std::to_string(h) +
+         ",framerate=" + std::to_string(fps) + "/1";
 }
 
 namespace {
 
 GstBuffer* decode(const std::string& path, const std::string& caps) {
   gchar* loc = g_strescape(path.c_str(), NULL);
-  std::string desc = "filesrc location=\"" + std::string(loc) + "\" ! decodebin ! videoconvert ! videoscale ! " +
-                     caps + ",pixel-aspect-ratio=1/1 ! appsink name=sink sync=false";
+  std::string desc = "filesrc location=\"" + std::string(loc) + "\" ! decodebin ! videoconvert ! videoscale ! " + caps +
+                     ",pixel-aspect-ratio=1/1 ! appsink name=sink sync=false";
   g_free(loc);
   GError* err = NULL;
   GstElement* pipe = gst_parse_launch(desc.c_str(), &err);
@@ -126,10 +126,10 @@ GstBuffer* load_pair(const std::string& left, const std::string& right, const ch
         const int x0 = k ? GST_VIDEO_FRAME_COMP_WIDTH(&dst, c) - cw : 0;
         for (int y = 0; y < GST_VIDEO_FRAME_COMP_HEIGHT(&src, c); ++y)
           for (int x = 0; x < cw; ++x)
-            static_cast<uint8_t*>(GST_VIDEO_FRAME_COMP_DATA(&dst, c))[y * GST_VIDEO_FRAME_COMP_STRIDE(&dst, c) +
-                                                                      (x0 + x) * ps] =
-                static_cast<const uint8_t*>(GST_VIDEO_FRAME_COMP_DATA(&src, c))[y * GST_VIDEO_FRAME_COMP_STRIDE(&src, c) +
-                                                                                x * ps];
+            static_cast<uint8_t*>(
+                GST_VIDEO_FRAME_COMP_DATA(&dst, c))[y * GST_VIDEO_FRAME_COMP_STRIDE(&dst, c) + (x0 + x) * ps] =
+                static_cast<const uint8_t*>(
+                    GST_VIDEO_FRAME_COMP_DATA(&src, c))[y * GST_VIDEO_FRAME_COMP_STRIDE(&src, c) + x * ps];
       }
       gst_video_frame_unmap(&src);
     }

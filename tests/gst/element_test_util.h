@@ -59,7 +59,7 @@ struct Harnessed {
   GstBuffer* push_copy(GstBuffer* in);
 };
 
-std::string data_path(const char* name);  // tests/face/data/<name>
+std::string data_path(const char* name);   // tests/face/data/<name>
 std::string test_model(const char* tier);  // the random-weight test model of a tier
 
 }  // namespace test

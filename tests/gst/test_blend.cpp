@@ -10,7 +10,6 @@
 
 using namespace blend_test;
 
-
 TEST(NetArea, HasTheNetAspectAndContainsTheRoi) {
   const Rect roi{100, 80, 200, 200};
   const Rect a = blend::net_area(roi, 160, 224, 1280, 720);
@@ -55,7 +54,8 @@ void check_bit_exact_outside_the_mask(bool layers) {
         OwnedFrame frame(fmt, w, h, pad, rng);
         const OwnedFrame before(frame);
         // ROI partly outside the frame on some draws (apply clamps it), odd origin on others.
-        Rect roi{int(rng() % (w + 2)) - 1, int(rng() % (h + 2)) - 1, 1 + int(rng() % (w + 1)), 1 + int(rng() % (h + 1))};
+        Rect roi{int(rng() % (w + 2)) - 1, int(rng() % (h + 2)) - 1, 1 + int(rng() % (w + 1)),
+                 1 + int(rng() % (h + 1))};
         std::vector<uint8_t> mask = random_mask(roi.width, roi.height, rng);
         const Rect area = blend::net_area(roi, 10, 14, w, h);
         if (layers) {
@@ -67,7 +67,9 @@ void check_bit_exact_outside_the_mask(bool layers) {
           for (auto& v : layer.chw) v = std::uniform_real_distribution<float>(-1, 1)(rng);
           blend::apply(frame.f, roi, mask.data(), layer.get(), 1.0f);
         }
-        auto m = [&](int x, int y) { return in_rect(roi, x, y) ? mask[size_t(y - roi.y) * roi.width + (x - roi.x)] : 0; };
+        auto m = [&](int x, int y) {
+          return in_rect(roi, x, y) ? mask[size_t(y - roi.y) * roi.width + (x - roi.x)] : 0;
+        };
         SCOPED_TRACE(::testing::Message() << "format " << int(fmt) << " " << w << "x" << h << " pad " << pad);
         if (blend::is_yuv(fmt)) {
           // Every byte of every plane: a luma byte may change only under the mask, a chroma byte only where its
@@ -95,7 +97,8 @@ void check_bit_exact_outside_the_mask(bool layers) {
                   if (sum) writable = true;
                 }
                 if (!writable) {
-                  ASSERT_EQ(frame.mem[p][size_t(row) * frame.f.stride[p] + i], before.mem[p][size_t(row) * frame.f.stride[p] + i])
+                  ASSERT_EQ(frame.mem[p][size_t(row) * frame.f.stride[p] + i],
+                            before.mem[p][size_t(row) * frame.f.stride[p] + i])
                       << "plane " << p << " row " << row << " byte " << i;
                 }
               }
@@ -107,7 +110,8 @@ void check_bit_exact_outside_the_mask(bool layers) {
               const int x = i / bpp, c = i % bpp;
               const bool colour_byte = i < w * bpp && (c == r || c == g || c == b);
               if (!colour_byte || !m(x, y)) {
-                ASSERT_EQ(frame.mem[0][size_t(y) * frame.f.stride[0] + i], before.mem[0][size_t(y) * frame.f.stride[0] + i]);
+                ASSERT_EQ(frame.mem[0][size_t(y) * frame.f.stride[0] + i],
+                          before.mem[0][size_t(y) * frame.f.stride[0] + i]);
               }
             }
         }
@@ -255,7 +259,7 @@ TEST(Blend, ChromaUsesTheBlockAveragedMask) {
     for (auto& v : plane) v = 128;
   const Rect roi{0, 0, 4, 2};
   std::vector<uint8_t> mask = {255, 255, 255, 0,  //
-                               255, 255, 0, 0};
+                               255, 255, 0,   0};
   TestLayer layer(2, 2, roi, 1.f);
   layer.fill_constant(0, 0, 40);  // pure blue: Cb moves
   blend::apply(frame.f, roi, mask.data(), layer.get(), 1.f);
@@ -274,7 +278,8 @@ TEST(Blend, BilinearUpsamplingOfALinearRamp) {
   TestLayer layer(8, 2, roi, 1.f);
   const size_t n = 16;
   for (int y = 0; y < 2; ++y)
-    for (int x = 0; x < 8; ++x) layer.chw[y * 8 + x] = layer.chw[n + y * 8 + x] = layer.chw[2 * n + y * 8 + x] = 8.f * x;
+    for (int x = 0; x < 8; ++x)
+      layer.chw[y * 8 + x] = layer.chw[n + y * 8 + x] = layer.chw[2 * n + y * 8 + x] = 8.f * x;
   blend::apply(frame.f, roi, mask.data(), layer.get(), 1.f);
   // Layer cell i is centred at frame x = 8i + 3.5; between the first and last centres the delta is x - 3.5.
   for (int x = 4; x < 60; ++x) EXPECT_EQ(frame.mem[0][size_t(3) * 256 + x * 4], quantise(100 + (x - 3.5), x, 3)) << x;

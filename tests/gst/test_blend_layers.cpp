@@ -17,9 +17,7 @@ TEST(Layers, BlemishAndToneWeightTheirOwnDelta) {
   std::mt19937 rng(21);
   const Rect roi{0, 0, 12, 8};
   const float db[3] = {12, -6, 30}, dt[3] = {-9, 15, 4};
-  const struct {
-    float blemish, tone;
-  } cases[] = {{0.f, 1.f}, {1.f, 0.f}, {0.5f, 0.25f}, {1.f, 1.f}};
+  const struct { float blemish, tone; } cases[] = {{0.f, 1.f}, {1.f, 0.f}, {0.5f, 0.25f}, {1.f, 1.f}};
   for (PixelFormat fmt : {PixelFormat::RGB, PixelFormat::BGRA, PixelFormat::xRGB}) {
     for (const auto& c : cases) {
       OwnedFrame frame(fmt, 12, 8, 3, rng);
@@ -215,10 +213,10 @@ TEST(SpotStep, RemovesMoreOfASmallSpotThanTheDeltaAlone) {
                                       << " (delta only), " << d_with << " (with the spot step)");
     std::printf("spot depth %d: %.1f -> %.1f delta only, %.1f with the step\n", int(fmt), before, d_without, d_with);
     EXPECT_LT(before, -35);
-    EXPECT_GT(d_without, before);                 // the delta helps a little
-    EXPECT_GT(d_with, d_without + 10);            // the spot step removes clearly more
-    EXPECT_GT(d_with, -15);                       // most of the spot is gone
-    if (blend::is_yuv(fmt)) {  // luma only: chroma is the delta's business
+    EXPECT_GT(d_without, before);       // the delta helps a little
+    EXPECT_GT(d_with, d_without + 10);  // the spot step removes clearly more
+    EXPECT_GT(d_with, -15);             // most of the spot is gone
+    if (blend::is_yuv(fmt)) {           // luma only: chroma is the delta's business
       for (int p = 1; p < 3; ++p) EXPECT_EQ(with.frame.mem[p], without.frame.mem[p]);
     }
   }

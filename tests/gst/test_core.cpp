@@ -32,7 +32,7 @@ face::Landmarks display_face(float cx, float cy, float jaw) {
 // A 360×360 square-pixel picture stored as 640×360 with PAR 9:16 (each pixel 9/16 as wide as tall): the net area
 // found in the stored frame, seen in display pixels, is the one found in the square picture.
 TEST(Framing, NonSquarePixelsAreFramedAsInTheSquarePicture) {
-  ModelInfo mi;  // v1 framing defaults
+  ModelInfo mi;                 // v1 framing defaults
   const float sx = 16.f / 9.f;  // display -> stored x
   for (float jaw : {60.f, 100.f}) {
     const face::Landmarks disp = display_face(170, 190, jaw);
@@ -125,13 +125,13 @@ TEST(TierAuto, RuleIsTheDocumentedOne) {
   EXPECT_NEAR(predicted_ms_per_face(96122880, m, 2), 2 * 96.12288 / (70.0 * 1.8), 1e-6);
   EXPECT_NEAR(predicted_ms_per_face(96122880, m, 8), predicted_ms_per_face(96122880, m, 2), 1e-9);  // cores cap
   const std::vector<int64_t> macs = {48844800, 96122880, 293732352};
-  EXPECT_EQ(pick_tier(macs, m, 1), 1);   // M: 2.75 ms; L: 8.4 ms
-  EXPECT_EQ(pick_tier(macs, m, 2), 1);   // L: 4.7 ms
+  EXPECT_EQ(pick_tier(macs, m, 1), 1);  // M: 2.75 ms; L: 8.4 ms
+  EXPECT_EQ(pick_tier(macs, m, 2), 1);  // L: 4.7 ms
   m.cores = 4;
-  EXPECT_EQ(pick_tier(macs, m, 4), 2);   // L: 2.6 ms
+  EXPECT_EQ(pick_tier(macs, m, 4), 2);  // L: 2.6 ms
   m.core_gflops = 10;
-  EXPECT_EQ(pick_tier(macs, m, 1), 0);   // nothing fits: the smallest
-  m.core_gflops = 0;                     // no AVX2+FMA
+  EXPECT_EQ(pick_tier(macs, m, 1), 0);  // nothing fits: the smallest
+  m.core_gflops = 0;                    // no AVX2+FMA
   EXPECT_EQ(pick_tier(macs, m, 1), 0);
   EXPECT_EQ(pick_tier({0, 96122880, 0}, m, 1), 1);  // only M installed
 }

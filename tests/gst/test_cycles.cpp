@@ -30,7 +30,8 @@ bool leaks_tracer_active() {
 void cycle(GstElement* pipe) {
   ASSERT_NE(gst_element_set_state(pipe, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
   GstBus* bus = gst_element_get_bus(pipe);
-  GstMessage* msg = gst_bus_timed_pop_filtered(bus, 30 * GST_SECOND, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  GstMessage* msg =
+      gst_bus_timed_pop_filtered(bus, 30 * GST_SECOND, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
   ASSERT_NE(msg, nullptr);
   EXPECT_EQ(GST_MESSAGE_TYPE(msg), GST_MESSAGE_EOS);
   gst_message_unref(msg);
@@ -53,7 +54,8 @@ TEST(Cycles, HundredNullPlayingNullWithoutLeaks) {
   const std::string desc = "filesrc location=\"" + std::string(loc) +
                            "\" ! jpegdec ! videoconvert ! videoscale ! video/x-raw,format=I420,width=320,height=180 ! "
                            "imagefreeze num-buffers=2 ! beautify synchronous-detection=always post-messages=true "
-                           "min-face-size=24 strength=1 model=\"" + test_model("S") + "\" ! fakesink";
+                           "min-face-size=24 strength=1 model=\"" +
+                           test_model("S") + "\" ! fakesink";
   g_free(loc);
   GError* err = NULL;
   GstElement* pipe = gst_parse_launch(desc.c_str(), &err);

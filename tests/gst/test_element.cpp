@@ -54,7 +54,7 @@ GstBuffer* run_frames(Harnessed& t, GstBuffer* in, int frames, FrameFaces& faces
 // One harness per format; sizes follow one another through caps renegotiation. Tiny and odd sizes hold no face
 // and must come out identical; the 1080p portrait must change inside the reported ROIs and nowhere else.
 TEST(Element, EveryFormatAndSize) {
-  const Step steps[] = {{1, 1, 0, false},   {2, 2, 0, false},   {3, 3, 0, false},  {17, 9, 0, false},
+  const Step steps[] = {{1, 1, 0, false},   {2, 2, 0, false},      {3, 3, 0, false},      {17, 9, 0, false},
                         {33, 20, 7, false}, {321, 181, 13, false}, {1920, 1080, 0, true}, {961, 541, 24, true}};
   for (const char* fmt : kFormats) {
     SCOPED_TRACE(fmt);
@@ -194,7 +194,10 @@ TEST(Element, RenegotiatesMidStream) {
   const struct {
     const char* fmt;
     int w, h, fps;
-  } steps[] = {{"I420", 960, 540, 30}, {"RGBx", 640, 360, 30}, {"NV12", 1280, 720, 25}, {"BGR", 961, 541, 60},
+  } steps[] = {{"I420", 960, 540, 30},
+               {"RGBx", 640, 360, 30},
+               {"NV12", 1280, 720, 25},
+               {"BGR", 961, 541, 60},
                {"I420", 960, 540, 30}};
   for (const auto& s : steps) {
     SCOPED_TRACE(s.fmt);
@@ -437,8 +440,8 @@ TEST(Element, TemporalSmoothingZeroUsesEachFramesOwnOutput) {
   for (unsigned i = 0; i < 6; ++i) in.push_back(with_noise(clean, i + 1, 6));
   std::vector<std::vector<Box>> rois0, rois_switched, rois6;
   std::vector<GstBuffer*> off = outputs({{"temporal-smoothing", "0"}}, in, rois0);
-  std::vector<GstBuffer*> switched = outputs({{"temporal-smoothing", "0.6"}}, in, rois_switched,
-                                             {{"temporal-smoothing", "0"}});
+  std::vector<GstBuffer*> switched =
+      outputs({{"temporal-smoothing", "0.6"}}, in, rois_switched, {{"temporal-smoothing", "0"}});
   std::vector<GstBuffer*> on = outputs({{"temporal-smoothing", "0.6"}}, in, rois6);
   for (size_t i = 0; i < in.size(); ++i) {
     SCOPED_TRACE(::testing::Message() << "frame " << i);

@@ -3,12 +3,12 @@
 // leaves nothing half-initialised.
 #include "element_test_util.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <sys/stat.h>
-#include <unistd.h>
 
 using namespace test;
 

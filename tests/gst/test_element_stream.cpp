@@ -76,10 +76,10 @@ TEST(Detection, AutoWithNonLiveUpstreamFindsTheFaceInTheFirstFrame) {
   ASSERT_TRUE(gst_harness_push_event(t.h, gst_event_new_flush_start()));
   ASSERT_TRUE(gst_harness_push_event(t.h, gst_event_new_flush_stop(TRUE)));
   gst_harness_push_event(t.h, gst_event_new_segment([] {
-    static GstSegment s;
-    gst_segment_init(&s, GST_FORMAT_TIME);
-    return &s;
-  }()));
+                           static GstSegment s;
+                           gst_segment_init(&s, GST_FORMAT_TIME);
+                           return &s;
+                         }()));
   const std::vector<size_t> after = faces_per_frame(t, 1);
   ASSERT_EQ(after.size(), 1u);
   EXPECT_EQ(after[0], 1u) << "the first frame after a flush";
@@ -108,10 +108,12 @@ TEST(Detection, AutoWithLiveUpstreamFindsTheFace) {
 // frame retouched from the first.
 TEST(Detection, DefaultPropertyFileJobRetouchesFromFrameZero) {
   gchar* loc = g_strescape(data_path("obama.jpg").c_str(), NULL);
-  const std::string desc = "filesrc location=\"" + std::string(loc) + "\" ! jpegdec ! videoconvert ! videoscale ! "
+  const std::string desc = "filesrc location=\"" + std::string(loc) +
+                           "\" ! jpegdec ! videoconvert ! videoscale ! "
                            "video/x-raw,format=I420,width=640,height=360,pixel-aspect-ratio=1/1 ! "
                            "imagefreeze num-buffers=6 ! video/x-raw,framerate=30/1 ! "
-                           "beautify name=b post-messages=true model=\"" + test_model("M") + "\" ! fakesink sync=false";
+                           "beautify name=b post-messages=true model=\"" +
+                           test_model("M") + "\" ! fakesink sync=false";
   g_free(loc);
   GError* err = NULL;
   GstElement* pipe = gst_parse_launch(desc.c_str(), &err);
@@ -120,8 +122,8 @@ TEST(Detection, DefaultPropertyFileJobRetouchesFromFrameZero) {
   ASSERT_NE(gst_element_set_state(pipe, GST_STATE_PLAYING), GST_STATE_CHANGE_FAILURE);
   std::vector<int> faces;
   for (;;) {
-    GstMessage* m = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND,
-                                               GstMessageType(GST_MESSAGE_ELEMENT | GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    GstMessage* m = gst_bus_timed_pop_filtered(
+        bus, 60 * GST_SECOND, GstMessageType(GST_MESSAGE_ELEMENT | GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
     ASSERT_NE(m, nullptr) << "timeout";
     const GstMessageType type = GST_MESSAGE_TYPE(m);
     if (type == GST_MESSAGE_ELEMENT && gst_structure_has_name(gst_message_get_structure(m), "beautify")) {

@@ -10,9 +10,9 @@
  * exit: 0 pass, 1 fail, 77 skip (no display / no OpenGL / no media-source module). */
 #include "face_stage.h"
 
-#include <obs.h>
-#include <obs-nix-platform.h>
 #include <X11/Xlib.h>
+#include <obs-nix-platform.h>
+#include <obs.h>
 
 #include <algorithm>
 #include <chrono>
@@ -29,8 +29,8 @@
 namespace {
 
 constexpr int kCodeBits = 16, kCodeBlock = 16, kCodeY = 8;  // as render_face_clip.py draws it
-constexpr int kPairsNeeded = 20;                              // retouched frames compared per source
-constexpr int kClipFrames = 60;                               // render_face_clip.py's default length
+constexpr int kPairsNeeded = 20;                            // retouched frames compared per source
+constexpr int kClipFrames = 60;                             // render_face_clip.py's default length
 
 struct Captured {
   int width = 0, height = 0;
@@ -41,7 +41,7 @@ struct Captured {
 
 struct Capture {
   std::mutex mu;
-  std::map<int, Captured> frames;  // by clip index; the latest loop wins
+  std::map<int, Captured> frames;               // by clip index; the latest loop wins
   std::vector<std::pair<int, uint64_t>> order;  // (index, timestamp) as seen
 };
 
@@ -132,7 +132,7 @@ Source add_source(obs_scene_t* scene, const char* name, const char* clip, double
 
 struct Diff {
   long changed = 0, outside = 0;
-  double sum_abs_inside = 0;  // summed |change| of the samples inside the face
+  double sum_abs_inside = 0;                         // summed |change| of the samples inside the face
   int x0 = 1 << 30, y0 = 1 << 30, x1 = -1, y1 = -1;  // bounding box of the changes, frame px
 };
 
@@ -148,7 +148,10 @@ Diff diff(const Captured& a, const Captured& c, const bty::face::Rect& face) {
         d.x0 = std::min(d.x0, x * s), d.y0 = std::min(d.y0, y * s);
         d.x1 = std::max(d.x1, x * s + s - 1), d.y1 = std::max(d.y1, y * s + s - 1);
         const bool in = x * s >= face.x && x * s < face.right() && y * s >= face.y && y * s < face.bottom();
-        if (in) d.sum_abs_inside += e; else ++d.outside;
+        if (in)
+          d.sum_abs_inside += e;
+        else
+          ++d.outside;
       }
   };
   plane(a.y, c.y, a.width, a.height, 1);
@@ -193,8 +196,8 @@ int check_frames(const Source& a, const Source& b, const Source& c) {
         auto it = frames->find(idx);
         if (it == frames->end()) continue;
         const Captured& f = it->second;
-        if (f.width != ref.width || f.height != ref.height) FAIL("%s: size %dx%d, source %dx%d", name, f.width,
-                                                                 f.height, ref.width, ref.height);
+        if (f.width != ref.width || f.height != ref.height)
+          FAIL("%s: size %dx%d, source %dx%d", name, f.width, f.height, ref.width, ref.height);
         const Diff d = diff(f, ref, box);
         if (d.changed == 0) continue;  // the filter's core still loading: frames go through untouched
         if (d.outside)
@@ -212,8 +215,8 @@ int check_frames(const Source& a, const Source& b, const Source& c) {
               pairs_a, double(changed_a) / kPairsNeeded, mean_a);
   std::printf("B (strength 0.4): %d frames retouched, summed |change| %.0f a frame (A / B %.2f)\n", pairs_b, mean_b,
               mean_a / mean_b);
-  if (!(mean_a > 1.5 * mean_b)) FAIL("A (strength 1) did not change 1.5x more than B (strength 0.4): %.0f vs %.0f",
-                                     mean_a, mean_b);
+  if (!(mean_a > 1.5 * mean_b))
+    FAIL("A (strength 1) did not change 1.5x more than B (strength 0.4): %.0f vs %.0f", mean_a, mean_b);
   if (changed_a / kPairsNeeded < 1000) FAIL("A changed only %ld samples a frame", changed_a / kPairsNeeded);
   // Timing: frames seen after Beautify are (index step) x 1/30 s apart, as the media source stamped them — plus
   // whole loops of the clip when OBS, starved of CPU, skipped past a loop end (looping keeps the clock running).
@@ -276,7 +279,8 @@ int main(int argc, char** argv) {
 
   obs_module_t* ffmpeg = nullptr;
   if (obs_open_module(&ffmpeg, (obs_bin + "/obs-ffmpeg.so").c_str(), (obs_data + "/obs-ffmpeg").c_str()) !=
-          MODULE_SUCCESS || !obs_init_module(ffmpeg)) {
+          MODULE_SUCCESS ||
+      !obs_init_module(ffmpeg)) {
     std::printf("SKIP: OBS's media source module (obs-ffmpeg) is not in %s\n", obs_bin.c_str());
     obs_shutdown();
     return 77;

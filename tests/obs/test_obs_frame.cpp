@@ -20,7 +20,8 @@ obs_source_frame yuv_frame(video_format fmt, video_colorspace cs, bool full) {
 }
 
 TEST(ObsFrame, I420KeepsPlanesAndFindsTheMatrix) {
-  for (auto [cs, want] : {std::pair{VIDEO_CS_601, bty::YuvMatrix::BT601}, std::pair{VIDEO_CS_709, bty::YuvMatrix::BT709}})
+  for (auto [cs, want] :
+       {std::pair{VIDEO_CS_601, bty::YuvMatrix::BT601}, std::pair{VIDEO_CS_709, bty::YuvMatrix::BT709}})
     for (bool full : {false, true}) {
       obs_source_frame in = yuv_frame(VIDEO_FORMAT_I420, cs, full);
       bty::blend::Frame out;
@@ -45,10 +46,9 @@ TEST(ObsFrame, Nv12AndPackedRgb) {
   ASSERT_TRUE(bty::obs::to_blend_frame(nv12, out, why));
   EXPECT_EQ(out.format, bty::PixelFormat::NV12);
   EXPECT_EQ(out.plane[2], nullptr);
-  for (auto [fmt, want] : {std::pair{VIDEO_FORMAT_BGRA, bty::PixelFormat::BGRA},
-                           std::pair{VIDEO_FORMAT_RGBA, bty::PixelFormat::RGBA},
-                           std::pair{VIDEO_FORMAT_BGRX, bty::PixelFormat::BGRx},
-                           std::pair{VIDEO_FORMAT_BGR3, bty::PixelFormat::BGR}}) {
+  for (auto [fmt, want] :
+       {std::pair{VIDEO_FORMAT_BGRA, bty::PixelFormat::BGRA}, std::pair{VIDEO_FORMAT_RGBA, bty::PixelFormat::RGBA},
+        std::pair{VIDEO_FORMAT_BGRX, bty::PixelFormat::BGRx}, std::pair{VIDEO_FORMAT_BGR3, bty::PixelFormat::BGR}}) {
     obs_source_frame f = yuv_frame(VIDEO_FORMAT_I420, VIDEO_CS_709, false);
     f.format = fmt;
     ASSERT_TRUE(bty::obs::to_blend_frame(f, out, why));

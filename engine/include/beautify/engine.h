@@ -74,9 +74,23 @@ const ModelInfo& info(const Model& m);
 
 // 8-bit images the input preparation reads directly (no whole-frame conversion).
 enum class PixelFormat {
-  I420, YV12, NV12, NV21,  // planar / semi-planar Y'CbCr 4:2:0
-  YUY2, UYVY, YVYU,        // packed Y'CbCr 4:2:2 (one plane, 2 pixels in 4 bytes)
-  RGBA, BGRA, RGBx, BGRx, ARGB, ABGR, xRGB, xBGR, RGB, BGR,
+  I420,
+  YV12,
+  NV12,
+  NV21,  // planar / semi-planar Y'CbCr 4:2:0
+  YUY2,
+  UYVY,
+  YVYU,  // packed Y'CbCr 4:2:2 (one plane, 2 pixels in 4 bytes)
+  RGBA,
+  BGRA,
+  RGBx,
+  BGRx,
+  ARGB,
+  ABGR,
+  xRGB,
+  xBGR,
+  RGB,
+  BGR,
   GRAY8,
 };
 enum class YuvMatrix { BT601, BT709 };
@@ -158,10 +172,10 @@ struct NetOptions {
 
 // Wall-time split of the last run() (OpenCL: from profiling events; CPU: all in kernels_ms).
 struct RunTimes {
-  double upload_ms = 0;    // input slots host -> device (the writes set_input queued)
-  double kernels_ms = 0;   // first kernel start to last kernel end
-  double download_ms = 0;  // outputs device -> host
-  double wall_ms = 0;      // host clock of run(), including waiting for the uploads
+  double upload_ms = 0;           // input slots host -> device (the writes set_input queued)
+  double kernels_ms = 0;          // first kernel start to last kernel end
+  double download_ms = 0;         // outputs device -> host
+  double wall_ms = 0;             // host clock of run(), including waiting for the uploads
   bool binary_cache_hit = false;  // OpenCL: the program came from the binary cache (set at construction)
   double build_ms = 0;            // OpenCL: program build or cache load at construction
   std::string cache_note;         // OpenCL: why a cache entry was rebuilt or not written (empty: all went well)
@@ -190,9 +204,9 @@ class Net {
   size_t output_size() const;  // floats per slot
   const RunTimes& last_times() const;
   int batch() const;
-  Device device() const;       // Cpu or OpenCL (never Auto)
+  Device device() const;            // Cpu or OpenCL (never Auto)
   std::string device_name() const;  // "cpu" or the OpenCL device and driver
-  ClReads cl_reads() const;          // OpenCL: Local or Global (what Auto chose); CPU: Auto
+  ClReads cl_reads() const;         // OpenCL: Local or Global (what Auto chose); CPU: Auto
 
   int input_width() const;
   int input_height() const;
