@@ -153,6 +153,9 @@ def main():
         dev = torch.device("cuda")
         rep["device"] = torch.cuda.get_device_name(0)
     torch.backends.cudnn.benchmark = True
+    # fp32 means fp32: cuDNN's default TF32 convolutions differ from ours by ~1e-3 (the first H200 run's graph check
+    # failed on exactly that), and a TF32 peer would not be the same arithmetic.
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
     compile_ok = hasattr(torch, "compile") and not a.cpu_smoke
     os.makedirs(a.out, exist_ok=True)
     batches = [int(v) for v in a.batches.split(",")]
