@@ -1,7 +1,7 @@
 """Temporal stability (flicker) of the `beautify` element on real clips (issue 12; entry point: scripts/eval-temporal).
 
 What it measures. Every clip's first N frames are decoded (OpenCV/FFmpeg: this machine's
-GStreamer has no H.264 decoder) and pushed one by one through `appsrc ! beautify synchronous-detection=true strength=1
+GStreamer has no H.264 decoder) and pushed one by one through `appsrc ! beautify synchronous-detection=always strength=1
 ! appsink` as RGB; each output frame is paired with the input frame we kept. The retouch layer is
 R_t = output_t - input_t, per pixel and RGB channel, as float. A retouch that sticks to the skin should move with the
 face and otherwise stay the same, so for each consecutive pair (t, t+1):
@@ -136,7 +136,7 @@ def frame_pairs(Gst, GstVideo, clip, args):
     h, w = frames[0].shape[:2]
     num, den = Gst.util_double_to_fraction(fps)
     stride = (w * 3 + 3) & ~3  # GStreamer's default RGB stride
-    props = "synchronous-detection=true strength=%g threads=%d" % (args.strength, args.threads)
+    props = "synchronous-detection=always strength=%g threads=%d" % (args.strength, args.threads)
     props += (" model=\"%s\"" % args.model) if args.model else (" tier=%s" % args.tier)
     props += "".join(" %s" % kv for kv in args.set)
     desc = ("appsrc name=src format=time is-live=false caps=video/x-raw,format=RGB,width=%d,height=%d,framerate=%d/%d "
