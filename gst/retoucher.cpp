@@ -291,10 +291,10 @@ void Retoucher::retouch(const blend::Frame& f, std::vector<face::Face>& faces, c
     return;
   }
   // Faces with a usable mask, in the stage's order.
-  std::vector<const face::Face*> todo;
+  std::vector<const face::Face*> retouched;
   for (const face::Face& fc : faces)
-    if (!fc.roi.empty() && fc.mask.size() == size_t(fc.roi.width) * fc.roi.height) todo.push_back(&fc);
-  const int n = int(todo.size());
+    if (!fc.roi.empty() && fc.mask.size() == size_t(fc.roi.width) * fc.roi.height) retouched.push_back(&fc);
+  const int n = int(retouched.size());
   if (jobs_.size() < size_t(n)) jobs_.resize(n);
   const int workers = pool_ && n > 1 ? std::min(n, pool_->size()) : 1;
   while (workers > 1 && face_nets_.size() < size_t(workers)) {
@@ -305,7 +305,7 @@ void Retoucher::retouch(const blend::Frame& f, std::vector<face::Face>& faces, c
   const ImageView view = f.view();
   auto run_net = [&](Net& net, int i) {
     FaceJob& j = jobs_[i];
-    j.area = face_net_area(todo[i]->landmarks, mi, net.input_width(), net.input_height(), f.width, f.height,
+    j.area = face_net_area(retouched[i]->landmarks, mi, net.input_width(), net.input_height(), f.width, f.height,
                            stream_.par_n, stream_.par_d);
     net.set_input(view, j.area);
     net.run();
@@ -329,7 +329,8 @@ void Retoucher::retouch(const blend::Frame& f, std::vector<face::Face>& faces, c
 
   smoother_.begin_frame();
   for (int i = 0; i < n; ++i)
-    jobs_[i].smoothed = smoother_.smooth(todo[i]->id, jobs_[i].area, jobs_[i].out, jobs_[i].size, s.temporal_smoothing);
+    jobs_[i].smoothed =
+        smoother_.smooth(retouched[i]->id, jobs_[i].area, jobs_[i].out, jobs_[i].size, s.temporal_smoothing);
   blend::Amounts amounts;
   amounts.strength = s.strength;
   amounts.blemish = s.blemish;
@@ -348,7 +349,7 @@ void Retoucher::retouch(const blend::Frame& f, std::vector<face::Face>& faces, c
     return layer;
   };
   auto blend_face = [&](int i) {
-    const face::Face& fc = *todo[i];
+    const face::Face& fc = *retouched[i];
     blend::apply(f, Rect{fc.roi.x, fc.roi.y, fc.roi.width, fc.roi.height}, fc.mask.data(), layer_of(i), amounts);
   };
   // A blend reads its ROI plus the spot step's radius and writes its ROI (chroma: whole 2-px blocks): faces whose
@@ -356,7 +357,7 @@ void Retoucher::retouch(const blend::Frame& f, std::vector<face::Face>& faces, c
   bool apart = workers > 1;
   std::vector<Rect> reach;
   for (int i = 0; i < n && apart; ++i) {
-    reach.push_back(blend_reach(*todo[i], 2 + blend::spot_radius(layer_of(i))));
+    reach.push_back(blend_reach(*retouched[i], 2 + blend::spot_radius(layer_of(i))));
     for (int k = 0; k < i && apart; ++k) apart = !overlap(reach[i], reach[k]);
   }
   if (apart) {
