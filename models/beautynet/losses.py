@@ -33,6 +33,13 @@ def log_filter(x, sigma=1.0):
     return F.conv2d(F.pad(g, [1, 1, 1, 1], mode="reflect"), k.expand(x.shape[1], 1, 3, 3), groups=x.shape[1])
 
 
+def chroma(x):
+    """Two colour-difference components (B - Y, R - Y): what is left of a blemish's colour when its luma is fixed
+    (a red papule turned grey-green keeps them)."""
+    y = luma(x)
+    return torch.cat([x[:, 2:3] - y, x[:, 0:1] - y], 1)
+
+
 def masked_mean(v, m):
     return (v * m).sum() / m.sum().clamp(min=1.0) / (v.shape[1] / m.shape[1])
 
@@ -54,13 +61,15 @@ def clean_skin(skin, bm):
     return (skin > 0.5).float() * (1 - F.max_pool2d(bm, 5, 1, 2))
 
 
-def beauty_loss(x, out_layers, b, w_blem=1.0, w_mean=10.0, w_tone=0.5, w_alpha=0.05):
+def beauty_loss(x, out_layers, b, w_blem=6.0, w_chroma=2.0, w_mean=10.0, w_tone=0.5, w_alpha=0.05):
     """x: input, out_layers: nets.layers(raw output), b: the batch (t, tone, bm, w, skin). Returns (total, parts).
     - blemish output vs B: Charbonnier over the whole crop plus, with weight w_blem, Charbonnier over the blemish
       masks alone with every instance weighted about equally (b["w"]); normalised by the masks' weight, not the
       crop's area, so the push to remove does not shrink with the blemishes' share of the crop (a sum over the
-      whole crop made a few-percent mask share count little against "leave the skin alone"); SSIM and gradients of
-      luma, texture statistics in clean skin;
+      whole crop made a few-percent mask share count little against "leave the skin alone"); with weight
+      w_blem x w_chroma the same over the chroma of the error alone (RGB Charbonnier let the nets fix a spot's
+      lightness and leave its colour: grey-green ghosts, 0.55 of the input's chroma error left at w_chroma 0);
+      SSIM and gradients of luma, texture statistics in clean skin;
     - mean-colour penalty: per image and channel, the mean of (output - B) over clean skin must be 0 (a uniform
       lift of the skin is not retouching: it replaces the old post-hoc bias calibration);
     - tone output on top: Charbonnier and gradients vs the tone target;
@@ -70,7 +79,9 @@ def beauty_loss(x, out_layers, b, w_blem=1.0, w_mean=10.0, w_tone=0.5, w_alpha=0
     y = (x + skin * db).clamp(0, 1)
     t = b["t"]
     e = charbonnier(y - t)
-    pix = e.mean() + w_blem * (b["w"] * e).sum() / (3 * b["w"].sum()).clamp(min=1.0)
+    ec = charbonnier(chroma(y - t))
+    wsum = b["w"].sum().clamp(min=1.0 / 3)
+    pix = e.mean() + w_blem * ((b["w"] * e).sum() / (3 * wsum) + w_chroma * (b["w"] * ec).sum() / (2 * wsum))
     ssim = 1 - ssim_map(luma(y), luma(t)).mean()
     gy, gt = grads(y), grads(t)
     grad = sum((a - c).abs().mean() for a, c in zip(gy, gt))

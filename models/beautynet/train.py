@@ -61,7 +61,8 @@ class Trainer:
 @torch.no_grad()
 def validate(net, vb_by_tier, tier):
     """Removal inside the blemish masks (RGB L1, 1 - output/input), the held-out family's removal, and on the
-    clean photos (no blemishes) the drift |output - B| and mean offset (output - B) on clean skin, in /255."""
+    clean photos (no blemishes) the drift |output - B| and mean offset (output - B) on clean skin, in /255; the
+    chroma left in the masks (colour ghosts: output / input chroma error)."""
     res = {}
     for key, b in vb_by_tier[tier.name].items():
         layers = nets.layers(net(nets.to_net(b["x"])))
@@ -76,6 +77,9 @@ def validate(net, vb_by_tier, tier):
             e_in = float(((b["x"] - b["t"]).abs() * m).sum())
             e_out = float(((y - b["t"]).abs() * m).sum())
             res["removal_" + key] = round(1 - e_out / max(e_in, 1e-9), 4)
+            c_in = float((losses.chroma(b["x"] - b["t"]).norm(dim=1, keepdim=True) * m).sum())
+            c_out = float((losses.chroma(y - b["t"]).norm(dim=1, keepdim=True) * m).sum())
+            res["chroma_left_" + key] = round(c_out / max(c_in, 1e-9), 4)
     return res
 
 
@@ -156,7 +160,8 @@ def run(a, log=print):
             for pg in t.opt.param_groups:
                 pg["lr"] = lr
             t.net.train()
-            loss, parts, y = losses.beauty_loss(b["x"], nets.layers(t.net(nets.to_net(b["x"]))), b, w_blem=a.w_blem)
+            loss, parts, y = losses.beauty_loss(b["x"], nets.layers(t.net(nets.to_net(b["x"]))), b, w_blem=a.w_blem,
+                                                  w_chroma=a.w_chroma)
             if disc is not None:
                 dl = losses.disc_loss(disc, y, b["skin"], b["bm"])
                 loss = loss + a.w_disc * dl
@@ -229,7 +234,8 @@ def parser():
     p.add_argument("--seed", type=int, default=20261201)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--synth-chunk", type=int, default=4, help="batches synthesised per call (same data, fewer launches)")
-    p.add_argument("--w-blem", type=float, default=1.0, help="weight of the blemish-only pixel term (losses.py)")
+    p.add_argument("--w-blem", type=float, default=6.0, help="weight of the blemish-only pixel term (losses.py)")
+    p.add_argument("--w-chroma", type=float, default=2.0, help="weight of its chroma part, relative (losses.py)")
     p.add_argument("--steps", type=int, default=12000, help="0: from --budget-seconds and the measured speed")
     p.add_argument("--budget-seconds", type=float, default=480)
     p.add_argument("--time-limit", type=float, default=0, help="> 0: stop after this many seconds, evaluated, "
