@@ -2,9 +2,11 @@
 """A frame index written into the picture: PipeWire (0.3.65) does not carry a buffer's offset or timestamp to the
 consumer, so scripts/check-pipewire's camera clip says which frame each one is in 12 blocks of 8x8 luma along the
 bottom-left edge (bit 0 first, white = 1), far from the face. write: a raw I420 clip of FRAMES copies of STILL (one
-raw I420 frame), each with its index. Importable: read(rgb) gives the index back from an RGB frame.
+raw I420 frame), each with its index. count: how many clip frames cover the given frames (their largest index + 1).
+Importable: read(rgb) gives the index back from an RGB frame.
 
-usage: frame_index.py write STILL.i420 WIDTH HEIGHT FRAMES CLIP.i420"""
+usage: frame_index.py write STILL.i420 WIDTH HEIGHT FRAMES CLIP.i420
+       frame_index.py count FRAME.png..."""
 import sys
 
 import numpy as np
@@ -43,7 +45,19 @@ def read(rgb):
     return n
 
 
+def count(paths):
+    from PIL import Image
+    indices = [read(np.asarray(Image.open(p).convert("RGB"))) for p in paths]
+    missing = [p for p, n in zip(paths, indices) if n is None]
+    if missing or not paths:
+        sys.exit(f"no frame index in {', '.join(missing) or 'no frames'}")
+    return max(indices) + 1
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 7 or sys.argv[1] != "write":
+    if len(sys.argv) == 7 and sys.argv[1] == "write":
+        write(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6])
+    elif len(sys.argv) > 2 and sys.argv[1] == "count":
+        print(count(sys.argv[2:]))
+    else:
         sys.exit(__doc__)
-    write(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6])
