@@ -2,7 +2,6 @@
 
 #include "stream_frame.h"
 
-
 namespace bty::obs {
 namespace {
 // A timestamp step backwards or longer than this means the source restarted or seeked (a media source looping, a

@@ -1,5 +1,6 @@
 // OBS frames as the blend's frames (obs/obs_frame.cpp): same planes and strides, the colour matrix recognised from
-// the frame's own YUV->RGB matrix, packed 4:2:2 as one plane, unsupported formats and flipped frames refused with a reason.
+// the frame's own YUV->RGB matrix, packed 4:2:2 as one plane, unsupported formats and flipped frames refused with a
+// reason.
 #include "obs_frame.h"
 
 #include <gtest/gtest.h>

@@ -26,9 +26,8 @@ struct Order {
   video_format format;
   std::array<int, 4> at;
 };
-constexpr Order kOrders[] = {{VIDEO_FORMAT_YUY2, {0, 1, 2, 3}},
-                             {VIDEO_FORMAT_UYVY, {1, 0, 3, 2}},
-                             {VIDEO_FORMAT_YVYU, {0, 3, 2, 1}}};
+constexpr Order kOrders[] = {
+    {VIDEO_FORMAT_YUY2, {0, 1, 2, 3}}, {VIDEO_FORMAT_UYVY, {1, 0, 3, 2}}, {VIDEO_FORMAT_YVYU, {0, 3, 2, 1}}};
 
 // One picture as separate samples: Y per pixel, U and V per pixel pair (so the byte orders can be compared).
 struct Samples {
@@ -79,8 +78,8 @@ Samples unpack(const std::vector<uint8_t>& bytes, const Order& o, int width, int
   return s;
 }
 
-// The frame as OBS hands it to an async filter.
-obs_source_frame obs_frame(std::vector<uint8_t>& bytes, const Order& o, int width, int height) {
+// The frame as OBS hands it to an async filter (over `bytes`), mapped as filter_video maps it.
+bty::blend::Frame blend_frame(std::vector<uint8_t>& bytes, const Order& o, int width, int height) {
   obs_source_frame f = {};
   f.format = o.format;
   f.width = uint32_t(width), f.height = uint32_t(height);
@@ -89,7 +88,10 @@ obs_source_frame obs_frame(std::vector<uint8_t>& bytes, const Order& o, int widt
   video_format_get_parameters_for_format(VIDEO_CS_601, VIDEO_RANGE_PARTIAL, o.format, f.color_matrix, lo, hi);
   f.data[0] = bytes.data();
   f.linesize[0] = uint32_t(width) * 2;
-  return f;
+  bty::blend::Frame bf;
+  const char* why = nullptr;
+  EXPECT_TRUE(bty::obs::to_blend_frame(f, bf, why)) << why;
+  return bf;
 }
 
 bty::obs::Settings settings() {
@@ -115,11 +117,7 @@ Samples through_worker(const Samples& before, const Order& o) {
   std::vector<uint8_t> bytes;
   for (int i = 0; i < kFrames; ++i) {
     bytes = pack(before, o);
-    obs_source_frame f = obs_frame(bytes, o, before.width, before.height);
-    bty::blend::Frame bf;
-    const char* why = nullptr;
-    EXPECT_TRUE(bty::obs::to_blend_frame(f, bf, why)) << why;
-    EXPECT_TRUE(worker.process(bf, 33'333'333ull * i, 30.f));
+    EXPECT_TRUE(worker.process(blend_frame(bytes, o, before.width, before.height), 33'333'333ull * i, 30.f));
   }
   return unpack(bytes, o, before.width, before.height);
 }
@@ -131,10 +129,7 @@ Result through_core(const Samples& before, const Order& o) {
   std::vector<uint8_t> bytes;
   for (int i = 0; i < kFrames; ++i) {
     bytes = pack(before, o);
-    obs_source_frame f = obs_frame(bytes, o, before.width, before.height);
-    bty::blend::Frame bf;
-    const char* why = nullptr;
-    EXPECT_TRUE(bty::obs::to_blend_frame(f, bf, why)) << why;
+    const bty::blend::Frame bf = blend_frame(bytes, o, before.width, before.height);
     if (i == 0) {
       core.configure(bty::gst::stream_of(bf, 30.f));
       core.set_upstream_live(true);
