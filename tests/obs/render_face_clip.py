@@ -52,8 +52,10 @@ def main():
     img = Image.open(PORTRAIT).convert("RGB")
     mw, mh = img.size
     packed = a.format == "yuy2"
-    raw = tempfile.NamedTemporaryFile(suffix=".yuy2", delete=False) if packed else None
-    with open(raw.name if packed else a.out, "wb") as out:
+    if packed:  # the raw frames, muxed below
+        fd, raw = tempfile.mkstemp(suffix=".yuy2")
+        os.close(fd)
+    with open(raw if packed else a.out, "wb") as out:
         if not packed:
             out.write(b"YUV4MPEG2 W%d H%d F%d:1 Ip A1:1 C420jpeg\n" % (W, H, a.fps))
         for i in range(a.frames):
@@ -74,11 +76,11 @@ def main():
                     out.write(p.tobytes())
     if packed:
         try:
-            subprocess.run(["gst-launch-1.0", "-q", "filesrc", f"location={raw.name}", "!", "rawvideoparse",
+            subprocess.run(["gst-launch-1.0", "-q", "filesrc", f"location={raw}", "!", "rawvideoparse",
                             "format=yuy2", f"width={W}", f"height={H}", f"framerate={a.fps}/1", "!", "avimux", "!",
                             "filesink", f"location={a.out}"], check=True)
         finally:
-            os.unlink(raw.name)
+            os.unlink(raw)
     print(a.frames)
 
 
