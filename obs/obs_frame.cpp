@@ -29,14 +29,19 @@ bool to_blend_frame(const obs_source_frame& in, blend::Frame& out, const char*& 
     case VIDEO_FORMAT_I420: out.format = PixelFormat::I420, planes = 3; break;
     case VIDEO_FORMAT_I40A: out.format = PixelFormat::I420, planes = 3; break;  // the alpha plane is left alone
     case VIDEO_FORMAT_NV12: out.format = PixelFormat::NV12, planes = 2; break;
+    // Packed 4:2:2, one plane: what most webcams send by default.
+    case VIDEO_FORMAT_YUY2: out.format = PixelFormat::YUY2; break;
+    case VIDEO_FORMAT_UYVY: out.format = PixelFormat::UYVY; break;
+    case VIDEO_FORMAT_YVYU: out.format = PixelFormat::YVYU; break;
     case VIDEO_FORMAT_RGBA: out.format = PixelFormat::RGBA; break;
     case VIDEO_FORMAT_BGRA: out.format = PixelFormat::BGRA; break;
     case VIDEO_FORMAT_BGRX: out.format = PixelFormat::BGRx; break;
     case VIDEO_FORMAT_BGR3: out.format = PixelFormat::BGR; break;
     default:
       why =
-          "this frame format is not retouched (supported: I420, NV12, RGBA, BGRA, BGRX, BGR3); for a video "
-          "capture device set Video Format to I420 or NV12 (or an RGB format) in the source's properties";
+          "this frame format is not retouched (supported: I420, NV12, YUY2, UYVY, YVYU, RGBA, BGRA, BGRX, BGR3); "
+          "for a video capture device set Video Format to I420, NV12 or YUY2 (or an RGB format) in the source's "
+          "properties";
       return false;
   }
   if (in.flip) {

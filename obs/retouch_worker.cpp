@@ -1,7 +1,6 @@
 #include "retouch_worker.h"
 
-#include <algorithm>
-#include <cmath>
+#include "stream_frame.h"
 
 namespace bty::obs {
 namespace {
@@ -90,21 +89,12 @@ bool RetouchWorker::process(const blend::Frame& f, uint64_t ts, float frame_rate
     fs = settings_.frame;
   }
   if (!core_) return false;
-  const bool geometry = f.width != width_ || f.height != height_ || f.format != format_ || f.matrix != matrix_ ||
-                        f.full_range != full_range_ || std::fabs(frame_rate - frame_rate_) > 1e-3f;
-  if (!configured_ || geometry) {
-    gst::StreamInfo si;
-    si.format = f.format;
-    si.matrix = f.matrix;
-    si.full_range = f.full_range;
-    si.width = f.width;
-    si.height = f.height;
-    si.frame_rate = frame_rate;
-    core_->configure(si);
+  const gst::StreamInfo stream = gst::stream_of(f, frame_rate);
+  if (!configured_ || !gst::same_stream(stream, stream_)) {
+    core_->configure(stream);
     // OBS sources are live: detection off the render thread, the first frame after a (re)start waits for one.
     core_->set_upstream_live(true);
-    width_ = f.width, height_ = f.height, format_ = f.format, matrix_ = f.matrix, full_range_ = f.full_range;
-    frame_rate_ = frame_rate;
+    stream_ = stream;
     configured_ = true;
   } else if (ts < last_ts_ || ts - last_ts_ > kJumpNs) {
     core_->reset();

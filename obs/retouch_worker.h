@@ -60,11 +60,7 @@ class RetouchWorker {
 
   // Video thread only.
   std::unique_ptr<gst::Retoucher> core_;
-  int width_ = 0, height_ = 0;
-  PixelFormat format_ = PixelFormat::RGB;
-  YuvMatrix matrix_ = YuvMatrix::BT709;
-  bool full_range_ = false;
-  float frame_rate_ = 0.f;
+  gst::StreamInfo stream_;  // what core_ is configured for
   uint64_t last_ts_ = 0;
   bool configured_ = false;
 };

@@ -2,11 +2,12 @@
  * llvmpipe), loads OBS's own media-source module and our module from the build tree, plays the project's face clip
  * (render_face_clip.py) in three media sources on one scene — A with Beautify at strength 1, B with Beautify at
  * strength 0.4, C without — and captures each source's frames after its filters with a capture filter of this test.
- * Frames are paired by the index code in the clip. Asserts, per pair: the frame format and size are OBS's own;
+ * Frames are paired by the index code in the clip. Asserts, per pair: the frame format (the clip's: I420 from
+ * YUV4MPEG2, or packed YUY2 from raw AVI, as most webcams send) and size are the source's own;
  * A and B differ from C inside the face and nowhere else (bit-exact outside the face stage's ROI plus a margin);
  * A changed more than B (each filter has its own settings); the filter kept the frame timestamps.
  *
- * usage: obs_filter_test CLIP.y4m OBS_PLUGIN_DIR OBS_DATA_DIR OUR_MODULE.so OUR_DATA_DIR
+ * usage: obs_filter_test CLIP I420|YUY2 OBS_PLUGIN_DIR OBS_DATA_DIR OUR_MODULE.so OUR_DATA_DIR
  * exit: 0 pass, 1 fail, 77 skip (no display / no OpenGL / no media-source module). */
 #include "face_stage.h"
 
@@ -34,9 +35,10 @@ constexpr int kClipFrames = 60;                             // render_face_clip.
 
 struct Captured {
   int width = 0, height = 0;
+  int chroma_width = 0, chroma_height = 0;  // I420: half and half; YUY2: half width, full height
   video_format format = VIDEO_FORMAT_NONE;
   uint64_t timestamp = 0;
-  std::vector<uint8_t> y, u, v;  // tightly packed I420 planes
+  std::vector<uint8_t> y, u, v;  // tightly packed planes (YUY2: unpacked)
 };
 
 struct Capture {
@@ -57,19 +59,36 @@ void copy_plane(std::vector<uint8_t>& out, const uint8_t* p, int stride, int w, 
   for (int r = 0; r < h; ++r) std::copy(p + size_t(r) * stride, p + size_t(r) * stride + w, out.data() + size_t(r) * w);
 }
 
+// Packed Y0 U Y1 V rows as separate planes.
+void unpack_yuy2(Captured& k, const uint8_t* p, int stride) {
+  k.y.resize(size_t(k.width) * k.height), k.u.resize(size_t(k.chroma_width) * k.height), k.v.resize(k.u.size());
+  for (int r = 0; r < k.height; ++r)
+    for (int c = 0; c < k.chroma_width; ++c) {
+      const uint8_t* q = p + size_t(r) * stride + 4 * c;
+      const size_t i = size_t(r) * k.chroma_width + c;
+      k.y[2 * i] = q[0], k.u[i] = q[1], k.y[2 * i + 1] = q[2], k.v[i] = q[3];
+    }
+}
+
 // The test's own async filter: records every frame it is given (after the filters before it) and passes it on.
 obs_source_frame* capture_frame(void* data, obs_source_frame* f) {
   auto* c = static_cast<Capture*>(data);
-  if (f->format != VIDEO_FORMAT_I420) {
-    std::lock_guard<std::mutex> lock(c->mu);
-    c->frames[-1].format = f->format;  // reported as a format change below
-    return f;
-  }
   Captured k;
   k.width = int(f->width), k.height = int(f->height), k.format = f->format, k.timestamp = f->timestamp;
-  copy_plane(k.y, f->data[0], int(f->linesize[0]), k.width, k.height);
-  copy_plane(k.u, f->data[1], int(f->linesize[1]), k.width / 2, k.height / 2);
-  copy_plane(k.v, f->data[2], int(f->linesize[2]), k.width / 2, k.height / 2);
+  k.chroma_width = k.width / 2;
+  if (f->format == VIDEO_FORMAT_I420) {
+    k.chroma_height = k.height / 2;
+    copy_plane(k.y, f->data[0], int(f->linesize[0]), k.width, k.height);
+    copy_plane(k.u, f->data[1], int(f->linesize[1]), k.chroma_width, k.chroma_height);
+    copy_plane(k.v, f->data[2], int(f->linesize[2]), k.chroma_width, k.chroma_height);
+  } else if (f->format == VIDEO_FORMAT_YUY2) {
+    k.chroma_height = k.height;
+    unpack_yuy2(k, f->data[0], int(f->linesize[0]));
+  } else {
+    std::lock_guard<std::mutex> lock(c->mu);
+    c->frames[-1].format = f->format;  // reported below: the clips are I420 or YUY2
+    return f;
+  }
   const int idx = read_code(k.y.data(), k.width);
   std::lock_guard<std::mutex> lock(c->mu);
   c->order.emplace_back(idx, k.timestamp);
@@ -136,32 +155,34 @@ struct Diff {
   int x0 = 1 << 30, y0 = 1 << 30, x1 = -1, y1 = -1;  // bounding box of the changes, frame px
 };
 
-// Differences of `a` against reference `c`, inside and outside `face` (frame px; chroma at half resolution).
+// Differences of `a` against reference `c`, inside and outside `face` (frame px; a chroma sample at the position of
+// its first pixel).
 Diff diff(const Captured& a, const Captured& c, const bty::face::Rect& face) {
   Diff d;
-  auto plane = [&](const std::vector<uint8_t>& pa, const std::vector<uint8_t>& pc, int w, int h, int s) {
+  auto plane = [&](const std::vector<uint8_t>& pa, const std::vector<uint8_t>& pc, int w, int h) {
+    const int sx = a.width / w, sy = a.height / h;
     for (int y = 0; y < h; ++y)
       for (int x = 0; x < w; ++x) {
         const int e = std::abs(int(pa[size_t(y) * w + x]) - int(pc[size_t(y) * w + x]));
         if (!e) continue;
         ++d.changed;
-        d.x0 = std::min(d.x0, x * s), d.y0 = std::min(d.y0, y * s);
-        d.x1 = std::max(d.x1, x * s + s - 1), d.y1 = std::max(d.y1, y * s + s - 1);
-        const bool in = x * s >= face.x && x * s < face.right() && y * s >= face.y && y * s < face.bottom();
+        d.x0 = std::min(d.x0, x * sx), d.y0 = std::min(d.y0, y * sy);
+        d.x1 = std::max(d.x1, x * sx + sx - 1), d.y1 = std::max(d.y1, y * sy + sy - 1);
+        const bool in = x * sx >= face.x && x * sx < face.right() && y * sy >= face.y && y * sy < face.bottom();
         if (in)
           d.sum_abs_inside += e;
         else
           ++d.outside;
       }
   };
-  plane(a.y, c.y, a.width, a.height, 1);
-  plane(a.u, c.u, a.width / 2, a.height / 2, 2);
-  plane(a.v, c.v, a.width / 2, a.height / 2, 2);
+  plane(a.y, c.y, a.width, a.height);
+  plane(a.u, c.u, a.chroma_width, a.chroma_height);
+  plane(a.v, c.v, a.chroma_width, a.chroma_height);
   return d;
 }
 
 // Pairs the three sources' frames by clip index and checks them (the header says what). 0: pass.
-int check_frames(const Source& a, const Source& b, const Source& c) {
+int check_frames(const Source& a, const Source& b, const Source& c, video_format clip_format) {
   // The face region on the unfiltered frames: the face stage's ROI (no tracking), grown by a fifth each side for
   // the filter's landmark smoothing, which trails a moving face by a few pixels.
   bty::face::Options fo;
@@ -180,8 +201,8 @@ int check_frames(const Source& a, const Source& b, const Source& c) {
     for (auto [cap, out] : {std::pair{a.cap, &fa}, std::pair{b.cap, &fb}, std::pair{c.cap, &fc}}) {
       std::lock_guard<std::mutex> lock(cap->mu);
       if (cap->frames.count(-1))
-        FAIL("a frame after the filter was %s, not the media source's I420",
-             get_video_format_name(cap->frames[-1].format));
+        FAIL("a frame was %s, not the clip's %s", get_video_format_name(cap->frames[-1].format),
+             get_video_format_name(clip_format));
       out->swap(cap->frames);
     }
     for (auto& [idx, ref] : fc) {
@@ -196,6 +217,9 @@ int check_frames(const Source& a, const Source& b, const Source& c) {
         auto it = frames->find(idx);
         if (it == frames->end()) continue;
         const Captured& f = it->second;
+        if (f.format != clip_format || ref.format != clip_format)
+          FAIL("%s: frame %s, source %s, clip %s", name, get_video_format_name(f.format),
+               get_video_format_name(ref.format), get_video_format_name(clip_format));
         if (f.width != ref.width || f.height != ref.height)
           FAIL("%s: size %dx%d, source %dx%d", name, f.width, f.height, ref.width, ref.height);
         const Diff d = diff(f, ref, box);
@@ -211,6 +235,7 @@ int check_frames(const Source& a, const Source& b, const Source& c) {
       }
     }
   }
+  std::printf("%s frames\n", get_video_format_name(clip_format));
   std::printf("A (strength 1.0): %d frames retouched, %.0f samples changed a frame, summed |change| %.0f a frame\n",
               pairs_a, double(changed_a) / kPairsNeeded, mean_a);
   std::printf("B (strength 0.4): %d frames retouched, summed |change| %.0f a frame (A / B %.2f)\n", pairs_b, mean_b,
@@ -245,11 +270,15 @@ int check_frames(const Source& a, const Source& b, const Source& c) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 6) {
-    std::fprintf(stderr, "usage: %s CLIP.y4m OBS_PLUGIN_DIR OBS_DATA_DIR OUR_MODULE.so OUR_DATA_DIR\n", argv[0]);
+  const std::string format = argc == 7 ? argv[2] : "";
+  const video_format clip_format = format == "I420"   ? VIDEO_FORMAT_I420
+                                   : format == "YUY2" ? VIDEO_FORMAT_YUY2
+                                                      : VIDEO_FORMAT_NONE;
+  if (argc != 7 || clip_format == VIDEO_FORMAT_NONE) {
+    std::fprintf(stderr, "usage: %s CLIP I420|YUY2 OBS_PLUGIN_DIR OBS_DATA_DIR OUR_MODULE.so OUR_DATA_DIR\n", argv[0]);
     return 2;
   }
-  const std::string clip = argv[1], obs_bin = argv[2], obs_data = argv[3], ours = argv[4], ours_data = argv[5];
+  const std::string clip = argv[1], obs_bin = argv[3], obs_data = argv[4], ours = argv[5], ours_data = argv[6];
   Display* display = XOpenDisplay(nullptr);
   if (!display) {
     std::printf("SKIP: no X display (run under xvfb-run)\n");
@@ -296,7 +325,7 @@ int main(int argc, char** argv) {
   Source c = add_source(scene, "C", clip.c_str(), -1);
   obs_set_output_source(0, obs_scene_get_source(scene));
 
-  const int status = check_frames(a, b, c);
+  const int status = check_frames(a, b, c, clip_format);
   obs_set_output_source(0, nullptr);
   for (Source* s : {&a, &b, &c}) {
     if (s->beautify) obs_source_release(s->beautify);

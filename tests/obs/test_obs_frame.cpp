@@ -1,5 +1,6 @@
 // OBS frames as the blend's frames (obs/obs_frame.cpp): same planes and strides, the colour matrix recognised from
-// the frame's own YUV->RGB matrix, unsupported formats and flipped frames refused with a reason.
+// the frame's own YUV->RGB matrix, packed 4:2:2 as one plane, unsupported formats and flipped frames refused with a
+// reason.
 #include "obs_frame.h"
 
 #include <gtest/gtest.h>
@@ -57,15 +58,35 @@ TEST(ObsFrame, Nv12AndPackedRgb) {
   }
 }
 
+TEST(ObsFrame, Packed422IsOnePlane) {
+  for (auto [fmt, want] :
+       {std::pair{VIDEO_FORMAT_YUY2, bty::PixelFormat::YUY2}, std::pair{VIDEO_FORMAT_UYVY, bty::PixelFormat::UYVY},
+        std::pair{VIDEO_FORMAT_YVYU, bty::PixelFormat::YVYU}})
+    for (bool full : {false, true}) {
+      obs_source_frame in = yuv_frame(fmt, VIDEO_CS_601, full);
+      in.linesize[0] = 128;  // 2 bytes a pixel
+      bty::blend::Frame out;
+      const char* why = nullptr;
+      ASSERT_TRUE(bty::obs::to_blend_frame(in, out, why)) << why;
+      EXPECT_EQ(out.format, want);
+      EXPECT_EQ(out.matrix, bty::YuvMatrix::BT601);
+      EXPECT_EQ(out.full_range, full);
+      EXPECT_EQ(out.plane[0], in.data[0]);
+      EXPECT_EQ(out.stride[0], 128);
+      EXPECT_EQ(out.plane[1], nullptr);
+      EXPECT_EQ(out.plane[2], nullptr);
+    }
+}
+
 TEST(ObsFrame, RefusesWhatTheBlendCannotWriteWithAReason) {
-  for (video_format fmt : {VIDEO_FORMAT_YUY2, VIDEO_FORMAT_UYVY, VIDEO_FORMAT_I444, VIDEO_FORMAT_P010}) {
+  for (video_format fmt : {VIDEO_FORMAT_I422, VIDEO_FORMAT_I444, VIDEO_FORMAT_Y800, VIDEO_FORMAT_P010}) {
     obs_source_frame f = yuv_frame(VIDEO_FORMAT_I420, VIDEO_CS_709, false);
     f.format = fmt;
     bty::blend::Frame out;
     const char* why = nullptr;
     EXPECT_FALSE(bty::obs::to_blend_frame(f, out, why));
     ASSERT_NE(why, nullptr);
-    EXPECT_NE(std::string(why).find("I420 or NV12"), std::string::npos);
+    EXPECT_NE(std::string(why).find("I420, NV12 or YUY2"), std::string::npos);
   }
   obs_source_frame flipped = yuv_frame(VIDEO_FORMAT_I420, VIDEO_CS_709, false);
   flipped.flip = true;
