@@ -64,7 +64,7 @@ def ours_output(bty, mpath, x):
         inp, out = os.path.join(d, "in.f32"), os.path.join(d, "out.f32")
         x.astype("<f4").tofile(inp)
         run_bty_bench(bty, ["--model", mpath, "--device", "opencl", "--input-planar", inp, "--dump-output", out,
-                            "--reps", 0, "--warmup", 0, "--cl-cache", "-"])
+                            "--reps", 1, "--warmup", 0, "--cl-cache", "-"])
         return np.fromfile(out, "<f4")
 
 
@@ -129,7 +129,6 @@ def save(rep, out):
 def main():
     p = gpu_bench_parser(__doc__, reps=50, out="out")
     p.add_argument("--compile-budget", type=float, default=120, help="seconds of torch.compile in all; then skipped")
-    p.add_argument("--out", default="out")
     p.add_argument("--cpu-smoke", action="store_true", help="run on the CPU (checks this script without a GPU)")
     a = p.parse_args()
     rep = {"torch": torch.__version__, "cuda": torch.version.cuda, "device": None, "check": [], "rows": [],
