@@ -51,7 +51,8 @@ namespace {
 static_assert(int(bty::gst::Tier::Auto) == GST_BEAUTIFY_TIER_AUTO && int(bty::gst::Tier::L) == GST_BEAUTIFY_TIER_L);
 static_assert(int(bty::gst::Detection::Auto) == GST_BEAUTIFY_DETECTION_AUTO &&
               int(bty::gst::Detection::Never) == GST_BEAUTIFY_DETECTION_NEVER);
-static_assert(int(bty::Device::Cpu) == GST_BEAUTIFY_DEVICE_CPU && int(bty::Device::OpenCL) == GST_BEAUTIFY_DEVICE_OPENCL &&
+static_assert(int(bty::Device::Cpu) == GST_BEAUTIFY_DEVICE_CPU &&
+              int(bty::Device::OpenCL) == GST_BEAUTIFY_DEVICE_OPENCL &&
               int(bty::Device::Auto) == GST_BEAUTIFY_DEVICE_AUTO);
 
 struct Private {

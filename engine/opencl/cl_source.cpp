@@ -70,23 +70,21 @@ void emit_step(std::ostringstream& o, const Plan& p, size_t i, bool local_tiles)
   for (size_t j = 0; j < s.sources.size(); ++j) o << "__global const float* restrict s" << j << ", ";
   o << "__global const float* restrict w, __global const float* restrict bias, __global float* restrict dst) {\n"
     << "  const int ox = get_global_id(0), oy = get_global_id(1), ks = get_local_id(2);\n"
-    << "  const int n = get_global_id(2) / " << CB * KS << ", cb = get_global_id(2) / " << KS << " % " << CB
-    << ";\n"
+    << "  const int n = get_global_id(2) / " << CB * KS << ", cb = get_global_id(2) / " << KS << " % " << CB << ";\n"
     << "  const bool inside = ox < " << OW << " && oy < " << OH << ";\n";
   if (local_tiles) {
     int most = 0;
     for (const ConvSource& src : s.sources) most = std::max(most, chunk(src.channels, PW * PH) * PW * PH);
     o << "  __local float tile[" << most << "];\n"
       << "  const int lx = get_local_id(0), ly = get_local_id(1), lid = ly * " << GX << " + lx;\n"
-      << "  const int gx0 = get_group_id(0) * " << GX * S << " - 1, gy0 = get_group_id(1) * " << GY * S
-      << " - 1;\n";
+      << "  const int gx0 = get_group_id(0) * " << GX * S << " - 1, gy0 = get_group_id(1) * " << GY * S << " - 1;\n";
   } else if (KS == 1) {
     o << "  if (!inside) return;\n";
   }
   // Split steps add the bias once, to the slices' summed partials.
   o << "  float acc[" << COB << "];\n"
-    << "  #pragma unroll\n  for (int k = 0; k < " << COB << "; ++k) acc[k] = "
-    << (KS == 1 ? "bias[cb * " + std::to_string(COB) + " + k]" : std::string("0.0f")) << ";\n"
+    << "  #pragma unroll\n  for (int k = 0; k < " << COB
+    << "; ++k) acc[k] = " << (KS == 1 ? "bias[cb * " + std::to_string(COB) + " + k]" : std::string("0.0f")) << ";\n"
     << "  __global const float* wp = w + cb * " << s.in_channels * 9 * COB << ";\n";
   if (KS > 1) o << "  if (inside) {\n";
   for (size_t j = 0; j < s.sources.size(); ++j) {
@@ -120,8 +118,8 @@ void emit_step(std::ostringstream& o, const Plan& p, size_t i, bool local_tiles)
       // concat order.
       o << "    __global const float* wq = wp + (" << src.channel_offset << " + ks) * " << 9 * COB << ";\n"
         << "    sp += ks * " << SH * SW << ";\n"
-        << "    for (int ci = ks; ci < " << C << "; ci += " << KS << ", sp += " << KS * SH * SW << ", wq += "
-        << KS * 9 * COB << ") {\n"
+        << "    for (int ci = ks; ci < " << C << "; ci += " << KS << ", sp += " << KS * SH * SW
+        << ", wq += " << KS * 9 * COB << ") {\n"
         << "      #pragma unroll\n      for (int ky = 0; ky < 3; ++ky) {\n"
         << "        const int iy = oy * " << S << " + ky - 1;\n"
         << "        if (iy < 0 || iy >= " << IH << ") continue;\n"
@@ -142,14 +140,14 @@ void emit_step(std::ostringstream& o, const Plan& p, size_t i, bool local_tiles)
       << "  __local float part[" << (KS - 1) * items * COB << "];\n"
       << "  const int lid = get_local_id(1) * " << GX << " + get_local_id(0);\n"
       << "  if (ks > 0) {\n"
-      << "    #pragma unroll\n    for (int k = 0; k < " << COB << "; ++k) part[((ks - 1) * " << items
-      << " + lid) * " << COB << " + k] = acc[k];\n"
+      << "    #pragma unroll\n    for (int k = 0; k < " << COB << "; ++k) part[((ks - 1) * " << items << " + lid) * "
+      << COB << " + k] = acc[k];\n"
       << "  }\n"
       << "  barrier(CLK_LOCAL_MEM_FENCE);\n"
       << "  if (ks > 0 || !inside) return;\n"
       << "  for (int q = 0; q < " << KS - 1 << "; ++q) {\n"
-      << "    #pragma unroll\n    for (int k = 0; k < " << COB << "; ++k) acc[k] += part[(q * " << items
-      << " + lid) * " << COB << " + k];\n"
+      << "    #pragma unroll\n    for (int k = 0; k < " << COB << "; ++k) acc[k] += part[(q * " << items << " + lid) * "
+      << COB << " + k];\n"
       << "  }\n"
       << "  #pragma unroll\n  for (int k = 0; k < " << COB << "; ++k) acc[k] += bias[cb * " << COB << " + k];\n";
   }

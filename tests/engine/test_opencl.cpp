@@ -116,7 +116,8 @@ TEST(OpenCL, LowResolutionStepsSplitTheirInputChannels) {
       const ConvStep& s = plan.steps[i];
       const int ow = plan.width[s.tensor], oh = plan.height[s.tensor];
       const size_t items = size_t((ow + cl::kGroupX - 1) / cl::kGroupX * cl::kGroupX) *
-                           ((oh + cl::kGroupY - 1) / cl::kGroupY * cl::kGroupY) * (s.out_channels / cl::out_block(s.out_channels));
+                           ((oh + cl::kGroupY - 1) / cl::kGroupY * cl::kGroupY) *
+                           (s.out_channels / cl::out_block(s.out_channels));
       for (int count : {1, 16}) {
         const cl::StepLaunch l = cl::step_launch(plan, i, count);
         const std::string what = path + " step " + std::to_string(i) + " batch " + std::to_string(count);
