@@ -320,9 +320,9 @@ std::vector<face::Face> Retoucher::process(uint8_t* const plane[3], const int st
 
 // Per frame: every face's net reads the frame before any blend writes it (so faces are independent of their order),
 // the nets of several faces run at once (CPU: one single-thread net per worker; OpenCL: all faces as one batch, and
-// on an OpenCL failure the CPU redoes them); the smoothing state is updated in face
-// order; the blends run at once where the faces' reach does not overlap. The bytes are the same for any number of
-// threads: each face's work is the same computation whichever worker does it.
+// on an OpenCL failure the CPU redoes them); the smoothing state is updated in face order; the blends run at once
+// where the faces' reach does not overlap. The bytes are the same for any number of threads: each face's work is
+// the same computation whichever worker does it.
 void Retoucher::retouch(const blend::Frame& f, std::vector<face::Face>& faces, const FrameSettings& s) {
   const ModelInfo& mi = info(*model_);
   const bool tone = mi.output_kind == OutputKind::Layers && s.tone > 0.f;  // v1 nets have no tone layer
@@ -340,43 +340,15 @@ void Retoucher::retouch(const blend::Frame& f, std::vector<face::Face>& faces, c
     jobs_[i].area = face_net_area(retouched[i]->landmarks, mi, net_->input_width(), net_->input_height(), f.width,
                                   f.height, stream_.par_n, stream_.par_d);
   const ImageView view = f.view();
-  bool nets_done = false;
   if (net_->device() == Device::OpenCL) {
     try {
       run_nets_on_device(view, n);
-      nets_done = true;
-    } catch (const DeviceError& e) {  // nothing was written yet: the CPU redoes the nets below
+    } catch (const DeviceError& e) {  // no blend has written yet: the CPU redoes this frame's nets
       fall_back_to_cpu(e.what());
+      run_nets_on_cpu(view, n);
     }
-  }
-  const int workers = pool_ && n > 1 ? std::min(n, pool_->size()) : 1;
-  if (!nets_done) {
-    while (workers > 1 && face_nets_.size() < size_t(workers)) {
-      NetOptions no;
-      no.threads = 1;
-      face_nets_.push_back(std::make_unique<Net>(model_, no));
-    }
-    auto run_net = [&](Net& net, int i) {
-      FaceJob& j = jobs_[i];
-      net.set_input(view, j.area);
-      net.run();
-      const std::vector<float>& head = net.output();
-      j.size = head.size();
-      if (workers >= n) {
-        j.out = head.data();
-      } else {
-        j.copy = head;
-        j.out = j.copy.data();
-      }
-    };
-    if (workers > 1) {
-      pool_->run(workers, [&](int begin, int end) {
-        for (int w = begin; w < end; ++w)
-          for (int i = w; i < n; i += workers) run_net(*face_nets_[w], i);
-      });
-    } else {
-      for (int i = 0; i < n; ++i) run_net(*net_, i);
-    }
+  } else {
+    run_nets_on_cpu(view, n);
   }
 
   smoother_.begin_frame();
@@ -420,6 +392,38 @@ void Retoucher::retouch(const blend::Frame& f, std::vector<face::Face>& faces, c
     for (int i = 0; i < n; ++i) blend_face(i);
   }
   smoother_.end_frame();  // faces gone (or not retouched) this frame lose their state
+}
+
+// CPU: with one face (or one thread) net_ runs the faces in turn with all threads; with several, each worker runs
+// whole faces on its own single-thread net.
+void Retoucher::run_nets_on_cpu(const ImageView& view, int n) {
+  const int workers = pool_ && n > 1 ? std::min(n, pool_->size()) : 1;
+  while (workers > 1 && face_nets_.size() < size_t(workers)) {
+    NetOptions no;
+    no.threads = 1;
+    face_nets_.push_back(std::make_unique<Net>(model_, no));
+  }
+  auto run_net = [&](Net& net, int i) {
+    FaceJob& j = jobs_[i];
+    net.set_input(view, j.area);
+    net.run();
+    const std::vector<float>& head = net.output();
+    j.size = head.size();
+    if (workers >= n) {
+      j.out = head.data();
+    } else {
+      j.copy = head;
+      j.out = j.copy.data();
+    }
+  };
+  if (workers > 1) {
+    pool_->run(workers, [&](int begin, int end) {
+      for (int w = begin; w < end; ++w)
+        for (int i = w; i < n; i += workers) run_net(*face_nets_[w], i);
+    });
+  } else {
+    for (int i = 0; i < n; ++i) run_net(*net_, i);
+  }
 }
 
 // OpenCL: every face's input goes into a slot (queued for upload while the host prepares the next face), one run per

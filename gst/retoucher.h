@@ -81,6 +81,7 @@ class Retoucher {
   void swap_stage(const face::Options& wanted);
   std::vector<face::Face> run_face_stage(const blend::Frame& f);
   void retouch(const blend::Frame& f, std::vector<face::Face>& faces, const FrameSettings& s);
+  void run_nets_on_cpu(const ImageView& view, int n);
   void run_nets_on_device(const ImageView& view, int n);
   void fall_back_to_cpu(const std::string& why);
 
