@@ -15,12 +15,6 @@ using namespace test;
 
 namespace {
 
-class GstEnv : public ::testing::Environment {
- public:
-  void SetUp() override { gst_init(NULL, NULL); }
-};
-const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new GstEnv);
-
 bool no_opencl_expected() {
   const char* e = std::getenv("BTY_EXPECT_NO_OPENCL");
   return e && *e == '1';
@@ -55,17 +49,6 @@ int max_byte_diff(GstBuffer* a, GstBuffer* b) {
   gst_buffer_unmap(a, &ma);
   gst_buffer_unmap(b, &mb);
   return d;
-}
-
-GstBuffer* run_frames(Harnessed& t, GstBuffer* in, int frames, FrameFaces& faces) {
-  GstBuffer* out = nullptr;
-  for (int i = 0; i < frames; ++i) {
-    if (out) gst_buffer_unref(out);
-    GST_BUFFER_PTS(in) = GstClockTime(i) * GST_SECOND / 30;
-    out = t.push_copy(in);
-    faces = pop_faces(t.bus);
-  }
-  return out;
 }
 
 }  // namespace
