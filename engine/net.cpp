@@ -54,6 +54,7 @@ struct Net::Impl {
 #ifdef BTY_HAVE_OPENCL
   std::unique_ptr<ClExecutor> cl;
 #endif
+  void put_input(int slot, std::unique_ptr<InputSource> src);
 };
 
 Net::Net(std::shared_ptr<const Model> model, const NetOptions& o) : impl_(std::make_unique<Impl>()) {
@@ -116,36 +117,27 @@ void check_slot(int slot, int batch) {
 }
 }  // namespace
 
-void Net::set_input(const ImageView& image, const Rect& roi, int slot) {
-  check_slot(slot, batch());
-  Impl& d = *impl_;
-  auto src =
-      std::make_unique<ImageInput>(image, roi, input_width(), input_height(), d.model->info, d.kernels.colour_row);
+// Both kinds of input take one path: OpenCL prepares and queues the upload now, the CPU reads the source in run().
+void Net::Impl::put_input(int slot, std::unique_ptr<InputSource> src) {
+  check_slot(slot, opt.batch);
 #ifdef BTY_HAVE_OPENCL
-  if (d.cl) {
-    d.cl->set_input(slot, *src);
-    d.ready[slot] = true;
-    return;
-  }
+  if (cl)
+    cl->set_input(slot, *src);
+  else
 #endif
-  d.inputs[slot] = std::move(src);
-  d.ready[slot] = true;
+    inputs[slot] = std::move(src);
+  ready[slot] = true;
+}
+
+void Net::set_input(const ImageView& image, const Rect& roi, int slot) {
+  Impl& d = *impl_;
+  d.put_input(slot, std::make_unique<ImageInput>(image, roi, input_width(), input_height(), d.model->info,
+                                                 d.kernels.colour_row));
 }
 
 void Net::set_input_planar(const float* chw, int slot) {
   if (!chw) throw std::invalid_argument("set_input_planar: null input");
-  check_slot(slot, batch());
-  Impl& d = *impl_;
-  auto src = std::make_unique<PlanarInput>(chw, input_width(), input_height());
-#ifdef BTY_HAVE_OPENCL
-  if (d.cl) {
-    d.cl->set_input(slot, *src);
-    d.ready[slot] = true;
-    return;
-  }
-#endif
-  d.inputs[slot] = std::move(src);
-  d.ready[slot] = true;
+  impl_->put_input(slot, std::make_unique<PlanarInput>(chw, input_width(), input_height()));
 }
 
 void Net::run(int count) {

@@ -34,6 +34,7 @@ enum {
   PROP_DRAW_FACES,
   PROP_POST_MESSAGES,
   PROP_SYNCHRONOUS_DETECTION,
+  PROP_DEVICE,
 };
 
 // Every default comes from the core (settings.h), so it is written down once.
@@ -50,6 +51,9 @@ namespace {
 static_assert(int(bty::gst::Tier::Auto) == GST_BEAUTIFY_TIER_AUTO && int(bty::gst::Tier::L) == GST_BEAUTIFY_TIER_L);
 static_assert(int(bty::gst::Detection::Auto) == GST_BEAUTIFY_DETECTION_AUTO &&
               int(bty::gst::Detection::Never) == GST_BEAUTIFY_DETECTION_NEVER);
+static_assert(int(bty::Device::Cpu) == GST_BEAUTIFY_DEVICE_CPU &&
+              int(bty::Device::OpenCL) == GST_BEAUTIFY_DEVICE_OPENCL &&
+              int(bty::Device::Auto) == GST_BEAUTIFY_DEVICE_AUTO);
 
 struct Private {
   std::mutex lock;
@@ -129,6 +133,23 @@ GType gst_beautify_detection_get_type(void) {
   return GType(type);
 }
 
+GType gst_beautify_device_get_type(void) {
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+      {GST_BEAUTIFY_DEVICE_AUTO,
+       "OpenCL when a GPU is present and a start-up micro-benchmark finds it faster for one face, else the CPU",
+       "auto"},
+      {GST_BEAUTIFY_DEVICE_CPU, "The CPU (threads= of them; several faces at once)", "cpu"},
+      {GST_BEAUTIFY_DEVICE_OPENCL,
+       "OpenCL on the first GPU, else any OpenCL device; all faces of a frame as one batch. A failure falls back to "
+       "the CPU with a warning",
+       "opencl"},
+      {0, NULL, NULL},
+  };
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstBeautifyDevice", values));
+  return GType(type);
+}
+
 // Neutral settings make the element a passthrough: no mapping, no writes, buffers go through untouched.
 static void gst_beautify_update_passthrough(GstBeautify* self) {
   bool passthrough;
@@ -183,6 +204,7 @@ static void gst_beautify_set_property(GObject* object, guint prop_id, const GVal
         passthrough_may_change = true;
         break;
       case PROP_SYNCHRONOUS_DETECTION: s.detection = bty::gst::Detection(g_value_get_enum(value)); break;
+      case PROP_DEVICE: s.device = bty::Device(g_value_get_enum(value)); break;
       default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
     }
   }
@@ -208,6 +230,7 @@ static void gst_beautify_get_property(GObject* object, guint prop_id, GValue* va
     case PROP_DRAW_FACES: g_value_set_boolean(value, s.draw_faces); break;
     case PROP_POST_MESSAGES: g_value_set_boolean(value, s.post_messages); break;
     case PROP_SYNCHRONOUS_DETECTION: g_value_set_enum(value, int(s.detection)); break;
+    case PROP_DEVICE: g_value_set_enum(value, int(s.device)); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
@@ -245,6 +268,15 @@ static void post_start_error(GstBeautify* self, const bty::gst::ConfigError& e, 
   }
 }
 
+// OpenCL failed and the net moved to the CPU: one warning, the stream goes on.
+static void post_device_warning(GstBeautify* self) {
+  const std::string w = self->priv->core->take_device_warning();
+  if (!w.empty())
+    GST_ELEMENT_WARNING(self, LIBRARY, FAILED, ("%s", w.c_str()),
+                        ("set device=cpu to skip OpenCL, or fix the OpenCL driver (clinfo lists what the ICD loader "
+                         "finds)"));
+}
+
 static gboolean gst_beautify_start(GstBaseTransform* trans) {
   GstBeautify* self = GST_BEAUTIFY(trans);
   bty::gst::StartConfig c;
@@ -265,6 +297,8 @@ static gboolean gst_beautify_start(GstBaseTransform* trans) {
                       ("report this as a bug with GST_DEBUG=beautify:6 output"));
     return FALSE;
   }
+  post_device_warning(self);
+  GST_INFO_OBJECT(self, "beauty net on %s", self->priv->core->device_description().c_str());
   const auto& m = self->priv->core->model();
   GST_INFO_OBJECT(self, "model %s (tier %s, %s), %d threads", m.path.c_str(), m.tier.c_str(), m.reason.c_str(),
                   c.threads);
@@ -433,6 +467,7 @@ static GstFlowReturn gst_beautify_transform_frame_ip(GstVideoFilter* filter, Gst
   std::vector<bty::face::Face> faces;
   try {
     faces = p->core->process(planes, strides, fs);
+    post_device_warning(self);
   } catch (const std::exception& e) {
     GST_ELEMENT_ERROR(self, STREAM, FAILED, ("beautify failed on a frame: %s", e.what()),
                       ("%dx%d %s; set strength=0 to pass the stream through, and report this with "
@@ -524,6 +559,13 @@ static void gst_beautify_class_init(GstBeautifyClass* klass) {
                                                    "Threads of the element: one face's net, or several faces at once "
                                                    "(0 = one per CPU, at most 8; applies at start)",
                                                    0, 64, defaults::threads, at_start));
+  g_object_class_install_property(
+      gobject_class, PROP_DEVICE,
+      g_param_spec_enum("device", "Device",
+                        "Where the beauty net runs: auto = OpenCL when a GPU is present and a start-up "
+                        "micro-benchmark finds it faster; an OpenCL failure falls back to the CPU with a warning "
+                        "(applies at start; the default is $BEAUTIFY_DEVICE when set)",
+                        GST_TYPE_BEAUTIFY_DEVICE, int(bty::gst::default_device()), at_start));
   g_object_class_install_property(gobject_class, PROP_DRAW_FACES,
                                   g_param_spec_boolean("draw-faces", "Draw faces",
                                                        "Debug overlay: face boxes (green), ROIs (blue), landmarks "
@@ -561,6 +603,7 @@ static void gst_beautify_class_init(GstBeautifyClass* klass) {
 
   gst_type_mark_as_plugin_api(GST_TYPE_BEAUTIFY_TIER, GstPluginAPIFlags(0));
   gst_type_mark_as_plugin_api(GST_TYPE_BEAUTIFY_DETECTION, GstPluginAPIFlags(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_BEAUTIFY_DEVICE, GstPluginAPIFlags(0));
 }
 
 static void gst_beautify_init(GstBeautify* self) {

@@ -29,6 +29,15 @@ typedef enum {
   GST_BEAUTIFY_DETECTION_NEVER,
 } GstBeautifyDetection;
 
+#define GST_TYPE_BEAUTIFY_DEVICE (gst_beautify_device_get_type())
+GType gst_beautify_device_get_type(void);
+
+typedef enum {
+  GST_BEAUTIFY_DEVICE_CPU,
+  GST_BEAUTIFY_DEVICE_OPENCL,
+  GST_BEAUTIFY_DEVICE_AUTO,
+} GstBeautifyDevice;
+
 GST_ELEMENT_REGISTER_DECLARE(beautify);
 
 G_END_DECLS

@@ -1,13 +1,13 @@
 #include "model_lookup.h"
 
+#include "peak_fma.h"
+
 #include <beautify/engine.h>
 
 #include <glib.h>
-#include <immintrin.h>
 
 #include <unistd.h>
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -29,21 +29,6 @@ bool is_file(const std::string& p) {
   }
 }
 
-// 12 independent FMA chains (enough to cover FMA latency × ports), `iters` rounds: 12 × 8 × 2 flops per round.
-// `seed` comes from a volatile, so the compiler can neither fold a call nor hoist it out of the probe loop.
-__attribute__((target("avx2,fma"), noinline)) float fma_chains(long iters, float seed) {
-  __m256 a[12];
-  for (int i = 0; i < 12; ++i) a[i] = _mm256_set1_ps(seed + float(i) * 0.001f);
-  const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
-  for (long n = 0; n < iters; ++n)
-    for (int i = 0; i < 12; ++i) a[i] = _mm256_fmadd_ps(a[i], m, c);
-  __m256 s = a[0];
-  for (int i = 1; i < 12; ++i) s = _mm256_add_ps(s, a[i]);
-  float out[8];
-  _mm256_storeu_ps(out, s);
-  return out[0];
-}
-
 std::string cpu_model() {
   std::ifstream f("/proc/cpuinfo");
   std::string line;
@@ -56,20 +41,7 @@ std::string cache_file() { return std::string(g_get_user_cache_dir()) + "/gst-be
 
 }  // namespace
 
-double measure_core_gflops() {
-  if (best_isa() == Isa::Scalar) return 0;
-  constexpr long kIters = 2000;  // ~50 us per probe at 100 GFLOP/s per core
-  constexpr int kProbes = 400;
-  volatile float sink = 0;
-  for (int i = 0; i < 20; ++i) sink = fma_chains(kIters, sink * 1e-9f);  // warm-up: caches, frequency
-  double best_s = 1e9;
-  for (int i = 0; i < kProbes; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    sink = fma_chains(kIters, sink * 1e-9f);
-    best_s = std::min(best_s, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  return double(kIters) * 12 * 16 / best_s / 1e9;
-}
+double measure_core_gflops() { return peak_fma_gflops(1); }
 
 MachinePeak machine_peak() {
   MachinePeak m;

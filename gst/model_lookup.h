@@ -35,8 +35,8 @@ struct MachinePeak {
   std::string key;         // what identifies the machine (CPU model, ISA, cores)
   bool cached = false;     // read from the cache file, not measured by this call
 };
-// Best of many ~50 us AVX2 FMA probes on the calling thread: a busy machine preempts some probes, never speeds one
-// up, and one probe in a time slice of its own is enough. 0 without AVX2+FMA.
+// bty::peak_fma_gflops on the calling thread, best of many ~50 us bursts: a busy machine preempts some, never speeds
+// one up, and one burst in a time slice of its own is enough. 0 without AVX2+FMA.
 double measure_core_gflops();
 // The machine's peak from $XDG_CACHE_HOME/gst-beautify/machine-peak (~/.cache when unset), measured and written
 // there on first use; the same machine gives the same answer afterwards whatever its load.

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <mutex>
 
 namespace bty::gst {
@@ -107,6 +108,27 @@ bool overlap(const Rect& a, const Rect& b) {
   return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 }
 
+// device=auto's choice per model file and thread count, measured once per process: the micro-benchmark builds
+// an OpenCL net and times both devices, which a restart (NULL<->PLAYING cycles, OBS scene switches) need not redo.
+Device picked_device(const std::string& path, const std::shared_ptr<const Model>& model, const NetOptions& cpu,
+                     std::string& why) {
+  static std::mutex mu;
+  static std::map<std::pair<std::string, int>, std::pair<Device, std::string>> picks;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = picks.find({path, cpu.threads});
+  if (it == picks.end()) {
+    std::string w;
+    const Device d = pick_device(model, cpu, &w);
+    it = picks.emplace(std::make_pair(path, cpu.threads), std::make_pair(d, "device=auto: " + w)).first;
+  }
+  why = it->second.second;
+  return it->second.first;
+}
+
+std::string fallback_warning(const std::string& why) {
+  return "OpenCL failed, the beauty net runs on the CPU from now on: " + why;
+}
+
 }  // namespace
 
 Rect face_net_area(const face::Landmarks& p, const ModelInfo& mi, int net_w, int net_h, int frame_w, int frame_h,
@@ -151,7 +173,24 @@ Retoucher::Retoucher(const StartConfig& c) : detection_(c.detection), threads_(c
                            "(models/beautify-{s,m,l}.bmodel) or export the net with models/beautynet/bmodel.py");
     NetOptions no;
     no.threads = c.threads;
-    net_ = std::make_unique<Net>(model_, no);
+    Device device = c.device;
+    if (device == Device::Auto)
+      device = picked_device(choice_.path, model_, no, device_reason_);
+    else
+      device_reason_ = std::string("device=") + to_string(device);
+    if (device == Device::OpenCL) {
+      NetOptions cl = no;
+      cl.device = Device::OpenCL;
+      cl.batch = std::clamp(c.max_faces, 1, defaults::max_batch);  // more faces run in several batches
+      try {
+        net_ = std::make_unique<Net>(model_, cl);
+      } catch (const DeviceError& e) {
+        device_warning_ = fallback_warning(e.what());
+        device_reason_ += ", OpenCL failed";
+      }
+    }
+    if (!net_) net_ = std::make_unique<Net>(model_, no);
+    device_reason_ = net_->device_name() + " (" + device_reason_ + ")";
   } catch (const ModelError& e) {
     throw ConfigError(ConfigError::Kind::Model, e.what(), e.kind());
   } catch (const std::exception& e) {  // e.g. the engine refusing the options
@@ -280,9 +319,10 @@ std::vector<face::Face> Retoucher::process(uint8_t* const plane[3], const int st
 }
 
 // Per frame: every face's net reads the frame before any blend writes it (so faces are independent of their order),
-// the nets of several faces run at once, one single-thread net per worker; the smoothing state is updated in face
-// order; the blends run at once where the faces' reach does not overlap. The bytes are the same for any number of
-// threads: each face's work is the same computation whichever worker does it.
+// the nets of several faces run at once (CPU: one single-thread net per worker; OpenCL: all faces as one batch, and
+// on an OpenCL failure the CPU redoes them); the smoothing state is updated in face order; the blends run at once
+// where the faces' reach does not overlap. The bytes are the same for any number of threads: each face's work is
+// the same computation whichever worker does it.
 void Retoucher::retouch(const blend::Frame& f, std::vector<face::Face>& faces, const FrameSettings& s) {
   const ModelInfo& mi = info(*model_);
   const bool tone = mi.output_kind == OutputKind::Layers && s.tone > 0.f;  // v1 nets have no tone layer
@@ -296,35 +336,19 @@ void Retoucher::retouch(const blend::Frame& f, std::vector<face::Face>& faces, c
     if (!fc.roi.empty() && fc.mask.size() == size_t(fc.roi.width) * fc.roi.height) retouched.push_back(&fc);
   const int n = int(retouched.size());
   if (jobs_.size() < size_t(n)) jobs_.resize(n);
-  const int workers = pool_ && n > 1 ? std::min(n, pool_->size()) : 1;
-  while (workers > 1 && face_nets_.size() < size_t(workers)) {
-    NetOptions no;
-    no.threads = 1;
-    face_nets_.push_back(std::make_unique<Net>(model_, no));
-  }
+  for (int i = 0; i < n; ++i)
+    jobs_[i].area = face_net_area(retouched[i]->landmarks, mi, net_->input_width(), net_->input_height(), f.width,
+                                  f.height, stream_.par_n, stream_.par_d);
   const ImageView view = f.view();
-  auto run_net = [&](Net& net, int i) {
-    FaceJob& j = jobs_[i];
-    j.area = face_net_area(retouched[i]->landmarks, mi, net.input_width(), net.input_height(), f.width, f.height,
-                           stream_.par_n, stream_.par_d);
-    net.set_input(view, j.area);
-    net.run();
-    const std::vector<float>& head = net.output();
-    j.size = head.size();
-    if (workers >= n) {
-      j.out = head.data();
-    } else {
-      j.copy = head;
-      j.out = j.copy.data();
+  if (net_->device() == Device::OpenCL) {
+    try {
+      run_nets_on_device(view, n);
+    } catch (const DeviceError& e) {  // no blend has written yet: the CPU redoes this frame's nets
+      fall_back_to_cpu(e.what());
+      run_nets_on_cpu(view, n);
     }
-  };
-  if (workers > 1) {
-    pool_->run(workers, [&](int begin, int end) {
-      for (int w = begin; w < end; ++w)
-        for (int i = w; i < n; i += workers) run_net(*face_nets_[w], i);
-    });
   } else {
-    for (int i = 0; i < n; ++i) run_net(*net_, i);
+    run_nets_on_cpu(view, n);
   }
 
   smoother_.begin_frame();
@@ -354,7 +378,7 @@ void Retoucher::retouch(const blend::Frame& f, std::vector<face::Face>& faces, c
   };
   // A blend reads its ROI plus the spot step's radius and writes its ROI (chroma: whole 2-px blocks): faces whose
   // reach does not meet any other's are independent.
-  bool apart = workers > 1;
+  bool apart = pool_ && n > 1;
   std::vector<Rect> reach;
   for (int i = 0; i < n && apart; ++i) {
     reach.push_back(blend_reach(*retouched[i], 2 + blend::spot_radius(layer_of(i))));
@@ -368,6 +392,66 @@ void Retoucher::retouch(const blend::Frame& f, std::vector<face::Face>& faces, c
     for (int i = 0; i < n; ++i) blend_face(i);
   }
   smoother_.end_frame();  // faces gone (or not retouched) this frame lose their state
+}
+
+// CPU: with one face (or one thread) net_ runs the faces in turn with all threads; with several, each worker runs
+// whole faces on its own single-thread net.
+void Retoucher::run_nets_on_cpu(const ImageView& view, int n) {
+  const int workers = pool_ && n > 1 ? std::min(n, pool_->size()) : 1;
+  while (workers > 1 && face_nets_.size() < size_t(workers)) {
+    NetOptions no;
+    no.threads = 1;
+    face_nets_.push_back(std::make_unique<Net>(model_, no));
+  }
+  auto run_net = [&](Net& net, int i) {
+    FaceJob& j = jobs_[i];
+    net.set_input(view, j.area);
+    net.run();
+    const std::vector<float>& head = net.output();
+    j.size = head.size();
+    if (workers >= n) {
+      j.out = head.data();
+    } else {
+      j.copy = head;
+      j.out = j.copy.data();
+    }
+  };
+  if (workers > 1) {
+    pool_->run(workers, [&](int begin, int end) {
+      for (int w = begin; w < end; ++w)
+        for (int i = w; i < n; i += workers) run_net(*face_nets_[w], i);
+    });
+  } else {
+    for (int i = 0; i < n; ++i) run_net(*net_, i);
+  }
+}
+
+// OpenCL: every face's input goes into a slot (queued for upload while the host prepares the next face), one run per
+// batch of slots. With several batches an earlier batch's outputs are copied before the next run overwrites them.
+void Retoucher::run_nets_on_device(const ImageView& view, int n) {
+  const int batch = net_->batch();
+  for (int b0 = 0; b0 < n; b0 += batch) {
+    const int count = std::min(n - b0, batch);
+    for (int k = 0; k < count; ++k) net_->set_input(view, jobs_[b0 + k].area, k);
+    net_->run(count);
+    for (int k = 0; k < count; ++k) {
+      FaceJob& j = jobs_[b0 + k];
+      j.size = net_->output_size();
+      j.out = net_->output_data(k);
+      if (n > batch) {
+        j.copy.assign(j.out, j.out + j.size);
+        j.out = j.copy.data();
+      }
+    }
+  }
+}
+
+void Retoucher::fall_back_to_cpu(const std::string& why) {
+  NetOptions no;
+  no.threads = threads_;
+  net_ = std::make_unique<Net>(model_, no);
+  device_warning_ = fallback_warning(why);
+  device_reason_ = net_->device_name() + " (OpenCL failed on a frame)";
 }
 
 }  // namespace bty::gst

@@ -15,6 +15,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace bty {
@@ -58,6 +59,11 @@ class Retoucher {
   ~Retoucher();
 
   const ModelChoice& model() const { return choice_; }
+  // Where the net runs and why (device=auto: what the start-up micro-benchmark measured).
+  const std::string& device_description() const { return device_reason_; }
+  // Set when OpenCL failed (at start or on a frame) and the net moved to the CPU for good; empty once taken, so the
+  // element posts one warning.
+  std::string take_device_warning() { return std::exchange(device_warning_, {}); }
 
   // New caps: tracks (and their smoothing state) are dropped (their coordinates mean nothing in the new frame).
   void configure(const StreamInfo& stream);
@@ -75,15 +81,19 @@ class Retoucher {
   void swap_stage(const face::Options& wanted);
   std::vector<face::Face> run_face_stage(const blend::Frame& f);
   void retouch(const blend::Frame& f, std::vector<face::Face>& faces, const FrameSettings& s);
+  void run_nets_on_cpu(const ImageView& view, int n);
+  void run_nets_on_device(const ImageView& view, int n);
+  void fall_back_to_cpu(const std::string& why);
 
   ModelChoice choice_;
   std::shared_ptr<const Model> model_;
   Detection detection_ = defaults::detection;
   int threads_ = 1;
-  std::unique_ptr<Net> net_;                     // one face: all the element's threads on that face's net
+  std::unique_ptr<Net> net_;  // CPU: one face, all the element's threads on it; OpenCL: every face, in batches
   std::vector<std::unique_ptr<Net>> face_nets_;  // several faces: one single-thread net per worker, built lazily
   std::unique_ptr<ThreadPool> pool_;             // several faces: the workers (threads_ of them, the caller included)
   std::vector<FaceJob> jobs_;
+  std::string device_reason_, device_warning_;
   std::unique_ptr<face::FaceStage> stage_;
   face::Options stage_options_;
   StreamInfo stream_;

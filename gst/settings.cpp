@@ -1,6 +1,8 @@
 #include "settings.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
 namespace bty::gst {
 
@@ -13,6 +15,14 @@ const char* to_string(Tier t) {
   }
 }
 
+Device default_device() {
+  const char* e = std::getenv("BEAUTIFY_DEVICE");
+  if (e)
+    for (Device d : {Device::Auto, Device::Cpu, Device::OpenCL})
+      if (std::strcmp(e, to_string(d)) == 0) return d;
+  return defaults::device;
+}
+
 StartConfig start_config(const Settings& s, unsigned hardware_threads) {
   StartConfig c;
   c.model = s.model;
@@ -20,6 +30,7 @@ StartConfig start_config(const Settings& s, unsigned hardware_threads) {
   c.landmark_model = s.landmark_model;
   c.threads = s.threads > 0 ? s.threads : int(std::clamp(hardware_threads, 1u, unsigned(defaults::max_auto_threads)));
   c.detection = s.detection;
+  c.device = s.device;
   c.max_faces = s.max_faces;
   c.min_face_size = s.min_face_size;
   c.detect_interval = s.detect_interval;

@@ -1,7 +1,10 @@
 // The element's settings: every property's default written down once (bty::gst::defaults), the one Settings struct
 // the element keeps under its lock, and the per-stage views derived from it (start_config() for what applies at
-// start, frame_settings() for what is copied per frame). No GStreamer: the GObject enums mirror Tier and Detection.
+// start, frame_settings() for what is copied per frame). No GStreamer: the GObject enums mirror Tier, Detection and
+// the engine's Device.
 #pragma once
+
+#include <beautify/engine.h>
 
 #include <string>
 
@@ -26,7 +29,13 @@ constexpr int threads = 0;  // 0: one per CPU, at most max_auto_threads
 constexpr int max_auto_threads = 8;
 constexpr bool draw_faces = false, post_messages = false;
 constexpr Detection detection = Detection::Auto;
+constexpr Device device = Device::Auto;  // $BEAUTIFY_DEVICE overrides it (default_device())
+constexpr int max_batch = 16;            // faces per OpenCL net run; more run in several batches
 }  // namespace defaults
+
+// The device property's default: $BEAUTIFY_DEVICE (auto, cpu or opencl) when set to one of those, so a pipeline or
+// the element tests run on another device unedited; else defaults::device.
+Device default_device();
 
 // Every property of the element, with its default.
 struct Settings {
@@ -43,6 +52,7 @@ struct Settings {
   bool draw_faces = defaults::draw_faces;
   bool post_messages = defaults::post_messages;
   Detection detection = defaults::detection;
+  Device device = default_device();
 
   // Nothing would be written, drawn or posted: the element can be a passthrough.
   bool passthrough() const {
@@ -60,6 +70,7 @@ struct StartConfig {
   std::string landmark_model = defaults::landmark_model;
   int threads = 1;  // resolved (>= 1)
   Detection detection = defaults::detection;
+  Device device = defaults::device;  // the net's; OpenCL (chosen or picked) falls back to the CPU on failure
   int max_faces = defaults::max_faces, min_face_size = defaults::min_face_size,
       detect_interval = defaults::detect_interval;
 };

@@ -3,6 +3,7 @@
 # loader, runs the OpenCL executor tests and the benches (ours and PyTorch's on the same weights, in one run) and
 # writes everything to $OUT. Depends only on the bundle, python3 (with torch and numpy for the peer) and the driver.
 # Smaller runs (e.g. a check on PoCL): TIERS=s BATCHES=1,4 READS=global REPS=3 CPU_THREADS=2 run.sh
+# TESTS_S: the executor tests' time limit (120 s; PoCL compiles every test program afresh here: give it 600).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 OUT=${OUT:-$here/out}
@@ -43,7 +44,7 @@ export CUDA_CACHE_PATH=$OUT/nv-cache   # a fresh driver JIT cache, so the cold s
 
 status=0
 echo "== OpenCL executor tests (vs the reference executor, cache, error paths)"
-BTY_MODELS=$here/models timeout 120 "$here/bin/test-engine-opencl" --gtest_output="json:$OUT/tests.json" \
+BTY_MODELS=$here/models timeout "${TESTS_S:-120}" "$here/bin/test-engine-opencl" --gtest_output="json:$OUT/tests.json" \
   || { echo "TESTS FAILED (rc $?)"; status=1; }
 mkdir -p "$here/no-icd"
 BTY_MODELS=$here/models BTY_EXPECT_NO_OPENCL=1 OCL_ICD_VENDORS=$here/no-icd timeout 60 \

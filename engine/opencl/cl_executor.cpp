@@ -105,14 +105,10 @@ class OpenClExecutor final : public ClExecutor {
     Event first, last;
     std::vector<Event> each(layer_times_ ? kernels_.size() : 0);
     for (size_t i = 0; i < kernels_.size(); ++i) {
-      const ConvStep& s = plan_.steps[i];
-      const int ow = plan_.width[s.tensor], oh = plan_.height[s.tensor];
-      const size_t global[3] = {round_up(ow, kGroupX), round_up(oh, kGroupY),
-                                size_t(count) * (s.out_channels / out_block(s.out_channels))};
-      const size_t local[3] = {size_t(kGroupX), size_t(kGroupY), 1};
+      const StepLaunch l = step_launch(plan_, i, count);
       const bool timed = layer_times_ || i == 0 || i + 1 == kernels_.size();
       cl_event ev = nullptr;
-      check(clEnqueueNDRangeKernel(queue_.get(), kernels_[i].get(), 3, nullptr, global, local, 0, nullptr,
+      check(clEnqueueNDRangeKernel(queue_.get(), kernels_[i].get(), 3, nullptr, l.global, l.local, 0, nullptr,
                                    timed ? &ev : nullptr),
             "clEnqueueNDRangeKernel " + kernel_name(i));
       if (layer_times_) {
@@ -156,7 +152,6 @@ class OpenClExecutor final : public ClExecutor {
 
  private:
   static constexpr const char* kBuildOptions = "-cl-std=CL1.2";
-  static size_t round_up(int v, int m) { return size_t((v + m - 1) / m * m); }
   size_t floats(size_t t) const { return size_t(plan_.channels[t]) * plan_.width[t] * plan_.height[t]; }
   Buffer alloc(size_t n, cl_mem_flags flags, void* host, const std::string& what) {
     cl_int err = CL_SUCCESS;

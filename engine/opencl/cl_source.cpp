@@ -10,6 +10,31 @@ int out_block(int out_channels) {
   return 1;
 }
 
+StepLaunch step_launch(const Plan& p, size_t i, int count) {
+  const ConvStep& s = p.steps[i];
+  const int ow = p.width[s.tensor], oh = p.height[s.tensor];
+  auto round_up = [](int v, int m) { return size_t((v + m - 1) / m * m); };
+  StepLaunch l;
+  l.out_block = out_block(s.out_channels);
+  const size_t blocks = size_t(s.out_channels / l.out_block);
+  if (round_up(ow, kGroupX) * round_up(oh, kGroupY) * blocks < size_t(kSplitBelowItems)) {
+    l.group_x = kSplitGroupX;
+    l.group_y = kSplitGroupY;
+    const size_t items = round_up(ow, l.group_x) * round_up(oh, l.group_y) * blocks;
+    while (l.split < kMaxSplit && items * l.split < size_t(kSplitBelowItems) &&
+           s.in_channels / (2 * l.split) >= kMinSplitChannels)
+      l.split *= 2;
+  }
+  if (l.split == 1) l.group_x = kGroupX, l.group_y = kGroupY;  // no split: the step runs as the others
+  l.global[0] = round_up(ow, l.group_x);
+  l.global[1] = round_up(oh, l.group_y);
+  l.global[2] = size_t(count) * blocks * l.split;
+  l.local[0] = size_t(l.group_x);
+  l.local[1] = size_t(l.group_y);
+  l.local[2] = size_t(l.split);
+  return l;
+}
+
 std::string kernel_name(size_t step) { return "conv" + std::to_string(step); }
 
 namespace {
@@ -32,29 +57,36 @@ int chunk(int channels, int patch) {
 
 void emit_step(std::ostringstream& o, const Plan& p, size_t i, bool local_tiles) {
   const ConvStep& s = p.steps[i];
+  const StepLaunch l = step_launch(p, i);
   const int OW = p.width[s.tensor], OH = p.height[s.tensor], S = s.stride;
-  const int IW = OW * S, IH = OH * S, CO = s.out_channels, COB = out_block(CO), CB = CO / COB;
-  const int PW = kGroupX * S + 2, PH = kGroupY * S + 2;
+  const int IW = OW * S, IH = OH * S, CO = s.out_channels, COB = l.out_block, CB = CO / COB;
+  const int GX = l.group_x, GY = l.group_y, KS = l.split;
+  const int PW = GX * S + 2, PH = GY * S + 2;
+  local_tiles = local_tiles && KS == 1;  // split steps read global memory
   o << "\n// step " << i << ": " << s.in_channels << " -> " << CO << " at " << OW << "x" << OH << ", stride " << S
-    << "\n__kernel __attribute__((reqd_work_group_size(" << kGroupX << ", " << kGroupY << ", 1)))\nvoid "
-    << kernel_name(i) << "(";
+    << (KS > 1 ? ", input channels split " + std::to_string(KS) + " ways" : std::string()) << "\n__kernel "
+    << "__attribute__((reqd_work_group_size(" << GX << ", " << GY << ", " << KS << ")))\nvoid " << kernel_name(i)
+    << "(";
   for (size_t j = 0; j < s.sources.size(); ++j) o << "__global const float* restrict s" << j << ", ";
   o << "__global const float* restrict w, __global const float* restrict bias, __global float* restrict dst) {\n"
-    << "  const int ox = get_global_id(0), oy = get_global_id(1);\n"
-    << "  const int n = get_global_id(2) / " << CB << ", cb = get_global_id(2) % " << CB << ";\n";
+    << "  const int ox = get_global_id(0), oy = get_global_id(1), ks = get_local_id(2);\n"
+    << "  const int n = get_global_id(2) / " << CB * KS << ", cb = get_global_id(2) / " << KS << " % " << CB << ";\n"
+    << "  const bool inside = ox < " << OW << " && oy < " << OH << ";\n";
   if (local_tiles) {
     int most = 0;
     for (const ConvSource& src : s.sources) most = std::max(most, chunk(src.channels, PW * PH) * PW * PH);
     o << "  __local float tile[" << most << "];\n"
-      << "  const int lx = get_local_id(0), ly = get_local_id(1), lid = ly * " << kGroupX << " + lx;\n"
-      << "  const int gx0 = get_group_id(0) * " << kGroupX * S << " - 1, gy0 = get_group_id(1) * " << kGroupY * S
-      << " - 1;\n";
-  } else {
-    o << "  if (ox >= " << OW << " || oy >= " << OH << ") return;\n";
+      << "  const int lx = get_local_id(0), ly = get_local_id(1), lid = ly * " << GX << " + lx;\n"
+      << "  const int gx0 = get_group_id(0) * " << GX * S << " - 1, gy0 = get_group_id(1) * " << GY * S << " - 1;\n";
+  } else if (KS == 1) {
+    o << "  if (!inside) return;\n";
   }
+  // Split steps add the bias once, to the slices' summed partials.
   o << "  float acc[" << COB << "];\n"
-    << "  #pragma unroll\n  for (int k = 0; k < " << COB << "; ++k) acc[k] = bias[cb * " << COB << " + k];\n"
+    << "  #pragma unroll\n  for (int k = 0; k < " << COB
+    << "; ++k) acc[k] = " << (KS == 1 ? "bias[cb * " + std::to_string(COB) + " + k]" : std::string("0.0f")) << ";\n"
     << "  __global const float* wp = w + cb * " << s.in_channels * 9 * COB << ";\n";
+  if (KS > 1) o << "  if (inside) {\n";
   for (size_t j = 0; j < s.sources.size(); ++j) {
     const ConvSource& src = s.sources[j];
     const int SW = p.width[src.tensor], SH = p.height[src.tensor], C = src.channels, U = src.up ? 1 : 0;
@@ -65,7 +97,7 @@ void emit_step(std::ostringstream& o, const Plan& p, size_t i, bool local_tiles)
       const int CC = chunk(C, PW * PH);
       o << "    for (int c0 = 0; c0 < " << C << "; c0 += " << CC << ") {\n"
         << "      barrier(CLK_LOCAL_MEM_FENCE);\n"
-        << "      for (int t = lid; t < " << CC * PW * PH << "; t += " << kGroupX * kGroupY << ") {\n"
+        << "      for (int t = lid; t < " << CC * PW * PH << "; t += " << GX * GY << ") {\n"
         << "        const int c = t / " << PW * PH << ", r = t % " << PW * PH << ";\n"
         << "        const int iy = gy0 + r / " << PW << ", ix = gx0 + r % " << PW << ";\n"
         << "        tile[t] = (iy >= 0 && iy < " << IH << " && ix >= 0 && ix < " << IW << ") ? sp[(c0 + c) * "
@@ -82,7 +114,12 @@ void emit_step(std::ostringstream& o, const Plan& p, size_t i, bool local_tiles)
         << "; ++k) acc[k] = fma(v, wp[(ky * 3 + kx) * " << COB << " + k], acc[k]);\n"
         << "          }\n        }\n      }\n    }\n";
     } else {
-      o << "    for (int ci = 0; ci < " << C << "; ++ci, sp += " << SH * SW << ", wp += " << 9 * COB << ") {\n"
+      // Every KS-th channel from ks on (KS = 1: all of them); this source's weights start at its channel offset in
+      // concat order.
+      o << "    __global const float* wq = wp + (" << src.channel_offset << " + ks) * " << 9 * COB << ";\n"
+        << "    sp += ks * " << SH * SW << ";\n"
+        << "    for (int ci = ks; ci < " << C << "; ci += " << KS << ", sp += " << KS * SH * SW
+        << ", wq += " << KS * 9 * COB << ") {\n"
         << "      #pragma unroll\n      for (int ky = 0; ky < 3; ++ky) {\n"
         << "        const int iy = oy * " << S << " + ky - 1;\n"
         << "        if (iy < 0 || iy >= " << IH << ") continue;\n"
@@ -91,12 +128,30 @@ void emit_step(std::ostringstream& o, const Plan& p, size_t i, bool local_tiles)
         << "          if (ix < 0 || ix >= " << IW << ") continue;\n"
         << "          const float v = sp[(iy >> " << U << ") * " << SW << " + (ix >> " << U << ")];\n"
         << "          #pragma unroll\n          for (int k = 0; k < " << COB
-        << "; ++k) acc[k] = fma(v, wp[(ky * 3 + kx) * " << COB << " + k], acc[k]);\n"
+        << "; ++k) acc[k] = fma(v, wq[(ky * 3 + kx) * " << COB << " + k], acc[k]);\n"
         << "        }\n      }\n    }\n";
     }
     o << "  }\n";
   }
-  if (local_tiles) o << "  if (ox >= " << OW << " || oy >= " << OH << ") return;\n";
+  if (KS > 1) {
+    // Slices 1..KS-1 leave their sums in local memory; slice 0 adds them (in slice order) and the bias.
+    const int items = GX * GY;
+    o << "  }\n"
+      << "  __local float part[" << (KS - 1) * items * COB << "];\n"
+      << "  const int lid = get_local_id(1) * " << GX << " + get_local_id(0);\n"
+      << "  if (ks > 0) {\n"
+      << "    #pragma unroll\n    for (int k = 0; k < " << COB << "; ++k) part[((ks - 1) * " << items << " + lid) * "
+      << COB << " + k] = acc[k];\n"
+      << "  }\n"
+      << "  barrier(CLK_LOCAL_MEM_FENCE);\n"
+      << "  if (ks > 0 || !inside) return;\n"
+      << "  for (int q = 0; q < " << KS - 1 << "; ++q) {\n"
+      << "    #pragma unroll\n    for (int k = 0; k < " << COB << "; ++k) acc[k] += part[(q * " << items << " + lid) * "
+      << COB << " + k];\n"
+      << "  }\n"
+      << "  #pragma unroll\n  for (int k = 0; k < " << COB << "; ++k) acc[k] += bias[cb * " << COB << " + k];\n";
+  }
+  if (local_tiles) o << "  if (!inside) return;\n";
   o << "  __global float* op = dst + (n * " << CO << " + cb * " << COB << ") * " << OH * OW << " + oy * " << OW
     << " + ox;\n"
     << "  #pragma unroll\n  for (int k = 0; k < " << COB << "; ++k) {\n"

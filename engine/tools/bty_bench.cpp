@@ -11,7 +11,6 @@
 #include "json.h"
 #include "kernel_bench.h"
 #include "net_options.h"
-#include "peak_fma.h"
 
 namespace {
 double median(std::vector<double> v) {
@@ -42,7 +41,7 @@ int main(int argc, char** argv) {
     bty::cli::Json j;
     if (peak) {
       if (bty::best_isa() == bty::Isa::Scalar) throw std::runtime_error("--peak needs AVX2+FMA");
-      j.begin_object().key("peak_gflops").value(bty::tools::peak_gflops(na.threads), 2);
+      j.begin_object().key("peak_gflops").value(bty::peak_fma_gflops(na.threads, bty::tools::kBenchFmaProbe), 2);
       j.key("threads").value(na.threads).end_object();
       std::cout << j.str() << "\n";
       return 0;

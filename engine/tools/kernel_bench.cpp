@@ -10,7 +10,6 @@
 
 #include "kernel_bench.h"
 #include "kernels.h"
-#include "peak_fma.h"
 
 namespace bty::tools {
 namespace {
@@ -41,7 +40,7 @@ std::vector<Isa> levels() {
 }  // namespace
 
 int kernel_bench(const Model& model, int width, int height, int reps, bool scalar, Isa only) {
-  const double peak0 = peak_gflops(1);
+  const double peak0 = peak_fma_gflops(1, kBenchFmaProbe);
   Plan plan = make_plan(model, width, height);
   std::mt19937 rng(3);
   std::vector<AlignedFloats> maps(plan.width.size());
@@ -127,7 +126,7 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
                   to_string(isa), seconds_of(colour, reps) * 1e3, seconds_of(colour, reps) * 1e9 / px);
     rows.push_back(line);
   }
-  const double peak1 = peak_gflops(1), peak = std::max(peak0, peak1);
+  const double peak1 = peak_fma_gflops(1, kBenchFmaProbe), peak = std::max(peak0, peak1);
   for (size_t i = 0; i < gmacs.size(); ++i) rows[i] += std::to_string(int(200 * gmacs[i] / peak + 0.5)) + "% |";
   std::printf(
       "FP32 FMA peak (1 thread, same process): %.1f GFLOP/s before, %.1f after; %% of peak uses the "

@@ -28,15 +28,12 @@ import bmodel_reader  # noqa: E402
 import numpy_ref  # noqa: E402
 import peers  # noqa: E402
 import workingset  # noqa: E402
-from ours import EXECUTORS, BtyBenchError, Ours  # noqa: E402
+from bench_util import BtyBenchError, loadavg, log  # noqa: E402
+from ours import EXECUTORS, Ours  # noqa: E402
 
 QUIET = 0.25  # cores' worth of other processes' CPU below which a batch counts as quiet
 PEER_ORDER = [c.NAME for c in peers.ALL]
 OURS = [f"ours-{e}" for e in EXECUTORS]
-
-
-def log(*a):
-    print(*a, file=sys.stderr, flush=True)
 
 
 def parse_sizes(text):
@@ -62,14 +59,6 @@ def cpu_name():
     except OSError:
         pass
     return platform.processor()
-
-
-def loadavg():
-    try:
-        with open("/proc/loadavg") as f:
-            return [float(v) for v in f.read().split()[:3]]
-    except (OSError, ValueError):
-        return None
 
 
 class ForeignLoad:

@@ -9,43 +9,18 @@ pipeline on the same batches for comparison. Needs only python3 and bty-bench (t
                   [--cpu-threads N] [--out DIR]
 DIR holds beautify-{s,m,l}.bmodel. Writes DIR_OUT/opencl.json and DIR_OUT/opencl.md.
 """
-import argparse
 import json
 import os
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
-
-def bench(binary, args, timeout=900):
-    cmd = [binary] + [str(a) for a in args]
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
-    if p.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {p.returncode}: {p.stderr.strip()[-1500:]}")
-    out = p.stdout
-    return json.loads(out[out.find("{"):out.rfind("}") + 1])
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_util import bty_bench_json as bench, gpu_bench_parser, loadavg, log, model_path  # noqa: E402
 
 
-def loadavg():
-    try:
-        with open("/proc/loadavg") as f:
-            return [float(v) for v in f.read().split()[:3]]
-    except OSError:
-        return None
-
-
-def model_path(models, tier):
-    for name in (f"beautify-{tier.lower()}.bmodel", f"{tier.upper()}.bmodel"):
-        p = os.path.join(models, name)
-        if os.path.exists(p):
-            return p
-    raise SystemExit(f"no beautify-{tier.lower()}.bmodel or {tier.upper()}.bmodel in {models}")
-
-
-def run(a, log=lambda *x: print(*x, file=sys.stderr, flush=True)):
+def run(a):
     rep = {"loadavg_start": loadavg(), "rows": [], "starts": [], "cpu_rows": [], "layers": [], "errors": []}
     cache = tempfile.mkdtemp(prefix="bty-clbench-")
     try:
@@ -67,7 +42,7 @@ def run(a, log=lambda *x: print(*x, file=sys.stderr, flush=True)):
                     rep["errors"].append(str(e))
                     log(e)
             for reads in a.reads.split(","):
-                for b in (int(x) for x in a.batches.split(",")):
+                for b in a.batches:
                     try:
                         j = bench(a.bty_bench, ["--model", m, "--device", "opencl", "--batch", b, "--cl-cache",
                                                 os.path.join(cache, "rows"), "--cl-reads", reads, "--reps", a.reps,
@@ -84,7 +59,7 @@ def run(a, log=lambda *x: print(*x, file=sys.stderr, flush=True)):
                     log(f"{tier} batch {b} {row['reads']}: wall {row['wall_ms']:.3f} ms (up {row['upload_ms']:.3f}, "
                         f"kernels {row['kernels_ms']:.3f}, down {row['download_ms']:.3f})")
             for reads in a.reads.split(",") if a.layer_times else []:
-                for b in (1, max(int(x) for x in a.batches.split(","))):
+                for b in (1, max(a.batches)):
                     try:
                         j = bench(a.bty_bench, ["--model", m, "--device", "opencl", "--batch", b, "--cl-cache",
                                                 os.path.join(cache, "rows"), "--cl-reads", reads, "--reps", a.reps,
@@ -94,7 +69,7 @@ def run(a, log=lambda *x: print(*x, file=sys.stderr, flush=True)):
                     except RuntimeError as e:
                         rep["errors"].append(str(e))
             if a.cpu_threads > 0:
-                for b in (int(x) for x in a.batches.split(",")):
+                for b in a.batches:
                     try:
                         j = bench(a.bty_bench, ["--model", m, "--batch", b, "--threads", a.cpu_threads,
                                                 "--reps", a.reps, "--warmup", 1])
@@ -143,16 +118,10 @@ def render(rep, command):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--bty-bench", required=True)
-    p.add_argument("--models", required=True)
-    p.add_argument("--tiers", default="s,m,l")
-    p.add_argument("--batches", default="1,4,16")
+    p = gpu_bench_parser(__doc__, reps=20, out="out/bench")
     p.add_argument("--reads", default="auto", help="comma list of auto, local, global")
-    p.add_argument("--reps", type=int, default=20)
     p.add_argument("--cpu-threads", type=int, default=0, help="also time the CPU pipeline with N threads (0: no)")
     p.add_argument("--layer-times", action="store_true", help="also per-conv kernel times (batch 1 and the largest)")
-    p.add_argument("--out", default="out/bench")
     p.add_argument("--command", default=None)
     a = p.parse_args()
     t0 = time.time()

@@ -1,15 +1,11 @@
 """Our engine through its standalone bench binary, bty-bench (one subprocess per call, JSON on stdout)."""
-import json
 import os
-import subprocess
 
 import numpy as np
 
+from bench_util import BtyBenchError, bty_bench_json, run_bty_bench
+
 EXECUTORS = ("reference", "layered", "pipeline")
-
-
-class BtyBenchError(RuntimeError):
-    pass
 
 
 class Ours:
@@ -19,19 +15,10 @@ class Ours:
         self.binary = binary
 
     def _run(self, args, timeout=600):
-        cmd = [self.binary] + [str(a) for a in args]
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
-        if p.returncode != 0:
-            raise BtyBenchError(f"{' '.join(cmd)} exited {p.returncode}: {p.stderr.strip()[-2000:]}")
-        return p.stdout
+        return run_bty_bench(self.binary, args, timeout)
 
     def _json(self, args):
-        out = self._run(args)
-        # One JSON object on stdout; tolerate stray lines around it.
-        start, end = out.find("{"), out.rfind("}")
-        if start < 0 or end < start:
-            raise BtyBenchError(f"bty-bench printed no JSON object: {out[:500]!r}")
-        return json.loads(out[start:end + 1])
+        return bty_bench_json(self.binary, args)
 
     def bench(self, model_path, width, height, threads, executor, reps, warmup):
         return self._json(["--model", model_path, "--width", width, "--height", height, "--threads", threads,

@@ -10,11 +10,9 @@ match torch fp32 within 1e-4 (fp16 is reported, not checked). Writes OUT/torch.j
 
   torch_peer.py --models DIR --bty-bench B [--batches 1,4,16] [--reps N] [--compile-budget S] [--out DIR]
 """
-import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +23,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bmodel_reader as br  # noqa: E402
+from bench_util import gpu_bench_parser, log, model_path, run_bty_bench  # noqa: E402
 
 
 class GraphNet(torch.nn.Module):
@@ -59,17 +58,13 @@ class GraphNet(torch.nn.Module):
         return t[-1]
 
 
-def model_path(models, tier):
-    return os.path.join(models, f"beautify-{tier}.bmodel")
-
-
 def ours_output(bty, mpath, x):
     """Our OpenCL executor's output on the CHW float32 input x."""
     with tempfile.TemporaryDirectory() as d:
         inp, out = os.path.join(d, "in.f32"), os.path.join(d, "out.f32")
         x.astype("<f4").tofile(inp)
-        subprocess.run([bty, "--model", mpath, "--device", "opencl", "--input-planar", inp, "--dump-output", out,
-                        "--reps", "0", "--warmup", "0", "--cl-cache", "-"], check=True, stdout=subprocess.DEVNULL)
+        run_bty_bench(bty, ["--model", mpath, "--device", "opencl", "--input-planar", inp, "--dump-output", out,
+                            "--reps", 1, "--warmup", 0, "--cl-cache", "-"])
         return np.fromfile(out, "<f4")
 
 
@@ -109,7 +104,7 @@ def measure(rep, a, tier, b, name, net, x, dtype, dev):
     with torch.no_grad():
         wall, gpu = time_mode(net, xb, a.reps, dtype, dev)
     rep["rows"].append({"tier": tier.upper(), "batch": b, "mode": name, "wall_ms": wall, "gpu_ms": gpu})
-    print(f"{tier} batch {b} {name}: wall {wall:.3f} ms, gpu {gpu:.3f} ms", file=sys.stderr, flush=True)
+    log(f"{tier} batch {b} {name}: wall {wall:.3f} ms, gpu {gpu:.3f} ms")
     save(rep, a.out)
 
 
@@ -132,14 +127,8 @@ def save(rep, out):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--models", required=True)
-    p.add_argument("--bty-bench", required=True)
-    p.add_argument("--tiers", default="s,m,l")
-    p.add_argument("--batches", default="1,4,16")
-    p.add_argument("--reps", type=int, default=50)
+    p = gpu_bench_parser(__doc__, reps=50, out="out")
     p.add_argument("--compile-budget", type=float, default=120, help="seconds of torch.compile in all; then skipped")
-    p.add_argument("--out", default="out")
     p.add_argument("--cpu-smoke", action="store_true", help="run on the CPU (checks this script without a GPU)")
     a = p.parse_args()
     rep = {"torch": torch.__version__, "cuda": torch.version.cuda, "device": None, "check": [], "rows": [],
@@ -158,7 +147,7 @@ def main():
     torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
     compile_ok = hasattr(torch, "compile") and not a.cpu_smoke
     os.makedirs(a.out, exist_ok=True)
-    batches = [int(v) for v in a.batches.split(",")]
+    batches = a.batches
     nets = {}  # tier -> (model, input)
     # Phase 1: the graph check and eager modes for every tier; phase 2: torch.compile within its budget (its first
     # compile may take minutes). Results are saved after every row, so a time limit still leaves the finished ones.
@@ -178,7 +167,7 @@ def main():
         d32 = float(np.abs(ours - ref).max()) if ours.size == ref.size else float("inf")
         d16 = float(np.abs(half - ref).max())
         rep["check"].append({"tier": tier.upper(), "ours_vs_torch_fp32": d32, "torch_fp16_vs_fp32": d16})
-        print(f"{tier}: |ours - torch fp32| {d32:.2e}, |torch fp16 - fp32| {d16:.2e}", file=sys.stderr, flush=True)
+        log(f"{tier}: |ours - torch fp32| {d32:.2e}, |torch fp16 - fp32| {d16:.2e}")
         modes = [("eager fp32", base, torch.float32)]
         if dev.type == "cuda":
             modes.append(("eager fp16", GraphNet(m).to(dev).eval().half(), torch.float16))
@@ -209,7 +198,7 @@ def main():
     save(rep, a.out)
     bad = [c for c in rep["check"] if not c["ours_vs_torch_fp32"] <= 1e-4]
     if bad:
-        print(f"graph check failed: {bad}", file=sys.stderr)
+        log(f"graph check failed: {bad}")
         return 1
     return 0
 

@@ -102,6 +102,45 @@ TEST(OpenCL, ShippedTiersMatchReference) {
   }
 }
 
+// The launch shapes (no device needed): steps with too few work-items at batch 1 split their input channels over a
+// smaller tile's group, the rest keep the large tile; every launch divides evenly and fits a 256-item group. The
+// tier tests above check the split kernels' numbers.
+TEST(OpenCL, LowResolutionStepsSplitTheirInputChannels) {
+  for (const char* tier : {"s", "m", "l"}) {
+    std::string path = shipped(tier);
+    if (::access(path.c_str(), R_OK) != 0) GTEST_SKIP() << path << " missing (set BTY_MODELS to the models folder)";
+    auto model = load_model(path);
+    const Plan plan = make_plan(*model, info(*model).input_width, info(*model).input_height);
+    int smallest_pixels = 1 << 30, smallest_split = 0;
+    for (size_t i = 0; i < plan.steps.size(); ++i) {
+      const ConvStep& s = plan.steps[i];
+      const int ow = plan.width[s.tensor], oh = plan.height[s.tensor];
+      const size_t items = size_t((ow + cl::kGroupX - 1) / cl::kGroupX * cl::kGroupX) *
+                           ((oh + cl::kGroupY - 1) / cl::kGroupY * cl::kGroupY) *
+                           (s.out_channels / cl::out_block(s.out_channels));
+      for (int count : {1, 16}) {
+        const cl::StepLaunch l = cl::step_launch(plan, i, count);
+        const std::string what = path + " step " + std::to_string(i) + " batch " + std::to_string(count);
+        EXPECT_EQ(l.split > 1, items < size_t(cl::kSplitBelowItems) && s.in_channels >= 2 * cl::kMinSplitChannels)
+            << what;
+        EXPECT_GE(s.in_channels / l.split, l.split > 1 ? cl::kMinSplitChannels : 1) << what;
+        EXPECT_LE(l.local[0] * l.local[1] * l.local[2], 256u) << what;
+        for (int d = 0; d < 3; ++d) EXPECT_EQ(l.global[d] % l.local[d], 0u) << what << " dim " << d;
+        EXPECT_EQ(l.global[2], size_t(count) * (s.out_channels / l.out_block) * l.split) << what;
+        EXPECT_GE(l.global[0], size_t(ow)) << what;
+        EXPECT_GE(l.global[1], size_t(oh)) << what;
+      }
+      if (plan.width[s.tensor] * plan.height[s.tensor] < smallest_pixels) {
+        smallest_pixels = plan.width[s.tensor] * plan.height[s.tensor];
+        smallest_split = cl::step_launch(plan, i).split;
+      }
+    }
+    EXPECT_GT(smallest_split, 1) << path << ": the lowest-resolution step should split";
+    EXPECT_EQ(cl::step_launch(plan, 0).split, 1) << path << ": 3 input channels are too few to split";
+    EXPECT_NE(cl::kernel_source(plan, true).find("split"), std::string::npos);
+  }
+}
+
 TEST(OpenCL, BatchSlotsMatchSingleRunsAndImageInput) {
   SKIP_WITHOUT_OPENCL();
   auto model = load_model(shipped("s"));

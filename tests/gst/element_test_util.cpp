@@ -5,6 +5,15 @@
 
 namespace test {
 
+namespace {
+// Every element test binary starts GStreamer once, before its first test.
+class GstEnv : public ::testing::Environment {
+ public:
+  void SetUp() override { gst_init(NULL, NULL); }
+};
+const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new GstEnv);
+}  // namespace
+
 std::string data_path(const char* name) { return std::string(FACE_TEST_DATA) + "/" + name; }
 std::string test_model(const char* tier) { return std::string(TEST_MODEL_DIR) + "/test-" + tier + ".bmodel"; }
 
@@ -215,6 +224,17 @@ FrameFaces pop_faces(GstBus* bus) {
       }
     }
     gst_message_unref(msg);
+  }
+  return out;
+}
+
+GstBuffer* run_frames(Harnessed& t, GstBuffer* in, int frames, FrameFaces& faces) {
+  GstBuffer* out = nullptr;
+  for (int i = 0; i < frames; ++i) {
+    if (out) gst_buffer_unref(out);
+    GST_BUFFER_PTS(in) = GstClockTime(i) * GST_SECOND / 30;
+    out = t.push_copy(in);
+    faces = pop_faces(t.bus);
   }
   return out;
 }

@@ -59,6 +59,9 @@ struct Harnessed {
   GstBuffer* push_copy(GstBuffer* in);
 };
 
+// Pushes `frames` copies of `in` (PTS at 30 fps); returns the last output and the faces of its message.
+GstBuffer* run_frames(Harnessed& t, GstBuffer* in, int frames, FrameFaces& faces);
+
 std::string data_path(const char* name);   // tests/face/data/<name>
 std::string test_model(const char* tier);  // the random-weight test model of a tier
 

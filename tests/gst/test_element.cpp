@@ -21,12 +21,6 @@ using namespace test;
 
 namespace {
 
-class GstEnv : public ::testing::Environment {
- public:
-  void SetUp() override { gst_init(NULL, NULL); }
-};
-const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new GstEnv);
-
 constexpr double kTemporalSmoothingDefault = 0.5;  // README, docs/element.md (bty::gst::defaults)
 
 const char* const kFormats[] = {"I420", "YV12", "NV12", "NV21", "YUY2", "UYVY", "YVYU", "RGBA", "BGRA",
@@ -36,18 +30,6 @@ struct Step {
   int w, h, pad;
   bool expect_face;
 };
-
-// Pushes `frames` copies of `in`; returns the last output and the faces of its message.
-GstBuffer* run_frames(Harnessed& t, GstBuffer* in, int frames, FrameFaces& faces) {
-  GstBuffer* out = nullptr;
-  for (int i = 0; i < frames; ++i) {
-    if (out) gst_buffer_unref(out);
-    GST_BUFFER_PTS(in) = GstClockTime(i) * GST_SECOND / 30;
-    out = t.push_copy(in);
-    faces = pop_faces(t.bus);
-  }
-  return out;
-}
 
 }  // namespace
 

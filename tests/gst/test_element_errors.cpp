@@ -14,12 +14,6 @@ using namespace test;
 
 namespace {
 
-class GstEnv : public ::testing::Environment {
- public:
-  void SetUp() override { gst_init(NULL, NULL); }
-};
-const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new GstEnv);
-
 // Starts a lone element (READY -> PAUSED) and returns the error message it posted, if any.
 GstMessage* start_error(GstElement* e, GstStateChangeReturn& ret) {
   GstBus* bus = gst_bus_new();

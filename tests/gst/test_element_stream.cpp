@@ -12,12 +12,6 @@ using namespace test;
 
 namespace {
 
-class GstEnv : public ::testing::Environment {
- public:
-  void SetUp() override { gst_init(NULL, NULL); }
-};
-const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new GstEnv);
-
 // The element with the test model and messages, detection left at `mode`.
 GstElement* make_with_detection(const char* mode, int threads = 1) {
   GstElement* e = make_beautify({{"synchronous-detection", mode}, {"threads", std::to_string(threads)}});

@@ -1,0 +1,145 @@
+// The element's `device` property: its values and default; device=opencl gives the CPU's pixels on faces (the nets
+// agree within 1e-4, so at most one code value after blending) and exact ones elsewhere; with no OpenCL platform
+// (meson runs this binary again with OCL_ICD_VENDORS at an empty folder and BTY_EXPECT_NO_OPENCL=1) device=opencl
+// posts exactly one warning saying why and the stream goes on, on the CPU, unchanged.
+#include "element_test_util.h"
+
+#include "settings.h"
+
+#include <beautify/engine.h>
+
+#include <cstdlib>
+#include <cstring>
+
+using namespace test;
+
+namespace {
+
+bool no_opencl_expected() {
+  const char* e = std::getenv("BTY_EXPECT_NO_OPENCL");
+  return e && *e == '1';
+}
+
+// Warnings on the bus so far (drains it), their texts appended to `texts`.
+int pop_warnings(GstBus* bus, std::string& texts) {
+  int n = 0;
+  while (GstMessage* m = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING)) {
+    GError* err = nullptr;
+    gchar* dbg = nullptr;
+    gst_message_parse_warning(m, &err, &dbg);
+    texts += std::string(err ? err->message : "") + "\n";
+    g_clear_error(&err);
+    g_free(dbg);
+    gst_message_unref(m);
+    ++n;
+  }
+  return n;
+}
+
+// Largest per-byte difference of two same-sized buffers.
+int max_byte_diff(GstBuffer* a, GstBuffer* b) {
+  GstMapInfo ma, mb;
+  if (!gst_buffer_map(a, &ma, GST_MAP_READ)) return 256;
+  if (!gst_buffer_map(b, &mb, GST_MAP_READ)) {
+    gst_buffer_unmap(a, &ma);
+    return 256;
+  }
+  int d = ma.size == mb.size ? 0 : 256;
+  for (gsize i = 0; i < std::min(ma.size, mb.size); ++i) d = std::max(d, std::abs(int(ma.data[i]) - int(mb.data[i])));
+  gst_buffer_unmap(a, &ma);
+  gst_buffer_unmap(b, &mb);
+  return d;
+}
+
+}  // namespace
+
+TEST(Device, ValuesAndDefault) {
+  GstElement* e = make_beautify();
+  ASSERT_NE(e, nullptr);
+  GParamSpec* ps = g_object_class_find_property(G_OBJECT_GET_CLASS(e), "device");
+  ASSERT_NE(ps, nullptr);
+  ASSERT_TRUE(G_IS_PARAM_SPEC_ENUM(ps));
+  GEnumClass* ec = G_PARAM_SPEC_ENUM(ps)->enum_class;
+  for (const char* nick : {"auto", "cpu", "opencl"}) EXPECT_NE(g_enum_get_value_by_nick(ec, nick), nullptr) << nick;
+  const char* env = std::getenv("BEAUTIFY_DEVICE");
+  const char* want = env && (!std::strcmp(env, "cpu") || !std::strcmp(env, "opencl")) ? env : "auto";
+  EXPECT_STREQ(want, bty::to_string(env ? bty::gst::default_device() : bty::gst::defaults::device));
+  EXPECT_STREQ(g_enum_get_value(ec, G_PARAM_SPEC_ENUM(ps)->default_value)->value_nick, want);
+  gst_util_set_object_arg(G_OBJECT(e), "device", "opencl");
+  gint v = -1;
+  g_object_get(e, "device", &v, NULL);
+  EXPECT_STREQ(g_enum_get_value(ec, v)->value_nick, "opencl");
+  gst_object_unref(e);
+}
+
+// Two faces in one frame go as one OpenCL batch; with max-faces=1 at start (a batch of one slot) raised to 2 while
+// playing, they go as two batches (the first batch's outputs copied before the second run).
+TEST(Device, OpenCLGivesTheCpuPixels) {
+  if (no_opencl_expected()) GTEST_SKIP() << "BTY_EXPECT_NO_OPENCL=1: only the fallback test runs";
+  std::string why;
+  if (!bty::opencl_available(false, &why)) GTEST_SKIP() << "no OpenCL device: " << why;
+  GstBuffer* in = load_pair(data_path("biden.jpg"), data_path("biden.jpg"), "I420", 970, 1102);
+  ASSERT_NE(in, nullptr);
+  struct Run {
+    const char* device;
+    int start_max_faces;
+    GstBuffer* out = nullptr;
+    FrameFaces faces;
+  } runs[] = {{"cpu", 4, nullptr, {}}, {"opencl", 4, nullptr, {}}, {"opencl", 1, nullptr, {}}};
+  for (Run& r : runs) {
+    Harnessed t(make_beautify({{"device", r.device}, {"max-faces", std::to_string(r.start_max_faces)}}));
+    gst_harness_set_src_caps_str(t.h, caps_string("I420", 970, 1102).c_str());
+    g_object_set(t.element, "max-faces", 4, NULL);
+    std::string texts;
+    EXPECT_EQ(pop_warnings(t.bus, texts), 0) << r.device << ": " << texts;
+    r.out = run_frames(t, in, 4, r.faces);
+    EXPECT_EQ(pop_warnings(t.bus, texts), 0) << r.device << ": " << texts;
+  }
+  for (Run& r : runs) {
+    SCOPED_TRACE(std::string(r.device) + " max-faces " + std::to_string(r.start_max_faces) + " at start");
+    ASSERT_EQ(r.faces.rois.size(), 2u);
+    EXPECT_EQ(compare("I420", 970, 1102, in, r.out, r.faces.rois).outside, 0);
+    EXPECT_GT(compare("I420", 970, 1102, in, r.out, r.faces.rois).inside, 2000);
+    EXPECT_LE(max_byte_diff(runs[0].out, r.out), 1);
+  }
+  for (Run& r : runs) gst_buffer_unref(r.out);
+  gst_buffer_unref(in);
+}
+
+TEST(Device, NoPlatformFallsBackWithOneWarning) {
+  if (!no_opencl_expected()) GTEST_SKIP() << "runs only with BTY_EXPECT_NO_OPENCL=1 (see tests/gst/meson.build)";
+  GstBuffer* in = load_frame(data_path("biden.jpg"), "RGBA", 485, 551);
+  ASSERT_NE(in, nullptr);
+  Harnessed t(make_beautify({{"device", "opencl"}}));
+  gst_harness_set_src_caps_str(t.h, caps_string("RGBA", 485, 551).c_str());
+  std::string texts;
+  EXPECT_EQ(pop_warnings(t.bus, texts), 1) << texts;
+  EXPECT_NE(texts.find("OpenCL"), std::string::npos) << texts;
+  EXPECT_NE(texts.find("CPU"), std::string::npos) << texts;
+  FrameFaces faces;
+  GstBuffer* out = run_frames(t, in, 4, faces);
+  ASSERT_EQ(faces.rois.size(), 1u);
+  EXPECT_EQ(compare("RGBA", 485, 551, in, out, faces.rois).outside, 0);
+  EXPECT_GT(compare("RGBA", 485, 551, in, out, faces.rois).inside, 500);
+  EXPECT_EQ(pop_warnings(t.bus, texts), 0) << "one warning only: " << texts;
+  gst_buffer_unref(out);
+  gst_buffer_unref(in);
+}
+
+// device=auto without a GPU (PoCL is a CPU device; or no platform at all) takes the CPU and says nothing.
+TEST(Device, AutoWithoutAGpuTakesTheCpuSilently) {
+  std::string why;
+  if (bty::opencl_available(true, &why)) GTEST_SKIP() << "a GPU is present: " << why;
+  GstBuffer* in = load_frame(data_path("biden.jpg"), "RGBA", 485, 551);
+  ASSERT_NE(in, nullptr);
+  Harnessed t(make_beautify({{"device", "auto"}}));
+  gst_harness_set_src_caps_str(t.h, caps_string("RGBA", 485, 551).c_str());
+  FrameFaces faces;
+  GstBuffer* out = run_frames(t, in, 2, faces);
+  std::string texts;
+  EXPECT_EQ(pop_warnings(t.bus, texts), 0) << texts;
+  ASSERT_EQ(faces.rois.size(), 1u);
+  EXPECT_GT(compare("RGBA", 485, 551, in, out, faces.rois).inside, 500);
+  gst_buffer_unref(out);
+  gst_buffer_unref(in);
+}
