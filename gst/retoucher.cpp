@@ -1,6 +1,7 @@
 #include "retoucher.h"
 
 #include "blend/draw.h"
+#include "stream_frame.h"
 #include "thread_pool.h"
 
 #include <algorithm>
@@ -292,16 +293,7 @@ std::vector<face::Face> Retoucher::run_face_stage(const blend::Frame& f) {
 }
 
 std::vector<face::Face> Retoucher::process(uint8_t* const plane[3], const int stride[3], const FrameSettings& s) {
-  blend::Frame f;
-  f.format = stream_.format;
-  f.width = stream_.width;
-  f.height = stream_.height;
-  f.matrix = stream_.matrix;
-  f.full_range = stream_.full_range;
-  for (int i = 0; i < 3; ++i) {
-    f.plane[i] = plane[i];
-    f.stride[i] = stride[i];
-  }
+  const blend::Frame f = frame_of(stream_, plane, stride);
   stage_->set_options(s.max_faces, s.min_face_size, s.detect_interval);
   std::vector<face::Face> faces = run_face_stage(f);
   retouch(f, faces, s);
