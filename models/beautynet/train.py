@@ -125,8 +125,12 @@ def run(a, log=print):
         st = torch.load(ckpt, map_location=dev)
         for k, t in tr.items():
             t.load(st["tiers"][k])
-        g.set_state(st["rng"].cpu())
         hist, evals, start = st["hist"], st["evals"], st["step"]
+        try:
+            g.set_state(st["rng"].cpu())
+        except RuntimeError:  # a CUDA generator's state on a CPU run or the reverse: same weights, new draws
+            g.manual_seed(a.seed + start)
+            log("the checkpoint's random state is another device's: synthesis draws from seed %d" % (a.seed + start))
         total = max(a.steps, st["total"])  # a larger --steps extends the run (the cosine schedule stretches)
         log("resumed at step %d of %d" % (start, total))
     t0 = time.time()
