@@ -61,7 +61,11 @@ def clean_skin(skin, bm):
     return (skin > 0.5).float() * (1 - F.max_pool2d(bm, 5, 1, 2))
 
 
-def beauty_loss(x, out_layers, b, w_blem=6.0, w_chroma=2.0, w_mean=10.0, w_tone=0.5, w_alpha=0.05):
+# Weights of the blemish-only pixel term and of its chroma part (the shipped runs 6/7; train.py takes its defaults here).
+W_BLEM, W_CHROMA = 6.0, 2.0
+
+
+def beauty_loss(x, out_layers, b, w_blem=W_BLEM, w_chroma=W_CHROMA, w_mean=10.0, w_tone=0.5, w_alpha=0.05):
     """x: input, out_layers: nets.layers(raw output), b: the batch (t, tone, bm, w, skin). Returns (total, parts).
     - blemish output vs B: Charbonnier over the whole crop plus, with weight w_blem, Charbonnier over the blemish
       masks alone with every instance weighted about equally (b["w"]); normalised by the masks' weight, not the

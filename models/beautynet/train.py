@@ -238,8 +238,8 @@ def parser():
     p.add_argument("--seed", type=int, default=20261201)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--synth-chunk", type=int, default=4, help="batches synthesised per call (same data, fewer launches)")
-    p.add_argument("--w-blem", type=float, default=6.0, help="weight of the blemish-only pixel term (losses.py)")
-    p.add_argument("--w-chroma", type=float, default=2.0, help="weight of its chroma part, relative (losses.py)")
+    p.add_argument("--w-blem", type=float, default=losses.W_BLEM, help="weight of the blemish-only pixel term (losses.py)")
+    p.add_argument("--w-chroma", type=float, default=losses.W_CHROMA, help="weight of its chroma part, relative (losses.py)")
     p.add_argument("--steps", type=int, default=12000, help="0: from --budget-seconds and the measured speed")
     p.add_argument("--budget-seconds", type=float, default=480)
     p.add_argument("--time-limit", type=float, default=0, help="> 0: stop after this many seconds, evaluated, "
