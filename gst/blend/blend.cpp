@@ -65,10 +65,16 @@ inline Tap tap_at(double c, int start, int span, int n) {
   return Tap{i0, std::min(i0 + 1, n - 1), float(s - i0)};
 }
 
-// Ordered dither instead of round-to-nearest: the feathered mask makes many deltas a fraction of a code value, and
-// rounding each to nearest would drop every |delta| < 0.5 (on YUV frames most chroma corrections are that small).
-// floor(v + delta + t) with t from a 4×4 Bayer matrix keeps the mean of the delta over each 4×4 block; the pattern is
-// fixed to frame positions (no temporal noise) and a zero delta never changes a pixel (t < 1).
+// Quantising v + delta to a byte, floor(v + delta + t):
+// - luma-like samples (R, G, B of RGB frames, Y, GRAY8) round to nearest (t = 1/2). A fixed dither pattern there
+//   does not move with the face: on video it was most of the retouch layer's measured flicker (docs/temporal.md:
+//   e.g. 38.9 % -> 6.6 % on LivePortrait d0), and a luma correction below half a code value is not visible;
+// - chroma samples of YUV frames use a 4×4 ordered dither (t from a Bayer matrix, fixed to frame positions): most
+//   chroma corrections are a fraction of a code value (the RGB delta's colour spread over Cb/Cr, at half resolution),
+//   and rounding would drop them (a third of the G/B retouch lost in I420 against RGB); the dither keeps their mean
+//   over each 4×4 block.
+// A zero delta never changes a sample (t < 1).
+constexpr float kRoundToNearest = 0.5f;
 constexpr float kBayer4[4][4] = {{0.5f / 16, 8.5f / 16, 2.5f / 16, 10.5f / 16},
                                  {12.5f / 16, 4.5f / 16, 14.5f / 16, 6.5f / 16},
                                  {3.5f / 16, 11.5f / 16, 1.5f / 16, 9.5f / 16},
@@ -266,7 +272,7 @@ struct Scratch {
   std::vector<float> row[4];      // per frame row, over the ROI: delta per plane (3) and alpha, at frame resolution
   std::vector<float> maprow;      // a vertically interpolated map row
   std::vector<float> weight;      // per frame row: mask × strength / 255
-  std::vector<float> dither;      // per frame row: the dither thresholds
+  std::vector<float> dither;      // per frame row: the quantiser's thresholds (luma: 1/2; chroma: dither)
   std::vector<uint8_t> bytes[3];  // per frame row: the new bytes per plane
   std::vector<uint16_t> pair, blocks;  // chroma: mask sums over two luma rows, and over 2×2 blocks
   Taps taps;
@@ -453,7 +459,7 @@ void apply_full_res(const Frame& f, const Rect& roi, const uint8_t* mask, int ma
   for (int c = 0; c < 3; ++c) sc.high[c].resize(roi.width);
   sc.maprow.resize(M.width + 1);
   sc.weight.resize(roi.width);
-  dither_rows(roi.x, roi.width, sc.dither);
+  sc.dither.assign(roi.width, kRoundToNearest);
   const float wk = strength / 255.f;
   for (int y = roi.y; y < roi.y + roi.height; ++y) {
     const uint8_t* m = mask + size_t(y - full_roi.y) * mask_stride + (roi.x - full_roi.x);
@@ -492,9 +498,9 @@ void apply_full_res(const Frame& f, const Rect& roi, const uint8_t* mask, int ma
         for (int x = a; x < b; ++x) d[x] *= w[x];
       }
     }
-    const float* dither = sc.dither.data() + size_t(y & 3) * roi.width;
+    const float* round = sc.dither.data();
     uint8_t* p = f.plane[0] + size_t(y) * f.stride[0] + size_t(roi.x) * bpp;
-    for (int c = 0; c < planes; ++c) quantise_row(p + off[c], bpp, sc.row[c].data(), dither, a, b, sc.bytes[c].data());
+    for (int c = 0; c < planes; ++c) quantise_row(p + off[c], bpp, sc.row[c].data(), round, a, b, sc.bytes[c].data());
     if (planes == 1) {
       const uint8_t* q = sc.bytes[0].data();
       uint8_t* py = p + off[0];

@@ -3,9 +3,11 @@
 // element and the tests call it directly.
 //
 // Guarantees: a pixel (or, for YUV, a chroma sample) is written only where the mask over it is non-zero; every
-// other byte of the frame, inside or outside the ROI, is left untouched (bit-exact). Values are quantised with a
-// fixed 4×4 ordered dither, floor(v + delta + t), t = (Bayer index + 0.5) / 16 at the sample's (x & 3, y & 3) —
-// so fractional deltas keep their mean instead of rounding away — and clamped to 0..255.
+// other byte of the frame, inside or outside the ROI, is left untouched (bit-exact). Values are quantised as
+// floor(v + delta + t) clamped to 0..255: luma-like samples (R, G, B, Y, GRAY8) round to nearest (t = 1/2: no fixed
+// pattern that stays put while the face moves); chroma samples of YUV frames use a fixed 4×4 ordered dither,
+// t = (Bayer index + 0.5) / 16 at the sample's (x & 3, y & 3), so their fractional deltas keep their mean instead of
+// rounding away (blend.cpp says why each).
 #pragma once
 
 #include <beautify/engine.h>

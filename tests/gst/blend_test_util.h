@@ -144,8 +144,10 @@ inline bool in_rect(const Rect& r, int x, int y) {
   return x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height;
 }
 
-// The blend's quantiser, written out independently: floor(v + delta + t), t = (Bayer index + 0.5) / 16.
-inline int quantise(double v, int x, int y) {
+// The blend's quantisers, written out independently: luma-like samples (R, G, B, Y, GRAY8) round to nearest;
+// chroma samples of YUV frames floor(v + delta + t), t = (Bayer index + 0.5) / 16 at the sample's (x & 3, y & 3).
+inline int round_luma(double v) { return std::clamp(int(std::floor(v + 0.5)), 0, 255); }
+inline int quantise_chroma(double v, int x, int y) {
   static const int bayer[4][4] = {{0, 8, 2, 10}, {12, 4, 14, 6}, {3, 11, 1, 9}, {15, 7, 13, 5}};
   const int q = int(std::floor(v + (bayer[y & 3][x & 3] + 0.5) / 16));
   return std::clamp(q, 0, 255);

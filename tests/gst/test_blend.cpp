@@ -161,9 +161,9 @@ TEST(Blend, MaskAndStrengthWeightTheDelta) {
   blend::apply(frame.f, roi, mask.data(), layer.get(), 0.5f);
   for (int x = 0; x < 16; ++x) {
     const double w = mask[x] / 255.0 * 0.5;
-    EXPECT_EQ(frame.mem[0][x * 3 + 0], quantise(100 + w * 20, x, 0)) << x;
-    EXPECT_EQ(frame.mem[0][x * 3 + 1], quantise(100 - w * 20, x, 0)) << x;
-    EXPECT_EQ(frame.mem[0][x * 3 + 2], quantise(100 + w * 7, x, 0)) << x;
+    EXPECT_EQ(frame.mem[0][x * 3 + 0], round_luma(100 + w * 20)) << x;
+    EXPECT_EQ(frame.mem[0][x * 3 + 1], round_luma(100 - w * 20)) << x;
+    EXPECT_EQ(frame.mem[0][x * 3 + 2], round_luma(100 + w * 7)) << x;
   }
   EXPECT_EQ(frame.mem[0][0], 100);  // mask 0
 }
@@ -194,9 +194,9 @@ TEST(Blend, ConstantDeltaPacked422AndGray) {
         const double ys = full ? 1 : 219.0 / 255, cs = full ? 1 : 224.0 / 255;
         const uint8_t* row3 = &frame.mem[0][3 * frame.f.stride[0]];
         const uint8_t* row2 = &frame.mem[0][2 * frame.f.stride[0]];
-        EXPECT_EQ(row3[4 * 2 + pk.y0 + 2], quantise(128 + dy * ys, 5, 3)) << int(pk.fmt);  // pixel 5 = 2nd of pair 2
-        EXPECT_EQ(row2[4 * 3 + pk.cb], quantise(128 + dcb * cs, 3, 2)) << int(pk.fmt);
-        EXPECT_EQ(row2[4 * 3 + pk.cr], quantise(128 + dcr * cs, 3, 2)) << int(pk.fmt);
+        EXPECT_EQ(row3[4 * 2 + pk.y0 + 2], round_luma(128 + dy * ys)) << int(pk.fmt);  // pixel 5 = 2nd of pair 2
+        EXPECT_EQ(row2[4 * 3 + pk.cb], quantise_chroma(128 + dcb * cs, 3, 2)) << int(pk.fmt);
+        EXPECT_EQ(row2[4 * 3 + pk.cr], quantise_chroma(128 + dcr * cs, 3, 2)) << int(pk.fmt);
         // The odd width's last macropixel: its second luma byte (no pixel) is never written.
         for (int y = 0; y < 10; ++y) {
           const size_t i = size_t(y) * frame.f.stride[0] + 4 * 6 + pk.y0 + 2;
@@ -210,7 +210,7 @@ TEST(Blend, ConstantDeltaPacked422AndGray) {
   TestLayer layer(3, 4, roi, 1.f);
   layer.fill_constant(float(dr), float(dg), float(db));
   blend::apply(gray.f, roi, mask.data(), layer.get(), 1.f);
-  EXPECT_EQ(gray.mem[0][3 * gray.f.stride[0] + 5], quantise(128 + 0.299 * dr + 0.587 * dg + 0.114 * db, 5, 3));
+  EXPECT_EQ(gray.mem[0][3 * gray.f.stride[0] + 5], round_luma(128 + 0.299 * dr + 0.587 * dg + 0.114 * db));
 }
 
 // YUV: ΔY, ΔCb, ΔCr from the RGB delta with the frame's matrix and range (independent textbook formula).
@@ -232,8 +232,8 @@ TEST(Blend, ConstantDeltaYuvMatrixAndRange) {
         const double dy = kr * dr + (1 - kr - kb) * dg + kb * db;
         const double dcb = (db - dy) / (2 * (1 - kb)), dcr = (dr - dy) / (2 * (1 - kr));
         const double ys = full ? 1 : 219.0 / 255, cs = full ? 1 : 224.0 / 255;
-        const int ey = quantise(128 + dy * ys, 5, 3), ecb = quantise(128 + dcb * cs, 3, 2),
-                  ecr = quantise(128 + dcr * cs, 3, 2);
+        const int ey = round_luma(128 + dy * ys), ecb = quantise_chroma(128 + dcb * cs, 3, 2),
+                  ecr = quantise_chroma(128 + dcr * cs, 3, 2);
         EXPECT_EQ(frame.mem[0][3 * frame.f.stride[0] + 5], ey);
         const bool semi = fmt == PixelFormat::NV12 || fmt == PixelFormat::NV21;
         const bool swap = fmt == PixelFormat::YV12 || fmt == PixelFormat::NV21;
@@ -264,8 +264,8 @@ TEST(Blend, ChromaUsesTheBlockAveragedMask) {
   layer.fill_constant(0, 0, 40);  // pure blue: Cb moves
   blend::apply(frame.f, roi, mask.data(), layer.get(), 1.f);
   const double kb = 0.0722, dcb = (40 - kb * 40) / (2 * (1 - kb));
-  EXPECT_EQ(frame.mem[1][0], quantise(128 + dcb, 0, 0));
-  EXPECT_EQ(frame.mem[1][1], quantise(128 + dcb * 0.25, 1, 0));
+  EXPECT_EQ(frame.mem[1][0], quantise_chroma(128 + dcb, 0, 0));
+  EXPECT_EQ(frame.mem[1][1], quantise_chroma(128 + dcb * 0.25, 1, 0));
 }
 
 // Bilinear upsampling, pixel-centre aligned: a layer that is linear in x gives the same line at full resolution.
@@ -282,31 +282,35 @@ TEST(Blend, BilinearUpsamplingOfALinearRamp) {
       layer.chw[y * 8 + x] = layer.chw[n + y * 8 + x] = layer.chw[2 * n + y * 8 + x] = 8.f * x;
   blend::apply(frame.f, roi, mask.data(), layer.get(), 1.f);
   // Layer cell i is centred at frame x = 8i + 3.5; between the first and last centres the delta is x - 3.5.
-  for (int x = 4; x < 60; ++x) EXPECT_EQ(frame.mem[0][size_t(3) * 256 + x * 4], quantise(100 + (x - 3.5), x, 3)) << x;
+  for (int x = 4; x < 60; ++x) EXPECT_EQ(frame.mem[0][size_t(3) * 256 + x * 4], round_luma(100 + (x - 3.5))) << x;
   // Beyond the outer centres it holds the edge value.
   EXPECT_EQ(frame.mem[0][0], 100);
   EXPECT_EQ(frame.mem[0][63 * 4], 156);
 }
 
-// A delta far below one code value is kept on average (plain rounding would drop it everywhere), and a zero delta
-// changes nothing.
-TEST(Blend, DitherKeepsTheMeanOfSmallDeltas) {
+// Luma rounds to nearest: a delta below half a code value leaves Y alone, one above it moves every Y by one (no
+// fixed pattern that would stay put while the face moves). A chroma delta far below one code value is kept on
+// average (plain rounding would drop it everywhere). A zero delta changes nothing.
+TEST(Blend, LumaRoundsAndChromaKeepsTheMeanOfSmallDeltas) {
   std::mt19937 rng(8);
-  for (float d : {0.25f, -0.3f, 0.0f}) {
+  for (float d : {0.25f, -0.3f, 0.0f, 0.6f}) {
     OwnedFrame frame(PixelFormat::I420, 32, 32, 0, rng, true);
     for (auto& plane : frame.mem)
       for (auto& v : plane) v = 128;
     const Rect roi{0, 0, 32, 32};
     std::vector<uint8_t> mask(32 * 32, 255);
     TestLayer layer(4, 4, roi, 1.f);
-    layer.fill_constant(d, d, d);  // grey: ΔY = d, no chroma
+    layer.layer.colour = Colour::YCbCr;
+    layer.fill_constant(d, d, -d);  // ΔY = d, ΔCb = d, ΔCr = -d (full-range frame: code deltas as they are)
     blend::apply(frame.f, roi, mask.data(), layer.get(), 1.f);
-    double sum = 0;
     for (int y = 0; y < 32; ++y)
-      for (int x = 0; x < 32; ++x) sum += frame.mem[0][size_t(y) * frame.f.stride[0] + x] - 128;
-    EXPECT_NEAR(sum / (32 * 32), d, 1.0 / 16) << d;
-    for (int p = 1; p < 3; ++p)
-      for (uint8_t v : frame.mem[p]) EXPECT_EQ(v, 128);
+      for (int x = 0; x < 32; ++x) ASSERT_EQ(frame.mem[0][size_t(y) * frame.f.stride[0] + x], round_luma(128 + d)) << d;
+    for (int p = 1; p < 3; ++p) {
+      double sum = 0;
+      for (int y = 0; y < 16; ++y)
+        for (int x = 0; x < 16; ++x) sum += frame.mem[p][size_t(y) * frame.f.stride[p] + x] - 128;
+      EXPECT_NEAR(sum / (16 * 16), p == 1 ? d : -d, 1.0 / 16) << d << " plane " << p;
+    }
   }
 }
 

@@ -38,7 +38,7 @@ TEST(Layers, BlemishAndToneWeightTheirOwnDelta) {
         for (int x = 0; x < 12; ++x)
           for (int k = 0; k < 3; ++k) {
             const size_t o = size_t(y) * frame.f.stride[0] + size_t(x) * bpp + off[k];
-            ASSERT_EQ(frame.mem[0][o], quantise(before.mem[0][o] + c.blemish * db[k] + c.tone * dt[k], x, y))
+            ASSERT_EQ(frame.mem[0][o], round_luma(before.mem[0][o] + c.blemish * db[k] + c.tone * dt[k]))
                 << "blemish " << c.blemish << " tone " << c.tone << " channel " << k;
           }
     }
@@ -304,7 +304,7 @@ TEST(SpotStep, MatchesTheFormula) {
           for (int x = 0; x < roi.width; ++x) {
             const double h = high[size_t(y) * roi.width + x];
             const int fx = roi.x + x, fy = roi.y + y;
-            const int want = quantise(v(fx, fy) + tau * std::tanh(h / tau) - h, fx, fy);
+            const int want = round_luma(v(fx, fy) + tau * std::tanh(h / tau) - h);
             const int got = frame.mem[0][size_t(fy) * frame.f.stride[0] + size_t(fx) * bpp + off[c]];
             differ += got != want;
             worst = std::max(worst, std::abs(got - want));
