@@ -77,6 +77,12 @@ def run_net(net, x, skin, spot=True, tone=0.0):
     return y
 
 
+def as_element_writes(x, y):
+    """y as the element writes it on an RGB frame: x + the delta rounded to whole code values (gst/blend/blend.h;
+    on 8-bit x exactly the element's rounding to nearest)."""
+    return (x + torch.round((y - x) * 255) / 255).clamp(0, 1)
+
+
 def cap(x, b, skin, w, h):
     """Best possible delta on a w x h grid over the tier's cut: area-average of (B - X), upsampled bilinearly."""
     x0, wc = cut(w, h, x)
@@ -206,6 +212,7 @@ def main():
     for n, net in tiers.items():
         methods[n] = lambda x, sk, net=net: run_net(net, x, sk)
     methods["M-nospot"] = lambda x, sk: run_net(tiers["M"], x, sk, spot=False)
+    methods["M-8bit"] = lambda x, sk: as_element_writes(x, run_net(tiers["M"], x, sk))
     methods["bilateral"] = bilateral
     caps = {"cap-%s" % n: (t.tier.width, t.tier.height) for n, t in tiers.items()}
     caps["cap-M-half-res (v1 grid)"] = (tiers["M"].tier.width // 2, tiers["M"].tier.height // 2)
@@ -383,6 +390,8 @@ def write_md(res, meta, per_type, tones, path, docs):
           "- **cap-T**: the best possible blemish delta on tier T's output grid (its full input resolution, v2), "
           "and on the half-resolution grid the v1 nets had; not a method, a ceiling for that output resolution.",
           "- **M-nospot**: tier M without the frame-resolution spot step (the upsampled delta alone).",
+          "- **M-8bit**: tier M's output as the element writes it on an 8-bit RGB frame (the delta rounded to "
+          "nearest): corrections below half a code value are dropped, so its clean-skin drift is lower.",
           "", "## Per blemish type", "",
           "Same faces, one family at a time (seed %d). `%s` is held out: never drawn in training. ΔE reduction "
           "pooled / per instance / chroma left." % (meta["seed"] + 1, meta["held_out"]), "",

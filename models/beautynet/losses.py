@@ -3,6 +3,7 @@ mean colour of clean skin, tone, alpha, and the frozen-segmenter discriminator l
 import torch
 import torch.nn.functional as F
 
+from . import synth
 from .synth import gauss_blur
 
 
@@ -102,6 +103,25 @@ def beauty_loss(x, out_layers, b, w_blem=W_BLEM, w_chroma=W_CHROMA, w_mean=10.0,
     parts = dict(pix=pix.item(), ssim=ssim.item(), grad=grad.item(), tex=tex.item(), mean=mean_off.item(),
                  tone=tone.item(), alpha=al.item())
     return total, parts, y
+
+
+# Weight of the temporal-consistency term (temporal_loss), and of the tone layer inside it (the element's default
+# `tone` strength: the layer a viewer sees is blemish + 0.5 x tone).
+W_TEMP, TEMP_TONE = 0.0, 0.5
+
+
+def temporal_loss(out1, out2, b):
+    """Flicker in training: the retouch of a face that moved by b["shift"] pixels and was seen through another
+    camera draw (b["x2"]) must be the first retouch moved along (docs/temporal.md: the net's small corrections on
+    clean skin followed camera noise). Charbonnier of the two layers' difference, mean over skin (2-px border out:
+    the move reflects the edge)."""
+    m = b["skin2"].clone()
+    m[..., :2, :] = m[..., -2:, :] = m[..., :, :2] = m[..., :, -2:] = 0
+    d = 0
+    for k, wk in ((0, 1.0), (1, TEMP_TONE)):
+        moved = synth.translate(out1[k], b["shift"])
+        d = d + wk * masked_mean(charbonnier(out2[k] - moved), m)
+    return d
 
 
 def disc_loss(seg, y, skin, bm):

@@ -31,6 +31,7 @@ SPAN = 1.15                        # stored crop covers 1.15x the nominal ROI: r
 MIN_FACE = 100                     # dlib box width in source pixels; smaller faces would be upsampled mush
 VAL_SOURCES = {"debian-python3-skimage", "debian-opencv-doc", "github-google-mediapipe", "github-KwaiVGI-LivePortrait"}
 VAL_IDENTITIES = ("obama", "biden")
+VIDEO_FRAMES = 12                  # per training-source clip: 8 clips -> ~100 more training faces
 PREDICTOR = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"
 
 
@@ -131,6 +132,22 @@ def masks_from_landmarks(img, p):
     return skin, feat
 
 
+def video_frames(path, n, outdir):
+    """n frames spread evenly over a clip (its first and last 5 % skipped), written as PNG; returns their paths.
+    Distinct poses, expressions and light of the clip's person: more faces to learn skin from than the photos alone."""
+    cap = cv2.VideoCapture(path)
+    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    out = []
+    for k in range(n if total > 0 else 0):
+        i = int(total * (0.05 + 0.9 * (k + 0.5) / n))
+        cap.set(cv2.CAP_PROP_POS_FRAMES, i)
+        ok, frame = cap.read()
+        if ok:
+            out.append(os.path.join(outdir, "%s_f%04d.png" % (os.path.splitext(os.path.basename(path))[0], i)))
+            cv2.imwrite(out[-1], frame)
+    return out
+
+
 def identity(src, name):
     for who in VAL_IDENTITIES:
         if who in name.lower():
@@ -143,9 +160,18 @@ def main():
     ap.add_argument("--faces", default=os.path.join(ROOT, "..", "shared", "data", "faces"))
     ap.add_argument("-o", "--output", default=os.path.join(ROOT, ".devdata", "faces.npz"))
     ap.add_argument("--preview", help="folder for a few crop/mask previews")
+    ap.add_argument("--video-frames", type=int, default=VIDEO_FRAMES,
+                    help="frames taken evenly from each training-source clip (0: photos only)")
     a = ap.parse_args()
-    rows = [r for r in csv.DictReader(open(os.path.join(a.faces, "manifest.csv"))) if r["kind"] == "images"]
+    manifest = list(csv.DictReader(open(os.path.join(a.faces, "manifest.csv"))))
+    rows = [r for r in manifest if r["kind"] == "images"]
     paths = [os.path.join(a.faces, r["file"]) for r in rows]
+    tmp = tempfile.TemporaryDirectory()
+    for r in manifest:
+        if r["kind"] == "videos" and r["source"] not in VAL_SOURCES:
+            for path in video_frames(os.path.join(a.faces, r["file"]), a.video_frames, tmp.name):
+                rows.append(r)
+                paths.append(path)
     found = detect(paths, os.path.join(os.path.dirname(a.output), "bin"))
     rec = {k: [] for k in ("jpeg", "skin", "feat", "pts", "val", "source", "file", "face_px", "ident")}
     for r, path in zip(rows, paths):
@@ -166,7 +192,7 @@ def main():
             if (skin > 128).mean() < 0.08:
                 continue  # occluded or profile: the gate left too little skin
             name = os.path.basename(path)
-            who = identity(r["source"], name)
+            who = identity(r["source"], os.path.basename(r["file"]))  # a clip's frames: one identity
             ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 97])
             rec["jpeg"].append(np.frombuffer(jpg.tobytes(), np.uint8))
             rec["skin"].append(skin)

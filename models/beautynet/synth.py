@@ -401,9 +401,25 @@ def load_faces(path, device):
                 name=d["name"], source=d["source"])
 
 
-def make_batch(data, idx, g, out_hw, strong=True, level=1.0, types=TRAIN_TYPES):
+def translate(img, shift, mode="bilinear"):
+    """img [B,C,H,W] moved by shift [B,2] pixels (x, y), edges reflected: the next frame of a face that moved."""
+    b, _, h, w = img.shape
+    eye = torch.eye(2, device=img.device).expand(b, 2, 2)
+    off = torch.stack([-2 * shift[:, 0] / w, -2 * shift[:, 1] / h], 1)[:, :, None]
+    grid = F.affine_grid(torch.cat([eye, off], 2), tuple(img.shape), align_corners=False)
+    return F.grid_sample(img, grid, mode=mode, padding_mode="reflection", align_corners=False)
+
+
+# The second view of the temporal-consistency loss: the face moved by up to this many pixels (sub-pixel included),
+# seen through a new camera draw (noise, JPEG) -- what the element's crop of the next video frame differs by.
+VIEW_SHIFT_PX = 1.5
+VAL_NOISE = 0.008  # ~2 code values
+
+
+def make_batch(data, idx, g, out_hw, strong=True, level=1.0, types=TRAIN_TYPES, second_view=False):
     """One batch of training pairs at out_hw: input X, blemish target B (= the clean base through the same camera),
-    tone target, clean photo C, skin, blemish mask and weights, feature mask, landmarks."""
+    tone target, clean photo C, skin, blemish mask and weights, feature mask, landmarks. second_view adds x2 (the
+    same blemished face moved by `shift` pixels, through its own camera draw) and skin2 for the temporal loss."""
     c, sk, ft, po = augment(data["img"][idx], data["skin"][idx], data["feat"][idx], data["pts"][idx], g, out_hw,
                             strong)
     base = clean_base(c, sk, po)
@@ -413,5 +429,13 @@ def make_batch(data, idx, g, out_hw, strong=True, level=1.0, types=TRAIN_TYPES):
         x, t, tone = camera(g, [bl["x"], base, tone])
     else:
         x, t = bl["x"], base
-    return dict(x=x, t=t, tone=tone, c=c, skin=sk, bm=bl["mask"], w=bl["weight"], inst=bl["inst"], kinds=bl["kinds"],
-                feat=ft, pts=po)
+    out = dict(x=x, t=t, tone=tone, c=c, skin=sk, bm=bl["mask"], w=bl["weight"], inst=bl["inst"], kinds=bl["kinds"],
+               feat=ft, pts=po)
+    if second_view:
+        shift = (torch.rand(x.shape[0], 2, generator=g, device=x.device) * 2 - 1) * VIEW_SHIFT_PX
+        moved = translate(bl["x"], shift)
+        # validation (not strong) has no camera: a fixed light sensor noise stands in for the new frame's own
+        x2 = camera(g, [moved])[0] if strong else (moved + VAL_NOISE * torch.randn(moved.shape, generator=g,
+                                                                                   device=x.device)).clamp(0, 1)
+        out.update(x2=x2, skin2=translate(sk, shift), shift=shift)
+    return out

@@ -80,6 +80,13 @@ def validate(net, vb_by_tier, tier):
             c_in = float((losses.chroma(b["x"] - b["t"]).norm(dim=1, keepdim=True) * m).sum())
             c_out = float((losses.chroma(y - b["t"]).norm(dim=1, keepdim=True) * m).sum())
             res["chroma_left_" + key] = round(c_out / max(c_in, 1e-9), 4)
+        # flicker of the retouch layer (blemish + tone at the element's default) between the face and the face
+        # moved sub-pixel with new noise: share of the layer that changed beyond the move
+        l2 = nets.layers(net(nets.to_net(b["x2"])))
+        r1 = synth.translate(layers[0] + losses.TEMP_TONE * layers[1], b["shift"])
+        r2 = l2[0] + losses.TEMP_TONE * l2[1]
+        m = b["skin2"]
+        res["flicker_" + key] = round(float(((r2 - r1).abs() * m).sum() / ((r2.abs() * m).sum()).clamp(min=1e-9)), 4)
     return res
 
 
@@ -92,7 +99,7 @@ def val_batches(data, tiers, dev, seed=4242):
         vb = {}
         for key, types in (("train_types", synth.TRAIN_TYPES), ("held_out", (synth.HELD_OUT,)), ("clean", ())):
             g = torch.Generator(device=dev).manual_seed(seed)
-            vb[key] = synth.make_batch(data, idx, g, (t.height, t.width), strong=False, types=types)
+            vb[key] = synth.make_batch(data, idx, g, (t.height, t.width), strong=False, types=types, second_view=True)
         out[t.name] = vb
     return out
 
@@ -158,14 +165,19 @@ def run(a, log=print):
         for name, t in tr.items():
             if not t.queue:  # synthesis is launch-bound on a GPU: draw several steps' batches at once
                 idx = train_idx[torch.randint(len(train_idx), (a.batch * a.synth_chunk,), generator=g, device=dev)]
-                t.queue = split_batch(synth.make_batch(data, idx, g, (t.tier.height, t.tier.width)), a.batch)
+                t.queue = split_batch(synth.make_batch(data, idx, g, (t.tier.height, t.tier.width),
+                                                       second_view=a.w_temp > 0), a.batch)
             b = t.queue.pop()
             lr = cosine(step, total or 10 ** 9, a.lr, a.warmup)
             for pg in t.opt.param_groups:
                 pg["lr"] = lr
             t.net.train()
-            loss, parts, y = losses.beauty_loss(b["x"], nets.layers(t.net(nets.to_net(b["x"]))), b, w_blem=a.w_blem,
-                                                  w_chroma=a.w_chroma)
+            out = nets.layers(t.net(nets.to_net(b["x"])))
+            loss, parts, y = losses.beauty_loss(b["x"], out, b, w_blem=a.w_blem, w_chroma=a.w_chroma)
+            if a.w_temp > 0:
+                tl = losses.temporal_loss(out, nets.layers(t.net(nets.to_net(b["x2"]))), b)
+                loss = loss + a.w_temp * tl
+                parts["temp"] = tl.item()
             if disc is not None:
                 dl = losses.disc_loss(disc, y, b["skin"], b["bm"])
                 loss = loss + a.w_disc * dl
@@ -240,6 +252,8 @@ def parser():
     p.add_argument("--synth-chunk", type=int, default=4, help="batches synthesised per call (same data, fewer launches)")
     p.add_argument("--w-blem", type=float, default=losses.W_BLEM, help="weight of the blemish-only pixel term (losses.py)")
     p.add_argument("--w-chroma", type=float, default=losses.W_CHROMA, help="weight of its chroma part, relative (losses.py)")
+    p.add_argument("--w-temp", type=float, default=losses.W_TEMP, help="weight of the temporal-consistency term "
+                   "(losses.temporal_loss; 0: off, one forward pass per step fewer)")
     p.add_argument("--steps", type=int, default=12000, help="0: from --budget-seconds and the measured speed")
     p.add_argument("--budget-seconds", type=float, default=480)
     p.add_argument("--time-limit", type=float, default=0, help="> 0: stop after this many seconds, evaluated, "

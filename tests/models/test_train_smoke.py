@@ -99,11 +99,27 @@ def main():
             print("%s %s: %s, fold diff %.1e" % ("ok  " if good else "FAIL", name, m["tier"],
                                                  res[name]["fold_max_abs_diff"]))
             ok &= good
-        a = train.parser().parse_args(args + ["--steps", "44", "--resume"])  # the last --steps wins
-        _, hist2, _, step2, _ = train.run(a, log=lambda s: None)
+        # the resumed steps also train the temporal-consistency term (a second, moved view per sample)
+        a = train.parser().parse_args(args + ["--steps", "44", "--resume", "--w-temp", "2"])  # the last --steps wins
+        _, hist2, evals2, step2, _ = train.run(a, log=lambda s: None)
         resumed = step2 == 44 and hist2[:len(hist)] == hist and len(hist2) == len(hist) + 4
         print("%s resume: continued to step %d" % ("ok  " if resumed else "FAIL", step2))
         ok &= resumed
+        temp = [r["M"].get("temp", float("nan")) for r in hist2[len(hist):]]
+        good = all(math.isfinite(v) and v > 0 for v in temp) and "flicker_clean" in evals2[-1]["M"]
+        print("%s temporal term on the resumed steps: %s" % ("ok  " if good else "FAIL", temp))
+        ok &= good
+        # temporal_loss: zero when the second view's layers are the first's moved along, the offset when not
+        out1 = [synth.gauss_blur(torch.rand(2, 3, 48, 32, generator=g), 2.0) for _ in range(2)]
+        b = dict(shift=torch.tensor([[1.0, -1.0], [0.0, 1.0]]), skin2=torch.ones(2, 1, 48, 32))
+        moved = [synth.translate(o, b["shift"]) for o in out1]
+        same = float(losses.temporal_loss(out1, moved, b))
+        off = float(losses.temporal_loss(out1, [m + 0.01 for m in moved], b))
+        want = float(losses.charbonnier(torch.tensor(0.01))) * (1 + losses.TEMP_TONE)
+        good = same < 1e-5 and abs(off - want) < 1e-5
+        print("%s temporal loss: %.2e for the moved layers, %.4f for them + 0.01" % ("ok  " if good else "FAIL",
+                                                                                    same, off))
+        ok &= good
     dt, cpu = time.time() - t0, time.process_time() - c0
     # the budget is checked on CPU time: wall time on a shared 2-core machine measures the neighbours
     print("smoke run %.1f s wall, %.1f s CPU (budget 60 s CPU): %s" % (dt, cpu, "passed" if ok and cpu < 60
