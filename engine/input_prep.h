@@ -35,13 +35,13 @@ namespace gathered {
 enum Mode : int32_t { kEmpty = 0, kRgb = 1, kYuv = 2 };  // kYuv: planes 1, 2 are chroma (taps cx, cy)
 enum Word : int {
   kMode,
-  kPlane,                 // 3 words: byte offset of each plane from the slot's start
-  kPitch = kPlane + 3,    // 3 words: bytes per compact row of each plane
-  kTapX = kPitch + 3,     // byte offsets of the tap tables x, y, chroma x, chroma y (RGB: chroma = luma)
+  kPlane,               // 3 words: byte offset of each plane from the slot's start
+  kPitch = kPlane + 3,  // 3 words: bytes per compact row of each plane
+  kTapX = kPitch + 3,   // byte offsets of the tap tables x, y, chroma x, chroma y (RGB: chroma = luma)
   kTapY,
   kTapCX,
   kTapCY,
-  kOff,                   // ColourParams: off[3], m[3][3], add[3], clamp, scale, bias
+  kOff,  // ColourParams: off[3], m[3][3], add[3], clamp, scale, bias
   kM = kOff + 3,
   kAdd = kM + 9,
   kClamp = kAdd + 3,

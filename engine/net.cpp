@@ -137,8 +137,8 @@ void Net::set_input(const ImageView& image, const Rect& roi, int slot) {
 #ifdef BTY_HAVE_OPENCL
   if (d.cl) {
     check_slot(slot, d.opt.batch);
-    d.cl->set_input_image(
-        slot, ImageInput(image, roi, input_width(), input_height(), d.model->info, d.kernels.colour_row));
+    d.cl->set_input_image(slot,
+                          ImageInput(image, roi, input_width(), input_height(), d.model->info, d.kernels.colour_row));
     d.ready[slot] = true;
     return;
   }

@@ -184,8 +184,8 @@ Retoucher::Retoucher(const StartConfig& c) : detection_(c.detection), threads_(c
       device_reason_ = net_->device_name() + " (device=cpu)";
     } else {
       device_reason_ = net_->device_name() + " (device=" + to_string(c.device) + ": OpenCL starting)";
-      device_start_ = std::async(std::launch::async, start_device, choice_.path, model_, c.device, c.threads,
-                                 c.max_faces);
+      device_start_ =
+          std::async(std::launch::async, start_device, choice_.path, model_, c.device, c.threads, c.max_faces);
       if (c.device_start_waits) device_start_.wait();
       adopt_started_device();
     }

@@ -29,8 +29,8 @@ constexpr int threads = 0;  // 0: one per CPU, at most max_auto_threads
 constexpr int max_auto_threads = 8;
 constexpr bool draw_faces = false, post_messages = false;
 constexpr Detection detection = Detection::Auto;
-constexpr Device device = Device::Auto;  // $BEAUTIFY_DEVICE overrides it (default_device())
-constexpr int max_batch = 16;            // faces per OpenCL net run; more run in several batches
+constexpr Device device = Device::Auto;     // $BEAUTIFY_DEVICE overrides it (default_device())
+constexpr int max_batch = 16;               // faces per OpenCL net run; more run in several batches
 constexpr bool device_start_waits = false;  // $BEAUTIFY_DEVICE_START=wait|background overrides it
 }  // namespace defaults
 

@@ -161,9 +161,9 @@ class OpenClExecutor final : public ClExecutor {
     }
     const int ot = plan_.output_tensor;
     cl_event ev = nullptr;
-    check(clEnqueueReadBuffer(queue_.get(), tensors_[ot].get(), CL_FALSE, 0, out_bytes() * count, out_, 0, nullptr,
-                              &ev),
-          "clEnqueueReadBuffer (outputs)");
+    check(
+        clEnqueueReadBuffer(queue_.get(), tensors_[ot].get(), CL_FALSE, 0, out_bytes() * count, out_, 0, nullptr, &ev),
+        "clEnqueueReadBuffer (outputs)");
     Event read(ev);
     check(clFinish(queue_.get()), "running the net on " + dev_.name);
     times.wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -260,7 +260,7 @@ class OpenClExecutor final : public ClExecutor {
   std::vector<size_t> upload_bytes_;  // of each slot's last upload
   Kernel prep_;
   Buffer out_buf_;
-  void* out_ = nullptr;                          // float or half per ClOptions::half_output
+  void* out_ = nullptr;                                // float or half per ClOptions::half_output
   mutable std::vector<std::vector<float>> converted_;  // half output: each slot's floats, made on demand
   size_t device_bytes_ = 0;
 };

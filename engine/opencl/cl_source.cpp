@@ -181,8 +181,10 @@ void emit_prep(std::ostringstream& o, const Plan& p) {
     << "  float v[3];\n"
     << "  for (int c = 0; c < 3; ++c) {\n"
     << "    const bool chroma = yuv && c > 0;\n"
-    << "    __global const int* tx = (__global const int*)(s + h[chroma ? " << kTapCX << " : " << kTapX << "]) + 3 * x;\n"
-    << "    __global const int* ty = (__global const int*)(s + h[chroma ? " << kTapCY << " : " << kTapY << "]) + 3 * y;\n"
+    << "    __global const int* tx = (__global const int*)(s + h[chroma ? " << kTapCX << " : " << kTapX
+    << "]) + 3 * x;\n"
+    << "    __global const int* ty = (__global const int*)(s + h[chroma ? " << kTapCY << " : " << kTapY
+    << "]) + 3 * y;\n"
     << "    const int pitch = h[" << kPitch << " + c];\n"
     << "    __global const uchar* r0 = s + h[" << kPlane << " + c] + ty[0] * pitch;\n"
     << "    __global const uchar* r1 = s + h[" << kPlane << " + c] + ty[1] * pitch;\n"

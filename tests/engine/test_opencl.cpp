@@ -208,9 +208,12 @@ TEST(OpenCL, ImageUploadMatchesFloatUploadOfTheSameInput) {
     v.width = PW;
     v.height = PH;
     v.plane[0] = v.plane[1] = v.plane[2] = px.data();
-    if (f == PixelFormat::RGB) v.stride[0] = PW * 3;
-    else if (f == PixelFormat::BGRA) v.stride[0] = PW * 4;
-    else if (f == PixelFormat::YUY2) v.stride[0] = PW * 2;
+    if (f == PixelFormat::RGB)
+      v.stride[0] = PW * 3;
+    else if (f == PixelFormat::BGRA)
+      v.stride[0] = PW * 4;
+    else if (f == PixelFormat::YUY2)
+      v.stride[0] = PW * 2;
     else {
       v.stride[0] = PW;
       v.plane[1] = px.data() + PW * PH;
