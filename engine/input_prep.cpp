@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace bty {
 bool is_yuv(PixelFormat f) {
@@ -211,6 +212,90 @@ void ImageInput::row(int y, int x0, int x1, float* out, int stride) const {
   else
     sample_rgb(y, x0, x1, out, stride);  // GRAY8: all three channels read the grey byte
   colour_row_(out, stride, x1 - x0, colour_);
+}
+
+namespace gathered {
+size_t capacity(int width, int height) {
+  const size_t taps = size_t(2 * width + 2 * height) * 3 * sizeof(int32_t);
+  return kHeaderWords * sizeof(int32_t) + taps + 3 * size_t(2 * width) * size_t(2 * height);
+}
+}  // namespace gathered
+
+namespace {
+// The distinct sample indices an axis's taps read (sorted), and the taps re-indexed into that list.
+struct CompactAxis {
+  std::vector<int> src;
+  std::vector<int32_t> taps;  // {i0, i1, w1 bits} per net pixel
+};
+template <class Tap>
+CompactAxis compact(const std::vector<Tap>& t) {
+  CompactAxis a;
+  for (const Tap& k : t) a.src.insert(a.src.end(), {k.i0, k.i1});
+  std::sort(a.src.begin(), a.src.end());
+  a.src.erase(std::unique(a.src.begin(), a.src.end()), a.src.end());
+  auto at = [&](int i) { return int32_t(std::lower_bound(a.src.begin(), a.src.end(), i) - a.src.begin()); };
+  for (const Tap& k : t) {
+    int32_t w;
+    std::memcpy(&w, &k.w1, 4);
+    a.taps.insert(a.taps.end(), {at(k.i0), at(k.i1), w});
+  }
+  return a;
+}
+}  // namespace
+
+size_t ImageInput::gather(uint8_t* dst) const {
+  using namespace gathered;
+  int32_t* h = reinterpret_cast<int32_t*>(dst);
+  std::fill(h, h + kHeaderWords, 0);
+  h[kMode] = yuv_ ? kYuv : kRgb;
+  const CompactAxis ax = compact(tx_), ay = compact(ty_);
+  CompactAxis acx, acy;
+  if (yuv_) acx = compact(tcx_), acy = compact(tcy_);
+  size_t at = kHeaderWords * sizeof(int32_t);
+  auto table = [&](const CompactAxis& a, int word) {
+    h[word] = int32_t(at);
+    std::memcpy(dst + at, a.taps.data(), a.taps.size() * 4);
+    at += a.taps.size() * 4;
+  };
+  table(ax, kTapX);
+  table(ay, kTapY);
+  if (yuv_) {
+    table(acx, kTapCX);
+    table(acy, kTapCY);
+  } else {
+    h[kTapCX] = h[kTapX];
+    h[kTapCY] = h[kTapY];
+  }
+  // One compact plane: row r, column c = the byte at base + src_row * stride + src_col * step.
+  auto plane = [&](int k, const CompactAxis& cols, const CompactAxis& rows, const uint8_t* base, int stride, int step) {
+    h[kPlane + k] = int32_t(at);
+    h[kPitch + k] = int32_t(cols.src.size());
+    for (int r : rows.src) {
+      const uint8_t* s = base + size_t(r) * stride;
+      for (int c : cols.src) dst[at++] = s[size_t(c) * step];
+    }
+  };
+  if (yuv_) {
+    const YuvLayout& L = layout_;
+    plane(0, ax, ay, img_.plane[0] + L.luma_offset, img_.stride[0], L.luma_step);
+    plane(1, acx, acy, img_.plane[L.cb_plane] + L.cb_offset, img_.stride[L.cb_plane], L.chroma_step);
+    plane(2, acx, acy, img_.plane[L.cr_plane] + L.cr_offset, img_.stride[L.cr_plane], L.chroma_step);
+  } else {
+    int r, g, b, bpp;
+    packed_layout(img_.format, r, g, b, bpp);
+    const int off[3] = {r, g, b};
+    for (int c = 0; c < 3; ++c) plane(c, ax, ay, img_.plane[0] + off[c], img_.stride[0], bpp);
+  }
+  auto put = [&](int word, float v) { std::memcpy(&h[word], &v, 4); };
+  for (int c = 0; c < 3; ++c) {
+    put(kOff + c, colour_.off[c]);
+    put(kAdd + c, colour_.add[c]);
+    for (int k = 0; k < 3; ++k) put(kM + 3 * c + k, colour_.m[c][k]);
+  }
+  h[kClamp] = colour_.clamp;
+  put(kScale, colour_.scale);
+  put(kBias, colour_.bias);
+  return at;
 }
 
 void PlanarInput::row(int y, int x0, int x1, float* out, int stride) const {

@@ -26,12 +26,43 @@ class InputSource {
   virtual void row(int y, int x0, int x1, float* out, int out_stride) const = 0;
 };
 
+// The 8-bit form of an ImageInput, for a device that resamples and converts on its own (the OpenCL executor's
+// prep_input kernel): only the image bytes the bilinear taps read, as three compact planes (the distinct tapped
+// columns and rows, in order), the taps re-indexed into them, and the colour step. Layout of one slot: kHeaderWords
+// int32 words (indices below; float fields as their bits), the tap tables ({i0, i1, w1 bits} int32 triplets per net
+// column / row), then the planes. Both the host (gather) and the kernel (cl_source.cpp) read these indices.
+namespace gathered {
+enum Mode : int32_t { kEmpty = 0, kRgb = 1, kYuv = 2 };  // kYuv: planes 1, 2 are chroma (taps cx, cy)
+enum Word : int {
+  kMode,
+  kPlane,               // 3 words: byte offset of each plane from the slot's start
+  kPitch = kPlane + 3,  // 3 words: bytes per compact row of each plane
+  kTapX = kPitch + 3,   // byte offsets of the tap tables x, y, chroma x, chroma y (RGB: chroma = luma)
+  kTapY,
+  kTapCX,
+  kTapCY,
+  kOff,  // ColourParams: off[3], m[3][3], add[3], clamp, scale, bias
+  kM = kOff + 3,
+  kAdd = kM + 9,
+  kClamp = kAdd + 3,
+  kScale,
+  kBias,
+  kHeaderWords = 32,
+};
+static_assert(kBias < kHeaderWords, "gathered header overflows");
+// Bytes one slot needs at most for a width x height net input: every axis taps at most 2 distinct samples per net
+// pixel, so no plane exceeds 2W x 2H whatever the ROI's size.
+size_t capacity(int width, int height);
+}  // namespace gathered
+
 // Resamples `roi` of `image` to width x height (pixel-centre aligned, edges clamped), in the model's colour space.
 class ImageInput final : public InputSource {
  public:
   ImageInput(const ImageView& image, const Rect& roi, int width, int height, const ModelInfo& info,
              ColourRowFn colour_row);
   void row(int y, int x0, int x1, float* out, int out_stride) const override;
+  // Writes the gathered 8-bit form (layout above) to dst (gathered::capacity bytes at least); returns bytes used.
+  size_t gather(uint8_t* dst) const;
 
  private:
   struct Tap {

@@ -38,6 +38,8 @@ const char* to_string(ClReads r) {
   return "?";
 }
 
+const char* to_string(ClOutput p) { return p == ClOutput::Half ? "half" : "float"; }
+
 struct Net::Impl {
   std::shared_ptr<const Model> model;
   NetOptions opt;
@@ -89,6 +91,7 @@ Net::Net(std::shared_ptr<const Model> model, const NetOptions& o) : impl_(std::m
     co.cache_dir = o.cl_cache_dir == "-" ? "" : o.cl_cache_dir.empty() ? cl::default_cache_dir() : o.cl_cache_dir;
     co.reads = o.cl_reads;
     co.layer_times = o.cl_layer_times;
+    co.half_output = o.cl_output == ClOutput::Half;
     d.cl = make_cl_executor(d.plan, co, d.times);
     return;
 #else
@@ -131,6 +134,15 @@ void Net::Impl::put_input(int slot, std::unique_ptr<InputSource> src) {
 
 void Net::set_input(const ImageView& image, const Rect& roi, int slot) {
   Impl& d = *impl_;
+#ifdef BTY_HAVE_OPENCL
+  if (d.cl) {
+    check_slot(slot, d.opt.batch);
+    d.cl->set_input_image(slot,
+                          ImageInput(image, roi, input_width(), input_height(), d.model->info, d.kernels.colour_row));
+    d.ready[slot] = true;
+    return;
+  }
+#endif
   d.put_input(slot, std::make_unique<ImageInput>(image, roi, input_width(), input_height(), d.model->info,
                                                  d.kernels.colour_row));
 }
@@ -163,7 +175,10 @@ const std::vector<float>& Net::output(int slot) const {
   check_slot(slot, batch());
   std::vector<float>& o = impl_->outputs[slot];
 #ifdef BTY_HAVE_OPENCL
-  if (impl_->cl && o.empty()) o.assign(impl_->cl->output(slot), impl_->cl->output(slot) + output_size());
+  if (impl_->cl && o.empty()) {
+    const float* p = impl_->cl->output(slot);
+    o.assign(p, p + output_size());
+  }
 #endif
   return o;
 }

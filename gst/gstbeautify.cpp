@@ -408,11 +408,11 @@ static void add_face_metas(GstBuffer* buf, const std::vector<bty::face::Face>& f
 static void post_faces_message(GstBeautify* self, GstBuffer* buf, const std::vector<bty::face::Face>& faces) {
   GstBaseTransform* trans = GST_BASE_TRANSFORM(self);
   const GstClockTime pts = GST_BUFFER_PTS(buf);
-  GstStructure* s =
-      gst_structure_new("beautify", "timestamp", G_TYPE_UINT64, guint64(pts), "stream-time", G_TYPE_UINT64,
-                        guint64(gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME, pts)), "running-time",
-                        G_TYPE_UINT64, guint64(gst_segment_to_running_time(&trans->segment, GST_FORMAT_TIME, pts)),
-                        "n-faces", G_TYPE_INT, int(faces.size()), NULL);
+  GstStructure* s = gst_structure_new(
+      "beautify", "timestamp", G_TYPE_UINT64, guint64(pts), "stream-time", G_TYPE_UINT64,
+      guint64(gst_segment_to_stream_time(&trans->segment, GST_FORMAT_TIME, pts)), "running-time", G_TYPE_UINT64,
+      guint64(gst_segment_to_running_time(&trans->segment, GST_FORMAT_TIME, pts)), "n-faces", G_TYPE_INT,
+      int(faces.size()), "device", G_TYPE_STRING, bty::to_string(self->priv->core->frame_device()), NULL);
   GValue list = G_VALUE_INIT;
   g_value_init(&list, GST_TYPE_LIST);
   for (const auto& f : faces) {

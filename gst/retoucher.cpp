@@ -5,9 +5,12 @@
 #include "thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <mutex>
+#include <thread>
 
 namespace bty::gst {
 
@@ -174,24 +177,18 @@ Retoucher::Retoucher(const StartConfig& c) : detection_(c.detection), threads_(c
                            "(models/beautify-{s,m,l}.bmodel) or export the net with models/beautynet/bmodel.py");
     NetOptions no;
     no.threads = c.threads;
-    Device device = c.device;
-    if (device == Device::Auto)
-      device = picked_device(choice_.path, model_, no, device_reason_);
-    else
-      device_reason_ = std::string("device=") + to_string(device);
-    if (device == Device::OpenCL) {
-      NetOptions cl = no;
-      cl.device = Device::OpenCL;
-      cl.batch = std::clamp(c.max_faces, 1, defaults::max_batch);  // more faces run in several batches
-      try {
-        net_ = std::make_unique<Net>(model_, cl);
-      } catch (const DeviceError& e) {
-        device_warning_ = fallback_warning(e.what());
-        device_reason_ += ", OpenCL failed";
-      }
+    // The CPU net serves from the first frame; an OpenCL net (device=opencl, or auto's pick) starts in the
+    // background (context creation alone takes 0.2-0.3 s on NVIDIA drivers) and takes over once it is ready.
+    net_ = std::make_unique<Net>(model_, no);
+    if (c.device == Device::Cpu) {
+      device_reason_ = net_->device_name() + " (device=cpu)";
+    } else {
+      device_reason_ = net_->device_name() + " (device=" + to_string(c.device) + ": OpenCL starting)";
+      device_start_ =
+          std::async(std::launch::async, start_device, choice_.path, model_, c.device, c.threads, c.max_faces);
+      if (c.device_start_waits) device_start_.wait();
+      adopt_started_device();
     }
-    if (!net_) net_ = std::make_unique<Net>(model_, no);
-    device_reason_ = net_->device_name() + " (" + device_reason_ + ")";
   } catch (const ModelError& e) {
     throw ConfigError(ConfigError::Kind::Model, e.what(), e.kind());
   } catch (const std::exception& e) {  // e.g. the engine refusing the options
@@ -215,7 +212,52 @@ Retoucher::Retoucher(const StartConfig& c) : detection_(c.detection), threads_(c
   }
 }
 
-Retoucher::~Retoucher() { give_stage(std::move(stage_), stage_options_); }
+Retoucher::~Retoucher() {
+  if (device_start_.valid()) device_start_.wait();  // the start holds the model: let it finish first
+  give_stage(std::move(stage_), stage_options_);
+}
+
+Retoucher::DeviceStart Retoucher::start_device(const std::string& path, std::shared_ptr<const Model> model,
+                                               Device device, int threads, int max_faces) {
+  // Test hook: a slow driver (tests/gst/test_device.cpp shows the first frames do not wait for it).
+  if (const char* d = std::getenv("BEAUTIFY_TEST_DEVICE_START_DELAY_MS"))
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(d)));
+  DeviceStart r;
+  NetOptions no;
+  no.threads = threads;
+  if (device == Device::Auto) {
+    device = picked_device(path, model, no, r.reason);
+    if (device == Device::Cpu) return r;
+  } else {
+    r.reason = std::string("device=") + to_string(device);
+  }
+  NetOptions cl = no;
+  cl.device = Device::OpenCL;
+  cl.batch = std::clamp(max_faces, 1, defaults::max_batch);  // more faces run in several batches
+  cl.cl_output = kBlendClOutput;                             // the blend reads 8-bit precision at most
+  try {
+    r.net = std::make_unique<Net>(model, cl);
+  } catch (const DeviceError& e) {
+    r.failure = e.what();
+  } catch (const std::exception& e) {  // e.g. out of host memory: still only a reason to stay on the CPU
+    r.failure = e.what();
+  }
+  return r;
+}
+
+void Retoucher::adopt_started_device() {
+  if (!device_start_.valid() || device_start_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
+  DeviceStart r = device_start_.get();
+  if (r.net) {
+    net_ = std::move(r.net);
+    device_reason_ = net_->device_name() + " (" + r.reason + ")";
+  } else if (!r.failure.empty()) {
+    device_warning_ = fallback_warning(r.failure);
+    device_reason_ = net_->device_name() + " (" + r.reason + ", OpenCL failed)";
+  } else {
+    device_reason_ = net_->device_name() + " (" + r.reason + ")";
+  }
+}
 
 void Retoucher::swap_stage(const face::Options& wanted) {
   // Built (or taken from the pool) before the old one goes, so the landmark model, shared while in use, is not
@@ -293,6 +335,7 @@ std::vector<face::Face> Retoucher::run_face_stage(const blend::Frame& f) {
 }
 
 std::vector<face::Face> Retoucher::process(uint8_t* const plane[3], const int stride[3], const FrameSettings& s) {
+  adopt_started_device();
   const blend::Frame f = frame_of(stream_, plane, stride);
   stage_->set_options(s.max_faces, s.min_face_size, s.detect_interval);
   std::vector<face::Face> faces = run_face_stage(f);
@@ -317,6 +360,7 @@ std::vector<face::Face> Retoucher::process(uint8_t* const plane[3], const int st
 // the same computation whichever worker does it.
 void Retoucher::retouch(const blend::Frame& f, std::vector<face::Face>& faces, const FrameSettings& s) {
   const ModelInfo& mi = info(*model_);
+  frame_device_ = net_->device();
   const bool tone = mi.output_kind == OutputKind::Layers && s.tone > 0.f;  // v1 nets have no tone layer
   if (!(s.strength > 0.f && (s.blemish > 0.f || tone))) {
     smoother_.reset();  // no net this frame: the next one starts over
@@ -337,6 +381,7 @@ void Retoucher::retouch(const blend::Frame& f, std::vector<face::Face>& faces, c
       run_nets_on_device(view, n);
     } catch (const DeviceError& e) {  // no blend has written yet: the CPU redoes this frame's nets
       fall_back_to_cpu(e.what());
+      frame_device_ = Device::Cpu;
       run_nets_on_cpu(view, n);
     }
   } else {

@@ -11,6 +11,7 @@
 
 #include <beautify/engine.h>
 
+#include <future>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -64,6 +65,8 @@ class Retoucher {
   // Set when OpenCL failed (at start or on a frame) and the net moved to the CPU for good; empty once taken, so the
   // element posts one warning.
   std::string take_device_warning() { return std::exchange(device_warning_, {}); }
+  // Where the last process() ran the nets (Cpu while the OpenCL net still starts in the background).
+  Device frame_device() const { return frame_device_; }
 
   // New caps: tracks (and their smoothing state) are dropped (their coordinates mean nothing in the new frame).
   void configure(const StreamInfo& stream);
@@ -84,6 +87,15 @@ class Retoucher {
   void run_nets_on_cpu(const ImageView& view, int n);
   void run_nets_on_device(const ImageView& view, int n);
   void fall_back_to_cpu(const std::string& why);
+  // The OpenCL start (device=auto's pick included), off the streaming thread: its net, or why there is none.
+  struct DeviceStart {
+    std::unique_ptr<Net> net;
+    std::string reason;   // how the device was chosen
+    std::string failure;  // OpenCL failed: the fallback warning's reason
+  };
+  static DeviceStart start_device(const std::string& path, std::shared_ptr<const Model> model, Device device,
+                                  int threads, int max_faces);
+  void adopt_started_device();  // takes the background start's net once it is ready (never waits)
 
   ModelChoice choice_;
   std::shared_ptr<const Model> model_;
@@ -94,6 +106,8 @@ class Retoucher {
   std::unique_ptr<ThreadPool> pool_;             // several faces: the workers (threads_ of them, the caller included)
   std::vector<FaceJob> jobs_;
   std::string device_reason_, device_warning_;
+  std::future<DeviceStart> device_start_;  // valid while the OpenCL net starts in the background
+  Device frame_device_ = Device::Cpu;
   std::unique_ptr<face::FaceStage> stage_;
   face::Options stage_options_;
   StreamInfo stream_;

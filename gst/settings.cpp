@@ -23,8 +23,16 @@ Device default_device() {
   return defaults::device;
 }
 
+bool device_start_waits() {
+  const char* e = std::getenv("BEAUTIFY_DEVICE_START");
+  if (e && std::strcmp(e, "wait") == 0) return true;
+  if (e && std::strcmp(e, "background") == 0) return false;
+  return defaults::device_start_waits;
+}
+
 StartConfig start_config(const Settings& s, unsigned hardware_threads) {
   StartConfig c;
+  c.device_start_waits = device_start_waits();
   c.model = s.model;
   c.tier = s.tier;
   c.landmark_model = s.landmark_model;

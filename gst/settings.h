@@ -29,13 +29,18 @@ constexpr int threads = 0;  // 0: one per CPU, at most max_auto_threads
 constexpr int max_auto_threads = 8;
 constexpr bool draw_faces = false, post_messages = false;
 constexpr Detection detection = Detection::Auto;
-constexpr Device device = Device::Auto;  // $BEAUTIFY_DEVICE overrides it (default_device())
-constexpr int max_batch = 16;            // faces per OpenCL net run; more run in several batches
+constexpr Device device = Device::Auto;     // $BEAUTIFY_DEVICE overrides it (default_device())
+constexpr int max_batch = 16;               // faces per OpenCL net run; more run in several batches
+constexpr bool device_start_waits = false;  // $BEAUTIFY_DEVICE_START=wait|background overrides it
 }  // namespace defaults
 
 // The device property's default: $BEAUTIFY_DEVICE (auto, cpu or opencl) when set to one of those, so a pipeline or
 // the element tests run on another device unedited; else defaults::device.
 Device default_device();
+// Whether the element waits for the OpenCL net before its first frame (BEAUTIFY_DEVICE_START=wait: every frame on
+// the chosen device, e.g. for tests and measurements) or starts it in the background and runs the first frames on
+// the CPU net meanwhile (background, the default: docs/element.md, "Start-up").
+bool device_start_waits();
 
 // Every property of the element, with its default.
 struct Settings {
@@ -71,6 +76,7 @@ struct StartConfig {
   int threads = 1;  // resolved (>= 1)
   Detection detection = defaults::detection;
   Device device = defaults::device;  // the net's; OpenCL (chosen or picked) falls back to the CPU on failure
+  bool device_start_waits = defaults::device_start_waits;
   int max_faces = defaults::max_faces, min_face_size = defaults::min_face_size,
       detect_interval = defaults::detect_interval;
 };

@@ -3,6 +3,7 @@
 # loader, runs the OpenCL executor tests and the benches (ours and PyTorch's on the same weights, in one run) and
 # writes everything to $OUT. Depends only on the bundle, python3 (with torch and numpy for the peer) and the driver.
 # Smaller runs (e.g. a check on PoCL): TIERS=s BATCHES=1,4 READS=global REPS=3 CPU_THREADS=2 run.sh
+# The rows' input and output (opencl_bench.py): INPUT=i420|rgb|planar, ROI_SCALE=2, CL_OUTPUT=blend|half|float.
 # TESTS_S: the executor tests' time limit (120 s; PoCL compiles every test program afresh here: give it 600).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -53,6 +54,7 @@ BTY_MODELS=$here/models BTY_EXPECT_NO_OPENCL=1 OCL_ICD_VENDORS=$here/no-icd time
 echo "== OpenCL bench (tiers x batch 1/4/16, local and global reads, cold/warm start, CPU pipeline beside)"
 timeout 180 python3 "$here/bench/opencl_bench.py" --bty-bench "$here/bin/bty-bench" --models "$here/models" \
   --tiers ${TIERS:-s,m,l} --batches ${BATCHES:-1,4,16} --reads ${READS:-auto,local,global} --reps ${REPS:-50} --cpu-threads ${CPU_THREADS:-4} --layer-times --out "$OUT" \
+  --input ${INPUT:-i420} --roi-scale ${ROI_SCALE:-2} --cl-output ${CL_OUTPUT:-blend} \
   --command "run.sh (scripts/gpu-bundle)" || { echo "OPENCL BENCH FAILED"; status=1; }
 
 echo "== PyTorch peer (same weights from the .bmodel files; eager fp32/fp16, torch.compile)"

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "cl_half.h"
 #include "cl_program_cache.h"
 #include "cl_runtime.h"
 #include "cl_source.h"
@@ -19,38 +20,59 @@ using namespace cl;
 class OpenClExecutor final : public ClExecutor {
  public:
   OpenClExecutor(const Plan& plan, const ClOptions& o, RunTimes& times)
-      : plan_(plan), batch_(o.batch), layer_times_(o.layer_times), dev_(cl::pick_device(false)) {
+      : plan_(plan), batch_(o.batch), layer_times_(o.layer_times), half_(o.half_output) {
+    using clock = std::chrono::steady_clock;
+    auto ms_since = [](clock::time_point t) {
+      return std::chrono::duration<double, std::milli>(clock::now() - t).count();
+    };
+    auto t = clock::now();
+    dev_ = cl::pick_device(false);
+    times.platform_ms = ms_since(t);
+    t = clock::now();
     cl_int err = CL_SUCCESS;
     ctx_ = Context(clCreateContext(nullptr, 1, &dev_.id, nullptr, nullptr, &err));
     check(err, "clCreateContext on " + dev_.describe());
     queue_ = Queue(clCreateCommandQueue(ctx_.get(), dev_.id, CL_QUEUE_PROFILING_ENABLE, &err));
     check(err, "clCreateCommandQueue");
+    times.context_ms = ms_since(t);
 
     reads_ = o.reads != ClReads::Auto ? o.reads : dev_.gpu ? ClReads::Local : ClReads::Global;
-    const std::string source = kernel_source(plan, reads_ == ClReads::Local);
+    const std::string source = kernel_source(plan, reads_ == ClReads::Local, half_);
     BuildResult b = build_program(ctx_.get(), dev_, source, kBuildOptions, o.cache_dir);
     program_ = std::move(b.program);
     times.binary_cache_hit = b.cache_hit;
     times.build_ms = b.ms;
     times.cache_note = b.note;
+    t = clock::now();
 
     tensors_.resize(plan.width.size());
     for (size_t t = 0; t < plan.width.size(); ++t) {
-      if (!plan.materialized[t]) continue;
-      tensors_[t] = alloc(floats(t) * batch_, CL_MEM_READ_WRITE, nullptr, "tensor " + std::to_string(t));
+      if (!plan.materialized[t] || int(t) == plan.output_tensor) continue;
+      tensors_[t] = alloc(floats(t) * batch_ * 4, CL_MEM_READ_WRITE, nullptr, "tensor " + std::to_string(t));
     }
-    // Pinned host staging for the inputs (uploads from it are DMA, no driver-side copy), mapped for the net's life.
-    staging_buf_ = alloc(floats(0) * batch_, CL_MEM_READ_ONLY | CL_MEM_ALLOC_HOST_PTR, nullptr, "input staging");
-    staging_ = static_cast<float*>(clEnqueueMapBuffer(queue_.get(), staging_buf_.get(), CL_TRUE, CL_MAP_WRITE, 0,
-                                                      floats(0) * batch_ * sizeof(float), 0, nullptr, nullptr, &err));
-    check(err, "clEnqueueMapBuffer (input staging)");
-    uploads_.resize(batch_);
-    // Pinned host memory for the outputs too: the download is one DMA of all faces, no driver-side staging copy.
     const int ot = plan.output_tensor;
-    out_buf_ = alloc(floats(ot) * batch_, CL_MEM_WRITE_ONLY | CL_MEM_ALLOC_HOST_PTR, nullptr, "output staging");
-    out_ = static_cast<float*>(clEnqueueMapBuffer(queue_.get(), out_buf_.get(), CL_TRUE, CL_MAP_READ, 0,
-                                                  floats(ot) * batch_ * sizeof(float), 0, nullptr, nullptr, &err));
-    check(err, "clEnqueueMapBuffer (output staging)");
+    tensors_[ot] = alloc(out_bytes() * batch_, CL_MEM_READ_WRITE, nullptr, "output tensor");
+    // Pinned host staging for the inputs (uploads from it are DMA, no driver-side copy), mapped for the net's life:
+    // floats (set_input) and gathered 8-bit images (set_input_image), per slot.
+    staging_buf_ = alloc(floats(0) * batch_ * 4, CL_MEM_READ_ONLY | CL_MEM_ALLOC_HOST_PTR, nullptr, "input staging");
+    staging_ = static_cast<float*>(map(staging_buf_, CL_MAP_WRITE, floats(0) * batch_ * 4, "input staging"));
+    slot_bytes_ = (gathered::capacity(plan.width[0], plan.height[0]) + 127) / 128 * 128;
+    bytes_dev_ = alloc(slot_bytes_ * batch_, CL_MEM_READ_ONLY, nullptr, "8-bit input slots");
+    bytes_buf_ = alloc(slot_bytes_ * batch_, CL_MEM_READ_ONLY | CL_MEM_ALLOC_HOST_PTR, nullptr, "8-bit staging");
+    bytes_ = static_cast<uint8_t*>(map(bytes_buf_, CL_MAP_WRITE, slot_bytes_ * batch_, "8-bit staging"));
+    uploads_.resize(batch_);
+    image_slots_.assign(batch_, false);
+    upload_bytes_.assign(batch_, 0);
+    // Pinned host memory for the outputs too: the download is one DMA of all faces, no driver-side staging copy.
+    out_buf_ = alloc(out_bytes() * batch_, CL_MEM_WRITE_ONLY | CL_MEM_ALLOC_HOST_PTR, nullptr, "output staging");
+    out_ = map(out_buf_, CL_MAP_READ, out_bytes() * batch_, "output staging");
+    if (half_) converted_.assign(batch_, {});
+    prep_ = Kernel(clCreateKernel(program_.get(), kPrepKernel, &err));
+    check(err, std::string("clCreateKernel ") + kPrepKernel);
+    arg(prep_, 0, bytes_dev_);
+    arg(prep_, 1, tensors_[0]);
+    const cl_uint sb = cl_uint(slot_bytes_);
+    check(clSetKernelArg(prep_.get(), 3, sizeof sb, &sb), "clSetKernelArg");
 
     for (size_t i = 0; i < plan.steps.size(); ++i) {
       const ConvStep& s = plan.steps[i];
@@ -60,8 +82,8 @@ class OpenClExecutor final : public ClExecutor {
         for (int c = 0; c < ci; ++c)
           for (int t = 0; t < 9; ++t)
             w[((size_t(o2 / cob) * ci + c) * 9 + t) * cob + o2 % cob] = s.weights[(size_t(o2) * ci + c) * 9 + t];
-      weights_.push_back(alloc(w.size(), CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, w.data(), "weights"));
-      biases_.push_back(alloc(co, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, const_cast<float*>(s.bias), "bias"));
+      weights_.push_back(alloc(w.size() * 4, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, w.data(), "weights"));
+      biases_.push_back(alloc(co * 4, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, const_cast<float*>(s.bias), "bias"));
       Kernel k(clCreateKernel(program_.get(), kernel_name(i).c_str(), &err));
       check(err, "clCreateKernel " + kernel_name(i));
       cl_uint a = 0;
@@ -71,12 +93,15 @@ class OpenClExecutor final : public ClExecutor {
       arg(k, a++, tensors_[s.tensor]);
       kernels_.push_back(std::move(k));
     }
+    check(clFinish(queue_.get()), "setting up the buffers");
+    times.setup_ms = ms_since(t);
   }
 
   ~OpenClExecutor() override {
     if (queue_) {
       clFinish(queue_.get());
       if (staging_) clEnqueueUnmapMemObject(queue_.get(), staging_buf_.get(), staging_, 0, nullptr, nullptr);
+      if (bytes_) clEnqueueUnmapMemObject(queue_.get(), bytes_buf_.get(), bytes_, 0, nullptr, nullptr);
       if (out_) clEnqueueUnmapMemObject(queue_.get(), out_buf_.get(), out_, 0, nullptr, nullptr);
       clFinish(queue_.get());
     }
@@ -84,67 +109,93 @@ class OpenClExecutor final : public ClExecutor {
 
   void set_input(int slot, const InputSource& in) override {
     const int W = plan_.width[0], H = plan_.height[0];
-    Event& e = uploads_[slot];
-    if (e) {  // the slot's previous upload still reads the staging memory we are about to overwrite
-      cl_event h = e.get();
-      check(clWaitForEvents(1, &h), "waiting for an earlier upload");
-      e.reset();
-    }
+    wait_upload(slot);
     float* dst = staging_ + floats(0) * slot;
     for (int y = 0; y < H; ++y) in.row(y, 0, W, dst + size_t(y) * W, W * H);
     const size_t bytes = floats(0) * sizeof(float);
-    cl_event ev = nullptr;
-    check(clEnqueueWriteBuffer(queue_.get(), tensors_[0].get(), CL_FALSE, bytes * slot, bytes, dst, 0, nullptr, &ev),
-          "clEnqueueWriteBuffer (input)");
-    e = Event(ev);
-    clFlush(queue_.get());  // start the transfer now, while the host prepares the next face
+    upload(slot, tensors_[0], bytes * slot, bytes, dst, "clEnqueueWriteBuffer (input)");
+    image_slots_[slot] = false;
+  }
+
+  // Only the bytes the taps read go up (input_prep.h: about a quarter of the floats' bytes for a face at the net's
+  // size in RGB, an eighth in 4:2:0); run()'s prep kernel resamples and converts them.
+  void set_input_image(int slot, const ImageInput& in) override {
+    wait_upload(slot);
+    uint8_t* dst = bytes_ + slot_bytes_ * slot;
+    const size_t used = in.gather(dst);
+    upload(slot, bytes_dev_, slot_bytes_ * slot, used, dst, "clEnqueueWriteBuffer (8-bit input)");
+    image_slots_[slot] = true;
   }
 
   void run(int count, RunTimes& times) override {
     auto t0 = std::chrono::steady_clock::now();
     Event first, last;
     std::vector<Event> each(layer_times_ ? kernels_.size() : 0);
+    cl_ulong images = 0;
+    for (int n = 0; n < count; ++n)
+      if (image_slots_[n]) images |= cl_ulong(1) << n;
+    if (images) {  // the prep kernel is the first timed kernel
+      check(clSetKernelArg(prep_.get(), 2, sizeof images, &images), "clSetKernelArg");
+      const size_t global[3] = {round_up(plan_.width[0], kGroupX), round_up(plan_.height[0], kGroupY), size_t(count)};
+      const size_t local[3] = {size_t(kGroupX), size_t(kGroupY), 1};
+      cl_event ev = nullptr;
+      check(clEnqueueNDRangeKernel(queue_.get(), prep_.get(), 3, nullptr, global, local, 0, nullptr, &ev),
+            std::string("clEnqueueNDRangeKernel ") + kPrepKernel);
+      first = Event(ev);
+    }
     for (size_t i = 0; i < kernels_.size(); ++i) {
       const StepLaunch l = step_launch(plan_, i, count);
-      const bool timed = layer_times_ || i == 0 || i + 1 == kernels_.size();
+      const bool timed = layer_times_ || !first || i + 1 == kernels_.size();
       cl_event ev = nullptr;
       check(clEnqueueNDRangeKernel(queue_.get(), kernels_[i].get(), 3, nullptr, l.global, l.local, 0, nullptr,
                                    timed ? &ev : nullptr),
             "clEnqueueNDRangeKernel " + kernel_name(i));
-      if (layer_times_) {
-        each[i] = Event(ev);
-        if (i == 0) clRetainEvent(ev), first = Event(ev);
-        if (i + 1 == kernels_.size() && i > 0) clRetainEvent(ev), last = Event(ev);
-      } else if (i == 0) {
+      if (!ev) continue;
+      if (layer_times_) clRetainEvent(ev), each[i] = Event(ev);
+      if (!first)
         first = Event(ev);
-      } else if (timed) {
+      else if (i + 1 == kernels_.size())
         last = Event(ev);
-      }
+      else
+        clReleaseEvent(ev);
     }
     const int ot = plan_.output_tensor;
     cl_event ev = nullptr;
-    check(clEnqueueReadBuffer(queue_.get(), tensors_[ot].get(), CL_FALSE, 0, floats(ot) * count * sizeof(float), out_,
-                              0, nullptr, &ev),
-          "clEnqueueReadBuffer (outputs)");
+    check(
+        clEnqueueReadBuffer(queue_.get(), tensors_[ot].get(), CL_FALSE, 0, out_bytes() * count, out_, 0, nullptr, &ev),
+        "clEnqueueReadBuffer (outputs)");
     Event read(ev);
     check(clFinish(queue_.get()), "running the net on " + dev_.name);
     times.wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     times.upload_ms = times.download_ms = 0;
+    times.upload_bytes = 0;
+    times.download_bytes = out_bytes() * count;
     for (int n = 0; n < count; ++n)
       if (uploads_[n]) {
         times.upload_ms +=
             event_ms(uploads_[n].get(), CL_PROFILING_COMMAND_START, uploads_[n].get(), CL_PROFILING_COMMAND_END);
+        times.upload_bytes += upload_bytes_[n];
         uploads_[n].reset();
       }
-    const Event& end = kernels_.size() > 1 ? last : first;
+    const Event& end = last ? last : first;
     times.kernels_ms = event_ms(first.get(), CL_PROFILING_COMMAND_START, end.get(), CL_PROFILING_COMMAND_END);
+    for (auto& c : converted_) c.clear();
     times.download_ms = event_ms(read.get(), CL_PROFILING_COMMAND_START, read.get(), CL_PROFILING_COMMAND_END);
     seconds_.resize(each.size());
     for (size_t i = 0; i < each.size(); ++i)
       seconds_[i] = 1e-3 * event_ms(each[i].get(), CL_PROFILING_COMMAND_START, each[i].get(), CL_PROFILING_COMMAND_END);
   }
 
-  const float* output(int slot) const override { return out_ + floats(plan_.output_tensor) * slot; }
+  const float* output(int slot) const override {
+    if (!half_) return static_cast<const float*>(out_) + floats(plan_.output_tensor) * slot;
+    std::vector<float>& c = converted_[slot];
+    if (c.empty()) {
+      const size_t n = floats(plan_.output_tensor);
+      c.resize(n);
+      half_to_float(static_cast<const uint16_t*>(out_) + n * slot, c.data(), n);
+    }
+    return c.data();
+  }
   std::string device_name() const override { return dev_.describe(); }
   size_t device_bytes() const override { return device_bytes_; }
   ClReads reads() const override { return reads_; }
@@ -152,13 +203,35 @@ class OpenClExecutor final : public ClExecutor {
 
  private:
   static constexpr const char* kBuildOptions = "-cl-std=CL1.2";
+  static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
   size_t floats(size_t t) const { return size_t(plan_.channels[t]) * plan_.width[t] * plan_.height[t]; }
-  Buffer alloc(size_t n, cl_mem_flags flags, void* host, const std::string& what) {
+  size_t out_bytes() const { return floats(plan_.output_tensor) * (half_ ? 2 : 4); }  // per slot
+  Buffer alloc(size_t bytes, cl_mem_flags flags, void* host, const std::string& what) {
     cl_int err = CL_SUCCESS;
-    Buffer b(clCreateBuffer(ctx_.get(), flags, n * sizeof(float), host, &err));
-    check(err, "clCreateBuffer (" + what + ", " + std::to_string(n * sizeof(float)) + " bytes)");
-    device_bytes_ += n * sizeof(float);
+    Buffer b(clCreateBuffer(ctx_.get(), flags, bytes, host, &err));
+    check(err, "clCreateBuffer (" + what + ", " + std::to_string(bytes) + " bytes)");
+    device_bytes_ += bytes;
     return b;
+  }
+  void* map(const Buffer& b, cl_map_flags flags, size_t bytes, const std::string& what) {
+    cl_int err = CL_SUCCESS;
+    void* p = clEnqueueMapBuffer(queue_.get(), b.get(), CL_TRUE, flags, 0, bytes, 0, nullptr, nullptr, &err);
+    check(err, "clEnqueueMapBuffer (" + what + ")");
+    return p;
+  }
+  void wait_upload(int slot) {  // the slot's previous upload still reads the staging memory we are about to overwrite
+    Event& e = uploads_[slot];
+    if (!e) return;
+    cl_event h = e.get();
+    check(clWaitForEvents(1, &h), "waiting for an earlier upload");
+    e.reset();
+  }
+  void upload(int slot, const Buffer& dst, size_t offset, size_t bytes, const void* src, const char* what) {
+    cl_event ev = nullptr;
+    check(clEnqueueWriteBuffer(queue_.get(), dst.get(), CL_FALSE, offset, bytes, src, 0, nullptr, &ev), what);
+    uploads_[slot] = Event(ev);
+    upload_bytes_[slot] = bytes;
+    clFlush(queue_.get());  // start the transfer now, while the host prepares the next face
   }
   static void arg(const Kernel& k, cl_uint i, const Buffer& b) {
     cl_mem m = b.get();
@@ -169,6 +242,7 @@ class OpenClExecutor final : public ClExecutor {
   int batch_;
   ClReads reads_ = ClReads::Local;
   bool layer_times_ = false;
+  bool half_ = false;
   std::vector<double> seconds_;
   DeviceInfo dev_;
   Context ctx_;
@@ -179,8 +253,15 @@ class OpenClExecutor final : public ClExecutor {
   Buffer staging_buf_;
   float* staging_ = nullptr;
   std::vector<Event> uploads_;
+  Buffer bytes_dev_, bytes_buf_;  // 8-bit input slots on the device, and their pinned staging
+  uint8_t* bytes_ = nullptr;
+  size_t slot_bytes_ = 0;
+  std::vector<bool> image_slots_;     // the slot's last input was an image (prep kernel) rather than floats
+  std::vector<size_t> upload_bytes_;  // of each slot's last upload
+  Kernel prep_;
   Buffer out_buf_;
-  float* out_ = nullptr;
+  void* out_ = nullptr;                                // float or half per ClOptions::half_output
+  mutable std::vector<std::vector<float>> converted_;  // half output: each slot's floats, made on demand
   size_t device_bytes_ = 0;
 };
 

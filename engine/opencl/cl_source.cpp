@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "input_prep.h"
+
 namespace bty::cl {
 
 int out_block(int out_channels) {
@@ -55,7 +57,7 @@ int chunk(int channels, int patch) {
   return 1;
 }
 
-void emit_step(std::ostringstream& o, const Plan& p, size_t i, bool local_tiles) {
+void emit_step(std::ostringstream& o, const Plan& p, size_t i, bool local_tiles, bool half_output) {
   const ConvStep& s = p.steps[i];
   const StepLaunch l = step_launch(p, i);
   const int OW = p.width[s.tensor], OH = p.height[s.tensor], S = s.stride;
@@ -68,7 +70,9 @@ void emit_step(std::ostringstream& o, const Plan& p, size_t i, bool local_tiles)
     << "__attribute__((reqd_work_group_size(" << GX << ", " << GY << ", " << KS << ")))\nvoid " << kernel_name(i)
     << "(";
   for (size_t j = 0; j < s.sources.size(); ++j) o << "__global const float* restrict s" << j << ", ";
-  o << "__global const float* restrict w, __global const float* restrict bias, __global float* restrict dst) {\n"
+  const bool half_dst = half_output && s.tensor == p.output_tensor;
+  o << "__global const float* restrict w, __global const float* restrict bias, __global "
+    << (half_dst ? "half" : "float") << "* restrict dst) {\n"
     << "  const int ox = get_global_id(0), oy = get_global_id(1), ks = get_local_id(2);\n"
     << "  const int n = get_global_id(2) / " << CB * KS << ", cb = get_global_id(2) / " << KS << " % " << CB << ";\n"
     << "  const bool inside = ox < " << OW << " && oy < " << OH << ";\n";
@@ -152,19 +156,61 @@ void emit_step(std::ostringstream& o, const Plan& p, size_t i, bool local_tiles)
       << "  #pragma unroll\n  for (int k = 0; k < " << COB << "; ++k) acc[k] += bias[cb * " << COB << " + k];\n";
   }
   if (local_tiles) o << "  if (!inside) return;\n";
-  o << "  __global float* op = dst + (n * " << CO << " + cb * " << COB << ") * " << OH * OW << " + oy * " << OW
+  o << "  const size_t at = (size_t)(n * " << CO << " + cb * " << COB << ") * " << OH * OW << " + oy * " << OW
     << " + ox;\n"
     << "  #pragma unroll\n  for (int k = 0; k < " << COB << "; ++k) {\n"
-    << "    const float v = acc[k];\n    op[k * " << OH * OW << "] = " << activation(s.act) << ";\n  }\n}\n";
+    << "    const float v = acc[k];\n";
+  if (half_dst)  // round to nearest even, as vstore_half does by default
+    o << "    vstore_half(" << activation(s.act) << ", at + k * " << OH * OW << ", dst);\n  }\n}\n";
+  else
+    o << "    dst[at + k * " << OH * OW << "] = " << activation(s.act) << ";\n  }\n}\n";
+}
+
+// prep_input: the net input from the gathered 8-bit slots (input_prep.h), as ImageInput::row computes it on the
+// host: bilinear taps, then the colour step. Slots whose bit in `slots` is clear got floats from the host instead.
+void emit_prep(std::ostringstream& o, const Plan& p) {
+  using namespace gathered;
+  const int W = p.width[0], H = p.height[0];
+  o << "\n__kernel void " << kPrepKernel
+    << "(__global const uchar* restrict in, __global float* restrict dst, const ulong slots, const uint slot_bytes) {\n"
+    << "  const int x = get_global_id(0), y = get_global_id(1), n = get_global_id(2);\n"
+    << "  if (x >= " << W << " || y >= " << H << " || !((slots >> n) & 1)) return;\n"
+    << "  __global const uchar* s = in + (size_t)n * slot_bytes;\n"
+    << "  __global const int* h = (__global const int*)s;\n"
+    << "  const bool yuv = h[" << kMode << "] == " << kYuv << ";\n"
+    << "  float v[3];\n"
+    << "  for (int c = 0; c < 3; ++c) {\n"
+    << "    const bool chroma = yuv && c > 0;\n"
+    << "    __global const int* tx = (__global const int*)(s + h[chroma ? " << kTapCX << " : " << kTapX
+    << "]) + 3 * x;\n"
+    << "    __global const int* ty = (__global const int*)(s + h[chroma ? " << kTapCY << " : " << kTapY
+    << "]) + 3 * y;\n"
+    << "    const int pitch = h[" << kPitch << " + c];\n"
+    << "    __global const uchar* r0 = s + h[" << kPlane << " + c] + ty[0] * pitch;\n"
+    << "    __global const uchar* r1 = s + h[" << kPlane << " + c] + ty[1] * pitch;\n"
+    << "    const float wx = as_float(tx[2]), wy = as_float(ty[2]);\n"
+    << "    const float a = (float)r0[tx[0]] + wx * (float)((int)r0[tx[1]] - (int)r0[tx[0]]);\n"
+    << "    const float b = (float)r1[tx[0]] + wx * (float)((int)r1[tx[1]] - (int)r1[tx[0]]);\n"
+    << "    v[c] = a + wy * (b - a) - as_float(h[" << kOff << " + c]);\n"
+    << "  }\n"
+    << "  for (int r = 0; r < 3; ++r) {\n"
+    << "    float u = as_float(h[" << kAdd << " + r]) + as_float(h[" << kM << " + 3 * r]) * v[0] + as_float(h[" << kM
+    << " + 3 * r + 1]) * v[1] + as_float(h[" << kM << " + 3 * r + 2]) * v[2];\n"
+    << "    if (h[" << kClamp << "]) u = clamp(u, 0.0f, 255.0f);\n"
+    << "    dst[((size_t)n * 3 + r) * " << W * H << " + y * " << W << " + x] = u * as_float(h[" << kScale
+    << "]) + as_float(h[" << kBias << "]);\n"
+    << "  }\n}\n";
 }
 
 }  // namespace
 
-std::string kernel_source(const Plan& p, bool local_tiles) {
+std::string kernel_source(const Plan& p, bool local_tiles, bool half_output) {
   std::ostringstream o;
   o << "// gst-beautify: generated for a " << p.width[0] << "x" << p.height[0] << " input, " << p.steps.size()
-    << " convs, " << (local_tiles ? "local-memory input tiles" : "global reads") << "\n";
-  for (size_t i = 0; i < p.steps.size(); ++i) emit_step(o, p, i, local_tiles);
+    << " convs, " << (local_tiles ? "local-memory input tiles" : "global reads")
+    << (half_output ? ", half-precision output" : "") << "\n";
+  emit_prep(o, p);
+  for (size_t i = 0; i < p.steps.size(); ++i) emit_step(o, p, i, local_tiles, half_output);
   return o.str();
 }
 

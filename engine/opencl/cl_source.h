@@ -35,6 +35,9 @@ StepLaunch step_launch(const Plan& plan, size_t step, int count = 1);
 std::string kernel_name(size_t step);
 // local_tiles: each work-group of an unsplit step stages its input patch (all taps, zero padding, upsampling) in
 // local memory per chunk of input channels; otherwise every tap reads global memory (through the device's caches).
-std::string kernel_source(const Plan& plan, bool local_tiles);
+// half_output: the head (the output tensor) is stored as half (vstore_half), halving the download.
+std::string kernel_source(const Plan& plan, bool local_tiles, bool half_output = false);
+// The kernel that builds the net input on the device from 8-bit gathered slots (input_prep.h).
+constexpr const char* kPrepKernel = "prep_input";
 
 }  // namespace bty::cl

@@ -22,8 +22,9 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   bty::tools::NetArgs na;
-  std::string model, input_planar, dump_output;
+  std::string model, input_planar, dump_output, input = "planar";
   int reps = 20, warmup = 3;
+  double roi_scale = 1.0;
   bool peak = false, kernels = false, scalar = false;
   bty::cli::Options opts("bty-bench", "", "Times one executor on one model and input size (one JSON object).");
   opts.text("model", 'm', &model, "F.bmodel", "the model");
@@ -32,6 +33,10 @@ int main(int argc, char** argv) {
   opts.integer("warmup", 0, &warmup, 0, 1000000, "K", "untimed runs first");
   opts.text("input-planar", 0, &input_planar, "in.f32", "CHW float32 input (default: seeded random)");
   opts.text("dump-output", 0, &dump_output, "out.f32", "write the CHW float32 output of one run");
+  opts.choice("input", 0, &input, {"planar", "rgb", "i420"},
+              "planar: normalised floats (set_input_planar); rgb, i420: a seeded 8-bit frame, each face a ROI of "
+              "--roi-scale x the net input (set_input, as the element feeds the net)");
+  opts.real("roi-scale", 0, &roi_scale, 0.25, 8.0, "S", "with --input rgb/i420: ROI size / net input size");
   opts.flag("peak", 0, &peak, "measure the FP32 FMA peak on --threads threads instead (needs AVX2+FMA)");
   opts.flag("kernels", 0, &kernels, "time every kernel-table entry of --model's convs at each CPU level");
   opts.flag("scalar", 0, &scalar, "with --kernels: the scalar entries too");
@@ -54,11 +59,16 @@ int main(int argc, char** argv) {
     }
     // Start-up as a pipeline sees it: model load, net construction (OpenCL: program build or binary-cache load,
     // buffers) and the first frame.
-    auto t_start = std::chrono::steady_clock::now();
+    using clock = std::chrono::steady_clock;
+    auto ms_since = [](clock::time_point t) {
+      return std::chrono::duration<double, std::milli>(clock::now() - t).count();
+    };
+    auto t_start = clock::now();
     const bty::NetOptions o = na.options();
-    bty::Net net(bty::load_model(model), o);
-    const double construct_ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_start).count();
+    auto loaded = bty::load_model(model);
+    const double load_ms = ms_since(t_start);
+    bty::Net net(loaded, o);
+    const double construct_ms = ms_since(t_start);
     const int batch = net.batch();
     std::vector<float> in(size_t(3) * net.input_width() * net.input_height());
     if (!input_planar.empty()) {
@@ -71,10 +81,48 @@ int main(int argc, char** argv) {
       std::uniform_real_distribution<float> u(-1, 1);
       for (float& v : in) v = u(rng);
     }
-    for (int b = 0; b < batch; ++b) net.set_input_planar(in.data(), b);
+    // An 8-bit frame holding every face's ROI side by side (seeded noise), for --input rgb/i420.
+    const int rw = std::max(1, int(net.input_width() * roi_scale + 0.5)),
+              rh = std::max(1, int(net.input_height() * roi_scale + 0.5));
+    const int fw = (rw * batch + 1) / 2 * 2, fh = (rh + 1) / 2 * 2;
+    std::vector<uint8_t> frame;
+    bty::ImageView view;
+    if (input != "planar") {
+      frame.resize(size_t(fw) * fh * 3);
+      std::mt19937 rng(11);
+      for (uint8_t& v : frame) v = uint8_t(rng() >> 24);
+      view.width = fw;
+      view.height = fh;
+      view.plane[0] = frame.data();
+      if (input == "rgb") {
+        view.format = bty::PixelFormat::RGB;
+        view.stride[0] = fw * 3;
+      } else {
+        view.format = bty::PixelFormat::I420;
+        view.stride[0] = fw;
+        view.plane[1] = frame.data() + size_t(fw) * fh;
+        view.plane[2] = view.plane[1] + size_t(fw / 2) * (fh / 2);
+        view.stride[1] = view.stride[2] = fw / 2;
+      }
+    }
+    auto set_inputs = [&] {
+      for (int b = 0; b < batch; ++b)
+        if (input == "planar")
+          net.set_input_planar(in.data(), b);
+        else
+          net.set_input(view, bty::Rect{b * rw, 0, rw, rh}, b);
+    };
+    // Every face's output as the consumer reads it (ClOutput::Half: converted to float here).
+    auto read_outputs = [&] {
+      float sink = 0;
+      for (int b = 0; b < batch; ++b) sink += net.output_data(b)[0];
+      return sink;
+    };
+    auto t_first = clock::now();
+    set_inputs();
     net.run(batch);
-    const double first_frame_ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_start).count();
+    read_outputs();
+    const double first_run_ms = ms_since(t_first), first_frame_ms = ms_since(t_start);
     const bty::RunTimes start_times = net.last_times();
     if (!dump_output.empty()) {
       net.run();
@@ -82,17 +130,20 @@ int main(int argc, char** argv) {
       f.write(reinterpret_cast<const char*>(net.output().data()), std::streamsize(net.output().size() * 4));
       if (!f) throw std::runtime_error("cannot write " + dump_output);
     }
-    std::vector<double> ms, up, kern, down;
+    std::vector<double> ms, up, kern, down, conv;
     std::vector<std::vector<double>> layer_s(net.layer_macs().size());
     // One frame = every face's input queued (OpenCL: uploaded) + the batch run + the outputs on the host.
     for (int i = 0; i < warmup + reps; ++i) {
-      auto t0 = std::chrono::steady_clock::now();
-      if (o.device != bty::Device::Cpu || batch > 1)
-        for (int b = 0; b < batch; ++b) net.set_input_planar(in.data(), b);
+      auto t0 = clock::now();
+      if (o.device != bty::Device::Cpu || batch > 1 || input != "planar") set_inputs();
       net.run(batch);
-      double t = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      const double t = ms_since(t0);
+      auto t1 = clock::now();
+      read_outputs();
+      const double c = ms_since(t1);
       if (i < warmup) continue;
       ms.push_back(t);
+      conv.push_back(c);
       up.push_back(net.last_times().upload_ms);
       kern.push_back(net.last_times().kernels_ms);
       down.push_back(net.last_times().download_ms);
@@ -111,7 +162,15 @@ int main(int argc, char** argv) {
     j.end_array();
     j.key("device").value(bty::to_string(net.device())).key("device_name").value(net.device_name());
     j.key("batch").value(batch).key("upload_ms").value(med(up)).key("kernels_ms").value(med(kern));
-    j.key("download_ms").value(med(down)).key("construct_ms").value(construct_ms);
+    j.key("download_ms").value(med(down)).key("convert_ms").value(med(conv));
+    j.key("input").value(input).key("roi_scale").value(roi_scale).key("cl_output").value(bty::to_string(o.cl_output));
+    j.key("upload_bytes").value(uint64_t(net.last_times().upload_bytes));
+    j.key("download_bytes").value(uint64_t(net.last_times().download_bytes));
+    // Start-up split: model load; OpenCL device discovery, context + queue (the driver), program build or cache
+    // load, buffers + weights + kernels; then the first frame's inputs, run and outputs.
+    j.key("load_ms").value(load_ms).key("construct_ms").value(construct_ms);
+    j.key("platform_ms").value(start_times.platform_ms).key("context_ms").value(start_times.context_ms);
+    j.key("setup_ms").value(start_times.setup_ms).key("first_run_ms").value(first_run_ms);
     j.key("first_frame_ms").value(first_frame_ms).key("build_ms").value(start_times.build_ms);
     j.key("binary_cache_hit").value(start_times.binary_cache_hit).key("cl_reads").value(bty::to_string(net.cl_reads()));
     j.key("working_set_bytes").value(uint64_t(net.working_set_bytes())).key("layers").begin_array();

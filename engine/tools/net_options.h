@@ -12,7 +12,7 @@ struct NetArgs {
   int threads = 1, width = 0, height = 0;
   int segment_kib = int(NetOptions{}.segment_bytes / 1024);
   bool no_winograd = false;
-  std::string device = "cpu", cl_cache, cl_reads = "auto";
+  std::string device = "cpu", cl_cache, cl_reads = "auto", cl_output = to_string(NetOptions{}.cl_output);
   int batch = 1;
   bool cl_layer_times = false;
 
@@ -30,6 +30,8 @@ struct NetArgs {
     o.text("cl-cache", 0, &cl_cache, "DIR", "OpenCL program-binary cache folder ('-': none; default: the user's)");
     o.choice("cl-reads", 0, &cl_reads, {"auto", "local", "global"}, "OpenCL conv input reads");
     o.flag("cl-layer-times", 0, &cl_layer_times, "OpenCL: profile every kernel");
+    o.choice("cl-output", 0, &cl_output, {"float", "half", "blend"},
+             "OpenCL output download precision (blend: what a blending consumer such as the element uses)");
   }
 
   NetOptions options() const {
@@ -48,6 +50,7 @@ struct NetArgs {
     o.cl_cache_dir = cl_cache;
     o.cl_reads = cl_reads == "local" ? ClReads::Local : cl_reads == "global" ? ClReads::Global : ClReads::Auto;
     o.cl_layer_times = cl_layer_times;
+    o.cl_output = cl_output == "half" ? ClOutput::Half : cl_output == "blend" ? kBlendClOutput : ClOutput::Float;
     return o;
   }
 };

@@ -4,6 +4,11 @@ frames (every face's input uploaded, the batch run, every output downloaded) and
 profiling events: upload, kernels (first kernel start to last kernel end) and download. Also the start-up: a cold
 start (empty program-binary cache: source build) and a warm one (cache hit), each to the first frame out, and the CPU
 pipeline on the same batches for comparison. Needs only python3 and bty-bench (the GPU bundle runs it as is).
+Inputs go as the element sends them (--input i420: 8-bit frame bytes of a ROI --roi-scale x the net input, resampled
+on the device) and outputs come back as the element reads them (--cl-output blend: half, converted on the host:
+convert ms); per tier the largest batch also runs the old path (float input and output) in the same run. The start
+rows split the first frame into model load, device discovery (platform), context + queue creation (the driver),
+program build or cache load, buffers + weights (setup) and the first frame's run.
 
   opencl_bench.py --bty-bench B --models DIR [--tiers s,m,l] [--batches 1,4,16] [--reads auto] [--reps N]
                   [--cpu-threads N] [--out DIR]
@@ -20,6 +25,21 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_util import bty_bench_json as bench, gpu_bench_parser, loadavg, log, model_path  # noqa: E402
 
 
+def path_args(a):
+    return ["--input", a.input, "--roi-scale", a.roi_scale, "--cl-output", a.cl_output]
+
+
+OLD_PATH = ["--input", "planar", "--cl-output", "float"]
+
+
+def row_of(tier, j):
+    return {"tier": tier.upper(), "batch": j["batch"], "reads": j["cl_reads"], "wall_ms": j["median_ms"],
+            "upload_ms": j["upload_ms"], "kernels_ms": j["kernels_ms"], "download_ms": j["download_ms"],
+            "convert_ms": j["convert_ms"], "upload_bytes": j["upload_bytes"], "download_bytes": j["download_bytes"],
+            "input": j["input"], "cl_output": j["cl_output"], "device": j["device_name"],
+            "width": j["width"], "height": j["height"], "macs": j["macs"]}
+
+
 def run(a):
     rep = {"loadavg_start": loadavg(), "rows": [], "starts": [], "cpu_rows": [], "layers": [], "errors": []}
     cache = tempfile.mkdtemp(prefix="bty-clbench-")
@@ -32,12 +52,16 @@ def run(a):
             for kind in ("cold", "warm"):
                 try:
                     j = bench(a.bty_bench, ["--model", m, "--device", "opencl", "--cl-cache", tdir, "--reps", 1,
-                                            "--warmup", 0, "--cl-reads", a.reads.split(",")[0]])
-                    rep["starts"].append({"tier": tier.upper(), "kind": kind, "construct_ms": j["construct_ms"],
-                                          "first_frame_ms": j["first_frame_ms"], "build_ms": j["build_ms"],
-                                          "cache_hit": j["binary_cache_hit"], "device": j["device_name"]})
-                    log(f"{tier} {kind} start: first frame {j['first_frame_ms']:.1f} ms (build {j['build_ms']:.1f} ms,"
-                        f" cache hit {j['binary_cache_hit']})")
+                                            "--warmup", 0, "--cl-reads", a.reads.split(",")[0]] + path_args(a))
+                    rep["starts"].append({"tier": tier.upper(), "kind": kind, "cache_hit": j["binary_cache_hit"],
+                                          "device": j["device_name"],
+                                          **{k: j[k] for k in ("load_ms", "platform_ms", "context_ms", "build_ms",
+                                                               "setup_ms", "first_run_ms", "construct_ms",
+                                                               "first_frame_ms")}})
+                    log(f"{tier} {kind} start: first frame {j['first_frame_ms']:.1f} ms (platform "
+                        f"{j['platform_ms']:.1f}, context {j['context_ms']:.1f}, build {j['build_ms']:.1f} ms, "
+                        f"setup {j['setup_ms']:.1f}, first run {j['first_run_ms']:.1f}; cache hit "
+                        f"{j['binary_cache_hit']})")
                 except RuntimeError as e:
                     rep["errors"].append(str(e))
                     log(e)
@@ -46,18 +70,24 @@ def run(a):
                     try:
                         j = bench(a.bty_bench, ["--model", m, "--device", "opencl", "--batch", b, "--cl-cache",
                                                 os.path.join(cache, "rows"), "--cl-reads", reads, "--reps", a.reps,
-                                                "--warmup", 2])
+                                                "--warmup", 2] + path_args(a))
                     except RuntimeError as e:
                         rep["errors"].append(str(e))
                         log(e)
                         continue
-                    row = {"tier": tier.upper(), "batch": b, "reads": j["cl_reads"], "wall_ms": j["median_ms"],
-                           "upload_ms": j["upload_ms"], "kernels_ms": j["kernels_ms"],
-                           "download_ms": j["download_ms"], "device": j["device_name"],
-                           "width": j["width"], "height": j["height"], "macs": j["macs"]}
+                    row = row_of(tier, j)
                     rep["rows"].append(row)
                     log(f"{tier} batch {b} {row['reads']}: wall {row['wall_ms']:.3f} ms (up {row['upload_ms']:.3f}, "
-                        f"kernels {row['kernels_ms']:.3f}, down {row['download_ms']:.3f})")
+                        f"kernels {row['kernels_ms']:.3f}, down {row['download_ms']:.3f}, convert "
+                        f"{row['convert_ms']:.3f})")
+            # The old path (float input and output) on the largest batch, same run: what the transfers saved.
+            try:
+                j = bench(a.bty_bench, ["--model", m, "--device", "opencl", "--batch", max(a.batches), "--cl-cache",
+                                        os.path.join(cache, "rows"), "--cl-reads", a.reads.split(",")[0], "--reps",
+                                        a.reps, "--warmup", 2] + OLD_PATH)
+                rep.setdefault("old_rows", []).append(row_of(tier, j))
+            except RuntimeError as e:
+                rep["errors"].append(str(e))
             for reads in a.reads.split(",") if a.layer_times else []:
                 for b in (1, max(a.batches)):
                     try:
@@ -90,19 +120,28 @@ def render(rep, command):
              "Wall = host clock of one frame: every face's input queued for upload, the batch run, every output "
              "on the host; the split comes from OpenCL profiling events (upload and download summed over faces; "
              "kernels from the first kernel's start to the last kernel's end). Medians over the reps.")
-    L += ["", "| net | batch | reads | wall ms | per face ms | upload ms | kernels ms | download ms | CPU pipeline ms |",
-          "|---|---|---|---|---|---|---|---|---|"]
+    L.append("Kernels include the input prep kernel (8-bit input). Convert = the host's half -> float of every face's "
+             "output (not in wall); bytes are per face.")
+    L += ["", "| net | batch | reads | input | output | wall ms | per face ms | upload ms | kernels ms | download ms | "
+          "convert ms | up B/face | down B/face | CPU pipeline ms |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     cpu = {(r["tier"], r["batch"]): r for r in rep["cpu_rows"]}
-    for r in rep["rows"]:
+    for r in rep["rows"] + rep.get("old_rows", []):
         c = cpu.get((r["tier"], r["batch"]))
         cpu_ms = f"{c['wall_ms']:.2f} ({c['threads']}T)" if c else "—"
-        L.append(f"| {r['tier']} {r['width']}x{r['height']} | {r['batch']} | {r['reads']} | {r['wall_ms']:.3f} | "
-                 f"{r['wall_ms'] / r['batch']:.3f} | {r['upload_ms']:.3f} | {r['kernels_ms']:.3f} | "
-                 f"{r['download_ms']:.3f} | {cpu_ms} |")
-    L += ["", "Start-up (model load + net construction incl. program build or binary-cache load + first frame):", "",
-          "| net | start | first frame ms | build/load ms | cache hit |", "|---|---|---|---|---|"]
+        L.append(f"| {r['tier']} {r['width']}x{r['height']} | {r['batch']} | {r['reads']} | {r['input']} | "
+                 f"{r['cl_output']} | {r['wall_ms']:.3f} | {r['wall_ms'] / r['batch']:.3f} | {r['upload_ms']:.3f} | "
+                 f"{r['kernels_ms']:.3f} | {r['download_ms']:.3f} | {r['convert_ms']:.3f} | "
+                 f"{r['upload_bytes'] // r['batch']} | {r['download_bytes'] // r['batch']} | {cpu_ms} |")
+    L += ["", "Start-up, ms: model load; device discovery (clGetPlatformIDs, clGetDeviceIDs, queries); context "
+          "(clCreateContext + clCreateCommandQueue: the driver's context creation); program build or binary-cache "
+          "load; setup (buffers, weights, kernel objects); first run (inputs, run, outputs); first frame = all of "
+          "it from the start. The element does all but the model load in the background (docs/element.md).", "",
+          "| net | start | load | platform | context | build/load | setup | first run | first frame | cache hit |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
     for s in rep["starts"]:
-        L.append(f"| {s['tier']} | {s['kind']} | {s['first_frame_ms']:.1f} | {s['build_ms']:.1f} | {s['cache_hit']} |")
+        L.append(f"| {s['tier']} | {s['kind']} | {s['load_ms']:.1f} | {s['platform_ms']:.1f} | {s['context_ms']:.1f} | "
+                 f"{s['build_ms']:.1f} | {s['setup_ms']:.1f} | {s['first_run_ms']:.1f} | {s['first_frame_ms']:.1f} | "
+                 f"{s['cache_hit']} |")
     if rep["layers"]:
         L += ["", "Per conv kernel (profiling event per kernel, `--cl-layer-times`; the sum is less than the kernels "
               "span by the gaps between launches), microseconds for the whole batch and effective GFLOP/s "
@@ -122,6 +161,10 @@ def main():
     p.add_argument("--reads", default="auto", help="comma list of auto, local, global")
     p.add_argument("--cpu-threads", type=int, default=0, help="also time the CPU pipeline with N threads (0: no)")
     p.add_argument("--layer-times", action="store_true", help="also per-conv kernel times (batch 1 and the largest)")
+    p.add_argument("--input", default="i420", choices=["planar", "rgb", "i420"], help="bty-bench --input")
+    p.add_argument("--roi-scale", type=float, default=2.0,
+                   help="ROI / net input size (2: a face about 300 px wide at tier L, e.g. a 1080p webcam)")
+    p.add_argument("--cl-output", default="blend", choices=["float", "half", "blend"], help="bty-bench --cl-output")
     p.add_argument("--command", default=None)
     a = p.parse_args()
     t0 = time.time()

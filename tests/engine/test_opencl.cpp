@@ -9,9 +9,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <string>
 
+#include "input_prep.h"
+#include "kernels.h"
+#include "opencl/cl_half.h"
 #include "opencl/cl_program_cache.h"
 #include "opencl/cl_source.h"
 #include "test_util.h"
@@ -180,6 +184,105 @@ TEST(OpenCL, BatchSlotsMatchSingleRunsAndImageInput) {
   EXPECT_THROW(gpu.run(5), std::out_of_range);
   Net fresh(model, go);
   EXPECT_THROW(fresh.run(), std::logic_error);
+}
+
+// The 8-bit upload (gathered bytes, resampled and converted by the prep kernel) against the float upload of the
+// same input prepared on the host, over formats (packed RGB, 4:2:0 planar and semi-planar, packed 4:2:2) and ROIs
+// that upscale, downscale (the gathered planes skip untapped samples) and cross the image edge; it also moves fewer
+// bytes than the floats.
+TEST(OpenCL, ImageUploadMatchesFloatUploadOfTheSameInput) {
+  SKIP_WITHOUT_OPENCL();
+  auto model = load_model(shipped("s"));
+  const ModelInfo& mi = info(*model);
+  const int W = mi.input_width, H = mi.input_height, PW = 400, PH = 300;
+  std::vector<uint8_t> px(size_t(PW) * PH * 4);
+  for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t((i * 37 + i / 977) % 251);
+  NetOptions go = cl_options(W, H);
+  go.batch = 2;
+  Net image(model, go), floats(model, go);
+  const Kernels k = select_kernels(Isa::Scalar);
+  const Rect rois[] = {{10, 20, 100, 130}, {60, 40, 330, 250}, {-30, 200, 150, 190}};
+  for (PixelFormat f : {PixelFormat::RGB, PixelFormat::BGRA, PixelFormat::I420, PixelFormat::NV12, PixelFormat::YUY2}) {
+    ImageView v;
+    v.format = f;
+    v.width = PW;
+    v.height = PH;
+    v.plane[0] = v.plane[1] = v.plane[2] = px.data();
+    if (f == PixelFormat::RGB)
+      v.stride[0] = PW * 3;
+    else if (f == PixelFormat::BGRA)
+      v.stride[0] = PW * 4;
+    else if (f == PixelFormat::YUY2)
+      v.stride[0] = PW * 2;
+    else {
+      v.stride[0] = PW;
+      v.plane[1] = px.data() + PW * PH;
+      v.stride[1] = f == PixelFormat::NV12 ? PW : PW / 2;
+      v.plane[2] = v.plane[1] + PW * PH / 4;
+      v.stride[2] = PW / 2;
+    }
+    for (const Rect& roi : rois) {
+      SCOPED_TRACE("format " + std::to_string(int(f)) + " roi " + std::to_string(roi.width) + "x" +
+                   std::to_string(roi.height));
+      ImageInput host(v, roi, W, H, mi, k.colour_row);
+      std::vector<float> planar(size_t(3) * W * H);
+      for (int y = 0; y < H; ++y) host.row(y, 0, W, planar.data() + size_t(y) * W, W * H);
+      image.set_input(v, roi, 1);  // slot 1 of 2: the prep kernel writes the right slot
+      floats.set_input_planar(planar.data(), 1);
+      image.set_input_planar(planar.data(), 0);  // a float slot beside an image slot in one run
+      floats.set_input_planar(planar.data(), 0);
+      image.run(2);
+      floats.run(2);
+      EXPECT_LE(max_abs_diff(image.output(1), floats.output(1)), kTol);
+      EXPECT_LE(max_abs_diff(image.output(0), floats.output(0)), kTol);
+      const size_t float_bytes = size_t(3) * W * H * 4;
+      EXPECT_EQ(floats.last_times().upload_bytes, 2 * float_bytes);
+      // At most ~2 samples per net pixel and axis are tapped; at or above the net's size each is one sample.
+      const size_t bytes = image.last_times().upload_bytes - float_bytes;
+      EXPECT_LT(bytes, float_bytes * (roi.width <= 2 * W && roi.height <= 2 * H ? 85 : 100) / 100);
+      if (roi.width <= W) EXPECT_LT(bytes, float_bytes * 3 / 10);
+    }
+  }
+}
+
+// ClOutput::Half: the head stored as half on the device and converted on the host is the float head within half
+// precision (relative 1e-3 of the output's scale), with half the download bytes; F16C and the portable conversion
+// agree on every half value.
+TEST(OpenCL, HalfOutputIsWithinHalfPrecision) {
+  SKIP_WITHOUT_OPENCL();
+  for (uint32_t h = 0; h < 65536; ++h) {
+    const uint16_t v = uint16_t(h);
+    float a = 0;
+    cl::half_to_float(&v, &a, 1);
+    uint16_t eight[9] = {v, v, v, v, v, v, v, v, v};
+    float b[9];
+    cl::half_to_float(eight, b, 9);  // the vector path and its tail
+    const float c = cl::half_to_float_portable(v);
+    ASSERT_EQ(std::memcmp(&a, &c, 4), 0) << "half " << h;
+    ASSERT_EQ(std::memcmp(&b[0], &c, 4), 0) << "half " << h;
+  }
+  EXPECT_EQ(cl::half_to_float_portable(0x3c00), 1.0f);
+  EXPECT_EQ(cl::half_to_float_portable(0xc000), -2.0f);
+  EXPECT_EQ(cl::half_to_float_portable(0x0001), std::ldexp(1.0f, -24));
+  auto model = load_model(shipped("m"));
+  const ModelInfo& mi = info(*model);
+  std::mt19937 rng(5);
+  auto in = random_input(rng, mi.input_width, mi.input_height);
+  NetOptions fo = cl_options(mi.input_width, mi.input_height), ho = fo;
+  ho.cl_output = ClOutput::Half;
+  Net f(model, fo), h(model, ho);
+  f.set_input_planar(in.data());
+  h.set_input_planar(in.data());
+  f.run();
+  h.run();
+  float scale = 0;
+  for (float v : f.output()) scale = std::max(scale, std::fabs(v));
+  ASSERT_GT(scale, 0.f);
+  EXPECT_LE(max_abs_diff(h.output(), f.output()), 1e-3f * scale);
+  EXPECT_GT(max_abs_diff(h.output(), f.output()), 0.f) << "the half path is not in use";
+  EXPECT_EQ(h.output_data(), h.output_data()) << "converted once per run";
+  EXPECT_EQ(2 * h.last_times().download_bytes, f.last_times().download_bytes);
+  EXPECT_EQ(f.last_times().download_bytes, h.output_size() * 4);
 }
 
 TEST(OpenCL, BinaryCacheHitsAndRebuildsBadEntries) {

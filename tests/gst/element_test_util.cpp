@@ -207,6 +207,7 @@ FrameFaces pop_faces(GstBus* bus) {
       const GValue* list = gst_structure_get_value(s, "faces");
       int n = 0;
       gst_structure_get_int(s, "n-faces", &n);
+      if (const char* d = gst_structure_get_string(s, "device")) out.device = d;
       EXPECT_TRUE(list && GST_VALUE_HOLDS_LIST(list));
       EXPECT_EQ(guint(n), list ? gst_value_list_get_size(list) : 0u);
       for (guint i = 0; list && i < gst_value_list_get_size(list); ++i) {

@@ -23,6 +23,7 @@ struct FrameFaces {
   std::vector<Box> rois;
   std::vector<Box> boxes;
   std::vector<int> ids;
+  std::string device;  // where the frame's nets ran: "cpu" or "opencl"
 };
 FrameFaces pop_faces(GstBus* bus);
 

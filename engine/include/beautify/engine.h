@@ -148,6 +148,14 @@ class DeviceError : public std::runtime_error {
 enum class ClReads { Auto, Local, Global };
 const char* to_string(ClReads r);
 
+// Precision of the OpenCL executor's output download: Float (exact: what the executor tests compare with the
+// reference) or Half (the head stored as half on the device, half the bytes over the bus; relative error <= 2^-11 of
+// each value, far below one 8-bit code value after output_scale). kBlendClOutput is what a consumer that blends into
+// 8-bit pixels (the element, the bench's rows) asks for.
+enum class ClOutput { Float, Half };
+constexpr ClOutput kBlendClOutput = ClOutput::Half;
+const char* to_string(ClOutput p);
+
 struct NetOptions {
   static constexpr int kMaxThreads = 64;
   static constexpr int kMaxSide = 8192;  // largest net input width or height
@@ -168,6 +176,7 @@ struct NetOptions {
   // OpenCL: a profiling event per kernel, so layer_seconds() has every conv's kernel time (costs ~1 us a kernel on
   // the host; off by default).
   bool cl_layer_times = false;
+  ClOutput cl_output = ClOutput::Float;
 };
 
 // Wall-time split of the last run() (OpenCL: from profiling events; CPU: all in kernels_ms).
@@ -179,6 +188,12 @@ struct RunTimes {
   bool binary_cache_hit = false;  // OpenCL: the program came from the binary cache (set at construction)
   double build_ms = 0;            // OpenCL: program build or cache load at construction
   std::string cache_note;         // OpenCL: why a cache entry was rebuilt or not written (empty: all went well)
+  // OpenCL construction, the other parts (set once): device discovery (clGetPlatformIDs, clGetDeviceIDs and the
+  // device queries), clCreateContext + clCreateCommandQueue (the driver's context creation), and buffers, weight
+  // uploads and kernel objects after the program.
+  double platform_ms = 0, context_ms = 0, setup_ms = 0;
+  // OpenCL, the last run(): bytes moved host -> device (inputs: 8-bit gathered or floats) and device -> host.
+  size_t upload_bytes = 0, download_bytes = 0;
 };
 
 // A runnable instance of a model at one input size. Not thread-safe; use one per thread or guard it.
@@ -191,7 +206,8 @@ class Net {
 
   // Bilinear-resamples `roi` of `image` (clamped at the image edges) to the net input, converts the colour and
   // normalises it, in one pass, into input slot `slot` (0..batch-1). CPU: read during run(), so `image` must stay
-  // valid until then; OpenCL: prepared and queued for upload now, so the host prepares the next face meanwhile.
+  // valid until then; OpenCL: the 8-bit bytes the resampling reads are gathered and queued for upload now (so the
+  // host prepares the next face meanwhile), and a kernel resamples and converts them on the device.
   void set_input(const ImageView& image, const Rect& roi, int slot = 0);
   // Raw normalised input, planar CHW floats at the net's input size (tests and the PyTorch comparison).
   void set_input_planar(const float* chw, int slot = 0);
@@ -199,7 +215,8 @@ class Net {
   void run(int count = 1);
   // Output of a slot as planar CHW floats (output_channels × output_height × output_width), before output_scale.
   const std::vector<float>& output(int slot = 0) const;
-  // The same without a copy (OpenCL: the pinned memory the download wrote; valid until the next run()).
+  // The same without a copy (OpenCL: the pinned memory the download wrote, or with ClOutput::Half its conversion to
+  // float, done here on the first call per slot; valid until the next run()).
   const float* output_data(int slot = 0) const;
   size_t output_size() const;  // floats per slot
   const RunTimes& last_times() const;
