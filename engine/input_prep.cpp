@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 namespace bty {
 bool is_yuv(PixelFormat f) {
@@ -266,13 +267,30 @@ size_t ImageInput::gather(uint8_t* dst) const {
     h[kTapCX] = h[kTapX];
     h[kTapCY] = h[kTapY];
   }
-  // One compact plane: row r, column c = the byte at base + src_row * stride + src_col * step.
+  // One compact plane: row r, column c = the byte at base + src_row * stride + src_col * step. The columns come as
+  // runs of consecutive indices (one run when the face is at least twice the net's size: every column is tapped),
+  // copied with memcpy where the samples are adjacent bytes: a byte-by-byte gather cost ~0.4 ms per 4:2:0 face of
+  // twice tier L's size, a third of that tier's whole GPU run at 16 faces.
   auto plane = [&](int k, const CompactAxis& cols, const CompactAxis& rows, const uint8_t* base, int stride, int step) {
     h[kPlane + k] = int32_t(at);
     h[kPitch + k] = int32_t(cols.src.size());
+    std::vector<std::pair<int, int>> runs;  // (first column, length)
+    for (int c : cols.src) {
+      if (!runs.empty() && runs.back().first + runs.back().second == c)
+        ++runs.back().second;
+      else
+        runs.emplace_back(c, 1);
+    }
     for (int r : rows.src) {
       const uint8_t* s = base + size_t(r) * stride;
-      for (int c : cols.src) dst[at++] = s[size_t(c) * step];
+      for (const auto& [c0, n] : runs) {
+        if (step == 1) {
+          std::memcpy(dst + at, s + c0, size_t(n));
+          at += size_t(n);
+        } else {
+          for (int c = c0; c < c0 + n; ++c) dst[at++] = s[size_t(c) * step];
+        }
+      }
     }
   };
   if (yuv_) {
