@@ -13,6 +13,11 @@ struct FmaProbe {
   int warmups = 20;
 };
 
+// The most this probe can measure on one core: no core retires more than 2 AVX2 FMAs (8 lanes, 2 flops each) a cycle,
+// and none runs at 8 GHz. A faster burst is a broken clock reading (one such reading, cached, once made tier=auto
+// believe in 13,000 GFLOP/s per core and pick tier L on a machine that runs M): it is ignored.
+constexpr double kMaxCoreGflops = 2 * 8 * 2 * 8.0;
+
 // GFLOP/s (2 flops per FMA lane) of `threads` threads running bursts at once (1: on the calling thread; more: one
 // thread each per burst, so give them bursts of milliseconds). 0 on a CPU without AVX2+FMA.
 double peak_fma_gflops(int threads, const FmaProbe& probe = {});

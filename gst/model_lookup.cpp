@@ -51,14 +51,14 @@ MachinePeak machine_peak() {
   std::lock_guard<std::mutex> lock(mu);
   const std::string path = cache_file();
   {
-    // Format: two lines, the machine key and the per-core GFLOP/s. Another machine's (or a damaged) file is
-    // measured over.
+    // Format: two lines, the machine key and the per-core GFLOP/s. Another machine's, a damaged or an impossible
+    // (0, or above what the probe can measure) file is measured over.
     std::ifstream in(path);
     std::string key, value;
     if (in && std::getline(in, key) && std::getline(in, value) && key == m.key) {
       char* end = nullptr;
       const double v = std::strtod(value.c_str(), &end);
-      if (end != value.c_str() && v >= 0 && v < 1e5) {
+      if (end != value.c_str() && v > 0 && v <= kMaxCoreGflops) {
         m.core_gflops = v;
         m.cached = true;
         return m;

@@ -1,14 +1,18 @@
 // Unit tests of the element's core (no GStreamer): the net framing with non-square pixels, and tier=auto's machine
 // peak, which must not follow the machine's load.
 #include "model_lookup.h"
+#include "peak_fma.h"
 #include "retoucher.h"
 
+#include <glib.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -113,6 +117,32 @@ TEST(TierAuto, MachinePeakIsCachedPerMachine) {
   const std::string file = std::string(tmpl) + "/gst-beautify/machine-peak";
   std::remove(file.c_str());
   std::remove((std::string(tmpl) + "/gst-beautify").c_str());
+  std::remove(tmpl);
+}
+
+// A cache holding a peak no core can reach (a broken clock reading once wrote 13241.4) is measured over, and the
+// measurement itself stays within what the probe can measure.
+TEST(TierAuto, ImpossibleCachedPeakIsMeasuredOver) {
+  char tmpl[] = "/tmp/bty-cache-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  setenv("XDG_CACHE_HOME", tmpl, 1);
+  // GLib keeps the cache dir it found first in this process: use whatever machine_peak() uses.
+  const std::string dir = std::string(g_get_user_cache_dir()) + "/gst-beautify", file = dir + "/machine-peak";
+  const std::string key = machine_peak().key;  // measured or read: the file exists now, with this machine's key
+  {
+    std::ofstream out(file);
+    out << key << "\n13241.4\n";
+  }
+  const MachinePeak m = machine_peak();
+  EXPECT_FALSE(m.cached);
+  EXPECT_GT(m.core_gflops, 0);
+  EXPECT_LE(m.core_gflops, kMaxCoreGflops);
+  std::ifstream in(file);
+  std::string k, value;
+  ASSERT_TRUE(std::getline(in, k) && std::getline(in, value));
+  EXPECT_EQ(std::stod(value), m.core_gflops);  // rewritten with the new measurement
+  std::remove(file.c_str());
+  std::remove(dir.c_str());
   std::remove(tmpl);
 }
 
