@@ -1,13 +1,13 @@
 #include "bench_clip.h"
 
 #include "face_stage.h"
+#include "refit_check.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
 #include <iomanip>
-#include <map>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -55,12 +55,6 @@ std::vector<std::vector<uint8_t>> read_clip(const ClipBenchArgs& a) {
   return frames;
 }
 
-Eigen::Vector2f centroid(const Landmarks& lm) {
-  Eigen::Vector2f c(0, 0);
-  for (const auto& p : lm) c += p / float(kNumLandmarks);
-  return c;
-}
-
 constexpr int kWarmup = 30;  // frames before timing starts: first detections and fade-in
 
 // One pass over the clip in the element's mode (asynchronous detection, frames paced at 30 fps). Per-face costs
@@ -103,57 +97,24 @@ Pass run_pass(const std::vector<std::vector<uint8_t>>& clip, const ClipBenchArgs
   return p;
 }
 
-// Landmarks with refit skipping against a full refit of the same frames: two stages in lock step (synchronous
-// detection, so both see the same detections). Deviation per face = mean point distance / face size.
+// Landmarks with refit skipping against a full refit of the same frames (refit_check.h).
 struct Accuracy {
   double median = 0, p95 = 0, max = 0, skipped = 0, jitter = 0;
   int faces = 0;
 };
 
-Accuracy compare_to_full_refit(const std::vector<std::vector<uint8_t>>& clip, const ClipBenchArgs& a) {
-  Options full_o, skip_o;
-  full_o.synchronous_detection = skip_o.synchronous_detection = true;
-  full_o.threads = skip_o.threads = 1;
-  full_o.refit_skip_mad = 0;
-  FaceStage full(full_o), skip(skip_o);
-  std::vector<double> dev, jit;
-  double refits = 0, skipped = 0;
-  std::map<int, Landmarks> prev_full;
-  for (const auto& f : clip) {
-    const FrameInput in{f.data(), a.width, a.height, a.width};
-    const auto fa = full.process(in), fb = skip.process(in);
-    const Timings t = skip.timings();
-    refits += t.refits, skipped += t.refits_skipped;
-    for (const Face& b : fb) {
-      // The same face in the full-refit stage: nearest centroid (ids can differ once a track was restarted).
-      const Face* m = nullptr;
-      float best = 0.5f * b.size;
-      for (const Face& x : fa) {
-        const float d = (centroid(x.raw_landmarks) - centroid(b.raw_landmarks)).norm();
-        if (d < best) best = d, m = &x;
-      }
-      if (!m) continue;
-      double d = 0;
-      for (int i = 0; i < kNumLandmarks; ++i) d += double((b.raw_landmarks[i] - m->raw_landmarks[i]).norm());
-      dev.push_back(d / kNumLandmarks / double(m->size));
-    }
-    std::map<int, Landmarks> now;
-    for (const Face& x : fa) {
-      const auto it = prev_full.find(x.id);
-      if (it != prev_full.end()) {
-        double d = 0;
-        for (int i = 0; i < kNumLandmarks; ++i) d += double((x.raw_landmarks[i] - it->second[i]).norm());
-        jit.push_back(d / kNumLandmarks / double(x.size));
-      }
-      now[x.id] = x.raw_landmarks;
-    }
-    prev_full = std::move(now);
-  }
+Accuracy accuracy(const std::vector<std::vector<uint8_t>>& clip, const ClipBenchArgs& a) {
+  std::vector<FrameInput> frames;
+  for (const auto& f : clip) frames.push_back({f.data(), a.width, a.height, a.width});
+  Options o;
+  o.threads = 1;
+  const RefitDeviation d = compare_to_full_refit(frames, o);
   Accuracy r;
-  r.faces = int(dev.size());
-  r.median = median(dev), r.p95 = pct(dev, 95), r.max = dev.empty() ? 0 : *std::max_element(dev.begin(), dev.end());
-  r.skipped = refits + skipped > 0 ? skipped / (refits + skipped) : 0;
-  r.jitter = median(jit);
+  r.faces = int(d.deviation.size());
+  r.median = median(d.deviation), r.p95 = pct(d.deviation, 95);
+  r.max = d.deviation.empty() ? 0 : *std::max_element(d.deviation.begin(), d.deviation.end());
+  r.skipped = d.refits + d.skipped > 0 ? double(d.skipped) / (d.refits + d.skipped) : 0;
+  r.jitter = median(d.full_motion);
   return r;
 }
 
@@ -174,7 +135,7 @@ void bench_clip(const ClipBenchArgs& a, bty::cli::Json& js, std::ostream& md) {
     ratio_total.push_back((s.total + s.detect) / std::max(1e-9, f.total + f.detect));
     ratio_landmarks.push_back(s.landmarks / std::max(1e-9, f.landmarks));
   }
-  const Accuracy acc = compare_to_full_refit(clip, a);
+  const Accuracy acc = accuracy(clip, a);
 
   auto med = [](const std::vector<Pass>& ps, double Pass::*m) {
     std::vector<double> v;
