@@ -49,9 +49,8 @@ std::vector<std::vector<uint8_t>> read_clip(const ClipBenchArgs& a) {
     frames.push_back(std::move(f));
   }
   if (frames.size() < 40)
-    throw Error("clip '" + a.path + "' has " + std::to_string(frames.size()) + " frames of " +
-                std::to_string(a.width) + "x" + std::to_string(a.height) +
-                " GRAY8; need >= 40 (is --clip-size right?)");
+    throw Error("clip '" + a.path + "' has " + std::to_string(frames.size()) + " frames of " + std::to_string(a.width) +
+                "x" + std::to_string(a.height) + " GRAY8; need >= 40 (is --clip-size right?)");
   return frames;
 }
 
@@ -127,11 +126,15 @@ void bench_clip(const ClipBenchArgs& a, bty::cli::Json& js, std::ostream& md) {
   std::vector<Pass> full, skip;
   std::vector<double> ratio_total, ratio_landmarks;
   for (int r = 0; r < a.rounds; ++r) {
-    for (int v = 0; v < 2; ++v) {
-      const bool skipping = (v == 1) != (r % 2 == 1);
-      (skipping ? skip : full).push_back(run_pass(clip, a, skipping));
+    Pass f, s;
+    if (r % 2 == 0) {
+      f = run_pass(clip, a, false);
+      s = run_pass(clip, a, true);
+    } else {
+      s = run_pass(clip, a, true);
+      f = run_pass(clip, a, false);
     }
-    const Pass &f = full.back(), &s = skip.back();
+    full.push_back(f), skip.push_back(s);
     ratio_total.push_back((s.total + s.detect) / std::max(1e-9, f.total + f.detect));
     ratio_landmarks.push_back(s.landmarks / std::max(1e-9, f.landmarks));
   }

@@ -13,8 +13,8 @@ namespace bty::face {
 struct ClipBenchArgs {
   std::string path;  // raw GRAY8, width*height bytes per frame
   int width = 1920, height = 1080;
-  int frames = 0;  // 0: all
-  int rounds = 3;  // each round runs both variants (order alternating)
+  int frames = 0;   // 0: all
+  int rounds = 3;   // each round runs both variants (order alternating)
   int threads = 1;  // face stage threads (1: every step's CPU time is on the timed thread)
 };
 

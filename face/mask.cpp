@@ -97,7 +97,8 @@ namespace {
 
 // Vertical box blur: one running sum per column, walking whole rows, so it streams through memory and vectorises.
 // Rows past the edges repeat the edge row. Division by the window is a fixed-point multiply.
-BTY_MASK_CLONES void blur_columns(uint8_t* img, int w, int h, int r, std::vector<uint8_t>& src, std::vector<uint32_t>& acc) {
+BTY_MASK_CLONES void blur_columns(uint8_t* img, int w, int h, int r, std::vector<uint8_t>& src,
+                                  std::vector<uint32_t>& acc) {
   const int win = 2 * r + 1;
   const uint32_t inv = (65536u + uint32_t(win) - 1) / uint32_t(win);
   src.assign(img, img + size_t(w) * h);
@@ -120,7 +121,7 @@ BTY_MASK_CLONES void blur_columns(uint8_t* img, int w, int h, int r, std::vector
 }
 
 void transpose(const uint8_t* in, int w, int h, uint8_t* out) {  // in: w x h, out: h x w
-  constexpr int kB = 16;  // blocks, so both sides stay in cache lines
+  constexpr int kB = 16;                                         // blocks, so both sides stay in cache lines
   for (int j0 = 0; j0 < h; j0 += kB)
     for (int i0 = 0; i0 < w; i0 += kB)
       for (int j = j0; j < std::min(h, j0 + kB); ++j)

@@ -10,7 +10,7 @@
 namespace bty::face {
 
 struct RefitDeviation {
-  std::vector<double> deviation;  // per face and frame: mean landmark distance / face size, skipping vs full refit
+  std::vector<double> deviation;    // per face and frame: mean landmark distance / face size, skipping vs full refit
   std::vector<double> full_motion;  // per face and frame: the full refit's own frame-to-frame motion, same measure
   int refits = 0, skipped = 0;      // the skipping stage's refits and skipped refits over the clip
 };

@@ -48,8 +48,8 @@ void packed_luma(const blend::Frame& f, std::vector<uint8_t>& out) {
 
 // Building a face stage costs about a second (dlib's HOG detector and the 68-point predictor are read from their
 // serialised forms). Stopped elements hand their stage back here, reset, and the next start() with the same landmark
-// model, detection mode, frame rate and threads takes it: apps that cycle NULL<->PLAYING (OBS scene switches, tests) restart
-// at once. At most two idle stages are kept (the detector thread of an idle stage sleeps); freed at exit.
+// model, detection mode, frame rate and threads takes it: apps that cycle NULL<->PLAYING (OBS scene switches, tests)
+// restart at once. At most two idle stages are kept (the detector thread of an idle stage sleeps); freed at exit.
 struct StagePool {
   std::mutex mu;
   std::vector<std::pair<face::Options, std::unique_ptr<face::FaceStage>>> idle;  // most recent last

@@ -116,9 +116,10 @@ TEST(RealClips, RefitSkippingStaysWithinToleranceOfAFullRefit) {
     EXPECT_LT(med, 0.006) << path;
     EXPECT_LT(p95, 0.02) << path;
     EXPECT_LT(mx, 0.03) << path;
-    std::printf("%s: %d refits, %d skipped; deviation from a full refit / face size: median %.4f, p95 %.4f, "
-                "max %.4f; full refit's frame-to-frame motion median %.4f\n",
-                rel, d.refits, d.skipped, med, p95, mx, motion);
+    std::printf(
+        "%s: %d refits, %d skipped; deviation from a full refit / face size: median %.4f, p95 %.4f, "
+        "max %.4f; full refit's frame-to-frame motion median %.4f\n",
+        rel, d.refits, d.skipped, med, p95, mx, motion);
   }
   // Real talking heads do skip (a tolerance over no skipped frames would say nothing), and refit_max_skip holds.
   EXPECT_GT(skipped, (refits + skipped) / 10);
