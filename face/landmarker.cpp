@@ -169,6 +169,18 @@ RectF Landmarker::box_of(const Placement& p) {
 
 namespace {
 
+// The leaves' coefficient sum (integers: any order and vector width give the same sum). On x86-64 also compiled for
+// AVX2 (16 int16 per add instead of 8), picked at load time where the CPU has it.
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+void sum_leaves(const int16_t* const* leaves, size_t n, int k, int32_t* acc) {
+  for (size_t t = 0; t < n; ++t) {
+    const int16_t* c = leaves[t];
+    for (int d = 0; d < k; ++d) acc[d] += c[d];
+  }
+}
+
 struct Sampler {
   const uint8_t* img;
   int w, h, stride;
@@ -253,8 +265,7 @@ FitResult Landmarker::fit(const LumaView& img, const Placement& start) const {
     }
     const int k = p.k;  // a local: stores to acc could otherwise alias p.k and block vectorisation
     int32_t acc[2 * kNumLandmarks] = {};
-    for (const int16_t* c : leaves)
-      for (int d = 0; d < k; ++d) acc[d] += c[d];
+    sum_leaves(leaves.data(), leaves.size(), k, acc);
     Eigen::VectorXf accf(k);
     for (int d = 0; d < k; ++d) accf(d) = float(acc[d]) * p.coef_scale[size_t(d)];
     Eigen::Map<Eigen::VectorXf>(shape.data(), 2 * kNumLandmarks) += p.basis * accf;
