@@ -140,7 +140,7 @@ CostRow measure_cost(const std::vector<FaceCrop>& crops, int w, int h, int n, fl
     r.detect_runs = t.detect_runs;
     r.detect_per_run = t.detect_runs ? t.detect_ms_total / t.detect_runs : 0;
     // Frames are paced at 30 fps, so the runs are what a live stream gets (every detect_interval frames while
-    // searching, none while max_faces faces are tracked well).
+    // searching, none while max_faces faces are tracked; a doubtful one gets near jobs).
     r.detect_amortised = t.detect_ms_total / frames;
   }
   r.faces_seen = counted ? seen / counted : 0;
@@ -427,7 +427,7 @@ int main(int argc, char** argv) {
      << "wall times include waiting for the CPU, CPU times do not).\n"
      << "Costs are thread CPU time. Detection amortised = detection CPU ms over the run / frames (every 10th frame "
         "while "
-     << "searching; none while max_faces (4) faces are tracked well); total = "
+     << "searching; none while max_faces (4) faces are tracked, beyond near jobs for doubtful ones); total = "
      << "process() CPU + detection amortised; one core = wall time of process() with the frame and detector threads "
      << "pinned to one core (the detector can only preempt, never block).\n\n"
      << "| frame | faces | process() wall median / p99 | CPU median / p99 | landmarks | smoothing | masks | detection "
