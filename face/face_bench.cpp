@@ -1,7 +1,10 @@
 // face-bench: cost, jitter and recall of the face stage. A program, not a test (see scripts/bench-face).
 //   face-bench [--data DIR] [--testdata DIR] [--out DIR] [--frames N] [--quick] [--only cost|jitter|recall]
+//   face-bench --clip FILE.y [--clip-size WxH] [--frames N] [--rounds N] [--threads N] [--out DIR]
 // DIR defaults: ../shared/data/faces (real photos; optional) and tests/face/data (public-domain fallback).
-// Writes OUT/face.json and OUT/face.md.
+// Writes OUT/face.json and OUT/face.md; with --clip (a real clip as raw GRAY8, see bench_clip.h) OUT/face-clip.json
+// and OUT/face-clip.md instead.
+#include "bench_clip.h"
 #include "csv.h"
 #include "face_stage.h"
 #include "geometry.h"
@@ -137,7 +140,7 @@ CostRow measure_cost(const std::vector<FaceCrop>& crops, int w, int h, int n, fl
     r.detect_runs = t.detect_runs;
     r.detect_per_run = t.detect_runs ? t.detect_ms_total / t.detect_runs : 0;
     // Frames are paced at 30 fps, so the runs are what a live stream gets (every detect_interval frames while
-    // searching, none while max_faces faces are tracked well).
+    // searching, none while max_faces faces are tracked; a doubtful one gets near jobs).
     r.detect_amortised = t.detect_ms_total / frames;
   }
   r.faces_seen = counted ? seen / counted : 0;
@@ -248,7 +251,38 @@ int main(int argc, char** argv) {
   opts.integer("frames", 0, &frames, 60, 1000000, "N", "frames per cost measurement");
   opts.flag("quick", 0, &quick, "fewer frames (90 unless --frames) and photos");
   opts.choice("only", 0, &only, {"all", "cost", "jitter", "recall"}, "which measurement");
+  ClipBenchArgs clip;
+  std::string clip_size = "1920x1080";
+  opts.text("clip", 0, &clip.path, "FILE", "a real clip as raw GRAY8 frames: per-face cost, refit skipping on/off");
+  opts.text("clip-size", 0, &clip_size, "WxH", "the clip's frame size");
+  opts.integer("rounds", 0, &clip.rounds, 1, 100, "N", "--clip: rounds of both variants (alternating)");
+  opts.integer("threads", 0, &clip.threads, 0, 64, "N", "--clip: face stage threads (0: min(4, cores))");
   if (!opts.parse(argc, argv)) return bty::cli::kUsageError;
+  if (!clip.path.empty()) {
+    char x = 0;
+    std::istringstream ss(clip_size);
+    if (!(ss >> clip.width >> x >> clip.height) || x != 'x' || clip.width < 1 || clip.height < 1 || !ss.eof())
+      return opts.usage_error("--clip-size must be WxH (e.g. 1920x1080), not '" + clip_size + "'");
+    if (opts.given("--frames")) clip.frames = frames;
+    std::string load;
+    std::ifstream la("/proc/loadavg");
+    std::getline(la, load);
+    bty::cli::Json js;
+    std::ostringstream md;
+    md << "Load average at start: " << load << "\n";
+    js.begin_object().key("machine_load").value(load);
+    try {
+      bench_clip(clip, js, md);
+      js.end_object();
+      js.write_file(out + "/face-clip.json");
+    } catch (const std::exception& e) {
+      std::cerr << "face-bench: " << e.what() << "\n";
+      return 1;
+    }
+    std::ofstream(out + "/face-clip.md") << md.str();
+    std::cout << md.str();
+    return 0;
+  }
   if (quick && !opts.given("--frames")) frames = 90;
   const bool all = only == "all";
   // Keeps the landmark model loaded for the whole run (stages share it while one lives).
@@ -393,7 +427,7 @@ int main(int argc, char** argv) {
      << "wall times include waiting for the CPU, CPU times do not).\n"
      << "Costs are thread CPU time. Detection amortised = detection CPU ms over the run / frames (every 10th frame "
         "while "
-     << "searching; none while max_faces (4) faces are tracked well); total = "
+     << "searching; none while max_faces (4) faces are tracked, beyond near jobs for doubtful ones); total = "
      << "process() CPU + detection amortised; one core = wall time of process() with the frame and detector threads "
      << "pinned to one core (the detector can only preempt, never block).\n\n"
      << "| frame | faces | process() wall median / p99 | CPU median / p99 | landmarks | smoothing | masks | detection "

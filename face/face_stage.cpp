@@ -28,6 +28,10 @@ double cpu_ms() {
 }
 double ms_since(double t0) { return cpu_ms() - t0; }
 
+// Below this tracking quality a fit is doubtful: a detection restarts it from the detector's box (above it, a
+// detection only refreshes the appearance template). Talking faces dip to 0.4-0.6 with expressions.
+constexpr float kDoubtfulQuality = 0.6f;
+
 // Tracks live in square-pixel space (x = frame x * pixel_aspect); outputs are mapped back to frame px.
 struct Track {
   int id = 0;
@@ -46,6 +50,7 @@ struct Track {
   Landmarks ref_raw{};  // raw fit at that refit
   Placement ref_place;
   int skipped = 0;                                // frames since that refit
+  int64_t near_at = -1000000;                     // frame of the last detection around this (doubtful) track
   bool refitted = false;                          // this frame (timings)
   double fit_ms = 0, smooth_ms = 0, mask_ms = 0;  // this frame, per track (summed after the parallel steps)
   Face out;                                       // last output (reused while nothing it depends on changed)
@@ -93,7 +98,7 @@ struct FaceStage::Impl {
   bool want_detect = true;    // the coarse job at once (stream start, a track lost)
   bool tracking_none = true;  // nothing tracked: every other job is the coarse one
   bool last_was_coarse = false;
-  bool full_and_healthy = false;  // max_faces tracks, all fitting well: periodic detection has nothing to add
+  bool full = false;  // max_faces tracks: the scan has nothing to add (doubtful tracks get near jobs instead)
   uint64_t generation = 0;
   int frame_w = -1, frame_h = -1;
   float frame_par = 1.f;
@@ -312,7 +317,7 @@ void FaceStage::Impl::reconcile(const std::vector<Detection>& dets, const Option
     }
     if (best < 0) continue;
     used[size_t(best)] = true;
-    if (tr.quality > 0.6f) {
+    if (tr.quality > kDoubtfulQuality) {
       // Confirmed: re-anchor the appearance template on this frame's fit.
       const FitResult f = landmarker.fit(img, tr.raw_place);
       if (!f.patch.empty()) tr.templ = f.patch;
@@ -426,7 +431,7 @@ std::vector<Face> FaceStage::process(const FrameInput& in) {
   }
   s.t = Timings{};
   const LumaView img{in.luma, in.width, in.height, in.stride, in.pixel_aspect};
-  const bool searching = !s.full_and_healthy;
+  const bool searching = !s.full;
 
   // 1. Detections: inline (synchronous mode, detect_now) or whatever the detector thread has finished.
   std::vector<Detection> dets;
@@ -523,15 +528,25 @@ std::vector<Face> FaceStage::process(const FrameInput& in) {
       std::remove_if(s.tracks.begin(), s.tracks.end(), [](const Track& t) { return t.leaving && t.alpha <= 0.f; }),
       s.tracks.end());
   s.tracking_none = active == 0;
-  s.full_and_healthy = active >= o.max_faces;
-  for (const Track& tr : s.tracks)
-    if (!tr.leaving && tr.quality < 0.6f) s.full_and_healthy = false;
+  // With max_faces tracks a scan job could only re-anchor doubtful tracks, at the cost of a whole tile or coarse
+  // pass: a doubtful track gets a detection around itself instead (about a third of a coarse job for a 250 px face
+  // at 1080p), at most every detect_interval frames.
+  s.full = active >= o.max_faces;
+  if (s.full && s.near.empty()) {
+    for (Track& tr : s.tracks) {
+      if (tr.leaving || tr.quality >= kDoubtfulQuality || s.frame - tr.near_at < o.detect_interval) continue;
+      tr.near_at = s.frame;
+      s.near.push_back(
+          plan_near(Landmarker::box_of(tr.place), in.width * in.pixel_aspect, in.height, o.detect_face_px));
+      break;
+    }
+  }
 
   // 5. Asynchronous detection: the next job of the plan, when the detector thread is idle.
   if (!o.synchronous_detection && s.async) {
     DetectJob job;
     bool coarse = false;
-    if (!s.async->busy() && s.next_job(o, !s.full_and_healthy, job, coarse)) {
+    if (!s.async->busy() && s.next_job(o, !s.full, job, coarse)) {
       if (s.async->submit(in.luma, in.width, in.height, in.stride, in.pixel_aspect, job, s.frame, s.generation))
         s.job_started(coarse);
     }

@@ -169,6 +169,18 @@ RectF Landmarker::box_of(const Placement& p) {
 
 namespace {
 
+// The leaves' coefficient sum (integers: any order and vector width give the same sum). On x86-64 also compiled for
+// AVX2 (16 int16 per add instead of 8), picked at load time where the CPU has it.
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+void sum_leaves(const int16_t* const* leaves, size_t n, int k, int32_t* acc) {
+  for (size_t t = 0; t < n; ++t) {
+    const int16_t* c = leaves[t];
+    for (int d = 0; d < k; ++d) acc[d] += c[d];
+  }
+}
+
 struct Sampler {
   const uint8_t* img;
   int w, h, stride;
@@ -179,6 +191,13 @@ struct Sampler {
     if (!(x > -1.f && y > -1.f && x < float(w) && y < float(h))) return 0.f;
     const int x0 = int(std::floor(x)), y0 = int(std::floor(y));
     const float fx = x - x0, fy = y - y0;
+    if (x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h) {  // inside: no clamping (most reads; same arithmetic)
+      const uint8_t* p = img + size_t(y0) * stride + x0;
+      const float a = p[0], b = p[1], c = p[stride], d = p[stride + 1];
+      const float top = a + fx * (b - a);
+      const float bot = c + fx * (d - c);
+      return top + fy * (bot - top);
+    }
     auto px = [&](int xx, int yy) -> float {
       xx = std::min(std::max(xx, 0), w - 1);
       yy = std::min(std::max(yy, 0), h - 1);
@@ -246,8 +265,7 @@ FitResult Landmarker::fit(const LumaView& img, const Placement& start) const {
     }
     const int k = p.k;  // a local: stores to acc could otherwise alias p.k and block vectorisation
     int32_t acc[2 * kNumLandmarks] = {};
-    for (const int16_t* c : leaves)
-      for (int d = 0; d < k; ++d) acc[d] += c[d];
+    sum_leaves(leaves.data(), leaves.size(), k, acc);
     Eigen::VectorXf accf(k);
     for (int d = 0; d < k; ++d) accf(d) = float(acc[d]) * p.coef_scale[size_t(d)];
     Eigen::Map<Eigen::VectorXf>(shape.data(), 2 * kNumLandmarks) += p.basis * accf;

@@ -51,14 +51,14 @@ void packed_luma(const blend::Frame& f, std::vector<uint8_t>& out) {
 
 // Building a face stage costs about a second (dlib's HOG detector and the 68-point predictor are read from their
 // serialised forms). Stopped elements hand their stage back here, reset, and the next start() with the same landmark
-// model, detection mode and frame rate takes it: apps that cycle NULL<->PLAYING (OBS scene switches, tests) restart
-// at once. At most two idle stages are kept (the detector thread of an idle stage sleeps); freed at exit.
+// model, detection mode, frame rate and threads takes it: apps that cycle NULL<->PLAYING (OBS scene switches, tests)
+// restart at once. At most two idle stages are kept (the detector thread of an idle stage sleeps); freed at exit.
 struct StagePool {
   std::mutex mu;
   std::vector<std::pair<face::Options, std::unique_ptr<face::FaceStage>>> idle;  // most recent last
   static bool same(const face::Options& a, const face::Options& b) {
     return a.landmark_model == b.landmark_model && a.synchronous_detection == b.synchronous_detection &&
-           a.frame_rate == b.frame_rate;
+           a.frame_rate == b.frame_rate && a.threads == b.threads;
   }
 };
 StagePool& pool() {
@@ -197,6 +197,9 @@ Retoucher::Retoucher(const StartConfig& c) : detection_(c.detection), threads_(c
   }
   if (c.threads > 1) pool_ = std::make_unique<ThreadPool>(c.threads);
   stage_options_.landmark_model = c.landmark_model;
+  // Several faces' refits and masks run on the element's threads too (the stage's own workers, asleep while the
+  // nets and blends run on the element's pool): `threads=1` keeps all of it on the streaming thread.
+  stage_options_.threads = c.threads;
   // Auto starts synchronous (files are where a missed first detection shows); a live upstream switches it off.
   stage_options_.synchronous_detection = c.detection != Detection::Never;
   stage_options_.max_faces = c.max_faces;
