@@ -1,6 +1,7 @@
 // Device::Auto: OpenCL only where a GPU exists and it is measured faster than the CPU for one face of this model.
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <vector>
 
 #include "model.h"
@@ -12,14 +13,12 @@ namespace bty {
 
 bool opencl_available(bool gpu_only, std::string* why) {
 #ifdef BTY_HAVE_OPENCL
-  try {
-    cl::DeviceInfo d = cl::pick_device(gpu_only);
-    if (why) *why = d.describe();
-    return true;
-  } catch (const DeviceError& e) {
-    if (why) *why = e.what();
-    return false;
-  }
+  // No exception on this path: it runs in every default pipeline (device=auto), usually to find no GPU, and in a
+  // process where GStreamer's libunwind took the _Unwind_* symbols (Python with gi, e.g.) unwinding through this
+  // code aborted (tests/gst/bench_pictures.py did).
+  const std::optional<cl::DeviceInfo> d = cl::find_device(gpu_only, why);
+  if (d && why) *why = d->describe();
+  return d.has_value();
 #else
   (void)gpu_only;
   if (why) *why = "this build of the engine has no OpenCL executor";

@@ -101,18 +101,29 @@ std::vector<DeviceInfo> list_devices(std::string* why) {
   return out;
 }
 
-DeviceInfo pick_device(bool gpu_only) {
-  std::string why;
-  std::vector<DeviceInfo> all = list_devices(&why);
-  if (all.empty()) throw DeviceError(why);
+std::optional<DeviceInfo> find_device(bool gpu_only, std::string* why) {
+  std::string none;
+  std::vector<DeviceInfo> all = list_devices(&none);
+  if (all.empty()) {
+    if (why) *why = none;
+    return std::nullopt;
+  }
   for (const DeviceInfo& d : all)
     if (d.gpu) return d;
   if (gpu_only) {
     std::string names;
     for (const DeviceInfo& d : all) names += (names.empty() ? "" : ", ") + d.describe();
-    throw DeviceError("no OpenCL GPU device (found: " + names + ")");
+    if (why) *why = "no OpenCL GPU device (found: " + names + ")";
+    return std::nullopt;
   }
   return all.front();
+}
+
+DeviceInfo pick_device(bool gpu_only) {
+  std::string why;
+  std::optional<DeviceInfo> d = find_device(gpu_only, &why);
+  if (!d) throw DeviceError(why);
+  return *d;
 }
 
 double event_ms(cl_event from, cl_profiling_info from_what, cl_event to, cl_profiling_info to_what) {

@@ -4,6 +4,7 @@
 #define CL_TARGET_OPENCL_VERSION 120
 #include <CL/cl.h>
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -62,7 +63,10 @@ struct DeviceInfo {
 
 // Every device of every platform; empty with `why` set when there is no platform or no device.
 std::vector<DeviceInfo> list_devices(std::string* why);
-// The first GPU; without one, the first device of any kind unless gpu_only. Throws DeviceError saying what exists.
+// The first GPU; without one, the first device of any kind unless gpu_only. None, with `why` saying what exists,
+// when there is no such device (no exception: device=auto asks this in every pipeline).
+std::optional<DeviceInfo> find_device(bool gpu_only, std::string* why);
+// The same, throwing DeviceError with that reason (the executor, which cannot run without a device).
 DeviceInfo pick_device(bool gpu_only);
 
 // Seconds between two profiling timestamps of events (CL_PROFILING_COMMAND_START/END).
