@@ -19,16 +19,16 @@ flow; the numbers are relative to the layer's own magnitude, so a weak retouch d
 small (mean |R| is reported beside it); the consistency check drops occlusions, mouth and eye motion the flow gets
 wrong, which would otherwise be blamed on the element.
 
-The dither floor. The blend writes floor(in + delta + t) with a fixed 4x4 ordered-dither threshold t: each pixel's
-R is its continuous delta rounded up or down by a pattern tied to frame positions, not to the face. When the face moves
-by a fraction of a pixel, that +-0.5 code-value pattern does not move with it and shows up as change. Two numbers say
-how much of the flicker is that floor:
-- "box3": the same metric with R_t and R_{t+1} pre-smoothed by a 3x3 box (averages most of the dither out);
+The quantisation floor. The blend writes whole code values: on RGB frames (what this script feeds) each channel is
+in + delta rounded to nearest (gst/blend/blend.h; until the fourth session of 2 Dec a fixed 4x4 ordered dither, whose
+pattern, tied to frame positions, did not move with the face and was most of the measured flicker). A rounded layer
+is still a pattern of whole steps: where the continuous delta sits near a half code value, a sub-pixel move or a
+little noise flips pixels between two steps. Two numbers say how much of the flicker is quantisation:
+- "box3": the same metric with R_t and R_{t+1} pre-smoothed by a 3x3 box;
 - "floor": a simulation of a perfectly stable layer: C = box3(R_t) is taken as the continuous layer, moved exactly
-  with the flow (C' = warp(C)), both dithered with the element's own matrix on the real input frames
-  (Q = clamp(floor(in + C + t)) - in), and measured with the same metric. Flicker at or below this is the dither's,
-  not the net's or the tracker's. "box3 floor" is the same simulation measured on box3-smoothed layers: the part of
-  the dither the 3x3 box does not remove (it does not divide the 4x4 pattern's period).
+  with the flow (C' = warp(C)), both quantised as the element does on the real input frames
+  (Q = clamp(round(in + C)) - in), and measured with the same metric. Flicker at or below this is quantisation's,
+  not the net's or the tracker's. "box3 floor" is the same simulation measured on box3-smoothed layers.
 
 Pairs where R_t or R_{t+1} is all zero (no face retouched) are skipped and counted; so are pairs whose reliable
 retouched region has fewer than --min-pixels pixels. The JSON also has, per pair and per clip, the flicker on the
@@ -50,8 +50,6 @@ import numpy as np
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
-# gst/blend/blend.cpp kBayer4, indexed [y & 3][x & 3]
-BAYER4 = (np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]], np.float32) + 0.5) / 16
 ELEMENT_PROPS = {}  # the element's properties as the first clip ran with them
 CROP_MARGIN = 64  # px around the retouched area that the flow is computed on
 SLIDE_MAX = 6.0  # px: the largest extra offset of the layer searched for (diagnostic "slide")
@@ -207,13 +205,10 @@ def box3(r):
     return cv2.blur(r, (3, 3), borderType=cv2.BORDER_REPLICATE)
 
 
-def dither(inp, c, x0, y0):
-    """The element's RGB blend of a continuous delta c onto inp (a crop at x0, y0 of the frame), as a layer:
-    clamp(floor(in + c + t)) - in, t the Bayer threshold at the pixel's frame position."""
-    h, w = inp.shape[:2]
-    t = np.tile(BAYER4, ((h + 7) // 4, (w + 7) // 4))[y0 % 4:y0 % 4 + h, x0 % 4:x0 % 4 + w, None]
+def quantise(inp, c):
+    """The element's RGB blend of a continuous delta c onto inp, as a layer: clamp(floor(in + c + 1/2)) - in."""
     x = inp.astype(np.float32)
-    return np.clip(np.floor(x + c + t), 0, 255) - x
+    return np.clip(np.floor(x + c + 0.5), 0, 255) - x
 
 
 def ratio(r1, r0w, m):
@@ -262,9 +257,9 @@ def pair_metrics(in0, out0, in1, out1, args, dump=None):
     res["flicker_box3"] = ratio(s1, s0w, m)
     res["mean_abs_r_box3"] = float(np.abs(s1)[m].mean())
     # where it comes from: the interior of the retouched area (>= 8 px from its edge: mask-edge motion left out; the
-    # area closed first, as a layer of < 1 code value is zero on many pixels after the dither), and the smoothed
+    # area closed first, as a layer of < 1 code value is zero on many pixels after rounding), and the smoothed
     # layer after the best single gain a (box3 R_{t+1} vs a * warp(box3 R_t): a global fade or strength change left
-    # out; fitted on the smoothed layers, as dither noise in warp(R_t) would bias a least-squares gain toward 0)
+    # out; fitted on the smoothed layers, as quantisation noise in warp(R_t) would bias a least-squares gain toward 0)
     import cv2
     area = cv2.morphologyEx(region.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
     interior = cv2.erode(area, np.ones((17, 17), np.uint8)).astype(bool) & reliable
@@ -299,12 +294,12 @@ def pair_metrics(in0, out0, in1, out1, args, dump=None):
                     if f < best[0]:
                         best = (f, cx + dx, cy + dy)
     res["flicker_box3_slid"], res["slide_x"], res["slide_y"] = best[0], float(best[1]), float(best[2])
-    # floor: a continuous layer (box3 of R_t) that moves exactly with the flow, dithered in both frames
-    q0 = dither(in0, s0, x0, y0)
-    q1 = dither(in1, s0w, x0, y0)
+    # floor: a continuous layer (box3 of R_t) that moves exactly with the flow, quantised in both frames
+    q0 = quantise(in0, s0)
+    q1 = quantise(in1, s0w)
     q0w = remap(q0, mx, my)
     res["flicker_floor"] = ratio(q1, q0w, m)
-    res["flicker_box3_floor"] = ratio(box3(q1), box3(q0w), m)  # what of the dither the 3x3 box does not remove
+    res["flicker_box3_floor"] = ratio(box3(q1), box3(q0w), m)  # what of the quantisation the 3x3 box keeps
     if dump:
         import cv2
         os.makedirs(dump, exist_ok=True)
@@ -421,7 +416,7 @@ def main():
     print("element: %s" % ", ".join("%s=%s" % kv for kv in sorted(ELEMENT_PROPS.items())))
     print()
     print("| clip | size | pairs used / skipped (no face, few px) | flicker mean / median | mean abs R | "
-          "box3 flicker mean / median | box3 mean abs R | dither floor mean / median | reliable share |")
+          "box3 flicker mean / median | box3 mean abs R | quantisation floor mean / median | reliable share |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
         if "error" in r:
