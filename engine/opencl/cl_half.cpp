@@ -3,6 +3,7 @@
 #include <cstring>
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define BTY_HALF_X86 1
 #endif
@@ -41,7 +42,11 @@ __attribute__((target("f16c,avx"))) void half_to_float_f16c(const uint16_t* in, 
 
 void half_to_float(const uint16_t* in, float* out, size_t n) {
 #ifdef BTY_HALF_X86
-  static const bool f16c = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+  // F16C from CPUID leaf 1 (clang's __builtin_cpu_supports does not know "f16c"), AVX with OS support.
+  static const bool f16c = [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C) && __builtin_cpu_supports("avx");
+  }();
   if (f16c) return half_to_float_f16c(in, out, n);
 #endif
   for (size_t i = 0; i < n; ++i) out[i] = half_to_float_portable(in[i]);
