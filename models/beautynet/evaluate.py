@@ -38,7 +38,10 @@ ZOOM = (110, 290, 30, 258)  # cheeks, nose and smile lines of the crop, shown 2x
 GOALS = dict(de_reduction=0.75, de_reduction_type=0.6, de_reduction_L=0.8, drift=0.6, mean_offset=0.5,
              ghost=0.25, texture=0.9, feature_ssim=0.98)
 SPOT_TAU = 2.5  # gst/blend/blend.h: the spot step compresses the high band above 2.5 x its mean on the skin
-TONES = (("photo", 0.0), ("medium (synthetic)", 0.5), ("dark (synthetic)", 1.1))
+# Per-tone rows: a melanin-like tint of the whole picture (the training augmentation's), or "light": the photo under
+# a colourless uneven light field (synth.uneven_light), which a retouch must keep (its drift row says how much of
+# the light it flattened).
+TONES = (("photo", 0.0), ("medium (synthetic)", 0.5), ("dark (synthetic)", 1.1), ("uneven light (synthetic)", "light"))
 
 
 def cut(t_w, t_h, x):
@@ -125,8 +128,14 @@ def ssim_map(a, b):
     return ((2 * ma * mb + c1) * (2 * cov + c2)) / ((ma * ma + mb * mb + c1) * (va + vb + c2))
 
 
-def darken(img, mel):
-    """A darker skin tone (synthetic): the training augmentation's melanin-like tint."""
+def retone(img, mel, pts, seed):
+    """A darker skin tone (synthetic, mel: the training augmentation's melanin-like tint) or, for mel == "light",
+    the photo under an uneven light field drawn from its own generator (the main draws stay as they were)."""
+    if mel == "light":
+        g = torch.Generator().manual_seed(seed)
+        f = synth.uneven_light(g, 1, img.shape[2], img.shape[3], float(synth.face_scale(pts).mean()), "cpu",
+                               torch.ones(1, dtype=torch.bool))
+        return (img * f).clamp(0, 1)
     return (img * torch.exp(-mel * torch.tensor([0.55, 0.75, 0.9])[None, :, None, None])).clamp(0, 1)
 
 
@@ -226,7 +235,7 @@ def main():
         c0, sk, ft, po = synth.augment(data["img"][idx], data["skin"][idx], data["feat"][idx], data["pts"][idx], g,
                                        (360, 288), strong=False)
         for tone_name, mel in TONES:
-            c = darken(c0, mel) if mel else c0
+            c = retone(c0, mel, po, a.seed + 7 + int(i)) if mel else c0
             b = synth.clean_base(c, sk, po)
             if not mel:
                 measure_clean(base_dist, b, c, c, sk)  # the target's own distance to the photo
@@ -406,7 +415,9 @@ def write_md(res, meta, per_type, tones, path, docs):
     L += ["", "## Per skin tone", "",
           "The validation photos are mostly light-skinned; `medium` and `dark` are the same faces with the "
           "training augmentation's melanin-like tint (synthetic, a stand-in for real darker skin, which the data "
-          "set lacks), blemishes drawn on their own clean base.", "",
+          "set lacks), blemishes drawn on their own clean base. `uneven light` is the photo under a colourless "
+          "smooth light field (soft shadows, ±3–9 %, `synth.uneven_light`): light a retouch must keep, so its "
+          "clean-skin drift next to the photo's says how much of the light the net flattens.", "",
           "| tone | method | ΔE reduction | per instance | chroma left | clean-skin drift ΔE | mean offset R, G, B |",
           "|---|---|---|---|---|---|---|"]
     for t, d in tones.items():

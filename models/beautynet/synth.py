@@ -137,6 +137,9 @@ def augment(img, skin, feat, pts, g, out_hw, strong=True):
     # darker skin tones (the photos are mostly light-skinned): a melanin-like tint of the whole picture, 30 %
     mel = torch.where(torch.rand(b, generator=g, device=dev) < 0.3, _u(g, b, 0.2, 1.1, dev), torch.zeros(b, device=dev))
     c = c * torch.exp(-mel[:, None, None, None] * torch.tensor([0.55, 0.75, 0.9], device=dev)[None, :, None, None])
+    # uneven light (half the samples): the face's own shading, on input and targets alike, so the net learns that
+    # colourless smooth variation is light to keep, not tone to even (blotchy tone, below, is pigment: it has colour)
+    c = c * uneven_light(g, b, oh, ow, float(face_scale(po).mean()), dev, torch.rand(b, generator=g, device=dev) < 0.5)
     c = c.clamp(0, 1)
     # lens blur (sometimes)
     blur = torch.where(torch.rand(b, generator=g, device=dev) < 0.3, _u(g, b, 0.3, 1.0, dev), torch.zeros(b, device=dev))
@@ -209,12 +212,23 @@ def lowfreq_noise(g, b, h, w, cell, dev, ch=1):
     return F.interpolate(n, size=(h, w), mode="bicubic", align_corners=False)
 
 
+def uneven_light(g, b, h, w, fs, dev, on):
+    """A colourless, smooth multiplicative light field (soft shadows, side light): cells ~8 % F, +-3-9 % (the
+    v2 nets' first "blotchy" family, which was indistinguishable from shading and taught them to flatten it).
+    on: [B] bool, which samples get it; the others get 1."""
+    s = on.float() * _u(g, b, 0.03, 0.09, dev)
+    return torch.exp(lowfreq_noise(g, b, h, w, fs * 0.08, dev) * s[:, None, None, None])
+
+
 def _rgb(v, dev):
     return torch.tensor(v, device=dev, dtype=torch.float32)[None, :, None, None]
 
 
 # Families of synthetic blemishes (docs/training.md). HELD_OUT is never drawn in training: the eval reports it
 # separately, as removal of a kind of blemish the net never saw.
+# Log-attenuation per channel (R, G, B) of the skin's two pigments, as the tints below use them.
+MELANIN = (0.7, 0.9, 1.05)
+HAEMOGLOBIN = (0.0, 0.35, 0.3)
 BLEMISH_TYPES = ("spots", "light_spots", "papules", "macules", "redness", "undereye", "blotchy", "postacne")
 HELD_OUT = "postacne"
 TRAIN_TYPES = tuple(t for t in BLEMISH_TYPES if t != HELD_OUT)
@@ -257,7 +271,7 @@ def add_blemishes(c, skin, pts, g, level=1.0, types=TRAIN_TYPES):
     cx, cy, on = _places(g, sk, k, dev)
     r = torch.maximum(_loguni(g, (b, k), 0.003, 0.02, dev) * fs, torch.full_like(cx, 0.45))
     a = _shapes(g, h, w, cx, cy, r, (u(b, k) < 0.4).float() * u(b, k), 0.4 * (u(b, k) < 0.3).float(), dev)
-    draw("spots", "tint", a * (on * (0.2 + 0.55 * u(b, k)))[..., None, None], _rgb([0.7, 0.9, 1.05], dev))
+    draw("spots", "tint", a * (on * (0.2 + 0.55 * u(b, k)))[..., None, None], _rgb(MELANIN, dev))
 
     # light spots and whiteheads: small, brighter and yellowish
     k = 6
@@ -298,7 +312,7 @@ def add_blemishes(c, skin, pts, g, level=1.0, types=TRAIN_TYPES):
     r = (0.05 + 0.07 * u(b, k)) * fs
     a = _shapes(g, h, w, cx, cy, r, torch.zeros(b, k, device=dev), 0.5 * torch.ones(b, k, device=dev), dev)
     a = a * (1 + 0.6 * lowfreq_noise(g, b, h, w, float(fs.mean()) * 0.05, dev)).clamp(0, 2)
-    draw("redness", "tint", a * (on * (0.2 + 0.45 * u(b, k)))[..., None, None], _rgb([0.0, 0.35, 0.3], dev))
+    draw("redness", "tint", a * (on * (0.2 + 0.45 * u(b, k)))[..., None, None], _rgb(HAEMOGLOBIN, dev))
 
     # under-eye shadows: an ellipse under each eye (landmarks 36-41, 42-47), purple-brown
     ed = (pts[:, 36:42].mean(1) - pts[:, 42:48].mean(1)).norm(dim=-1)
@@ -313,12 +327,18 @@ def add_blemishes(c, skin, pts, g, level=1.0, types=TRAIN_TYPES):
     s = (u(b) < 0.5).float() * (0.15 + 0.35 * u(b))
     draw("undereye", "tint", torch.stack(ue, 1) * s[:, None, None, None], _rgb([0.5, 0.65, 0.5], dev))
 
-    # uneven tone (dullness, blotches): smooth multiplicative field, one "instance" per face
-    s = (u(b) < 0.5).float() * (0.03 + 0.06 * u(b))
-    n = lowfreq_noise(g, b, h, w, float(fs.mean()) * 0.08, dev)
+    # uneven tone (blotches): smooth patches of extra pigment, one "instance" per face. Pigment, not light: melanin
+    # (brown: blue absorbed most) and haemoglobin (red: green and blue absorbed) change colour as well as lightness,
+    # which is what tells them from the face's shading (colourless; uneven_light, kept)
+    s = (u(b) < 0.5).float()
+    sm, sh = s * (0.04 + 0.08 * u(b)), s * (0.1 + 0.3 * u(b))
+    nm = (lowfreq_noise(g, b, h, w, float(fs.mean()) * 0.08, dev) - 0.3).clamp(min=0)
+    nh = (lowfreq_noise(g, b, h, w, float(fs.mean()) * 0.08, dev) - 0.3).clamp(min=0)
+    field = sk * (nm * sm[:, None, None, None] * _rgb(MELANIN, dev) +
+                  nh * sh[:, None, None, None] * _rgb(HAEMOGLOBIN, dev))
     on = float("blotchy" in types) * level
-    x = x * torch.exp(n * s[:, None, None, None] * on * sk * _rgb([0.8, 1.0, 1.0], dev))
-    fps.append((n.abs() * s[:, None, None, None] * on * sk) > 0.015)
+    x = x * torch.exp(-field * on)
+    fps.append((field.abs().amax(1, keepdim=True) * on) > 0.015)
     kinds.append("blotchy")
 
     # held out: post-acne marks: red-purple-brown, irregular, mottled inside, blended toward a sampled colour

@@ -138,7 +138,10 @@ def run(a, log=print):
         except RuntimeError:  # a CUDA generator's state on a CPU run or the reverse: same weights, new draws
             g.manual_seed(a.seed + start)
             log("the checkpoint's random state is another device's: synthesis draws from seed %d" % (a.seed + start))
-        total = max(a.steps, st["total"])  # a larger --steps extends the run (the cosine schedule stretches)
+        # --steps sets the schedule's new length (the cosine stretches or shrinks around the step reached); 0 keeps it
+        total = a.steps or st["total"]
+        if total <= start:
+            raise SystemExit("--steps %d: the checkpoint is already at step %d (pass more steps)" % (total, start))
         log("resumed at step %d of %d" % (start, total))
     t0 = time.time()
     step = start
@@ -254,7 +257,9 @@ def parser():
     p.add_argument("--w-chroma", type=float, default=losses.W_CHROMA, help="weight of its chroma part, relative (losses.py)")
     p.add_argument("--w-temp", type=float, default=losses.W_TEMP, help="weight of the temporal-consistency term "
                    "(losses.temporal_loss; 0: off, one forward pass per step fewer)")
-    p.add_argument("--steps", type=int, default=12000, help="0: from --budget-seconds and the measured speed")
+    p.add_argument("--steps", type=int, default=12000,
+                   help="length of the cosine schedule; 0: from --budget-seconds and the measured speed (with "
+                   "--resume: the schedule's new length, 0 keeps the checkpoint's)")
     p.add_argument("--budget-seconds", type=float, default=480)
     p.add_argument("--time-limit", type=float, default=0, help="> 0: stop after this many seconds, evaluated, "
                    "exported and saved (the device's per-call limit)")
