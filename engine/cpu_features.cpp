@@ -28,6 +28,12 @@ Isa best_isa() {
   return Isa::Avx2;
 }
 
+// CPUID.(EAX=7,ECX=1):EAX bit 5, usable only with the AVX-512 state the OS saves (best_isa's check).
+bool has_avx512_bf16() {
+  unsigned a, b, c, d;
+  return best_isa() == Isa::Avx512 && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
+}
+
 const char* to_string(Isa i) {
   switch (i) {
     case Isa::Auto: return "auto";

@@ -132,6 +132,8 @@ struct Kernels {
 Kernels select_kernels(Isa want);
 // The best level CPUID allows, capped by BTY_ISA.
 Isa auto_isa();
+// AVX512_BF16 (vdpbf16ps, vcvtne2ps2bf16) with the AVX-512 state enabled.
+bool has_avx512_bf16();
 
 // Per-level fillers (each in its own translation unit, compiled with that level's flags).
 void fill_kernels_scalar(Kernels& k);
