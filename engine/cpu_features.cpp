@@ -19,8 +19,9 @@ unsigned xcr0() {
 Isa best_isa() {
   unsigned a, b, c, d;
   if (!__get_cpuid(1, &a, &b, &c, &d)) return Isa::Scalar;
-  bool fma = c & bit_FMA, osxsave = c & bit_OSXSAVE, avx = c & bit_AVX;
-  if (!(fma && osxsave && avx && (xcr0() & 0x6) == 0x6)) return Isa::Scalar;
+  // F16C (the half-ring row entries) came with or before AVX2 on every Intel and AMD core; checked all the same.
+  bool fma = c & bit_FMA, osxsave = c & bit_OSXSAVE, avx = c & bit_AVX, f16c = c & bit_F16C;
+  if (!(fma && osxsave && avx && f16c && (xcr0() & 0x6) == 0x6)) return Isa::Scalar;
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return Isa::Scalar;
   if (!(b & bit_AVX2)) return Isa::Scalar;
   // AVX-512F + VL, and the OS saving opmask and upper ZMM state (XCR0 bits 5-7).

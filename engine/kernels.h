@@ -10,6 +10,7 @@
 #pragma once
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "aligned.h"
@@ -112,6 +113,9 @@ void for_share(int tiles_x, int a, int b, Fn fn) {
 using PackInputFn = void (*)(const float* r, const float* g, const float* b, int n, float* dst);
 // n (<= 8) pixel vectors of one channel group -> `lanes` planar rows: planes[c][i] = src[i * 8 + c].
 using UnpackFn = void (*)(const float* src, int n, int lanes, float* const* planes);
+// n floats <-> n IEEE halves (the pipeline's half rings, NetOptions::rings): round to nearest even (half.h), exact back.
+using ToHalfFn = void (*)(const float* src, size_t n, uint16_t* dst);
+using FromHalfFn = void (*)(const uint16_t* src, size_t n, float* dst);
 
 // One table per CPU level, filled once (dav1d-style): every hot loop of the engine. tests/engine/test_kernel_table.cpp
 // checks each SIMD entry against the scalar one; `bty-bench --kernels` times each entry.
@@ -123,6 +127,8 @@ struct Kernels {
   PackInputFn pack_input = nullptr;
   UnpackFn unpack = nullptr;
   ColourRowFn colour_row = nullptr;
+  ToHalfFn to_half = nullptr;
+  FromHalfFn from_half = nullptr;
   void conv_row(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const RowWindow* win, float* dst) const {
     conv[int(c.kind)](c, ty, y0, y1, tx0, tx1, win, dst);
   }
