@@ -4,8 +4,10 @@
 // receptive field) so the rings of one strip fit the per-thread L2 budget at any input size. Both threads work on
 // the same step (each takes half of the tile-row), so small inputs parallelise without halo overhead.
 //
-// Half rings (RingStorage::Half): the rings hold IEEE halves; a step converts the source rows it reads into a float
-// scratch, runs the fp32 kernel into the scratch's output row, and each thread converts back the part it wrote.
+// Half rings (RingStorage::Half): the rings hold IEEE halves. A step runs in column chunks of a few tiles, each in a
+// small per-thread float scratch: the source tiles the chunk's taps reach (plus a margin) are converted in, the fp32
+// kernel writes the chunk's output tiles there, and they are converted back into the ring (the output stage is read
+// back from the scratch unrounded). So the float working copy is tens of KiB, not whole rows.
 //
 // Skip masks (flat-tile bypass, reuse of unchanged tiles) plug in per step: a step is a (stage, tile-row, tile range)
 // call, so a mask per tensor and tile-row lets the kernel skip tiles or copy them from the previous frame's ring.
@@ -18,15 +20,13 @@
 namespace bty {
 namespace {
 
-// RingStorage::Auto: half rings only where the float rings do not fit the threads' working-set budget
-// (NetOptions::segment_bytes each), i.e. where they would spill from L2 or force narrower strips.
-bool auto_half_rings(size_t float_ring_bytes, size_t budget) { return float_ring_bytes > budget; }
-
 // One strip width: its plan, convs and the replayable schedule. Stage 0 writes the input, stage k+1 runs step k.
 struct Strip {
   Plan plan;
   std::vector<TileConv> convs;
   std::vector<TileGeom> geom;  // per stage
+  std::vector<int> chunk;      // per stage: output tiles per column chunk (half rings)
+  size_t scratch_floats = 0;   // the largest chunk's float scratch (half rings)
 };
 
 class PipelineExecutor final : public ExecutorImpl {
@@ -52,7 +52,14 @@ class PipelineExecutor final : public ExecutorImpl {
     // Strip layout: the widest interior whose rings fit threads x budget, but never so narrow that the halo's
     // recomputation costs more than a quarter of the work: past that, spilling to L3 is cheaper than recomputing.
     const size_t budget = segment_bytes * size_t(pool.size());
-    half_ = rings == RingStorage::Half || (rings == RingStorage::Auto && auto_half_rings(ring_bytes(W, false), budget));
+    half_ = (rings == RingStorage::Auto ? kAutoRings : rings) == RingStorage::Half;
+    // A one-tile chunk reads <= 4 tiles of each of its source rows (stride 2 and the margin).
+    for (const ConvStep& st : full.steps) {
+      size_t f = size_t(TileGeom(8, 8, st.out_channels).groups) * kGroupFloats;
+      for (const ConvSource& src : st.sources)
+        f += 3 * 4 * size_t(TileGeom(8, 8, full.channels[src.tensor]).groups) * kGroupFloats;
+      chunk_scratch_floats_ = std::max(chunk_scratch_floats_, f);
+    }
     int interior = W;
     if (ring_bytes(W, half_) > budget) {
       int fit = down_;
@@ -84,7 +91,10 @@ class PipelineExecutor final : public ExecutorImpl {
       // The output stage has no consumer: its rows are read back from the scratch, unrounded.
       hrings_.resize(stages_);
       for (int st = 0; st + 1 < stages_; ++st) hrings_[st].assign(ws.geom[st].row_floats * slots_[st], 0);
-      scratch_.assign(scratch_floats(ws.geom), 0.0f);
+      // The scratch the chunks use: at most the bound the strips were laid out with.
+      size_t used = 0;
+      for (const auto& [w, st] : strips_) used = std::max(used, st.scratch_floats);
+      chunk_scratch_floats_ = used;
     } else {
       rings_.resize(stages_);
       for (int st = 0; st < stages_; ++st) rings_[st].assign(ws.geom[st].row_floats * slots_[st], 0.0f);
@@ -115,6 +125,15 @@ class PipelineExecutor final : public ExecutorImpl {
     for (const ConvStep& st : s.plan.steps) s.convs.push_back(make_tile_conv(s.plan, st, k_, winograd_));
     s.geom.push_back(TileGeom(width, s.plan.height[0], 3));
     for (const TileConv& c : s.convs) s.geom.push_back(c.out);
+    if (half_) {
+      for (int st = 0; st < stages_; ++st) {
+        const TileConv* c = st ? &s.convs[size_t(st - 1)] : nullptr;
+        const TileGeom& g = s.geom[size_t(st)];
+        s.chunk.push_back(chunk_tiles(c, g));
+        for (int t = 0; t < g.tiles_x; t += s.chunk.back())
+          s.scratch_floats = std::max(s.scratch_floats, chunk_floats(c, g, t, std::min(g.tiles_x, t + s.chunk.back())));
+      }
+    }
     return s;
   }
   // The full plan re-sized to a strip width (same graph, same weights).
@@ -186,27 +205,106 @@ class PipelineExecutor final : public ExecutorImpl {
     return (m + down_ - 1) / down_ * down_;
   }
 
-  // Rings of a strip `width` wide (half: without the output stage's, plus the float scratch).
+  // Rings of a strip `width` wide (half: without the output stage's, plus every thread's chunk scratch).
   size_t ring_bytes(int width, bool half) const {
     const std::vector<TileGeom> geom = stage_geoms(make_plan_like(width));
     size_t elems = 0;
     for (int st = 0; st < stages_ - (half ? 1 : 0); ++st) elems += geom[st].row_floats * slots_[st];
-    return half ? elems * sizeof(uint16_t) + scratch_floats(geom) * sizeof(float) : elems * sizeof(float);
+    return half ? elems * sizeof(uint16_t) + size_t(pool_.size()) * chunk_scratch_floats_ * sizeof(float)
+                : elems * sizeof(float);
   }
   std::vector<TileGeom> stage_geoms(const Plan& p) const {
     std::vector<TileGeom> g = {TileGeom(p.width[0], p.height[0], 3)};
     for (const ConvStep& s : p.steps) g.push_back(TileGeom(p.width[s.tensor], p.height[s.tensor], s.out_channels));
     return g;
   }
-  // Half rings' float scratch: the largest step's source rows (<= 3 per source) and its output row.
-  size_t scratch_floats(const std::vector<TileGeom>& geom) const {
-    size_t most = geom[0].row_floats;
-    for (int st = 1; st < stages_; ++st) {
-      size_t f = geom[st].row_floats;
-      for (int src : producer_[st]) f += 3 * geom[src].row_floats;
-      most = std::max(most, f);
-    }
-    return most;
+
+  // Half rings: a chunk's float scratch (per thread) holds per source its rows' tiles [first, last] the chunk reads,
+  // then the chunk's output tiles: kChunkTargetFloats (64 KiB, L2-resident), or one output tile's needs if larger.
+  static constexpr size_t kChunkTargetFloats = 16 * 1024;
+  // Source tiles output tiles [tx0, tx1) of conv c may read: the taps' columns with a margin of two (Winograd spans
+  // and patches read up to two columns past the last output), through the folded upsampling.
+  static void source_tiles(const TileConv& c, int s, int tx0, int tx1, int& first, int& last) {
+    const int st = c.step->stride;
+    const int ix_lo = std::max(0, tx0 * kTile * st - 2), ix_hi = std::min(c.in_w - 1, tx1 * kTile * st + 2 * st + 2);
+    const bool up = c.src[size_t(s)].up;
+    first = (up ? ix_lo >> 1 : ix_lo) / kTile;
+    last = std::min(c.src[size_t(s)].geom.tiles_x - 1, (up ? ix_hi >> 1 : ix_hi) / kTile);
+  }
+  static size_t chunk_floats(const TileConv* c, const TileGeom& out, int tx0, int tx1) {
+    size_t f = size_t(tx1 - tx0) * out.groups * kGroupFloats;
+    if (c)
+      for (size_t si = 0; si < c->src.size(); ++si) {
+        int first, last;
+        source_tiles(*c, int(si), tx0, tx1, first, last);
+        f += 3 * size_t(std::max(0, last - first + 1)) * c->src[si].geom.groups * kGroupFloats;
+      }
+    return f;
+  }
+  // Output tiles per chunk of a stage: the most whose every chunk fits the scratch, and no more than a thread's share.
+  int chunk_tiles(const TileConv* c, const TileGeom& out) const {
+    auto fits = [&](int n) {
+      for (int t = 0; t < out.tiles_x; t += n)
+        if (chunk_floats(c, out, t, std::min(out.tiles_x, t + n)) > chunk_scratch_floats_) return false;
+      return true;
+    };
+    if (!fits(1)) throw std::logic_error("pipeline: a one-tile chunk exceeds the half-ring scratch");
+    const int share = (out.tiles_x + pool_.size() - 1) / pool_.size();
+    int n = 1;
+    while (n < share && fits(n + 1)) ++n;
+    return n;
+  }
+  float* chunk_scratch() const {
+    thread_local AlignedFloats buf;
+    if (buf.size() < chunk_scratch_floats_) buf.resize(chunk_scratch_floats_);
+    return buf.data();
+  }
+
+  // Half rings: one step as column chunks shared by the threads (see the top of the file).
+  void run_half_step(const Strip& s, const Segment& sg, const InputSource& in, int st, int r, std::vector<float>& out,
+                     int OW, int OH, int keep0, int keep1) {
+    const TileGeom& g = s.geom[st];
+    const TileConv* c = st > 0 ? &s.convs[st - 1] : nullptr;
+    const int ct = s.chunk[st], chunks = (g.tiles_x + ct - 1) / ct;
+    const size_t out_tile = size_t(g.groups) * kGroupFloats;
+    const bool last = st == stages_ - 1;
+    uint16_t* hdst = last ? nullptr : hring_row(s, st, r);
+    pool_.run(chunks, [&](int a, int b) {
+      float* buf = chunk_scratch();
+      for (int ch = a; ch < b; ++ch) {
+        const int tx0 = ch * ct, tx1 = std::min(g.tiles_x, tx0 + ct);
+        float* p = buf;
+        RowWindow win[8];
+        if (c)
+          for (size_t si = 0; si < c->src.size(); ++si) {
+            const size_t tile = size_t(c->src[si].geom.groups) * kGroupFloats;
+            int first, count, t0, t1;
+            source_rows(*c, int(si), r, first, count);
+            source_tiles(*c, int(si), tx0, tx1, t0, t1);
+            win[si].first = first;
+            for (int q = 0; q < count; ++q) {
+              // The row pointer is based so that tile t0 lands at p: the kernel addresses tiles as in the ring.
+              const uint16_t* h = hring_row(s, producer_[st][si], first + q);
+              if (t1 >= t0) k_.from_half(h + size_t(t0) * tile, size_t(t1 - t0 + 1) * tile, p);
+              win[si].rows[q] = p - size_t(t0) * tile;
+              p += size_t(std::max(0, t1 - t0 + 1)) * tile;
+            }
+          }
+        float* dst = p - size_t(tx0) * out_tile;  // tiles [tx0, tx1) at p
+        if (c)
+          k_.conv_row(*c, r, 0, kTile, tx0, tx1, win, dst);
+        else
+          write_input_tile_row(k_, in, g, r, 0, kTile, sg.in0, tx0, tx1, dst);
+        if (hdst) k_.to_half(p, size_t(tx1 - tx0) * out_tile, hdst + size_t(tx0) * out_tile);
+        if (last) {
+          const int x0 = std::max(keep0, tx0 * kTile), x1 = std::min(keep1, tx1 * kTile);
+          if (x0 < x1) read_output_tile_row(k_, g, dst, r, x0, x1, sg.out0 - keep0, out, OW, OH);
+        }
+      }
+    });
+  }
+  uint16_t* hring_row(const Strip& s, int st, int r) {
+    return hrings_[st].data() + s.geom[st].row_floats * (r % slots_[st]);
   }
 
   void run_segment(const InputSource& in, const Segment& sg, std::vector<float>& out, int OW, int OH) {
@@ -222,82 +320,34 @@ class PipelineExecutor final : public ExecutorImpl {
       const int st = schedule_[i];
       const int r = next[st]++;
       const TileGeom& g = s.geom[st];
-      if (i + 1 < schedule_.size()) {
-        if (half_)
-          prefetch_sources(s, schedule_[i + 1], next, hrow_ptr);
-        else
-          prefetch_sources(s, schedule_[i + 1], next, row_ptr);
+      if (half_) {
+        if (i + 1 < schedule_.size()) prefetch_sources(s, schedule_[i + 1], next, hrow_ptr);
+        run_half_step(s, sg, in, st, r, out, OW, OH, keep0, keep1);
+        continue;
       }
-      // Half: the kernels write the scratch's output row; each share is converted into the ring as it is done.
-      float* dst = half_ ? nullptr : row_ptr(st, r);
-      uint16_t* hdst = half_ && st != out_stage ? hrow_ptr(st, r) : nullptr;
-      auto store_half = [&](int y0, int y1, int t0, int t1) {
-        if (!hdst) return;
-        const size_t n = size_t(y1 - y0) * kTile * kGroup;
-        for (int t = t0; t < t1; ++t)
-          for (int gr = 0; gr < g.groups; ++gr) {
-            const size_t o = size_t(t * g.groups + gr) * kGroupFloats + size_t(y0) * kTile * kGroup;
-            k_.to_half(dst + o, n, hdst + o);
-          }
-      };
+      if (i + 1 < schedule_.size()) prefetch_sources(s, schedule_[i + 1], next, row_ptr);
+      float* dst = row_ptr(st, r);
       if (st == 0) {
-        if (half_) dst = scratch_.data();
         pool_.run(kTile * g.tiles_x, [&](int a, int b) {
           for_share(g.tiles_x, a, b, [&](int y0, int y1, int t0, int t1) {
             write_input_tile_row(k_, in, g, r, y0, y1, sg.in0, t0, t1, dst);
-            store_half(y0, y1, t0, t1);
           });
         });
         continue;
       }
       const TileConv& c = s.convs[st - 1];
-      float* scratch = scratch_.data();
-      int decode = 0;  // half: rows to convert, (ring row, scratch row, floats)
       for (size_t si = 0; si < c.src.size(); ++si) {
         int first, count;
         source_rows(c, int(si), r, first, count);
         win[si].first = first;
-        for (int q = 0; q < count; ++q) {
-          if (!half_) {
-            win[si].rows[q] = row_ptr(producer_[st][si], first + q);
-            continue;
-          }
-          decode_[decode++] = {hrow_ptr(producer_[st][si], first + q), scratch, c.src[si].geom.row_floats};
-          win[si].rows[q] = scratch;
-          scratch += c.src[si].geom.row_floats;
-        }
-      }
-      if (half_) {
-        dst = scratch;
-        decode_rows(decode);
+        for (int q = 0; q < count; ++q) win[si].rows[q] = row_ptr(producer_[st][si], first + q);
       }
       pool_.run(kTile * g.tiles_x, [&](int a, int b) {
-        for_share(g.tiles_x, a, b, [&](int y0, int y1, int t0, int t1) {
-          k_.conv_row(c, r, y0, y1, t0, t1, win, dst);
-          store_half(y0, y1, t0, t1);
-        });
+        for_share(g.tiles_x, a, b,
+                  [&](int y0, int y1, int t0, int t1) { k_.conv_row(c, r, y0, y1, t0, t1, win, dst); });
       });
       if (st == out_stage) read_output_tile_row(k_, g, dst, r, keep0, keep1, sg.out0 - keep0, out, OW, OH);
     }
-  }
-
-  // Converts the step's half source rows into the scratch, the rows cut into chunks the threads share.
-  void decode_rows(int rows) {
-    constexpr size_t kChunk = 4096;  // floats
-    int units = 0;
-    for (int q = 0; q < rows; ++q) units += int((decode_[q].floats + kChunk - 1) / kChunk);
-    pool_.run(units, [&](int a, int b) {
-      int u0 = 0;
-      for (int q = 0; q < rows && u0 < b; ++q) {
-        const Decode& d = decode_[q];
-        const int n = int((d.floats + kChunk - 1) / kChunk);
-        for (int u = std::max(a, u0); u < std::min(b, u0 + n); ++u) {
-          const size_t o = size_t(u - u0) * kChunk;
-          k_.from_half(d.src + o, std::min(kChunk, d.floats - o), d.dst + o);
-        }
-        u0 += n;
-      }
-    });
   }
 
   // Starts the hardware prefetcher on the rows the next step reads (the first 4 KiB of each: the stream takes over).
@@ -328,14 +378,8 @@ class PipelineExecutor final : public ExecutorImpl {
   std::vector<Segment> segments_;
   std::vector<AlignedFloats> rings_;
   bool half_ = false;
+  size_t chunk_scratch_floats_ = kChunkTargetFloats;
   std::vector<std::vector<uint16_t, AlignedAllocator<uint16_t>>> hrings_;
-  AlignedFloats scratch_;
-  struct Decode {
-    const uint16_t* src;
-    float* dst;
-    size_t floats;
-  };
-  Decode decode_[3 * 8];  // <= 3 rows of each of a RowWindow array's 8 sources
   size_t bytes_ = 0;
 };
 

@@ -51,21 +51,35 @@ TEST(HalfRings, RandomNetsStayWithinHalfPrecisionOfTheReference) {
   }
 }
 
-TEST(HalfRings, HalveTheRingsAndAutoPicksThemOnlyOverTheBudget) {
+// Wide maps of 64 channels: many column chunks per step, one-tile chunks for the widest convs, and strips.
+TEST(HalfRings, WideNetsInChunksAndStripsStayWithinHalfPrecision) {
+  std::mt19937 rng(19);
+  auto model = parse(random_net(rng, 3, 64, 64));
+  for (int w : {640, 200}) {
+    auto in = random_input(rng, w, 48);
+    NetOptions o = pipeline(w, 48, RingStorage::Half);
+    o.executor = Executor::Reference;
+    auto ref = run(model, o, in);
+    for (auto [threads, segment] : {std::pair{1, size_t(512) << 10}, std::pair{2, size_t(16) << 10}}) {
+      auto got = run(model, pipeline(w, 48, RingStorage::Half, threads, segment), in);
+      EXPECT_LE(max_abs_diff(got, ref), kHalfTol) << w << " threads " << threads << " segment " << segment;
+    }
+  }
+}
+
+TEST(HalfRings, HalveTheRingsAndAutoPicksKAutoRings) {
   auto model = load_model(std::string(std::getenv("BTY_TEST_MODELS") ? std::getenv("BTY_TEST_MODELS") : ".") +
                           "/test-M.bmodel");
   const ModelInfo& i = info(*model);
   Net f(model, pipeline(i.input_width, i.input_height, RingStorage::Float));
   Net h(model, pipeline(i.input_width, i.input_height, RingStorage::Half));
   EXPECT_EQ(f.rings(), RingStorage::Float);
-  // Half the ring bytes plus one step's float scratch.
-  EXPECT_LT(h.working_set_bytes() * 10, f.working_set_bytes() * 7) << h.working_set_bytes() << " vs "
-                                                                      << f.working_set_bytes();
-  NetOptions big = pipeline(i.input_width, i.input_height, RingStorage::Auto, 1, f.working_set_bytes());
-  EXPECT_EQ(Net(model, big).rings(), RingStorage::Float) << "float rings fit the budget";
-  big.segment_bytes = f.working_set_bytes() - 1;
-  EXPECT_EQ(Net(model, big).rings(), RingStorage::Half) << "float rings exceed the budget";
-  NetOptions layered = big;
+  EXPECT_EQ(h.rings(), RingStorage::Half);
+  // Half the ring bytes (the output stage's ring dropped) plus one chunk's float scratch.
+  EXPECT_LT(h.working_set_bytes() * 10, f.working_set_bytes() * 7)
+      << h.working_set_bytes() << " vs " << f.working_set_bytes();
+  EXPECT_EQ(Net(model, pipeline(i.input_width, i.input_height, RingStorage::Auto)).rings(), kAutoRings);
+  NetOptions layered = pipeline(i.input_width, i.input_height, RingStorage::Half);
   layered.executor = Executor::Layered;
   EXPECT_EQ(Net(model, layered).rings(), RingStorage::Float) << "only the pipeline has rings";
 }

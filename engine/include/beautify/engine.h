@@ -159,9 +159,12 @@ const char* to_string(ClOutput p);
 // How the pipeline executor stores its intermediate tile-rows (the rings): Float, or Half (IEEE binary16 through
 // F16C: half the bytes; every row a step reads is converted back to float for the kernels, all arithmetic stays
 // fp32, the output is read back unrounded). Half changes values by <= 2^-11 relative per stored activation
-// (docs/engine.md, "Reduced precision"). Auto: kAutoRings. Other executors ignore it (they report Float).
+// (docs/engine.md, "Reduced precision"). Other executors ignore it (they report Float).
 enum class RingStorage { Auto, Float, Half };
 const char* to_string(RingStorage r);
+// What Auto means: Float. Half rings held the quality bound on the shipped tiers but ran 5-15 % slower on the
+// machine they were measured on (2 MiB L2: the float rings of S, M and L fit or spill alike; docs/engine.md).
+constexpr RingStorage kAutoRings = RingStorage::Float;
 
 struct NetOptions {
   static constexpr int kMaxThreads = 64;
