@@ -19,6 +19,8 @@ enum class PeakOp {
   Fma256,      // vfmadd231ps ymm: 8 lanes × 1 MAC (the engine's "FMA peak")
   Fma512,      // vfmadd231ps zmm: 16 lanes × 1 MAC (what the AVX-512 fp32 kernels run on)
   Bf16Dot512,  // vdpbf16ps zmm: 16 lanes × 2 bf16 MACs, fp32 accumulation (AVX512_BF16)
+  AmxBf16,     // tdpbf16ps: a 16×16 fp32 tile += 16×32 bf16 × 32×16 bf16 (AMX-BF16; Linux asks the kernel for the
+               // tile state first). Runs iters / 16 rounds: one tile product takes ~16 cycles.
 };
 const char* to_string(PeakOp op);
 
@@ -26,7 +28,7 @@ const char* to_string(PeakOp op);
 // each) a cycle, and none runs at 8 GHz. A faster burst is a broken clock reading (one such reading, cached, once made
 // tier=auto believe in 13,000 GFLOP/s per core and pick tier L on a machine that runs M): it is ignored.
 constexpr double kMaxCoreGflops = 2 * 8 * 2 * 8.0;
-// The same ceiling for any op: 2 instructions a cycle at 8 GHz.
+// The same ceiling for any op: 2 instructions a cycle at 8 GHz (AMX: one 1024-flop tile product a cycle).
 double max_core_gflops(PeakOp op);
 
 // GFLOP/s of `threads` threads running bursts at once (1: on the calling thread; more: one thread each per burst, so
@@ -40,5 +42,7 @@ double peak_fma_gflops(int threads, const FmaProbe& probe = {});
 float fma_chains_avx2(long iters, float seed);          // x86/fma_chains_avx2.cpp
 float fma_chains_avx512(long iters, float seed);        // x86/peak_chains_avx512bf16.cpp
 float bf16_dot_chains_avx512(long iters, float seed);   // x86/peak_chains_avx512bf16.cpp
+float amx_bf16_chains(long iters, float seed);          // x86/peak_chains_amx.cpp
+bool amx_bf16_usable();                                 // x86/peak_chains_amx.cpp: CPUID, XCR0, the kernel's leave
 
 }  // namespace bty

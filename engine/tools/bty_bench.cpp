@@ -47,12 +47,15 @@ int main(int argc, char** argv) {
     if (peak) {
       if (bty::best_isa() == bty::Isa::Scalar) throw std::runtime_error("--peak needs AVX2+FMA");
       // peak_gflops: the FP32 FMA (ymm) peak every % of peak is relative to; then the 512-bit FMA and bf16 dot
-      // peaks measured the same way (0: the CPU lacks the instruction), and bf16's gain over each fp32 peak.
+      // peaks and the AMX-BF16 tile peak measured the same way (0: the CPU or OS lacks it), and bf16 dot's gain over
+      // each fp32 peak.
       const double fma256 = bty::peak_fma_gflops(na.threads, bty::tools::kBenchFmaProbe);
       const double fma512 = bty::peak_gflops(bty::PeakOp::Fma512, na.threads, bty::tools::kBenchFmaProbe);
       const double bf16 = bty::peak_gflops(bty::PeakOp::Bf16Dot512, na.threads, bty::tools::kBenchFmaProbe);
+      const double amx = bty::peak_gflops(bty::PeakOp::AmxBf16, na.threads, bty::tools::kBenchFmaProbe);
       j.begin_object().key("peak_gflops").value(fma256, 2);
       j.key("fma512_gflops").value(fma512, 2).key("bf16dot512_gflops").value(bf16, 2);
+      j.key("amxbf16_gflops").value(amx, 2);
       j.key("bf16_vs_fma256").value(fma256 > 0 ? bf16 / fma256 : 0, 3);
       j.key("bf16_vs_fma512").value(fma512 > 0 ? bf16 / fma512 : 0, 3);
       j.key("threads").value(na.threads).end_object();

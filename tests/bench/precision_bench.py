@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Reduced-precision rows of the engine benchmark (scripts/bench engine --precision-only): the arithmetic peaks that
-decide whether a precision can pay here (bty-bench --peak: FP32 FMA ymm and zmm, bf16 dot zmm), then the pipeline
+decide whether a precision can pay here (bty-bench --peak: FP32 FMA ymm and zmm, bf16 dot zmm, AMX-BF16), then the pipeline
 with float and half rings (NetOptions::rings) on the shipped tiers, 1 thread, float and half alternating in the same
 run; the ratio half/float of the fastest run of each (a loaded machine slows some runs, never speeds one up) and the
 working sets. Short on purpose: the machine is shared, so the load is recorded before and after.
@@ -30,7 +30,7 @@ def main():
     load_before = loadavg()
     peak = bench(a.bty_bench, ["--peak", "--threads", 1])
     log(f"peaks 1T: fma256 {peak['peak_gflops']:.1f}, fma512 {peak['fma512_gflops']:.1f}, "
-        f"bf16dot512 {peak['bf16dot512_gflops']:.1f} GFLOP/s")
+        f"bf16dot512 {peak['bf16dot512_gflops']:.1f}, amxbf16 {peak['amxbf16_gflops']:.0f} GFLOP/s")
     sizes = [None] + ([tuple(int(v) for v in a.big.split("x"))] if a.big else [])
     rows = []
     for tier in a.tiers.split(","):
@@ -60,7 +60,8 @@ def main():
     md = [f"1 thread; 1-minute load average {load_before[0]:.1f} before, {doc['load_after'][0]:.1f} after.",
           "",
           f"Peaks (GFLOP/s): FP32 FMA ymm {peak['peak_gflops']:.1f}, zmm {peak['fma512_gflops']:.1f}; "
-          f"bf16 dot zmm {peak['bf16dot512_gflops']:.1f} ({peak['bf16_vs_fma512']:.2f}x the zmm FMA peak).",
+          f"bf16 dot zmm {peak['bf16dot512_gflops']:.1f} ({peak['bf16_vs_fma512']:.2f}x the zmm FMA peak); "
+          f"AMX-BF16 tiles {peak['amxbf16_gflops']:.0f} (0: not available).",
           "",
           "| tier | input | float rings ms | half rings ms | half / float | working set float → half |",
           "|---|---|---|---|---|---|"]
