@@ -12,8 +12,8 @@ namespace bty::test {
 namespace {
 
 // Half rounding (<= 2^-11 relative per stored activation) through <= 20 layers of He-initialised random weights and
-// tanh outputs in [-1, 1]: measured <= ~1e-3 on the random nets and tiers; stated with margin.
-constexpr float kHalfTol = 4e-3f;
+// tanh outputs in [-1, 1]: measured <= 3.3e-3 on these random nets; stated with margin (3x).
+constexpr float kHalfTol = 1e-2f;
 constexpr double kMaxShareOverOneCode = 0.001;  // the quality bound (issue 9)
 // The alpha scales the blend's high-band term (docs/element.md): a change of 1 % of the weight is far below one code
 // value there. Measured <= 0.0055 on the shipped tiers.
