@@ -78,6 +78,8 @@ bool conv_kind_applies(const ConvStep& step, ConvKind k);
 
 // Source tile-rows a conv's output tile-row needs: rows [first, first + count) of source s (clipped to the map).
 void source_rows(const TileConv& c, int s, int ty, int& first, int& count);
+// The same as source pixel rows [y0, y1] (inclusive): a tile-row's kernels read no other rows of the window.
+void source_pixel_rows(const TileConv& c, int s, int ty, int& y0, int& y1);
 
 // Up to 3 consecutive source tile-rows; rows[k] is tile-row (first + k).
 struct RowWindow {

@@ -278,14 +278,23 @@ class PipelineExecutor final : public ExecutorImpl {
         if (c)
           for (size_t si = 0; si < c->src.size(); ++si) {
             const size_t tile = size_t(c->src[si].geom.groups) * kGroupFloats;
-            int first, count, t0, t1;
+            int first, count, y0, y1, t0, t1;
             source_rows(*c, int(si), r, first, count);
+            source_pixel_rows(*c, int(si), r, y0, y1);
             source_tiles(*c, int(si), tx0, tx1, t0, t1);
             win[si].first = first;
+            const int groups = c->src[si].geom.groups;
             for (int q = 0; q < count; ++q) {
               // The row pointer is based so that tile t0 lands at p: the kernel addresses tiles as in the ring.
+              // Only the pixel rows the kernels read are converted (of the tile-rows above and below: one or two).
               const uint16_t* h = hring_row(s, producer_[st][si], first + q);
-              if (t1 >= t0) k_.from_half(h + size_t(t0) * tile, size_t(t1 - t0 + 1) * tile, p);
+              const int top = 8 * (first + q), r0 = std::max(0, y0 - top), r1 = std::min(kTile - 1, y1 - top);
+              const size_t o0 = size_t(r0) * kTile * kGroup, n = size_t(r1 - r0 + 1) * kTile * kGroup;
+              for (int t = t0; t <= t1; ++t)
+                for (int gr = 0; gr < groups; ++gr) {
+                  const size_t o = (size_t(t - t0) * groups + gr) * kGroupFloats + o0;
+                  k_.from_half(h + size_t(t0) * tile + o, n, p + o);
+                }
               win[si].rows[q] = p - size_t(t0) * tile;
               p += size_t(std::max(0, t1 - t0 + 1)) * tile;
             }
