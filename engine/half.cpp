@@ -13,9 +13,9 @@ uint16_t float_to_half(float f) {
     return uint16_t(sign | 0x7c00 | (abs > 0x7f800000 ? 0x200 | ((abs >> 13) & 0x3ff) : 0));
   const int exp = int(abs >> 23) - 127;
   if (exp > 15) return uint16_t(sign | 0x7c00);  // rounds to inf whatever the mantissa
-  uint32_t man = (abs & 0x7fffff) | 0x800000;      // 24 significant bits with the implicit one
-  int shift;                                       // bits dropped from the 24
-  uint32_t base;                                   // the half's exponent field before the mantissa is added
+  uint32_t man = (abs & 0x7fffff) | 0x800000;    // 24 significant bits with the implicit one
+  int shift;                                     // bits dropped from the 24
+  uint32_t base;                                 // the half's exponent field before the mantissa is added
   if (exp >= -14) {
     shift = 13;
     base = uint32_t(exp + 15) << 10;

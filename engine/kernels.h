@@ -115,7 +115,8 @@ void for_share(int tiles_x, int a, int b, Fn fn) {
 using PackInputFn = void (*)(const float* r, const float* g, const float* b, int n, float* dst);
 // n (<= 8) pixel vectors of one channel group -> `lanes` planar rows: planes[c][i] = src[i * 8 + c].
 using UnpackFn = void (*)(const float* src, int n, int lanes, float* const* planes);
-// n floats <-> n IEEE halves (the pipeline's half rings, NetOptions::rings): round to nearest even (half.h), exact back.
+// n floats <-> n IEEE halves (the pipeline's half rings, NetOptions::rings): round to nearest even (half.h), exact
+// back.
 using ToHalfFn = void (*)(const float* src, size_t n, uint16_t* dst);
 using FromHalfFn = void (*)(const uint16_t* src, size_t n, float* dst);
 

@@ -39,10 +39,10 @@ bool has_peak_op(PeakOp op);
 double peak_fma_gflops(int threads, const FmaProbe& probe = {});
 
 // One burst; `seed` comes from a volatile so the compiler can neither fold a call nor hoist it out of the loop.
-float fma_chains_avx2(long iters, float seed);          // x86/fma_chains_avx2.cpp
-float fma_chains_avx512(long iters, float seed);        // x86/peak_chains_avx512bf16.cpp
-float bf16_dot_chains_avx512(long iters, float seed);   // x86/peak_chains_avx512bf16.cpp
-float amx_bf16_chains(long iters, float seed);          // x86/peak_chains_amx.cpp
-bool amx_bf16_usable();                                 // x86/peak_chains_amx.cpp: CPUID, XCR0, the kernel's leave
+float fma_chains_avx2(long iters, float seed);         // x86/fma_chains_avx2.cpp
+float fma_chains_avx512(long iters, float seed);       // x86/peak_chains_avx512bf16.cpp
+float bf16_dot_chains_avx512(long iters, float seed);  // x86/peak_chains_avx512bf16.cpp
+float amx_bf16_chains(long iters, float seed);         // x86/peak_chains_amx.cpp
+bool amx_bf16_usable();                                // x86/peak_chains_amx.cpp: CPUID, XCR0, the kernel's leave
 
 }  // namespace bty

@@ -37,7 +37,9 @@ int main(int argc, char** argv) {
               "planar: normalised floats (set_input_planar); rgb, i420: a seeded 8-bit frame, each face a ROI of "
               "--roi-scale x the net input (set_input, as the element feeds the net)");
   opts.real("roi-scale", 0, &roi_scale, 0.25, 8.0, "S", "with --input rgb/i420: ROI size / net input size");
-  opts.flag("peak", 0, &peak, "measure the FP32 FMA peak (and the zmm FMA and bf16 dot peaks) on --threads threads instead (needs AVX2+FMA)");
+  opts.flag(
+      "peak", 0, &peak,
+      "measure the FP32 FMA peak (and the zmm FMA and bf16 dot peaks) on --threads threads instead (needs AVX2+FMA)");
   opts.flag("kernels", 0, &kernels, "time every kernel-table entry of --model's convs at each CPU level");
   opts.flag("scalar", 0, &scalar, "with --kernels: the scalar entries too");
   if (!opts.parse(argc, argv)) return bty::cli::kUsageError;

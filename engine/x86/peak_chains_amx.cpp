@@ -27,7 +27,8 @@ bool amx_bf16_usable() {
   static const bool usable = [] {
     unsigned a, b, c, d;
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-    const bool tile = d & (1u << 24), bf16 = d & (1u << 22), osxsave = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_OSXSAVE);
+    const bool tile = d & (1u << 24), bf16 = d & (1u << 22),
+               osxsave = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_OSXSAVE);
     if (!(tile && bf16 && osxsave)) return false;
     return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
   }();

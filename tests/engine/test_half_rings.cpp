@@ -68,8 +68,8 @@ TEST(HalfRings, WideNetsInChunksAndStripsStayWithinHalfPrecision) {
 }
 
 TEST(HalfRings, HalveTheRingsAndAutoPicksKAutoRings) {
-  auto model = load_model(std::string(std::getenv("BTY_TEST_MODELS") ? std::getenv("BTY_TEST_MODELS") : ".") +
-                          "/test-M.bmodel");
+  auto model =
+      load_model(std::string(std::getenv("BTY_TEST_MODELS") ? std::getenv("BTY_TEST_MODELS") : ".") + "/test-M.bmodel");
   const ModelInfo& i = info(*model);
   Net f(model, pipeline(i.input_width, i.input_height, RingStorage::Float));
   Net h(model, pipeline(i.input_width, i.input_height, RingStorage::Half));
@@ -147,7 +147,8 @@ TEST(HalfRings, ShippedModelsHoldTheQualityBound) {
       hf.run();
       const CodeError e = code_error(mi, f.output_width(), f.output_height(), f.output(), hf.output());
       std::printf(
-          "half rings, %s, %s input: deltas max %.4f code values, mean %.5f, pixels > 1 code value %.4f %%; alpha max %.5f\n",
+          "half rings, %s, %s input: deltas max %.4f code values, mean %.5f, pixels > 1 code value %.4f %%; alpha max "
+          "%.5f\n",
           path.c_str(), name, e.max_code, e.mean_code, 100 * e.share_over_one, e.max_alpha);
       EXPECT_LE(e.share_over_one, kMaxShareOverOneCode) << path << " " << name;
       EXPECT_LE(e.max_alpha, kMaxAlphaChange) << path << " " << name;
