@@ -19,13 +19,20 @@ unsigned xcr0() {
 Isa best_isa() {
   unsigned a, b, c, d;
   if (!__get_cpuid(1, &a, &b, &c, &d)) return Isa::Scalar;
-  bool fma = c & bit_FMA, osxsave = c & bit_OSXSAVE, avx = c & bit_AVX;
-  if (!(fma && osxsave && avx && (xcr0() & 0x6) == 0x6)) return Isa::Scalar;
+  // F16C (the half-ring row entries) came with or before AVX2 on every Intel and AMD core; checked all the same.
+  bool fma = c & bit_FMA, osxsave = c & bit_OSXSAVE, avx = c & bit_AVX, f16c = c & bit_F16C;
+  if (!(fma && osxsave && avx && f16c && (xcr0() & 0x6) == 0x6)) return Isa::Scalar;
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return Isa::Scalar;
   if (!(b & bit_AVX2)) return Isa::Scalar;
   // AVX-512F + VL, and the OS saving opmask and upper ZMM state (XCR0 bits 5-7).
   if ((b & bit_AVX512F) && (b & bit_AVX512VL) && (xcr0() & 0xE0) == 0xE0) return Isa::Avx512;
   return Isa::Avx2;
+}
+
+// CPUID.(EAX=7,ECX=1):EAX bit 5, usable only with the AVX-512 state the OS saves (best_isa's check).
+bool has_avx512_bf16() {
+  unsigned a, b, c, d;
+  return best_isa() == Isa::Avx512 && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
 }
 
 const char* to_string(Isa i) {

@@ -16,6 +16,7 @@ class ExecutorImpl {
   virtual void run(const InputSource& in, std::vector<float>& out) = 0;
   virtual size_t working_set_bytes() const = 0;
   virtual const std::vector<double>& layer_seconds() const { return no_times_; }
+  virtual RingStorage rings() const { return RingStorage::Float; }
 
  private:
   std::vector<double> no_times_;
@@ -25,6 +26,6 @@ std::unique_ptr<ExecutorImpl> make_reference_executor(const Plan& plan);
 std::unique_ptr<ExecutorImpl> make_layered_executor(const Plan& plan, const Kernels& k, ThreadPool& pool,
                                                     bool winograd);
 std::unique_ptr<ExecutorImpl> make_pipeline_executor(const Plan& plan, const Kernels& k, ThreadPool& pool,
-                                                     size_t segment_bytes, bool winograd);
+                                                     size_t segment_bytes, bool winograd, RingStorage rings);
 
 }  // namespace bty

@@ -10,6 +10,7 @@
 #pragma once
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "aligned.h"
@@ -77,6 +78,8 @@ bool conv_kind_applies(const ConvStep& step, ConvKind k);
 
 // Source tile-rows a conv's output tile-row needs: rows [first, first + count) of source s (clipped to the map).
 void source_rows(const TileConv& c, int s, int ty, int& first, int& count);
+// The same as source pixel rows [y0, y1] (inclusive): a tile-row's kernels read no other rows of the window.
+void source_pixel_rows(const TileConv& c, int s, int ty, int& y0, int& y1);
 
 // Up to 3 consecutive source tile-rows; rows[k] is tile-row (first + k).
 struct RowWindow {
@@ -112,6 +115,10 @@ void for_share(int tiles_x, int a, int b, Fn fn) {
 using PackInputFn = void (*)(const float* r, const float* g, const float* b, int n, float* dst);
 // n (<= 8) pixel vectors of one channel group -> `lanes` planar rows: planes[c][i] = src[i * 8 + c].
 using UnpackFn = void (*)(const float* src, int n, int lanes, float* const* planes);
+// n floats <-> n IEEE halves (the pipeline's half rings, NetOptions::rings): round to nearest even (half.h), exact
+// back.
+using ToHalfFn = void (*)(const float* src, size_t n, uint16_t* dst);
+using FromHalfFn = void (*)(const uint16_t* src, size_t n, float* dst);
 
 // One table per CPU level, filled once (dav1d-style): every hot loop of the engine. tests/engine/test_kernel_table.cpp
 // checks each SIMD entry against the scalar one; `bty-bench --kernels` times each entry.
@@ -123,6 +130,8 @@ struct Kernels {
   PackInputFn pack_input = nullptr;
   UnpackFn unpack = nullptr;
   ColourRowFn colour_row = nullptr;
+  ToHalfFn to_half = nullptr;
+  FromHalfFn from_half = nullptr;
   void conv_row(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const RowWindow* win, float* dst) const {
     conv[int(c.kind)](c, ty, y0, y1, tx0, tx1, win, dst);
   }
@@ -132,6 +141,8 @@ struct Kernels {
 Kernels select_kernels(Isa want);
 // The best level CPUID allows, capped by BTY_ISA.
 Isa auto_isa();
+// AVX512_BF16 (vdpbf16ps, vcvtne2ps2bf16) with the AVX-512 state enabled.
+bool has_avx512_bf16();
 
 // Per-level fillers (each in its own translation unit, compiled with that level's flags).
 void fill_kernels_scalar(Kernels& k);

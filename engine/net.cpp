@@ -39,6 +39,9 @@ const char* to_string(ClReads r) {
 }
 
 const char* to_string(ClOutput p) { return p == ClOutput::Half ? "half" : "float"; }
+const char* to_string(RingStorage r) {
+  return r == RingStorage::Half ? "half" : r == RingStorage::Float ? "float" : "auto";
+}
 
 struct Net::Impl {
   std::shared_ptr<const Model> model;
@@ -105,7 +108,7 @@ Net::Net(std::shared_ptr<const Model> model, const NetOptions& o) : impl_(std::m
     case Executor::Reference: d.exec = make_reference_executor(d.plan); break;
     case Executor::Layered: d.exec = make_layered_executor(d.plan, d.kernels, *d.pool, o.winograd); break;
     case Executor::Pipeline:
-      d.exec = make_pipeline_executor(d.plan, d.kernels, *d.pool, o.segment_bytes, o.winograd);
+      d.exec = make_pipeline_executor(d.plan, d.kernels, *d.pool, o.segment_bytes, o.winograd, o.rings);
       break;
   }
 }
@@ -215,6 +218,7 @@ int Net::output_height() const { return impl_->plan.height[impl_->plan.output_te
 int Net::output_channels() const { return impl_->plan.channels[impl_->plan.output_tensor]; }
 Isa Net::isa() const { return impl_->kernels.isa; }
 Executor Net::executor() const { return impl_->opt.executor; }
+RingStorage Net::rings() const { return impl_->exec ? impl_->exec->rings() : RingStorage::Float; }
 size_t Net::working_set_bytes() const {
 #ifdef BTY_HAVE_OPENCL
   if (impl_->cl) return impl_->cl->device_bytes();

@@ -4,6 +4,11 @@
 // receptive field) so the rings of one strip fit the per-thread L2 budget at any input size. Both threads work on
 // the same step (each takes half of the tile-row), so small inputs parallelise without halo overhead.
 //
+// Half rings (RingStorage::Half): the rings hold IEEE halves. A step runs in column chunks of a few tiles, each in a
+// small per-thread float scratch: the source tiles the chunk's taps reach (plus a margin) are converted in, the fp32
+// kernel writes the chunk's output tiles there, and they are converted back into the ring (the output stage is read
+// back from the scratch unrounded). So the float working copy is tens of KiB, not whole rows.
+//
 // Skip masks (flat-tile bypass, reuse of unchanged tiles) plug in per step: a step is a (stage, tile-row, tile range)
 // call, so a mask per tensor and tile-row lets the kernel skip tiles or copy them from the previous frame's ring.
 #include <algorithm>
@@ -20,11 +25,14 @@ struct Strip {
   Plan plan;
   std::vector<TileConv> convs;
   std::vector<TileGeom> geom;  // per stage
+  std::vector<int> chunk;      // per stage: output tiles per column chunk (half rings)
+  size_t scratch_floats = 0;   // the largest chunk's float scratch (half rings)
 };
 
 class PipelineExecutor final : public ExecutorImpl {
  public:
-  PipelineExecutor(const Plan& full, const Kernels& k, ThreadPool& pool, size_t segment_bytes, bool winograd)
+  PipelineExecutor(const Plan& full, const Kernels& k, ThreadPool& pool, size_t segment_bytes, bool winograd,
+                   RingStorage rings)
       : full_(full), k_(k), pool_(pool), winograd_(winograd) {
     down_ = 1;
     for (const ConvStep& s : full.steps) down_ = std::max(down_, full.width[0] / full.width[s.tensor]);
@@ -44,11 +52,19 @@ class PipelineExecutor final : public ExecutorImpl {
     // Strip layout: the widest interior whose rings fit threads x budget, but never so narrow that the halo's
     // recomputation costs more than a quarter of the work: past that, spilling to L3 is cheaper than recomputing.
     const size_t budget = segment_bytes * size_t(pool.size());
+    half_ = (rings == RingStorage::Auto ? kAutoRings : rings) == RingStorage::Half;
+    // A one-tile chunk reads <= 4 tiles of each of its source rows (stride 2 and the margin).
+    for (const ConvStep& st : full.steps) {
+      size_t f = size_t(TileGeom(8, 8, st.out_channels).groups) * kGroupFloats;
+      for (const ConvSource& src : st.sources)
+        f += 3 * 4 * size_t(TileGeom(8, 8, full.channels[src.tensor]).groups) * kGroupFloats;
+      chunk_scratch_floats_ = std::max(chunk_scratch_floats_, f);
+    }
     int interior = W;
-    if (ring_bytes(W) > budget) {
+    if (ring_bytes(W, half_) > budget) {
       int fit = down_;
       for (int w = W - down_; w >= down_; w -= down_)
-        if (ring_bytes(std::min(W, w + 2 * halo_)) <= budget) {
+        if (ring_bytes(std::min(W, w + 2 * halo_), half_) <= budget) {
           fit = w;
           break;
         }
@@ -71,11 +87,19 @@ class PipelineExecutor final : public ExecutorImpl {
     int widest = 0;
     for (const Segment& s : segments_) widest = std::max(widest, s.in1 - s.in0);
     const Strip& ws = strips_.at(widest);
-    rings_.resize(stages_);
-    for (int st = 0; st < stages_; ++st) {
-      rings_[st].assign(ws.geom[st].row_floats * slots_[st], 0.0f);
-      bytes_ += rings_[st].size() * sizeof(float);
+    if (half_) {
+      // The output stage has no consumer: its rows are read back from the scratch, unrounded.
+      hrings_.resize(stages_);
+      for (int st = 0; st + 1 < stages_; ++st) hrings_[st].assign(ws.geom[st].row_floats * slots_[st], 0);
+      // The scratch the chunks use: at most the bound the strips were laid out with.
+      size_t used = 0;
+      for (const auto& [w, st] : strips_) used = std::max(used, st.scratch_floats);
+      chunk_scratch_floats_ = used;
+    } else {
+      rings_.resize(stages_);
+      for (int st = 0; st < stages_; ++st) rings_[st].assign(ws.geom[st].row_floats * slots_[st], 0.0f);
     }
+    bytes_ = ring_bytes(widest, half_);
   }
 
   void run(const InputSource& in, std::vector<float>& out) override {
@@ -86,6 +110,7 @@ class PipelineExecutor final : public ExecutorImpl {
   }
 
   size_t working_set_bytes() const override { return bytes_; }
+  RingStorage rings() const override { return half_ ? RingStorage::Half : RingStorage::Float; }
 
  private:
   struct Segment {
@@ -100,6 +125,15 @@ class PipelineExecutor final : public ExecutorImpl {
     for (const ConvStep& st : s.plan.steps) s.convs.push_back(make_tile_conv(s.plan, st, k_, winograd_));
     s.geom.push_back(TileGeom(width, s.plan.height[0], 3));
     for (const TileConv& c : s.convs) s.geom.push_back(c.out);
+    if (half_) {
+      for (int st = 0; st < stages_; ++st) {
+        const TileConv* c = st ? &s.convs[size_t(st - 1)] : nullptr;
+        const TileGeom& g = s.geom[size_t(st)];
+        s.chunk.push_back(chunk_tiles(c, g));
+        for (int t = 0; t < g.tiles_x; t += s.chunk.back())
+          s.scratch_floats = std::max(s.scratch_floats, chunk_floats(c, g, t, std::min(g.tiles_x, t + s.chunk.back())));
+      }
+    }
     return s;
   }
   // The full plan re-sized to a strip width (same graph, same weights).
@@ -171,21 +205,122 @@ class PipelineExecutor final : public ExecutorImpl {
     return (m + down_ - 1) / down_ * down_;
   }
 
-  size_t ring_bytes(int width) const {
-    size_t b = 0;
-    Plan p = make_plan_like(width);
-    b += TileGeom(width, p.height[0], 3).row_floats * slots_[0];
-    for (size_t i = 0; i < p.steps.size(); ++i) {
-      const ConvStep& s = p.steps[i];
-      b += TileGeom(p.width[s.tensor], p.height[s.tensor], s.out_channels).row_floats * slots_[i + 1];
-    }
-    return b * sizeof(float);
+  // Rings of a strip `width` wide (half: without the output stage's, plus every thread's chunk scratch).
+  size_t ring_bytes(int width, bool half) const {
+    const std::vector<TileGeom> geom = stage_geoms(make_plan_like(width));
+    size_t elems = 0;
+    for (int st = 0; st < stages_ - (half ? 1 : 0); ++st) elems += geom[st].row_floats * slots_[st];
+    return half ? elems * sizeof(uint16_t) + size_t(pool_.size()) * chunk_scratch_floats_ * sizeof(float)
+                : elems * sizeof(float);
+  }
+  std::vector<TileGeom> stage_geoms(const Plan& p) const {
+    std::vector<TileGeom> g = {TileGeom(p.width[0], p.height[0], 3)};
+    for (const ConvStep& s : p.steps) g.push_back(TileGeom(p.width[s.tensor], p.height[s.tensor], s.out_channels));
+    return g;
+  }
+
+  // Half rings: a chunk's float scratch (per thread) holds per source its rows' tiles [first, last] the chunk reads,
+  // then the chunk's output tiles: kChunkTargetFloats (64 KiB, L2-resident), or one output tile's needs if larger.
+  static constexpr size_t kChunkTargetFloats = 16 * 1024;
+  // Source tiles output tiles [tx0, tx1) of conv c may read: the taps' columns with a margin of two (Winograd spans
+  // and patches read up to two columns past the last output), through the folded upsampling.
+  static void source_tiles(const TileConv& c, int s, int tx0, int tx1, int& first, int& last) {
+    const int st = c.step->stride;
+    const int ix_lo = std::max(0, tx0 * kTile * st - 2), ix_hi = std::min(c.in_w - 1, tx1 * kTile * st + 2 * st + 2);
+    const bool up = c.src[size_t(s)].up;
+    first = (up ? ix_lo >> 1 : ix_lo) / kTile;
+    last = std::min(c.src[size_t(s)].geom.tiles_x - 1, (up ? ix_hi >> 1 : ix_hi) / kTile);
+  }
+  static size_t chunk_floats(const TileConv* c, const TileGeom& out, int tx0, int tx1) {
+    size_t f = size_t(tx1 - tx0) * out.groups * kGroupFloats;
+    if (c)
+      for (size_t si = 0; si < c->src.size(); ++si) {
+        int first, last;
+        source_tiles(*c, int(si), tx0, tx1, first, last);
+        f += 3 * size_t(std::max(0, last - first + 1)) * c->src[si].geom.groups * kGroupFloats;
+      }
+    return f;
+  }
+  // Output tiles per chunk of a stage: the most whose every chunk fits the scratch, and no more than a thread's share.
+  int chunk_tiles(const TileConv* c, const TileGeom& out) const {
+    auto fits = [&](int n) {
+      for (int t = 0; t < out.tiles_x; t += n)
+        if (chunk_floats(c, out, t, std::min(out.tiles_x, t + n)) > chunk_scratch_floats_) return false;
+      return true;
+    };
+    if (!fits(1)) throw std::logic_error("pipeline: a one-tile chunk exceeds the half-ring scratch");
+    const int share = (out.tiles_x + pool_.size() - 1) / pool_.size();
+    int n = 1;
+    while (n < share && fits(n + 1)) ++n;
+    return n;
+  }
+  float* chunk_scratch() const {
+    thread_local AlignedFloats buf;
+    if (buf.size() < chunk_scratch_floats_) buf.resize(chunk_scratch_floats_);
+    return buf.data();
+  }
+
+  // Half rings: one step as column chunks shared by the threads (see the top of the file).
+  void run_half_step(const Strip& s, const Segment& sg, const InputSource& in, int st, int r, std::vector<float>& out,
+                     int OW, int OH, int keep0, int keep1) {
+    const TileGeom& g = s.geom[st];
+    const TileConv* c = st > 0 ? &s.convs[st - 1] : nullptr;
+    const int ct = s.chunk[st], chunks = (g.tiles_x + ct - 1) / ct;
+    const size_t out_tile = size_t(g.groups) * kGroupFloats;
+    const bool last = st == stages_ - 1;
+    uint16_t* hdst = last ? nullptr : hring_row(s, st, r);
+    pool_.run(chunks, [&](int a, int b) {
+      float* buf = chunk_scratch();
+      for (int ch = a; ch < b; ++ch) {
+        const int tx0 = ch * ct, tx1 = std::min(g.tiles_x, tx0 + ct);
+        float* p = buf;
+        RowWindow win[8];
+        if (c)
+          for (size_t si = 0; si < c->src.size(); ++si) {
+            const size_t tile = size_t(c->src[si].geom.groups) * kGroupFloats;
+            int first, count, y0, y1, t0, t1;
+            source_rows(*c, int(si), r, first, count);
+            source_pixel_rows(*c, int(si), r, y0, y1);
+            source_tiles(*c, int(si), tx0, tx1, t0, t1);
+            win[si].first = first;
+            const int groups = c->src[si].geom.groups;
+            for (int q = 0; q < count; ++q) {
+              // The row pointer is based so that tile t0 lands at p: the kernel addresses tiles as in the ring.
+              // Only the pixel rows the kernels read are converted (of the tile-rows above and below: one or two).
+              const uint16_t* h = hring_row(s, producer_[st][si], first + q);
+              const int top = 8 * (first + q), r0 = std::max(0, y0 - top), r1 = std::min(kTile - 1, y1 - top);
+              const size_t o0 = size_t(r0) * kTile * kGroup, n = size_t(r1 - r0 + 1) * kTile * kGroup;
+              for (int t = t0; t <= t1; ++t)
+                for (int gr = 0; gr < groups; ++gr) {
+                  const size_t o = (size_t(t - t0) * groups + gr) * kGroupFloats + o0;
+                  k_.from_half(h + size_t(t0) * tile + o, n, p + o);
+                }
+              win[si].rows[q] = p - size_t(t0) * tile;
+              p += size_t(std::max(0, t1 - t0 + 1)) * tile;
+            }
+          }
+        float* dst = p - size_t(tx0) * out_tile;  // tiles [tx0, tx1) at p
+        if (c)
+          k_.conv_row(*c, r, 0, kTile, tx0, tx1, win, dst);
+        else
+          write_input_tile_row(k_, in, g, r, 0, kTile, sg.in0, tx0, tx1, dst);
+        if (hdst) k_.to_half(p, size_t(tx1 - tx0) * out_tile, hdst + size_t(tx0) * out_tile);
+        if (last) {
+          const int x0 = std::max(keep0, tx0 * kTile), x1 = std::min(keep1, tx1 * kTile);
+          if (x0 < x1) read_output_tile_row(k_, g, dst, r, x0, x1, sg.out0 - keep0, out, OW, OH);
+        }
+      }
+    });
+  }
+  uint16_t* hring_row(const Strip& s, int st, int r) {
+    return hrings_[st].data() + s.geom[st].row_floats * (r % slots_[st]);
   }
 
   void run_segment(const InputSource& in, const Segment& sg, std::vector<float>& out, int OW, int OH) {
     const Strip& s = *sg.strip;
     std::vector<int> next(stages_, 0);
     auto row_ptr = [&](int st, int r) { return rings_[st].data() + s.geom[st].row_floats * (r % slots_[st]); };
+    auto hrow_ptr = [&](int st, int r) { return hrings_[st].data() + s.geom[st].row_floats * (r % slots_[st]); };
     const int out_stage = stages_ - 1;
     const int scale = full_.width[0] / full_.width[full_.output_tensor];
     const int keep0 = sg.out0 - sg.in0 / scale, keep1 = sg.out1 - sg.in0 / scale;
@@ -194,8 +329,13 @@ class PipelineExecutor final : public ExecutorImpl {
       const int st = schedule_[i];
       const int r = next[st]++;
       const TileGeom& g = s.geom[st];
-      float* dst = row_ptr(st, r);
+      if (half_) {
+        if (i + 1 < schedule_.size()) prefetch_sources(s, schedule_[i + 1], next, hrow_ptr);
+        run_half_step(s, sg, in, st, r, out, OW, OH, keep0, keep1);
+        continue;
+      }
       if (i + 1 < schedule_.size()) prefetch_sources(s, schedule_[i + 1], next, row_ptr);
+      float* dst = row_ptr(st, r);
       if (st == 0) {
         pool_.run(kTile * g.tiles_x, [&](int a, int b) {
           for_share(g.tiles_x, a, b, [&](int y0, int y1, int t0, int t1) {
@@ -228,8 +368,9 @@ class PipelineExecutor final : public ExecutorImpl {
       int first, count;
       source_rows(c, int(si), next[st], first, count);
       for (int q = 0; q < count; ++q) {
-        const char* p = reinterpret_cast<const char*>(row_ptr(producer_[st][si], first + q));
-        size_t bytes = std::min<size_t>(4096, c.src[si].geom.row_floats * sizeof(float));
+        const auto* row = row_ptr(producer_[st][si], first + q);
+        const char* p = reinterpret_cast<const char*>(row);
+        size_t bytes = std::min<size_t>(4096, c.src[si].geom.row_floats * sizeof(*row));
         for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, 0, 2);
       }
     }
@@ -245,14 +386,17 @@ class PipelineExecutor final : public ExecutorImpl {
   std::map<int, Strip> strips_;
   std::vector<Segment> segments_;
   std::vector<AlignedFloats> rings_;
+  bool half_ = false;
+  size_t chunk_scratch_floats_ = kChunkTargetFloats;
+  std::vector<std::vector<uint16_t, AlignedAllocator<uint16_t>>> hrings_;
   size_t bytes_ = 0;
 };
 
 }  // namespace
 
 std::unique_ptr<ExecutorImpl> make_pipeline_executor(const Plan& plan, const Kernels& k, ThreadPool& pool,
-                                                     size_t segment_bytes, bool winograd) {
-  return std::make_unique<PipelineExecutor>(plan, k, pool, segment_bytes, winograd);
+                                                     size_t segment_bytes, bool winograd, RingStorage rings) {
+  return std::make_unique<PipelineExecutor>(plan, k, pool, segment_bytes, winograd, rings);
 }
 
 }  // namespace bty

@@ -115,16 +115,21 @@ TileConv make_tile_conv(const Plan& p, const ConvStep& s, bool winograd, const C
   return c;
 }
 
-void source_rows(const TileConv& c, int s, int ty, int& first, int& count) {
-  const TileConv::Source& src = c.src[s];
+void source_pixel_rows(const TileConv& c, int s, int ty, int& y0, int& y1) {
   int oy0 = ty * kTile, oy1 = std::min(oy0 + kTile, c.out.height) - 1;
-  int iy0 = std::max(oy0 * c.step->stride - 1, 0), iy1 = std::min(oy1 * c.step->stride + 1, c.in_h - 1);
-  if (src.up) {
-    iy0 >>= 1;
-    iy1 >>= 1;
+  y0 = std::max(oy0 * c.step->stride - 1, 0);
+  y1 = std::min(oy1 * c.step->stride + 1, c.in_h - 1);
+  if (c.src[s].up) {
+    y0 >>= 1;
+    y1 >>= 1;
   }
-  first = iy0 >> 3;
-  count = (iy1 >> 3) - first + 1;
+}
+
+void source_rows(const TileConv& c, int s, int ty, int& first, int& count) {
+  int y0, y1;
+  source_pixel_rows(c, s, ty, y0, y1);
+  first = y0 >> 3;
+  count = (y1 >> 3) - first + 1;
 }
 
 void write_input_tile_row(const Kernels& k, const InputSource& in, const TileGeom& g, int ty, int y0, int y1,

@@ -66,6 +66,8 @@ struct ScalarV {
 void pack_input_scalar(const float*, const float*, const float*, int, float*);
 void unpack_scalar(const float*, int, int, float* const*);
 void colour_row_scalar(float*, int, int, const ColourParams&);
+void to_half_scalar(const float*, size_t, uint16_t*);
+void from_half_scalar(const uint16_t*, size_t, float*);
 
 void fill_kernels_scalar(Kernels& k) {
   k.conv[int(ConvKind::Direct)] = conv_direct<GroupPairs<ScalarV>>;
@@ -76,5 +78,7 @@ void fill_kernels_scalar(Kernels& k) {
   k.pack_input = pack_input_scalar;
   k.unpack = unpack_scalar;
   k.colour_row = colour_row_scalar;
+  k.to_half = to_half_scalar;
+  k.from_half = from_half_scalar;
 }
 }  // namespace bty

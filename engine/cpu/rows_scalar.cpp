@@ -2,6 +2,7 @@
 // the SIMD versions (x86/rows_avx2.cpp).
 #include <algorithm>
 
+#include "../half.h"
 #include "../kernels.h"
 
 namespace bty {
@@ -30,6 +31,14 @@ void colour_row_scalar(float* rows, int stride, int n, const ColourParams& p) {
       rows[r * stride + i] = v[r] * p.scale + p.bias;
     }
   }
+}
+
+void to_half_scalar(const float* src, size_t n, uint16_t* dst) {
+  for (size_t i = 0; i < n; ++i) dst[i] = float_to_half(src[i]);
+}
+
+void from_half_scalar(const uint16_t* src, size_t n, float* dst) {
+  for (size_t i = 0; i < n; ++i) dst[i] = half_to_float(src[i]);
 }
 
 }  // namespace bty

@@ -37,7 +37,9 @@ int main(int argc, char** argv) {
               "planar: normalised floats (set_input_planar); rgb, i420: a seeded 8-bit frame, each face a ROI of "
               "--roi-scale x the net input (set_input, as the element feeds the net)");
   opts.real("roi-scale", 0, &roi_scale, 0.25, 8.0, "S", "with --input rgb/i420: ROI size / net input size");
-  opts.flag("peak", 0, &peak, "measure the FP32 FMA peak on --threads threads instead (needs AVX2+FMA)");
+  opts.flag(
+      "peak", 0, &peak,
+      "measure the FP32 FMA peak (and the zmm FMA and bf16 dot peaks) on --threads threads instead (needs AVX2+FMA)");
   opts.flag("kernels", 0, &kernels, "time every kernel-table entry of --model's convs at each CPU level");
   opts.flag("scalar", 0, &scalar, "with --kernels: the scalar entries too");
   if (!opts.parse(argc, argv)) return bty::cli::kUsageError;
@@ -46,7 +48,18 @@ int main(int argc, char** argv) {
     bty::cli::Json j;
     if (peak) {
       if (bty::best_isa() == bty::Isa::Scalar) throw std::runtime_error("--peak needs AVX2+FMA");
-      j.begin_object().key("peak_gflops").value(bty::peak_fma_gflops(na.threads, bty::tools::kBenchFmaProbe), 2);
+      // peak_gflops: the FP32 FMA (ymm) peak every % of peak is relative to; then the 512-bit FMA and bf16 dot
+      // peaks and the AMX-BF16 tile peak measured the same way (0: the CPU or OS lacks it), and bf16 dot's gain over
+      // each fp32 peak.
+      const double fma256 = bty::peak_fma_gflops(na.threads, bty::tools::kBenchFmaProbe);
+      const double fma512 = bty::peak_gflops(bty::PeakOp::Fma512, na.threads, bty::tools::kBenchFmaProbe);
+      const double bf16 = bty::peak_gflops(bty::PeakOp::Bf16Dot512, na.threads, bty::tools::kBenchFmaProbe);
+      const double amx = bty::peak_gflops(bty::PeakOp::AmxBf16, na.threads, bty::tools::kBenchFmaProbe);
+      j.begin_object().key("peak_gflops").value(fma256, 2);
+      j.key("fma512_gflops").value(fma512, 2).key("bf16dot512_gflops").value(bf16, 2);
+      j.key("amxbf16_gflops").value(amx, 2);
+      j.key("bf16_vs_fma256").value(fma256 > 0 ? bf16 / fma256 : 0, 3);
+      j.key("bf16_vs_fma512").value(fma512 > 0 ? bf16 / fma512 : 0, 3);
       j.key("threads").value(na.threads).end_object();
       std::cout << j.str() << "\n";
       return 0;
@@ -155,6 +168,7 @@ int main(int argc, char** argv) {
     auto med = [](const std::vector<double>& v) { return v.empty() ? 0.0 : median(v); };
     j.begin_object();
     j.key("executor").value(bty::to_string(net.executor())).key("isa").value(bty::to_string(net.isa()));
+    j.key("rings").value(bty::to_string(net.rings()));
     j.key("winograd").value(o.winograd).key("threads").value(o.threads);
     j.key("width").value(net.input_width()).key("height").value(net.input_height()).key("macs").value(total_macs);
     j.key("median_ms").value(med(ms)).key("times_ms").begin_array();

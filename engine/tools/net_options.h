@@ -15,6 +15,7 @@ struct NetArgs {
   std::string device = "cpu", cl_cache, cl_reads = "auto", cl_output = to_string(NetOptions{}.cl_output);
   int batch = 1;
   bool cl_layer_times = false;
+  std::string rings = to_string(NetOptions{}.rings);
 
   void add_to(cli::Options& o) {
     o.choice("executor", 0, &executor, {"reference", "layered", "pipeline"}, "executor");
@@ -32,6 +33,7 @@ struct NetArgs {
     o.flag("cl-layer-times", 0, &cl_layer_times, "OpenCL: profile every kernel");
     o.choice("cl-output", 0, &cl_output, {"float", "half", "blend"},
              "OpenCL output download precision (blend: what a blending consumer such as the element uses)");
+    o.choice("rings", 0, &rings, {"auto", "float", "half"}, "pipeline executor's intermediate row storage");
   }
 
   NetOptions options() const {
@@ -51,6 +53,7 @@ struct NetArgs {
     o.cl_reads = cl_reads == "local" ? ClReads::Local : cl_reads == "global" ? ClReads::Global : ClReads::Auto;
     o.cl_layer_times = cl_layer_times;
     o.cl_output = cl_output == "half" ? ClOutput::Half : cl_output == "blend" ? kBlendClOutput : ClOutput::Float;
+    o.rings = rings == "half" ? RingStorage::Half : rings == "float" ? RingStorage::Float : RingStorage::Auto;
     return o;
   }
 };

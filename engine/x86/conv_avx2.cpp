@@ -14,6 +14,8 @@ namespace {
 void pack_input_avx2(const float*, const float*, const float*, int, float*);
 void unpack_avx2(const float*, int, int, float* const*);
 void colour_row_avx2(float*, int, int, const ColourParams&);
+void to_half_avx2(const float*, size_t, uint16_t*);
+void from_half_avx2(const uint16_t*, size_t, float*);
 
 void fill_kernels_avx2(Kernels& k) {
   k.conv[int(ConvKind::Direct)] = conv_direct<GroupPairs<YmmV>>;
@@ -23,5 +25,7 @@ void fill_kernels_avx2(Kernels& k) {
   k.pack_input = pack_input_avx2;
   k.unpack = unpack_avx2;
   k.colour_row = colour_row_avx2;
+  k.to_half = to_half_avx2;
+  k.from_half = from_half_avx2;
 }
 }  // namespace bty

@@ -1,7 +1,9 @@
-// AVX2 row kernels of the TILE read/write paths and the input colour step (compiled with -mavx2 -mfma). The
+// AVX2 row kernels of the TILE read/write paths, the input colour step and the half-ring conversions (compiled with
+// -mavx2 -mfma -mf16c). The
 // AVX-512 table uses them too: these loops are bound by memory, not by vector width.
 #include <immintrin.h>
 
+#include "../half.h"
 #include "../kernels.h"
 #include "ymm_traits.h"
 
@@ -73,6 +75,35 @@ void colour_row_avx2(float* rows, int stride, int n, const ColourParams& p) {
       }
     }
   }
+}
+
+// F16C, 16 values a round (two independent conversions); the tail through the scalar conversion, which rounds the
+// same way (nearest even).
+void to_half_avx2(const float* src, size_t n, uint16_t* dst) {
+  constexpr int kRne = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m128i a = _mm256_cvtps_ph(_mm256_loadu_ps(src + i), kRne);
+    const __m128i b = _mm256_cvtps_ph(_mm256_loadu_ps(src + i + 8), kRne);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), a);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i + 8), b);
+  }
+  for (; i + 8 <= n; i += 8)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), kRne));
+  for (; i < n; ++i) dst[i] = float_to_half(src[i]);
+}
+
+void from_half_avx2(const uint16_t* src, size_t n, float* dst) {
+  size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256 a = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i)));
+    const __m256 b = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 8)));
+    _mm256_storeu_ps(dst + i, a);
+    _mm256_storeu_ps(dst + i + 8, b);
+  }
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
+  for (; i < n; ++i) dst[i] = half_to_float(src[i]);
 }
 
 }  // namespace bty

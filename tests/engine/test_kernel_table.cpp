@@ -4,6 +4,7 @@
 // lane and pixel a kernel must not read (padded channels, columns past the map), so reading one fails too.
 #include <cstring>
 
+#include "half.h"
 #include "kernels.h"
 #include "test_util.h"
 
@@ -101,7 +102,7 @@ TEST(KernelTable, EveryLevelFillsEveryEntry) {
     Kernels k = select_kernels(i);
     EXPECT_EQ(k.isa, i);
     for (int kind = 0; kind < kConvKinds; ++kind) EXPECT_NE(k.conv[kind], nullptr) << to_string(i) << " " << kind;
-    EXPECT_TRUE(k.pack_input && k.unpack && k.colour_row) << to_string(i);
+    EXPECT_TRUE(k.pack_input && k.unpack && k.colour_row && k.to_half && k.from_half) << to_string(i);
   }
 }
 
@@ -217,6 +218,43 @@ TEST(KernelTable, UnpackMatchesScalar) {
         EXPECT_EQ(0, std::memcmp(a.buf.data(), b.buf.data(), a.buf.size() * 4))
             << to_string(isa) << " n=" << n << " lanes=" << lanes;
       }
+  }
+}
+
+// The half-ring rows: SIMD bit-exact with the scalar conversion (round to nearest even) on random lengths, values
+// of every magnitude (subnormal halves, ties, overflow to inf), and guard canaries around the destination.
+TEST(KernelTable, HalfRowsMatchScalar) {
+  const Kernels scalar = select_kernels(Isa::Scalar);
+  // The scalar conversion itself: every finite half survives half -> float -> half, and ties go to even.
+  for (uint32_t h = 0; h < 65536; ++h) {
+    const float f = half_to_float(uint16_t(h));
+    if (std::isnan(f)) continue;
+    ASSERT_EQ(float_to_half(f), h) << "half " << h;
+  }
+  EXPECT_EQ(float_to_half(1.0f + std::ldexp(1.0f, -11)), 0x3c00);      // tie, even below
+  EXPECT_EQ(float_to_half(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3c02);  // tie, even above
+  EXPECT_EQ(float_to_half(65520.0f), 0x7c00);                          // rounds past the largest half
+  EXPECT_EQ(float_to_half(std::ldexp(1.0f, -25)), 0x0000);             // tie with 0
+  EXPECT_EQ(float_to_half(std::ldexp(1.5f, -25)), 0x0001);
+  std::mt19937 rng(8);
+  std::uniform_real_distribution<float> mant(-1, 1);
+  for (Isa isa : simd_levels()) {
+    const Kernels k = select_kernels(isa);
+    for (int trial = 0; trial < 200; ++trial) {
+      const size_t n = 1 + rng() % 100;
+      std::vector<float> src(n);
+      for (float& v : src) v = std::ldexp(mant(rng), int(rng() % 48) - 30);  // 2^-30 .. 2^17: subnormal to inf
+      std::vector<uint16_t> ha(n + 16, 0xdead), hb(n + 16, 0xdead);
+      scalar.to_half(src.data(), n, ha.data() + 8);
+      k.to_half(src.data(), n, hb.data() + 8);
+      ASSERT_EQ(ha, hb) << to_string(isa) << " n=" << n;
+      for (int g = 0; g < 8; ++g) ASSERT_TRUE(hb[size_t(g)] == 0xdead && hb[n + 8 + size_t(g)] == 0xdead);
+      Dest a(n), b(n);
+      scalar.from_half(ha.data() + 8, n, a.data());
+      k.from_half(ha.data() + 8, n, b.data());
+      EXPECT_TRUE(b.guards_intact()) << to_string(isa) << " n=" << n;
+      ASSERT_EQ(0, std::memcmp(a.buf.data(), b.buf.data(), a.buf.size() * 4)) << to_string(isa) << " n=" << n;
+    }
   }
 }
 

@@ -156,6 +156,16 @@ enum class ClOutput { Float, Half };
 constexpr ClOutput kBlendClOutput = ClOutput::Half;
 const char* to_string(ClOutput p);
 
+// How the pipeline executor stores its intermediate tile-rows (the rings): Float, or Half (IEEE binary16 through
+// F16C: half the bytes; every row a step reads is converted back to float for the kernels, all arithmetic stays
+// fp32, the output is read back unrounded). Half changes values by <= 2^-11 relative per stored activation
+// (docs/engine.md, "Reduced precision"). Other executors ignore it (they report Float).
+enum class RingStorage { Auto, Float, Half };
+const char* to_string(RingStorage r);
+// What Auto means: Float. Half rings held the quality bound on the shipped tiers but ran 5-15 % slower on the
+// machine they were measured on (2 MiB L2: the float rings of S, M and L fit or spill alike; docs/engine.md).
+constexpr RingStorage kAutoRings = RingStorage::Float;
+
 struct NetOptions {
   static constexpr int kMaxThreads = 64;
   static constexpr int kMaxSide = 8192;  // largest net input width or height
@@ -177,6 +187,7 @@ struct NetOptions {
   // the host; off by default).
   bool cl_layer_times = false;
   ClOutput cl_output = ClOutput::Float;
+  RingStorage rings = RingStorage::Auto;
 };
 
 // Wall-time split of the last run() (OpenCL: from profiling events; CPU: all in kernels_ms).
@@ -232,6 +243,7 @@ class Net {
   int output_channels() const;
   Isa isa() const;
   Executor executor() const;
+  RingStorage rings() const;  // the pipeline's ring storage (what Auto chose); Float for the other executors
   // Peak bytes of intermediate feature-map storage this executor holds (rings or whole maps, all threads).
   size_t working_set_bytes() const;
   // Per conv layer, seconds spent in the last run() (Layered executor, and OpenCL with cl_layer_times: the kernel's

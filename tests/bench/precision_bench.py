@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Reduced-precision rows of the engine benchmark (scripts/bench engine --precision-only): the arithmetic peaks that
+decide whether a precision can pay here (bty-bench --peak: FP32 FMA ymm and zmm, bf16 dot zmm, AMX-BF16), then the pipeline
+with float and half rings (NetOptions::rings) on the shipped tiers, 1 thread, float and half alternating in the same
+run; the ratio half/float of the fastest run of each (a loaded machine slows some runs, never speeds one up) and the
+working sets. Short on purpose: the machine is shared, so the load is recorded before and after.
+
+  precision_bench.py --bty-bench B --models DIR [--tiers s,m] [--rounds N] [--reps N] [--big 896x1152] [--out DIR]
+Writes DIR_OUT/precision.json and DIR_OUT/precision.md.
+"""
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_util import bty_bench_json as bench, loadavg, log, model_path  # noqa: E402
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--bty-bench", required=True)
+    p.add_argument("--models", required=True, help="the folder with beautify-{s,m,l}.bmodel")
+    p.add_argument("--tiers", default="s,m")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--reps", type=int, default=40)
+    p.add_argument("--big", default="896x1152", help="a second, large input size (WxH; empty: none)")
+    p.add_argument("--out", default="out/bench")
+    a = p.parse_args()
+    load_before = loadavg()
+    peak = bench(a.bty_bench, ["--peak", "--threads", 1])
+    log(f"peaks 1T: fma256 {peak['peak_gflops']:.1f}, fma512 {peak['fma512_gflops']:.1f}, "
+        f"bf16dot512 {peak['bf16dot512_gflops']:.1f}, amxbf16 {peak['amxbf16_gflops']:.0f} GFLOP/s")
+    sizes = [None] + ([tuple(int(v) for v in a.big.split("x"))] if a.big else [])
+    rows = []
+    for tier in a.tiers.split(","):
+        for size in sizes:
+            best = {}
+            for _ in range(a.rounds):
+                for rings in ("float", "half"):
+                    args = ["--model", model_path(a.models, tier), "--rings", rings, "--threads", 1,
+                            "--reps", a.reps if size is None else max(3, a.reps // 10), "--warmup", 2]
+                    if size:
+                        args += ["--width", size[0], "--height", size[1]]
+                    j = bench(a.bty_bench, args)
+                    ms = min(j["times_ms"])
+                    if rings not in best or ms < best[rings]["min_ms"]:
+                        best[rings] = {"min_ms": ms, "median_ms": j["median_ms"], "ws": j["working_set_bytes"],
+                                       "width": j["width"], "height": j["height"], "rings": j["rings"]}
+            f, h = best["float"], best["half"]
+            rows.append({"tier": tier.upper(), "width": f["width"], "height": f["height"], "float_ms": f["min_ms"],
+                         "half_ms": h["min_ms"], "half_vs_float": h["min_ms"] / f["min_ms"],
+                         "float_ws_kib": f["ws"] / 1024, "half_ws_kib": h["ws"] / 1024})
+            log(f"{tier.upper()} {f['width']}x{f['height']}: float {f['min_ms']:.3f} ms, half {h['min_ms']:.3f} ms "
+                f"({h['min_ms'] / f['min_ms']:.2f}x), {f['ws'] / 1024:.0f} -> {h['ws'] / 1024:.0f} KiB")
+    doc = {"peak": peak, "rows": rows, "load_before": load_before, "load_after": loadavg()}
+    os.makedirs(a.out, exist_ok=True)
+    with open(os.path.join(a.out, "precision.json"), "w") as fh:
+        json.dump(doc, fh, indent=1)
+    md = [f"1 thread; 1-minute load average {load_before[0]:.1f} before, {doc['load_after'][0]:.1f} after.",
+          "",
+          f"Peaks (GFLOP/s): FP32 FMA ymm {peak['peak_gflops']:.1f}, zmm {peak['fma512_gflops']:.1f}; "
+          f"bf16 dot zmm {peak['bf16dot512_gflops']:.1f} ({peak['bf16_vs_fma512']:.2f}x the zmm FMA peak); "
+          f"AMX-BF16 tiles {peak['amxbf16_gflops']:.0f} (0: not available).",
+          "",
+          "| tier | input | float rings ms | half rings ms | half / float | working set float → half |",
+          "|---|---|---|---|---|---|"]
+    for r in rows:
+        md.append(f"| {r['tier']} | {r['width']}×{r['height']} | {r['float_ms']:.3f} | {r['half_ms']:.3f} | "
+                  f"{r['half_vs_float']:.2f} | {r['float_ws_kib']:.0f} → {r['half_ws_kib']:.0f} KiB |")
+    with open(os.path.join(a.out, "precision.md"), "w") as fh:
+        fh.write("\n".join(md) + "\n")
+    print("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()
