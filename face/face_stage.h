@@ -19,6 +19,11 @@ struct Options {
   int detect_interval = 10;     // frames between coarse detections (large faces) while searching; none while
                                 // max_faces faces track well. Runtime-changeable
   int detect_job_interval = 2;  // frames between the small-face scan's tiles while searching (0: no such scan)
+  float search_cpu_share = 0.25f;  // asynchronous mode, while a face is tracked: the search for more faces keeps
+                                   // the detector thread busy at most this share of the time (a job of c ms CPU
+                                   // is followed by c × (1/share − 1) ms of rest), however fast frames come.
+                                   // Near jobs, the coarse job after a loss and the search for a first face are
+                                   // paced by frames only. 0 or >= 1: frames only
   std::string landmark_model = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
   int roi_align = 8;                   // ROI origin/size on this grid (the engine's tile size)
   float roi_pad = 0.15f;               // ROI padding around the skin polygon, fraction of face size, each side
