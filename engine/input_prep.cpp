@@ -129,18 +129,23 @@ ImageInput::ImageInput(const ImageView& image, const Rect& roi, int width, int h
   };
   tx_ = taps(width, roi.x, roi.width, image.width, 0);
   ty_ = taps(height, roi.y, roi.height, image.height, 0);
+  auto gather_taps = [](const std::vector<Tap>& t, int step, GatherTaps& g) {
+    for (const Tap& k : t) {
+      g.o0.push_back(k.i0 * step);
+      g.o1.push_back(k.i1 * step);
+      g.w1.push_back(k.w1);
+    }
+  };
+  if (!yuv_) {  // packed RGB, GRAY8: pixel byte offsets (the channel's offset is added to the row)
+    int r, g, b, bpp;
+    packed_layout(image.format, r, g, b, bpp);
+    gather_taps(tx_, bpp, gather_taps_[0]);
+  }
   if (yuv_) {
     int cw = (image.width + 1) / 2, chh = (image.height + cshift_y_) >> cshift_y_;
     tcx_ = taps(width, roi.x, roi.width, cw, 1);
     tcy_ = taps(height, roi.y, roi.height, chh, cshift_y_);
-    // The horizontal taps as byte offsets in a row, for the gathering loop.
-    auto gather_taps = [](const std::vector<Tap>& t, int step, GatherTaps& g) {
-      for (const Tap& k : t) {
-        g.o0.push_back(k.i0 * step);
-        g.o1.push_back(k.i1 * step);
-        g.w1.push_back(k.w1);
-      }
-    };
+    // The horizontal taps as byte offsets in a row, for the gathering loops.
     gather_taps(tx_, layout_.luma_step, gather_taps_[0]);
     gather_taps(tcx_, layout_.chroma_step, gather_taps_[1]);
     // Kr/Kb of the matrix; limited range scales Y by 255/219 and chroma by 255/224.
@@ -248,7 +253,15 @@ void ImageInput::sample_rgb(int y, int x0, int x1, float* out, int stride) const
   const int off[3] = {r, g, b};
   for (int c = 0; c < 3; ++c) {
     float* o = out + c * stride;
-    for (int x = x0; x < x1; ++x) {
+    int x = x0;
+#if defined(__GNUC__) && defined(__x86_64__)
+    // As for YUV: the gathers' extra bytes lie in the next row; not for the image's last row.
+    if (kHaveAvx2 && img_.width >= 8 && ry.i1 < img_.height - 1) {
+      const GatherTaps& gt = gather_taps_[0];
+      x = lerp_rows_avx2(P0 + off[c], P1 + off[c], gt.o0.data(), gt.o1.data(), gt.w1.data(), ry.w1, x0, x1, o);
+    }
+#endif
+    for (; x < x1; ++x) {
       const Tap t = tx_[x];
       const uint8_t *p00 = P0 + t.i0 * bpp + off[c], *p01 = P0 + t.i1 * bpp + off[c];
       const uint8_t *p10 = P1 + t.i0 * bpp + off[c], *p11 = P1 + t.i1 * bpp + off[c];

@@ -77,7 +77,7 @@ class ImageInput final : public InputSource {
   YuvLayout layout_;
   int cshift_x_ = 0, cshift_y_ = 0;
   std::vector<Tap> tx_, ty_, tcx_, tcy_;  // luma/rgb and chroma taps
-  struct GatherTaps {                     // YUV: tx_ (0) and tcx_ (1) as byte offsets and weights, in arrays
+  struct GatherTaps {  // tx_ (0; RGB: pixels) and tcx_ (1, YUV) as byte offsets and weights, in arrays
     std::vector<int32_t> o0, o1;
     std::vector<float> w1;
   };
