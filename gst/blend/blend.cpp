@@ -280,7 +280,7 @@ struct Scratch {
   std::vector<float> row[4];      // per frame row, over the ROI: delta per plane (3) and alpha, at frame resolution
   std::vector<float> maprow;      // a vertically interpolated map row
   std::vector<float> weight;      // per frame row: mask × strength / 255
-  std::vector<float> dither;      // per frame row: the quantiser's thresholds (luma: 1/2; chroma: dither)
+  std::vector<float> dither;      // chroma: the dither thresholds of each of the 4 row phases
   std::vector<uint8_t> bytes[3];  // per frame row: the new bytes per plane
   std::vector<uint16_t> pair, blocks;  // chroma: mask sums over two luma rows, and over 2×2 blocks
   Taps taps;
@@ -458,22 +458,30 @@ constexpr float kMinSpotWeight = 1.f / 2048;
 
 // The new bytes floor(v + delta + t), clamped to 0..255, over [a, b) of a row of samples STEP bytes apart, into
 // out[] (v + delta + t is clamped to 0..255 first, so truncation is floor), in a loop the compiler vectorises.
-template <int STEP>
+// t = nullptr: round to nearest (t = 1/2 everywhere, a constant instead of an array).
+template <int STEP, bool NEAREST>
 inline void quantise_row(const uint8_t* v, const float* d, const float* t, int a, int b, uint8_t* out) {
   for (int x = a; x < b; ++x) {
-    float o = float(v[size_t(x) * STEP]) + d[x] + t[x];
+    float o = float(v[size_t(x) * STEP]) + d[x] + (NEAREST ? kRoundToNearest : t[x]);
     o = o < 0.f ? 0.f : o;
     o = o > 255.f ? 255.f : o;
     out[x] = uint8_t(int(o));
   }
 }
+template <bool NEAREST>
 inline void quantise_row(const uint8_t* v, int step, const float* d, const float* t, int a, int b, uint8_t* out) {
   switch (step) {
-    case 1: return quantise_row<1>(v, d, t, a, b, out);
-    case 2: return quantise_row<2>(v, d, t, a, b, out);
-    case 3: return quantise_row<3>(v, d, t, a, b, out);
-    default: return quantise_row<4>(v, d, t, a, b, out);
+    case 1: return quantise_row<1, NEAREST>(v, d, t, a, b, out);
+    case 2: return quantise_row<2, NEAREST>(v, d, t, a, b, out);
+    case 3: return quantise_row<3, NEAREST>(v, d, t, a, b, out);
+    default: return quantise_row<4, NEAREST>(v, d, t, a, b, out);
   }
+}
+inline void quantise_row(const uint8_t* v, int step, const float* d, const float* t, int a, int b, uint8_t* out) {
+  if (t)
+    quantise_row<false>(v, step, d, t, a, b, out);
+  else
+    quantise_row<true>(v, step, d, t, a, b, out);
 }
 
 // The luma-like planes (R, G, B of a packed frame, or Y) at full resolution, row by row over the mask's span: the
@@ -494,7 +502,6 @@ void apply_full_res(const Frame& f, const Rect& roi, const uint8_t* mask, int ma
   for (int c = 0; c < 3; ++c) sc.high[c].resize(roi.width);
   sc.maprow.assign(M.width + kMapRowPad, 0.f);
   sc.weight.resize(roi.width);
-  sc.dither.assign(roi.width, kRoundToNearest);
   const float wk = strength / 255.f;
   for (int y = roi.y; y < roi.y + roi.height; ++y) {
     const uint8_t* m = mask + size_t(y - full_roi.y) * mask_stride + (roi.x - full_roi.x);
@@ -533,9 +540,8 @@ void apply_full_res(const Frame& f, const Rect& roi, const uint8_t* mask, int ma
         for (int x = a; x < b; ++x) d[x] *= w[x];
       }
     }
-    const float* round = sc.dither.data();
     uint8_t* p = f.plane[0] + size_t(y) * f.stride[0] + size_t(roi.x) * bpp;
-    for (int c = 0; c < planes; ++c) quantise_row(p + off[c], bpp, sc.row[c].data(), round, a, b, sc.bytes[c].data());
+    for (int c = 0; c < planes; ++c) quantise_row(p + off[c], bpp, sc.row[c].data(), nullptr, a, b, sc.bytes[c].data());
     if (planes == 1) {
       const uint8_t* q = sc.bytes[0].data();
       uint8_t* py = p + off[0];
