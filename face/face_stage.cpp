@@ -211,8 +211,8 @@ FaceStage::FaceStage(const Options& options) {
   if (options.max_faces < 0 || options.min_face_size < 1 || options.detect_interval < 1 ||
       options.detect_job_interval < 0 || options.roi_align < 1 || options.detect_face_px < 40 ||
       options.detect_max_side < 0 || options.detect_tile_px < 6400 || options.fade_frames < 0 ||
-      !(options.frame_rate > 0) || options.threads < 0 || !(options.refit_skip_mad >= 0) || options.refit_max_skip < 0 ||
-      !(options.search_cpu_share >= 0))
+      !(options.frame_rate > 0) || options.threads < 0 || !(options.refit_skip_mad >= 0) ||
+      options.refit_max_skip < 0 || !(options.search_cpu_share >= 0))
     throw Error(
         "invalid face stage options (need max_faces >= 0, min_face_size >= 1, detect_interval >= 1, "
         "detect_job_interval >= 0, roi_align >= 1, detect_face_px >= 40, detect_max_side >= 0, "
@@ -480,8 +480,8 @@ std::vector<Face> FaceStage::process(const FrameInput& in) {
       s.async_ms_seen = total;
       const float share = o.search_cpu_share;
       if (s.async_search_job && share > 0.f && share < 1.f)
-        s.search_rest_until = std::chrono::steady_clock::now() +
-                              std::chrono::microseconds(int64_t(job_ms * 1e3 * (1.0 / share - 1.0)));
+        s.search_rest_until =
+            std::chrono::steady_clock::now() + std::chrono::microseconds(int64_t(job_ms * 1e3 * (1.0 / share - 1.0)));
       s.async_search_job = false;
     }
   }

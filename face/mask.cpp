@@ -173,8 +173,8 @@ void transpose(const uint8_t* in, int w, int h, uint8_t* out) {  // in: w x h, o
 // 8 pixels at a time: their cells lie within 8 consecutive entries of col whenever a cell spans more than 8/7
 // pixels (cells are >= 1 px; 1-px cells take the scalar loop), so two loads and two in-register permutes replace
 // 16 scalar loads. The same integer arithmetic: the same bytes. Returns where it stopped.
-__attribute__((target("avx2"))) int upsample_row_avx2(const int32_t* col, const int* xi, const int* xw0,
-                                                      const int* xw, int a8, int width, uint8_t* dst) {
+__attribute__((target("avx2"))) int upsample_row_avx2(const int32_t* col, const int* xi, const int* xw0, const int* xw,
+                                                      int a8, int width, uint8_t* dst) {
   const __m256i seven = _mm256_set1_epi32(7), zero = _mm256_setzero_si256();
   const __m256i half16 = _mm256_set1_epi32(1 << 15), half8 = _mm256_set1_epi32(128), va = _mm256_set1_epi32(a8);
   int x = 0;
@@ -187,11 +187,10 @@ __attribute__((target("avx2"))) int upsample_row_avx2(const int32_t* col, const 
         _mm256_permutevar8x32_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(col + base)), rel);
     const __m256i c1 =
         _mm256_permutevar8x32_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(col + base + 1)), rel);
-    __m256i v = _mm256_add_epi32(
-        _mm256_mullo_epi32(c0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xw0 + x))),
-        _mm256_mullo_epi32(c1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xw + x))));
-    v = _mm256_srai_epi32(_mm256_add_epi32(v, half16), 16);                                  // 0..255
-    v = _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(v, va), half8), 8);            // 0..255
+    __m256i v = _mm256_add_epi32(_mm256_mullo_epi32(c0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xw0 + x))),
+                                 _mm256_mullo_epi32(c1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xw + x))));
+    v = _mm256_srai_epi32(_mm256_add_epi32(v, half16), 16);                        // 0..255
+    v = _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(v, va), half8), 8);  // 0..255
     const __m128i w16 = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
     _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + x), _mm_packus_epi16(w16, w16));
   }

@@ -3,9 +3,9 @@
 #include "data/reference_landmarks.h"
 #include "face_test_util.h"
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <chrono>
 #include <thread>
 
 using namespace facetest;
