@@ -221,7 +221,7 @@ TEST(Stage, SearchForMoreFacesKeepsToItsCpuShare) {
     const double busy = (t.detect_ms_total - ms0) / wall_ms;
     std::printf("search_cpu_share %.2f: %d jobs, detector busy %.0f %% of the time\n", share, t.detect_runs - runs0,
                 100 * busy);
-    EXPECT_GE(t.detect_runs - runs0, 2) << "the search goes on";
+    EXPECT_GE(t.detect_runs - runs0, 1) << "the search goes on";
     // A job may be in flight at the end (its CPU not counted yet), and at most one rest is cut short at the start.
     if (share > 0.f) EXPECT_LE(busy, share + 0.1);
   }
