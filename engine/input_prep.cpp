@@ -5,6 +5,10 @@
 #include <cstring>
 #include <utility>
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace bty {
 bool is_yuv(PixelFormat f) {
   switch (f) {
@@ -125,10 +129,25 @@ ImageInput::ImageInput(const ImageView& image, const Rect& roi, int width, int h
   };
   tx_ = taps(width, roi.x, roi.width, image.width, 0);
   ty_ = taps(height, roi.y, roi.height, image.height, 0);
+  auto gather_taps = [](const std::vector<Tap>& t, int step, GatherTaps& g) {
+    for (const Tap& k : t) {
+      g.o0.push_back(k.i0 * step);
+      g.o1.push_back(k.i1 * step);
+      g.w1.push_back(k.w1);
+    }
+  };
+  if (!yuv_) {  // packed RGB, GRAY8: pixel byte offsets (the channel's offset is added to the row)
+    int r, g, b, bpp;
+    packed_layout(image.format, r, g, b, bpp);
+    gather_taps(tx_, bpp, gather_taps_[0]);
+  }
   if (yuv_) {
     int cw = (image.width + 1) / 2, chh = (image.height + cshift_y_) >> cshift_y_;
     tcx_ = taps(width, roi.x, roi.width, cw, 1);
     tcy_ = taps(height, roi.y, roi.height, chh, cshift_y_);
+    // The horizontal taps as byte offsets in a row, for the gathering loops.
+    gather_taps(tx_, layout_.luma_step, gather_taps_[0]);
+    gather_taps(tcx_, layout_.chroma_step, gather_taps_[1]);
     // Kr/Kb of the matrix; limited range scales Y by 255/219 and chroma by 255/224.
     double kr = image.matrix == YuvMatrix::BT601 ? 0.299 : 0.2126;
     double kb = image.matrix == YuvMatrix::BT601 ? 0.114 : 0.0722;
@@ -161,28 +180,66 @@ ImageInput::ImageInput(const ImageView& image, const Rect& roi, int width, int h
   colour_.bias = info.input_bias;
 }
 
-void ImageInput::sample_luma_chroma(int y, int x0, int x1, float* out, int stride) const {
-  const Tap ry = ty_[y], cy = tcy_[y];
-  const YuvLayout& L = layout_;
-  const uint8_t* Y0 = img_.plane[0] + size_t(ry.i0) * img_.stride[0] + L.luma_offset;
-  const uint8_t* Y1 = img_.plane[0] + size_t(ry.i1) * img_.stride[0] + L.luma_offset;
-  const int ls = L.luma_step;
-  for (int x = x0; x < x1; ++x) {
-    const Tap t = tx_[x];
-    float a = Y0[t.i0 * ls] + t.w1 * (Y0[t.i1 * ls] - Y0[t.i0 * ls]);
-    float b = Y1[t.i0 * ls] + t.w1 * (Y1[t.i1 * ls] - Y1[t.i0 * ls]);
-    out[x - x0] = a + ry.w1 * (b - a);
+#if defined(__GNUC__) && defined(__x86_64__)
+namespace {
+const bool kHaveAvx2 = __builtin_cpu_supports("avx2");
+
+// Bilinear samples of two byte rows, 8 net pixels at a time, into out[x - x0]: each tap's byte read by a 32-bit
+// gather at its byte offset (the 3 bytes after it are read and dropped: the caller makes sure they lie inside the
+// image, in the next row). The same float operations in the same order as the scalar loop (no FMA), so the same
+// floats. Returns where it stopped.
+__attribute__((target("avx2"))) inline __m256 lerp(__m256i p, __m256i q, __m256 w) {  // p + w × (q − p)
+  return _mm256_add_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(w, _mm256_cvtepi32_ps(_mm256_sub_epi32(q, p))));
+}
+
+__attribute__((target("avx2"))) int lerp_rows_avx2(const uint8_t* r0, const uint8_t* r1, const int32_t* o0,
+                                                   const int32_t* o1, const float* wx, float wy, int x0, int x1,
+                                                   float* out) {
+  const __m256i low = _mm256_set1_epi32(0xFF);
+  const __m256 vy = _mm256_set1_ps(wy);
+  const int* b0 = reinterpret_cast<const int*>(r0);
+  const int* b1 = reinterpret_cast<const int*>(r1);
+  int x = x0;
+  for (; x + 8 <= x1; x += 8) {
+    const __m256i i0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(o0 + x));
+    const __m256i i1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(o1 + x));
+    const __m256 w = _mm256_loadu_ps(wx + x);
+    const __m256 a = lerp(_mm256_and_si256(_mm256_i32gather_epi32(b0, i0, 1), low),
+                          _mm256_and_si256(_mm256_i32gather_epi32(b0, i1, 1), low), w);
+    const __m256 b = lerp(_mm256_and_si256(_mm256_i32gather_epi32(b1, i0, 1), low),
+                          _mm256_and_si256(_mm256_i32gather_epi32(b1, i1, 1), low), w);
+    _mm256_storeu_ps(out + (x - x0), _mm256_add_ps(a, _mm256_mul_ps(vy, _mm256_sub_ps(b, a))));
   }
-  for (int c = 0; c < 2; ++c) {
-    const int plane = c ? L.cr_plane : L.cb_plane, off = c ? L.cr_offset : L.cb_offset, step = L.chroma_step;
-    const uint8_t* C0 = img_.plane[plane] + size_t(cy.i0) * img_.stride[plane] + off;
-    const uint8_t* C1 = img_.plane[plane] + size_t(cy.i1) * img_.stride[plane] + off;
-    float* o = out + (c + 1) * stride;
-    for (int x = x0; x < x1; ++x) {
-      const Tap t = tcx_[x];
-      float a = C0[t.i0 * step] + t.w1 * (C0[t.i1 * step] - C0[t.i0 * step]);
-      float b = C1[t.i0 * step] + t.w1 * (C1[t.i1 * step] - C1[t.i0 * step]);
-      o[x - x0] = a + cy.w1 * (b - a);
+  return x;
+}
+}  // namespace
+#endif
+
+void ImageInput::sample_luma_chroma(int y, int x0, int x1, float* out, int stride) const {
+  const YuvLayout& L = layout_;
+  const int chroma_rows = (img_.height + cshift_y_) >> cshift_y_;
+  for (int c = 0; c < 3; ++c) {  // Y, Cb, Cr
+    const Tap ry = c ? tcy_[y] : ty_[y];
+    const int plane = c == 0 ? 0 : c == 1 ? L.cb_plane : L.cr_plane;
+    const int off = c == 0 ? L.luma_offset : c == 1 ? L.cb_offset : L.cr_offset;
+    const int step = c ? L.chroma_step : L.luma_step;
+    const std::vector<Tap>& tx = c ? tcx_ : tx_;
+    const uint8_t* P0 = img_.plane[plane] + size_t(ry.i0) * img_.stride[plane] + off;
+    const uint8_t* P1 = img_.plane[plane] + size_t(ry.i1) * img_.stride[plane] + off;
+    float* o = out + c * stride;
+    int x = x0;
+#if defined(__GNUC__) && defined(__x86_64__)
+    // The gathers' extra bytes lie in the next row (rows of >= 8 pixels hold them): not for the plane's last row.
+    if (kHaveAvx2 && img_.width >= 8 && ry.i1 < (c ? chroma_rows : img_.height) - 1) {
+      const GatherTaps& g = gather_taps_[c ? 1 : 0];
+      x = lerp_rows_avx2(P0, P1, g.o0.data(), g.o1.data(), g.w1.data(), ry.w1, x0, x1, o);
+    }
+#endif
+    for (; x < x1; ++x) {
+      const Tap t = tx[x];
+      float a = P0[t.i0 * step] + t.w1 * (P0[t.i1 * step] - P0[t.i0 * step]);
+      float b = P1[t.i0 * step] + t.w1 * (P1[t.i1 * step] - P1[t.i0 * step]);
+      o[x - x0] = a + ry.w1 * (b - a);
     }
   }
 }
@@ -196,7 +253,15 @@ void ImageInput::sample_rgb(int y, int x0, int x1, float* out, int stride) const
   const int off[3] = {r, g, b};
   for (int c = 0; c < 3; ++c) {
     float* o = out + c * stride;
-    for (int x = x0; x < x1; ++x) {
+    int x = x0;
+#if defined(__GNUC__) && defined(__x86_64__)
+    // As for YUV: the gathers' extra bytes lie in the next row; not for the image's last row.
+    if (kHaveAvx2 && img_.width >= 8 && ry.i1 < img_.height - 1) {
+      const GatherTaps& gt = gather_taps_[0];
+      x = lerp_rows_avx2(P0 + off[c], P1 + off[c], gt.o0.data(), gt.o1.data(), gt.w1.data(), ry.w1, x0, x1, o);
+    }
+#endif
+    for (; x < x1; ++x) {
       const Tap t = tx_[x];
       const uint8_t *p00 = P0 + t.i0 * bpp + off[c], *p01 = P0 + t.i1 * bpp + off[c];
       const uint8_t *p10 = P1 + t.i0 * bpp + off[c], *p11 = P1 + t.i1 * bpp + off[c];

@@ -77,6 +77,11 @@ class ImageInput final : public InputSource {
   YuvLayout layout_;
   int cshift_x_ = 0, cshift_y_ = 0;
   std::vector<Tap> tx_, ty_, tcx_, tcy_;  // luma/rgb and chroma taps
+  struct GatherTaps {  // tx_ (0; RGB: pixels) and tcx_ (1, YUV) as byte offsets and weights, in arrays
+    std::vector<int32_t> o0, o1;
+    std::vector<float> w1;
+  };
+  GatherTaps gather_taps_[2];
   ColourParams colour_;
   ColourRowFn colour_row_;
 };

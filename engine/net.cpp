@@ -194,6 +194,18 @@ const float* Net::output_data(int slot) const {
   return impl_->outputs[slot].data();
 }
 
+void Net::take_output(std::vector<float>& v, int slot) {
+  check_slot(slot, batch());
+#ifdef BTY_HAVE_OPENCL
+  if (impl_->cl) {
+    const float* p = impl_->cl->output(slot);
+    v.assign(p, p + output_size());
+    return;
+  }
+#endif
+  std::swap(impl_->outputs[slot], v);
+}
+
 size_t Net::output_size() const { return size_t(output_channels()) * output_width() * output_height(); }
 const RunTimes& Net::last_times() const { return impl_->times; }
 int Net::batch() const { return impl_->opt.batch; }

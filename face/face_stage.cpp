@@ -9,6 +9,7 @@
 #include "thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <ctime>
 #include <deque>
@@ -108,6 +109,11 @@ struct FaceStage::Impl {
   size_t cursor = 1;
   std::deque<DetectJob> near;  // around tracks just lost: looked at first
   Timings t;
+  // Search pacing (asynchronous mode, Options::search_cpu_share): the detector CPU seen at the last poll, whether
+  // the job in flight is a search job, and the wall time before which no other search job starts.
+  double async_ms_seen = 0;
+  bool async_search_job = false;
+  std::chrono::steady_clock::time_point search_rest_until{};
   double inline_detect_ms = 0;
   int inline_detect_runs = 0;
 
@@ -205,12 +211,13 @@ FaceStage::FaceStage(const Options& options) {
   if (options.max_faces < 0 || options.min_face_size < 1 || options.detect_interval < 1 ||
       options.detect_job_interval < 0 || options.roi_align < 1 || options.detect_face_px < 40 ||
       options.detect_max_side < 0 || options.detect_tile_px < 6400 || options.fade_frames < 0 ||
-      !(options.frame_rate > 0) || options.threads < 0 || !(options.refit_skip_mad >= 0) || options.refit_max_skip < 0)
+      !(options.frame_rate > 0) || options.threads < 0 || !(options.refit_skip_mad >= 0) ||
+      options.refit_max_skip < 0 || !(options.search_cpu_share >= 0))
     throw Error(
         "invalid face stage options (need max_faces >= 0, min_face_size >= 1, detect_interval >= 1, "
         "detect_job_interval >= 0, roi_align >= 1, detect_face_px >= 40, detect_max_side >= 0, "
         "detect_tile_px >= 6400, fade_frames >= 0, frame_rate > 0, threads >= 0, refit_skip_mad >= 0, "
-        "refit_max_skip >= 0)");
+        "refit_max_skip >= 0, search_cpu_share >= 0)");
   impl_ = std::make_unique<Impl>(options);
 }
 
@@ -467,7 +474,16 @@ std::vector<Face> FaceStage::process(const FrameInput& in) {
   } else {
     int64_t det_frame = 0;
     uint64_t gen = 0;
-    if (s.async->poll(dets, det_frame, gen)) have_dets = gen == s.generation;
+    if (s.async->poll(dets, det_frame, gen)) {
+      have_dets = gen == s.generation;
+      const double total = s.async->total_ms(), job_ms = total - s.async_ms_seen;
+      s.async_ms_seen = total;
+      const float share = o.search_cpu_share;
+      if (s.async_search_job && share > 0.f && share < 1.f)
+        s.search_rest_until =
+            std::chrono::steady_clock::now() + std::chrono::microseconds(int64_t(job_ms * 1e3 * (1.0 / share - 1.0)));
+      s.async_search_job = false;
+    }
   }
   if (have_dets)
     std::stable_sort(dets.begin(), dets.end(),
@@ -546,9 +562,15 @@ std::vector<Face> FaceStage::process(const FrameInput& in) {
   if (!o.synchronous_detection && s.async) {
     DetectJob job;
     bool coarse = false;
-    if (!s.async->busy() && s.next_job(o, !s.full, job, coarse)) {
-      if (s.async->submit(in.luma, in.width, in.height, in.stride, in.pixel_aspect, job, s.frame, s.generation))
+    // Looking for more faces while some are tracked is paced by CPU share too; urgent jobs (around a lost track,
+    // the coarse job after a loss or at a start) and the search for a first face are not.
+    const bool urgent = !s.near.empty() || s.want_detect || s.tracking_none;
+    const bool resting = !urgent && std::chrono::steady_clock::now() < s.search_rest_until;
+    if (!resting && !s.async->busy() && s.next_job(o, !s.full, job, coarse)) {
+      if (s.async->submit(in.luma, in.width, in.height, in.stride, in.pixel_aspect, job, s.frame, s.generation)) {
         s.job_started(coarse);
+        s.async_search_job = !urgent;
+      }
     }
   }
 

@@ -39,6 +39,11 @@ struct Options {
   float refit_skip_mad = 3.f;          // skip a face's refit when every tile of its region, motion-compensated,
                                        // differs from the last refit frame by at most this mean |diff| (0: never)
   int refit_max_skip = 8;              // refit at least every this many frames anyway
+  float search_cpu_share = 0.25f;      // asynchronous mode, while a face is tracked: the search for more faces
+                                       // keeps the detector thread busy at most this share of the time (a job of
+                                       // c ms CPU is followed by c × (1/share − 1) ms of rest), however fast frames
+                                       // come. Near jobs, the coarse job after a loss and the search for a first
+                                       // face are paced by frames only. 0 or >= 1: frames only
 };
 
 // One frame for process(). The plane is read during the call only.

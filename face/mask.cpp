@@ -6,6 +6,12 @@
 #include <cmath>
 #include <cstring>
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <immintrin.h>
+#elif defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace bty::face {
 
 using V2 = Eigen::Vector2f;
@@ -120,18 +126,88 @@ BTY_MASK_CLONES void blur_columns(uint8_t* img, int w, int h, int r, std::vector
   }
 }
 
+#if defined(__SSE2__)
+// A 16×16 block of bytes transposed in registers: unpacks of 8-, 16-, 32- and 64-bit units (SSE2, every x86-64).
+inline void transpose16(const uint8_t* in, size_t in_stride, uint8_t* out, size_t out_stride) {
+  __m128i a[16], b[16], c[16], d[16];
+  for (int i = 0; i < 16; ++i) a[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i * in_stride));
+  for (int k = 0; k < 8; ++k) {  // b[2k], b[2k+1]: rows 2k, 2k+1 interleaved, columns 0-7 and 8-15
+    b[2 * k] = _mm_unpacklo_epi8(a[2 * k], a[2 * k + 1]);
+    b[2 * k + 1] = _mm_unpackhi_epi8(a[2 * k], a[2 * k + 1]);
+  }
+  for (int g = 0; g < 4; ++g) {  // c[4g + q]: rows 4g..4g+3 of columns 4q..4q+3
+    c[4 * g] = _mm_unpacklo_epi16(b[4 * g], b[4 * g + 2]);
+    c[4 * g + 1] = _mm_unpackhi_epi16(b[4 * g], b[4 * g + 2]);
+    c[4 * g + 2] = _mm_unpacklo_epi16(b[4 * g + 1], b[4 * g + 3]);
+    c[4 * g + 3] = _mm_unpackhi_epi16(b[4 * g + 1], b[4 * g + 3]);
+  }
+  for (int h = 0; h < 2; ++h)  // d[8h + p]: rows 8h..8h+7 of columns 2p, 2p+1
+    for (int q = 0; q < 4; ++q) {
+      d[8 * h + 2 * q] = _mm_unpacklo_epi32(c[8 * h + q], c[8 * h + 4 + q]);
+      d[8 * h + 2 * q + 1] = _mm_unpackhi_epi32(c[8 * h + q], c[8 * h + 4 + q]);
+    }
+  for (int p = 0; p < 8; ++p) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + size_t(2 * p) * out_stride), _mm_unpacklo_epi64(d[p], d[8 + p]));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + size_t(2 * p + 1) * out_stride),
+                     _mm_unpackhi_epi64(d[p], d[8 + p]));
+  }
+}
+#endif
+
 void transpose(const uint8_t* in, int w, int h, uint8_t* out) {  // in: w x h, out: h x w
   constexpr int kB = 16;                                         // blocks, so both sides stay in cache lines
   for (int j0 = 0; j0 < h; j0 += kB)
-    for (int i0 = 0; i0 < w; i0 += kB)
+    for (int i0 = 0; i0 < w; i0 += kB) {
+#if defined(__SSE2__)
+      if (j0 + kB <= h && i0 + kB <= w) {
+        transpose16(in + size_t(j0) * w + i0, size_t(w), out + size_t(i0) * h + j0, size_t(h));
+        continue;
+      }
+#endif
       for (int j = j0; j < std::min(h, j0 + kB); ++j)
         for (int i = i0; i < std::min(w, i0 + kB); ++i) out[size_t(i) * h + j] = in[size_t(j) * w + i];
+    }
 }
 
-// One output row of the bilinear upsample: col holds the row's blend of two low-res rows (x 256).
+#if defined(__GNUC__) && defined(__x86_64__)
+// 8 pixels at a time: their cells lie within 8 consecutive entries of col whenever a cell spans more than 8/7
+// pixels (cells are >= 1 px; 1-px cells take the scalar loop), so two loads and two in-register permutes replace
+// 16 scalar loads. The same integer arithmetic: the same bytes. Returns where it stopped.
+__attribute__((target("avx2"))) int upsample_row_avx2(const int32_t* col, const int* xi, const int* xw0, const int* xw,
+                                                      int a8, int width, uint8_t* dst) {
+  const __m256i seven = _mm256_set1_epi32(7), zero = _mm256_setzero_si256();
+  const __m256i half16 = _mm256_set1_epi32(1 << 15), half8 = _mm256_set1_epi32(128), va = _mm256_set1_epi32(a8);
+  int x = 0;
+  for (; x + 8 <= width; x += 8) {
+    const int base = xi[x];
+    const __m256i rel =
+        _mm256_sub_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(xi + x)), _mm256_set1_epi32(base));
+    if (_mm256_movemask_epi8(_mm256_or_si256(_mm256_cmpgt_epi32(rel, seven), _mm256_cmpgt_epi32(zero, rel)))) break;
+    const __m256i c0 =
+        _mm256_permutevar8x32_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(col + base)), rel);
+    const __m256i c1 =
+        _mm256_permutevar8x32_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(col + base + 1)), rel);
+    __m256i v = _mm256_add_epi32(_mm256_mullo_epi32(c0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xw0 + x))),
+                                 _mm256_mullo_epi32(c1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xw + x))));
+    v = _mm256_srai_epi32(_mm256_add_epi32(v, half16), 16);                        // 0..255
+    v = _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(v, va), half8), 8);  // 0..255
+    const __m128i w16 = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + x), _mm_packus_epi16(w16, w16));
+  }
+  return x;
+}
+const bool kHaveAvx2 = __builtin_cpu_supports("avx2");
+#endif
+
+// One output row of the bilinear upsample: col holds the row's blend of two low-res rows (x 256), and 8 readable
+// entries past its cells (the 8-wide loads).
 BTY_MASK_CLONES void upsample_row(const int32_t* col, const int* xi, const int* xw0, const int* xw, int a8, int width,
                                   uint8_t* dst) {
-  for (int x = 0; x < width; ++x) {
+  int x0 = 0;
+#if defined(__GNUC__) && defined(__x86_64__)
+  if (kHaveAvx2) x0 = upsample_row_avx2(col, xi, xw0, xw, a8, width, dst);
+#endif
+  for (int x = x0; x < width; ++x) {
     const int val = (col[xi[x]] * xw0[x] + col[xi[x] + 1] * xw[x] + (1 << 15)) >> 16;  // 0..255
     dst[x] = uint8_t((val * a8 + 128) >> 8);
   }
@@ -256,7 +332,7 @@ void render_mask(const SkinShape& shape, const Rect& roi, float alpha, std::vect
   // Separable: each output row first blends its two low-res rows (exact integers, so the result is the same as the
   // 2-D bilinear sum), then each pixel blends two of those. Rows whose two low-res rows are all 0 (above and below
   // the face) are left 0. No per-cell branches: with cells of 2-3 px they cost more than the arithmetic.
-  std::vector<int32_t> col(static_cast<size_t>(lw));
+  std::vector<int32_t> col(static_cast<size_t>(lw) + 8);  // + what upsample_row's 8-wide loads read past lw
   std::vector<int> xw0(xw.size());
   for (size_t x = 0; x < xw.size(); ++x) xw0[x] = 256 - xw[x];
   for (int y = 0; y < roi.height; ++y) {

@@ -15,7 +15,7 @@
 namespace bty::gst {
 
 // One face's work in a frame: its net area, the net's raw output (the net's own buffer when the net serves this face
-// alone in the frame, else a copy), and what the blend reads after smoothing.
+// alone in the frame, else taken from the net into `copy`), and what the blend reads after smoothing.
 struct Retoucher::FaceJob {
   Rect area;
   const float* out = nullptr;
@@ -447,13 +447,14 @@ void Retoucher::run_nets_on_cpu(const ImageView& view, int n) {
     FaceJob& j = jobs_[i];
     net.set_input(view, j.area);
     net.run();
-    const std::vector<float>& head = net.output();
-    j.size = head.size();
     if (workers >= n) {
+      const std::vector<float>& head = net.output();
       j.out = head.data();
-    } else {
-      j.copy = head;
+      j.size = head.size();
+    } else {  // the net runs another face next: keep this output (swapped out, not copied)
+      net.take_output(j.copy);
       j.out = j.copy.data();
+      j.size = j.copy.size();
     }
   };
   if (workers > 1) {

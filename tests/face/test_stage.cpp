@@ -3,6 +3,7 @@
 #include "data/reference_landmarks.h"
 #include "face_test_util.h"
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <thread>
@@ -193,6 +194,37 @@ TEST(Stage, AsynchronousDetectionArrivesLateAndKeepsTheId) {
   EXPECT_GE(frames_without, 1) << "the first frame cannot have a face: detection is asynchronous";
   EXPECT_EQ(with, 30);
   EXPECT_GE(s.timings().detect_runs, 1);
+}
+
+TEST(Stage, SearchForMoreFacesKeepsToItsCpuShare) {
+  // Asynchronous, one face tracked, max_faces 4: the scan for more faces goes on, and with frames far faster than
+  // real time (one every ms) it would keep the detector thread busy all the time; its share caps it.
+  const Image g = luma_of("obama.jpg");
+  for (const float share : {0.25f, 0.f}) {
+    SCOPED_TRACE(share);
+    Options o;
+    o.search_cpu_share = share;
+    FaceStage s(o);
+    auto wait_for_face = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (run(s, g).empty() && std::chrono::steady_clock::now() < wait_for_face)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_EQ(run(s, g).size(), 1u);
+    const double ms0 = s.timings().detect_ms_total;
+    const int runs0 = s.timings().detect_runs;
+    const auto t0 = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1500)) {
+      run(s, g);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    const double wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    const Timings t = s.timings();
+    const double busy = (t.detect_ms_total - ms0) / wall_ms;
+    std::printf("search_cpu_share %.2f: %d jobs, detector busy %.0f %% of the time\n", share, t.detect_runs - runs0,
+                100 * busy);
+    EXPECT_GE(t.detect_runs - runs0, 1) << "the search goes on";
+    // A job may be in flight at the end (its CPU not counted yet), and at most one rest is cut short at the start.
+    if (share > 0.f) EXPECT_LE(busy, share + 0.1);
+  }
 }
 
 TEST(Stage, MissingAndCorruptModelGiveClearErrors) {

@@ -229,6 +229,9 @@ class Net {
   // The same without a copy (OpenCL: the pinned memory the download wrote, or with ClOutput::Half its conversion to
   // float, done here on the first call per slot; valid until the next run()).
   const float* output_data(int slot = 0) const;
+  // Moves a slot's output into `v` (CPU: a swap, no copy; the next run() writes into v's old storage. OpenCL: a
+  // copy): for callers that keep several faces' outputs while the net runs the next.
+  void take_output(std::vector<float>& v, int slot = 0);
   size_t output_size() const;  // floats per slot
   const RunTimes& last_times() const;
   int batch() const;
