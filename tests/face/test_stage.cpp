@@ -209,21 +209,29 @@ TEST(Stage, SearchForMoreFacesKeepsToItsCpuShare) {
     while (run(s, g).empty() && std::chrono::steady_clock::now() < wait_for_face)
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     ASSERT_EQ(run(s, g).size(), 1u);
-    const double ms0 = s.timings().detect_ms_total;
+    // Measured from the end of one search job to the end of the second after it (rest, job, rest, job), however
+    // long a job takes on this build (a sanitizer build is ~10x slower); at most 60 s.
     const int runs0 = s.timings().detect_runs;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    auto run_until = [&](int jobs) {
+      while (s.timings().detect_runs - runs0 < jobs && std::chrono::steady_clock::now() < deadline) {
+        run(s, g);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    };
+    run_until(1);
+    const double ms0 = s.timings().detect_ms_total;
     const auto t0 = std::chrono::steady_clock::now();
-    while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1500)) {
-      run(s, g);
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    run_until(3);
     const double wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     const Timings t = s.timings();
     const double busy = (t.detect_ms_total - ms0) / wall_ms;
     std::printf("search_cpu_share %.2f: %d jobs, detector busy %.0f %% of the time\n", share, t.detect_runs - runs0,
                 100 * busy);
-    EXPECT_GE(t.detect_runs - runs0, 1) << "the search goes on";
-    // A job may be in flight at the end (its CPU not counted yet), and at most one rest is cut short at the start.
-    if (share > 0.f) EXPECT_LE(busy, share + 0.1);
+    ASSERT_GE(t.detect_runs - runs0, 3) << "the search goes on";
+    // Each rest is 3x its job's CPU at share 0.25, but a job's time counted here is its wall time, which exceeds its
+    // CPU on a loaded or sanitizer build (measured 19 % here, 34 % under ASan; 95-100 % without the share).
+    if (share > 0.f) EXPECT_LE(busy, share + 0.25);
   }
 }
 
