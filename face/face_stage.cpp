@@ -32,6 +32,9 @@ double ms_since(double t0) { return cpu_ms() - t0; }
 // Below this tracking quality a fit is doubtful: a detection restarts it from the detector's box (above it, a
 // detection only refreshes the appearance template). Talking faces dip to 0.4-0.6 with expressions.
 constexpr float kDoubtfulQuality = 0.6f;
+// Measured frame-to-frame motion below this (square px) is not carried: on a still face it is the estimate's own
+// noise, and a shape left in place keeps its cached mask.
+constexpr float kMinCarryPx = 0.05f;
 
 // Tracks live in square-pixel space (x = frame x * pixel_aspect); outputs are mapped back to frame px.
 struct Track {
@@ -48,6 +51,7 @@ struct Track {
   int64_t born = 0;
   OneEuroFilter filter;
   MotionRef motion;     // the face's region at its last refit (refit skipping)
+  FrameFlow flow;       // the face's region in the previous frame (carrying the smoothed shape)
   Landmarks ref_raw{};  // raw fit at that refit
   Placement ref_place;
   int skipped = 0;                                // frames since that refit
@@ -253,6 +257,11 @@ bool FaceStage::detection_busy() const { return impl_->async && impl_->async->bu
 void FaceStage::Impl::refit(Track& tr, const Options& o, const LumaView& img) {
   const auto t0 = cpu_ms();
   tr.refitted = false;
+  // How the face's region moved since the previous frame, measured on the picture (before this frame's fit).
+  Eigen::Vector2f flow(0.f, 0.f);
+  const bool carry = o.follow_motion_mad > 0 &&
+                     tr.flow.track(img, Landmarker::box_of(tr.place), o.follow_motion_mad, flow) &&
+                     flow.norm() >= kMinCarryPx;
   // The face's region unchanged since its last refit (up to a shift found by block matching): move the last fit
   // by that shift instead of fitting again.
   Eigen::Vector2f shift;
@@ -303,9 +312,13 @@ void FaceStage::Impl::refit(Track& tr, const Options& o, const LumaView& img) {
   // A still face whose smoothed shape has settled on the fit keeps it (and so its cached mask).
   float settle = 0;
   for (int i = 0; i < kNumLandmarks; ++i) settle = std::max(settle, (tr.smooth[i] - tr.raw[i]).cwiseAbs().maxCoeff());
-  if (!tr.refitted && settle < 0.25f) return;
+  if (!tr.refitted && !carry && settle < 0.25f) return;
   tr.smooth = tr.raw;
-  if (o.smoothing) tr.filter.filter(tr.smooth[0].data(), kNumLandmarks, 1.f / o.frame_rate, tr.place.scale);
+  if (o.smoothing) {
+    // The filter's state moves with the skin first; it then smooths only the fit's own jitter around that.
+    if (carry) tr.filter.carry(flow.x(), flow.y());
+    tr.filter.filter(tr.smooth[0].data(), kNumLandmarks, 1.f / o.frame_rate, tr.place.scale);
+  }
   tr.place = landmarker.placement_of(tr.smooth);
   tr.smooth_ms = ms_since(t1);
 }

@@ -39,6 +39,10 @@ struct Options {
   float refit_skip_mad = 3.f;          // skip a face's refit when every tile of its region, motion-compensated,
                                        // differs from the last refit frame by at most this mean |diff| (0: never)
   int refit_max_skip = 8;              // refit at least every this many frames anyway
+  float follow_motion_mad = 12.f;      // carry the smoothed landmarks with the face region's sub-pixel motion from
+                                       // the previous frame (measured on the picture) before filtering them, where
+                                       // that shift explains the change to this mean |diff| (0: off, the filter
+                                       // alone: a moving face's ROI and mask lag behind its skin)
   float search_cpu_share = 0.25f;      // asynchronous mode, while a face is tracked: the search for more faces
                                        // keeps the detector thread busy at most this share of the time (a job of
                                        // c ms CPU is followed by c × (1/share − 1) ms of rest), however fast frames

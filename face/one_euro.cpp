@@ -22,6 +22,10 @@ static void centroid_spread(const float* xy, int n, float& cx, float& cy, float&
   spread = float(std::sqrt(ss / n));
 }
 
+void OneEuroFilter::carry(float dx, float dy) {
+  for (size_t i = 0; i + 1 < prev_.size(); i += 2) prev_[i] += dx, prev_[i + 1] += dy;
+}
+
 void OneEuroFilter::filter(float* xy, int n, float dt, float scale) {
   if (n <= 0) return;
   if (!init_ || int(prev_.size()) != 2 * n || !(dt > 0)) {

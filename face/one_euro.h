@@ -16,6 +16,9 @@ class OneEuroFilter {
 
   // xy: n points as interleaved x,y, filtered in place. dt: seconds since the previous call. scale: face size, px.
   void filter(float* xy, int n, float dt, float scale);
+  // Moves the filter's state by (dx, dy): the points' motion since the last call, measured elsewhere. The next
+  // filter() then smooths only what that motion does not explain, so a moving shape does not lag behind.
+  void carry(float dx, float dy);
   void reset() { init_ = false; }
   float last_cutoff() const { return cutoff_; }
 

@@ -1,6 +1,7 @@
 // Synthetic clips rendered from the committed public-domain photos: pan, zoom, roll, partial exit, a second face
 // arriving, faces vanishing, twenty faces at once. Detection runs inline so the runs are deterministic.
 #include "face_test_util.h"
+#include "motion.h"
 
 #include <set>
 
@@ -187,4 +188,57 @@ TEST(Clips, TwentyFaces) {
   // max_faces caps the count; lowering it at run time trims the tracks.
   s.set_options(4, 64, 10);
   EXPECT_EQ(run(s, frame).size(), 4u);
+}
+
+// Frame-to-frame motion of a face's region, measured on the picture: sub-pixel shifts under sensor noise are found
+// to a tenth of a pixel; a picture that no shift explains gives none.
+TEST(Clips, FrameFlowFindsSubPixelShifts) {
+  const Image g = obama();
+  const RectF box{kObamaFace.x() - 100, kObamaFace.y() - 110, kObamaFace.x() + 100, kObamaFace.y() + 110};
+  const auto view = [](const Image& im) { return LumaView{im.data.data(), im.width, im.height, im.width, 1.f}; };
+  for (const V2 shift : {V2(0.3f, -0.6f), V2(2.4f, 1.7f), V2(-5.2f, 0.25f)}) {
+    Image a = g, b = warp_into(g, g.width, g.height, about(kObamaFace, 1.f, 0.f, shift), 90);
+    add_noise(a, 4, 1);
+    add_noise(b, 4, 2);
+    FrameFlow flow;
+    Eigen::Vector2f d;
+    EXPECT_FALSE(flow.track(view(a), box, 12.f, d)) << "the first frame is the reference only";
+    ASSERT_TRUE(flow.track(view(b), box, 12.f, d)) << shift.transpose();
+    EXPECT_NEAR(d.x(), shift.x(), 0.1f) << shift.transpose();
+    EXPECT_NEAR(d.y(), shift.y(), 0.1f) << shift.transpose();
+  }
+  FrameFlow flow;
+  Eigen::Vector2f d;
+  flow.track(view(g), box, 12.f, d);
+  const Image other = background(g.width, g.height, 1, 5);
+  EXPECT_FALSE(flow.track(view(other), box, 12.f, d));
+  EXPECT_EQ(d, Eigen::Vector2f::Zero());
+}
+
+// A face panning by sub-pixel steps under sensor noise: the smoothed landmarks, which place the ROI, the net's
+// framing and the mask, move with the skin; the landmark filter alone (follow_motion_mad 0) lags behind.
+TEST(Clips, SmoothedShapeMovesWithTheSkinNotBehindIt) {
+  const Image g = obama();
+  const auto mean_lag = [&](float follow_mad) {
+    Options o = sync_options(0);
+    o.follow_motion_mad = follow_mad;
+    FaceStage s(o);
+    V2 first(0, 0);
+    double sum = 0;
+    int n = 0;
+    for (int k = 0; k < 40; ++k) {
+      const V2 shift(1.3f * k, 0.6f * k);
+      Image frame = warp_into(g, g.width, g.height, about(kObamaFace, 1.f, 0.f, shift), 90);
+      add_noise(frame, 4, uint32_t(30 + k));
+      const auto faces = run(s, frame);
+      EXPECT_EQ(faces.size(), 1u) << "frame " << k;
+      if (faces.size() != 1) return 1e9;
+      if (k == 0) first = centroid(faces[0].landmarks);
+      if (k >= 10) sum += (centroid(faces[0].landmarks) - first - shift).norm(), ++n;
+    }
+    return sum / n;
+  };
+  const double with = mean_lag(12.f), without = mean_lag(0.f);
+  EXPECT_LT(with, 0.5) << "px behind the skin, carried by the measured motion";
+  EXPECT_LT(with, 0.5 * without) << "carried " << with << " px, filter alone " << without << " px";
 }
