@@ -29,6 +29,11 @@ little noise flips pixels between two steps. Two numbers say how much of the fli
   with the flow (C' = warp(C)), both quantised as the element does on the real input frames
   (Q = clamp(round(in + C)) - in), and measured with the same metric. Flicker at or below this is quantisation's,
   not the net's or the tracker's. "box3 floor" is the same simulation measured on box3-smoothed layers.
+- "flow floor": the same continuous layer glued to the skin by construction: frame t and C are moved together by a
+  known translation (the pair's median flow) onto a synthetic frame t+1, both quantised, and measured through a
+  flow *estimated* from the two frames as above. The "floor" moves C with the very flow it is measured with, so it
+  cannot see the flow's own error on smooth skin; this one does (optimistic still: the synthetic frame has no new
+  sensor noise and no non-rigid motion).
 
 Pairs where R_t or R_{t+1} is all zero (no face retouched) are skipped and counted; so are pairs whose reliable
 retouched region has fewer than --min-pixels pixels. The JSON also has, per pair and per clip, the flicker on the
@@ -217,6 +222,20 @@ def ratio(r1, r0w, m):
     return float(num / den) if den > 0 else None
 
 
+def flow_floor(in0, c0, ff, m):
+    """Flicker of a layer c0 stuck to the skin exactly: frame and layer moved by the median of the forward flow ff
+    over m (a translation), quantised, measured through a flow estimated from the two frames."""
+    import cv2
+    h, w = in0.shape[:2]
+    a = np.float32([[1, 0, np.median(ff[..., 0][m])], [0, 1, np.median(ff[..., 1][m])]])
+    move = lambda img: cv2.warpAffine(img, a, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # noqa: E731
+    in1 = np.clip(np.round(move(in0.astype(np.float32))), 0, 255).astype(np.uint8)
+    q0, q1 = quantise(in0, c0), quantise(in1, move(c0))
+    fb = flow(luma(in1), luma(in0))
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return ratio(q1, remap(q0, gx + fb[..., 0], gy + fb[..., 1]), m)
+
+
 def pair_metrics(in0, out0, in1, out1, args, dump=None):
     # everything on a crop: the bounding box of both frames' retouch, grown by CROP_MARGIN (motion between two frames
     # stays well below it; a source position that leaves the crop counts as unreliable)
@@ -300,6 +319,7 @@ def pair_metrics(in0, out0, in1, out1, args, dump=None):
     q0w = remap(q0, mx, my)
     res["flicker_floor"] = ratio(q1, q0w, m)
     res["flicker_box3_floor"] = ratio(box3(q1), box3(q0w), m)  # what of the quantisation the 3x3 box keeps
+    res["flicker_flow_floor"] = flow_floor(in0, s0, ff, m)
     if dump:
         import cv2
         os.makedirs(dump, exist_ok=True)
@@ -374,7 +394,7 @@ def main():
         row = dict(clip=name, frames=n_frames, pairs=max(n_frames - 1, 0), used=len(ok), skipped_no_face=no_face,
                    skipped_few_pixels=few_px, size="%dx%d" % (prev[0].shape[1], prev[0].shape[0]) if prev else "")
         for k in ("flicker", "flicker_box3", "flicker_floor", "flicker_interior", "flicker_box3_interior",
-                  "flicker_box3_gain", "flicker_box3_slid", "flicker_box3_floor"):
+                  "flicker_box3_gain", "flicker_box3_slid", "flicker_box3_floor", "flicker_flow_floor"):
             row[k + "_mean"], row[k + "_median"] = summarize([p.get(k) for p in ok])
         row["mean_abs_r"] = summarize([p.get("mean_abs_r") for p in ok])[0]
         row["mean_abs_r_box3"] = summarize([p.get("mean_abs_r_box3") for p in ok])[0]
@@ -416,17 +436,19 @@ def main():
     print("element: %s" % ", ".join("%s=%s" % kv for kv in sorted(ELEMENT_PROPS.items())))
     print()
     print("| clip | size | pairs used / skipped (no face, few px) | flicker mean / median | mean abs R | "
-          "box3 flicker mean / median | box3 mean abs R | quantisation floor mean / median | reliable share |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "box3 flicker mean / median | box3 mean abs R | quantisation floor mean / median | flow floor mean / median | "
+          "reliable share |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         if "error" in r:
-            print("| %s | error: %s |||||||" % (r["clip"], r["error"]))
+            print("| %s | error: %s ||||||||" % (r["clip"], r["error"]))
             continue
-        print("| %s | %s | %d / %d, %d | %s / %s | %s | %s / %s | %s | %s / %s | %s |" % (
+        print("| %s | %s | %d / %d, %d | %s / %s | %s | %s / %s | %s | %s / %s | %s / %s | %s |" % (
             r["clip"], r["size"], r["used"], r["skipped_no_face"], r["skipped_few_pixels"],
             fmt(r["flicker_mean"], 1), fmt(r["flicker_median"], 1), fmt(r["mean_abs_r"]),
             fmt(r["flicker_box3_mean"], 1), fmt(r["flicker_box3_median"], 1), fmt(r["mean_abs_r_box3"]),
-            fmt(r["flicker_floor_mean"], 1), fmt(r["flicker_floor_median"], 1), fmt(r["reliable_share"], 1)))
+            fmt(r["flicker_floor_mean"], 1), fmt(r["flicker_floor_median"], 1), fmt(r["flicker_flow_floor_mean"], 1),
+            fmt(r["flicker_flow_floor_median"], 1), fmt(r["reliable_share"], 1)))
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(dict(model=model_info, model_sha256=model_sha, model_format_version=model_version,
