@@ -44,8 +44,10 @@ enum class ConvKind {
   Patch,     // 8 pixels from a gathered input patch, per output group (channels in the lanes)
   Winograd,  // F(2x2, 3x3), stride 1
   Pixels,    // pixels in the lanes: input rows transposed to planar once per call, weights broadcast (narrow convs)
+  AmxBf16,   // AMX-BF16 tiles: bf16 activations and weights, fp32 accumulation (Precision::Bf16 only, x86/conv_amx.cpp)
 };
-constexpr int kConvKinds = 4;
+constexpr int kConvKinds = 5;
+constexpr int kFloatConvKinds = 4;  // the fp32 kinds, which every level implements (AmxBf16 is the last kind)
 const char* to_string(ConvKind k);
 
 // A conv prepared for the TILE kernels: weights repacked per 8 output channels, column offset tables per source.
@@ -67,6 +69,12 @@ struct TileConv {
   AlignedFloats wino;      // U = G g G^T: [out group][16 positions][input channel][8]
   AlignedFloats packed16;  // the same weights for 16-lane kernels: [group pair][source][ky][kx][channel][16]
   AlignedFloats bias16;    // [group pair][16]
+  // ConvKind::AmxBf16 (x86/conv_amx.cpp): a tap row's K dimension is the 3 kx taps x amx_cin8 channels of a bf16
+  // pixel (every source's groups, 8 lanes each, padded lanes zero), padded to amx_kblocks blocks of 32. Weights as
+  // AMX B tiles in the VNNI pair layout: [ky][k block][n tile][16 pairs][16 outputs][2] bf16; padding is zero.
+  std::vector<uint16_t, AlignedAllocator<uint16_t>> amx_b;
+  int amx_cin8 = 0, amx_kblocks = 0, amx_ntiles = 0;  // ntiles: 16-output tiles
+  AlignedFloats amx_bias;                             // [n tile][16]
 };
 // `winograd` allows ConvKind::Winograd where it pays; `force` (tests, micro-bench) overrides the choice (Winograd
 // only for stride 1).
@@ -124,6 +132,7 @@ using FromHalfFn = void (*)(const uint16_t* src, size_t n, float* dst);
 // checks each SIMD entry against the scalar one; `bty-bench --kernels` times each entry.
 struct Kernels {
   Isa isa = Isa::Scalar;
+  Precision precision = Precision::Float32;  // Bf16: conv[AmxBf16] is filled and `choose` may pick it
   ConvRowFn conv[kConvKinds] = {};
   // Which kind runs a conv at this level: measured per layer with `bty-bench --kernels` (docs/engine.md).
   ConvKind (*choose)(const ConvStep& s, bool winograd) = nullptr;
@@ -138,7 +147,9 @@ struct Kernels {
 };
 // The table of one level; `want` = Auto selects the best the CPU has, capped by the environment variable BTY_ISA
 // (scalar, avx2, avx512: runs the lower paths on a better CPU). A level above the CPU's is an error.
-Kernels select_kernels(Isa want);
+// precision = Bf16 adds the AMX-BF16 conv (fill_kernels_amx): an error unless the level is Avx512 and
+// amx_bf16_conv_usable(); Auto means kAutoPrecision.
+Kernels select_kernels(Isa want, Precision precision = Precision::Float32);
 // The best level CPUID allows, capped by BTY_ISA.
 Isa auto_isa();
 // AVX512_BF16 (vdpbf16ps, vcvtne2ps2bf16) with the AVX-512 state enabled.
@@ -149,6 +160,11 @@ void fill_kernels_scalar(Kernels& k);
 ConvKind choose_kind_ymm(const ConvStep& s, bool winograd);  // scalar and AVX2 levels
 void fill_kernels_avx2(Kernels& k);
 void fill_kernels_avx512(Kernels& k);
+ConvKind choose_kind_zmm(const ConvStep& s, bool winograd);  // the AVX-512 level
+void fill_kernels_amx(Kernels& k);                           // on top of the AVX-512 level
+// bf16 <-> float as the AMX conv rounds (round to nearest even; NaN stays NaN).
+uint16_t float_to_bf16(float f);
+float bf16_to_float(uint16_t h);
 
 // TILE tile-row -> planar CHW: columns [x_from, x_to) of the map go to out columns x + x_shift.
 // Input rows -> pixel rows [y0, y1) of tiles [tx0, tx1) of TILE tile-row ty; x_origin = the map's column 0 in input

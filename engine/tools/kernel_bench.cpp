@@ -61,7 +61,7 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
       if ((isa == Isa::Scalar && !scalar) || (only != Isa::Auto && isa != only)) continue;
       const Kernels k = select_kernels(isa);
       const ConvKind chosen = k.choose(s, true);
-      for (int kind = 0; kind < kConvKinds; ++kind) {
+      for (int kind = 0; kind < kFloatConvKinds; ++kind) {
         const ConvKind ck = ConvKind(kind);
         if (!conv_kind_applies(s, ck)) continue;
         const TileConv c = make_tile_conv(plan, s, true, &ck);
