@@ -88,8 +88,8 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
         const double g = macs / t / 1e9;
         char line[256];
         std::snprintf(line, sizeof line, "| %d | %s | %s | %s%s | %.3f | %.1f | ", s.layer, shape.c_str(),
-                      to_string(isa), to_string(ck), (kt == &amx ? amx.choose(s, true) : chosen) == ck ? " (chosen)" : "",
-                      t * 1e3, g);
+                      to_string(isa), to_string(ck),
+                      (kt == &amx ? amx.choose(s, true) : chosen) == ck ? " (chosen)" : "", t * 1e3, g);
         rows.push_back(line);
         gmacs.push_back(g);
         on_amx.push_back(ck == ConvKind::AmxBf16);

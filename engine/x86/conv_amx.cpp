@@ -170,9 +170,12 @@ void conv_amx(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const
   }
 }
 
+// Measured per layer (bty-bench --kernels, docs/engine.md): AMX beats every fp32 kind on every conv of the shipped
+// tiers (1.5x on 8->8 to 6x on 32->32). The first conv (the 3-channel net input) stays fp32 for quality: rounding
+// the input image itself to bf16 was the largest single error term (S tier, noise input: 0.13 % of pixels over one
+// code value with it on AMX, 0.04 % without; the bound is 0.1 %).
 ConvKind choose_kind_amx(const ConvStep& s, bool winograd) {
-  (void)s;
-  (void)winograd;
+  if (s.in_channels <= 4) return choose_kind_zmm(s, winograd);
   return ConvKind::AmxBf16;
 }
 }  // namespace
