@@ -38,6 +38,9 @@ struct TileGeom {
   }
 };
 
+// ConvKind::AmxBf16's weights: 2 = each weight as hi + lo bf16 (TileConv::amx_parts), 1 = rounded to bf16 once.
+constexpr int kAmxWeightParts = 2;
+
 // How a conv is computed; every kernel level implements every kind (make_tile_conv picks one per conv).
 enum class ConvKind {
   Direct,    // per-pixel tap pointers, NPX pixels x 2 output groups in registers (several output groups)
@@ -71,14 +74,18 @@ struct TileConv {
   AlignedFloats bias16;    // [group pair][16]
   // ConvKind::AmxBf16 (x86/conv_amx.cpp): a tap row's K dimension is the 3 kx taps x amx_cin8 channels of a bf16
   // pixel (every source's groups, 8 lanes each, padded lanes zero), padded to amx_kblocks blocks of 32. Weights as
-  // AMX B tiles in the VNNI pair layout: [ky][k block][n tile][16 pairs][16 outputs][2] bf16; padding is zero.
+  // AMX B tiles in the VNNI pair layout: [ky][k block][part][n tile][16 pairs][16 outputs][2] bf16; padding is zero.
+  // amx_parts = 2 splits each weight into hi + lo bf16 (w - hi rounded again: ~16 mantissa bits; one more tile
+  // product per A tile), so only the activations are rounded.
   std::vector<uint16_t, AlignedAllocator<uint16_t>> amx_b;
-  int amx_cin8 = 0, amx_kblocks = 0, amx_ntiles = 0;  // ntiles: 16-output tiles
-  AlignedFloats amx_bias;                             // [n tile][16]
+  int amx_cin8 = 0, amx_kblocks = 0, amx_ntiles = 0, amx_parts = kAmxWeightParts;  // ntiles: 16-output tiles
+  AlignedFloats amx_bias;                                                          // [n tile][16]
 };
 // `winograd` allows ConvKind::Winograd where it pays; `force` (tests, micro-bench) overrides the choice (Winograd
 // only for stride 1).
-TileConv make_tile_conv(const Plan& plan, const ConvStep& step, bool winograd, const ConvKind* force = nullptr);
+// amx_parts: ConvKind::AmxBf16's weight split (TileConv::amx_parts: 2 = hi + lo, 1 = plain bf16 weights).
+TileConv make_tile_conv(const Plan& plan, const ConvStep& step, bool winograd, const ConvKind* force = nullptr,
+                        int amx_parts = kAmxWeightParts);
 struct Kernels;
 // The kind the table's level prefers for this conv (Kernels::choose).
 TileConv make_tile_conv(const Plan& plan, const ConvStep& step, const Kernels& k, bool winograd);

@@ -43,8 +43,8 @@ void pack_amx(const ConvStep& s, TileConv& c) {
   c.amx_cin8 = cin8;
   c.amx_kblocks = (3 * cin8 + 31) / 32;
   c.amx_ntiles = (s.out_channels + 15) / 16;
-  const int kb = c.amx_kblocks, nt = c.amx_ntiles;
-  c.amx_b.assign(size_t(3) * kb * nt * 512, 0);
+  const int kb = c.amx_kblocks, nt = c.amx_ntiles, parts = c.amx_parts;
+  c.amx_b.assign(size_t(3) * kb * parts * nt * 512, 0);
   c.amx_bias.assign(size_t(nt) * 16, 0.0f);
   for (int co = 0; co < s.out_channels; ++co) c.amx_bias[size_t(co)] = s.bias[co];
   for (int ky = 0; ky < 3; ++ky)
@@ -54,9 +54,13 @@ void pack_amx(const ConvStep& s, TileConv& c) {
         for (int ci = 0; ci < cs.channels; ++ci) {
           const int k = kx * cin8 + q0 + ci, b = k / 32, pair = (k % 32) / 2, half = k % 2;
           for (int co = 0; co < s.out_channels; ++co) {
-            const float w = s.weights[(size_t(co) * s.in_channels + cs.channel_offset + ci) * 9 + ky * 3 + kx];
-            const size_t at = ((size_t(ky * kb + b) * nt + co / 16) * 16 + pair) * 32 + (co % 16) * 2 + half;
-            c.amx_b[at] = float_to_bf16(w);
+            float w = s.weights[(size_t(co) * s.in_channels + cs.channel_offset + ci) * 9 + ky * 3 + kx];
+            for (int part = 0; part < parts; ++part) {  // hi, then lo = what hi leaves
+              const uint16_t h = float_to_bf16(w);
+              c.amx_b[(((size_t(ky * kb + b) * parts + part) * nt + co / 16) * 16 + pair) * 32 + (co % 16) * 2 + half] =
+                  h;
+              w -= bf16_to_float(h);
+            }
           }
         }
         q0 += TileGeom(1, 1, cs.channels).groups * kGroup;
@@ -83,8 +87,9 @@ TileConv make_tile_conv(const Plan& p, const ConvStep& s, const Kernels& k, bool
   return make_tile_conv(p, s, winograd, &kind);
 }
 
-TileConv make_tile_conv(const Plan& p, const ConvStep& s, bool winograd, const ConvKind* force) {
+TileConv make_tile_conv(const Plan& p, const ConvStep& s, bool winograd, const ConvKind* force, int amx_parts) {
   TileConv c;
+  c.amx_parts = amx_parts;
   c.step = &s;
   c.out = TileGeom(p.width[s.tensor], p.height[s.tensor], s.out_channels);
   c.in_w = c.out.width * s.stride;

@@ -63,13 +63,22 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
       const Kernels k = select_kernels(isa);
       const ConvKind chosen = k.choose(s, true);
       // The fp32 kinds; at AVX-512 also the AMX-BF16 conv where the CPU has it (its % is of the AMX peak).
-      std::vector<std::pair<const Kernels*, ConvKind>> runs;
-      for (int kind = 0; kind < kFloatConvKinds; ++kind) runs.push_back({&k, ConvKind(kind)});
+      // AMX twice: the table's split weights (kAmxWeightParts) and plain bf16 weights (1 part).
+      struct Run {
+        const Kernels* kt;
+        ConvKind ck;
+        int parts;
+      };
+      std::vector<Run> runs;
+      for (int kind = 0; kind < kFloatConvKinds; ++kind) runs.push_back({&k, ConvKind(kind), kAmxWeightParts});
       const Kernels amx = isa == Isa::Avx512 && amx_bf16_available() ? select_kernels(isa, Precision::Bf16) : Kernels{};
-      if (amx.precision == Precision::Bf16) runs.push_back({&amx, ConvKind::AmxBf16});
-      for (const auto& [kt, ck] : runs) {
+      if (amx.precision == Precision::Bf16) {
+        runs.push_back({&amx, ConvKind::AmxBf16, kAmxWeightParts});
+        if (kAmxWeightParts != 1) runs.push_back({&amx, ConvKind::AmxBf16, 1});
+      }
+      for (const auto& [kt, ck, parts] : runs) {
         if (!conv_kind_applies(s, ck)) continue;
-        const TileConv c = make_tile_conv(plan, s, true, &ck);
+        const TileConv c = make_tile_conv(plan, s, true, &ck, parts);
         float* dst = maps[s.tensor].data();
         auto layer = [&] {
           RowWindow win[8];
@@ -87,9 +96,13 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
         const double t = seconds_of(layer, reps);
         const double g = macs / t / 1e9;
         char line[256];
-        std::snprintf(line, sizeof line, "| %d | %s | %s | %s%s | %.3f | %.1f | ", s.layer, shape.c_str(),
+        const bool picked = (kt == &amx ? amx.choose(s, true) : chosen) == ck && parts == kAmxWeightParts;
+        std::snprintf(line, sizeof line, "| %d | %s | %s | %s%s%s | %.3f | %.1f | ", s.layer, shape.c_str(),
                       to_string(isa), to_string(ck),
-                      (kt == &amx ? amx.choose(s, true) : chosen) == ck ? " (chosen)" : "", t * 1e3, g);
+                      ck != ConvKind::AmxBf16 ? ""
+                      : parts == 1            ? " (bf16 weights)"
+                                              : " (hi+lo weights)",
+                      picked ? " (chosen)" : "", t * 1e3, g);
         rows.push_back(line);
         gmacs.push_back(g);
         on_amx.push_back(ck == ConvKind::AmxBf16);

@@ -74,28 +74,31 @@ void convert_row(const TileConv& c, const RowWindow* win, int iy, int ix0, int c
 
 // C tiles 0..NT-1 = the 3 tap rows x K blocks of A (tile 4) x B (tiles 5-7), stored as [16 pixels][NT x 16].
 template <int NT>
-inline void span_tiles(const uint16_t* a, size_t row_elems, int a_stride, const uint16_t* b, int kblocks, float* cbuf) {
+inline void span_tiles(const uint16_t* a, size_t row_elems, int a_stride, const uint16_t* b, int kblocks, int parts,
+                       float* cbuf) {
   _tile_zero(0);
   if constexpr (NT > 1) _tile_zero(1);
   if constexpr (NT > 2) _tile_zero(2);
   if constexpr (NT > 3) _tile_zero(3);
   for (int ky = 0; ky < 3; ++ky) {
     const uint16_t* ar = a + size_t(ky) * row_elems;
-    for (int kb = 0; kb < kblocks; ++kb, b += NT * 512) {
+    for (int kb = 0; kb < kblocks; ++kb) {
       _tile_loadd(4, ar + kb * 32, a_stride);
-      _tile_loadd(5, b, 64);
-      _tile_dpbf16ps(0, 4, 5);
-      if constexpr (NT > 1) {
-        _tile_loadd(6, b + 512, 64);
-        _tile_dpbf16ps(1, 4, 6);
-      }
-      if constexpr (NT > 2) {
-        _tile_loadd(7, b + 1024, 64);
-        _tile_dpbf16ps(2, 4, 7);
-      }
-      if constexpr (NT > 3) {
-        _tile_loadd(5, b + 1536, 64);
-        _tile_dpbf16ps(3, 4, 5);
+      for (int part = 0; part < parts; ++part, b += NT * 512) {
+        _tile_loadd(5, b, 64);
+        _tile_dpbf16ps(0, 4, 5);
+        if constexpr (NT > 1) {
+          _tile_loadd(6, b + 512, 64);
+          _tile_dpbf16ps(1, 4, 6);
+        }
+        if constexpr (NT > 2) {
+          _tile_loadd(7, b + 1024, 64);
+          _tile_dpbf16ps(2, 4, 7);
+        }
+        if constexpr (NT > 3) {
+          _tile_loadd(5, b + 1536, 64);
+          _tile_dpbf16ps(3, 4, 5);
+        }
       }
     }
   }
@@ -153,7 +156,7 @@ void amx_rows(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const
       for (int sp = 0; sp < spans; ++sp) {
         const int ox = oxc + sp * kSpan;
         span_tiles<NT>(a + size_t(sp * kSpan * S) * size_t(cin8), row_elems, S * cin8 * 2, c.amx_b.data(), kblocks,
-                       cbuf);
+                       c.amx_parts, cbuf);
         store_span<NT>(c, cbuf, std::min(kSpan, oxc + ncols - ox), ox, oy, dst);
       }
     }

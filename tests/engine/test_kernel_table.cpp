@@ -176,11 +176,13 @@ TEST(KernelTable, ConvEntriesMatchScalarOnPartialRanges) {
   EXPECT_GE(checked, 150);
 }
 
-// The AMX-BF16 conv (Precision::Bf16) against scalar Direct run on the same bf16-rounded operands (input maps and
-// weights rounded to bf16; the bias stays fp32, as the kernel adds it): only the fp32 accumulation order differs, so
-// the tolerance is fp32-sized. Odd channel counts (partial groups, partial 16-output and 32-K tiles), strides, the
-// folded reads, partial row/tile ranges, canaries and NaN in every lane the kernel must not read, as above. How far
-// bf16 operands move the shipped nets' outputs is test_half_rings.cpp's quality bound.
+// The AMX-BF16 conv (Precision::Bf16) against scalar Direct run on the same bf16-rounded input maps: with hi + lo
+// weights (kAmxWeightParts = 2: |w - hi - lo| <= 2^-17 |w|) against the net's own weights, with one bf16 part
+// against weights rounded to bf16 (the bias stays fp32, as the kernel adds it). Only the fp32 accumulation order
+// (and the lo part's last rounding) differ, so the tolerance is fp32-sized. Odd channel counts (partial groups, partial
+// 16-output and 32-K tiles), strides, the folded reads, partial row/tile ranges, canaries and NaN in every lane the
+// kernel must not read, as above. How far bf16 operands move the shipped nets' outputs is test_half_rings.cpp's quality
+// bound.
 TEST(KernelTable, AmxBf16ConvMatchesFp32OnBf16Operands) {
   if (!amx_bf16_available()) GTEST_SKIP() << "no AMX-BF16 (CPUID, AVX512_BF16 or the OS's tile state): no bf16 conv";
   const Kernels scalar = select_kernels(Isa::Scalar);
@@ -201,11 +203,12 @@ TEST(KernelTable, AmxBf16ConvMatchesFp32OnBf16Operands) {
       if (op.concat) cin = std::min(cin, 44);
       const Act act = Act(rng() % 3);
       ModelSpec spec = op_net(op, rng, cin, cout, act);
-      for (float& w : spec.layers.back().weights) w = bf16_to_float(float_to_bf16(w));
       auto model = parse_any_head(spec);
+      for (float& w : spec.layers.back().weights) w = bf16_to_float(float_to_bf16(w));
+      auto rounded = parse_any_head(spec);
       const int mult = (op.stride == 2 || op.up) ? 2 : 1;
       const int w = mult * (1 + int(rng() % 90)), h = mult * (1 + int(rng() % 20));
-      Plan plan = make_plan(*model, w, h);
+      Plan plan = make_plan(*model, w, h), plan_r = make_plan(*rounded, w, h);
       const ConvStep& step = plan.steps.back();
       std::vector<AlignedFloats> maps;
       for (const ConvSource& cs : step.sources) {
@@ -214,18 +217,24 @@ TEST(KernelTable, AmxBf16ConvMatchesFp32OnBf16Operands) {
       }
       const ConvKind direct = ConvKind::Direct, bf16 = ConvKind::AmxBf16;
       const TileConv ref = make_tile_conv(plan, step, false, &direct);
-      const TileConv c = make_tile_conv(plan, step, false, &bf16);
+      const TileConv c = make_tile_conv(plan, step, false, &bf16);  // hi + lo weights
+      ASSERT_EQ(c.amx_parts, 2);
+      const TileConv ref1 = make_tile_conv(plan_r, plan_r.steps.back(), false, &direct);
+      const TileConv c1 = make_tile_conv(plan_r, plan_r.steps.back(), false, &bf16, 1);
       const int ty = int(rng() % ref.out.tiles_y);
       int y0 = int(rng() % 8), y1 = y0 + 1 + int(rng() % (8 - y0));
       int tx0 = int(rng() % ref.out.tiles_x), tx1 = tx0 + 1 + int(rng() % (ref.out.tiles_x - tx0));
       if (trial % 4 == 1) y0 = 0, y1 = 8, tx0 = 0, tx1 = ref.out.tiles_x;  // whole tile-rows too
       Dest want = run_conv(scalar.conv[int(direct)], ref, maps, ty, y0, y1, tx0, tx1);
       Dest got = run_conv(amx.conv[int(bf16)], c, maps, ty, y0, y1, tx0, tx1);
+      Dest want1 = run_conv(scalar.conv[int(direct)], ref1, maps, ty, y0, y1, tx0, tx1);
+      Dest got1 = run_conv(amx.conv[int(bf16)], c1, maps, ty, y0, y1, tx0, tx1);
       const std::string what = std::string(op.name) + " " + std::to_string(cin) + "->" + std::to_string(cout) + " " +
                                std::to_string(w) + "x" + std::to_string(h) + " ty " + std::to_string(ty) + " rows [" +
                                std::to_string(y0) + "," + std::to_string(y1) + ") tiles [" + std::to_string(tx0) + "," +
                                std::to_string(tx1) + ")";
-      expect_same(c, got, want, ty, y0, y1, tx0, tx1, 1e-4f, what + " amx-bf16");
+      expect_same(c, got, want, ty, y0, y1, tx0, tx1, 1e-4f, what + " amx-bf16, hi + lo weights");
+      expect_same(c1, got1, want1, ty, y0, y1, tx0, tx1, 1e-4f, what + " amx-bf16, bf16 weights");
       ++checked;
     }
   EXPECT_EQ(checked, 80);
