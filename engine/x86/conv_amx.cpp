@@ -108,6 +108,65 @@ inline void span_tiles(const uint16_t* a, size_t row_elems, int a_stride, const 
   if constexpr (NT > 3) _tile_stored(3, cbuf + 48, NT * 64);
 }
 
+// M = 4 / NT spans of 16 pixels at once for NT = 1 or 2: four accumulators (four independent chains of tile
+// products), and each B tile loaded once for all M spans (8->8 at 80x112: 10 % faster than span by span). C tile m * NT
+// + n; A tiles 4, 5; B tiles 6, 7. cbuf: [M][16 pixels][NT x 16].
+template <int NT>
+inline void multi_span_tiles(const uint16_t* a, size_t row_elems, int a_stride, size_t span_elems, const uint16_t* b,
+                             int kblocks, int parts, float* cbuf) {
+  static_assert(NT == 1 || NT == 2, "four accumulators: 4 spans x 1 or 2 spans x 2 output tiles");
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  for (int ky = 0; ky < 3; ++ky) {
+    const uint16_t* ar = a + size_t(ky) * row_elems;
+    for (int kb = 0; kb < kblocks; ++kb) {
+      const uint16_t* a0 = ar + kb * 32;
+      if constexpr (NT == 1) {  // B hi (and lo) once, then the 4 spans
+        _tile_loadd(6, b, 64);
+        if (parts > 1) _tile_loadd(7, b + 512, 64);
+        b += parts * 512;
+        _tile_loadd(4, a0, a_stride);
+        _tile_dpbf16ps(0, 4, 6);
+        if (parts > 1) _tile_dpbf16ps(0, 4, 7);
+        _tile_loadd(5, a0 + span_elems, a_stride);
+        _tile_dpbf16ps(1, 5, 6);
+        if (parts > 1) _tile_dpbf16ps(1, 5, 7);
+        _tile_loadd(4, a0 + 2 * span_elems, a_stride);
+        _tile_dpbf16ps(2, 4, 6);
+        if (parts > 1) _tile_dpbf16ps(2, 4, 7);
+        _tile_loadd(5, a0 + 3 * span_elems, a_stride);
+        _tile_dpbf16ps(3, 5, 6);
+        if (parts > 1) _tile_dpbf16ps(3, 5, 7);
+      } else {  // per weight part: both output tiles' B, then the 2 spans
+        for (int part = 0; part < parts; ++part, b += 2 * 512) {
+          _tile_loadd(6, b, 64);
+          _tile_loadd(7, b + 512, 64);
+          _tile_loadd(4, a0, a_stride);
+          _tile_dpbf16ps(0, 4, 6);
+          _tile_dpbf16ps(1, 4, 7);
+          _tile_loadd(5, a0 + span_elems, a_stride);
+          _tile_dpbf16ps(2, 5, 6);
+          _tile_dpbf16ps(3, 5, 7);
+        }
+      }
+    }
+  }
+  constexpr int span_floats = kSpan * NT * 16;
+  if constexpr (NT == 1) {
+    _tile_stored(0, cbuf, 64);
+    _tile_stored(1, cbuf + span_floats, 64);
+    _tile_stored(2, cbuf + 2 * span_floats, 64);
+    _tile_stored(3, cbuf + 3 * span_floats, 64);
+  } else {
+    _tile_stored(0, cbuf, 128);
+    _tile_stored(1, cbuf + 16, 128);
+    _tile_stored(2, cbuf + span_floats, 128);
+    _tile_stored(3, cbuf + span_floats + 16, 128);
+  }
+}
+
 // n pixels of a C buffer + bias, activation -> the output groups of pixels ox.. of row oy.
 template <int NT>
 inline void store_span(const TileConv& c, const float* cbuf, int n, int ox, int oy, float* dst) {
@@ -142,10 +201,12 @@ void amx_rows(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const
   while (chunk > kSpan && size_t(rows) * size_t((chunk - 1) * S + over) * size_t(cin8) * 2 > kRowBytes) chunk -= kSpan;
   const size_t row_elems = size_t((chunk - 1) * S + over) * size_t(cin8);
   uint16_t* buf = row_scratch(row_elems * size_t(rows));
-  alignas(64) float cbuf[kSpan * NT * 16];
+  constexpr int M = NT == 1 ? 4 : NT == 2 ? 2 : 1;  // spans per multi_span_tiles call
+  alignas(64) float cbuf[M * kSpan * NT * 16];
   TileConfig cfg;
   for (int t = 0; t < 8; ++t) cfg.colsb[t] = 64, cfg.rows[t] = 16;
   _tile_loadconfig(&cfg);
+  const size_t span_elems = size_t(kSpan * S) * size_t(cin8);
   for (int oxc = ox_begin; oxc < ox_end; oxc += chunk) {
     const int ncols = std::min(chunk, ox_end - oxc);
     const int spans = (ncols + kSpan - 1) / kSpan;  // the last span's extra rows read converted (zero) columns
@@ -153,11 +214,23 @@ void amx_rows(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const
       convert_row(c, win, iy0 + r, oxc * S - 1, (spans * kSpan - 1) * S + over, buf + row_elems * size_t(r));
     for (int oy = oy0; oy < oy1; ++oy) {
       const uint16_t* a = buf + row_elems * size_t((oy - oy0) * S);
-      for (int sp = 0; sp < spans; ++sp) {
+      // Blocks of M spans, then single spans (measured: padding the last block with unused spans costs more, the
+      // products are throughput-bound, not latency-bound).
+      for (int sp = 0; sp < spans;) {
         const int ox = oxc + sp * kSpan;
-        span_tiles<NT>(a + size_t(sp * kSpan * S) * size_t(cin8), row_elems, S * cin8 * 2, c.amx_b.data(), kblocks,
-                       c.amx_parts, cbuf);
+        if constexpr (M > 1)
+          if (sp + M <= spans) {
+            multi_span_tiles<NT>(a + sp * span_elems, row_elems, S * cin8 * 2, span_elems, c.amx_b.data(), kblocks,
+                                 c.amx_parts, cbuf);
+            for (int m = 0; m < M; ++m)
+              store_span<NT>(c, cbuf + m * kSpan * NT * 16, std::min(kSpan, oxc + ncols - ox - m * kSpan),
+                             ox + m * kSpan, oy, dst);
+            sp += M;
+            continue;
+          }
+        span_tiles<NT>(a + sp * span_elems, row_elems, S * cin8 * 2, c.amx_b.data(), kblocks, c.amx_parts, cbuf);
         store_span<NT>(c, cbuf, std::min(kSpan, oxc + ncols - ox), ox, oy, dst);
+        ++sp;
       }
     }
   }
