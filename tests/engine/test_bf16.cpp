@@ -17,16 +17,17 @@ namespace {
 // and tanh outputs in [-1, 1]: measured <= 0.036 on these nets (max over every output); stated with margin.
 constexpr float kBf16Tol = 0.1f;
 
-// The blemish alpha under bf16 is NOT within the half rings' kMaxAlphaChange (0.01): measured 0.018-0.044 on the
-// shipped tiers (bf16 activation rounding in every layer; docs/engine.md). Checked here only as a regression guard
-// so that a change making it worse shows; whether the element's blend needs the 0.01 bound is open.
-constexpr double kBf16AlphaGuard = 0.06;
+// The blemish alpha under bf16 is NOT within the half rings' kMaxAlphaChange (0.01): measured 0.009-0.031 on the
+// shipped tiers (bf16 activations in every layer; docs/engine.md). Checked here only as a regression guard so that
+// a change making it worse shows; whether the element's blend needs the 0.01 bound is open.
+constexpr double kBf16AlphaGuard = 0.05;
 
 NetOptions bf16(int w, int h, Executor e, int threads = 1, size_t segment = 512 << 10) {
   NetOptions o;
   o.width = w;
   o.height = h;
   o.executor = e;
+  o.isa = Isa::Avx512;  // not Auto: BTY_ISA=avx2 (the engine-avx2 run) caps Auto below the AMX conv's level
   o.precision = Precision::Bf16;
   o.threads = threads;
   o.segment_bytes = segment;
@@ -49,10 +50,10 @@ TEST(Bf16, AutoIsFloat32AndBf16NeedsAmx) {
     EXPECT_THROW(Net(model, o), std::invalid_argument);
     GTEST_SKIP() << "no AMX-BF16 here: checked that Precision::Bf16 is refused";
   }
+  o.isa = Isa::Avx512;  // not Auto: BTY_ISA may cap it (the engine-avx2 run)
   EXPECT_EQ(Net(model, o).precision(), Precision::Bf16);
   o.isa = Isa::Avx2;
   EXPECT_THROW(Net(model, o), std::invalid_argument) << "bf16 runs on the avx512 level only";
-  o.isa = Isa::Auto;
   o.executor = Executor::Reference;
   EXPECT_EQ(Net(model, o).precision(), Precision::Float32) << "the reference stays the fp32 oracle";
 }
