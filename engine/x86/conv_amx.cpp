@@ -36,8 +36,10 @@ uint16_t* row_scratch(size_t n) {
   return buf.data();
 }
 
-// Input-grid columns [ix0, ix0 + cols) of input row iy, every source, as bf16 pixels of amx_cin8 channels.
-void convert_row(const TileConv& c, const RowWindow* win, int iy, int ix0, int cols, uint16_t* dst) {
+// Input-grid columns [ix0, ix0 + cols) of input row iy, every source, as bf16 pixels of amx_cin8 channels; columns
+// from ix_end on are zero, not read: the spans' extra rows and the K padding reach past the columns the call's taps
+// read, and the pipeline's half-ring chunks hold only those tiles (plus a small margin).
+void convert_row(const TileConv& c, const RowWindow* win, int iy, int ix0, int cols, int ix_end, uint16_t* dst) {
   const size_t cin8 = size_t(c.amx_cin8);
   if (iy < 0 || iy >= c.in_h) {
     std::memset(dst, 0, size_t(cols) * cin8 * 2);
@@ -53,7 +55,7 @@ void convert_row(const TileConv& c, const RowWindow* win, int iy, int ix0, int c
     for (int j = 0; j < cols; ++j) {
       const int ix = ix0 + j;
       uint16_t* d = dst + size_t(j) * cin8 + q0;
-      const int off = ix <= c.in_w ? src.col[size_t(ix + 1)] : -1;  // ix >= -1: chunks start at ox * stride - 1
+      const int off = ix < ix_end ? src.col[size_t(ix + 1)] : -1;  // ix >= -1: chunks start at ox * stride - 1
       if (off < 0) {
         for (int g = 0; g < groups; ++g)
           _mm_storeu_si128(reinterpret_cast<__m128i*>(d + g * kGroup), _mm_setzero_si128());
@@ -211,7 +213,8 @@ void amx_rows(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const
     const int ncols = std::min(chunk, ox_end - oxc);
     const int spans = (ncols + kSpan - 1) / kSpan;  // the last span's extra rows read converted (zero) columns
     for (int r = 0; r < rows; ++r)
-      convert_row(c, win, iy0 + r, oxc * S - 1, (spans * kSpan - 1) * S + over, buf + row_elems * size_t(r));
+      convert_row(c, win, iy0 + r, oxc * S - 1, (spans * kSpan - 1) * S + over,
+                  std::min(c.in_w, (oxc + ncols - 1) * S + 2), buf + row_elems * size_t(r));
     for (int oy = oy0; oy < oy1; ++oy) {
       const uint16_t* a = buf + row_elems * size_t((oy - oy0) * S);
       // Blocks of M spans, then single spans (measured: padding the last block with unused spans costs more, the

@@ -1,7 +1,7 @@
 // Precision::Bf16 (the AMX-BF16 conv, x86/conv_amx.cpp) through whole nets: random nets against the reference in
-// both executors, threads and strips; what Auto and the non-AMX cases give; and the quality bound on the three
-// shipped models (quality_bound.h): bf16 vs fp32 output, at most 0.1 % of pixels move by more than one code value.
-// Skipped, saying so, where the CPU or the OS has no AMX-BF16. The kernel itself: test_kernel_table.cpp.
+// both executors, threads, strips and half rings; what Auto and the non-AMX cases give; and the quality bound on the
+// three shipped models (quality_bound.h): bf16 vs fp32 output, at most 0.1 % of pixels move by more than one code
+// value. Skipped, saying so, where the CPU or the OS has no AMX-BF16. The kernel itself: test_kernel_table.cpp.
 #include <unistd.h>
 
 #include <cstdio>
@@ -69,17 +69,21 @@ TEST(Bf16, RandomNetsStayWithinBf16PrecisionOfTheReference) {
     auto in = random_input(rng, w, h);
     NetOptions o = bf16(w, h, Executor::Reference);
     auto ref = run(model, o, in);
-    for (auto [e, threads, segment] :
-         {std::tuple{Executor::Layered, 1, size_t(512) << 10}, std::tuple{Executor::Pipeline, 1, size_t(512) << 10},
-          std::tuple{Executor::Pipeline, 2, size_t(16) << 10}}) {
-      Net net(model, bf16(w, h, e, threads, segment));
+    for (auto [e, threads, segment, rings] :
+         {std::tuple{Executor::Layered, 1, size_t(512) << 10, RingStorage::Float},
+          std::tuple{Executor::Pipeline, 1, size_t(512) << 10, RingStorage::Float},
+          std::tuple{Executor::Pipeline, 2, size_t(16) << 10, RingStorage::Float},
+          std::tuple{Executor::Pipeline, 2, size_t(16) << 10, RingStorage::Half}}) {  // chunks of a few tiles
+      NetOptions o = bf16(w, h, e, threads, segment);
+      o.rings = rings;
+      Net net(model, o);
       ASSERT_EQ(net.precision(), Precision::Bf16);
       net.set_input_planar(in.data());
       net.run();
       const float d = max_abs_diff(net.output(), ref);
       worst = std::max(worst, d);
       EXPECT_LE(d, kBf16Tol) << "trial " << trial << " " << w << "x" << h << " " << to_string(e) << " threads "
-                             << threads << " segment " << segment;
+                             << threads << " segment " << segment << " rings " << to_string(rings);
     }
   }
   std::printf("bf16 random nets vs the reference: max %.4f\n", worst);
