@@ -6,6 +6,7 @@
 #include <string>
 
 #include "kernels.h"
+#include "peak_fma.h"
 
 namespace bty {
 namespace {
@@ -57,7 +58,18 @@ Isa auto_isa() {
   return int(cap) < int(best) ? cap : best;
 }
 
-Kernels select_kernels(Isa want) {
+const char* to_string(Precision p) {
+  switch (p) {
+    case Precision::Auto: return "auto";
+    case Precision::Float32: return "fp32";
+    case Precision::Bf16: return "bf16";
+  }
+  return "?";
+}
+
+bool amx_bf16_available() { return has_avx512_bf16() && amx_bf16_usable(); }
+
+Kernels select_kernels(Isa want, Precision precision) {
   const Isa best = best_isa();
   if (want == Isa::Auto) want = auto_isa();
   if (int(want) > int(best))
@@ -68,6 +80,15 @@ Kernels select_kernels(Isa want) {
   fill_kernels_scalar(k);
   if (want >= Isa::Avx2) fill_kernels_avx2(k);
   if (want >= Isa::Avx512) fill_kernels_avx512(k);
+  if (precision == Precision::Auto) precision = kAutoPrecision;
+  if (precision == Precision::Bf16) {
+    if (!amx_bf16_available())
+      throw std::invalid_argument("precision bf16 needs AMX-BF16 and AVX512_BF16 granted by the OS; this CPU has none");
+    if (want != Isa::Avx512)
+      throw std::invalid_argument(std::string("precision bf16 runs on the avx512 level, not '") + to_string(want) +
+                                  "'");
+    fill_kernels_amx(k);
+  }
   return k;
 }
 }  // namespace bty

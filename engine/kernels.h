@@ -38,14 +38,19 @@ struct TileGeom {
   }
 };
 
+// ConvKind::AmxBf16's weights: 2 = each weight as hi + lo bf16 (TileConv::amx_parts), 1 = rounded to bf16 once.
+constexpr int kAmxWeightParts = 2;
+
 // How a conv is computed; every kernel level implements every kind (make_tile_conv picks one per conv).
 enum class ConvKind {
   Direct,    // per-pixel tap pointers, NPX pixels x 2 output groups in registers (several output groups)
   Patch,     // 8 pixels from a gathered input patch, per output group (channels in the lanes)
   Winograd,  // F(2x2, 3x3), stride 1
   Pixels,    // pixels in the lanes: input rows transposed to planar once per call, weights broadcast (narrow convs)
+  AmxBf16,   // AMX-BF16 tiles: bf16 activations and weights, fp32 accumulation (Precision::Bf16 only, x86/conv_amx.cpp)
 };
-constexpr int kConvKinds = 4;
+constexpr int kConvKinds = 5;
+constexpr int kFloatConvKinds = 4;  // the fp32 kinds, which every level implements (AmxBf16 is the last kind)
 const char* to_string(ConvKind k);
 
 // A conv prepared for the TILE kernels: weights repacked per 8 output channels, column offset tables per source.
@@ -67,10 +72,20 @@ struct TileConv {
   AlignedFloats wino;      // U = G g G^T: [out group][16 positions][input channel][8]
   AlignedFloats packed16;  // the same weights for 16-lane kernels: [group pair][source][ky][kx][channel][16]
   AlignedFloats bias16;    // [group pair][16]
+  // ConvKind::AmxBf16 (x86/conv_amx.cpp): a tap row's K dimension is the 3 kx taps x amx_cin8 channels of a bf16
+  // pixel (every source's groups, 8 lanes each, padded lanes zero), padded to amx_kblocks blocks of 32. Weights as
+  // AMX B tiles in the VNNI pair layout: [ky][k block][part][n tile][16 pairs][16 outputs][2] bf16; padding is zero.
+  // amx_parts = 2 splits each weight into hi + lo bf16 (w - hi rounded again: ~16 mantissa bits; one more tile
+  // product per A tile), so only the activations are rounded.
+  std::vector<uint16_t, AlignedAllocator<uint16_t>> amx_b;
+  int amx_cin8 = 0, amx_kblocks = 0, amx_ntiles = 0, amx_parts = kAmxWeightParts;  // ntiles: 16-output tiles
+  AlignedFloats amx_bias;                                                          // [n tile][16]
 };
 // `winograd` allows ConvKind::Winograd where it pays; `force` (tests, micro-bench) overrides the choice (Winograd
 // only for stride 1).
-TileConv make_tile_conv(const Plan& plan, const ConvStep& step, bool winograd, const ConvKind* force = nullptr);
+// amx_parts: ConvKind::AmxBf16's weight split (TileConv::amx_parts: 2 = hi + lo, 1 = plain bf16 weights).
+TileConv make_tile_conv(const Plan& plan, const ConvStep& step, bool winograd, const ConvKind* force = nullptr,
+                        int amx_parts = kAmxWeightParts);
 struct Kernels;
 // The kind the table's level prefers for this conv (Kernels::choose).
 TileConv make_tile_conv(const Plan& plan, const ConvStep& step, const Kernels& k, bool winograd);
@@ -124,6 +139,7 @@ using FromHalfFn = void (*)(const uint16_t* src, size_t n, float* dst);
 // checks each SIMD entry against the scalar one; `bty-bench --kernels` times each entry.
 struct Kernels {
   Isa isa = Isa::Scalar;
+  Precision precision = Precision::Float32;  // Bf16: conv[AmxBf16] is filled and `choose` may pick it
   ConvRowFn conv[kConvKinds] = {};
   // Which kind runs a conv at this level: measured per layer with `bty-bench --kernels` (docs/engine.md).
   ConvKind (*choose)(const ConvStep& s, bool winograd) = nullptr;
@@ -138,7 +154,9 @@ struct Kernels {
 };
 // The table of one level; `want` = Auto selects the best the CPU has, capped by the environment variable BTY_ISA
 // (scalar, avx2, avx512: runs the lower paths on a better CPU). A level above the CPU's is an error.
-Kernels select_kernels(Isa want);
+// precision = Bf16 adds the AMX-BF16 conv (fill_kernels_amx): an error unless the level is Avx512 and
+// amx_bf16_conv_usable(); Auto means kAutoPrecision.
+Kernels select_kernels(Isa want, Precision precision = Precision::Float32);
 // The best level CPUID allows, capped by BTY_ISA.
 Isa auto_isa();
 // AVX512_BF16 (vdpbf16ps, vcvtne2ps2bf16) with the AVX-512 state enabled.
@@ -149,6 +167,11 @@ void fill_kernels_scalar(Kernels& k);
 ConvKind choose_kind_ymm(const ConvStep& s, bool winograd);  // scalar and AVX2 levels
 void fill_kernels_avx2(Kernels& k);
 void fill_kernels_avx512(Kernels& k);
+ConvKind choose_kind_zmm(const ConvStep& s, bool winograd);  // the AVX-512 level
+void fill_kernels_amx(Kernels& k);                           // on top of the AVX-512 level
+// bf16 <-> float as the AMX conv rounds (round to nearest even; NaN stays NaN).
+uint16_t float_to_bf16(float f);
+float bf16_to_float(uint16_t h);
 
 // TILE tile-row -> planar CHW: columns [x_from, x_to) of the map go to out columns x + x_shift.
 // Input rows -> pixel rows [y0, y1) of tiles [tx0, tx1) of TILE tile-row ty; x_origin = the map's column 0 in input

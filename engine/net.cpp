@@ -80,7 +80,10 @@ Net::Net(std::shared_ptr<const Model> model, const NetOptions& o) : impl_(std::m
   if (o.segment_bytes < NetOptions::kMinSegmentBytes)
     throw std::invalid_argument("segment_bytes must be at least " +
                                 std::to_string(NetOptions::kMinSegmentBytes / 1024) + " KiB");
-  d.kernels = select_kernels(o.executor == Executor::Reference ? Isa::Scalar : o.isa);
+  if (o.executor == Executor::Reference || o.device == Device::OpenCL)
+    d.kernels = select_kernels(o.executor == Executor::Reference ? Isa::Scalar : o.isa);
+  else
+    d.kernels = select_kernels(o.isa, o.precision);
   d.plan = make_plan(m, w, h);
   for (const ConvStep& s : d.plan.steps) d.macs.push_back(conv_macs(d.plan, s));
   d.inputs.resize(o.batch);
@@ -230,6 +233,7 @@ int Net::output_height() const { return impl_->plan.height[impl_->plan.output_te
 int Net::output_channels() const { return impl_->plan.channels[impl_->plan.output_tensor]; }
 Isa Net::isa() const { return impl_->kernels.isa; }
 Executor Net::executor() const { return impl_->opt.executor; }
+Precision Net::precision() const { return impl_->exec ? impl_->kernels.precision : Precision::Float32; }
 RingStorage Net::rings() const { return impl_->exec ? impl_->exec->rings() : RingStorage::Float; }
 size_t Net::working_set_bytes() const {
 #ifdef BTY_HAVE_OPENCL

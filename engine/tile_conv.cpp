@@ -1,5 +1,6 @@
 // Prepares convs for the TILE kernels and converts between planar rows and TILE tile-rows.
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -13,11 +14,63 @@ const char* to_string(ConvKind k) {
     case ConvKind::Patch: return "patch";
     case ConvKind::Winograd: return "winograd";
     case ConvKind::Pixels: return "pixels";
+    case ConvKind::AmxBf16: return "amx-bf16";
   }
   return "?";
 }
 
+uint16_t float_to_bf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return uint16_t((u >> 16) | 0x40);  // NaN stays a (quiet) NaN
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return uint16_t(u >> 16);
+}
+
+float bf16_to_float(uint16_t h) {
+  const uint32_t u = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+namespace {
+// ConvKind::AmxBf16's weights (kernels.h, TileConv::amx_b): per tap row ky, K = kx * cin8 + the channel's place in
+// the bf16 pixel (sources' groups in order, 8 lanes each), as B tiles of 32 K x 16 outputs in VNNI pairs.
+void pack_amx(const ConvStep& s, TileConv& c) {
+  int cin8 = 0;
+  for (const ConvSource& cs : s.sources) cin8 += TileGeom(1, 1, cs.channels).groups * kGroup;
+  c.amx_cin8 = cin8;
+  c.amx_kblocks = (3 * cin8 + 31) / 32;
+  c.amx_ntiles = (s.out_channels + 15) / 16;
+  const int kb = c.amx_kblocks, nt = c.amx_ntiles, parts = c.amx_parts;
+  c.amx_b.assign(size_t(3) * kb * parts * nt * 512, 0);
+  c.amx_bias.assign(size_t(nt) * 16, 0.0f);
+  for (int co = 0; co < s.out_channels; ++co) c.amx_bias[size_t(co)] = s.bias[co];
+  for (int ky = 0; ky < 3; ++ky)
+    for (int kx = 0; kx < 3; ++kx) {
+      int q0 = 0;  // the source's first place in the bf16 pixel
+      for (const ConvSource& cs : s.sources) {
+        for (int ci = 0; ci < cs.channels; ++ci) {
+          const int k = kx * cin8 + q0 + ci, b = k / 32, pair = (k % 32) / 2, half = k % 2;
+          for (int co = 0; co < s.out_channels; ++co) {
+            float w = s.weights[(size_t(co) * s.in_channels + cs.channel_offset + ci) * 9 + ky * 3 + kx];
+            for (int part = 0; part < parts; ++part) {  // hi, then lo = what hi leaves
+              const uint16_t h = float_to_bf16(w);
+              c.amx_b[(((size_t(ky * kb + b) * parts + part) * nt + co / 16) * 16 + pair) * 32 + (co % 16) * 2 + half] =
+                  h;
+              w -= bf16_to_float(h);
+            }
+          }
+        }
+        q0 += TileGeom(1, 1, cs.channels).groups * kGroup;
+      }
+    }
+}
+}  // namespace
+
 bool conv_kind_applies(const ConvStep& s, ConvKind k) { return k != ConvKind::Winograd || s.stride == 1; }
+// (AmxBf16 applies to every conv; whether a table has it is Kernels::precision.)
 
 // Where each kind pays with 8-lane kernels (docs/engine.md, measured per layer with `bty-bench --kernels`):
 // Winograd for stride-1 convs with >= 8 inputs and several output groups (the 8->28 head included: 1.2-2x direct),
@@ -34,8 +87,9 @@ TileConv make_tile_conv(const Plan& p, const ConvStep& s, const Kernels& k, bool
   return make_tile_conv(p, s, winograd, &kind);
 }
 
-TileConv make_tile_conv(const Plan& p, const ConvStep& s, bool winograd, const ConvKind* force) {
+TileConv make_tile_conv(const Plan& p, const ConvStep& s, bool winograd, const ConvKind* force, int amx_parts) {
   TileConv c;
+  c.amx_parts = amx_parts;
   c.step = &s;
   c.out = TileGeom(p.width[s.tensor], p.height[s.tensor], s.out_channels);
   c.in_w = c.out.width * s.stride;
@@ -78,6 +132,7 @@ TileConv make_tile_conv(const Plan& p, const ConvStep& s, bool winograd, const C
   c.kind = force ? *force : choose_kind_ymm(s, winograd);
   if (!conv_kind_applies(s, c.kind))
     throw std::invalid_argument(std::string("conv kind ") + to_string(c.kind) + " needs stride 1");
+  if (c.kind == ConvKind::AmxBf16) pack_amx(s, c);
   // Winograd F(2x2, 3x3) weights U = G g G^T, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
   if (c.kind == ConvKind::Winograd) {
     c.wino.assign(size_t(groups) * 16 * s.in_channels * kGroup, 0.0f);

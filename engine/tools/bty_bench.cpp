@@ -168,7 +168,7 @@ int main(int argc, char** argv) {
     auto med = [](const std::vector<double>& v) { return v.empty() ? 0.0 : median(v); };
     j.begin_object();
     j.key("executor").value(bty::to_string(net.executor())).key("isa").value(bty::to_string(net.isa()));
-    j.key("rings").value(bty::to_string(net.rings()));
+    j.key("rings").value(bty::to_string(net.rings())).key("precision").value(bty::to_string(net.precision()));
     j.key("winograd").value(o.winograd).key("threads").value(o.threads);
     j.key("width").value(net.input_width()).key("height").value(net.input_height()).key("macs").value(total_macs);
     j.key("median_ms").value(med(ms)).key("times_ms").begin_array();

@@ -52,6 +52,7 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
   }
   std::vector<std::string> rows;
   std::vector<double> gmacs;  // per conv row
+  std::vector<bool> on_amx;   // per conv row: % of the AMX-BF16 peak instead of the FMA peak
   for (const ConvStep& s : plan.steps) {
     const int64_t macs = conv_macs(plan, s);
     std::string shape = "conv3x3/s" + std::to_string(s.stride) + " " + std::to_string(s.in_channels) + "->" +
@@ -61,10 +62,23 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
       if ((isa == Isa::Scalar && !scalar) || (only != Isa::Auto && isa != only)) continue;
       const Kernels k = select_kernels(isa);
       const ConvKind chosen = k.choose(s, true);
-      for (int kind = 0; kind < kConvKinds; ++kind) {
-        const ConvKind ck = ConvKind(kind);
+      // The fp32 kinds; at AVX-512 also the AMX-BF16 conv where the CPU has it (its % is of the AMX peak).
+      // AMX twice: the table's split weights (kAmxWeightParts) and plain bf16 weights (1 part).
+      struct Run {
+        const Kernels* kt;
+        ConvKind ck;
+        int parts;
+      };
+      std::vector<Run> runs;
+      for (int kind = 0; kind < kFloatConvKinds; ++kind) runs.push_back({&k, ConvKind(kind), kAmxWeightParts});
+      const Kernels amx = isa == Isa::Avx512 && amx_bf16_available() ? select_kernels(isa, Precision::Bf16) : Kernels{};
+      if (amx.precision == Precision::Bf16) {
+        runs.push_back({&amx, ConvKind::AmxBf16, kAmxWeightParts});
+        if (kAmxWeightParts != 1) runs.push_back({&amx, ConvKind::AmxBf16, 1});
+      }
+      for (const auto& [kt, ck, parts] : runs) {
         if (!conv_kind_applies(s, ck)) continue;
-        const TileConv c = make_tile_conv(plan, s, true, &ck);
+        const TileConv c = make_tile_conv(plan, s, true, &ck, parts);
         float* dst = maps[s.tensor].data();
         auto layer = [&] {
           RowWindow win[8];
@@ -76,16 +90,22 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
               for (int q = 0; q < count; ++q)
                 win[si].rows[q] = maps[s.sources[si].tensor].data() + c.src[si].geom.row_floats * (first + q);
             }
-            k.conv[kind](c, ty, 0, kTile, 0, c.out.tiles_x, win, dst + c.out.row_floats * ty);
+            kt->conv_row(c, ty, 0, kTile, 0, c.out.tiles_x, win, dst + c.out.row_floats * ty);
           }
         };
         const double t = seconds_of(layer, reps);
         const double g = macs / t / 1e9;
         char line[256];
-        std::snprintf(line, sizeof line, "| %d | %s | %s | %s%s | %.3f | %.1f | ", s.layer, shape.c_str(),
-                      to_string(isa), to_string(ck), ck == chosen ? " (chosen)" : "", t * 1e3, g);
+        const bool picked = (kt == &amx ? amx.choose(s, true) : chosen) == ck && parts == kAmxWeightParts;
+        std::snprintf(line, sizeof line, "| %d | %s | %s | %s%s%s | %.3f | %.1f | ", s.layer, shape.c_str(),
+                      to_string(isa), to_string(ck),
+                      ck != ConvKind::AmxBf16 ? ""
+                      : parts == 1            ? " (bf16 weights)"
+                                              : " (hi+lo weights)",
+                      picked ? " (chosen)" : "", t * 1e3, g);
         rows.push_back(line);
         gmacs.push_back(g);
+        on_amx.push_back(ck == ConvKind::AmxBf16);
       }
     }
   }
@@ -127,7 +147,16 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
     rows.push_back(line);
   }
   const double peak1 = peak_fma_gflops(1, kBenchFmaProbe), peak = std::max(peak0, peak1);
-  for (size_t i = 0; i < gmacs.size(); ++i) rows[i] += std::to_string(int(200 * gmacs[i] / peak + 0.5)) + "% |";
+  const double amx_peak = amx_bf16_available() ? peak_gflops(PeakOp::AmxBf16, 1, kBenchFmaProbe) : 0;
+  for (size_t i = 0; i < gmacs.size(); ++i) {
+    char pc[32];
+    if (on_amx[i])
+      std::snprintf(pc, sizeof pc, "%.1f%% of AMX |", 200 * gmacs[i] / amx_peak);
+    else
+      std::snprintf(pc, sizeof pc, "%d%% |", int(200 * gmacs[i] / peak + 0.5));
+    rows[i] += pc;
+  }
+  if (amx_peak > 0) std::printf("AMX-BF16 peak (1 thread, same process): %.0f GFLOP/s\n", amx_peak);
   std::printf(
       "FP32 FMA peak (1 thread, same process): %.1f GFLOP/s before, %.1f after; %% of peak uses the "
       "higher.\n\n| layer | op | level | kind | ms (min of %d) | GMAC/s | %% peak |\n|---|---|---|---|---|---|---|\n",

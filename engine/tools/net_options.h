@@ -16,6 +16,7 @@ struct NetArgs {
   int batch = 1;
   bool cl_layer_times = false;
   std::string rings = to_string(NetOptions{}.rings);
+  std::string precision = to_string(NetOptions{}.precision);
 
   void add_to(cli::Options& o) {
     o.choice("executor", 0, &executor, {"reference", "layered", "pipeline"}, "executor");
@@ -34,6 +35,8 @@ struct NetArgs {
     o.choice("cl-output", 0, &cl_output, {"float", "half", "blend"},
              "OpenCL output download precision (blend: what a blending consumer such as the element uses)");
     o.choice("rings", 0, &rings, {"auto", "float", "half"}, "pipeline executor's intermediate row storage");
+    o.choice("precision", 0, &precision, {"auto", "fp32", "bf16"},
+             "CPU conv arithmetic (bf16: AMX-BF16 tiles where they pay; an error without AMX)");
   }
 
   NetOptions options() const {
@@ -54,6 +57,7 @@ struct NetArgs {
     o.cl_layer_times = cl_layer_times;
     o.cl_output = cl_output == "half" ? ClOutput::Half : cl_output == "blend" ? kBlendClOutput : ClOutput::Float;
     o.rings = rings == "half" ? RingStorage::Half : rings == "float" ? RingStorage::Float : RingStorage::Auto;
+    o.precision = precision == "bf16" ? Precision::Bf16 : precision == "fp32" ? Precision::Float32 : Precision::Auto;
     return o;
   }
 };

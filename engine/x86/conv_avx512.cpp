@@ -6,6 +6,7 @@
 
 #include "../kernels.h"
 #include "ymm_traits.h"
+#include "zmm_math.h"
 
 namespace bty {
 namespace {
@@ -79,31 +80,7 @@ struct ZmmP {
   static T bias(float b) { return _mm512_set1_ps(b); }
   static T fma_bcast(T x, const float* w, T acc) { return _mm512_fmadd_ps(x, _mm512_set1_ps(*w), acc); }
   static T relu(T a) { return _mm512_max_ps(a, _mm512_setzero_ps()); }
-  // As YmmV::tanh (same constants, same error), 16 lanes.
-  static T exp_neg(T x) {
-    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
-    T n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    T r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145752f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860677e-6f), r);
-    T p = _mm512_set1_ps(1.0f / 720);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
-  }
-  static T tanh(T x) {
-    const __m512i sign = _mm512_set1_epi32(int(0x80000000u));
-    const __m512i xi = _mm512_castps_si512(x);
-    T ax = _mm512_castsi512_ps(_mm512_andnot_si512(sign, xi));
-    T t = exp_neg(_mm512_mul_ps(ax, _mm512_set1_ps(-2.0f)));
-    T y = _mm512_div_ps(_mm512_sub_ps(_mm512_set1_ps(1.0f), t), _mm512_add_ps(_mm512_set1_ps(1.0f), t));
-    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(y), _mm512_and_si512(xi, sign)));
-  }
+  static T tanh(T x) { return zmm::tanh(x); }  // as YmmV::tanh, 16 lanes (zmm_math.h)
   // 8 accumulators x 16 pixels -> 16 pixel vectors of 8 channels: two 8x8 transposes.
   static void to_pixels(const T* acc, float* out) {
     __m256 lo[8], hi[8];

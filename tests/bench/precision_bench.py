@@ -3,9 +3,12 @@
 decide whether a precision can pay here (bty-bench --peak: FP32 FMA ymm and zmm, bf16 dot zmm, AMX-BF16), then the pipeline
 with float and half rings (NetOptions::rings) on the shipped tiers, 1 thread, float and half alternating in the same
 run; the ratio half/float of the fastest run of each (a loaded machine slows some runs, never speeds one up) and the
-working sets. Short on purpose: the machine is shared, so the load is recorded before and after.
+working sets; then, where the CPU has AMX-BF16, NetOptions::precision fp32 vs bf16 on every tier the same way
+(per-layer AMX times: bty-bench --kernels). Short on purpose: the machine is shared, so the load is recorded before
+and after.
 
-  precision_bench.py --bty-bench B --models DIR [--tiers s,m] [--rounds N] [--reps N] [--big 896x1152] [--out DIR]
+  precision_bench.py --bty-bench B --models DIR [--tiers s,m] [--bf16-tiers s,m,l] [--parts rings,bf16] [--rounds N]
+                     [--reps N] [--big 896x1152] [--out DIR]
 Writes DIR_OUT/precision.json and DIR_OUT/precision.md.
 """
 import argparse
@@ -22,6 +25,8 @@ def main():
     p.add_argument("--bty-bench", required=True)
     p.add_argument("--models", required=True, help="the folder with beautify-{s,m,l}.bmodel")
     p.add_argument("--tiers", default="s,m")
+    p.add_argument("--bf16-tiers", default="s,m,l")
+    p.add_argument("--parts", default="rings,bf16", help="which comparisons: rings (float/half), bf16 (fp32/bf16)")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--reps", type=int, default=40)
     p.add_argument("--big", default="896x1152", help="a second, large input size (WxH; empty: none)")
@@ -32,8 +37,9 @@ def main():
     log(f"peaks 1T: fma256 {peak['peak_gflops']:.1f}, fma512 {peak['fma512_gflops']:.1f}, "
         f"bf16dot512 {peak['bf16dot512_gflops']:.1f}, amxbf16 {peak['amxbf16_gflops']:.0f} GFLOP/s")
     sizes = [None] + ([tuple(int(v) for v in a.big.split("x"))] if a.big else [])
+    parts = a.parts.split(",")
     rows = []
-    for tier in a.tiers.split(","):
+    for tier in a.tiers.split(",") if "rings" in parts else []:
         for size in sizes:
             best = {}
             for _ in range(a.rounds):
@@ -53,7 +59,23 @@ def main():
                          "float_ws_kib": f["ws"] / 1024, "half_ws_kib": h["ws"] / 1024})
             log(f"{tier.upper()} {f['width']}x{f['height']}: float {f['min_ms']:.3f} ms, half {h['min_ms']:.3f} ms "
                 f"({h['min_ms'] / f['min_ms']:.2f}x), {f['ws'] / 1024:.0f} -> {h['ws'] / 1024:.0f} KiB")
-    doc = {"peak": peak, "rows": rows, "load_before": load_before, "load_after": loadavg()}
+    bf16_rows = []
+    for tier in a.bf16_tiers.split(",") if "bf16" in parts and peak["amxbf16_gflops"] > 0 else []:
+        best = {}
+        for _ in range(a.rounds):
+            for prec in ("fp32", "bf16"):
+                j = bench(a.bty_bench, ["--model", model_path(a.models, tier), "--precision", prec, "--threads", 1,
+                                        "--reps", a.reps, "--warmup", 2])
+                ms = min(j["times_ms"])
+                if prec not in best or ms < best[prec]["min_ms"]:
+                    best[prec] = {"min_ms": ms, "width": j["width"], "height": j["height"], "macs": j["macs"]}
+        f, b = best["fp32"], best["bf16"]
+        bf16_rows.append({"tier": tier.upper(), "width": f["width"], "height": f["height"], "fp32_ms": f["min_ms"],
+                          "bf16_ms": b["min_ms"], "bf16_vs_fp32": b["min_ms"] / f["min_ms"],
+                          "bf16_gmacs": f["macs"] / b["min_ms"] / 1e6})
+        log(f"{tier.upper()} {f['width']}x{f['height']}: fp32 {f['min_ms']:.3f} ms, bf16 {b['min_ms']:.3f} ms "
+            f"({b['min_ms'] / f['min_ms']:.2f}x)")
+    doc = {"peak": peak, "rows": rows, "bf16_rows": bf16_rows, "load_before": load_before, "load_after": loadavg()}
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "precision.json"), "w") as fh:
         json.dump(doc, fh, indent=1)
@@ -61,13 +83,22 @@ def main():
           "",
           f"Peaks (GFLOP/s): FP32 FMA ymm {peak['peak_gflops']:.1f}, zmm {peak['fma512_gflops']:.1f}; "
           f"bf16 dot zmm {peak['bf16dot512_gflops']:.1f} ({peak['bf16_vs_fma512']:.2f}x the zmm FMA peak); "
-          f"AMX-BF16 tiles {peak['amxbf16_gflops']:.0f} (0: not available).",
-          "",
-          "| tier | input | float rings ms | half rings ms | half / float | working set float → half |",
-          "|---|---|---|---|---|---|"]
+          f"AMX-BF16 tiles {peak['amxbf16_gflops']:.0f} (0: not available)."]
+    if rows:
+        md += ["",
+               "| tier | input | float rings ms | half rings ms | half / float | working set float → half |",
+               "|---|---|---|---|---|---|"]
     for r in rows:
         md.append(f"| {r['tier']} | {r['width']}×{r['height']} | {r['float_ms']:.3f} | {r['half_ms']:.3f} | "
                   f"{r['half_vs_float']:.2f} | {r['float_ws_kib']:.0f} → {r['half_ws_kib']:.0f} KiB |")
+    if bf16_rows:
+        md += ["",
+               "| tier | input | fp32 ms | bf16 (AMX) ms | bf16 / fp32 | bf16 GMAC/s (% of the AMX peak) |",
+               "|---|---|---|---|---|---|"]
+        for r in bf16_rows:
+            md.append(f"| {r['tier']} | {r['width']}×{r['height']} | {r['fp32_ms']:.3f} | {r['bf16_ms']:.3f} | "
+                      f"{r['bf16_vs_fp32']:.2f} | {r['bf16_gmacs']:.0f} "
+                      f"({200 * r['bf16_gmacs'] / peak['amxbf16_gflops']:.1f} %) |")
     with open(os.path.join(a.out, "precision.md"), "w") as fh:
         fh.write("\n".join(md) + "\n")
     print("\n".join(md))

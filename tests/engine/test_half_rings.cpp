@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 
+#include "quality_bound.h"
 #include "test_util.h"
 
 namespace bty::test {
@@ -14,10 +15,6 @@ namespace {
 // Half rounding (<= 2^-11 relative per stored activation) through <= 20 layers of He-initialised random weights and
 // tanh outputs in [-1, 1]: measured <= 3.3e-3 on these random nets; stated with margin (3x).
 constexpr float kHalfTol = 1e-2f;
-constexpr double kMaxShareOverOneCode = 0.001;  // the quality bound (issue 9)
-// The alpha scales the blend's high-band term (docs/element.md): a change of 1 % of the weight is far below one code
-// value there. Measured <= 0.0055 on the shipped tiers.
-constexpr double kMaxAlphaChange = 0.01;
 
 NetOptions pipeline(int w, int h, RingStorage rings, int threads = 1, size_t segment = 512 << 10) {
   NetOptions o;
@@ -84,45 +81,6 @@ TEST(HalfRings, HalveTheRingsAndAutoPicksKAutoRings) {
   EXPECT_EQ(Net(model, layered).rings(), RingStorage::Float) << "only the pipeline has rings";
 }
 
-std::string shipped(const char* tier) {
-  const char* dir = std::getenv("BTY_MODELS");
-  return std::string(dir ? dir : "models") + "/beautify-" + tier + ".bmodel";
-}
-
-// Per output pixel (after the pixel shuffle), the delta maps' change in 8-bit code values (x output_scale), and the
-// blemish alpha's ((raw + 1) / 2, a blend weight in [0, 1]) largest change.
-struct CodeError {
-  double max_code = 0, mean_code = 0, share_over_one = 0;
-  double max_alpha = 0;
-};
-CodeError code_error(const ModelInfo& mi, int ow, int oh, const std::vector<float>& a, const std::vector<float>& b) {
-  const int s = mi.output_shuffle, maps = output_maps(mi.output_kind);
-  CodeError e;
-  size_t over = 0, values = 0, pixels = size_t(ow) * oh * s * s;
-  for (int y = 0; y < oh; ++y)
-    for (int x = 0; x < ow; ++x)
-      for (int sub = 0; sub < s * s; ++sub) {
-        bool bad = false;
-        for (int m = 0; m < maps; ++m) {
-          const size_t i = (size_t(m * s * s + sub) * oh + y) * ow + x;
-          const double d = std::fabs(double(a[i]) - double(b[i]));
-          if (mi.output_kind == OutputKind::Layers && m == kLayerAlpha) {
-            e.max_alpha = std::max(e.max_alpha, d / 2);
-            continue;
-          }
-          const double code = d * mi.output_scale;
-          e.max_code = std::max(e.max_code, code);
-          e.mean_code += code;
-          ++values;
-          bad = bad || code > 1.0;
-        }
-        over += bad;
-      }
-  e.mean_code /= double(values);
-  e.share_over_one = double(over) / double(pixels);
-  return e;
-}
-
 TEST(HalfRings, ShippedModelsHoldTheQualityBound) {
   std::mt19937 rng(23);
   for (const char* tier : {"s", "m", "l"}) {
@@ -131,15 +89,7 @@ TEST(HalfRings, ShippedModelsHoldTheQualityBound) {
     auto model = load_model(path);
     const ModelInfo& mi = info(*model);
     const int w = mi.input_width, h = mi.input_height;
-    // Two inputs: uniform noise over the normalised range, and smooth gradients with mild noise (skin-like).
-    std::vector<float> smooth(size_t(3) * w * h);
-    std::normal_distribution<float> nd(0.0f, 0.03f);
-    for (int c = 0; c < 3; ++c)
-      for (int y = 0; y < h; ++y)
-        for (int x = 0; x < w; ++x)
-          smooth[(size_t(c) * h + y) * w + x] =
-              0.6f * std::sin(0.02f * float(x + 37 * c)) * std::cos(0.015f * float(y)) + nd(rng);
-    for (const auto& [name, in] : {std::pair{"noise", random_input(rng, w, h)}, std::pair{"smooth", smooth}}) {
+    for (const auto& [name, in] : quality_inputs(rng, w, h)) {
       Net f(model, pipeline(w, h, RingStorage::Float)), hf(model, pipeline(w, h, RingStorage::Half));
       f.set_input_planar(in.data());
       hf.set_input_planar(in.data());

@@ -166,6 +166,17 @@ const char* to_string(RingStorage r);
 // machine they were measured on (2 MiB L2: the float rings of S, M and L fit or spill alike; docs/engine.md).
 constexpr RingStorage kAutoRings = RingStorage::Float;
 
+// Arithmetic of the CPU convs (Layered and Pipeline executors): Float32, or Bf16: the convs where it pays run on
+// AMX-BF16 tiles (activations and weights rounded to bf16, fp32 accumulation, bias and activation; storage stays
+// fp32), the others stay fp32 (docs/engine.md, "Reduced precision"). Bf16 on a CPU (or Isa) without AMX-BF16 is an
+// error (amx_bf16_available() says beforehand). The reference executor and OpenCL ignore it.
+enum class Precision { Auto, Float32, Bf16 };
+const char* to_string(Precision p);
+// What Auto means: Float32 (docs/engine.md has the measurement that decides it).
+constexpr Precision kAutoPrecision = Precision::Float32;
+// AMX-BF16 tiles granted by the OS and AVX512_BF16 (the AMX conv's conversions): Precision::Bf16 can run here.
+bool amx_bf16_available();
+
 struct NetOptions {
   static constexpr int kMaxThreads = 64;
   static constexpr int kMaxSide = 8192;  // largest net input width or height
@@ -188,6 +199,7 @@ struct NetOptions {
   bool cl_layer_times = false;
   ClOutput cl_output = ClOutput::Float;
   RingStorage rings = RingStorage::Auto;
+  Precision precision = Precision::Auto;
 };
 
 // Wall-time split of the last run() (OpenCL: from profiling events; CPU: all in kernels_ms).
@@ -246,7 +258,8 @@ class Net {
   int output_channels() const;
   Isa isa() const;
   Executor executor() const;
-  RingStorage rings() const;  // the pipeline's ring storage (what Auto chose); Float for the other executors
+  RingStorage rings() const;    // the pipeline's ring storage (what Auto chose); Float for the other executors
+  Precision precision() const;  // what Auto chose; Float32 for the reference and OpenCL executors
   // Peak bytes of intermediate feature-map storage this executor holds (rings or whole maps, all threads).
   size_t working_set_bytes() const;
   // Per conv layer, seconds spent in the last run() (Layered executor, and OpenCL with cl_layer_times: the kernel's
