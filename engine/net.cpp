@@ -218,7 +218,7 @@ std::string Net::device_name() const {
   if (impl_->cl) return "OpenCL: " + impl_->cl->device_name();
 #endif
   return std::string("cpu (") + to_string(impl_->opt.executor) + ", " + to_string(impl_->kernels.isa) + ", " +
-         std::to_string(impl_->opt.threads) + " threads)";
+         to_string(precision()) + ", " + std::to_string(impl_->opt.threads) + " threads)";
 }
 ClReads Net::cl_reads() const {
 #ifdef BTY_HAVE_OPENCL

@@ -35,6 +35,7 @@ enum {
   PROP_POST_MESSAGES,
   PROP_SYNCHRONOUS_DETECTION,
   PROP_DEVICE,
+  PROP_PRECISION,
 };
 
 // Every default comes from the core (settings.h), so it is written down once.
@@ -54,6 +55,9 @@ static_assert(int(bty::gst::Detection::Auto) == GST_BEAUTIFY_DETECTION_AUTO &&
 static_assert(int(bty::Device::Cpu) == GST_BEAUTIFY_DEVICE_CPU &&
               int(bty::Device::OpenCL) == GST_BEAUTIFY_DEVICE_OPENCL &&
               int(bty::Device::Auto) == GST_BEAUTIFY_DEVICE_AUTO);
+static_assert(int(bty::Precision::Auto) == GST_BEAUTIFY_PRECISION_AUTO &&
+              int(bty::Precision::Float32) == GST_BEAUTIFY_PRECISION_FP32 &&
+              int(bty::Precision::Bf16) == GST_BEAUTIFY_PRECISION_BF16);
 
 struct Private {
   std::mutex lock;
@@ -150,6 +154,22 @@ GType gst_beautify_device_get_type(void) {
   return GType(type);
 }
 
+GType gst_beautify_precision_get_type(void) {
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+      {GST_BEAUTIFY_PRECISION_AUTO, "What the engine finds best within the quality bound (today fp32 everywhere)",
+       "auto"},
+      {GST_BEAUTIFY_PRECISION_FP32, "32-bit float arithmetic", "fp32"},
+      {GST_BEAUTIFY_PRECISION_BF16,
+       "bfloat16 products on AMX tiles, fp32 sums (about half the net's time on CPUs with AMX-BF16; an error "
+       "elsewhere)",
+       "bf16"},
+      {0, NULL, NULL},
+  };
+  if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstBeautifyPrecision", values));
+  return GType(type);
+}
+
 // Neutral settings make the element a passthrough: no mapping, no writes, buffers go through untouched.
 static void gst_beautify_update_passthrough(GstBeautify* self) {
   bool passthrough;
@@ -205,6 +225,7 @@ static void gst_beautify_set_property(GObject* object, guint prop_id, const GVal
         break;
       case PROP_SYNCHRONOUS_DETECTION: s.detection = bty::gst::Detection(g_value_get_enum(value)); break;
       case PROP_DEVICE: s.device = bty::Device(g_value_get_enum(value)); break;
+      case PROP_PRECISION: s.precision = bty::Precision(g_value_get_enum(value)); break;
       default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
     }
   }
@@ -231,6 +252,7 @@ static void gst_beautify_get_property(GObject* object, guint prop_id, GValue* va
     case PROP_POST_MESSAGES: g_value_set_boolean(value, s.post_messages); break;
     case PROP_SYNCHRONOUS_DETECTION: g_value_set_enum(value, int(s.detection)); break;
     case PROP_DEVICE: g_value_set_enum(value, int(s.device)); break;
+    case PROP_PRECISION: g_value_set_enum(value, int(s.precision)); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
 }
@@ -566,6 +588,12 @@ static void gst_beautify_class_init(GstBeautifyClass* klass) {
                         "micro-benchmark finds it faster; an OpenCL failure falls back to the CPU with a warning "
                         "(applies at start; the default is $BEAUTIFY_DEVICE when set)",
                         GST_TYPE_BEAUTIFY_DEVICE, int(bty::gst::default_device()), at_start));
+  g_object_class_install_property(
+      gobject_class, PROP_PRECISION,
+      g_param_spec_enum("precision", "Precision",
+                        "Arithmetic of the beauty net on the CPU: auto = the engine's choice (fp32 today), bf16 = AMX "
+                        "tiles where the CPU has them (a start error elsewhere) (applies at start)",
+                        GST_TYPE_BEAUTIFY_PRECISION, int(defaults::precision), at_start));
   g_object_class_install_property(gobject_class, PROP_DRAW_FACES,
                                   g_param_spec_boolean("draw-faces", "Draw faces",
                                                        "Debug overlay: face boxes (green), ROIs (blue), landmarks "

@@ -38,6 +38,15 @@ typedef enum {
   GST_BEAUTIFY_DEVICE_AUTO,
 } GstBeautifyDevice;
 
+#define GST_TYPE_BEAUTIFY_PRECISION (gst_beautify_precision_get_type())
+GType gst_beautify_precision_get_type(void);
+
+typedef enum {
+  GST_BEAUTIFY_PRECISION_AUTO,
+  GST_BEAUTIFY_PRECISION_FP32,
+  GST_BEAUTIFY_PRECISION_BF16,
+} GstBeautifyPrecision;
+
 GST_ELEMENT_REGISTER_DECLARE(beautify);
 
 G_END_DECLS

@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 namespace bty::gst {
 
@@ -112,22 +113,28 @@ bool overlap(const Rect& a, const Rect& b) {
   return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 }
 
-// device=auto's choice per model file and thread count, measured once per process: the micro-benchmark builds
-// an OpenCL net and times both devices, which a restart (NULL<->PLAYING cycles, OBS scene switches) need not redo.
+// device=auto's choice per model file, thread count and precision, measured once per process: the micro-benchmark
+// builds an OpenCL net and times both devices, which a restart (NULL<->PLAYING cycles, OBS scene switches) need not
+// redo.
 Device picked_device(const std::string& path, const std::shared_ptr<const Model>& model, const NetOptions& cpu,
                      std::string& why) {
   static std::mutex mu;
-  static std::map<std::pair<std::string, int>, std::pair<Device, std::string>> picks;
+  static std::map<std::tuple<std::string, int, Precision>, std::pair<Device, std::string>> picks;
   std::lock_guard<std::mutex> lock(mu);
-  auto it = picks.find({path, cpu.threads});
+  const auto key = std::make_tuple(path, cpu.threads, cpu.precision);
+  auto it = picks.find(key);
   if (it == picks.end()) {
     std::string w;
     const Device d = pick_device(model, cpu, &w);
-    it = picks.emplace(std::make_pair(path, cpu.threads), std::make_pair(d, "device=auto: " + w)).first;
+    it = picks.emplace(key, std::make_pair(d, "device=auto: " + w)).first;
   }
   why = it->second.second;
   return it->second.first;
 }
+
+// precision=auto: bf16 where the CPU has AMX-BF16 (the quality bound holds on real faces with the shipped nets:
+// test Element.Bf16PrecisionHoldsTheQualityBoundOnRealFaces; about half the net's time), else fp32.
+Precision auto_precision() { return amx_bf16_available() ? Precision::Bf16 : Precision::Float32; }
 
 std::string fallback_warning(const std::string& why) {
   return "OpenCL failed, the beauty net runs on the CPU from now on: " + why;
@@ -157,9 +164,16 @@ Rect face_net_area(const face::Landmarks& p, const ModelInfo& mi, int net_w, int
   return blend::net_area(crop, net_w * par_d, net_h * par_n, frame_w, frame_h);
 }
 
-Retoucher::Retoucher(const StartConfig& c) : detection_(c.detection), threads_(c.threads) {
+Retoucher::Retoucher(const StartConfig& c) : detection_(c.detection) {
   if (c.threads < 1 || c.threads > 64)
     throw ConfigError(ConfigError::Kind::Settings, "threads must be 1..64 (0 picks the number of CPUs)");
+  if (c.precision == Precision::Bf16 && !amx_bf16_available())
+    throw ConfigError(ConfigError::Kind::Settings,
+                      "precision=bf16 needs a CPU with AMX-BF16 (Intel Xeon of the Sapphire Rapids generation or "
+                      "newer, on a Linux kernel that grants AMX state), and this one has none; set precision=auto or "
+                      "precision=fp32");
+  cpu_.threads = c.threads;
+  cpu_.precision = c.precision == Precision::Auto ? auto_precision() : c.precision;
   check_stage_settings(c);
   try {
     choice_ = choose_model(c.model, c.tier, c.threads);
@@ -175,17 +189,14 @@ Retoucher::Retoucher(const StartConfig& c) : detection_(c.detection), threads_(c
                            std::to_string(want) +
                            ": it is not a beautify retouch net. Set model= to a beautify .bmodel "
                            "(models/beautify-{s,m,l}.bmodel) or export the net with models/beautynet/bmodel.py");
-    NetOptions no;
-    no.threads = c.threads;
     // The CPU net serves from the first frame; an OpenCL net (device=opencl, or auto's pick) starts in the
     // background (context creation alone takes 0.2-0.3 s on NVIDIA drivers) and takes over once it is ready.
-    net_ = std::make_unique<Net>(model_, no);
+    net_ = std::make_unique<Net>(model_, cpu_);
     if (c.device == Device::Cpu) {
       device_reason_ = net_->device_name() + " (device=cpu)";
     } else {
       device_reason_ = net_->device_name() + " (device=" + to_string(c.device) + ": OpenCL starting)";
-      device_start_ =
-          std::async(std::launch::async, start_device, choice_.path, model_, c.device, c.threads, c.max_faces);
+      device_start_ = std::async(std::launch::async, start_device, choice_.path, model_, c.device, cpu_, c.max_faces);
       if (c.device_start_waits) device_start_.wait();
       adopt_started_device();
     }
@@ -221,20 +232,18 @@ Retoucher::~Retoucher() {
 }
 
 Retoucher::DeviceStart Retoucher::start_device(const std::string& path, std::shared_ptr<const Model> model,
-                                               Device device, int threads, int max_faces) {
+                                               Device device, const NetOptions& cpu, int max_faces) {
   // Test hook: a slow driver (tests/gst/test_device.cpp shows the first frames do not wait for it).
   if (const char* d = std::getenv("BEAUTIFY_TEST_DEVICE_START_DELAY_MS"))
     std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(d)));
   DeviceStart r;
-  NetOptions no;
-  no.threads = threads;
   if (device == Device::Auto) {
-    device = picked_device(path, model, no, r.reason);
+    device = picked_device(path, model, cpu, r.reason);
     if (device == Device::Cpu) return r;
   } else {
     r.reason = std::string("device=") + to_string(device);
   }
-  NetOptions cl = no;
+  NetOptions cl = cpu;
   cl.device = Device::OpenCL;
   cl.batch = std::clamp(max_faces, 1, defaults::max_batch);  // more faces run in several batches
   cl.cl_output = kBlendClOutput;                             // the blend reads 8-bit precision at most
@@ -439,9 +448,9 @@ void Retoucher::retouch(const blend::Frame& f, std::vector<face::Face>& faces, c
 void Retoucher::run_nets_on_cpu(const ImageView& view, int n) {
   const int workers = pool_ && n > 1 ? std::min(n, pool_->size()) : 1;
   while (workers > 1 && face_nets_.size() < size_t(workers)) {
-    NetOptions no;
-    no.threads = 1;
-    face_nets_.push_back(std::make_unique<Net>(model_, no));
+    NetOptions one = cpu_;
+    one.threads = 1;
+    face_nets_.push_back(std::make_unique<Net>(model_, one));
   }
   auto run_net = [&](Net& net, int i) {
     FaceJob& j = jobs_[i];
@@ -488,9 +497,7 @@ void Retoucher::run_nets_on_device(const ImageView& view, int n) {
 }
 
 void Retoucher::fall_back_to_cpu(const std::string& why) {
-  NetOptions no;
-  no.threads = threads_;
-  net_ = std::make_unique<Net>(model_, no);
+  net_ = std::make_unique<Net>(model_, cpu_);
   device_warning_ = fallback_warning(why);
   device_reason_ = net_->device_name() + " (OpenCL failed on a frame)";
 }

@@ -94,16 +94,16 @@ class Retoucher {
     std::string failure;  // OpenCL failed: the fallback warning's reason
   };
   static DeviceStart start_device(const std::string& path, std::shared_ptr<const Model> model, Device device,
-                                  int threads, int max_faces);
+                                  const NetOptions& cpu, int max_faces);
   void adopt_started_device();  // takes the background start's net once it is ready (never waits)
 
   ModelChoice choice_;
   std::shared_ptr<const Model> model_;
   Detection detection_ = defaults::detection;
-  int threads_ = 1;
+  NetOptions cpu_;            // every CPU net's options (threads, precision); one-face-per-worker nets take threads 1
   std::unique_ptr<Net> net_;  // CPU: one face, all the element's threads on it; OpenCL: every face, in batches
   std::vector<std::unique_ptr<Net>> face_nets_;  // several faces: one single-thread net per worker, built lazily
-  std::unique_ptr<ThreadPool> pool_;             // several faces: the workers (threads_ of them, the caller included)
+  std::unique_ptr<ThreadPool> pool_;             // several faces: the workers (cpu_.threads, the caller included)
   std::vector<FaceJob> jobs_;
   std::string device_reason_, device_warning_;
   std::future<DeviceStart> device_start_;  // valid while the OpenCL net starts in the background

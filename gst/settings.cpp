@@ -39,6 +39,7 @@ StartConfig start_config(const Settings& s, unsigned hardware_threads) {
   c.threads = s.threads > 0 ? s.threads : int(std::clamp(hardware_threads, 1u, unsigned(defaults::max_auto_threads)));
   c.detection = s.detection;
   c.device = s.device;
+  c.precision = s.precision;
   c.max_faces = s.max_faces;
   c.min_face_size = s.min_face_size;
   c.detect_interval = s.detect_interval;

@@ -1,7 +1,7 @@
 // The element's settings: every property's default written down once (bty::gst::defaults), the one Settings struct
 // the element keeps under its lock, and the per-stage views derived from it (start_config() for what applies at
 // start, frame_settings() for what is copied per frame). No GStreamer: the GObject enums mirror Tier, Detection and
-// the engine's Device.
+// the engine's Device and Precision.
 #pragma once
 
 #include <beautify/engine.h>
@@ -29,9 +29,10 @@ constexpr int threads = 0;  // 0: one per CPU, at most max_auto_threads
 constexpr int max_auto_threads = 8;
 constexpr bool draw_faces = false, post_messages = false;
 constexpr Detection detection = Detection::Auto;
-constexpr Device device = Device::Auto;     // $BEAUTIFY_DEVICE overrides it (default_device())
-constexpr int max_batch = 16;               // faces per OpenCL net run; more run in several batches
-constexpr bool device_start_waits = false;  // $BEAUTIFY_DEVICE_START=wait|background overrides it
+constexpr Device device = Device::Auto;           // $BEAUTIFY_DEVICE overrides it (default_device())
+constexpr int max_batch = 16;                     // faces per OpenCL net run; more run in several batches
+constexpr bool device_start_waits = false;        // $BEAUTIFY_DEVICE_START=wait|background overrides it
+constexpr Precision precision = Precision::Auto;  // the CPU net's convs; auto = the engine's kAutoPrecision
 }  // namespace defaults
 
 // The device property's default: $BEAUTIFY_DEVICE (auto, cpu or opencl) when set to one of those, so a pipeline or
@@ -58,6 +59,7 @@ struct Settings {
   bool post_messages = defaults::post_messages;
   Detection detection = defaults::detection;
   Device device = default_device();
+  Precision precision = defaults::precision;
 
   // Nothing would be written, drawn or posted: the element can be a passthrough.
   bool passthrough() const {
@@ -77,6 +79,7 @@ struct StartConfig {
   Detection detection = defaults::detection;
   Device device = defaults::device;  // the net's; OpenCL (chosen or picked) falls back to the CPU on failure
   bool device_start_waits = defaults::device_start_waits;
+  Precision precision = defaults::precision;  // bf16 where the CPU has no AMX-BF16 is a start error
   int max_faces = defaults::max_faces, min_face_size = defaults::min_face_size,
       detect_interval = defaults::detect_interval;
 };

@@ -5,7 +5,7 @@ BEAUTIFY_APT_PACKAGES=(
   meson ninja-build pkg-config g++ clang libclang-rt-14-dev googletest libgtest-dev
   libeigen3-dev libdlib-dev libdlib-data libpng-dev libjpeg-dev liblapack-dev libblas-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
-  gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
   python3 python3-numpy python3-venv python3-torch python3-pil python3-gi gir1.2-gstreamer-1.0 gcc
   libjson-glib-dev zlib1g-dev clang-format cppcheck

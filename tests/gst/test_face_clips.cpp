@@ -53,8 +53,9 @@ Clip decode(const std::string& path, int n) {
   GstElement* sink = gst_bin_get_by_name(GST_BIN(pipe), "out");
   gst_element_set_state(pipe, GST_STATE_PLAYING);
   while (int(c.frames.size()) < n) {
-    GstSample* s = gst_app_sink_pull_sample(GST_APP_SINK(sink));
-    if (!s) break;  // end of stream or error
+    // Bounded wait: a pipeline that fails (no decoder for the clip) posts an error and never reaches end of stream.
+    GstSample* s = gst_app_sink_try_pull_sample(GST_APP_SINK(sink), 10 * GST_SECOND);
+    if (!s) break;  // end of stream, error or stall
     GstVideoInfo info;
     GstMapInfo map;
     GstBuffer* buf = gst_sample_get_buffer(s);
