@@ -361,6 +361,19 @@ def main():
         title = "%s (%d %s, %d reference faces)" % (kind, s["images"], "photos" if kind == "photos" else "frames",
                                                     s["faces"])
         md += ["", table(s["counts"], s["unmatched"], s["extra"], title)]
+    # Finer: by 10-degree yaw steps, faces at least min_face_size wide, photos and clips together.
+    by_yaw = {}
+    for im in per_image:
+        for i, r in enumerate(im["reference"]):
+            if r["box"][2] >= a.min_face:
+                c = by_yaw.setdefault(min(60, int(r["yaw"] // 10) * 10), [0, 0])
+                c[0] += str(i) in im["matched"]
+                c[1] += 1
+    result["by_yaw_at_least_min_face"] = [{"yaw_from": y, "found": f, "total": n} for y, (f, n) in sorted(by_yaw.items())]
+    md += ["", "| estimated \\|yaw\\| (faces >= %d px, photos + clips) | %s |" % (
+        a.min_face, " | ".join("%d-%d°" % (y, y + 10) if y < 60 else "60°+" for y in sorted(by_yaw))),
+           "|---|" + "---|" * len(by_yaw),
+           "| found | %s |" % " | ".join("%d/%d" % tuple(by_yaw[y]) for y in sorted(by_yaw))]
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, base + ".json"), "w") as f:
         json.dump(result, f, indent=1)
