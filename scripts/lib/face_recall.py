@@ -73,6 +73,11 @@ def pose_bucket(yaw):
     return 0 if yaw < 20 else (1 if yaw <= 50 else 2)
 
 
+def inside(box, point):
+    x, y, w, h = box
+    return x <= point[0] <= x + w and y <= point[1] <= y + h
+
+
 def iou(a, b):
     ax, ay, aw, ah = a
     bx, by, bw, bh = b
@@ -116,7 +121,7 @@ class Reference:
         for p in prof:
             cx, cy = p[0] + p[2] / 2, p[1] + p[3] / 2
             near = [f["box"] for f in ref] + extra
-            if any(iou(p, b) > 0.2 or (b[0] <= cx <= b[0] + b[2] and b[1] <= cy <= b[1] + b[3]) for b in near):
+            if any(iou(p, b) > 0.2 or inside(b, (cx, cy)) for b in near):
                 continue
             extra.append(p)
         return ref, extra
@@ -315,13 +320,12 @@ def main():
                 if k in matched:
                     continue
                 # An extra (profile) reference explains it: count it there, not as unmatched.
-                hit = [e for e in extra if e[0] <= o["centre"][0] <= e[0] + e[2] and e[1] <= o["centre"][1] <= e[1] + e[3]]
-                if hit:
+                if any(inside(e, o["centre"]) for e in extra):
                     continue
                 b = size_bucket(o["size"])
                 s["unmatched"][b] = s["unmatched"].get(b, 0) + 1
             for e in extra:
-                hit = any(e[0] <= o["centre"][0] <= e[0] + e[2] and e[1] <= o["centre"][1] <= e[1] + e[3] for o in ours)
+                hit = any(inside(e, o["centre"]) for o in ours)
                 c = s["extra"].setdefault(size_bucket(e[2]), [0, 0])
                 c[0] += hit
                 c[1] += 1
@@ -356,7 +360,8 @@ def main():
             "images": s["images"], "reference_faces": s["faces"],
             "counts": [{"size": size_label(b), "pose": POSES[p], "found": f, "total": n}
                        for b, row in sorted(s["counts"].items()) for p, (f, n) in sorted(row.items())],
-            "haar_profile_only": [{"size": size_label(b), "found": f, "total": n} for b, (f, n) in sorted(s["extra"].items())],
+            "haar_profile_only": [{"size": size_label(b), "found": f, "total": n}
+                                  for b, (f, n) in sorted(s["extra"].items())],
             "ours_unmatched": [{"size": size_label(b), "count": c} for b, c in sorted(s["unmatched"].items())]}
         title = "%s (%d %s, %d reference faces)" % (kind, s["images"], "photos" if kind == "photos" else "frames",
                                                     s["faces"])
@@ -369,7 +374,8 @@ def main():
                 c = by_yaw.setdefault(min(60, int(r["yaw"] // 10) * 10), [0, 0])
                 c[0] += str(i) in im["matched"]
                 c[1] += 1
-    result["by_yaw_at_least_min_face"] = [{"yaw_from": y, "found": f, "total": n} for y, (f, n) in sorted(by_yaw.items())]
+    result["by_yaw_at_least_min_face"] = [{"yaw_from": y, "found": f, "total": n}
+                                          for y, (f, n) in sorted(by_yaw.items())]
     md += ["", "| estimated \\|yaw\\| (faces >= %d px, photos + clips) | %s |" % (
         a.min_face, " | ".join("%d-%d°" % (y, y + 10) if y < 60 else "60°+" for y in sorted(by_yaw))),
            "|---|" + "---|" * len(by_yaw),
