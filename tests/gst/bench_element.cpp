@@ -4,6 +4,7 @@
 //
 //   bench-element --picture P.png --width 1920 --height 1080 [--format I420] [--tier m | --model F] [--frames 300]
 //                 [--rounds 5] [--threads 0] [--faces-expected 1] [--detection auto|always|never]
+//                 [--precision auto|fp32|bf16]
 // (--detection always: every detection job inside the frame, so a run is deterministic: for callgrind profiles.)
 #include "element_test_util.h"
 #include "json.h"
@@ -69,7 +70,7 @@ std::vector<GstBuffer*> make_frames(const std::string& pic, const char* fmt, int
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string pic, tier = "auto", model, fmt = "I420", detection = "auto";
+  std::string pic, tier = "auto", model, fmt = "I420", detection = "auto", precision = "auto";
   int w = 1920, h = 1080, frames = 300, rounds = 5, threads = 0, warmup = 60, faces_expected = 1;
   bty::cli::Options opts("bench-element", "", "Pushes preloaded frames through beautify; prints one JSON object.");
   opts.text("picture", 0, &pic, "P.png", "the picture the frames are cut from");
@@ -84,6 +85,7 @@ int main(int argc, char** argv) {
   opts.integer("warmup", 0, &warmup, 0, 10000000, "N", "untimed frames first (at least)");
   opts.integer("faces-expected", 0, &faces_expected, 0, 64, "N", "faces the warm-up waits for");
   opts.choice("detection", 0, &detection, {"auto", "always", "never"}, "the element's synchronous-detection");
+  opts.choice("precision", 0, &precision, {"auto", "fp32", "bf16"}, "the element's precision");
   opts.require({"--picture"});
   opts.add_group(gst_init_get_option_group());
   if (!opts.parse(argc, argv)) return bty::cli::kUsageError;
@@ -104,6 +106,7 @@ int main(int argc, char** argv) {
   g_object_set(e, "post-messages", TRUE, "threads", threads, NULL);
   gst_util_set_object_arg(G_OBJECT(e), "tier", tier.c_str());
   gst_util_set_object_arg(G_OBJECT(e), "synchronous-detection", detection.c_str());
+  gst_util_set_object_arg(G_OBJECT(e), "precision", precision.c_str());
   if (!model.empty()) g_object_set(e, "model", model.c_str(), NULL);
   {
     Harnessed t(e);
