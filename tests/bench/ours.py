@@ -5,7 +5,16 @@ import numpy as np
 
 from bench_util import BtyBenchError, bty_bench_json, run_bty_bench
 
-EXECUTORS = ("reference", "layered", "pipeline")
+# Variants: an executor, and "-bf16" for the same executor with bf16 products on AMX tiles (bty-bench --precision bf16;
+# reported with its own tolerance, since it is not meant to match fp32 to 1e-3).
+EXECUTORS = ("reference", "layered", "pipeline", "pipeline-bf16")
+
+
+def _variant(executor):
+    """bty-bench arguments of a variant name."""
+    if executor.endswith("-bf16"):
+        return ["--executor", executor[:-len("-bf16")], "--precision", "bf16"]
+    return ["--executor", executor, "--precision", "fp32"]
 
 
 class Ours:
@@ -22,7 +31,7 @@ class Ours:
 
     def bench(self, model_path, width, height, threads, executor, reps, warmup):
         return self._json(["--model", model_path, "--width", width, "--height", height, "--threads", threads,
-                           "--executor", executor, "--reps", reps, "--warmup", warmup])
+                           *_variant(executor), "--reps", reps, "--warmup", warmup])
 
     def peak(self, threads):
         return self._json(["--peak", "--threads", threads])
@@ -36,7 +45,7 @@ class Ours:
         if os.path.exists(out):
             os.remove(out)
         self._run(["--model", model_path, "--width", width, "--height", height, "--threads", threads,
-                   "--executor", executor, "--input-planar", inp, "--dump-output", out])
+                   *_variant(executor), "--input-planar", inp, "--dump-output", out])
         y = np.fromfile(out, "<f4")
         if y.size != int(np.prod(out_shape)):
             raise BtyBenchError(f"{out}: {y.size} floats, expected {out_shape}")

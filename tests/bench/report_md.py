@@ -1,7 +1,8 @@
 """Renders engine.json as the markdown that goes into docs/benchmarks.md."""
 import statistics
 
-ENGINES = ["ours-reference", "ours-layered", "ours-pipeline", "onnxruntime", "openvino", "ncnn", "opencv-dnn"]
+ENGINES = ["ours-reference", "ours-layered", "ours-pipeline", "ours-pipeline-bf16", "onnxruntime", "openvino", "ncnn",
+           "opencv-dnn"]
 PEERS = ["onnxruntime", "openvino", "ncnn", "opencv-dnn"]
 KIB = 1024
 
@@ -135,7 +136,7 @@ def render(rep):
     add("Baseline: our reference executor at the tier size, our pipeline at the large size (itself checked against "
         "the reference at the tier size); outputs are tanh in [-1, 1].")
     add("")
-    cols = ["ours-reference", "ours-layered", "ours-pipeline"] + PEERS
+    cols = ["ours-reference", "ours-layered", "ours-pipeline", "ours-pipeline-bf16"] + PEERS
     add("| net | input | thr | baseline | " + " | ".join(cols) + " |")
     add("|" + "---|" * (len(cols) + 4))
     for r in rep["results"]:
@@ -222,6 +223,10 @@ def render(rep):
             if fp and pipe:
                 add(f"| pipeline 1T ≥ 1.5× fastest peer, M {_size(r)} | {fp[1] / pipe:.2f}× ({fp[0]} "
                     f"{_ms(fp[1])} ms vs {_ms(pipe)} ms) |")
+            bf = r["median_ms"].get("ours-pipeline-bf16")
+            if fp and bf:
+                add(f"| best precision (bf16 on AMX) 1T ≥ 2.5× fastest fp32 peer (issue 9), M {_size(r)} | "
+                    f"{fp[1] / bf:.2f}× ({fp[0]} {_ms(fp[1])} ms vs {_ms(bf)} ms) |")
     for r in mres:
         s1 = [l["pct_peak"] for l in r["layers"] if l.get("stride") == 1 and l.get("pct_peak")]
         if s1:
