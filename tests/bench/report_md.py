@@ -67,7 +67,7 @@ def render(rep):
     s = rep["settings"]
     add(f"{rep['date_utc']} UTC, {m['cpu']}, {m['logical_cpus']} logical CPUs, shared with other work (noisy: "
         f"{s['rounds']} alternating rounds of ~{s['round_seconds']} s per engine, medians of all reps; the round order "
-        f"rotates). Test models (seeded random weights), FP32 everywhere. Run took {rep.get('elapsed_s', '?')} s; "
+        f"rotates). Test models (seeded random weights), FP32 everywhere except the ours-pipeline-bf16 column (bf16 products on AMX tiles, fp32 sums). Run took {rep.get('elapsed_s', '?')} s; "
         f"1-minute load average {_load(rep.get('loadavg_start'))} at the start, {_load(rep.get('loadavg_end'))} at "
         f"the end (above ~0.5 other work shared the 2 cores; 2-thread figures suffer most).")
     add("")
