@@ -41,6 +41,26 @@ def chroma(x):
     return torch.cat([x[:, 2:3] - y, x[:, 0:1] - y], 1)
 
 
+# sRGB (D65) to CIE XYZ, rows X, Y, Z, each divided by the white point's (so white is 1, 1, 1).
+_XYZ = ((0.412453 / 0.950456, 0.357580 / 0.950456, 0.180423 / 0.950456),
+        (0.212671, 0.715160, 0.072169),
+        (0.019334 / 1.088754, 0.119193 / 1.088754, 0.950227 / 1.088754))
+
+
+def lab(x):
+    """CIE L*a*b* of sRGB x in [0, 1] (differentiable; as OpenCV's float conversion, which scripts/eval's ΔE uses)."""
+    lin = torch.where(x <= 0.04045, x / 12.92, ((x.clamp(min=0.04045) + 0.055) / 1.055) ** 2.4)
+    m = torch.tensor(_XYZ, dtype=x.dtype, device=x.device)
+    xyz = torch.einsum("ij,bjhw->bihw", m, lin)
+    f = torch.where(xyz > 0.008856, xyz.clamp(min=0.008856) ** (1 / 3), 7.787 * xyz + 16 / 116)
+    return torch.cat([116 * f[:, 1:2] - 16, 500 * (f[:, 0:1] - f[:, 1:2]), 200 * (f[:, 1:2] - f[:, 2:3])], 1)
+
+
+def delta_e(a, b):
+    """CIE76 ΔE per pixel [B,1,H,W] of two sRGB images."""
+    return (lab(a) - lab(b)).norm(dim=1, keepdim=True)
+
+
 def masked_mean(v, m):
     return (v * m).sum() / m.sum().clamp(min=1.0) / (v.shape[1] / m.shape[1])
 
@@ -64,9 +84,25 @@ def clean_skin(skin, bm):
 
 # Weights of the blemish-only pixel term and of its chroma part (the shipped runs 6/7; train.py takes its defaults here).
 W_BLEM, W_CHROMA = 6.0, 2.0
+# The blemish term's space: "rgb" (RGB Charbonnier plus w_chroma x the chroma's) or "lab" (Charbonnier of the CIE76
+# ΔE that scripts/eval measures, divided by LAB_SCALE: the ΔE of the synthetic blemishes is ~LAB_SCALE times their
+# RGB + chroma error, measured on training batches, so the term starts as strong as the RGB one at the same w_blem).
+BLEM_SPACE, LAB_SCALE = "rgb", 90.0
 
 
-def beauty_loss(x, out_layers, b, w_blem=W_BLEM, w_chroma=W_CHROMA, w_mean=10.0, w_tone=0.5, w_alpha=0.05):
+def blemish_term(y, t, w, space=BLEM_SPACE, w_chroma=W_CHROMA):
+    """The blemish-only pixel error: every instance weighted about equally (w), normalised by the masks' weight."""
+    wsum = w.sum().clamp(min=1.0 / 3)
+    if space == "lab":
+        e = charbonnier(delta_e(y, t), 0.1)
+        return (w * e).sum() / wsum / LAB_SCALE
+    e = charbonnier(y - t)
+    ec = charbonnier(chroma(y - t))
+    return (w * e).sum() / (3 * wsum) + w_chroma * (w * ec).sum() / (2 * wsum)
+
+
+def beauty_loss(x, out_layers, b, w_blem=W_BLEM, w_chroma=W_CHROMA, w_mean=10.0, w_tone=0.5, w_alpha=0.05,
+                blem_space=BLEM_SPACE):
     """x: input, out_layers: nets.layers(raw output), b: the batch (t, tone, bm, w, skin). Returns (total, parts).
     - blemish output vs B: Charbonnier over the whole crop plus, with weight w_blem, Charbonnier over the blemish
       masks alone with every instance weighted about equally (b["w"]); normalised by the masks' weight, not the
@@ -74,6 +110,7 @@ def beauty_loss(x, out_layers, b, w_blem=W_BLEM, w_chroma=W_CHROMA, w_mean=10.0,
       whole crop made a few-percent mask share count little against "leave the skin alone"); with weight
       w_blem x w_chroma the same over the chroma of the error alone (RGB Charbonnier let the nets fix a spot's
       lightness and leave its colour: grey-green ghosts, 0.55 of the input's chroma error left at w_chroma 0);
+      with blem_space "lab" the blemish term is the ΔE scripts/eval measures instead (blemish_term);
       SSIM and gradients of luma, texture statistics in clean skin;
     - mean-colour penalty: per image and channel, the mean of (output - B) over clean skin must be 0 (a uniform
       lift of the skin is not retouching: it replaces the old post-hoc bias calibration);
@@ -83,10 +120,7 @@ def beauty_loss(x, out_layers, b, w_blem=W_BLEM, w_chroma=W_CHROMA, w_mean=10.0,
     skin, bm = b["skin"], b["bm"]
     y = (x + skin * db).clamp(0, 1)
     t = b["t"]
-    e = charbonnier(y - t)
-    ec = charbonnier(chroma(y - t))
-    wsum = b["w"].sum().clamp(min=1.0 / 3)
-    pix = e.mean() + w_blem * ((b["w"] * e).sum() / (3 * wsum) + w_chroma * (b["w"] * ec).sum() / (2 * wsum))
+    pix = charbonnier(y - t).mean() + w_blem * blemish_term(y, t, b["w"], blem_space, w_chroma)
     ssim = 1 - ssim_map(luma(y), luma(t)).mean()
     gy, gt = grads(y), grads(t)
     grad = sum((a - c).abs().mean() for a, c in zip(gy, gt))

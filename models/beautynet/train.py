@@ -80,6 +80,12 @@ def validate(net, vb_by_tier, tier):
             c_in = float((losses.chroma(b["x"] - b["t"]).norm(dim=1, keepdim=True) * m).sum())
             c_out = float((losses.chroma(y - b["t"]).norm(dim=1, keepdim=True) * m).sum())
             res["chroma_left_" + key] = round(c_out / max(c_in, 1e-9), 4)
+            # as scripts/eval measures them (before its frame-resolution spot step): pooled ΔE removal, a*b* left
+            dl_in, dl_out = losses.lab(b["x"]) - losses.lab(b["t"]), losses.lab(y) - losses.lab(b["t"])
+            de_in, de_out = (float((d.norm(dim=1, keepdim=True) * m).sum()) for d in (dl_in, dl_out))
+            ab_in, ab_out = (float((d[:, 1:].norm(dim=1, keepdim=True) * m).sum()) for d in (dl_in, dl_out))
+            res["de_removal_" + key] = round(1 - de_out / max(de_in, 1e-9), 4)
+            res["ab_left_" + key] = round(ab_out / max(ab_in, 1e-9), 4)
         # flicker of the retouch layer (blemish + tone at the element's default) between the face and the face
         # moved sub-pixel with new noise: share of the layer that changed beyond the move
         l2 = nets.layers(net(nets.to_net(b["x2"])))
@@ -176,7 +182,8 @@ def run(a, log=print):
                 pg["lr"] = lr
             t.net.train()
             out = nets.layers(t.net(nets.to_net(b["x"])))
-            loss, parts, y = losses.beauty_loss(b["x"], out, b, w_blem=a.w_blem, w_chroma=a.w_chroma)
+            loss, parts, y = losses.beauty_loss(b["x"], out, b, w_blem=a.w_blem, w_chroma=a.w_chroma,
+                                                blem_space=a.blem_space)
             if a.w_temp > 0:
                 tl = losses.temporal_loss(out, nets.layers(t.net(nets.to_net(b["x2"]))), b)
                 loss = loss + a.w_temp * tl
@@ -255,6 +262,8 @@ def parser():
     p.add_argument("--synth-chunk", type=int, default=4, help="batches synthesised per call (same data, fewer launches)")
     p.add_argument("--w-blem", type=float, default=losses.W_BLEM, help="weight of the blemish-only pixel term (losses.py)")
     p.add_argument("--w-chroma", type=float, default=losses.W_CHROMA, help="weight of its chroma part, relative (losses.py)")
+    p.add_argument("--blem-space", choices=("rgb", "lab"), default=losses.BLEM_SPACE,
+                   help="the blemish term's error: RGB + chroma, or the ΔE scripts/eval measures (losses.py)")
     p.add_argument("--w-temp", type=float, default=losses.W_TEMP, help="weight of the temporal-consistency term "
                    "(losses.temporal_loss; 0: off, one forward pass per step fewer)")
     p.add_argument("--steps", type=int, default=12000,
