@@ -173,12 +173,14 @@ void fill_kernels_amx(Kernels& k);                           // on top of the AV
 uint16_t float_to_bf16(float f);
 float bf16_to_float(uint16_t h);
 
-// TILE tile-row -> planar CHW: columns [x_from, x_to) of the map go to out columns x + x_shift.
-// Input rows -> pixel rows [y0, y1) of tiles [tx0, tx1) of TILE tile-row ty; x_origin = the map's column 0 in input
-// coordinates.
+// Input rows -> pixel rows [y0, y1) of tiles [tx0, tx1) of TILE tile-row ty; (x_origin, y_origin) = the map's pixel
+// (0, 0) in input coordinates.
 void write_input_tile_row(const Kernels& k, const InputSource& in, const TileGeom& g, int ty, int y0, int y1,
-                          int x_origin, int tx0, int tx1, float* dst);
+                          int x_origin, int y_origin, int tx0, int tx1, float* dst);
+// TILE tile-row -> planar CHW: columns [x_from, x_to) and rows [y_from, y_to) of the map go to out column x + x_shift,
+// row y + y_shift.
 void read_output_tile_row(const Kernels& k, const TileGeom& g, const float* row, int ty, int x_from, int x_to,
-                          int x_shift, std::vector<float>& out, int out_w, int out_h);
+                          int x_shift, int y_from, int y_to, int y_shift, std::vector<float>& out, int out_w,
+                          int out_h);
 
 }  // namespace bty

@@ -1,8 +1,12 @@
 // The super-pipeline: every materialised tensor lives in a ring of tile-rows, and a precomputed schedule runs
 // whichever stage has its input rows ready, deepest first, so rows are consumed as soon as they exist and the
 // intermediates stay in cache. Wide inputs are cut into vertical Segments (strips with a halo as wide as the net's
-// receptive field) so the rings of one strip fit the per-thread L2 budget at any input size. Both threads work on
-// the same step (each takes half of the tile-row), so small inputs parallelise without halo overhead.
+// receptive field) so the rings of one strip fit the per-thread L2 budget at any input size.
+//
+// Threads: when the frame is tall enough, it is cut into horizontal Bands, one per thread, each with its own rings
+// and a halo of rows above and below (the same contamination radius as the strips' columns): the threads then never
+// synchronise inside a frame and every ring stays in its own core's L2. Otherwise (small inputs, where the halo would
+// cost more than it saves) all threads work on the same step, each on half of the tile-row.
 //
 // Half rings (RingStorage::Half): the rings hold IEEE halves. A step runs in column chunks of a few tiles, each in a
 // small per-thread float scratch: the source tiles the chunk's taps reach (plus a margin) are converted in, the fp32
@@ -20,9 +24,12 @@
 namespace bty {
 namespace {
 
-// One strip width: its plan, convs and the replayable schedule. Stage 0 writes the input, stage k+1 runs step k.
+// One strip size (width x band height): its plan, convs and the replayable schedule. Stage 0 writes the input,
+// stage k+1 runs step k.
 struct Strip {
   Plan plan;
+  std::vector<int> order;      // the schedule: stage per step
+  std::vector<int> slots;      // per stage: ring slots (peak live tile-rows)
   std::vector<TileConv> convs;
   std::vector<TileGeom> geom;  // per stage
   std::vector<int> chunk;      // per stage: output tiles per column chunk (half rings)
@@ -36,23 +43,26 @@ class PipelineExecutor final : public ExecutorImpl {
       : full_(full), k_(k), pool_(pool), winograd_(winograd) {
     down_ = 1;
     for (const ConvStep& s : full.steps) down_ = std::max(down_, full.width[0] / full.width[s.tensor]);
-    const int W = full.width[0];
-    const int out_scale = W / full.width[full.output_tensor];
+    const int W = full.width[0], H = full.height[0];
+    scale_ = W / full.width[full.output_tensor];
     stages_ = int(full.steps.size()) + 1;
     tensor_of_.push_back(0);
     for (const ConvStep& s : full.steps) tensor_of_.push_back(s.tensor);
     producer_.resize(stages_);
     for (int st = 1; st < stages_; ++st)
       for (const ConvSource& src : full.steps[st - 1].sources) producer_[st].push_back(stage_of(src.tensor));
-    // Schedule and ring sizes depend only on heights, so one simulation on the full plan serves every strip.
-    Strip probe = make_strip(W);
-    simulate(probe);
     halo_ = halo(full);
-
-    // Strip layout: the widest interior whose rings fit threads x budget, but never so narrow that the halo's
-    // recomputation costs more than a quarter of the work: past that, spilling to L3 is cheaper than recomputing.
-    const size_t budget = segment_bytes * size_t(pool.size());
     half_ = (rings == RingStorage::Auto ? kAutoRings : rings) == RingStorage::Half;
+
+    // Bands: one per thread, each interior rounded to the downsampling factor (every band's stride-2 grids line up
+    // with the full frame's), when the interior is at least kBandHalos halos tall; else one band whose steps the
+    // threads share.
+    const int threads = pool.size();
+    const int band = (H + threads - 1) / threads, band_interior = (band + down_ - 1) / down_ * down_;
+    const bool banded = threads > 1 && band_interior >= kBandHalos * halo_ && band_interior < H;
+    bands_ = cut(H, banded ? band_interior : H, scale_);
+    step_threads_ = banded ? 1 : threads;
+
     // A one-tile chunk reads <= 4 tiles of each of its source rows (stride 2 and the margin).
     for (const ConvStep& st : full.steps) {
       size_t f = size_t(TileGeom(8, 8, st.out_channels).groups) * kGroupFloats;
@@ -60,11 +70,20 @@ class PipelineExecutor final : public ExecutorImpl {
         f += 3 * 4 * size_t(TileGeom(8, 8, full.channels[src.tensor]).groups) * kGroupFloats;
       chunk_scratch_floats_ = std::max(chunk_scratch_floats_, f);
     }
+    // Schedule and ring sizes depend only on heights: the tallest band's serve the strip layout.
+    int tallest = 0;
+    for (const Range& b : bands_) tallest = std::max(tallest, b.in1 - b.in0);
+    const std::vector<int> slots = make_strip(W, tallest).slots;
+
+    // Strip layout: the widest interior whose rings fit the budget of the threads that share them, but never so narrow
+    // that the halo's recomputation costs more than a quarter of the work: past that, spilling to L3 is cheaper than
+    // recomputing.
+    const size_t budget = segment_bytes * size_t(step_threads_);
     int interior = W;
-    if (ring_bytes(W, half_) > budget) {
+    if (ring_bytes(W, tallest, slots) > budget) {
       int fit = down_;
       for (int w = W - down_; w >= down_; w -= down_)
-        if (ring_bytes(std::min(W, w + 2 * halo_), half_) <= budget) {
+        if (ring_bytes(std::min(W, w + 2 * halo_), tallest, slots) <= budget) {
           fit = w;
           break;
         }
@@ -72,56 +91,84 @@ class PipelineExecutor final : public ExecutorImpl {
       int n = (W + interior - 1) / interior;
       interior = ((W + n - 1) / n + down_ - 1) / down_ * down_;
     }
-    for (int a = 0; a < W; a += interior) {
-      int b = std::min(W, a + interior);
-      Segment sg;
-      sg.in0 = std::max(0, a - halo_);
-      sg.in1 = std::min(W, b + halo_);
-      sg.out0 = a / out_scale;
-      sg.out1 = b / out_scale;
-      int w = sg.in1 - sg.in0;
-      if (!strips_.count(w)) strips_.emplace(w, make_strip(w));
-      sg.strip = &strips_.at(w);
-      segments_.push_back(sg);
+    segments_ = cut(W, interior, scale_);
+    for (const Range& sg : segments_)
+      for (const Range& b : bands_) {
+        const std::pair<int, int> wh(sg.in1 - sg.in0, b.in1 - b.in0);
+        if (!strips_.count(wh)) strips_.emplace(wh, make_strip(wh.first, wh.second));
+      }
+
+    // Every band's rings hold the largest strip it runs. Half: the output stage has no consumer (its rows are read
+    // back from the scratch, unrounded), and the chunks' scratch is at most the bound the strips were laid out with.
+    size_t elems = 0;
+    for (const Range& b : bands_) {
+      std::vector<size_t> n(stages_ - (half_ ? 1 : 0), 0);
+      for (const Range& sg : segments_) {
+        const Strip& s = strip(sg, b);
+        for (size_t st = 0; st < n.size(); ++st) n[st] = std::max(n[st], s.geom[st].row_floats * s.slots[st]);
+      }
+      if (half_) {
+        hrings_.emplace_back(n.size());
+        for (size_t st = 0; st < n.size(); ++st) hrings_.back()[st].assign(n[st], 0);
+      } else {
+        rings_.emplace_back(n.size());
+        for (size_t st = 0; st < n.size(); ++st) rings_.back()[st].assign(n[st], 0.0f);
+      }
+      for (size_t v : n) elems += v;
     }
-    int widest = 0;
-    for (const Segment& s : segments_) widest = std::max(widest, s.in1 - s.in0);
-    const Strip& ws = strips_.at(widest);
     if (half_) {
-      // The output stage has no consumer: its rows are read back from the scratch, unrounded.
-      hrings_.resize(stages_);
-      for (int st = 0; st + 1 < stages_; ++st) hrings_[st].assign(ws.geom[st].row_floats * slots_[st], 0);
-      // The scratch the chunks use: at most the bound the strips were laid out with.
       size_t used = 0;
-      for (const auto& [w, st] : strips_) used = std::max(used, st.scratch_floats);
+      for (const auto& [wh, st] : strips_) used = std::max(used, st.scratch_floats);
       chunk_scratch_floats_ = used;
-    } else {
-      rings_.resize(stages_);
-      for (int st = 0; st < stages_; ++st) rings_[st].assign(ws.geom[st].row_floats * slots_[st], 0.0f);
     }
-    bytes_ = ring_bytes(widest, half_);
+    bytes_ = half_ ? elems * sizeof(uint16_t) + size_t(threads) * chunk_scratch_floats_ * sizeof(float)
+                   : elems * sizeof(float);
   }
 
   void run(const InputSource& in, std::vector<float>& out) override {
     const int ot = full_.output_tensor;
     const int OW = full_.width[ot], OH = full_.height[ot];
     out.assign(size_t(full_.channels[ot]) * OW * OH, 0.0f);
-    for (const Segment& sg : segments_) run_segment(in, sg, out, OW, OH);
+    if (bands_.size() == 1) {
+      for (const Range& sg : segments_) run_segment(in, sg, bands_[0], 0, true, out, OW, OH);
+      return;
+    }
+    // One band per share: a thread runs its band's strips alone (a descheduled worker's band is taken by the caller).
+    pool_.run(int(bands_.size()), [&](int a, int b) {
+      for (int i = a; i < b; ++i)
+        for (const Range& sg : segments_) run_segment(in, sg, bands_[size_t(i)], i, false, out, OW, OH);
+    });
   }
 
   size_t working_set_bytes() const override { return bytes_; }
   RingStorage rings() const override { return half_ ? RingStorage::Half : RingStorage::Float; }
 
  private:
-  struct Segment {
-    int in0, in1;    // input columns the strip computes
-    int out0, out1;  // output columns it keeps (global)
-    const Strip* strip;
+  // A Segment's columns or a Band's rows.
+  struct Range {
+    int in0, in1;    // input columns/rows it computes
+    int out0, out1;  // output columns/rows it keeps (global)
   };
+  // A band's interior rows must outnumber its halo rows by this much: two bands then compute at most 1/kBandHalos more
+  // than one does, far less than what two threads on one step lose to waiting and to cross-core ring traffic.
+  static constexpr int kBandHalos = 2;
 
-  Strip make_strip(int width) const {
+  // [0, n) in interiors of `interior` (a multiple of down_), each widened by the halo within [0, n).
+  std::vector<Range> cut(int n, int interior, int out_scale) const {
+    std::vector<Range> r;
+    for (int a = 0; a < n; a += interior) {
+      const int b = std::min(n, a + interior);
+      r.push_back({std::max(0, a - halo_), std::min(n, b + halo_), a / out_scale, b / out_scale});
+    }
+    return r;
+  }
+  const Strip& strip(const Range& segment, const Range& band) const {
+    return strips_.at({segment.in1 - segment.in0, band.in1 - band.in0});
+  }
+
+  Strip make_strip(int width, int height) {
     Strip s;
-    s.plan = make_plan_like(width);
+    s.plan = make_plan_like(width, height);
     for (const ConvStep& st : s.plan.steps) s.convs.push_back(make_tile_conv(s.plan, st, k_, winograd_));
     s.geom.push_back(TileGeom(width, s.plan.height[0], 3));
     for (const TileConv& c : s.convs) s.geom.push_back(c.out);
@@ -134,13 +181,17 @@ class PipelineExecutor final : public ExecutorImpl {
           s.scratch_floats = std::max(s.scratch_floats, chunk_floats(c, g, t, std::min(g.tiles_x, t + s.chunk.back())));
       }
     }
+    simulate(s);
     return s;
   }
-  // The full plan re-sized to a strip width (same graph, same weights).
-  Plan make_plan_like(int width) const {
+  // The full plan re-sized to a strip (same graph, same weights).
+  Plan make_plan_like(int width, int height) const {
     Plan p = full_;
-    const int W = full_.width[0];
-    for (size_t t = 0; t < p.width.size(); ++t) p.width[t] = int(int64_t(full_.width[t]) * width / W);
+    const int W = full_.width[0], H = full_.height[0];
+    for (size_t t = 0; t < p.width.size(); ++t) {
+      p.width[t] = int(int64_t(full_.width[t]) * width / W);
+      p.height[t] = int(int64_t(full_.height[t]) * height / H);
+    }
     return p;
   }
 
@@ -150,13 +201,13 @@ class PipelineExecutor final : public ExecutorImpl {
   }
 
   // Deepest-runnable-first on row counts alone; records the order and each ring's peak live rows.
-  void simulate(const Strip& s) {
+  void simulate(Strip& s) const {
     std::vector<int> next(stages_, 0), rows(stages_);
     for (int st = 0; st < stages_; ++st) rows[st] = s.geom[st].tiles_y;
     std::vector<std::vector<std::pair<int, int>>> consumers(stages_);  // (consumer stage, source index)
     for (int st = 1; st < stages_; ++st)
       for (size_t si = 0; si < s.convs[st - 1].src.size(); ++si) consumers[producer_[st][si]].push_back({st, int(si)});
-    slots_.assign(stages_, 1);
+    s.slots.assign(stages_, 1);
     int remaining = 0;
     for (int r : rows) remaining += r;
     while (remaining > 0) {
@@ -175,7 +226,7 @@ class PipelineExecutor final : public ExecutorImpl {
         if (ready) chosen = st;
       }
       if (chosen < 0) throw std::logic_error("pipeline schedule deadlocked");
-      schedule_.push_back(chosen);
+      s.order.push_back(chosen);
       next[chosen]++;
       remaining--;
       // Oldest row of `chosen` any unfinished consumer still needs: everything from there to next is live.
@@ -186,7 +237,7 @@ class PipelineExecutor final : public ExecutorImpl {
         source_rows(s.convs[cs - 1], si, next[cs], first, count);
         lo = std::min(lo, first);
       }
-      slots_[chosen] = std::max(slots_[chosen], next[chosen] - lo);
+      s.slots[chosen] = std::max(s.slots[chosen], next[chosen] - lo);
     }
   }
 
@@ -205,13 +256,13 @@ class PipelineExecutor final : public ExecutorImpl {
     return (m + down_ - 1) / down_ * down_;
   }
 
-  // Rings of a strip `width` wide (half: without the output stage's, plus every thread's chunk scratch).
-  size_t ring_bytes(int width, bool half) const {
-    const std::vector<TileGeom> geom = stage_geoms(make_plan_like(width));
+  // Rings of one strip (half: without the output stage's, plus the chunk scratch of every thread sharing them).
+  size_t ring_bytes(int width, int height, const std::vector<int>& slots) const {
+    const std::vector<TileGeom> geom = stage_geoms(make_plan_like(width, height));
     size_t elems = 0;
-    for (int st = 0; st < stages_ - (half ? 1 : 0); ++st) elems += geom[st].row_floats * slots_[st];
-    return half ? elems * sizeof(uint16_t) + size_t(pool_.size()) * chunk_scratch_floats_ * sizeof(float)
-                : elems * sizeof(float);
+    for (int st = 0; st < stages_ - (half_ ? 1 : 0); ++st) elems += geom[st].row_floats * slots[st];
+    return half_ ? elems * sizeof(uint16_t) + size_t(step_threads_) * chunk_scratch_floats_ * sizeof(float)
+                 : elems * sizeof(float);
   }
   std::vector<TileGeom> stage_geoms(const Plan& p) const {
     std::vector<TileGeom> g = {TileGeom(p.width[0], p.height[0], 3)};
@@ -249,7 +300,7 @@ class PipelineExecutor final : public ExecutorImpl {
       return true;
     };
     if (!fits(1)) throw std::logic_error("pipeline: a one-tile chunk exceeds the half-ring scratch");
-    const int share = (out.tiles_x + pool_.size() - 1) / pool_.size();
+    const int share = (out.tiles_x + step_threads_ - 1) / step_threads_;
     int n = 1;
     while (n < share && fits(n + 1)) ++n;
     return n;
@@ -260,16 +311,40 @@ class PipelineExecutor final : public ExecutorImpl {
     return buf.data();
   }
 
+  // One strip of one band as run_segment runs it.
+  struct Job {
+    const Strip& s;
+    const Range &sg, &bd;
+    int lane;    // the band's rings
+    bool split;  // the pool's threads share each step (one band), or this thread runs them all (a band per thread)
+    int keep0, keep1, keep_y0, keep_y1;  // the output map's columns and rows it keeps (strip coordinates)
+    std::vector<float>& out;
+    int OW, OH;
+    // fn(begin, end) over [0, n): shared by the pool's threads, or all on this one.
+    template <class Fn>
+    void par(ThreadPool& pool, int n, const Fn& fn) const {
+      if (split)
+        pool.run(n, fn);
+      else
+        fn(0, n);
+    }
+    // The output stage's tile-row r lies in the band's halo: nothing reads it.
+    bool unkept(int r) const { return (r + 1) * kTile <= keep_y0 || r * kTile >= keep_y1; }
+    void read_output(const Kernels& k, const TileGeom& g, const float* row, int r, int x0, int x1) const {
+      read_output_tile_row(k, g, row, r, x0, x1, sg.out0 - keep0, keep_y0, keep_y1, bd.out0 - keep_y0, out, OW, OH);
+    }
+  };
+
   // Half rings: one step as column chunks shared by the threads (see the top of the file).
-  void run_half_step(const Strip& s, const Segment& sg, const InputSource& in, int st, int r, std::vector<float>& out,
-                     int OW, int OH, int keep0, int keep1) {
+  void run_half_step(const Job& j, const InputSource& in, int st, int r) {
+    const Strip& s = j.s;
     const TileGeom& g = s.geom[st];
     const TileConv* c = st > 0 ? &s.convs[st - 1] : nullptr;
     const int ct = s.chunk[st], chunks = (g.tiles_x + ct - 1) / ct;
     const size_t out_tile = size_t(g.groups) * kGroupFloats;
     const bool last = st == stages_ - 1;
-    uint16_t* hdst = last ? nullptr : hring_row(s, st, r);
-    pool_.run(chunks, [&](int a, int b) {
+    uint16_t* hdst = last ? nullptr : hring_row(j, st, r);
+    j.par(pool_, chunks, [&](int a, int b) {
       float* buf = chunk_scratch();
       for (int ch = a; ch < b; ++ch) {
         const int tx0 = ch * ct, tx1 = std::min(g.tiles_x, tx0 + ct);
@@ -287,7 +362,7 @@ class PipelineExecutor final : public ExecutorImpl {
             for (int q = 0; q < count; ++q) {
               // The row pointer is based so that tile t0 lands at p: the kernel addresses tiles as in the ring.
               // Only the pixel rows the kernels read are converted (of the tile-rows above and below: one or two).
-              const uint16_t* h = hring_row(s, producer_[st][si], first + q);
+              const uint16_t* h = hring_row(j, producer_[st][si], first + q);
               const int top = 8 * (first + q), r0 = std::max(0, y0 - top), r1 = std::min(kTile - 1, y1 - top);
               const size_t o0 = size_t(r0) * kTile * kGroup, n = size_t(r1 - r0 + 1) * kTile * kGroup;
               for (int t = t0; t <= t1; ++t)
@@ -303,43 +378,48 @@ class PipelineExecutor final : public ExecutorImpl {
         if (c)
           k_.conv_row(*c, r, 0, kTile, tx0, tx1, win, dst);
         else
-          write_input_tile_row(k_, in, g, r, 0, kTile, sg.in0, tx0, tx1, dst);
+          write_input_tile_row(k_, in, g, r, 0, kTile, j.sg.in0, j.bd.in0, tx0, tx1, dst);
         if (hdst) k_.to_half(p, size_t(tx1 - tx0) * out_tile, hdst + size_t(tx0) * out_tile);
         if (last) {
-          const int x0 = std::max(keep0, tx0 * kTile), x1 = std::min(keep1, tx1 * kTile);
-          if (x0 < x1) read_output_tile_row(k_, g, dst, r, x0, x1, sg.out0 - keep0, out, OW, OH);
+          const int x0 = std::max(j.keep0, tx0 * kTile), x1 = std::min(j.keep1, tx1 * kTile);
+          if (x0 < x1) j.read_output(k_, g, dst, r, x0, x1);
         }
       }
     });
   }
-  uint16_t* hring_row(const Strip& s, int st, int r) {
-    return hrings_[st].data() + s.geom[st].row_floats * (r % slots_[st]);
+  uint16_t* hring_row(const Job& j, int st, int r) {
+    return hrings_[size_t(j.lane)][size_t(st)].data() + j.s.geom[st].row_floats * (r % j.s.slots[st]);
   }
 
-  void run_segment(const InputSource& in, const Segment& sg, std::vector<float>& out, int OW, int OH) {
-    const Strip& s = *sg.strip;
+  void run_segment(const InputSource& in, const Range& sg, const Range& bd, int lane, bool split,
+                   std::vector<float>& out, int OW, int OH) {
+    const Strip& s = strip(sg, bd);
+    const int x_origin = sg.in0 / scale_, y_origin = bd.in0 / scale_;
+    const Job j{s,           sg, bd, lane, split, sg.out0 - x_origin, sg.out1 - x_origin, bd.out0 - y_origin,
+                bd.out1 - y_origin, out, OW, OH};
     std::vector<int> next(stages_, 0);
-    auto row_ptr = [&](int st, int r) { return rings_[st].data() + s.geom[st].row_floats * (r % slots_[st]); };
-    auto hrow_ptr = [&](int st, int r) { return hrings_[st].data() + s.geom[st].row_floats * (r % slots_[st]); };
+    auto row_ptr = [&](int st, int r) {
+      return rings_[size_t(lane)][size_t(st)].data() + s.geom[st].row_floats * (r % s.slots[st]);
+    };
+    auto hrow_ptr = [&](int st, int r) { return hring_row(j, st, r); };
     const int out_stage = stages_ - 1;
-    const int scale = full_.width[0] / full_.width[full_.output_tensor];
-    const int keep0 = sg.out0 - sg.in0 / scale, keep1 = sg.out1 - sg.in0 / scale;
     RowWindow win[8];
-    for (size_t i = 0; i < schedule_.size(); ++i) {
-      const int st = schedule_[i];
+    for (size_t i = 0; i < s.order.size(); ++i) {
+      const int st = s.order[i];
       const int r = next[st]++;
       const TileGeom& g = s.geom[st];
+      if (st == out_stage && j.unkept(r)) continue;
       if (half_) {
-        if (i + 1 < schedule_.size()) prefetch_sources(s, schedule_[i + 1], next, hrow_ptr);
-        run_half_step(s, sg, in, st, r, out, OW, OH, keep0, keep1);
+        if (i + 1 < s.order.size()) prefetch_sources(s, s.order[i + 1], next, hrow_ptr);
+        run_half_step(j, in, st, r);
         continue;
       }
-      if (i + 1 < schedule_.size()) prefetch_sources(s, schedule_[i + 1], next, row_ptr);
+      if (i + 1 < s.order.size()) prefetch_sources(s, s.order[i + 1], next, row_ptr);
       float* dst = row_ptr(st, r);
       if (st == 0) {
-        pool_.run(kTile * g.tiles_x, [&](int a, int b) {
+        j.par(pool_, kTile * g.tiles_x, [&](int a, int b) {
           for_share(g.tiles_x, a, b, [&](int y0, int y1, int t0, int t1) {
-            write_input_tile_row(k_, in, g, r, y0, y1, sg.in0, t0, t1, dst);
+            write_input_tile_row(k_, in, g, r, y0, y1, sg.in0, bd.in0, t0, t1, dst);
           });
         });
         continue;
@@ -351,11 +431,11 @@ class PipelineExecutor final : public ExecutorImpl {
         win[si].first = first;
         for (int q = 0; q < count; ++q) win[si].rows[q] = row_ptr(producer_[st][si], first + q);
       }
-      pool_.run(kTile * g.tiles_x, [&](int a, int b) {
+      j.par(pool_, kTile * g.tiles_x, [&](int a, int b) {
         for_share(g.tiles_x, a, b,
                   [&](int y0, int y1, int t0, int t1) { k_.conv_row(c, r, y0, y1, t0, t1, win, dst); });
       });
-      if (st == out_stage) read_output_tile_row(k_, g, dst, r, keep0, keep1, sg.out0 - keep0, out, OW, OH);
+      if (st == out_stage) j.read_output(k_, g, dst, r, j.keep0, j.keep1);
     }
   }
 
@@ -380,15 +460,16 @@ class PipelineExecutor final : public ExecutorImpl {
   Kernels k_;
   ThreadPool& pool_;
   bool winograd_ = false;
-  int down_ = 1, stages_ = 0, halo_ = 0;
-  std::vector<int> tensor_of_, slots_, schedule_;
+  int down_ = 1, stages_ = 0, halo_ = 0, scale_ = 1;  // scale_: input pixels per output pixel
+  int step_threads_ = 1;                                // threads sharing each step: all with one band, else 1
+  std::vector<int> tensor_of_;
   std::vector<std::vector<int>> producer_;  // [stage][source] -> producing stage
-  std::map<int, Strip> strips_;
-  std::vector<Segment> segments_;
-  std::vector<AlignedFloats> rings_;
+  std::map<std::pair<int, int>, Strip> strips_;  // by (width, height)
+  std::vector<Range> segments_, bands_;
+  std::vector<std::vector<AlignedFloats>> rings_;  // [band][stage]
   bool half_ = false;
   size_t chunk_scratch_floats_ = kChunkTargetFloats;
-  std::vector<std::vector<uint16_t, AlignedAllocator<uint16_t>>> hrings_;
+  std::vector<std::vector<std::vector<uint16_t, AlignedAllocator<uint16_t>>>> hrings_;  // [band][stage]
   size_t bytes_ = 0;
 };
 

@@ -76,6 +76,36 @@ TEST(Executors, WideInputIsCutIntoSegmentsAndStillMatches) {
   EXPECT_LE(max_abs_diff(small.output(), ref), kTol);
 }
 
+// Tall inputs with several threads are cut into horizontal bands (one per thread, each with its own rings and a halo
+// of rows): band edges at odd multiples of the downsampling factor, 2 and 3 bands, with and without strips.
+TEST(Executors, TallInputIsCutIntoBandsAndStillMatches) {
+  std::mt19937 rng(17);
+  for (int trial = 0; trial < 9; ++trial) {
+    const int levels = 1 + trial % 3, f = 1 << levels;
+    const int w = f * (1 + int(rng() % (40 / f))), h = f * (2 * int(160 / f + rng() % (64 / f)) + 1);
+    auto model = parse(random_net(rng, levels, 8 * f, 8 * f));
+    auto in = random_input(rng, w, h);
+    NetOptions o;
+    o.width = w;
+    o.height = h;
+    o.executor = Executor::Reference;
+    auto ref = run(model, o, in);
+    o.executor = Executor::Pipeline;
+    o.rings = RingStorage::Float;
+    for (int threads : {2, 3})
+      for (size_t segment : {size_t(512) << 10, size_t(16) << 10}) {
+        o.threads = threads;
+        o.segment_bytes = segment;
+        o.winograd = trial % 2 == 0;
+        Net net(model, o);
+        net.set_input_planar(in.data());
+        net.run();
+        EXPECT_LE(max_abs_diff(net.output(), ref), kTol)
+            << "trial " << trial << " " << w << "x" << h << " threads " << threads << " segment " << segment;
+      }
+  }
+}
+
 const char* tier_path(const char* tier) {
   static std::string s;
   const char* dir = std::getenv("BTY_TEST_MODELS");
