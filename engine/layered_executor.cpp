@@ -26,7 +26,7 @@ class LayeredExecutor final : public ExecutorImpl {
     const TileGeom& g0 = geom_[0];
     pool_.run(g0.tiles_y, [&](int a, int b) {
       for (int ty = a; ty < b; ++ty)
-        write_input_tile_row(k_, in, g0, ty, 0, kTile, 0, 0, 0, g0.tiles_x, maps_[0].data() + g0.row_floats * ty);
+        write_input_tile_row(k_, in, g0, ty, 0, kTile, 0, 0, g0.tiles_x, maps_[0].data() + g0.row_floats * ty);
     });
     for (size_t i = 0; i < convs_.size(); ++i) {
       auto t0 = std::chrono::steady_clock::now();
@@ -51,8 +51,7 @@ class LayeredExecutor final : public ExecutorImpl {
     const TileGeom& go = geom_[ot];
     out.assign(size_t(go.channels) * go.width * go.height, 0.0f);
     for (int ty = 0; ty < go.tiles_y; ++ty)
-      read_output_tile_row(k_, go, maps_[ot].data() + go.row_floats * ty, ty, 0, go.width, 0, 0, go.height, 0, out, go.width,
-                           go.height);
+      read_output_tile_row(k_, go, maps_[ot].data() + go.row_floats * ty, ty, 0, go.width, 0, out, go.width, go.height);
   }
   size_t working_set_bytes() const override { return bytes_; }
   const std::vector<double>& layer_seconds() const override { return seconds_; }

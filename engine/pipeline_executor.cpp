@@ -3,10 +3,12 @@
 // intermediates stay in cache. Wide inputs are cut into vertical Segments (strips with a halo as wide as the net's
 // receptive field) so the rings of one strip fit the per-thread L2 budget at any input size.
 //
-// Threads: when the frame is tall enough, it is cut into horizontal Bands, one per thread, each with its own rings
-// and a halo of rows above and below (the same contamination radius as the strips' columns): the threads then never
-// synchronise inside a frame and every ring stays in its own core's L2. Otherwise (small inputs, where the halo would
-// cost more than it saves) all threads work on the same step, each on half of the tile-row.
+// Threads: the stages are cut into contiguous groups of about equal measured cost (kGroupsPerThread per thread), and
+// each group runs its steps in schedule order as soon as their source rows exist and the ring slot they overwrite is
+// no longer read, so threads wait on each other only while the pipeline fills or drains. Each step runs whole on one
+// thread: no per-step fork-join, no halo recomputation, and the same arithmetic as with one thread. Rings read across
+// groups get kGroupSlack more slots so a group can run that far ahead. Any free thread takes any group whose next step
+// is ready, so a descheduled worker stalls the frame only while it holds a group mid-step.
 //
 // Half rings (RingStorage::Half): the rings hold IEEE halves. A step runs in column chunks of a few tiles, each in a
 // small per-thread float scratch: the source tiles the chunk's taps reach (plus a margin) are converted in, the fp32
@@ -15,8 +17,12 @@
 //
 // Skip masks (flat-tile bypass, reuse of unchanged tiles) plug in per step: a step is a (stage, tile-row, tile range)
 // call, so a mask per tensor and tile-row lets the kernel skip tiles or copy them from the previous frame's ring.
+#include <x86intrin.h>
+
 #include <algorithm>
+#include <atomic>
 #include <map>
+#include <memory>
 #include <stdexcept>
 
 #include "executor.h"
@@ -24,12 +30,9 @@
 namespace bty {
 namespace {
 
-// One strip size (width x band height): its plan, convs and the replayable schedule. Stage 0 writes the input,
-// stage k+1 runs step k.
+// One strip width: its plan, convs and the replayable schedule. Stage 0 writes the input, stage k+1 runs step k.
 struct Strip {
   Plan plan;
-  std::vector<int> order;      // the schedule: stage per step
-  std::vector<int> slots;      // per stage: ring slots (peak live tile-rows)
   std::vector<TileConv> convs;
   std::vector<TileGeom> geom;  // per stage
   std::vector<int> chunk;      // per stage: output tiles per column chunk (half rings)
@@ -43,26 +46,30 @@ class PipelineExecutor final : public ExecutorImpl {
       : full_(full), k_(k), pool_(pool), winograd_(winograd) {
     down_ = 1;
     for (const ConvStep& s : full.steps) down_ = std::max(down_, full.width[0] / full.width[s.tensor]);
-    const int W = full.width[0], H = full.height[0];
-    scale_ = W / full.width[full.output_tensor];
+    const int W = full.width[0];
+    const int out_scale = W / full.width[full.output_tensor];
     stages_ = int(full.steps.size()) + 1;
     tensor_of_.push_back(0);
     for (const ConvStep& s : full.steps) tensor_of_.push_back(s.tensor);
     producer_.resize(stages_);
     for (int st = 1; st < stages_; ++st)
       for (const ConvSource& src : full.steps[st - 1].sources) producer_[st].push_back(stage_of(src.tensor));
+    // Schedule and ring sizes depend only on heights, so one simulation on the full plan serves every strip.
+    consumers_.resize(stages_);
+    for (int st = 1; st < stages_; ++st)
+      for (size_t si = 0; si < producer_[st].size(); ++si) consumers_[producer_[st][si]].push_back({st, int(si)});
+    Strip probe = make_strip(W);
+    simulate(probe);
     halo_ = halo(full);
+    // The layout assumes every ring has the groups' slack: the partition may change with the measured costs.
+    std::vector<int> most = slots_;
+    if (pool.size() > 1)
+      for (int& n : most) n += kGroupSlack;
+
+    // Strip layout: the widest interior whose rings fit threads x budget, but never so narrow that the halo's
+    // recomputation costs more than a quarter of the work: past that, spilling to L3 is cheaper than recomputing.
+    const size_t budget = segment_bytes * size_t(pool.size());
     half_ = (rings == RingStorage::Auto ? kAutoRings : rings) == RingStorage::Half;
-
-    // Bands: one per thread, each interior rounded to the downsampling factor (every band's stride-2 grids line up
-    // with the full frame's), when the interior is at least kBandHalos halos tall; else one band whose steps the
-    // threads share.
-    const int threads = pool.size();
-    const int band = (H + threads - 1) / threads, band_interior = (band + down_ - 1) / down_ * down_;
-    const bool banded = threads > 1 && band_interior >= kBandHalos * halo_ && band_interior < H;
-    bands_ = cut(H, banded ? band_interior : H, scale_);
-    step_threads_ = banded ? 1 : threads;
-
     // A one-tile chunk reads <= 4 tiles of each of its source rows (stride 2 and the margin).
     for (const ConvStep& st : full.steps) {
       size_t f = size_t(TileGeom(8, 8, st.out_channels).groups) * kGroupFloats;
@@ -70,20 +77,11 @@ class PipelineExecutor final : public ExecutorImpl {
         f += 3 * 4 * size_t(TileGeom(8, 8, full.channels[src.tensor]).groups) * kGroupFloats;
       chunk_scratch_floats_ = std::max(chunk_scratch_floats_, f);
     }
-    // Schedule and ring sizes depend only on heights: the tallest band's serve the strip layout.
-    int tallest = 0;
-    for (const Range& b : bands_) tallest = std::max(tallest, b.in1 - b.in0);
-    const std::vector<int> slots = make_strip(W, tallest).slots;
-
-    // Strip layout: the widest interior whose rings fit the budget of the threads that share them, but never so narrow
-    // that the halo's recomputation costs more than a quarter of the work: past that, spilling to L3 is cheaper than
-    // recomputing.
-    const size_t budget = segment_bytes * size_t(step_threads_);
     int interior = W;
-    if (ring_bytes(W, tallest, slots) > budget) {
+    if (ring_bytes(W, half_, most) > budget) {
       int fit = down_;
       for (int w = W - down_; w >= down_; w -= down_)
-        if (ring_bytes(std::min(W, w + 2 * halo_), tallest, slots) <= budget) {
+        if (ring_bytes(std::min(W, w + 2 * halo_), half_, most) <= budget) {
           fit = w;
           break;
         }
@@ -91,84 +89,62 @@ class PipelineExecutor final : public ExecutorImpl {
       int n = (W + interior - 1) / interior;
       interior = ((W + n - 1) / n + down_ - 1) / down_ * down_;
     }
-    segments_ = cut(W, interior, scale_);
-    for (const Range& sg : segments_)
-      for (const Range& b : bands_) {
-        const std::pair<int, int> wh(sg.in1 - sg.in0, b.in1 - b.in0);
-        if (!strips_.count(wh)) strips_.emplace(wh, make_strip(wh.first, wh.second));
-      }
-
-    // Every band's rings hold the largest strip it runs. Half: the output stage has no consumer (its rows are read
-    // back from the scratch, unrounded), and the chunks' scratch is at most the bound the strips were laid out with.
-    size_t elems = 0;
-    for (const Range& b : bands_) {
-      std::vector<size_t> n(stages_ - (half_ ? 1 : 0), 0);
-      for (const Range& sg : segments_) {
-        const Strip& s = strip(sg, b);
-        for (size_t st = 0; st < n.size(); ++st) n[st] = std::max(n[st], s.geom[st].row_floats * s.slots[st]);
-      }
-      if (half_) {
-        hrings_.emplace_back(n.size());
-        for (size_t st = 0; st < n.size(); ++st) hrings_.back()[st].assign(n[st], 0);
-      } else {
-        rings_.emplace_back(n.size());
-        for (size_t st = 0; st < n.size(); ++st) rings_.back()[st].assign(n[st], 0.0f);
-      }
-      for (size_t v : n) elems += v;
+    for (int a = 0; a < W; a += interior) {
+      int b = std::min(W, a + interior);
+      Segment sg;
+      sg.in0 = std::max(0, a - halo_);
+      sg.in1 = std::min(W, b + halo_);
+      sg.out0 = a / out_scale;
+      sg.out1 = b / out_scale;
+      int w = sg.in1 - sg.in0;
+      if (!strips_.count(w)) strips_.emplace(w, make_strip(w));
+      sg.strip = &strips_.at(w);
+      segments_.push_back(sg);
     }
+    for (const Segment& s : segments_) widest_ = std::max(widest_, s.in1 - s.in0);
     if (half_) {
+      // The scratch the chunks use: at most the bound the strips were laid out with.
       size_t used = 0;
-      for (const auto& [wh, st] : strips_) used = std::max(used, st.scratch_floats);
+      for (const auto& [w, st] : strips_) used = std::max(used, st.scratch_floats);
       chunk_scratch_floats_ = used;
     }
-    bytes_ = half_ ? elems * sizeof(uint16_t) + size_t(threads) * chunk_scratch_floats_ * sizeof(float)
-                   : elems * sizeof(float);
+    // Until a frame has been timed, a stage costs its MACs (the input stage: a pixel each).
+    cost_.assign(size_t(stages_), double(W) * full.height[0]);
+    for (int st = 1; st < stages_; ++st) cost_[st] = double(conv_macs(full, full.steps[st - 1]));
+    done_ = std::make_unique<StageDone[]>(size_t(stages_));
+    groups_ = pool.size() > 1 ? kGroupsPerThread * pool.size() : 1;
+    group_ = std::make_unique<Group[]>(size_t(groups_));
+    next_.assign(size_t(stages_), 0);
+    partition();
   }
 
   void run(const InputSource& in, std::vector<float>& out) override {
     const int ot = full_.output_tensor;
     const int OW = full_.width[ot], OH = full_.height[ot];
     out.assign(size_t(full_.channels[ot]) * OW * OH, 0.0f);
-    if (bands_.size() == 1) {
-      for (const Range& sg : segments_) run_segment(in, sg, bands_[0], 0, true, out, OW, OH);
-      return;
+    for (const Segment& sg : segments_) run_segment(in, sg, out, OW, OH);
+    if (pool_.size() > 1) {
+      // Balance the next frame on this one's times (per stage the least seen: preemption only ever adds).
+      for (int st = 0; st < stages_; ++st)
+        cost_[st] = timed_ ? std::min(cost_[st], double(ticks_[st])) : double(ticks_[st]);
+      timed_ = true;
+      partition();
     }
-    // One band per share: a thread runs its band's strips alone (a descheduled worker's band is taken by the caller).
-    pool_.run(int(bands_.size()), [&](int a, int b) {
-      for (int i = a; i < b; ++i)
-        for (const Range& sg : segments_) run_segment(in, sg, bands_[size_t(i)], i, false, out, OW, OH);
-    });
   }
 
   size_t working_set_bytes() const override { return bytes_; }
   RingStorage rings() const override { return half_ ? RingStorage::Half : RingStorage::Float; }
 
  private:
-  // A Segment's columns or a Band's rows.
-  struct Range {
-    int in0, in1;    // input columns/rows it computes
-    int out0, out1;  // output columns/rows it keeps (global)
+  struct Segment {
+    int in0, in1;    // input columns the strip computes
+    int out0, out1;  // output columns it keeps (global)
+    const Strip* strip;
   };
-  // A band's interior rows must outnumber its halo rows by this much: two bands then compute at most 1/kBandHalos more
-  // than one does, far less than what two threads on one step lose to waiting and to cross-core ring traffic.
-  static constexpr int kBandHalos = 2;
 
-  // [0, n) in interiors of `interior` (a multiple of down_), each widened by the halo within [0, n).
-  std::vector<Range> cut(int n, int interior, int out_scale) const {
-    std::vector<Range> r;
-    for (int a = 0; a < n; a += interior) {
-      const int b = std::min(n, a + interior);
-      r.push_back({std::max(0, a - halo_), std::min(n, b + halo_), a / out_scale, b / out_scale});
-    }
-    return r;
-  }
-  const Strip& strip(const Range& segment, const Range& band) const {
-    return strips_.at({segment.in1 - segment.in0, band.in1 - band.in0});
-  }
-
-  Strip make_strip(int width, int height) {
+  Strip make_strip(int width) const {
     Strip s;
-    s.plan = make_plan_like(width, height);
+    s.plan = make_plan_like(width);
     for (const ConvStep& st : s.plan.steps) s.convs.push_back(make_tile_conv(s.plan, st, k_, winograd_));
     s.geom.push_back(TileGeom(width, s.plan.height[0], 3));
     for (const TileConv& c : s.convs) s.geom.push_back(c.out);
@@ -181,17 +157,13 @@ class PipelineExecutor final : public ExecutorImpl {
           s.scratch_floats = std::max(s.scratch_floats, chunk_floats(c, g, t, std::min(g.tiles_x, t + s.chunk.back())));
       }
     }
-    simulate(s);
     return s;
   }
-  // The full plan re-sized to a strip (same graph, same weights).
-  Plan make_plan_like(int width, int height) const {
+  // The full plan re-sized to a strip width (same graph, same weights).
+  Plan make_plan_like(int width) const {
     Plan p = full_;
-    const int W = full_.width[0], H = full_.height[0];
-    for (size_t t = 0; t < p.width.size(); ++t) {
-      p.width[t] = int(int64_t(full_.width[t]) * width / W);
-      p.height[t] = int(int64_t(full_.height[t]) * height / H);
-    }
+    const int W = full_.width[0];
+    for (size_t t = 0; t < p.width.size(); ++t) p.width[t] = int(int64_t(full_.width[t]) * width / W);
     return p;
   }
 
@@ -201,13 +173,10 @@ class PipelineExecutor final : public ExecutorImpl {
   }
 
   // Deepest-runnable-first on row counts alone; records the order and each ring's peak live rows.
-  void simulate(Strip& s) const {
+  void simulate(const Strip& s) {
     std::vector<int> next(stages_, 0), rows(stages_);
     for (int st = 0; st < stages_; ++st) rows[st] = s.geom[st].tiles_y;
-    std::vector<std::vector<std::pair<int, int>>> consumers(stages_);  // (consumer stage, source index)
-    for (int st = 1; st < stages_; ++st)
-      for (size_t si = 0; si < s.convs[st - 1].src.size(); ++si) consumers[producer_[st][si]].push_back({st, int(si)});
-    s.slots.assign(stages_, 1);
+    slots_.assign(stages_, 1);
     int remaining = 0;
     for (int r : rows) remaining += r;
     while (remaining > 0) {
@@ -226,18 +195,18 @@ class PipelineExecutor final : public ExecutorImpl {
         if (ready) chosen = st;
       }
       if (chosen < 0) throw std::logic_error("pipeline schedule deadlocked");
-      s.order.push_back(chosen);
+      schedule_.push_back(chosen);
       next[chosen]++;
       remaining--;
       // Oldest row of `chosen` any unfinished consumer still needs: everything from there to next is live.
       int lo = next[chosen];
-      for (auto [cs, si] : consumers[chosen]) {
+      for (auto [cs, si] : consumers_[chosen]) {
         if (next[cs] == rows[cs]) continue;
         int first, count;
         source_rows(s.convs[cs - 1], si, next[cs], first, count);
         lo = std::min(lo, first);
       }
-      s.slots[chosen] = std::max(s.slots[chosen], next[chosen] - lo);
+      slots_[chosen] = std::max(slots_[chosen], next[chosen] - lo);
     }
   }
 
@@ -256,13 +225,13 @@ class PipelineExecutor final : public ExecutorImpl {
     return (m + down_ - 1) / down_ * down_;
   }
 
-  // Rings of one strip (half: without the output stage's, plus the chunk scratch of every thread sharing them).
-  size_t ring_bytes(int width, int height, const std::vector<int>& slots) const {
-    const std::vector<TileGeom> geom = stage_geoms(make_plan_like(width, height));
+  // Rings of a strip `width` wide (half: without the output stage's, plus every thread's chunk scratch).
+  size_t ring_bytes(int width, bool half, const std::vector<int>& slots) const {
+    const std::vector<TileGeom> geom = stage_geoms(make_plan_like(width));
     size_t elems = 0;
-    for (int st = 0; st < stages_ - (half_ ? 1 : 0); ++st) elems += geom[st].row_floats * slots[st];
-    return half_ ? elems * sizeof(uint16_t) + size_t(step_threads_) * chunk_scratch_floats_ * sizeof(float)
-                 : elems * sizeof(float);
+    for (int st = 0; st < stages_ - (half ? 1 : 0); ++st) elems += geom[st].row_floats * slots[st];
+    return half ? elems * sizeof(uint16_t) + size_t(pool_.size()) * chunk_scratch_floats_ * sizeof(float)
+                : elems * sizeof(float);
   }
   std::vector<TileGeom> stage_geoms(const Plan& p) const {
     std::vector<TileGeom> g = {TileGeom(p.width[0], p.height[0], 3)};
@@ -292,7 +261,7 @@ class PipelineExecutor final : public ExecutorImpl {
       }
     return f;
   }
-  // Output tiles per chunk of a stage: the most whose every chunk fits the scratch, and no more than a thread's share.
+  // Output tiles per chunk of a stage: the most whose every chunk fits the scratch.
   int chunk_tiles(const TileConv* c, const TileGeom& out) const {
     auto fits = [&](int n) {
       for (int t = 0; t < out.tiles_x; t += n)
@@ -300,9 +269,8 @@ class PipelineExecutor final : public ExecutorImpl {
       return true;
     };
     if (!fits(1)) throw std::logic_error("pipeline: a one-tile chunk exceeds the half-ring scratch");
-    const int share = (out.tiles_x + step_threads_ - 1) / step_threads_;
     int n = 1;
-    while (n < share && fits(n + 1)) ++n;
+    while (n < out.tiles_x && fits(n + 1)) ++n;
     return n;
   }
   float* chunk_scratch() const {
@@ -311,165 +279,252 @@ class PipelineExecutor final : public ExecutorImpl {
     return buf.data();
   }
 
-  // One strip of one band as run_segment runs it.
-  struct Job {
-    const Strip& s;
-    const Range &sg, &bd;
-    int lane;    // the band's rings
-    bool split;  // the pool's threads share each step (one band), or this thread runs them all (a band per thread)
-    int keep0, keep1, keep_y0, keep_y1;  // the output map's columns and rows it keeps (strip coordinates)
-    std::vector<float>& out;
-    int OW, OH;
-    // fn(begin, end) over [0, n): shared by the pool's threads, or all on this one.
-    template <class Fn>
-    void par(ThreadPool& pool, int n, const Fn& fn) const {
-      if (split)
-        pool.run(n, fn);
-      else
-        fn(0, n);
-    }
-    // The output stage's tile-row r lies in the band's halo: nothing reads it.
-    bool unkept(int r) const { return (r + 1) * kTile <= keep_y0 || r * kTile >= keep_y1; }
-    void read_output(const Kernels& k, const TileGeom& g, const float* row, int r, int x0, int x1) const {
-      read_output_tile_row(k, g, row, r, x0, x1, sg.out0 - keep0, keep_y0, keep_y1, bd.out0 - keep_y0, out, OW, OH);
-    }
-  };
-
-  // Half rings: one step as column chunks shared by the threads (see the top of the file).
-  void run_half_step(const Job& j, const InputSource& in, int st, int r) {
-    const Strip& s = j.s;
+  // Half rings: one step as column chunks (see the top of the file).
+  void run_half_step(const Strip& s, const Segment& sg, const InputSource& in, int st, int r, std::vector<float>& out,
+                     int OW, int OH, int keep0, int keep1) {
     const TileGeom& g = s.geom[st];
     const TileConv* c = st > 0 ? &s.convs[st - 1] : nullptr;
     const int ct = s.chunk[st], chunks = (g.tiles_x + ct - 1) / ct;
     const size_t out_tile = size_t(g.groups) * kGroupFloats;
     const bool last = st == stages_ - 1;
-    uint16_t* hdst = last ? nullptr : hring_row(j, st, r);
-    j.par(pool_, chunks, [&](int a, int b) {
-      float* buf = chunk_scratch();
-      for (int ch = a; ch < b; ++ch) {
-        const int tx0 = ch * ct, tx1 = std::min(g.tiles_x, tx0 + ct);
-        float* p = buf;
-        RowWindow win[8];
-        if (c)
-          for (size_t si = 0; si < c->src.size(); ++si) {
-            const size_t tile = size_t(c->src[si].geom.groups) * kGroupFloats;
-            int first, count, y0, y1, t0, t1;
-            source_rows(*c, int(si), r, first, count);
-            source_pixel_rows(*c, int(si), r, y0, y1);
-            source_tiles(*c, int(si), tx0, tx1, t0, t1);
-            win[si].first = first;
-            const int groups = c->src[si].geom.groups;
-            for (int q = 0; q < count; ++q) {
-              // The row pointer is based so that tile t0 lands at p: the kernel addresses tiles as in the ring.
-              // Only the pixel rows the kernels read are converted (of the tile-rows above and below: one or two).
-              const uint16_t* h = hring_row(j, producer_[st][si], first + q);
-              const int top = 8 * (first + q), r0 = std::max(0, y0 - top), r1 = std::min(kTile - 1, y1 - top);
-              const size_t o0 = size_t(r0) * kTile * kGroup, n = size_t(r1 - r0 + 1) * kTile * kGroup;
-              for (int t = t0; t <= t1; ++t)
-                for (int gr = 0; gr < groups; ++gr) {
-                  const size_t o = (size_t(t - t0) * groups + gr) * kGroupFloats + o0;
-                  k_.from_half(h + size_t(t0) * tile + o, n, p + o);
-                }
-              win[si].rows[q] = p - size_t(t0) * tile;
-              p += size_t(std::max(0, t1 - t0 + 1)) * tile;
-            }
+    uint16_t* hdst = last ? nullptr : hring_row(s, st, r);
+    float* buf = chunk_scratch();
+    for (int ch = 0; ch < chunks; ++ch) {
+      const int tx0 = ch * ct, tx1 = std::min(g.tiles_x, tx0 + ct);
+      float* p = buf;
+      RowWindow win[8];
+      if (c)
+        for (size_t si = 0; si < c->src.size(); ++si) {
+          const size_t tile = size_t(c->src[si].geom.groups) * kGroupFloats;
+          int first, count, y0, y1, t0, t1;
+          source_rows(*c, int(si), r, first, count);
+          source_pixel_rows(*c, int(si), r, y0, y1);
+          source_tiles(*c, int(si), tx0, tx1, t0, t1);
+          win[si].first = first;
+          const int groups = c->src[si].geom.groups;
+          for (int q = 0; q < count; ++q) {
+            // The row pointer is based so that tile t0 lands at p: the kernel addresses tiles as in the ring.
+            // Only the pixel rows the kernels read are converted (of the tile-rows above and below: one or two).
+            const uint16_t* h = hring_row(s, producer_[st][si], first + q);
+            const int top = 8 * (first + q), r0 = std::max(0, y0 - top), r1 = std::min(kTile - 1, y1 - top);
+            const size_t o0 = size_t(r0) * kTile * kGroup, n = size_t(r1 - r0 + 1) * kTile * kGroup;
+            for (int t = t0; t <= t1; ++t)
+              for (int gr = 0; gr < groups; ++gr) {
+                const size_t o = (size_t(t - t0) * groups + gr) * kGroupFloats + o0;
+                k_.from_half(h + size_t(t0) * tile + o, n, p + o);
+              }
+            win[si].rows[q] = p - size_t(t0) * tile;
+            p += size_t(std::max(0, t1 - t0 + 1)) * tile;
           }
-        float* dst = p - size_t(tx0) * out_tile;  // tiles [tx0, tx1) at p
-        if (c)
-          k_.conv_row(*c, r, 0, kTile, tx0, tx1, win, dst);
-        else
-          write_input_tile_row(k_, in, g, r, 0, kTile, j.sg.in0, j.bd.in0, tx0, tx1, dst);
-        if (hdst) k_.to_half(p, size_t(tx1 - tx0) * out_tile, hdst + size_t(tx0) * out_tile);
-        if (last) {
-          const int x0 = std::max(j.keep0, tx0 * kTile), x1 = std::min(j.keep1, tx1 * kTile);
-          if (x0 < x1) j.read_output(k_, g, dst, r, x0, x1);
         }
+      float* dst = p - size_t(tx0) * out_tile;  // tiles [tx0, tx1) at p
+      if (c)
+        k_.conv_row(*c, r, 0, kTile, tx0, tx1, win, dst);
+      else
+        write_input_tile_row(k_, in, g, r, 0, kTile, sg.in0, tx0, tx1, dst);
+      if (hdst) k_.to_half(p, size_t(tx1 - tx0) * out_tile, hdst + size_t(tx0) * out_tile);
+      if (last) {
+        const int x0 = std::max(keep0, tx0 * kTile), x1 = std::min(keep1, tx1 * kTile);
+        if (x0 < x1) read_output_tile_row(k_, g, dst, r, x0, x1, sg.out0 - keep0, out, OW, OH);
       }
-    });
+    }
   }
-  uint16_t* hring_row(const Job& j, int st, int r) {
-    return hrings_[size_t(j.lane)][size_t(st)].data() + j.s.geom[st].row_floats * (r % j.s.slots[st]);
+  uint16_t* hring_row(const Strip& s, int st, int r) {
+    return hrings_[st].data() + s.geom[st].row_floats * (r % ring_slots_[st]);
   }
 
-  void run_segment(const InputSource& in, const Range& sg, const Range& bd, int lane, bool split,
-                   std::vector<float>& out, int OW, int OH) {
-    const Strip& s = strip(sg, bd);
-    const int x_origin = sg.in0 / scale_, y_origin = bd.in0 / scale_;
-    const Job j{s,           sg, bd, lane, split, sg.out0 - x_origin, sg.out1 - x_origin, bd.out0 - y_origin,
-                bd.out1 - y_origin, out, OW, OH};
-    std::vector<int> next(stages_, 0);
-    auto row_ptr = [&](int st, int r) {
-      return rings_[size_t(lane)][size_t(st)].data() + s.geom[st].row_floats * (r % s.slots[st]);
-    };
-    auto hrow_ptr = [&](int st, int r) { return hring_row(j, st, r); };
-    const int out_stage = stages_ - 1;
-    RowWindow win[8];
-    for (size_t i = 0; i < s.order.size(); ++i) {
-      const int st = s.order[i];
-      const int r = next[st]++;
-      const TileGeom& g = s.geom[st];
-      if (st == out_stage && j.unkept(r)) continue;
-      if (half_) {
-        if (i + 1 < s.order.size()) prefetch_sources(s, s.order[i + 1], next, hrow_ptr);
-        run_half_step(j, in, st, r);
-        continue;
+  void run_segment(const InputSource& in, const Segment& sg, std::vector<float>& out, int OW, int OH) {
+    const Strip& s = *sg.strip;
+    const int groups = groups_;
+    for (int st = 0; st < stages_; ++st) {
+      next_[st] = 0;
+      done_[st].rows.store(0, std::memory_order_relaxed);
+    }
+    // Each group's steps, as schedule indices.
+    for (auto& g : group_steps_) g.clear();
+    group_steps_.resize(size_t(groups));
+    for (size_t i = 0; i < schedule_.size(); ++i) group_steps_[size_t(group_of_[schedule_[i]])].push_back(int(i));
+    for (int g = 0; g < groups; ++g) {
+      group_[g].cursor = 0;
+      group_[g].busy.store(false, std::memory_order_relaxed);
+      group_[g].finished.store(false, std::memory_order_relaxed);
+    }
+    // One share per thread, but any thread runs any group whose next step is ready (its home group first).
+    pool_.run(pool_.size(), [&](int a, int) { run_groups(in, sg, s, a * groups / pool_.size(), out, OW, OH); });
+  }
+
+  // Runs ready steps of free groups until every group is done.
+  void run_groups(const InputSource& in, const Segment& sg, const Strip& s, int home, std::vector<float>& out, int OW,
+                  int OH) {
+    const int groups = int(group_steps_.size());
+    for (;;) {
+      bool all_done = true, ran = false;
+      for (int k = 0; k < groups && !ran; ++k) {
+        Group& g = group_[(home + k) % groups];
+        const std::vector<int>& steps = group_steps_[size_t((home + k) % groups)];
+        if (g.finished.load(std::memory_order_acquire)) continue;
+        all_done = false;
+        if (g.busy.exchange(true, std::memory_order_acquire)) continue;
+        // Holding the group: run its steps for as long as they are ready.
+        for (; g.cursor < int(steps.size()); ++g.cursor, ran = true) {
+          const int i = steps[size_t(g.cursor)], st = schedule_[size_t(i)], r = next_[st];
+          if (!ready(s, st, r)) break;
+          if (g.cursor + 1 < int(steps.size())) {
+            const int ns = schedule_[size_t(steps[size_t(g.cursor + 1)])];
+            prefetch_sources(s, ns, next_[ns] + (ns == st));
+          }
+          const uint64_t t0 = __rdtsc();
+          run_step(in, sg, s, st, r, out, OW, OH);
+          ticks_[st] += __rdtsc() - t0;
+          next_[st] = r + 1;
+          done_[st].rows.store(r + 1, std::memory_order_release);
+        }
+        if (g.cursor == int(steps.size())) g.finished.store(true, std::memory_order_release);
+        g.busy.store(false, std::memory_order_release);
       }
-      if (i + 1 < s.order.size()) prefetch_sources(s, s.order[i + 1], next, row_ptr);
-      float* dst = row_ptr(st, r);
-      if (st == 0) {
-        j.par(pool_, kTile * g.tiles_x, [&](int a, int b) {
-          for_share(g.tiles_x, a, b, [&](int y0, int y1, int t0, int t1) {
-            write_input_tile_row(k_, in, g, r, y0, y1, sg.in0, bd.in0, t0, t1, dst);
-          });
-        });
-        continue;
-      }
-      const TileConv& c = s.convs[st - 1];
-      for (size_t si = 0; si < c.src.size(); ++si) {
-        int first, count;
-        source_rows(c, int(si), r, first, count);
-        win[si].first = first;
-        for (int q = 0; q < count; ++q) win[si].rows[q] = row_ptr(producer_[st][si], first + q);
-      }
-      j.par(pool_, kTile * g.tiles_x, [&](int a, int b) {
-        for_share(g.tiles_x, a, b,
-                  [&](int y0, int y1, int t0, int t1) { k_.conv_row(c, r, y0, y1, t0, t1, win, dst); });
-      });
-      if (st == out_stage) j.read_output(k_, g, dst, r, j.keep0, j.keep1);
+      if (all_done) return;
+      if (!ran) _mm_pause();
     }
   }
 
+  // Whether step (st, r) may run now: its source rows are done, and every consumer of st is past the row whose slot
+  // it overwrites.
+  bool ready(const Strip& s, int st, int r) const {
+    int first, count;
+    if (st > 0)
+      for (size_t si = 0; si < producer_[st].size(); ++si) {
+        source_rows(s.convs[st - 1], int(si), r, first, count);
+        if (done_[producer_[st][si]].rows.load(std::memory_order_acquire) < first + count) return false;
+      }
+    const int old = r - ring_slots_[st];
+    if (old >= 0)
+      for (auto [cs, si] : consumers_[st]) {
+        const int d = done_[cs].rows.load(std::memory_order_acquire);
+        if (d == s.geom[cs].tiles_y) continue;
+        source_rows(s.convs[cs - 1], si, d, first, count);
+        if (first <= old) return false;
+      }
+    return true;
+  }
+
+  // Half rings' slot of row r, or the float ring's.
+  void* row_ptr(const Strip& s, int st, int r) {
+    const size_t o = s.geom[st].row_floats * size_t(r % ring_slots_[st]);
+    return half_ ? static_cast<void*>(hrings_[st].data() + o) : static_cast<void*>(rings_[st].data() + o);
+  }
+
+  void run_step(const InputSource& in, const Segment& sg, const Strip& s, int st, int r, std::vector<float>& out,
+                int OW, int OH) {
+    const int scale = full_.width[0] / full_.width[full_.output_tensor];
+    const int keep0 = sg.out0 - sg.in0 / scale, keep1 = sg.out1 - sg.in0 / scale;
+    if (half_) {
+      run_half_step(s, sg, in, st, r, out, OW, OH, keep0, keep1);
+      return;
+    }
+    const TileGeom& g = s.geom[st];
+    float* dst = static_cast<float*>(row_ptr(s, st, r));
+    if (st == 0) {
+      write_input_tile_row(k_, in, g, r, 0, kTile, sg.in0, 0, g.tiles_x, dst);
+      return;
+    }
+    const TileConv& c = s.convs[st - 1];
+    RowWindow win[8];
+    for (size_t si = 0; si < c.src.size(); ++si) {
+      int first, count;
+      source_rows(c, int(si), r, first, count);
+      win[si].first = first;
+      for (int q = 0; q < count; ++q)
+        win[si].rows[q] = static_cast<const float*>(row_ptr(s, producer_[st][si], first + q));
+    }
+    k_.conv_row(c, r, 0, kTile, 0, g.tiles_x, win, dst);
+    if (st == stages_ - 1) read_output_tile_row(k_, g, dst, r, keep0, keep1, sg.out0 - keep0, out, OW, OH);
+  }
+
+  // groups_ contiguous stage groups of about equal cost (a stage joins the next group once its middle is past the
+  // group's share).
+  void partition() {
+    const int groups = groups_;
+    double total = 0, acc = 0;
+    for (double c : cost_) total += c;
+    group_of_.assign(size_t(stages_), 0);
+    for (int st = 0, g = 0; st < stages_; ++st) {
+      while (g + 1 < groups && acc + cost_[st] / 2 > total * (g + 1) / groups) ++g;
+      group_of_[st] = g;
+      acc += cost_[st];
+    }
+    ticks_.assign(size_t(stages_), 0);
+    // Rings read across groups get the slack; the others keep the one-thread peak.
+    std::vector<int> slots = slots_;
+    for (int st = 0; st < stages_; ++st)
+      for (auto [cs, si] : consumers_[st])
+        if (group_of_[cs] != group_of_[st]) slots[st] = slots_[st] + kGroupSlack;
+    if (slots == ring_slots_) return;
+    ring_slots_ = slots;
+    const Strip& ws = strips_.at(widest_);
+    // The output stage has no consumer: with half rings its rows are read back from the scratch, unrounded.
+    if (half_) {
+      hrings_.resize(size_t(stages_));
+      for (int st = 0; st + 1 < stages_; ++st) hrings_[st].assign(ws.geom[st].row_floats * ring_slots_[st], 0);
+    } else {
+      rings_.resize(size_t(stages_));
+      for (int st = 0; st < stages_; ++st) rings_[st].assign(ws.geom[st].row_floats * ring_slots_[st], 0.0f);
+    }
+    bytes_ = ring_bytes(widest_, half_, ring_slots_);
+  }
+
   // Starts the hardware prefetcher on the rows the next step reads (the first 4 KiB of each: the stream takes over).
-  template <class RowPtr>
-  void prefetch_sources(const Strip& s, int st, const std::vector<int>& next, RowPtr row_ptr) const {
+  void prefetch_sources(const Strip& s, int st, int r) {
     if (st == 0) return;
     const TileConv& c = s.convs[st - 1];
     for (size_t si = 0; si < c.src.size(); ++si) {
       int first, count;
-      source_rows(c, int(si), next[st], first, count);
+      source_rows(c, int(si), r, first, count);
       for (int q = 0; q < count; ++q) {
-        const auto* row = row_ptr(producer_[st][si], first + q);
-        const char* p = reinterpret_cast<const char*>(row);
-        size_t bytes = std::min<size_t>(4096, c.src[si].geom.row_floats * sizeof(*row));
+        const char* p = static_cast<const char*>(row_ptr(s, producer_[st][si], first + q));
+        size_t bytes = std::min<size_t>(4096, c.src[si].geom.row_floats * (half_ ? sizeof(uint16_t) : sizeof(float)));
         for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, 0, 2);
       }
     }
   }
 
+  // How far (tile-rows) a group may run ahead of the groups that read its rings.
+  static constexpr int kGroupSlack = 2;
+  // Stage groups per thread: more groups than threads let a thread whose group waits run another one.
+  static constexpr int kGroupsPerThread = 2;
+  struct alignas(64) StageDone {
+    std::atomic<int> rows{0};  // tile-rows of the stage finished in this segment
+  };
+  struct alignas(64) Group {
+    int cursor = 0;  // the next of its steps; only the thread holding `busy` touches it
+    std::atomic<bool> busy{false}, finished{false};
+  };
+
   Plan full_;
   Kernels k_;
   ThreadPool& pool_;
   bool winograd_ = false;
-  int down_ = 1, stages_ = 0, halo_ = 0, scale_ = 1;  // scale_: input pixels per output pixel
-  int step_threads_ = 1;                                // threads sharing each step: all with one band, else 1
-  std::vector<int> tensor_of_;
-  std::vector<std::vector<int>> producer_;  // [stage][source] -> producing stage
-  std::map<std::pair<int, int>, Strip> strips_;  // by (width, height)
-  std::vector<Range> segments_, bands_;
-  std::vector<std::vector<AlignedFloats>> rings_;  // [band][stage]
+  int down_ = 1, stages_ = 0, halo_ = 0;
+  std::vector<int> tensor_of_, slots_, schedule_;  // slots_: each ring's peak live rows with one thread
+  std::vector<int> ring_slots_;                    // the rings' slots now: slots_, plus the slack across groups
+  int widest_ = 0, groups_ = 1;                    // the widest strip: the rings hold its rows
+  std::vector<std::vector<int>> producer_;         // [stage][source] -> producing stage
+  std::vector<std::vector<std::pair<int, int>>> consumers_;  // [stage] -> (consumer stage, source index)
+  // Threads (see the top of the file): stage -> group, the groups' steps of the running segment, per stage the rows
+  // run (next_: by the thread holding its group; done_: published to the others), ticks spent this frame and the
+  // cost the partition balances.
+  std::vector<int> group_of_, next_;
+  std::vector<std::vector<int>> group_steps_;
+  std::unique_ptr<Group[]> group_;
+  std::unique_ptr<StageDone[]> done_;
+  std::vector<uint64_t> ticks_;
+  std::vector<double> cost_;
+  bool timed_ = false;
+  std::map<int, Strip> strips_;
+  std::vector<Segment> segments_;
+  std::vector<AlignedFloats> rings_;
   bool half_ = false;
   size_t chunk_scratch_floats_ = kChunkTargetFloats;
-  std::vector<std::vector<std::vector<uint16_t, AlignedAllocator<uint16_t>>>> hrings_;  // [band][stage]
+  std::vector<std::vector<uint16_t, AlignedAllocator<uint16_t>>> hrings_;
   size_t bytes_ = 0;
 };
 

@@ -188,7 +188,7 @@ void source_rows(const TileConv& c, int s, int ty, int& first, int& count) {
 }
 
 void write_input_tile_row(const Kernels& k, const InputSource& in, const TileGeom& g, int ty, int y0, int y1,
-                          int x_origin, int y_origin, int tx0, int tx1, float* dst) {
+                          int x_origin, int tx0, int tx1, float* dst) {
   const int x0 = tx0 * kTile, x1 = std::min(tx1 * kTile, g.width);
   alignas(64) float row[3 * 64 * kTile];  // up to 64 tiles per call; longer spans are done in pieces
   for (int yy = y0; yy < y1; ++yy) {
@@ -201,7 +201,7 @@ void write_input_tile_row(const Kernels& k, const InputSource& in, const TileGeo
     if (y >= g.height) continue;
     for (int a = x0; a < x1; a += 64 * kTile) {
       const int b = std::min(x1, a + 64 * kTile), n = b - a;
-      in.row(y_origin + y, x_origin + a, x_origin + b, row, n);
+      in.row(y, x_origin + a, x_origin + b, row, n);
       for (int x = a; x < b; x += kTile) {  // a is a tile boundary: one tile's pixels per call
         const int m = std::min(kTile, b - x);
         k.pack_input(row + (x - a), row + n + (x - a), row + 2 * n + (x - a), m, dst + g.offset(x, yy, 0));
@@ -211,19 +211,17 @@ void write_input_tile_row(const Kernels& k, const InputSource& in, const TileGeo
 }
 
 void read_output_tile_row(const Kernels& k, const TileGeom& g, const float* row, int ty, int x_from, int x_to,
-                          int x_shift, int y_from, int y_to, int y_shift, std::vector<float>& out, int out_w,
-                          int out_h) {
+                          int x_shift, std::vector<float>& out, int out_w, int out_h) {
   for (int yy = 0; yy < kTile; ++yy) {
     const int y = ty * kTile + yy;
-    if (y >= std::min(g.height, y_to)) break;
-    if (y < y_from) continue;
+    if (y >= g.height) break;
     for (int x = x_from; x < x_to;) {
       const int n = std::min(x_to - x, kTile - (x & 7));  // to the end of this tile
       for (int grp = 0; grp < g.groups; ++grp) {
         const int lanes = std::min(kGroup, g.channels - grp * kGroup);
         float* planes[kGroup];
         for (int c = 0; c < lanes; ++c)
-          planes[c] = out.data() + (size_t(grp * kGroup + c) * out_h + y + y_shift) * out_w + x + x_shift;
+          planes[c] = out.data() + (size_t(grp * kGroup + c) * out_h + y) * out_w + x + x_shift;
         k.unpack(row + g.offset(x, yy, grp), n, lanes, planes);
       }
       x += n;
