@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 
 #include "executor.h"
 
@@ -357,7 +358,7 @@ class PipelineExecutor final : public ExecutorImpl {
   void run_groups(const InputSource& in, const Segment& sg, const Strip& s, int home, std::vector<float>& out, int OW,
                   int OH) {
     const int groups = int(group_steps_.size());
-    for (;;) {
+    for (int idle = 0;; ++idle) {
       bool all_done = true, ran = false;
       for (int k = 0; k < groups && !ran; ++k) {
         Group& g = group_[(home + k) % groups];
@@ -383,7 +384,13 @@ class PipelineExecutor final : public ExecutorImpl {
         g.busy.store(false, std::memory_order_release);
       }
       if (all_done) return;
-      if (!ran) _mm_pause();
+      // Waiting: spin briefly, then give the core to whoever holds what we wait for (it may have been descheduled).
+      if (ran)
+        idle = 0;
+      else if (idle < kSpinsBeforeYield)
+        _mm_pause();
+      else
+        std::this_thread::yield();
     }
   }
 
@@ -487,6 +494,8 @@ class PipelineExecutor final : public ExecutorImpl {
     }
   }
 
+  // Pauses (~10 us) a thread waits for a ready step before it yields the core.
+  static constexpr int kSpinsBeforeYield = 256;
   // How far (tile-rows) a group may run ahead of the groups that read its rings.
   static constexpr int kGroupSlack = 2;
   // Stage groups per thread: more groups than threads let a thread whose group waits run another one.

@@ -1,7 +1,8 @@
-// A fork-join pool for the executors' short, frequent parallel steps. Shares of a step are claimed, not assigned:
+// A fork-join pool for the executors' parallel steps (the layered executor's per-layer row ranges; the pipeline
+// enters it once per Segment and schedules its stage groups itself). Shares of a step are claimed, not assigned:
 // whoever is running takes the next unclaimed share, so a worker that the OS has descheduled never makes the caller
 // wait for work it has not started (on a loaded 2-core machine that wait would be a whole time slice per step).
-// Workers spin up to ~20 us between steps (a pipeline step is tens of microseconds) and sleep when idle.
+// Workers spin up to ~20 us between steps and sleep when idle.
 #pragma once
 #include <atomic>
 #include <condition_variable>
