@@ -348,7 +348,7 @@ class PipelineExecutor final : public ExecutorImpl {
     for (int g = 0; g < groups; ++g) {
       group_[g].cursor = 0;
       group_[g].busy.store(false, std::memory_order_relaxed);
-      group_[g].finished.store(false, std::memory_order_relaxed);
+      group_[g].finished.store(group_steps_[size_t(g)].empty(), std::memory_order_relaxed);
     }
     // One share per thread, but any thread runs any group whose next step is ready (its home group first).
     pool_.run(pool_.size(), [&](int a, int) { run_groups(in, sg, s, a * groups / pool_.size(), out, OW, OH); });
@@ -366,10 +366,11 @@ class PipelineExecutor final : public ExecutorImpl {
         if (g.finished.load(std::memory_order_acquire)) continue;
         all_done = false;
         if (g.busy.exchange(true, std::memory_order_acquire)) continue;
-        // Holding the group: run its steps for as long as they are ready.
-        for (; g.cursor < int(steps.size()); ++g.cursor, ran = true) {
-          const int i = steps[size_t(g.cursor)], st = schedule_[size_t(i)], r = next_[st];
-          if (!ready(s, st, r)) break;
+        // Holding the group for one step only: a thread descheduled between steps then holds nothing. The cursor
+        // is checked again: another thread may have run the last step since `finished` was read.
+        const int i = g.cursor < int(steps.size()) ? steps[size_t(g.cursor)] : -1;
+        if (i >= 0 && ready(s, schedule_[size_t(i)], next_[schedule_[size_t(i)]])) {
+          const int st = schedule_[size_t(i)], r = next_[st];
           if (g.cursor + 1 < int(steps.size())) {
             const int ns = schedule_[size_t(steps[size_t(g.cursor + 1)])];
             prefetch_sources(s, ns, next_[ns] + (ns == st));
@@ -379,15 +380,17 @@ class PipelineExecutor final : public ExecutorImpl {
           ticks_[st] += __rdtsc() - t0;
           next_[st] = r + 1;
           done_[st].rows.store(r + 1, std::memory_order_release);
+          ran = true;
+          if (++g.cursor == int(steps.size())) g.finished.store(true, std::memory_order_release);
         }
-        if (g.cursor == int(steps.size())) g.finished.store(true, std::memory_order_release);
         g.busy.store(false, std::memory_order_release);
       }
       if (all_done) return;
-      // Waiting: spin briefly, then give the core to whoever holds what we wait for (it may have been descheduled).
+      // Waiting: spin (a step takes microseconds), then give the core away in case what we wait for is held by a
+      // thread descheduled on it.
       if (ran)
         idle = 0;
-      else if (idle < kSpinsBeforeYield)
+      else if (idle < ThreadPool::kSpinsBeforeYield)
         _mm_pause();
       else
         std::this_thread::yield();
@@ -494,8 +497,6 @@ class PipelineExecutor final : public ExecutorImpl {
     }
   }
 
-  // Pauses (~10 us) a thread waits for a ready step before it yields the core.
-  static constexpr int kSpinsBeforeYield = 256;
   // How far (tile-rows) a group may run ahead of the groups that read its rings.
   static constexpr int kGroupSlack = 2;
   // Stage groups per thread: more groups than threads let a thread whose group waits run another one.

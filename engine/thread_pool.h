@@ -21,6 +21,9 @@ class ThreadPool {
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
   int size() const { return int(workers_.size()) + 1; }
+  // Pauses a waiting thread spins before it yields the core (a few hundred us): under load a yield can cost a whole
+  // time slice, so not sooner.
+  static constexpr int kSpinsBeforeYield = 4000;
   // Calls fn(begin, end) on contiguous shares of [0, n) (one per thread); returns when all are done.
   void run(int n, const std::function<void(int, int)>& fn);
 
