@@ -55,10 +55,10 @@ class PipelineExecutor final : public ExecutorImpl {
     producer_.resize(stages_);
     for (int st = 1; st < stages_; ++st)
       for (const ConvSource& src : full.steps[st - 1].sources) producer_[st].push_back(stage_of(src.tensor));
-    // Schedule and ring sizes depend only on heights, so one simulation on the full plan serves every strip.
     consumers_.resize(stages_);
     for (int st = 1; st < stages_; ++st)
       for (size_t si = 0; si < producer_[st].size(); ++si) consumers_[producer_[st][si]].push_back({st, int(si)});
+    // Schedule and ring sizes depend only on heights, so one simulation on the full plan serves every strip.
     Strip probe = make_strip(W);
     simulate(probe);
     halo_ = halo(full);
