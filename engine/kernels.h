@@ -107,24 +107,6 @@ struct RowWindow {
 using ConvRowFn = void (*)(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const RowWindow* win,
                            float* dst);
 
-// Maps a share [a, b) of one tile-row's work units (8 pixel rows x tiles_x tiles, row-major) to kernel calls: two
-// threads then split 8 rows 4/4 even when a map is 3 tiles wide.
-// fn(y0, y1, tx0, tx1) is called for a partial first row, a block of whole rows, and a partial last row.
-template <class Fn>
-void for_share(int tiles_x, int a, int b, Fn fn) {
-  int u = a;
-  if (u % tiles_x && u < b) {
-    int y = u / tiles_x, tx0 = u % tiles_x, tx1 = std::min(tiles_x, tx0 + (b - u));
-    fn(y, y + 1, tx0, tx1);
-    u += tx1 - tx0;
-  }
-  if (int rows = (b - u) / tiles_x; rows > 0) {
-    fn(u / tiles_x, u / tiles_x + rows, 0, tiles_x);
-    u += rows * tiles_x;
-  }
-  if (u < b) fn(u / tiles_x, u / tiles_x + 1, 0, b - u);
-}
-
 // Row kernels of the TILE read/write paths (one tile's pixels at a time: they are contiguous 8-float vectors).
 // n (<= 8) pixels from 3 planar rows -> pixel vectors of dst, lanes 3..7 zeroed.
 using PackInputFn = void (*)(const float* r, const float* g, const float* b, int n, float* dst);

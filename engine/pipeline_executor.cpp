@@ -1,8 +1,14 @@
 // The super-pipeline: every materialised tensor lives in a ring of tile-rows, and a precomputed schedule runs
 // whichever stage has its input rows ready, deepest first, so rows are consumed as soon as they exist and the
 // intermediates stay in cache. Wide inputs are cut into vertical Segments (strips with a halo as wide as the net's
-// receptive field) so the rings of one strip fit the per-thread L2 budget at any input size. Both threads work on
-// the same step (each takes half of the tile-row), so small inputs parallelise without halo overhead.
+// receptive field) so the rings of one strip fit the per-thread L2 budget at any input size.
+//
+// Threads: the stages are cut into contiguous groups of about equal measured cost (kGroupsPerThread per thread), and
+// each group runs its steps in schedule order as soon as their source rows exist and the ring slot they overwrite is
+// no longer read, so threads wait on each other only while the pipeline fills or drains. Each step runs whole on one
+// thread: no per-step fork-join, no halo recomputation, and the same arithmetic as with one thread. Rings read across
+// groups get kGroupSlack more slots so a group can run that far ahead. Any free thread takes any group whose next step
+// is ready, so a descheduled worker stalls the frame only while it holds a group mid-step.
 //
 // Half rings (RingStorage::Half): the rings hold IEEE halves. A step runs in column chunks of a few tiles, each in a
 // small per-thread float scratch: the source tiles the chunk's taps reach (plus a margin) are converted in, the fp32
@@ -11,9 +17,14 @@
 //
 // Skip masks (flat-tile bypass, reuse of unchanged tiles) plug in per step: a step is a (stage, tile-row, tile range)
 // call, so a mask per tensor and tile-row lets the kernel skip tiles or copy them from the previous frame's ring.
+#include <x86intrin.h>
+
 #include <algorithm>
+#include <atomic>
 #include <map>
+#include <memory>
 #include <stdexcept>
+#include <thread>
 
 #include "executor.h"
 
@@ -44,10 +55,17 @@ class PipelineExecutor final : public ExecutorImpl {
     producer_.resize(stages_);
     for (int st = 1; st < stages_; ++st)
       for (const ConvSource& src : full.steps[st - 1].sources) producer_[st].push_back(stage_of(src.tensor));
+    consumers_.resize(stages_);
+    for (int st = 1; st < stages_; ++st)
+      for (size_t si = 0; si < producer_[st].size(); ++si) consumers_[producer_[st][si]].push_back({st, int(si)});
     // Schedule and ring sizes depend only on heights, so one simulation on the full plan serves every strip.
     Strip probe = make_strip(W);
     simulate(probe);
     halo_ = halo(full);
+    // The layout assumes every ring has the groups' slack: the partition may change with the measured costs.
+    std::vector<int> most = slots_;
+    if (pool.size() > 1)
+      for (int& n : most) n += kGroupSlack;
 
     // Strip layout: the widest interior whose rings fit threads x budget, but never so narrow that the halo's
     // recomputation costs more than a quarter of the work: past that, spilling to L3 is cheaper than recomputing.
@@ -61,10 +79,10 @@ class PipelineExecutor final : public ExecutorImpl {
       chunk_scratch_floats_ = std::max(chunk_scratch_floats_, f);
     }
     int interior = W;
-    if (ring_bytes(W, half_) > budget) {
+    if (ring_bytes(W, half_, most) > budget) {
       int fit = down_;
       for (int w = W - down_; w >= down_; w -= down_)
-        if (ring_bytes(std::min(W, w + 2 * halo_), half_) <= budget) {
+        if (ring_bytes(std::min(W, w + 2 * halo_), half_, most) <= budget) {
           fit = w;
           break;
         }
@@ -84,22 +102,21 @@ class PipelineExecutor final : public ExecutorImpl {
       sg.strip = &strips_.at(w);
       segments_.push_back(sg);
     }
-    int widest = 0;
-    for (const Segment& s : segments_) widest = std::max(widest, s.in1 - s.in0);
-    const Strip& ws = strips_.at(widest);
+    for (const Segment& s : segments_) widest_ = std::max(widest_, s.in1 - s.in0);
     if (half_) {
-      // The output stage has no consumer: its rows are read back from the scratch, unrounded.
-      hrings_.resize(stages_);
-      for (int st = 0; st + 1 < stages_; ++st) hrings_[st].assign(ws.geom[st].row_floats * slots_[st], 0);
       // The scratch the chunks use: at most the bound the strips were laid out with.
       size_t used = 0;
       for (const auto& [w, st] : strips_) used = std::max(used, st.scratch_floats);
       chunk_scratch_floats_ = used;
-    } else {
-      rings_.resize(stages_);
-      for (int st = 0; st < stages_; ++st) rings_[st].assign(ws.geom[st].row_floats * slots_[st], 0.0f);
     }
-    bytes_ = ring_bytes(widest, half_);
+    // Until a frame has been timed, a stage costs its MACs (the input stage: a pixel each).
+    cost_.assign(size_t(stages_), double(W) * full.height[0]);
+    for (int st = 1; st < stages_; ++st) cost_[st] = double(conv_macs(full, full.steps[st - 1]));
+    done_ = std::make_unique<StageDone[]>(size_t(stages_));
+    groups_ = pool.size() > 1 ? kGroupsPerThread * pool.size() : 1;
+    group_ = std::make_unique<Group[]>(size_t(groups_));
+    next_.assign(size_t(stages_), 0);
+    partition();
   }
 
   void run(const InputSource& in, std::vector<float>& out) override {
@@ -107,6 +124,13 @@ class PipelineExecutor final : public ExecutorImpl {
     const int OW = full_.width[ot], OH = full_.height[ot];
     out.assign(size_t(full_.channels[ot]) * OW * OH, 0.0f);
     for (const Segment& sg : segments_) run_segment(in, sg, out, OW, OH);
+    if (pool_.size() > 1) {
+      // Balance the next frame on this one's times (per stage the least seen: preemption only ever adds).
+      for (int st = 0; st < stages_; ++st)
+        cost_[st] = timed_ ? std::min(cost_[st], double(ticks_[st])) : double(ticks_[st]);
+      timed_ = true;
+      partition();
+    }
   }
 
   size_t working_set_bytes() const override { return bytes_; }
@@ -153,9 +177,6 @@ class PipelineExecutor final : public ExecutorImpl {
   void simulate(const Strip& s) {
     std::vector<int> next(stages_, 0), rows(stages_);
     for (int st = 0; st < stages_; ++st) rows[st] = s.geom[st].tiles_y;
-    std::vector<std::vector<std::pair<int, int>>> consumers(stages_);  // (consumer stage, source index)
-    for (int st = 1; st < stages_; ++st)
-      for (size_t si = 0; si < s.convs[st - 1].src.size(); ++si) consumers[producer_[st][si]].push_back({st, int(si)});
     slots_.assign(stages_, 1);
     int remaining = 0;
     for (int r : rows) remaining += r;
@@ -180,7 +201,7 @@ class PipelineExecutor final : public ExecutorImpl {
       remaining--;
       // Oldest row of `chosen` any unfinished consumer still needs: everything from there to next is live.
       int lo = next[chosen];
-      for (auto [cs, si] : consumers[chosen]) {
+      for (auto [cs, si] : consumers_[chosen]) {
         if (next[cs] == rows[cs]) continue;
         int first, count;
         source_rows(s.convs[cs - 1], si, next[cs], first, count);
@@ -206,10 +227,10 @@ class PipelineExecutor final : public ExecutorImpl {
   }
 
   // Rings of a strip `width` wide (half: without the output stage's, plus every thread's chunk scratch).
-  size_t ring_bytes(int width, bool half) const {
+  size_t ring_bytes(int width, bool half, const std::vector<int>& slots) const {
     const std::vector<TileGeom> geom = stage_geoms(make_plan_like(width));
     size_t elems = 0;
-    for (int st = 0; st < stages_ - (half ? 1 : 0); ++st) elems += geom[st].row_floats * slots_[st];
+    for (int st = 0; st < stages_ - (half ? 1 : 0); ++st) elems += geom[st].row_floats * slots[st];
     return half ? elems * sizeof(uint16_t) + size_t(pool_.size()) * chunk_scratch_floats_ * sizeof(float)
                 : elems * sizeof(float);
   }
@@ -241,7 +262,7 @@ class PipelineExecutor final : public ExecutorImpl {
       }
     return f;
   }
-  // Output tiles per chunk of a stage: the most whose every chunk fits the scratch, and no more than a thread's share.
+  // Output tiles per chunk of a stage: the most whose every chunk fits the scratch.
   int chunk_tiles(const TileConv* c, const TileGeom& out) const {
     auto fits = [&](int n) {
       for (int t = 0; t < out.tiles_x; t += n)
@@ -249,9 +270,8 @@ class PipelineExecutor final : public ExecutorImpl {
       return true;
     };
     if (!fits(1)) throw std::logic_error("pipeline: a one-tile chunk exceeds the half-ring scratch");
-    const int share = (out.tiles_x + pool_.size() - 1) / pool_.size();
     int n = 1;
-    while (n < share && fits(n + 1)) ++n;
+    while (n < out.tiles_x && fits(n + 1)) ++n;
     return n;
   }
   float* chunk_scratch() const {
@@ -260,7 +280,7 @@ class PipelineExecutor final : public ExecutorImpl {
     return buf.data();
   }
 
-  // Half rings: one step as column chunks shared by the threads (see the top of the file).
+  // Half rings: one step as column chunks (see the top of the file).
   void run_half_step(const Strip& s, const Segment& sg, const InputSource& in, int st, int r, std::vector<float>& out,
                      int OW, int OH, int keep0, int keep1) {
     const TileGeom& g = s.geom[st];
@@ -269,120 +289,246 @@ class PipelineExecutor final : public ExecutorImpl {
     const size_t out_tile = size_t(g.groups) * kGroupFloats;
     const bool last = st == stages_ - 1;
     uint16_t* hdst = last ? nullptr : hring_row(s, st, r);
-    pool_.run(chunks, [&](int a, int b) {
-      float* buf = chunk_scratch();
-      for (int ch = a; ch < b; ++ch) {
-        const int tx0 = ch * ct, tx1 = std::min(g.tiles_x, tx0 + ct);
-        float* p = buf;
-        RowWindow win[8];
-        if (c)
-          for (size_t si = 0; si < c->src.size(); ++si) {
-            const size_t tile = size_t(c->src[si].geom.groups) * kGroupFloats;
-            int first, count, y0, y1, t0, t1;
-            source_rows(*c, int(si), r, first, count);
-            source_pixel_rows(*c, int(si), r, y0, y1);
-            source_tiles(*c, int(si), tx0, tx1, t0, t1);
-            win[si].first = first;
-            const int groups = c->src[si].geom.groups;
-            for (int q = 0; q < count; ++q) {
-              // The row pointer is based so that tile t0 lands at p: the kernel addresses tiles as in the ring.
-              // Only the pixel rows the kernels read are converted (of the tile-rows above and below: one or two).
-              const uint16_t* h = hring_row(s, producer_[st][si], first + q);
-              const int top = 8 * (first + q), r0 = std::max(0, y0 - top), r1 = std::min(kTile - 1, y1 - top);
-              const size_t o0 = size_t(r0) * kTile * kGroup, n = size_t(r1 - r0 + 1) * kTile * kGroup;
-              for (int t = t0; t <= t1; ++t)
-                for (int gr = 0; gr < groups; ++gr) {
-                  const size_t o = (size_t(t - t0) * groups + gr) * kGroupFloats + o0;
-                  k_.from_half(h + size_t(t0) * tile + o, n, p + o);
-                }
-              win[si].rows[q] = p - size_t(t0) * tile;
-              p += size_t(std::max(0, t1 - t0 + 1)) * tile;
-            }
+    float* buf = chunk_scratch();
+    for (int ch = 0; ch < chunks; ++ch) {
+      const int tx0 = ch * ct, tx1 = std::min(g.tiles_x, tx0 + ct);
+      float* p = buf;
+      RowWindow win[8];
+      if (c)
+        for (size_t si = 0; si < c->src.size(); ++si) {
+          const size_t tile = size_t(c->src[si].geom.groups) * kGroupFloats;
+          int first, count, y0, y1, t0, t1;
+          source_rows(*c, int(si), r, first, count);
+          source_pixel_rows(*c, int(si), r, y0, y1);
+          source_tiles(*c, int(si), tx0, tx1, t0, t1);
+          win[si].first = first;
+          const int groups = c->src[si].geom.groups;
+          for (int q = 0; q < count; ++q) {
+            // The row pointer is based so that tile t0 lands at p: the kernel addresses tiles as in the ring.
+            // Only the pixel rows the kernels read are converted (of the tile-rows above and below: one or two).
+            const uint16_t* h = hring_row(s, producer_[st][si], first + q);
+            const int top = 8 * (first + q), r0 = std::max(0, y0 - top), r1 = std::min(kTile - 1, y1 - top);
+            const size_t o0 = size_t(r0) * kTile * kGroup, n = size_t(r1 - r0 + 1) * kTile * kGroup;
+            for (int t = t0; t <= t1; ++t)
+              for (int gr = 0; gr < groups; ++gr) {
+                const size_t o = (size_t(t - t0) * groups + gr) * kGroupFloats + o0;
+                k_.from_half(h + size_t(t0) * tile + o, n, p + o);
+              }
+            win[si].rows[q] = p - size_t(t0) * tile;
+            p += size_t(std::max(0, t1 - t0 + 1)) * tile;
           }
-        float* dst = p - size_t(tx0) * out_tile;  // tiles [tx0, tx1) at p
-        if (c)
-          k_.conv_row(*c, r, 0, kTile, tx0, tx1, win, dst);
-        else
-          write_input_tile_row(k_, in, g, r, 0, kTile, sg.in0, tx0, tx1, dst);
-        if (hdst) k_.to_half(p, size_t(tx1 - tx0) * out_tile, hdst + size_t(tx0) * out_tile);
-        if (last) {
-          const int x0 = std::max(keep0, tx0 * kTile), x1 = std::min(keep1, tx1 * kTile);
-          if (x0 < x1) read_output_tile_row(k_, g, dst, r, x0, x1, sg.out0 - keep0, out, OW, OH);
         }
+      float* dst = p - size_t(tx0) * out_tile;  // tiles [tx0, tx1) at p
+      if (c)
+        k_.conv_row(*c, r, 0, kTile, tx0, tx1, win, dst);
+      else
+        write_input_tile_row(k_, in, g, r, 0, kTile, sg.in0, tx0, tx1, dst);
+      if (hdst) k_.to_half(p, size_t(tx1 - tx0) * out_tile, hdst + size_t(tx0) * out_tile);
+      if (last) {
+        const int x0 = std::max(keep0, tx0 * kTile), x1 = std::min(keep1, tx1 * kTile);
+        if (x0 < x1) read_output_tile_row(k_, g, dst, r, x0, x1, sg.out0 - keep0, out, OW, OH);
       }
-    });
+    }
   }
   uint16_t* hring_row(const Strip& s, int st, int r) {
-    return hrings_[st].data() + s.geom[st].row_floats * (r % slots_[st]);
+    return hrings_[st].data() + s.geom[st].row_floats * (r % ring_slots_[st]);
   }
 
   void run_segment(const InputSource& in, const Segment& sg, std::vector<float>& out, int OW, int OH) {
     const Strip& s = *sg.strip;
-    std::vector<int> next(stages_, 0);
-    auto row_ptr = [&](int st, int r) { return rings_[st].data() + s.geom[st].row_floats * (r % slots_[st]); };
-    auto hrow_ptr = [&](int st, int r) { return hrings_[st].data() + s.geom[st].row_floats * (r % slots_[st]); };
-    const int out_stage = stages_ - 1;
-    const int scale = full_.width[0] / full_.width[full_.output_tensor];
-    const int keep0 = sg.out0 - sg.in0 / scale, keep1 = sg.out1 - sg.in0 / scale;
-    RowWindow win[8];
-    for (size_t i = 0; i < schedule_.size(); ++i) {
-      const int st = schedule_[i];
-      const int r = next[st]++;
-      const TileGeom& g = s.geom[st];
-      if (half_) {
-        if (i + 1 < schedule_.size()) prefetch_sources(s, schedule_[i + 1], next, hrow_ptr);
-        run_half_step(s, sg, in, st, r, out, OW, OH, keep0, keep1);
-        continue;
+    const int groups = groups_;
+    for (int st = 0; st < stages_; ++st) {
+      next_[st] = 0;
+      done_[st].rows.store(0, std::memory_order_relaxed);
+    }
+    // Each group's steps, as schedule indices.
+    for (auto& g : group_steps_) g.clear();
+    group_steps_.resize(size_t(groups));
+    for (size_t i = 0; i < schedule_.size(); ++i) group_steps_[size_t(group_of_[schedule_[i]])].push_back(int(i));
+    for (int g = 0; g < groups; ++g) {
+      group_[g].cursor = 0;
+      group_[g].busy.store(false, std::memory_order_relaxed);
+      group_[g].finished.store(group_steps_[size_t(g)].empty(), std::memory_order_relaxed);
+    }
+    // One share per thread, but any thread runs any group whose next step is ready (its home group first).
+    pool_.run(pool_.size(), [&](int a, int) { run_groups(in, sg, s, a * groups / pool_.size(), out, OW, OH); });
+  }
+
+  // Runs ready steps of free groups until every group is done.
+  void run_groups(const InputSource& in, const Segment& sg, const Strip& s, int home, std::vector<float>& out, int OW,
+                  int OH) {
+    const int groups = int(group_steps_.size());
+    for (int idle = 0;; ++idle) {
+      bool all_done = true, ran = false;
+      for (int k = 0; k < groups && !ran; ++k) {
+        Group& g = group_[(home + k) % groups];
+        const std::vector<int>& steps = group_steps_[size_t((home + k) % groups)];
+        if (g.finished.load(std::memory_order_acquire)) continue;
+        all_done = false;
+        if (g.busy.exchange(true, std::memory_order_acquire)) continue;
+        // Holding the group for one step only: a thread descheduled between steps then holds nothing. The cursor
+        // is checked again: another thread may have run the last step since `finished` was read.
+        const int i = g.cursor < int(steps.size()) ? steps[size_t(g.cursor)] : -1;
+        if (i >= 0 && ready(s, schedule_[size_t(i)], next_[schedule_[size_t(i)]])) {
+          const int st = schedule_[size_t(i)], r = next_[st];
+          if (g.cursor + 1 < int(steps.size())) {
+            const int ns = schedule_[size_t(steps[size_t(g.cursor + 1)])];
+            prefetch_sources(s, ns, next_[ns] + (ns == st));
+          }
+          const uint64_t t0 = __rdtsc();
+          run_step(in, sg, s, st, r, out, OW, OH);
+          ticks_[st] += __rdtsc() - t0;
+          next_[st] = r + 1;
+          done_[st].rows.store(r + 1, std::memory_order_release);
+          ran = true;
+          if (++g.cursor == int(steps.size())) g.finished.store(true, std::memory_order_release);
+        }
+        g.busy.store(false, std::memory_order_release);
       }
-      if (i + 1 < schedule_.size()) prefetch_sources(s, schedule_[i + 1], next, row_ptr);
-      float* dst = row_ptr(st, r);
-      if (st == 0) {
-        pool_.run(kTile * g.tiles_x, [&](int a, int b) {
-          for_share(g.tiles_x, a, b, [&](int y0, int y1, int t0, int t1) {
-            write_input_tile_row(k_, in, g, r, y0, y1, sg.in0, t0, t1, dst);
-          });
-        });
-        continue;
-      }
-      const TileConv& c = s.convs[st - 1];
-      for (size_t si = 0; si < c.src.size(); ++si) {
-        int first, count;
-        source_rows(c, int(si), r, first, count);
-        win[si].first = first;
-        for (int q = 0; q < count; ++q) win[si].rows[q] = row_ptr(producer_[st][si], first + q);
-      }
-      pool_.run(kTile * g.tiles_x, [&](int a, int b) {
-        for_share(g.tiles_x, a, b,
-                  [&](int y0, int y1, int t0, int t1) { k_.conv_row(c, r, y0, y1, t0, t1, win, dst); });
-      });
-      if (st == out_stage) read_output_tile_row(k_, g, dst, r, keep0, keep1, sg.out0 - keep0, out, OW, OH);
+      if (all_done) return;
+      // Waiting: spin (a step takes microseconds), then give the core away in case what we wait for is held by a
+      // thread descheduled on it.
+      if (ran)
+        idle = 0;
+      else if (idle < ThreadPool::kSpinsBeforeYield)
+        _mm_pause();
+      else
+        std::this_thread::yield();
     }
   }
 
+  // Whether step (st, r) may run now: its source rows are done, and every consumer of st is past the row whose slot
+  // it overwrites.
+  bool ready(const Strip& s, int st, int r) const {
+    int first, count;
+    if (st > 0)
+      for (size_t si = 0; si < producer_[st].size(); ++si) {
+        source_rows(s.convs[st - 1], int(si), r, first, count);
+        if (done_[producer_[st][si]].rows.load(std::memory_order_acquire) < first + count) return false;
+      }
+    const int old = r - ring_slots_[st];
+    if (old >= 0)
+      for (auto [cs, si] : consumers_[st]) {
+        const int d = done_[cs].rows.load(std::memory_order_acquire);
+        if (d == s.geom[cs].tiles_y) continue;
+        source_rows(s.convs[cs - 1], si, d, first, count);
+        if (first <= old) return false;
+      }
+    return true;
+  }
+
+  // Half rings' slot of row r, or the float ring's.
+  void* row_ptr(const Strip& s, int st, int r) {
+    const size_t o = s.geom[st].row_floats * size_t(r % ring_slots_[st]);
+    return half_ ? static_cast<void*>(hrings_[st].data() + o) : static_cast<void*>(rings_[st].data() + o);
+  }
+
+  void run_step(const InputSource& in, const Segment& sg, const Strip& s, int st, int r, std::vector<float>& out,
+                int OW, int OH) {
+    const int scale = full_.width[0] / full_.width[full_.output_tensor];
+    const int keep0 = sg.out0 - sg.in0 / scale, keep1 = sg.out1 - sg.in0 / scale;
+    if (half_) {
+      run_half_step(s, sg, in, st, r, out, OW, OH, keep0, keep1);
+      return;
+    }
+    const TileGeom& g = s.geom[st];
+    float* dst = static_cast<float*>(row_ptr(s, st, r));
+    if (st == 0) {
+      write_input_tile_row(k_, in, g, r, 0, kTile, sg.in0, 0, g.tiles_x, dst);
+      return;
+    }
+    const TileConv& c = s.convs[st - 1];
+    RowWindow win[8];
+    for (size_t si = 0; si < c.src.size(); ++si) {
+      int first, count;
+      source_rows(c, int(si), r, first, count);
+      win[si].first = first;
+      for (int q = 0; q < count; ++q)
+        win[si].rows[q] = static_cast<const float*>(row_ptr(s, producer_[st][si], first + q));
+    }
+    k_.conv_row(c, r, 0, kTile, 0, g.tiles_x, win, dst);
+    if (st == stages_ - 1) read_output_tile_row(k_, g, dst, r, keep0, keep1, sg.out0 - keep0, out, OW, OH);
+  }
+
+  // groups_ contiguous stage groups of about equal cost (a stage joins the next group once its middle is past the
+  // group's share).
+  void partition() {
+    const int groups = groups_;
+    double total = 0, acc = 0;
+    for (double c : cost_) total += c;
+    group_of_.assign(size_t(stages_), 0);
+    for (int st = 0, g = 0; st < stages_; ++st) {
+      while (g + 1 < groups && acc + cost_[st] / 2 > total * (g + 1) / groups) ++g;
+      group_of_[st] = g;
+      acc += cost_[st];
+    }
+    ticks_.assign(size_t(stages_), 0);
+    // Rings read across groups get the slack; the others keep the one-thread peak.
+    std::vector<int> slots = slots_;
+    for (int st = 0; st < stages_; ++st)
+      for (auto [cs, si] : consumers_[st])
+        if (group_of_[cs] != group_of_[st]) slots[st] = slots_[st] + kGroupSlack;
+    if (slots == ring_slots_) return;
+    ring_slots_ = slots;
+    const Strip& ws = strips_.at(widest_);
+    // The output stage has no consumer: with half rings its rows are read back from the scratch, unrounded.
+    if (half_) {
+      hrings_.resize(size_t(stages_));
+      for (int st = 0; st + 1 < stages_; ++st) hrings_[st].assign(ws.geom[st].row_floats * ring_slots_[st], 0);
+    } else {
+      rings_.resize(size_t(stages_));
+      for (int st = 0; st < stages_; ++st) rings_[st].assign(ws.geom[st].row_floats * ring_slots_[st], 0.0f);
+    }
+    bytes_ = ring_bytes(widest_, half_, ring_slots_);
+  }
+
   // Starts the hardware prefetcher on the rows the next step reads (the first 4 KiB of each: the stream takes over).
-  template <class RowPtr>
-  void prefetch_sources(const Strip& s, int st, const std::vector<int>& next, RowPtr row_ptr) const {
+  void prefetch_sources(const Strip& s, int st, int r) {
     if (st == 0) return;
     const TileConv& c = s.convs[st - 1];
     for (size_t si = 0; si < c.src.size(); ++si) {
       int first, count;
-      source_rows(c, int(si), next[st], first, count);
+      source_rows(c, int(si), r, first, count);
       for (int q = 0; q < count; ++q) {
-        const auto* row = row_ptr(producer_[st][si], first + q);
-        const char* p = reinterpret_cast<const char*>(row);
-        size_t bytes = std::min<size_t>(4096, c.src[si].geom.row_floats * sizeof(*row));
+        const char* p = static_cast<const char*>(row_ptr(s, producer_[st][si], first + q));
+        size_t bytes = std::min<size_t>(4096, c.src[si].geom.row_floats * (half_ ? sizeof(uint16_t) : sizeof(float)));
         for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o, 0, 2);
       }
     }
   }
+
+  // How far (tile-rows) a group may run ahead of the groups that read its rings.
+  static constexpr int kGroupSlack = 2;
+  // Stage groups per thread: more groups than threads let a thread whose group waits run another one.
+  static constexpr int kGroupsPerThread = 2;
+  struct alignas(64) StageDone {
+    std::atomic<int> rows{0};  // tile-rows of the stage finished in this segment
+  };
+  struct alignas(64) Group {
+    int cursor = 0;  // the next of its steps; only the thread holding `busy` touches it
+    std::atomic<bool> busy{false}, finished{false};
+  };
 
   Plan full_;
   Kernels k_;
   ThreadPool& pool_;
   bool winograd_ = false;
   int down_ = 1, stages_ = 0, halo_ = 0;
-  std::vector<int> tensor_of_, slots_, schedule_;
-  std::vector<std::vector<int>> producer_;  // [stage][source] -> producing stage
+  std::vector<int> tensor_of_, slots_, schedule_;  // slots_: each ring's peak live rows with one thread
+  std::vector<int> ring_slots_;                    // the rings' slots now: slots_, plus the slack across groups
+  int widest_ = 0, groups_ = 1;                    // the widest strip: the rings hold its rows
+  std::vector<std::vector<int>> producer_;         // [stage][source] -> producing stage
+  std::vector<std::vector<std::pair<int, int>>> consumers_;  // [stage] -> (consumer stage, source index)
+  // Threads (see the top of the file): stage -> group, the groups' steps of the running segment, per stage the rows
+  // run (next_: by the thread holding its group; done_: published to the others), ticks spent this frame and the
+  // cost the partition balances.
+  std::vector<int> group_of_, next_;
+  std::vector<std::vector<int>> group_steps_;
+  std::unique_ptr<Group[]> group_;
+  std::unique_ptr<StageDone[]> done_;
+  std::vector<uint64_t> ticks_;
+  std::vector<double> cost_;
+  bool timed_ = false;
   std::map<int, Strip> strips_;
   std::vector<Segment> segments_;
   std::vector<AlignedFloats> rings_;

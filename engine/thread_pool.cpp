@@ -53,7 +53,7 @@ void ThreadPool::run(int n, const std::function<void(int, int)>& fn) {
   work(g);
   // Every share is claimed now; wait only for shares a worker is actually running.
   for (int spins = 0; done_.load(std::memory_order_acquire) != shares_; ++spins) {
-    if (spins < 4000)
+    if (spins < kSpinsBeforeYield)
       _mm_pause();
     else
       std::this_thread::yield();

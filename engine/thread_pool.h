@@ -1,7 +1,8 @@
-// A fork-join pool for the executors' short, frequent parallel steps. Shares of a step are claimed, not assigned:
+// A fork-join pool for the executors' parallel steps (the layered executor's per-layer row ranges; the pipeline
+// enters it once per Segment and schedules its stage groups itself). Shares of a step are claimed, not assigned:
 // whoever is running takes the next unclaimed share, so a worker that the OS has descheduled never makes the caller
 // wait for work it has not started (on a loaded 2-core machine that wait would be a whole time slice per step).
-// Workers spin up to ~20 us between steps (a pipeline step is tens of microseconds) and sleep when idle.
+// Workers spin up to ~20 us between steps and sleep when idle.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -20,6 +21,9 @@ class ThreadPool {
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
   int size() const { return int(workers_.size()) + 1; }
+  // Pauses a waiting thread spins before it yields the core (a few hundred us): under load a yield can cost a whole
+  // time slice, so not sooner.
+  static constexpr int kSpinsBeforeYield = 4000;
   // Calls fn(begin, end) on contiguous shares of [0, n) (one per thread); returns when all are done.
   void run(int n, const std::function<void(int, int)>& fn);
 

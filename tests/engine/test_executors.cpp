@@ -76,6 +76,47 @@ TEST(Executors, WideInputIsCutIntoSegmentsAndStillMatches) {
   EXPECT_LE(max_abs_diff(small.output(), ref), kTol);
 }
 
+// With several threads the pipeline runs stage groups concurrently, each step whole on one thread: the output must be
+// bit-identical to one thread's, in every frame (the groups are re-balanced on each frame's times, which moves the
+// ring slack), for float and half rings, with and without strips, for more threads than a net has stages.
+TEST(Executors, PipelineThreadsGiveOneThreadsBits) {
+  std::mt19937 rng(17);
+  for (int trial = 0; trial < 9; ++trial) {
+    const int levels = 1 + trial % 3, f = 1 << levels;
+    const int w = f * (1 + int(rng() % (96 / f))), h = f * (1 + 2 * int(rng() % (64 / f)));
+    auto model = parse(random_net(rng, levels, 8 * f, 8 * f));
+    auto in = random_input(rng, w, h);
+    NetOptions o;
+    o.width = w;
+    o.height = h;
+    o.executor = Executor::Reference;
+    auto ref = run(model, o, in);
+    o.executor = Executor::Pipeline;
+    o.winograd = trial % 2 == 0;
+    for (RingStorage rings : {RingStorage::Float, RingStorage::Half})
+      for (size_t segment : {size_t(512) << 10, size_t(16) << 10}) {
+        o.rings = rings;
+        o.segment_bytes = segment;
+        o.threads = 1;
+        auto one = run(model, o, in);
+        if (rings == RingStorage::Float) {
+          EXPECT_LE(max_abs_diff(one, ref), kTol) << "trial " << trial;
+        }
+        for (int threads : {2, 3, 8}) {
+          o.threads = threads;
+          Net net(model, o);
+          net.set_input_planar(in.data());
+          for (int frame = 0; frame < 3; ++frame) {
+            net.run();
+            EXPECT_EQ(net.output(), one) << "trial " << trial << " " << w << "x" << h << " threads " << threads
+                                         << " segment " << segment << " half " << (rings == RingStorage::Half)
+                                         << " frame " << frame;
+          }
+        }
+      }
+  }
+}
+
 const char* tier_path(const char* tier) {
   static std::string s;
   const char* dir = std::getenv("BTY_TEST_MODELS");
