@@ -248,13 +248,18 @@ class OpenClExecutor final : public ClExecutor {
   void upload(int slot, const Buffer& dst, size_t offset, size_t bytes, const void* src, const char* what) {
     cl_event ev = nullptr;
     check(clEnqueueWriteBuffer(queue_.get(), dst.get(), CL_FALSE, offset, bytes, src, 0, nullptr, &ev), what);
+    queued_upload(slot, ev, bytes);
+  }
+  void queued_upload(int slot, cl_event ev, size_t bytes) {
     uploads_[slot] = Event(ev);
     upload_bytes_[slot] = bytes;
     clFlush(queue_.get());  // start the transfer now, while the host queues what follows
   }
   // The image slots set since the last run() (the first `count` slots), gathered into their pinned staging one face
   // per thread: a face's gather is a few hundred KB of a frame's rows, memory traffic that one core alone makes the
-  // largest host cost of a 16-face batch. Each run of consecutive slots then goes up in one transfer.
+  // largest host cost of a 16-face batch. Each run of consecutive slots then goes up in one strided transfer of every
+  // slot's first `widest` bytes: the faces of a frame gather about as many bytes, and the slots' unused tails (a slot
+  // holds the worst case, three full planes) stay behind.
   void gather_images(int count) {
     std::vector<int> todo;
     for (int n = 0; n < count; ++n)
@@ -271,9 +276,14 @@ class OpenClExecutor final : public ClExecutor {
       size_t j = i;
       while (j + 1 < todo.size() && todo[j + 1] == todo[j] + 1) ++j;
       const int a = todo[i], b = todo[j];
-      wait_upload(a);  // a float input queued for this slot since the last run
-      upload(a, bytes_dev_, slot_bytes_ * a, slot_bytes_ * (b - a) + used_[b], bytes_ + slot_bytes_ * a,
-             "clEnqueueWriteBuffer (8-bit input)");
+      size_t widest = 0;
+      for (size_t k = i; k <= j; ++k) widest = std::max(widest, used_[todo[k]]);
+      const size_t origin[3] = {0, size_t(a), 0}, region[3] = {widest, size_t(b - a + 1), 1};
+      cl_event ev = nullptr;
+      check(clEnqueueWriteBufferRect(queue_.get(), bytes_dev_.get(), CL_FALSE, origin, origin, region, slot_bytes_, 0,
+                                     slot_bytes_, 0, bytes_, 0, nullptr, &ev),
+            "clEnqueueWriteBufferRect (8-bit input)");
+      queued_upload(a, ev, region[0] * region[1]);
       i = j + 1;
     }
     for (int n : todo) images_[n].reset();  // the frame may go now: a rerun reuses the device's copy
