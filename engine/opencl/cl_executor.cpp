@@ -1,7 +1,8 @@
 // Device memory: one planar NCHW buffer per materialised tensor, batch-sized; weights repacked per conv as
 // [output block][input channel in concat order][tap][output channel in block] so a work-item's weight reads are
 // consecutive and identical across its work-group (broadcast). Kernel arguments are bound once at construction;
-// run() only enqueues, in order, the batch-sized kernels and the output reads, and waits once.
+// run() gathers the image slots' bytes (on the host's threads), then only enqueues, in order, their upload, the
+// batch-sized kernels and the output read, and waits once.
 #include "cl_executor.h"
 
 #include <algorithm>
