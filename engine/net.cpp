@@ -94,6 +94,7 @@ Net::Net(std::shared_ptr<const Model> model, const NetOptions& o) : impl_(std::m
 #ifdef BTY_HAVE_OPENCL
     ClOptions co;
     co.batch = o.batch;
+    co.threads = o.threads;
     co.cache_dir = o.cl_cache_dir == "-" ? "" : o.cl_cache_dir.empty() ? cl::default_cache_dir() : o.cl_cache_dir;
     co.reads = o.cl_reads;
     co.layer_times = o.cl_layer_times;
@@ -195,6 +196,14 @@ const float* Net::output_data(int slot) const {
   if (impl_->cl) return impl_->cl->output(slot);
 #endif
   return impl_->outputs[slot].data();
+}
+
+const uint16_t* Net::output_half(int slot) const {
+  check_slot(slot, batch());
+#ifdef BTY_HAVE_OPENCL
+  if (impl_->cl) return impl_->cl->output_half(slot);
+#endif
+  return nullptr;
 }
 
 void Net::take_output(std::vector<float>& v, int slot) {

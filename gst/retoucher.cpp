@@ -19,10 +19,11 @@ namespace bty::gst {
 // alone in the frame, else taken from the net into `copy`), and what the blend reads after smoothing.
 struct Retoucher::FaceJob {
   Rect area;
-  const float* out = nullptr;
+  TemporalSmoother::Head out;  // the net's head: floats, or an OpenCL net's halves
   size_t size = 0;
   std::vector<float> copy;
-  const float* smoothed = nullptr;
+  std::vector<uint16_t> half_copy;
+  TemporalSmoother::Head smoothed;
 };
 
 namespace {
@@ -410,7 +411,8 @@ void Retoucher::retouch(const blend::Frame& f, std::vector<face::Face>& faces, c
   amounts.tone = s.tone;
   auto layer_of = [&](int i) {
     blend::Layer layer;
-    layer.chw = jobs_[i].smoothed;
+    layer.chw = jobs_[i].smoothed.f;
+    layer.half = jobs_[i].smoothed.h;
     layer.width = net_->output_width();
     layer.height = net_->output_height();
     layer.channels = net_->output_channels();
@@ -458,11 +460,11 @@ void Retoucher::run_nets_on_cpu(const ImageView& view, int n) {
     net.run();
     if (workers >= n) {
       const std::vector<float>& head = net.output();
-      j.out = head.data();
+      j.out = {head.data(), nullptr};
       j.size = head.size();
     } else {  // the net runs another face next: keep this output (swapped out, not copied)
       net.take_output(j.copy);
-      j.out = j.copy.data();
+      j.out = {j.copy.data(), nullptr};
       j.size = j.copy.size();
     }
   };
@@ -476,8 +478,9 @@ void Retoucher::run_nets_on_cpu(const ImageView& view, int n) {
   }
 }
 
-// OpenCL: every face's input goes into a slot (queued for upload while the host prepares the next face), one run per
-// batch of slots. With several batches an earlier batch's outputs are copied before the next run overwrites them.
+// OpenCL: every face's input goes into a slot, one run per batch of slots (it gathers the faces' bytes on the net's
+// threads and uploads them at once). With several batches an earlier batch's outputs are copied before the next run
+// overwrites them.
 void Retoucher::run_nets_on_device(const ImageView& view, int n) {
   const int batch = net_->batch();
   for (int b0 = 0; b0 < n; b0 += batch) {
@@ -487,10 +490,20 @@ void Retoucher::run_nets_on_device(const ImageView& view, int n) {
     for (int k = 0; k < count; ++k) {
       FaceJob& j = jobs_[b0 + k];
       j.size = net_->output_size();
-      j.out = net_->output_data(k);
-      if (n > batch) {
-        j.copy.assign(j.out, j.out + j.size);
-        j.out = j.copy.data();
+      // A half head goes to the smoother and the blend as it is: they convert the rows they read, when they read
+      // them, instead of a pass over every face's head first (1.65 ms for 16 tier-L faces on the H200's host).
+      if (const uint16_t* h = net_->output_half(k)) {
+        j.out = {nullptr, h};
+        if (n > batch) {
+          j.half_copy.assign(h, h + j.size);
+          j.out.h = j.half_copy.data();
+        }
+      } else {
+        j.out = {net_->output_data(k), nullptr};
+        if (n > batch) {
+          j.copy.assign(j.out.f, j.out.f + j.size);
+          j.out.f = j.copy.data();
+        }
       }
     }
   }

@@ -31,9 +31,24 @@ __attribute__((target_clones("avx2", "default")))
 void blend_into(float* prev, const float* out, size_t n, float w) {
   for (size_t i = 0; i < n; ++i) prev[i] = out[i] + w * (prev[i] - out[i]);
 }
+
+// The same from halves, through a cache-resident block of their floats (the same floats: the same result).
+void blend_into(float* prev, const uint16_t* out, size_t n, float w) {
+  constexpr size_t kBlock = 1024;
+  float f[kBlock];
+  for (size_t i = 0; i < n; i += kBlock) {
+    const size_t k = std::min(kBlock, n - i);
+    half_to_float(out + i, f, k);
+    blend_into(prev + i, f, k, w);
+  }
+}
 }  // namespace
 
 const float* TemporalSmoother::smooth(int id, const Rect& area, const float* out, size_t n, float w) {
+  return smooth(id, area, Head{out, nullptr}, n, w).f;
+}
+
+TemporalSmoother::Head TemporalSmoother::smooth(int id, const Rect& area, Head out, size_t n, float w) {
   auto it = std::find_if(tracks_.begin(), tracks_.end(), [id](const Track& t) { return t.id == id; });
   if (!(w > 0.f)) {  // off (NaN too): each frame on its own, nothing kept
     if (it != tracks_.end()) tracks_.erase(it);
@@ -46,16 +61,24 @@ const float* TemporalSmoother::smooth(int id, const Rect& area, const float* out
     it->id = id;
   } else if (!it->seen && it->prev.size() == n && !jump(it->area, area)) {
     float* p = it->prev.data();
-    blend_into(p, out, n, w);
+    if (out.f)
+      blend_into(p, out.f, n, w);
+    else
+      blend_into(p, out.h, n, w);
     it->area = area;
     it->seen = true;
-    return p;
+    return Head{p, nullptr};
   }
   // starts over: new track, a jump, another output size (or the same id twice in one frame)
-  it->prev.assign(out, out + n);
   it->area = area;
   it->seen = true;
-  return out;
+  if (out.f) {
+    it->prev.assign(out.f, out.f + n);
+    return out;
+  }
+  it->prev.resize(n);
+  half_to_float(out.h, it->prev.data(), n);
+  return Head{it->prev.data(), nullptr};
 }
 
 void TemporalSmoother::end_frame() {

@@ -10,12 +10,18 @@
 #include <beautify/engine.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace bty::gst {
 
 class TemporalSmoother {
  public:
+  // The head as the net gave it: floats (f), or the IEEE halves an OpenCL net downloads (h, Net::output_half).
+  struct Head {
+    const float* f = nullptr;
+    const uint16_t* h = nullptr;
+  };
   // A track starts over (its new output is used alone) when its net area's width changes by more than this share
   // of the previous width, or the area's centre moves by more than this share of the previous width, between two
   // consecutive frames: a cut or a re-detection jump, where the past output belongs to another face or framing.
@@ -32,6 +38,9 @@ class TemporalSmoother {
   // state is kept then), or when the track starts over: new track, a jump of the area (kJump), another output size.
   // The returned pointer is valid until the next call for this id, end_frame() or reset().
   const float* smooth(int id, const Rect& area, const float* out, size_t n, float w);
+  // The same for either kind of head: a half head is converted only where a track's state needs floats (the
+  // average, or a start-over's copy), in that pass; with w <= 0 it comes back as it is, for the blend to read.
+  Head smooth(int id, const Rect& area, Head out, size_t n, float w);
   // Ends the frame: the state of the tracks not smoothed since begin_frame() is dropped.
   void end_frame();
   // Drops every track (flush, seek, new caps, a frame whose net did not run).

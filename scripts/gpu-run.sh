@@ -5,6 +5,8 @@
 # Smaller runs (e.g. a check on PoCL): TIERS=s BATCHES=1,4 READS=global REPS=3 CPU_THREADS=2 run.sh
 # The rows' input and output (opencl_bench.py): INPUT=i420|rgb|planar, ROI_SCALE=2, CL_OUTPUT=blend|half|float.
 # TESTS_S: the executor tests' time limit (120 s; PoCL compiles every test program afresh here: give it 600).
+# HOST_THREADS: the threads that gather the faces' bytes in the OpenCL rows (default: one per CPU, up to 16, as the
+# element's default threads=0). TORCH=0 skips the PyTorch peer (its torch.compile rows take minutes).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 OUT=${OUT:-$here/out}
@@ -54,12 +56,15 @@ BTY_MODELS=$here/models BTY_EXPECT_NO_OPENCL=1 OCL_ICD_VENDORS=$here/no-icd time
 echo "== OpenCL bench (tiers x batch 1/4/16, local and global reads, cold/warm start, CPU pipeline beside)"
 timeout 180 python3 "$here/bench/opencl_bench.py" --bty-bench "$here/bin/bty-bench" --models "$here/models" \
   --tiers ${TIERS:-s,m,l} --batches ${BATCHES:-1,4,16} --reads ${READS:-auto,local,global} --reps ${REPS:-50} --cpu-threads ${CPU_THREADS:-4} --layer-times --out "$OUT" \
+  --host-threads ${HOST_THREADS:-$(n=$(nproc); echo $((n < 16 ? n : 16)))} \
   --input ${INPUT:-i420} --roi-scale ${ROI_SCALE:-2} --cl-output ${CL_OUTPUT:-blend} \
   --command "run.sh (scripts/gpu-bundle)" || { echo "OPENCL BENCH FAILED"; status=1; }
 
-echo "== PyTorch peer (same weights from the .bmodel files; eager fp32/fp16, torch.compile)"
-timeout 200 python3 "$here/bench/torch_peer.py" --models "$here/models" --bty-bench "$here/bin/bty-bench" \
-  --tiers ${TIERS:-s,m,l} --batches ${BATCHES:-1,4,16} --reps ${REPS:-50} --out "$OUT" || { echo "TORCH PEER FAILED"; status=1; }
+if [ "${TORCH:-1}" != 0 ]; then
+  echo "== PyTorch peer (same weights from the .bmodel files; eager fp32/fp16, torch.compile)"
+  timeout 200 python3 "$here/bench/torch_peer.py" --models "$here/models" --bty-bench "$here/bin/bty-bench" \
+    --tiers ${TIERS:-s,m,l} --batches ${BATCHES:-1,4,16} --reps ${REPS:-50} --out "$OUT" || { echo "TORCH PEER FAILED"; status=1; }
+fi
 
 python3 "$here/bench/gpu_summary.py" --out "$OUT" || status=1
 rm -rf "$XDG_CACHE_HOME" "$CUDA_CACHE_PATH"

@@ -1,16 +1,19 @@
 // Device memory: one planar NCHW buffer per materialised tensor, batch-sized; weights repacked per conv as
 // [output block][input channel in concat order][tap][output channel in block] so a work-item's weight reads are
 // consecutive and identical across its work-group (broadcast). Kernel arguments are bound once at construction;
-// run() only enqueues, in order, the batch-sized kernels and the output reads, and waits once.
+// run() gathers the image slots' bytes (on the host's threads), then only enqueues, in order, their upload, the
+// batch-sized kernels and the output read, and waits once.
 #include "cl_executor.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <optional>
 
-#include "cl_half.h"
 #include "cl_program_cache.h"
 #include "cl_runtime.h"
 #include "cl_source.h"
+#include "thread_pool.h"
 
 namespace bty {
 namespace {
@@ -62,7 +65,11 @@ class OpenClExecutor final : public ClExecutor {
     bytes_ = static_cast<uint8_t*>(map(bytes_buf_, CL_MAP_WRITE, slot_bytes_ * batch_, "8-bit staging"));
     uploads_.resize(batch_);
     image_slots_.assign(batch_, false);
+    images_.resize(batch_);
+    used_.assign(batch_, 0);
     upload_bytes_.assign(batch_, 0);
+    // Gathering is host memory traffic (a frame's rows into pinned staging): one face per thread, up to the batch.
+    if (std::min(o.threads, batch_) > 1) pool_ = std::make_unique<ThreadPool>(std::min(o.threads, batch_));
     // Pinned host memory for the outputs too: the download is one DMA of all faces, no driver-side staging copy.
     out_buf_ = alloc(out_bytes() * batch_, CL_MEM_WRITE_ONLY | CL_MEM_ALLOC_HOST_PTR, nullptr, "output staging");
     out_ = map(out_buf_, CL_MAP_READ, out_bytes() * batch_, "output staging");
@@ -115,20 +122,25 @@ class OpenClExecutor final : public ClExecutor {
     const size_t bytes = floats(0) * sizeof(float);
     upload(slot, tensors_[0], bytes * slot, bytes, dst, "clEnqueueWriteBuffer (input)");
     image_slots_[slot] = false;
+    images_[slot].reset();
   }
 
   // Only the bytes the taps read go up (input_prep.h: about a quarter of the floats' bytes for a face at the net's
-  // size in RGB, an eighth in 4:2:0); run()'s prep kernel resamples and converts them.
-  void set_input_image(int slot, const ImageInput& in) override {
-    wait_upload(slot);
-    uint8_t* dst = bytes_ + slot_bytes_ * slot;
-    const size_t used = in.gather(dst);
-    upload(slot, bytes_dev_, slot_bytes_ * slot, used, dst, "clEnqueueWriteBuffer (8-bit input)");
+  // size in RGB, an eighth in 4:2:0); run() gathers them and its prep kernel resamples and converts them.
+  void set_input_image(int slot, ImageInput&& in) override {
+    images_[slot].emplace(std::move(in));
     image_slots_[slot] = true;
   }
 
   void run(int count, RunTimes& times) override {
-    auto t0 = std::chrono::steady_clock::now();
+    using clock = std::chrono::steady_clock;
+    auto ms_since = [](clock::time_point t) {
+      return std::chrono::duration<double, std::milli>(clock::now() - t).count();
+    };
+    const auto t0 = clock::now();
+    gather_images(count);
+    times.gather_ms = ms_since(t0);
+    const auto t1 = clock::now();
     Event first, last;
     std::vector<Event> each(layer_times_ ? kernels_.size() : 0);
     cl_ulong images = 0;
@@ -150,6 +162,7 @@ class OpenClExecutor final : public ClExecutor {
       check(clEnqueueNDRangeKernel(queue_.get(), kernels_[i].get(), 3, nullptr, l.global, l.local, 0, nullptr,
                                    timed ? &ev : nullptr),
             "clEnqueueNDRangeKernel " + kernel_name(i));
+      if (i % kFlushEvery == 0) clFlush(queue_.get());
       if (!ev) continue;
       if (layer_times_) clRetainEvent(ev), each[i] = Event(ev);
       if (!first)
@@ -165,8 +178,9 @@ class OpenClExecutor final : public ClExecutor {
         clEnqueueReadBuffer(queue_.get(), tensors_[ot].get(), CL_FALSE, 0, out_bytes() * count, out_, 0, nullptr, &ev),
         "clEnqueueReadBuffer (outputs)");
     Event read(ev);
+    times.enqueue_ms = ms_since(t1);
     check(clFinish(queue_.get()), "running the net on " + dev_.name);
-    times.wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    times.wall_ms = ms_since(t0);
     times.upload_ms = times.download_ms = 0;
     times.upload_bytes = 0;
     times.download_bytes = out_bytes() * count;
@@ -196,6 +210,9 @@ class OpenClExecutor final : public ClExecutor {
     }
     return c.data();
   }
+  const uint16_t* output_half(int slot) const override {
+    return half_ ? static_cast<const uint16_t*>(out_) + floats(plan_.output_tensor) * slot : nullptr;
+  }
   std::string device_name() const override { return dev_.describe(); }
   size_t device_bytes() const override { return device_bytes_; }
   ClReads reads() const override { return reads_; }
@@ -203,6 +220,9 @@ class OpenClExecutor final : public ClExecutor {
 
  private:
   static constexpr const char* kBuildOptions = "-cl-std=CL1.2";
+  // Submit the queued kernels every few launches (from the first on), so the device starts on the net while the host
+  // is still making the driver calls for the rest, instead of receiving the whole batch at clFinish.
+  static constexpr size_t kFlushEvery = 4;
   static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
   size_t floats(size_t t) const { return size_t(plan_.channels[t]) * plan_.width[t] * plan_.height[t]; }
   size_t out_bytes() const { return floats(plan_.output_tensor) * (half_ ? 2 : 4); }  // per slot
@@ -229,9 +249,45 @@ class OpenClExecutor final : public ClExecutor {
   void upload(int slot, const Buffer& dst, size_t offset, size_t bytes, const void* src, const char* what) {
     cl_event ev = nullptr;
     check(clEnqueueWriteBuffer(queue_.get(), dst.get(), CL_FALSE, offset, bytes, src, 0, nullptr, &ev), what);
+    queued_upload(slot, ev, bytes);
+  }
+  void queued_upload(int slot, cl_event ev, size_t bytes) {
     uploads_[slot] = Event(ev);
     upload_bytes_[slot] = bytes;
-    clFlush(queue_.get());  // start the transfer now, while the host prepares the next face
+    clFlush(queue_.get());  // start the transfer now, while the host queues what follows
+  }
+  // The image slots set since the last run() (the first `count` slots), gathered into their pinned staging one face
+  // per thread: a face's gather is a few hundred KB of a frame's rows, memory traffic that one core alone makes the
+  // largest host cost of a 16-face batch. Each run of consecutive slots then goes up in one strided transfer of every
+  // slot's first `widest` bytes: the faces of a frame gather about as many bytes, and the slots' unused tails (a slot
+  // holds the worst case, three full planes) stay behind.
+  void gather_images(int count) {
+    std::vector<int> todo;
+    for (int n = 0; n < count; ++n)
+      if (images_[n]) todo.push_back(n);
+    if (todo.empty()) return;
+    auto gather = [&](int begin, int end) {
+      for (int i = begin; i < end; ++i) used_[todo[i]] = images_[todo[i]]->gather(bytes_ + slot_bytes_ * todo[i]);
+    };
+    if (pool_ && todo.size() > 1)
+      pool_->run(int(todo.size()), gather);
+    else
+      gather(0, int(todo.size()));
+    for (size_t i = 0; i < todo.size();) {
+      size_t j = i;
+      while (j + 1 < todo.size() && todo[j + 1] == todo[j] + 1) ++j;
+      const int a = todo[i], b = todo[j];
+      size_t widest = 0;
+      for (size_t k = i; k <= j; ++k) widest = std::max(widest, used_[todo[k]]);
+      const size_t origin[3] = {0, size_t(a), 0}, region[3] = {widest, size_t(b - a + 1), 1};
+      cl_event ev = nullptr;
+      check(clEnqueueWriteBufferRect(queue_.get(), bytes_dev_.get(), CL_FALSE, origin, origin, region, slot_bytes_, 0,
+                                     slot_bytes_, 0, bytes_, 0, nullptr, &ev),
+            "clEnqueueWriteBufferRect (8-bit input)");
+      queued_upload(a, ev, region[0] * region[1]);
+      i = j + 1;
+    }
+    for (int n : todo) images_[n].reset();  // the frame may go now: a rerun reuses the device's copy
   }
   static void arg(const Kernel& k, cl_uint i, const Buffer& b) {
     cl_mem m = b.get();
@@ -256,8 +312,11 @@ class OpenClExecutor final : public ClExecutor {
   Buffer bytes_dev_, bytes_buf_;  // 8-bit input slots on the device, and their pinned staging
   uint8_t* bytes_ = nullptr;
   size_t slot_bytes_ = 0;
-  std::vector<bool> image_slots_;     // the slot's last input was an image (prep kernel) rather than floats
-  std::vector<size_t> upload_bytes_;  // of each slot's last upload
+  std::vector<bool> image_slots_;  // the slot's last input was an image (prep kernel) rather than floats
+  std::vector<std::optional<ImageInput>> images_;  // set since the last run(), gathered by it
+  std::vector<size_t> used_;                       // bytes of each slot's last gather
+  std::unique_ptr<ThreadPool> pool_;               // gathers; none with one thread or a batch of one
+  std::vector<size_t> upload_bytes_;               // of each slot's last upload
   Kernel prep_;
   Buffer out_buf_;
   void* out_ = nullptr;                                // float or half per ClOptions::half_output

@@ -13,14 +13,16 @@ namespace bty {
 class ClExecutor {
  public:
   virtual ~ClExecutor() = default;
-  // Prepares the slot's input on the host (into pinned memory) and queues its upload without waiting for it:
-  // floats as they are, or an image's gathered 8-bit bytes (the prep kernel resamples them in run()).
+  // Floats: written into pinned memory and queued for upload now, without waiting for it.
   virtual void set_input(int slot, const InputSource& in) = 0;
-  virtual void set_input_image(int slot, const ImageInput& in) = 0;
+  // An image: kept until run(), which gathers every image slot's 8-bit bytes at once (the prep kernel resamples them).
+  virtual void set_input_image(int slot, ImageInput&& in) = 0;
   // Runs slots 0..count-1 and downloads their outputs (planar CHW each) into pinned host memory: output(slot).
   virtual void run(int count, RunTimes& times) = 0;
   // Half output: converted to float on the first call per slot after a run().
   virtual const float* output(int slot) const = 0;
+  // Half output: the downloaded halves as they are; nullptr for float output.
+  virtual const uint16_t* output_half(int slot) const = 0;
   virtual std::string device_name() const = 0;
   virtual size_t device_bytes() const = 0;
   virtual ClReads reads() const = 0;  // Local or Global: what Auto chose
@@ -29,6 +31,7 @@ class ClExecutor {
 
 struct ClOptions {
   int batch = 1;
+  int threads = 1;        // host threads that gather the image slots' bytes in run()
   std::string cache_dir;  // "" = no binary cache
   ClReads reads = ClReads::Auto;
   bool layer_times = false;

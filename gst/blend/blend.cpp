@@ -132,19 +132,26 @@ void make_maps(const Frame& f, const Layer& L, float wb, float wt, bool want_alp
     for (int j = 0; j < 3; ++j) k[i][j] = m[i][j] * L.scale;
   const bool layers = L.kind == OutputKind::Layers;
   const size_t raw = size_t(L.width) * L.height;
-  auto src = [&](int map, int dy, int dx, int y) {
-    return L.chw + size_t(map * s * s + dy * s + dx) * raw + size_t(y) * L.width;
+  // A head row as floats: in place, or converted from half into `scratch` (L.width floats).
+  auto src = [&](int map, int dy, int dx, int y, float* scratch) -> const float* {
+    const size_t at = size_t(map * s * s + dy * s + dx) * raw + size_t(y) * L.width;
+    if (L.chw) return L.chw + at;
+    half_to_float(L.half + at, scratch, size_t(L.width));
+    return scratch;
   };
-  std::vector<float> rgb(3 * size_t(L.width));
+  // scratch: the two half rows read at once (blemish and tone)
+  std::vector<float> rgb(3 * size_t(L.width)), scratch(L.chw ? 0 : 2 * size_t(L.width));
+  float* const s0 = scratch.data();
+  float* const s1 = L.chw ? s0 : s0 + L.width;
   for (int Y = 0; Y < M.height; ++Y) {
     const int y = Y / s, dy = Y % s;
     for (int dx = 0; dx < s; ++dx) {
       // One source row per map: the head channels that land on output row Y, column phase dx.
       for (int c = 0; c < 3; ++c) {
-        const float* b = src(c, dy, dx, y);
+        const float* b = src(c, dy, dx, y, s0);
         float* o = rgb.data() + size_t(c) * L.width;
         if (layers) {
-          const float* t = src(kLayerTone + c, dy, dx, y);
+          const float* t = src(kLayerTone + c, dy, dx, y, s1);
           for (int x = 0; x < L.width; ++x) o[x] = wb * b[x] + wt * t[x];
         } else {
           for (int x = 0; x < L.width; ++x) o[x] = wb * b[x];
@@ -157,7 +164,7 @@ void make_maps(const Frame& f, const Layer& L, float wb, float wt, bool want_alp
         for (int x = 0; x < L.width; ++x) o[size_t(x) * s] = k[i][0] * r[x] + k[i][1] * g[x] + k[i][2] * b[x];
       }
       if (want_alpha) {
-        const float* a = src(kLayerAlpha, dy, dx, y);
+        const float* a = src(kLayerAlpha, dy, dx, y, s0);
         float* o = M.alpha.data() + row;
         for (int x = 0; x < L.width; ++x) o[size_t(x) * s] = std::clamp(0.5f * (a[x] + 1.f), 0.f, 1.f);
       }
@@ -647,7 +654,7 @@ int spot_radius(const Layer& L) {
 
 void apply(const Frame& f, const Rect& full_roi, const uint8_t* mask, const Layer& L, const Amounts& a) {
   if (!(a.strength > 0.f) || !mask || f.width < 1 || f.height < 1) return;
-  if (L.width < 1 || L.height < 1 || L.area.width < 1 || L.area.height < 1 || !L.chw)
+  if (L.width < 1 || L.height < 1 || L.area.width < 1 || L.area.height < 1 || (!L.chw && !L.half))
     throw std::invalid_argument("blend: the retouch layer is empty");
   if (L.shuffle < 1 || L.shuffle > 8 || L.channels != output_maps(L.kind) * L.shuffle * L.shuffle)
     throw std::invalid_argument("blend: the retouch layer has " + std::to_string(L.channels) + " channels; kind " +

@@ -40,8 +40,12 @@ using bty::packed_layout;
 // deltas in `colour` space (RGB, or full-range YCbCr). channels must be output_maps(kind) × shuffle².
 //   OutputKind::Delta (v1 nets): maps 0..2 = one delta, applied as the blemish delta.
 //   OutputKind::Layers: maps 0..2 blemish delta, 3..5 tone delta (on top), 6 blemish alpha = (map + 1) / 2.
+// The head comes as floats (chw) or, from an OpenCL net with ClOutput::Half, as the IEEE halves it downloaded
+// (half, Net::output_half): each row is converted as the blend reads it (the same floats, so the same pixels),
+// instead of a pass over the whole head before the blend.
 struct Layer {
   const float* chw = nullptr;
+  const uint16_t* half = nullptr;  // used when chw is null
   int width = 0, height = 0, channels = 3;
   OutputKind kind = OutputKind::Delta;
   int shuffle = 1;

@@ -5,13 +5,16 @@ profiling events: upload, kernels (first kernel start to last kernel end) and do
 start (empty program-binary cache: source build) and a warm one (cache hit), each to the first frame out, and the CPU
 pipeline on the same batches for comparison. Needs only python3 and bty-bench (the GPU bundle runs it as is).
 Inputs go as the element sends them (--input i420: 8-bit frame bytes of a ROI --roi-scale x the net input, resampled
-on the device) and outputs come back as the element reads them (--cl-output blend: half, converted on the host:
-convert ms); per tier the largest batch also runs the old path (float input and output) in the same run. The start
+on the device, gathered by --host-threads threads as the element's net does with its own threads) and outputs come
+back as the element reads them (--cl-output blend: half; convert ms = what a consumer of floats would pay on the
+host to convert them, which the element's blend no longer does); the host side of wall is split into the set_input
+calls, run()'s gather of the faces' bytes and its queueing of the commands. Per tier the largest batch also runs the
+old path (float input and output) in the same run. The start
 rows split the first frame into model load, device discovery (platform), context + queue creation (the driver),
 program build or cache load, buffers + weights (setup) and the first frame's run.
 
   opencl_bench.py --bty-bench B --models DIR [--tiers s,m,l] [--batches 1,4,16] [--reads auto] [--reps N]
-                  [--cpu-threads N] [--out DIR]
+                  [--cpu-threads N] [--host-threads N] [--out DIR]
 DIR holds beautify-{s,m,l}.bmodel. Writes DIR_OUT/opencl.json and DIR_OUT/opencl.md.
 """
 import json
@@ -26,7 +29,7 @@ from bench_util import bty_bench_json as bench, gpu_bench_parser, loadavg, log, 
 
 
 def path_args(a):
-    return ["--input", a.input, "--roi-scale", a.roi_scale, "--cl-output", a.cl_output]
+    return ["--input", a.input, "--roi-scale", a.roi_scale, "--cl-output", a.cl_output, "--threads", a.host_threads]
 
 
 OLD_PATH = ["--input", "planar", "--cl-output", "float"]
@@ -35,7 +38,8 @@ OLD_PATH = ["--input", "planar", "--cl-output", "float"]
 def row_of(tier, j):
     return {"tier": tier.upper(), "batch": j["batch"], "reads": j["cl_reads"], "wall_ms": j["median_ms"],
             "upload_ms": j["upload_ms"], "kernels_ms": j["kernels_ms"], "download_ms": j["download_ms"],
-            "convert_ms": j["convert_ms"], "upload_bytes": j["upload_bytes"], "download_bytes": j["download_bytes"],
+            "convert_ms": j["convert_ms"], "inputs_ms": j.get("inputs_ms", 0), "gather_ms": j.get("gather_ms", 0),
+            "enqueue_ms": j.get("enqueue_ms", 0), "threads": j["threads"], "upload_bytes": j["upload_bytes"], "download_bytes": j["download_bytes"],
             "input": j["input"], "cl_output": j["cl_output"], "device": j["device_name"],
             "width": j["width"], "height": j["height"], "macs": j["macs"]}
 
@@ -120,17 +124,22 @@ def render(rep, command):
              "Wall = host clock of one frame: every face's input queued for upload, the batch run, every output "
              "on the host; the split comes from OpenCL profiling events (upload and download summed over faces; "
              "kernels from the first kernel's start to the last kernel's end). Medians over the reps.")
-    L.append("Kernels include the input prep kernel (8-bit input). Convert = the host's half -> float of every face's "
-             "output (not in wall); bytes are per face.")
+    L.append("Kernels include the input prep kernel (8-bit input). Host side of wall: set_input = the Net::set_input "
+             "calls (taps), gather = run() copying every face's tapped bytes into pinned staging on `host T` threads, "
+             "enqueue = run() queueing the upload, kernels and download (driver calls); the rest of wall is waiting "
+             "for the device. Convert = the host's half -> float of every face's output as a consumer of floats "
+             "would pay it (not in wall; the element's blend reads the halves row by row instead); bytes are per face.")
     L += ["", "| net | batch | reads | input | output | wall ms | per face ms | upload ms | kernels ms | download ms | "
-          "convert ms | up B/face | down B/face | CPU pipeline ms |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+          "set_input ms | gather ms | enqueue ms | host T | convert ms | up B/face | down B/face | CPU pipeline ms |",
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     cpu = {(r["tier"], r["batch"]): r for r in rep["cpu_rows"]}
     for r in rep["rows"] + rep.get("old_rows", []):
         c = cpu.get((r["tier"], r["batch"]))
         cpu_ms = f"{c['wall_ms']:.2f} ({c['threads']}T)" if c else "—"
         L.append(f"| {r['tier']} {r['width']}x{r['height']} | {r['batch']} | {r['reads']} | {r['input']} | "
                  f"{r['cl_output']} | {r['wall_ms']:.3f} | {r['wall_ms'] / r['batch']:.3f} | {r['upload_ms']:.3f} | "
-                 f"{r['kernels_ms']:.3f} | {r['download_ms']:.3f} | {r['convert_ms']:.3f} | "
+                 f"{r['kernels_ms']:.3f} | {r['download_ms']:.3f} | {r['inputs_ms']:.3f} | {r['gather_ms']:.3f} | "
+                 f"{r['enqueue_ms']:.3f} | {r['threads']} | {r['convert_ms']:.3f} | "
                  f"{r['upload_bytes'] // r['batch']} | {r['download_bytes'] // r['batch']} | {cpu_ms} |")
     L += ["", "Start-up, ms: model load; device discovery (clGetPlatformIDs, clGetDeviceIDs, queries); context "
           "(clCreateContext + clCreateCommandQueue: the driver's context creation); program build or binary-cache "
@@ -160,6 +169,9 @@ def main():
     p = gpu_bench_parser(__doc__, reps=20, out="out/bench")
     p.add_argument("--reads", default="auto", help="comma list of auto, local, global")
     p.add_argument("--cpu-threads", type=int, default=0, help="also time the CPU pipeline with N threads (0: no)")
+    p.add_argument("--host-threads", type=int, default=1,
+                   help="bty-bench --threads for the OpenCL rows: the threads that gather the faces' bytes (the "
+                   "element gives its OpenCL net its own threads, by default one per CPU)")
     p.add_argument("--layer-times", action="store_true", help="also per-conv kernel times (batch 1 and the largest)")
     p.add_argument("--input", default="i420", choices=["planar", "rgb", "i420"], help="bty-bench --input")
     p.add_argument("--roi-scale", type=float, default=2.0,

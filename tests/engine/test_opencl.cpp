@@ -16,7 +16,6 @@
 #include "half.h"
 #include "input_prep.h"
 #include "kernels.h"
-#include "opencl/cl_half.h"
 #include "opencl/cl_program_cache.h"
 #include "opencl/cl_source.h"
 #include "test_util.h"
@@ -254,10 +253,10 @@ TEST(OpenCL, HalfOutputIsWithinHalfPrecision) {
   for (uint32_t h = 0; h < 65536; ++h) {
     const uint16_t v = uint16_t(h);
     float a = 0;
-    cl::half_to_float(&v, &a, 1);
+    bty::half_to_float(&v, &a, 1);
     uint16_t eight[9] = {v, v, v, v, v, v, v, v, v};
     float b[9];
-    cl::half_to_float(eight, b, 9);  // the vector path and its tail
+    bty::half_to_float(eight, b, 9);  // the vector path and its tail
     const float c = half_to_float(v);
     ASSERT_EQ(std::memcmp(&a, &c, 4), 0) << "half " << h;
     ASSERT_EQ(std::memcmp(&b[0], &c, 4), 0) << "half " << h;
@@ -284,6 +283,67 @@ TEST(OpenCL, HalfOutputIsWithinHalfPrecision) {
   EXPECT_EQ(h.output_data(), h.output_data()) << "converted once per run";
   EXPECT_EQ(2 * h.last_times().download_bytes, f.last_times().download_bytes);
   EXPECT_EQ(f.last_times().download_bytes, h.output_size() * 4);
+}
+
+// run() gathers the faces of a batch on NetOptions::threads and uploads them in one strided transfer: the same halves
+// as one thread, slot by slot, with the bytes of the widest face per slot (not whole slots); a second run without new
+// inputs reuses the device's copy (the frame may be gone by then); output_half is the download itself, which
+// output() converts; float output and the CPU have none.
+TEST(OpenCL, FacesGatheredOnThreadsAndTheHalfHead) {
+  SKIP_WITHOUT_OPENCL();
+  auto model = load_model(shipped("s"));
+  const ModelInfo& mi = info(*model);
+  const int W = mi.input_width, H = mi.input_height, PW = 400, PH = 300;
+  std::vector<uint8_t> px(size_t(PW) * PH * 3 / 2);
+  for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t((i * 37 + i / 977) % 251);
+  ImageView v;
+  v.format = PixelFormat::I420;
+  v.width = PW;
+  v.height = PH;
+  v.plane[0] = px.data();
+  v.plane[1] = px.data() + PW * PH;
+  v.plane[2] = v.plane[1] + PW * PH / 4;
+  v.stride[0] = PW;
+  v.stride[1] = v.stride[2] = PW / 2;
+  const Rect rois[] = {{10, 20, 100, 130}, {60, 40, 330, 250}, {-30, 200, 150, 190}, {200, 10, 2 * W, 2 * H}};
+  NetOptions one = cl_options(W, H);
+  one.batch = 4;
+  one.cl_output = ClOutput::Half;
+  NetOptions three = one;
+  three.threads = 3;
+  Net a(model, one), b(model, three);
+  for (int i = 0; i < 4; ++i) {
+    a.set_input(v, rois[i], i);
+    b.set_input(v, rois[i], i);
+  }
+  a.run(4);
+  b.run(4);
+  EXPECT_GT(b.last_times().gather_ms, 0.0);
+  EXPECT_GT(b.last_times().enqueue_ms, 0.0);
+  Net floats(model, cl_options(W, H));
+  size_t widest = 0;
+  for (const Rect& roi : rois) {
+    floats.set_input(v, roi);
+    floats.run();
+    widest = std::max(widest, floats.last_times().upload_bytes);
+  }
+  EXPECT_EQ(b.last_times().upload_bytes, 4 * widest);
+  const size_t n = b.output_size();
+  std::vector<std::vector<uint16_t>> first;
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_NE(b.output_half(i), nullptr);
+    ASSERT_EQ(std::memcmp(a.output_half(i), b.output_half(i), n * 2), 0) << "slot " << i;
+    std::vector<float> f(n);
+    half_to_float(b.output_half(i), f.data(), n);
+    EXPECT_TRUE(std::equal(f.begin(), f.end(), b.output(i).begin())) << "slot " << i;
+    first.emplace_back(b.output_half(i), b.output_half(i) + n);
+  }
+  std::fill(px.begin(), px.end(), uint8_t(0));
+  b.run(4);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(std::memcmp(first[i].data(), b.output_half(i), n * 2), 0) << "slot " << i;
+  EXPECT_EQ(floats.output_half(), nullptr);
+  Net cpu(model, NetOptions{});
+  EXPECT_EQ(cpu.output_half(), nullptr);
 }
 
 TEST(OpenCL, BinaryCacheHitsAndRebuildsBadEntries) {

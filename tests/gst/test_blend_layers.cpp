@@ -106,6 +106,34 @@ TEST(Layers, PixelShuffleReadsPyTorchOrder) {
   EXPECT_EQ(L.chw[(17 * 2 + 1) * 2 + 1], 0.75f);
 }
 
+// A head given as IEEE halves (an OpenCL net's ClOutput::Half download, converted row by row inside the blend) gives
+// the same bytes as the same head converted to floats first, in every format, with the shuffle, both layers and the
+// spot step (so the float head's bit-exactness outside the mask holds for halves too).
+TEST(Layers, HalfHeadGivesTheSamePixelsAsItsFloats) {
+  std::mt19937 rng(26);
+  for (PixelFormat fmt : kAll) {
+    OwnedFrame a(fmt, 90, 70, 3, rng);
+    OwnedFrame b(a);
+    const OwnedFrame before(a);
+    const Rect roi{5, 3, 80, 64};
+    std::vector<uint8_t> mask = random_mask(roi.width, roi.height, rng);
+    TestLayers layer(12, 16, blend::net_area(roi, 12, 16, 90, 70), 2, 96.f);
+    const Layer& floats = layer.get();
+    ASSERT_GT(blend::spot_radius(floats), 0);
+    // Finite halves of magnitude below 4 (exponent field < 17), both signs, subnormals included.
+    std::vector<uint16_t> half(layer.raw.size());
+    for (auto& h : half) h = uint16_t((rng() & 0x8000) | (rng() % 17) << 10 | (rng() & 0x3ff));
+    half_to_float(half.data(), layer.raw.data(), half.size());
+    Layer halves = floats;
+    halves.chw = nullptr;
+    halves.half = half.data();
+    blend::apply(a.f, roi, mask.data(), floats, amounts(0.9f, 1.f, 0.7f));
+    blend::apply(b.f, roi, mask.data(), halves, amounts(0.9f, 1.f, 0.7f));
+    for (int p = 0; p < 3; ++p) ASSERT_EQ(a.mem[p], b.mem[p]) << int(fmt);
+    EXPECT_NE(a.mem[0], before.mem[0]) << int(fmt);  // the blend did write
+  }
+}
+
 TEST(Layers, WrongChannelCountIsRejected) {
   std::mt19937 rng(25);
   OwnedFrame frame(PixelFormat::RGB, 8, 8, 0, rng);

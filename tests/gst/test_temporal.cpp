@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <random>
 #include <vector>
 
 using bty::Rect;
@@ -165,4 +167,32 @@ TEST(Temporal, VanishedTrackStateIsDropped) {
   s.begin_frame();
   s.end_frame();
   EXPECT_EQ(s.tracks(), 0u);
+}
+
+// A half head (an OpenCL net's download) gives what its floats give: the same EMA, the same start-over copy; with
+// w = 0 it comes back untouched as halves (the blend reads them), and no state is kept.
+TEST(Temporal, HalfHeadIsSmoothedAsItsFloats) {
+  std::mt19937 rng(3);
+  const size_t n = 2500;  // not a multiple of the conversion block
+  TemporalSmoother a, b;
+  for (int f = 0; f < 4; ++f) {
+    std::vector<uint16_t> h(n);
+    for (auto& v : h) v = uint16_t((rng() & 0x8000) | (rng() % 16) << 10 | (rng() & 0x3ff));
+    std::vector<float> x(n);
+    bty::half_to_float(h.data(), x.data(), n);
+    a.begin_frame();
+    b.begin_frame();
+    const float* fa = a.smooth(7, kArea, x.data(), n, 0.6f);
+    const TemporalSmoother::Head hb = b.smooth(7, kArea, TemporalSmoother::Head{nullptr, h.data()}, n, 0.6f);
+    ASSERT_NE(hb.f, nullptr);
+    ASSERT_EQ(std::memcmp(fa, hb.f, n * sizeof(float)), 0) << "frame " << f;
+    a.end_frame();
+    b.end_frame();
+  }
+  b.begin_frame();
+  const uint16_t one = 0x3c00;
+  const TemporalSmoother::Head off = b.smooth(7, kArea, TemporalSmoother::Head{nullptr, &one}, 1, 0.f);
+  EXPECT_EQ(off.h, &one);
+  EXPECT_EQ(off.f, nullptr);
+  EXPECT_FALSE(b.has(7));
 }

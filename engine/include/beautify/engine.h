@@ -2,6 +2,7 @@
 // the standalone tools all go through this header.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -155,6 +156,9 @@ const char* to_string(ClReads r);
 enum class ClOutput { Float, Half };
 constexpr ClOutput kBlendClOutput = ClOutput::Half;
 const char* to_string(ClOutput p);
+// IEEE half -> float of n values (F16C where the CPU has it; exact): for consumers of Net::output_half that read
+// the head a row at a time.
+void half_to_float(const uint16_t* in, float* out, size_t n);
 
 // How the pipeline executor stores its intermediate tile-rows (the rings): Float, or Half (IEEE binary16 through
 // F16C: half the bytes; every row a step reads is converted back to float for the kernels, all arithmetic stays
@@ -204,10 +208,14 @@ struct NetOptions {
 
 // Wall-time split of the last run() (OpenCL: from profiling events; CPU: all in kernels_ms).
 struct RunTimes {
-  double upload_ms = 0;           // input slots host -> device (the writes set_input queued)
-  double kernels_ms = 0;          // first kernel start to last kernel end
-  double download_ms = 0;         // outputs device -> host
-  double wall_ms = 0;             // host clock of run(), including waiting for the uploads
+  double upload_ms = 0;    // input slots host -> device (set_input_planar's floats, run()'s gathered bytes)
+  double kernels_ms = 0;   // first kernel start to last kernel end
+  double download_ms = 0;  // outputs device -> host
+  double wall_ms = 0;      // host clock of run(), including waiting for the uploads
+  // OpenCL, the last run(), host clock: gathering the image slots' 8-bit bytes into pinned staging (all faces at
+  // once, over NetOptions::threads), then queueing the upload, the kernels and the download (driver API calls); the
+  // rest of wall_ms is waiting for the device.
+  double gather_ms = 0, enqueue_ms = 0;
   bool binary_cache_hit = false;  // OpenCL: the program came from the binary cache (set at construction)
   double build_ms = 0;            // OpenCL: program build or cache load at construction
   std::string cache_note;         // OpenCL: why a cache entry was rebuilt or not written (empty: all went well)
@@ -228,9 +236,9 @@ class Net {
   Net& operator=(const Net&) = delete;
 
   // Bilinear-resamples `roi` of `image` (clamped at the image edges) to the net input, converts the colour and
-  // normalises it, in one pass, into input slot `slot` (0..batch-1). CPU: read during run(), so `image` must stay
-  // valid until then; OpenCL: the 8-bit bytes the resampling reads are gathered and queued for upload now (so the
-  // host prepares the next face meanwhile), and a kernel resamples and converts them on the device.
+  // normalises it, in one pass, into input slot `slot` (0..batch-1). Read during run(), so `image` must stay valid
+  // until then. OpenCL: run() gathers the 8-bit bytes the resampling reads, every face at once over
+  // NetOptions::threads, uploads them in one transfer, and a kernel resamples and converts them on the device.
   void set_input(const ImageView& image, const Rect& roi, int slot = 0);
   // Raw normalised input, planar CHW floats at the net's input size (tests and the PyTorch comparison).
   void set_input_planar(const float* chw, int slot = 0);
@@ -239,8 +247,11 @@ class Net {
   // Output of a slot as planar CHW floats (output_channels × output_height × output_width), before output_scale.
   const std::vector<float>& output(int slot = 0) const;
   // The same without a copy (OpenCL: the pinned memory the download wrote, or with ClOutput::Half its conversion to
-  // float, done here on the first call per slot; valid until the next run()).
+  // float, a pass over the whole head done here on the first call per slot; valid until the next run()).
   const float* output_data(int slot = 0) const;
+  // OpenCL with ClOutput::Half: the head as the download wrote it (IEEE half, planar CHW; valid until the next run()),
+  // for a consumer that converts only the rows it reads, when it reads them; nullptr otherwise.
+  const uint16_t* output_half(int slot = 0) const;
   // Moves a slot's output into `v` (CPU: a swap, no copy; the next run() writes into v's old storage. OpenCL: a
   // copy): for callers that keep several faces' outputs while the net runs the next.
   void take_output(std::vector<float>& v, int slot = 0);

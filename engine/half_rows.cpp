@@ -1,6 +1,7 @@
-#include "cl_half.h"
-
-#include "../half.h"
+// IEEE half -> float rows (engine.h): F16C where the CPU has it (every AVX2 CPU), else the portable conversion of
+// half.h. Exact either way (every half is a float).
+#include "beautify/engine.h"
+#include "half.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -8,7 +9,7 @@
 #define BTY_HALF_X86 1
 #endif
 
-namespace bty::cl {
+namespace bty {
 
 namespace {
 #ifdef BTY_HALF_X86
@@ -33,4 +34,4 @@ void half_to_float(const uint16_t* in, float* out, size_t n) {
   for (size_t i = 0; i < n; ++i) out[i] = bty::half_to_float(in[i]);
 }
 
-}  // namespace bty::cl
+}  // namespace bty
