@@ -262,23 +262,24 @@ class OpenClExecutor final : public ClExecutor {
   // slot's first `widest` bytes: the faces of a frame gather about as many bytes, and the slots' unused tails (a slot
   // holds the worst case, three full planes) stay behind.
   void gather_images(int count) {
-    std::vector<int> todo;
+    std::vector<int> pending;
     for (int n = 0; n < count; ++n)
-      if (images_[n]) todo.push_back(n);
-    if (todo.empty()) return;
+      if (images_[n]) pending.push_back(n);
+    if (pending.empty()) return;
     auto gather = [&](int begin, int end) {
-      for (int i = begin; i < end; ++i) used_[todo[i]] = images_[todo[i]]->gather(bytes_ + slot_bytes_ * todo[i]);
+      for (int i = begin; i < end; ++i)
+        used_[pending[i]] = images_[pending[i]]->gather(bytes_ + slot_bytes_ * pending[i]);
     };
-    if (pool_ && todo.size() > 1)
-      pool_->run(int(todo.size()), gather);
+    if (pool_ && pending.size() > 1)
+      pool_->run(int(pending.size()), gather);
     else
-      gather(0, int(todo.size()));
-    for (size_t i = 0; i < todo.size();) {
+      gather(0, int(pending.size()));
+    for (size_t i = 0; i < pending.size();) {
       size_t j = i;
-      while (j + 1 < todo.size() && todo[j + 1] == todo[j] + 1) ++j;
-      const int a = todo[i], b = todo[j];
+      while (j + 1 < pending.size() && pending[j + 1] == pending[j] + 1) ++j;
+      const int a = pending[i], b = pending[j];
       size_t widest = 0;
-      for (size_t k = i; k <= j; ++k) widest = std::max(widest, used_[todo[k]]);
+      for (size_t k = i; k <= j; ++k) widest = std::max(widest, used_[pending[k]]);
       const size_t origin[3] = {0, size_t(a), 0}, region[3] = {widest, size_t(b - a + 1), 1};
       cl_event ev = nullptr;
       check(clEnqueueWriteBufferRect(queue_.get(), bytes_dev_.get(), CL_FALSE, origin, origin, region, slot_bytes_, 0,
@@ -287,7 +288,7 @@ class OpenClExecutor final : public ClExecutor {
       queued_upload(a, ev, region[0] * region[1]);
       i = j + 1;
     }
-    for (int n : todo) images_[n].reset();  // the frame may go now: a rerun reuses the device's copy
+    for (int n : pending) images_[n].reset();  // the frame may go now: a rerun reuses the device's copy
   }
   static void arg(const Kernel& k, cl_uint i, const Buffer& b) {
     cl_mem m = b.get();

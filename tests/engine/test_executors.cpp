@@ -23,12 +23,18 @@ const Variant kVariants[] = {{Executor::Layered, 1, 512 << 10, true},  {Executor
                              {Executor::Pipeline, 1, 16 << 10, true},  {Executor::Pipeline, 2, 16 << 10, true},
                              {Executor::Layered, 1, 512 << 10, false}, {Executor::Pipeline, 2, 16 << 10, false}};
 
-void check_all(std::shared_ptr<const Model> model, int w, int h, std::mt19937& rng, const std::string& what) {
-  auto in = random_input(rng, w, h);
+// Options for a w x h input on the reference executor (each test then switches the executor).
+NetOptions reference_options(int w, int h) {
   NetOptions o;
   o.width = w;
   o.height = h;
   o.executor = Executor::Reference;
+  return o;
+}
+
+void check_all(std::shared_ptr<const Model> model, int w, int h, std::mt19937& rng, const std::string& what) {
+  auto in = random_input(rng, w, h);
+  NetOptions o = reference_options(w, h);
   auto ref = run(model, o, in);
   o.rings = RingStorage::Float;  // exact storage: half rings have their own tolerance (test_half_rings.cpp)
   for (const Variant& v : kVariants) {
@@ -86,10 +92,7 @@ TEST(Executors, PipelineThreadsGiveOneThreadsBits) {
     const int w = f * (1 + int(rng() % (96 / f))), h = f * (1 + 2 * int(rng() % (64 / f)));
     auto model = parse(random_net(rng, levels, 8 * f, 8 * f));
     auto in = random_input(rng, w, h);
-    NetOptions o;
-    o.width = w;
-    o.height = h;
-    o.executor = Executor::Reference;
+    NetOptions o = reference_options(w, h);
     auto ref = run(model, o, in);
     o.executor = Executor::Pipeline;
     o.winograd = trial % 2 == 0;
