@@ -131,6 +131,15 @@ def macs(tier: Tier) -> int:
     return total
 
 
+def parse_tier(spec: str) -> Tier:
+    """An experimental tier from "NAME=W,H,C1,C2,C3,C4,DEEP" (train.py --tier-spec), built by the same rules."""
+    name, _, rest = spec.partition("=")
+    v = [int(x) for x in rest.split(",")]
+    if not name or len(v) != 7 or v[0] % 16 or v[1] % 16 or not all(0 < c <= 64 for c in v[2:6]) or v[6] < 0:
+        raise ValueError("tier spec %r: want NAME=W,H,C1,C2,C3,C4,DEEP (W, H multiples of 16, 1-64 channels)" % spec)
+    return _build(Tier(name, *v))
+
+
 TIERS = {
     "S": _build(Tier("S", 128, 160, 8, 16, 24, 32, 1)),
     "M": _build(Tier("M", 160, 224, 8, 16, 32, 32, 2)),

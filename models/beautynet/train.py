@@ -282,11 +282,16 @@ def parser():
     p.add_argument("--log-every", type=int, default=100)
     p.add_argument("--resume", action="store_true")
     p.add_argument("--tiny", action="store_true", help="smoke test: tiny inputs, tier names prefixed test-")
+    p.add_argument("--tier-spec", action="append", default=[], metavar="NAME=W,H,C1,C2,C3,C4,DEEP",
+                   help="an experimental tier (architecture studies, docs/training.md), usable in --tiers")
     return p
 
 
 def main(argv=None):
     a = parser().parse_args(argv)
+    for spec in a.tier_spec:
+        t = arch.parse_tier(spec)
+        arch.TIERS[t.name] = t
     tr, hist, evals, step, total = run(a)
     export(a, tr, hist, evals, step, total)
 
