@@ -137,7 +137,11 @@ def parse_tier(spec: str) -> Tier:
     v = [int(x) for x in rest.split(",")]
     if not name or len(v) != 7 or v[0] % 16 or v[1] % 16 or not all(0 < c <= 64 for c in v[2:6]) or v[6] < 0:
         raise ValueError("tier spec %r: want NAME=W,H,C1,C2,C3,C4,DEEP (W, H multiples of 16, 1-64 channels)" % spec)
-    return _build(Tier(name, *v))
+    t = _build(Tier(name, *v))
+    if max(channels(t.layers)) > 64:
+        raise ValueError("tier spec %r: a concat would hold %d channels; the engine takes at most 64 (c4 + c3 <= 64)"
+                         % (spec, max(channels(t.layers))))
+    return t
 
 
 TIERS = {
