@@ -1,6 +1,6 @@
-// Start-up errors of the element: every bad `model=` fails fast with its own typed reason (GError domain and code
-// from the engine's ModelError kind, never from message text) and a message that says what to do; a failed start
-// leaves nothing half-initialised.
+// Start-up errors of the element: every bad `model=` or `landmark-model=` fails fast with its own typed reason
+// (GError domain and code from the bty::Error kind, never from message text) and a message that says what to do; a
+// failed start leaves nothing half-initialised.
 #include "element_test_util.h"
 
 #include <sys/stat.h>
@@ -149,4 +149,14 @@ TEST(ElementErrors, MissingLandmarkModelIsAStartError) {
   GstElement* e = make_beautify({{"landmark-model", "/nonexistent/shape_predictor.dat"}});
   expect_start_error(e, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND, "landmark");
   gst_object_unref(e);
+}
+
+// A landmark model that exists but is not a shape predictor is reported as unusable (corrupt), not as missing.
+TEST(ElementErrors, CorruptLandmarkModelIsNotUsableNotNotFound) {
+  const std::string path = tmp_path("corrupt-landmarks") + ".dat";
+  std::ofstream(path, std::ios::binary) << std::string(4096, '\x5a');
+  GstElement* e = make_beautify({{"landmark-model", path}});
+  expect_start_error(e, GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE, "corrupt");
+  gst_object_unref(e);
+  std::remove(path.c_str());
 }
