@@ -387,6 +387,13 @@ static gboolean gst_beautify_set_info(GstVideoFilter* filter, GstCaps*, GstVideo
     si.par_n = GST_VIDEO_INFO_PAR_N(in_info);
     si.par_d = GST_VIDEO_INFO_PAR_D(in_info);
   }
+  if (!(si.pixel_aspect() >= bty::face::kMinPixelAspect && si.pixel_aspect() <= bty::face::kMaxPixelAspect)) {
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
+                      ("beautify cannot process pixels %d:%d wide (it takes %g to %g)", si.par_n, si.par_d,
+                       double(bty::face::kMinPixelAspect), double(bty::face::kMaxPixelAspect)),
+                      ("scale to square pixels before beautify: videoscale ! video/x-raw,pixel-aspect-ratio=1/1"));
+    return FALSE;
+  }
   if (GST_VIDEO_INFO_FPS_N(in_info) > 0 && GST_VIDEO_INFO_FPS_D(in_info) > 0)
     si.frame_rate = float(GST_VIDEO_INFO_FPS_N(in_info)) / float(GST_VIDEO_INFO_FPS_D(in_info));
   try {

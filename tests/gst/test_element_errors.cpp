@@ -160,3 +160,24 @@ TEST(ElementErrors, CorruptLandmarkModelIsNotUsableNotNotFound) {
   gst_object_unref(e);
   std::remove(path.c_str());
 }
+
+// Caps whose pixels are too squeezed for the face stage (PAR 1:20) fail in set_info with a negotiation error that
+// says to scale to square pixels first, instead of failing on every frame.
+TEST(ElementErrors, ExtremePixelAspectIsANegotiationErrorThatSaysWhatToDo) {
+  Harnessed t(make_beautify());
+  gst_harness_set_src_caps_str(t.h, (caps_string("I420", 64, 64) + ",pixel-aspect-ratio=1/20").c_str());
+  GstBuffer* in = noise_frame("I420", 64, 64, 1);
+  EXPECT_EQ(gst_harness_push(t.h, in), GST_FLOW_NOT_NEGOTIATED);
+  GstMessage* msg = gst_bus_pop_filtered(t.bus, GST_MESSAGE_ERROR);
+  ASSERT_NE(msg, nullptr) << "no error message";
+  GError* err = NULL;
+  gchar* dbg = NULL;
+  gst_message_parse_error(msg, &err, &dbg);
+  EXPECT_EQ(err->domain, GST_CORE_ERROR);
+  EXPECT_EQ(err->code, GST_CORE_ERROR_NEGOTIATION);
+  EXPECT_NE(std::string(err->message).find("pixels 1:20 wide"), std::string::npos) << err->message;
+  EXPECT_NE(std::string(dbg ? dbg : "").find("pixel-aspect-ratio=1/1"), std::string::npos) << dbg;
+  g_error_free(err);
+  g_free(dbg);
+  gst_message_unref(msg);
+}
