@@ -433,7 +433,7 @@ void FaceStage::Impl::output(Track& tr, const Options& o) const {
 std::vector<Face> FaceStage::process(const FrameInput& in) {
   if (!in.luma || in.width < 1 || in.height < 1 || in.stride < in.width)
     throw Error("process(): need a luma plane, size >= 1x1, stride >= width");
-  if (!(in.pixel_aspect >= 0.1f && in.pixel_aspect <= 10.f))
+  if (!(in.pixel_aspect >= kMinPixelAspect && in.pixel_aspect <= kMaxPixelAspect))
     throw Error("process(): pixel_aspect must be 0.1..10 (pixel width / height; 1 for square pixels)");
   Impl& s = *impl_;
   const auto t_start = cpu_ms();

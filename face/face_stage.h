@@ -12,6 +12,9 @@
 
 namespace bty::face {
 
+// The pixel aspect ratios process() takes (pixel width / height): beyond them a face is too squeezed to detect.
+constexpr float kMinPixelAspect = 0.1f, kMaxPixelAspect = 10.f;
+
 struct Options {
   int max_faces = 4;            // runtime-changeable
   int min_face_size = 64;       // px (square-pixel face width); smaller faces are neither searched nor output.
@@ -55,7 +58,7 @@ struct FrameInput {
   const uint8_t* luma = nullptr;  // any size from 1x1
   int width = 0, height = 0;
   int stride = 0;            // >= width
-  float pixel_aspect = 1.f;  // pixel width / height (caps' par_n / par_d); 0.1..10
+  float pixel_aspect = 1.f;  // pixel width / height (caps' par_n / par_d); kMinPixelAspect..kMaxPixelAspect
   bool detect_now = false;   // one detection inline on this frame, also in asynchronous mode: the coarse
                              // job (whole frame, faces >= ~max(min_face_size, longer side / 8) px; about
                              // one detection job's cost) and the surroundings of tracks just lost
@@ -85,7 +88,8 @@ class FaceStage {
 
   // Never blocks on the detector thread. Faces found on the first frame of a stream (after construction or
   // reset(), by a synchronous or detect_now detection) start at alpha 1; faces appearing or leaving later fade.
-  // Throws Error for a missing plane, size < 1x1, stride < width or pixel_aspect outside 0.1..10.
+  // Throws Error for a missing plane, size < 1x1, stride < width or pixel_aspect outside
+  // kMinPixelAspect..kMaxPixelAspect.
   std::vector<Face> process(const FrameInput& frame);
 
   void reset();  // drop all tracks (caps change, flush); an in-flight detection's result is ignored (no waiting)

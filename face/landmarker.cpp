@@ -8,9 +8,11 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <system_error>
 
 namespace bty::face {
 
@@ -132,13 +134,19 @@ static std::shared_ptr<const LandmarkModel> load_model(const std::string& path) 
   if (auto hit = cache[path].lock()) return hit;
 
   std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw Error("landmark model not found or unreadable: '" + path + "' (install libdlib-data, or set landmark_model)");
+  if (!in) {
+    std::error_code ec;
+    const bool missing = !std::filesystem::exists(path, ec) && !ec;
+    throw Error(missing ? ErrorKind::NotFound : ErrorKind::Unreadable,
+                "landmark model " + std::string(missing ? "not found" : "unreadable") + ": '" + path +
+                    "' (install libdlib-data, or set landmark_model)");
+  }
   auto m = std::make_shared<LandmarkModel>();
   try {
     read_model(*m, in);
   } catch (const std::exception& e) {
-    throw Error("landmark model '" + path + "' is corrupt or not a dlib 68-point shape predictor: " + e.what());
+    throw Error(ErrorKind::Invalid,
+                "landmark model '" + path + "' is corrupt or not a dlib 68-point shape predictor: " + e.what());
   }
   pack(*m);
   m->forests.clear();  // the packed copy is all fit() reads

@@ -1,6 +1,7 @@
 // Basic face-stage types shared by the stage, its parts (geometry, mask, landmarker) and its users.
 #pragma once
 
+#include <beautify/error.h>
 #include <Eigen/Core>
 
 #include <array>
@@ -10,10 +11,12 @@
 
 namespace bty::face {
 
-// Thrown for unusable configuration: missing or corrupt landmark model, invalid options or input.
-class Error : public std::runtime_error {
+// Thrown for unusable configuration: a missing (NotFound), unreadable (Unreadable) or corrupt (Invalid) landmark
+// model, invalid options or input (Settings).
+class Error : public bty::Error {
  public:
-  using std::runtime_error::runtime_error;
+  Error(ErrorKind kind, const std::string& what) : bty::Error(kind, what) {}
+  explicit Error(const std::string& what) : Error(ErrorKind::Settings, what) {}
 };
 
 struct Rect {

@@ -257,35 +257,34 @@ static void gst_beautify_get_property(GObject* object, guint prop_id, GValue* va
   }
 }
 
-// What a start error says to do, by the typed kind of the failure (never by its message text).
+// What a start error says to do, by the part that failed and the typed kind of the failure (never by its text):
+// missing → RESOURCE NOT_FOUND, unreadable → RESOURCE OPEN_READ, present but unusable (corrupt, too large,
+// unsupported) → STREAM WRONG_TYPE, bad values → RESOURCE SETTINGS.
 static void post_start_error(GstBeautify* self, const bty::gst::ConfigError& e, const bty::gst::StartConfig& c) {
-  using K = bty::gst::ConfigError::Kind;
-  using M = bty::ModelError::Kind;
+  using P = bty::gst::ConfigError::Part;
+  using K = bty::ErrorKind;
   const char* model = c.model.empty() ? "(unset)" : c.model.c_str();
-  switch (e.kind) {
-    case K::Model:
-      switch (e.model_kind.value_or(M::Invalid)) {
-        case M::NotFound:
-          GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("Could not find the beautify model: %s", e.what()),
-                            ("tier=%s model=%s", bty::gst::to_string(c.tier), model));
-          break;
-        case M::NotRegularFile:
-        case M::Unreadable:
-          GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Could not read the beautify model: %s", e.what()),
-                            ("model=%s", model));
-          break;
-        default:  // TooLarge, Invalid, Unsupported: a file, but not a usable beauty net
-          GST_ELEMENT_ERROR(self, STREAM, WRONG_TYPE, ("The beautify model is not usable: %s", e.what()),
-                            ("tier=%s model=%s", bty::gst::to_string(c.tier), model));
-          break;
-      }
+  const bool landmarks = e.part == P::Landmarks;
+  const char* what = landmarks ? "face landmark model" : "beautify model";
+  const std::string details = landmarks ? "landmark-model=" + c.landmark_model
+                                        : std::string("tier=") + bty::gst::to_string(c.tier) + " model=" + model;
+  if (e.part == P::Settings || e.kind() == K::Settings) {
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Invalid beautify settings: %s", e.what()), (NULL));
+    return;
+  }
+  switch (e.kind()) {
+    case K::NotFound:
+      GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("Could not find the %s: %s", what, e.what()),
+                        ("%s", details.c_str()));
       break;
-    case K::Landmarks:
-      GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("Could not load the face landmark model: %s", e.what()),
-                        ("landmark-model=%s", c.landmark_model.c_str()));
+    case K::NotRegularFile:
+    case K::Unreadable:
+      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Could not read the %s: %s", what, e.what()),
+                        ("%s", details.c_str()));
       break;
-    case K::Settings:
-      GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("Invalid beautify settings: %s", e.what()), (NULL));
+    default:  // TooLarge, Invalid, Unsupported, Device: a file, but not a usable one
+      GST_ELEMENT_ERROR(self, STREAM, WRONG_TYPE, ("The %s is not usable: %s", what, e.what()),
+                        ("%s", details.c_str()));
       break;
   }
 }
@@ -387,6 +386,13 @@ static gboolean gst_beautify_set_info(GstVideoFilter* filter, GstCaps*, GstVideo
   if (GST_VIDEO_INFO_PAR_N(in_info) > 0 && GST_VIDEO_INFO_PAR_D(in_info) > 0) {
     si.par_n = GST_VIDEO_INFO_PAR_N(in_info);
     si.par_d = GST_VIDEO_INFO_PAR_D(in_info);
+  }
+  if (!(si.pixel_aspect() >= bty::face::kMinPixelAspect && si.pixel_aspect() <= bty::face::kMaxPixelAspect)) {
+    GST_ELEMENT_ERROR(self, CORE, NEGOTIATION,
+                      ("beautify cannot process pixels %d:%d wide (it takes %g to %g)", si.par_n, si.par_d,
+                       double(bty::face::kMinPixelAspect), double(bty::face::kMaxPixelAspect)),
+                      ("scale to square pixels before beautify: videoscale ! video/x-raw,pixel-aspect-ratio=1/1"));
+    return FALSE;
   }
   if (GST_VIDEO_INFO_FPS_N(in_info) > 0 && GST_VIDEO_INFO_FPS_D(in_info) > 0)
     si.frame_rate = float(GST_VIDEO_INFO_FPS_N(in_info)) / float(GST_VIDEO_INFO_FPS_D(in_info));

@@ -100,7 +100,7 @@ void give_stage(std::unique_ptr<face::FaceStage> s, const face::Options& o) {
 // a stage can only be about the landmark model (no matching on its text).
 void check_stage_settings(const StartConfig& c) {
   if (c.max_faces < 0 || c.min_face_size < 1 || c.detect_interval < 1)
-    throw ConfigError(ConfigError::Kind::Settings,
+    throw ConfigError(ConfigError::Part::Settings, ErrorKind::Settings,
                       "max-faces must be >= 0, min-face-size >= 1 and detect-interval "
                       ">= 1");
 }
@@ -167,9 +167,10 @@ Rect face_net_area(const face::Landmarks& p, const ModelInfo& mi, int net_w, int
 
 Retoucher::Retoucher(const StartConfig& c) : detection_(c.detection) {
   if (c.threads < 1 || c.threads > 64)
-    throw ConfigError(ConfigError::Kind::Settings, "threads must be 1..64 (0 picks the number of CPUs)");
+    throw ConfigError(ConfigError::Part::Settings, ErrorKind::Settings,
+                      "threads must be 1..64 (0 picks the number of CPUs)");
   if (c.precision == Precision::Bf16 && !amx_bf16_available())
-    throw ConfigError(ConfigError::Kind::Settings,
+    throw ConfigError(ConfigError::Part::Settings, ErrorKind::Settings,
                       "precision=bf16 needs a CPU with AMX-BF16 (Intel Xeon of the Sapphire Rapids generation or "
                       "newer, on a Linux kernel that grants AMX state), and this one has none; set precision=auto or "
                       "precision=fp32");
@@ -202,10 +203,10 @@ Retoucher::Retoucher(const StartConfig& c) : detection_(c.detection) {
       adopt_started_device();
     }
   } catch (const ModelError& e) {
-    throw ConfigError(ConfigError::Kind::Model, e.what(), e.kind());
+    throw ConfigError(ConfigError::Part::Model, e.kind(), e.what());
   } catch (const std::exception& e) {  // e.g. the engine refusing the options
-    throw ConfigError(ConfigError::Kind::Model, "cannot set up the beauty net from '" + choice_.path + "': " + e.what(),
-                      ModelError::Kind::Unsupported);
+    throw ConfigError(ConfigError::Part::Model, ErrorKind::Unsupported,
+                      "cannot set up the beauty net from '" + choice_.path + "': " + e.what());
   }
   if (c.threads > 1) pool_ = std::make_unique<ThreadPool>(c.threads);
   stage_options_.landmark_model = c.landmark_model;
@@ -220,7 +221,7 @@ Retoucher::Retoucher(const StartConfig& c) : detection_(c.detection) {
   try {
     stage_ = take_stage(stage_options_);
   } catch (const face::Error& e) {
-    throw ConfigError(ConfigError::Kind::Landmarks,
+    throw ConfigError(ConfigError::Part::Landmarks, e.kind(),
                       std::string(e.what()) +
                           " (set landmark-model= to dlib's "
                           "shape_predictor_68_face_landmarks.dat; Debian: apt install libdlib-data)");
@@ -330,11 +331,15 @@ std::vector<face::Face> Retoucher::run_face_stage(const blend::Frame& f) {
     luma = luma_.data();
     luma_stride = f.width;
   }
-  // Live streams (detection off the streaming thread): the first frame after start, new caps or a flush waits for
-  // one detection when the last one fitted the frame budget, so faces there are retouched from that frame.
+  // The first frame after start, new caps or a flush. Detection inside the frame (non-live auto, always): the
+  // complete scan, so every face >= min-face-size there is retouched at full alpha in that frame (the planned jobs
+  // would find small faces only frames later, fading them in). Live streams (detection off the streaming thread):
+  // it waits for one coarse detection when the last one fitted the frame budget.
   const face::Timings t = stage_->timings();
   const double budget_ms = 1000.0 / stream_.frame_rate;
-  const bool detect_now = fresh_start_ && detection_ == Detection::Auto && !stage_options_.synchronous_detection &&
+  const bool sync = stage_options_.synchronous_detection;
+  const bool scan_now = fresh_start_ && sync;
+  const bool detect_now = fresh_start_ && detection_ == Detection::Auto && !sync &&
                           (t.detect_runs == 0 || t.detect_ms_total / t.detect_runs <= budget_ms);
   fresh_start_ = false;
   face::FrameInput in;
@@ -344,6 +349,7 @@ std::vector<face::Face> Retoucher::run_face_stage(const blend::Frame& f) {
   in.stride = luma_stride;
   in.pixel_aspect = stream_.pixel_aspect();
   in.detect_now = detect_now;
+  in.scan_now = scan_now;
   return stage_->process(in);
 }
 

@@ -13,7 +13,6 @@
 
 #include <future>
 #include <memory>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -25,15 +24,13 @@ class ThreadPool;
 
 namespace bty::gst {
 
-// Everything that stops the element from starting. kind says which part failed; for Kind::Model, model_kind says
-// how (the engine's typed ModelError kind, carried through unchanged). what() says what to do about it.
-class ConfigError : public std::runtime_error {
+// Everything that stops the element from starting. part says which part failed, kind() how (the engine's ModelError
+// or the face stage's face::Error kind, carried through unchanged); what() says what to do about it.
+class ConfigError : public Error {
  public:
-  enum class Kind { Model, Landmarks, Settings };
-  ConfigError(Kind k, const std::string& what, std::optional<ModelError::Kind> mk = std::nullopt)
-      : std::runtime_error(what), kind(k), model_kind(mk) {}
-  Kind kind;
-  std::optional<ModelError::Kind> model_kind;
+  enum class Part { Model, Landmarks, Settings };
+  ConfigError(Part p, ErrorKind k, const std::string& what) : Error(k, what), part(p) {}
+  Part part;
 };
 
 // The stream as the caps describe it: built in the element's set_info, kept by the core.
@@ -111,7 +108,7 @@ class Retoucher {
   std::unique_ptr<face::FaceStage> stage_;
   face::Options stage_options_;
   StreamInfo stream_;
-  bool fresh_start_ = true;    // first frame after start, caps or a flush: a live stream waits for one detection
+  bool fresh_start_ = true;    // first frame after start, caps or a flush: the complete scan or (live) one detection
   TemporalSmoother smoother_;  // per face track: the net's last (smoothed) output
   std::vector<uint8_t> luma_;  // non-planar frames: the face stage's luma plane
 };

@@ -38,9 +38,13 @@ PREDICTOR = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"
 def landmark_tool(bindir):
     exe = os.path.join(bindir, "landmarks")
     src = os.path.join(ROOT, "models", "tools", "landmarks.cpp")
-    if not os.path.exists(exe) or os.path.getmtime(exe) < os.path.getmtime(src):
+    cli = os.path.join(ROOT, "cli")
+    if not os.path.exists(exe) or os.path.getmtime(exe) < max(os.path.getmtime(f) for f in (
+            src, os.path.join(cli, "options.cpp"), os.path.join(cli, "options.h"))):
         os.makedirs(bindir, exist_ok=True)
-        subprocess.check_call(["g++", "-O2", "-std=c++17", src, "-o", exe, "-ldlib", "-lblas", "-llapack"])
+        glib = subprocess.check_output(["pkg-config", "--cflags", "--libs", "glib-2.0"], text=True).split()
+        subprocess.check_call(["g++", "-O2", "-std=c++17", "-I" + cli, src, os.path.join(cli, "options.cpp"), "-o", exe]
+                              + glib + ["-ldlib", "-lblas", "-llapack"])
     return exe
 
 

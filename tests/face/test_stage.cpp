@@ -242,6 +242,7 @@ TEST(Stage, MissingAndCorruptModelGiveClearErrors) {
     FaceStage s(o);
     FAIL() << "no error for a missing model";
   } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), bty::ErrorKind::NotFound);
     EXPECT_NE(std::string(e.what()).find("not found"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("/nonexistent/shape_predictor.dat"), std::string::npos) << e.what();
   }
@@ -251,7 +252,12 @@ TEST(Stage, MissingAndCorruptModelGiveClearErrors) {
     for (int i = 0; i < 5000; ++i) out.put(char((i * 7919) % 251));
   }
   o.landmark_model = junk;
-  EXPECT_THROW(FaceStage s(o), Error);
+  try {
+    FaceStage s(o);
+    FAIL() << "no error for a junk model";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), bty::ErrorKind::Invalid) << "corrupt, not missing: " << e.what();
+  }
   // A truncated copy of the real model: the header parses, the forests do not.
   const std::string cut = ::testing::TempDir() + "face_truncated_model.dat";
   {
@@ -267,13 +273,19 @@ TEST(Stage, MissingAndCorruptModelGiveClearErrors) {
     FaceStage s(o);
     FAIL() << "no error for a truncated model";
   } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), bty::ErrorKind::Invalid);
     EXPECT_NE(std::string(e.what()).find("corrupt"), std::string::npos) << e.what();
   }
   std::remove(junk.c_str());
   std::remove(cut.c_str());
   Options bad = sync_options();
   bad.detect_interval = 0;
-  EXPECT_THROW(FaceStage s(bad), Error);
+  try {
+    FaceStage s(bad);
+    FAIL() << "no error for detect_interval 0";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), bty::ErrorKind::Settings);
+  }
 }
 
 TEST(Stage, SmoothingReducesJitterOnAStillFace) {

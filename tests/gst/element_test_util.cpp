@@ -24,9 +24,11 @@ std::string caps_string(const char* format, int w, int h, int fps) {
 
 namespace {
 
-GstBuffer* decode(const std::string& path, const std::string& caps) {
+// stretch: scaled to the size whatever its aspect ratio (otherwise the picture keeps it, with borders).
+GstBuffer* decode(const std::string& path, const std::string& caps, bool stretch = false) {
   gchar* loc = g_strescape(path.c_str(), NULL);
-  std::string desc = "filesrc location=\"" + std::string(loc) + "\" ! decodebin ! videoconvert ! videoscale ! " + caps +
+  std::string desc = "filesrc location=\"" + std::string(loc) + "\" ! decodebin ! videoconvert ! videoscale" +
+                     (stretch ? " add-borders=false" : "") + " ! " + caps +
                      ",pixel-aspect-ratio=1/1 ! appsink name=sink sync=false";
   g_free(loc);
   GError* err = NULL;
@@ -104,6 +106,10 @@ GstBuffer* load_frame(const std::string& path, const char* format, int w, int h,
   return padded;
 }
 
+GstBuffer* load_stretched(const std::string& path, const char* format, int w, int h) {
+  return decode(path, still_caps(format, w, h), true);
+}
+
 GstBuffer* noise_frame(const char* format, int w, int h, unsigned seed) {
   GstVideoInfo info;
   gst_video_info_set_format(&info, gst_video_format_from_string(format), w, h);
@@ -116,36 +122,68 @@ GstBuffer* noise_frame(const char* format, int w, int h, unsigned seed) {
   return buf;
 }
 
+namespace {
+
+// Copies every component of `src` into `dst` with its top-left corner at luma px (x0, y0), subsampled components
+// at x0, y0 rounded down; the source must fit.
+void paste(GstVideoFrame& dst, const GstVideoFrame& src, int x0, int y0) {
+  const GstVideoFormatInfo* fi = src.info.finfo;
+  for (guint c = 0; c < GST_VIDEO_FRAME_N_COMPONENTS(&src); ++c) {
+    const int ps = GST_VIDEO_FRAME_COMP_PSTRIDE(&src, c);
+    const int cx = x0 >> GST_VIDEO_FORMAT_INFO_W_SUB(fi, c), cy = y0 >> GST_VIDEO_FORMAT_INFO_H_SUB(fi, c);
+    const auto* s = static_cast<const uint8_t*>(GST_VIDEO_FRAME_COMP_DATA(&src, c));
+    auto* d = static_cast<uint8_t*>(GST_VIDEO_FRAME_COMP_DATA(&dst, c));
+    for (int y = 0; y < GST_VIDEO_FRAME_COMP_HEIGHT(&src, c); ++y)
+      for (int x = 0; x < GST_VIDEO_FRAME_COMP_WIDTH(&src, c); ++x)
+        d[(cy + y) * GST_VIDEO_FRAME_COMP_STRIDE(&dst, c) + (cx + x) * ps] =
+            s[y * GST_VIDEO_FRAME_COMP_STRIDE(&src, c) + x * ps];
+  }
+}
+
+// Pastes `pieces` (each pw×ph, format of `info`) at `at` (luma px) into a new frame of `info` filled with `fill`.
+GstBuffer* compose(const GstVideoInfo& info, uint8_t fill, const std::vector<GstBuffer*>& pieces, int pw, int ph,
+                   const std::vector<std::pair<int, int>>& at) {
+  GstBuffer* out = gst_buffer_new_allocate(NULL, GST_VIDEO_INFO_SIZE(&info), NULL);
+  gst_buffer_memset(out, 0, fill, GST_VIDEO_INFO_SIZE(&info));
+  GstVideoInfo pinfo;
+  gst_video_info_set_format(&pinfo, GST_VIDEO_INFO_FORMAT(&info), pw, ph);
+  GstVideoFrame dst, src;
+  gst_video_frame_map(&dst, &info, out, GST_MAP_WRITE);
+  for (size_t k = 0; k < at.size(); ++k) {
+    gst_video_frame_map(&src, &pinfo, pieces[k], GST_MAP_READ);
+    paste(dst, src, at[k].first, at[k].second);
+    gst_video_frame_unmap(&src);
+  }
+  gst_video_frame_unmap(&dst);
+  return out;
+}
+
+}  // namespace
+
 GstBuffer* load_pair(const std::string& left, const std::string& right, const char* format, int w, int h) {
   GstVideoInfo info;
   gst_video_info_set_format(&info, gst_video_format_from_string(format), w, h);
-  GstBuffer* halves[2] = {decode(left, still_caps(format, w / 2, h)), decode(right, still_caps(format, w / 2, h))};
+  std::vector<GstBuffer*> halves = {decode(left, still_caps(format, w / 2, h)),
+                                    decode(right, still_caps(format, w / 2, h))};
   GstBuffer* out = nullptr;
-  if (halves[0] && halves[1]) {
-    out = gst_buffer_new_allocate(NULL, GST_VIDEO_INFO_SIZE(&info), NULL);
-    GstVideoInfo hinfo;
-    gst_video_info_set_format(&hinfo, GST_VIDEO_INFO_FORMAT(&info), w / 2, h);
-    GstVideoFrame dst, src;
-    gst_video_frame_map(&dst, &info, out, GST_MAP_WRITE);
-    for (int k = 0; k < 2; ++k) {
-      gst_video_frame_map(&src, &hinfo, halves[k], GST_MAP_READ);
-      for (guint c = 0; c < GST_VIDEO_FRAME_N_COMPONENTS(&src); ++c) {
-        const int ps = GST_VIDEO_FRAME_COMP_PSTRIDE(&src, c);
-        const int cw = GST_VIDEO_FRAME_COMP_WIDTH(&src, c);
-        const int x0 = k ? GST_VIDEO_FRAME_COMP_WIDTH(&dst, c) - cw : 0;
-        for (int y = 0; y < GST_VIDEO_FRAME_COMP_HEIGHT(&src, c); ++y)
-          for (int x = 0; x < cw; ++x)
-            static_cast<uint8_t*>(
-                GST_VIDEO_FRAME_COMP_DATA(&dst, c))[y * GST_VIDEO_FRAME_COMP_STRIDE(&dst, c) + (x0 + x) * ps] =
-                static_cast<const uint8_t*>(
-                    GST_VIDEO_FRAME_COMP_DATA(&src, c))[y * GST_VIDEO_FRAME_COMP_STRIDE(&src, c) + x * ps];
-      }
-      gst_video_frame_unmap(&src);
-    }
-    gst_video_frame_unmap(&dst);
-  }
+  if (halves[0] && halves[1]) out = compose(info, 0, halves, w / 2, h, {{0, 0}, {w - w / 2, 0}});
   for (GstBuffer* b : halves)
     if (b) gst_buffer_unref(b);
+  return out;
+}
+
+GstBuffer* load_tiles(const std::string& path, const char* format, int w, int h, int nx, int ny, int tile_w,
+                      int tile_h) {
+  GstVideoInfo info;
+  gst_video_info_set_format(&info, gst_video_format_from_string(format), w, h);
+  GstBuffer* tile = decode(path, still_caps(format, tile_w, tile_h));
+  if (!tile) return nullptr;
+  std::vector<std::pair<int, int>> at;
+  for (int ty = 0; ty < ny; ++ty)
+    for (int tx = 0; tx < nx; ++tx)
+      at.emplace_back(((2 * tx + 1) * w / (2 * nx) - tile_w / 2) & ~1, ((2 * ty + 1) * h / (2 * ny) - tile_h / 2) & ~1);
+  GstBuffer* out = compose(info, 128, std::vector<GstBuffer*>(at.size(), tile), tile_w, tile_h, at);
+  gst_buffer_unref(tile);
   return out;
 }
 
@@ -214,6 +252,8 @@ FrameFaces pop_faces(GstBus* bus) {
         const GstStructure* f = gst_value_get_structure(gst_value_list_get_value(list, i));
         Box roi{}, box{};
         int id = 0;
+        double alpha = -1;
+        gst_structure_get_double(f, "alpha", &alpha);
         gst_structure_get(f, "roi-x", G_TYPE_INT, &roi.x, "roi-y", G_TYPE_INT, &roi.y, "roi-width", G_TYPE_INT, &roi.w,
                           "roi-height", G_TYPE_INT, &roi.h, "x", G_TYPE_INT, &box.x, "y", G_TYPE_INT, &box.y, "width",
                           G_TYPE_INT, &box.w, "height", G_TYPE_INT, &box.h, "id", G_TYPE_INT, &id, NULL);
@@ -222,6 +262,7 @@ FrameFaces pop_faces(GstBus* bus) {
         out.rois.push_back(roi);
         out.boxes.push_back(box);
         out.ids.push_back(id);
+        out.alphas.push_back(alpha);
       }
     }
     gst_message_unref(msg);

@@ -23,6 +23,7 @@ struct FrameFaces {
   std::vector<Box> rois;
   std::vector<Box> boxes;
   std::vector<int> ids;
+  std::vector<double> alphas;
   std::string device;  // where the frame's nets ran: "cpu" or "opencl"
 };
 FrameFaces pop_faces(GstBus* bus);
@@ -30,6 +31,11 @@ FrameFaces pop_faces(GstBus* bus);
 // The picture at `path` (any format GStreamer decodes) as one buffer of `format` w×h, rows padded by `pad` extra
 // bytes per plane through a GstVideoMeta when pad > 0. Returns nullptr on failure.
 GstBuffer* load_frame(const std::string& path, const char* format, int w, int h, int pad = 0);
+// The picture scaled to w×h whatever its aspect ratio (for streams with non-square pixels).
+GstBuffer* load_stretched(const std::string& path, const char* format, int w, int h);
+// `nx`×`ny` copies of the picture, each scaled to tile_w×tile_h (even), centred in the cells of a w×h mid-grey frame.
+GstBuffer* load_tiles(const std::string& path, const char* format, int w, int h, int nx, int ny, int tile_w,
+                      int tile_h);
 // A buffer with the same layout filled with seeded noise (no faces).
 GstBuffer* noise_frame(const char* format, int w, int h, unsigned seed);
 // Two pictures side by side (each w/2 × h) in one frame.

@@ -1,6 +1,6 @@
-// Start-up errors of the element: every bad `model=` fails fast with its own typed reason (GError domain and code
-// from the engine's ModelError kind, never from message text) and a message that says what to do; a failed start
-// leaves nothing half-initialised.
+// Start-up errors of the element: every bad `model=` or `landmark-model=` fails fast with its own typed reason
+// (GError domain and code from the bty::Error kind, never from message text) and a message that says what to do; a
+// failed start leaves nothing half-initialised.
 #include "element_test_util.h"
 
 #include <sys/stat.h>
@@ -149,4 +149,35 @@ TEST(ElementErrors, MissingLandmarkModelIsAStartError) {
   GstElement* e = make_beautify({{"landmark-model", "/nonexistent/shape_predictor.dat"}});
   expect_start_error(e, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND, "landmark");
   gst_object_unref(e);
+}
+
+// A landmark model that exists but is not a shape predictor is reported as unusable (corrupt), not as missing.
+TEST(ElementErrors, CorruptLandmarkModelIsNotUsableNotNotFound) {
+  const std::string path = tmp_path("corrupt-landmarks") + ".dat";
+  std::ofstream(path, std::ios::binary) << std::string(4096, '\x5a');
+  GstElement* e = make_beautify({{"landmark-model", path}});
+  expect_start_error(e, GST_STREAM_ERROR, GST_STREAM_ERROR_WRONG_TYPE, "corrupt");
+  gst_object_unref(e);
+  std::remove(path.c_str());
+}
+
+// Caps whose pixels are too squeezed for the face stage (PAR 1:20) fail in set_info with a negotiation error that
+// says to scale to square pixels first, instead of failing on every frame.
+TEST(ElementErrors, ExtremePixelAspectIsANegotiationErrorThatSaysWhatToDo) {
+  Harnessed t(make_beautify());
+  gst_harness_set_src_caps_str(t.h, (caps_string("I420", 64, 64) + ",pixel-aspect-ratio=1/20").c_str());
+  GstBuffer* in = noise_frame("I420", 64, 64, 1);
+  EXPECT_EQ(gst_harness_push(t.h, in), GST_FLOW_NOT_NEGOTIATED);
+  GstMessage* msg = gst_bus_pop_filtered(t.bus, GST_MESSAGE_ERROR);
+  ASSERT_NE(msg, nullptr) << "no error message";
+  GError* err = NULL;
+  gchar* dbg = NULL;
+  gst_message_parse_error(msg, &err, &dbg);
+  EXPECT_EQ(err->domain, GST_CORE_ERROR);
+  EXPECT_EQ(err->code, GST_CORE_ERROR_NEGOTIATION);
+  EXPECT_NE(std::string(err->message).find("pixels 1:20 wide"), std::string::npos) << err->message;
+  EXPECT_NE(std::string(dbg ? dbg : "").find("pixel-aspect-ratio=1/1"), std::string::npos) << dbg;
+  g_error_free(err);
+  g_free(dbg);
+  gst_message_unref(msg);
 }

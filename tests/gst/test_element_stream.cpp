@@ -42,6 +42,18 @@ std::vector<size_t> faces_per_frame(Harnessed& t, int frames, int pace_ms = 0) {
   return n;
 }
 
+// A flush (as a seek sends) and a new time segment.
+void flush(Harnessed& t) {
+  EXPECT_TRUE(gst_harness_push_event(t.h, gst_event_new_flush_start()));
+  EXPECT_TRUE(gst_harness_push_event(t.h, gst_event_new_flush_stop(TRUE)));
+  GstSegment seg;
+  gst_segment_init(&seg, GST_FORMAT_TIME);
+  gst_harness_push_event(t.h, gst_event_new_segment(&seg));
+}
+
+// The portrait (960x540) scaled to this tile has a face box ~100 px wide (face-tool: 42 px at 320x180).
+constexpr int kTileW = 768, kTileH = 432;
+
 }  // namespace
 
 TEST(Detection, IsAnEnumWithAutoDefault) {
@@ -67,13 +79,7 @@ TEST(Detection, AutoWithNonLiveUpstreamFindsTheFaceInTheFirstFrame) {
   ASSERT_EQ(n.size(), 3u);
   EXPECT_EQ(n[0], 1u);
   EXPECT_EQ(n[2], 1u);
-  ASSERT_TRUE(gst_harness_push_event(t.h, gst_event_new_flush_start()));
-  ASSERT_TRUE(gst_harness_push_event(t.h, gst_event_new_flush_stop(TRUE)));
-  gst_harness_push_event(t.h, gst_event_new_segment([] {
-                           static GstSegment s;
-                           gst_segment_init(&s, GST_FORMAT_TIME);
-                           return &s;
-                         }()));
+  flush(t);
   const std::vector<size_t> after = faces_per_frame(t, 1);
   ASSERT_EQ(after.size(), 1u);
   EXPECT_EQ(after[0], 1u) << "the first frame after a flush";
@@ -96,6 +102,64 @@ TEST(Detection, AutoWithLiveUpstreamFindsTheFace) {
   const std::vector<size_t> n = faces_per_frame(t, 300, 33);
   ASSERT_FALSE(n.empty());
   EXPECT_EQ(n.back(), 1u) << n.size() << " frames";
+}
+
+// Live upstream: the first frame waits for one detection when the last one fitted the frame budget (5 fps here, so
+// that it does on a loaded machine too), so the face is there at full alpha and retouched in frame 0.
+TEST(Detection, LiveFirstFrameHasTheFaceAtFullAlpha) {
+  Harnessed t(make_with_detection("auto"));
+  gst_harness_set_live(t.h, TRUE);
+  gst_harness_set_src_caps_str(t.h, caps_string("I420", 640, 360, 5).c_str());
+  GstBuffer* in = load_frame(data_path("obama.jpg"), "I420", 640, 360);
+  ASSERT_NE(in, nullptr);
+  GstBuffer* out = t.push_copy(in);
+  const FrameFaces f = pop_faces(t.bus);
+  ASSERT_TRUE(f.ok);
+  ASSERT_EQ(f.rois.size(), 1u) << "frame 0 of a live stream";
+  EXPECT_DOUBLE_EQ(f.alphas[0], 1.0);
+  EXPECT_GT(compare("I420", 640, 360, in, out, f.rois).inside, 100);
+  gst_buffer_unref(out);
+  gst_buffer_unref(in);
+}
+
+// A file whose first frame holds four faces of ~100 px at 1080p (2x2 copies of the portrait) (below the coarse pass's
+// reach, which finds faces of about 1/8 of the frame's longer side and up): with default min-face-size and max-faces
+// the first frame runs the complete scan, so every face is retouched at full alpha in frame 0, and again in the first
+// frame after a flush.
+TEST(Detection, FirstFrameOfAFileRetouchesSmallFacesAtFullAlpha) {
+  const int w = 1920, h = 1080;
+  GstElement* e = make_with_detection("auto");
+  for (const char* prop : {"min-face-size", "max-faces"}) {  // make_beautify lowers min-face-size for small pictures
+    GParamSpec* ps = g_object_class_find_property(G_OBJECT_GET_CLASS(e), prop);
+    g_object_set_property(G_OBJECT(e), prop, g_param_spec_get_default_value(ps));
+  }
+  int min_face = 0, max_faces = 0;
+  g_object_get(e, "min-face-size", &min_face, "max-faces", &max_faces, NULL);
+  ASSERT_EQ(max_faces, 4);
+  Harnessed t(e);
+  gst_harness_set_live(t.h, FALSE);
+  gst_harness_set_src_caps_str(t.h, caps_string("I420", w, h).c_str());
+  GstBuffer* in = load_tiles(data_path("obama.jpg"), "I420", w, h, 2, 2, kTileW, kTileH);
+  ASSERT_NE(in, nullptr);
+  for (int round = 0; round < 2; ++round) {
+    if (round == 1) flush(t);
+    GST_BUFFER_PTS(in) = 0;
+    GstBuffer* out = t.push_copy(in);
+    const FrameFaces f = pop_faces(t.bus);
+    ASSERT_TRUE(f.ok);
+    std::string widths;
+    for (const Box& b : f.boxes) widths += " " + std::to_string(b.w);
+    ASSERT_EQ(f.rois.size(), 4u) << (round ? "first frame after a flush" : "frame 0") << ", face widths:" << widths;
+    for (size_t k = 0; k < f.rois.size(); ++k) {
+      EXPECT_DOUBLE_EQ(f.alphas[k], 1.0) << "face " << k;
+      EXPECT_GE(f.boxes[k].w, min_face) << "face " << k;
+      EXPECT_LE(f.boxes[k].w, 140) << "face " << k;
+      EXPECT_GT(compare("I420", w, h, in, out, {f.rois[k]}).inside, 100) << "face " << k << " retouched";
+    }
+    EXPECT_EQ(compare("I420", w, h, in, out, f.rois).outside, 0);
+    gst_buffer_unref(out);
+  }
+  gst_buffer_unref(in);
 }
 
 // The new user's job with default properties: a file decoded and pushed as fast as possible (non-live), every
@@ -136,17 +200,36 @@ TEST(Detection, DefaultPropertyFileJobRetouchesFromFrameZero) {
   for (size_t i = 0; i < faces.size(); ++i) EXPECT_EQ(faces[i], 1) << "frame " << i;
 }
 
-// Non-square pixels in the caps are accepted and the frame is processed in place, bit-exact outside the ROIs.
+// Non-square pixels in the caps: the portrait stored squeezed (360x360 YUY2, pixels 16/9 wide, so it displays as
+// 640x360) is negotiated, its face found where it is in the stored frame and retouched in place, bit-exact
+// outside the ROI.
 TEST(PixelAspect, NonSquarePixelsNegotiateAndProcess) {
   Harnessed t(make_beautify());
-  gst_harness_set_src_caps_str(t.h, (caps_string("I420", 640, 360) + ",pixel-aspect-ratio=9/16").c_str());
-  GstBuffer* in = load_frame(data_path("obama.jpg"), "I420", 640, 360);
+  gst_harness_set_src_caps_str(t.h, (caps_string("YUY2", 360, 360) + ",pixel-aspect-ratio=16/9").c_str());
+  GstBuffer* in = load_stretched(data_path("obama.jpg"), "YUY2", 360, 360);
+  GstBuffer* square = load_frame(data_path("obama.jpg"), "YUY2", 640, 360);
   ASSERT_NE(in, nullptr);
+  ASSERT_NE(square, nullptr);
   GstBuffer* out = t.push_copy(in);
   ASSERT_NE(out, nullptr);
   const FrameFaces f = pop_faces(t.bus);
   ASSERT_TRUE(f.ok);
-  EXPECT_EQ(compare("I420", 640, 360, in, out, f.rois).outside, 0);
+  ASSERT_EQ(f.rois.size(), 1u) << "the face of the squeezed picture";
+  EXPECT_DOUBLE_EQ(f.alphas[0], 1.0);
+  const Diff d = compare("YUY2", 360, 360, in, out, f.rois);
+  EXPECT_EQ(d.outside, 0);
+  EXPECT_GT(d.inside, 100) << "retouched";
+  // The same face in the square-pixel picture: the box is as wide in display px, as tall, at the same place.
+  Harnessed u(make_beautify());
+  gst_harness_set_src_caps_str(u.h, caps_string("YUY2", 640, 360).c_str());
+  GstBuffer* out_sq = u.push_copy(square);
+  const FrameFaces g = pop_faces(u.bus);
+  ASSERT_EQ(g.boxes.size(), 1u);
+  EXPECT_NEAR(f.boxes[0].w * 16.0 / 9.0, g.boxes[0].w, 0.08 * g.boxes[0].w);
+  EXPECT_NEAR(f.boxes[0].h, g.boxes[0].h, 0.08 * g.boxes[0].h);
+  EXPECT_NEAR(f.boxes[0].x * 16.0 / 9.0, g.boxes[0].x, 0.08 * g.boxes[0].w);
+  gst_buffer_unref(out_sq);
+  gst_buffer_unref(square);
   gst_buffer_unref(in);
   gst_buffer_unref(out);
 }

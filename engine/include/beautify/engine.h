@@ -2,6 +2,8 @@
 // the standalone tools all go through this header.
 #pragma once
 
+#include "error.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -12,23 +14,13 @@
 namespace bty {
 
 // Every load/validation failure. what() names the file and the field that is wrong; kind() says which failure it
-// is, so callers decide on the type, never on the message text.
-class ModelError : public std::runtime_error {
+// is (NotFound, NotRegularFile, TooLarge, Unreadable, Invalid, Unsupported), so callers decide on the type, never on
+// the message text.
+class ModelError : public Error {
  public:
-  enum class Kind {
-    NotFound,        // no such file (or no model found for a tier)
-    NotRegularFile,  // a directory, FIFO, device, ...
-    TooLarge,        // larger than any beauty model can be (checked before reading)
-    Unreadable,      // permissions, I/O error
-    Invalid,         // read, but not a valid .bmodel (bad magic, checksum, field, graph)
-    Unsupported,     // valid file this engine or caller cannot use (e.g. a net that is not a retouch net)
-  };
-  ModelError(Kind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
+  using Kind = ErrorKind;
+  ModelError(Kind kind, const std::string& what) : Error(kind, what) {}
   explicit ModelError(const std::string& what) : ModelError(Kind::Invalid, what) {}
-  Kind kind() const { return kind_; }
-
- private:
-  Kind kind_;
 };
 // The largest .bmodel accepted (bytes): far above any tier's net, far below what would hurt to read.
 constexpr uint64_t kMaxModelBytes = 64u << 20;
@@ -138,9 +130,9 @@ Isa best_isa();  // what CPUID allows on this machine
 
 // Every OpenCL failure (no ICD loader or platform, no device, kernel build error, out of resources, lost device).
 // what() says which call failed and why; callers fall back to Device::Cpu.
-class DeviceError : public std::runtime_error {
+class DeviceError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit DeviceError(const std::string& what) : Error(ErrorKind::Device, what) {}
 };
 
 // How the OpenCL kernels read their inputs: each work-group stages its input patch in local memory, or every tap
