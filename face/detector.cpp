@@ -1,12 +1,11 @@
 #include "detector.h"
 
-#include <dlib/image_processing/frontal_face_detector.h>
+#include "hog_scan.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <ctime>
-#include <map>
 
 namespace bty::face {
 
@@ -135,22 +134,9 @@ DetectJob plan_near(const RectF& box, float sq_w, int h, int face_px) {
 }
 
 struct FaceDetector::Impl {
-  dlib::frontal_face_detector base = dlib::get_frontal_face_detector();
-  std::map<int, dlib::frontal_face_detector> by_levels;  // copies limited to n pyramid levels
-  dlib::array2d<unsigned char> img;
+  HogScanner hog;
   std::vector<float> rows;
-
-  dlib::frontal_face_detector& detector(int levels) {
-    if (levels <= 0) return base;
-    auto it = by_levels.find(levels);
-    if (it != by_levels.end()) return it->second;
-    dlib::frontal_face_detector::image_scanner_type scanner;  // not copyable: copy its configuration
-    scanner.copy_configuration(base.get_scanner());
-    scanner.set_max_pyramid_levels(unsigned(levels));
-    std::vector<dlib::frontal_face_detector::feature_vector_type> w;
-    for (unsigned long i = 0; i < base.num_detectors(); ++i) w.push_back(base.get_w(i));
-    return by_levels.emplace(levels, dlib::frontal_face_detector(scanner, base.get_overlap_tester(), w)).first->second;
-  }
+  std::vector<uint8_t> img;
 };
 
 FaceDetector::FaceDetector() : impl_(new Impl) {}
@@ -191,9 +177,10 @@ std::vector<Detection> FaceDetector::detect(const uint8_t* data, int stride, con
       dst[i] = v;
     }
   }
-  impl_->img.set_size(dh, dw);
+  std::vector<uint8_t>& img = impl_->img;
+  img.resize(size_t(dw) * size_t(dh));
   for (int j = 0; j < dh; ++j) {
-    unsigned char* dst = &impl_->img[j][0];
+    uint8_t* dst = img.data() + size_t(j) * size_t(dw);
     std::vector<float> acc(size_t(dw), 0.f);
     for (int q = ty.first[size_t(j)], e = q + ty.count[size_t(j)]; q < e; ++q) {
       const float wq = ty.w[size_t(q)];
@@ -202,19 +189,17 @@ std::vector<Detection> FaceDetector::detect(const uint8_t* data, int stride, con
     }
     for (int i = 0; i < dw; ++i) dst[i] = uint8_t(std::min(255.f, acc[size_t(i)] + 0.5f));
   }
-  std::vector<dlib::rect_detection> dets;
-  impl_->detector(job.levels)(impl_->img, dets);
-  for (const auto& d : dets) {
+  for (const HogScanner::Hit& d : impl_->hog.run(img.data(), dw, dh, job.levels)) {
     // Detection pixel i's centre is square edge coordinate r.x0 + (i + 0.5)/s; frame pixel centres sit half a
     // pixel (par square px across) inside their edges.
     Detection det;
-    det.box = RectF{r.x0 + (d.rect.left() + 0.5f) / s - 0.5f * par, r.y0 + (d.rect.top() + 0.5f) / s - 0.5f,
-                    r.x0 + (d.rect.right() + 0.5f) / s - 0.5f * par, r.y0 + (d.rect.bottom() + 0.5f) / s - 0.5f};
+    det.box = RectF{r.x0 + (d.left + 0.5f) / s - 0.5f * par, r.y0 + (d.top + 0.5f) / s - 0.5f,
+                    r.x0 + (d.right + 0.5f) / s - 0.5f * par, r.y0 + (d.bottom + 0.5f) / s - 0.5f};
     // A mirror image of a face inside the frame is no face; one centred on the edge is half real.
     const float cx = 0.5f * (det.box.x0 + det.box.x1), cy = 0.5f * (det.box.y0 + det.box.y1);
     const float tol = 0.1f * det.box.width();
     if (cx < -tol || cy < -tol || cx > sq_w + tol || cy > frame_h + tol) continue;
-    det.score = d.detection_confidence;
+    det.score = d.score;
     out.push_back(det);
   }
   std::sort(out.begin(), out.end(), [](const Detection& a, const Detection& b) { return a.score > b.score; });

@@ -1,13 +1,8 @@
 #include "landmarker.h"
 
-#include <dlib/image_processing/shape_predictor.h>
-#include <dlib/serialize.h>
-
-#include <Eigen/Eigenvalues>
+#include "landmark_model.h"
 
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -17,114 +12,6 @@
 namespace bty::face {
 
 using V2 = Eigen::Vector2f;
-
-// One cascade level repacked for speed. dlib keeps every split list and every 136-float leaf in its own heap
-// block: a fit then walks ~7500 scattered leaves (4 MB) and is bound by cache misses. Here the splits are packed
-// contiguously, and the leaves are stored as coefficients in the level's principal subspace of leaf space
-// (leaves add up linearly, so the level's sum is basis * sum of coefficients): ~8x less memory traffic.
-struct PackedLevel {
-  std::vector<uint32_t> split_off, leaf_off;  // per tree: first split, first leaf
-  std::vector<uint16_t> nsplit;               // per tree
-  std::vector<uint16_t> idx1, idx2;
-  std::vector<float> thresh;
-  int k = 0;                      // subspace dimension
-  std::vector<int16_t> coef;      // (leaf_off[t] + leaf) * k: k coefficients per leaf, quantised
-  std::vector<float> coef_scale;  // per dimension: coefficient = int16 * scale
-  Eigen::MatrixXf basis;          // 136 x k
-};
-
-struct LandmarkModel {
-  Landmarks mean{};                                               // initial shape, unit-box coordinates
-  std::vector<std::vector<dlib::impl::regression_tree>> forests;  // one forest per cascade level
-  std::vector<std::vector<unsigned long>> anchor_idx;             // per level, per feature pixel: anchor landmark
-  std::vector<std::vector<dlib::vector<float, 2>>> deltas;        // per level, per feature pixel: offset (unit box)
-  std::vector<PackedLevel> packed;
-};
-
-// Leaf-space energy kept per level. 0.999 keeps 24-95 of 136 dimensions and moves landmarks by ~0.2-0.4% of the
-// face size against the exact sum (under the fit's own noise); BTY_FACE_LEAF_ENERGY overrides it (1 = exact).
-static double leaf_energy() {
-  const char* e = std::getenv("BTY_FACE_LEAF_ENERGY");
-  return e ? std::atof(e) : 0.999;
-}
-
-static void pack(LandmarkModel& m) {
-  const double keep = leaf_energy();
-  constexpr int D = 2 * kNumLandmarks;
-  for (const auto& forest : m.forests) {
-    PackedLevel p;
-    size_t nleaves = 0;
-    for (const auto& tree : forest) {
-      p.split_off.push_back(uint32_t(p.idx1.size()));
-      p.leaf_off.push_back(uint32_t(nleaves));
-      p.nsplit.push_back(uint16_t(tree.splits.size()));
-      for (const auto& sp : tree.splits) {
-        p.idx1.push_back(uint16_t(sp.idx1));
-        p.idx2.push_back(uint16_t(sp.idx2));
-        p.thresh.push_back(sp.thresh);
-      }
-      nleaves += tree.leaf_values.size();
-    }
-    Eigen::MatrixXf leaves(D, Eigen::Index(nleaves));
-    size_t col = 0;
-    for (const auto& tree : forest)
-      for (const auto& leaf : tree.leaf_values)
-        leaves.col(Eigen::Index(col++)) = Eigen::Map<const Eigen::VectorXf>(&leaf(0), D);
-    const Eigen::MatrixXd cov = (leaves.cast<double>() * leaves.cast<double>().transpose());
-    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(cov);
-    const Eigen::VectorXd ev = eig.eigenvalues().reverse();  // descending
-    const double total = std::max(ev.sum(), 1e-30);
-    int k = 0;
-    double acc = 0;
-    while (k < D && (keep >= 1.0 || acc / total < keep)) acc += ev(k++);
-    p.k = k;
-    if (std::getenv("BTY_FACE_DEBUG")) fprintf(stderr, "level k=%d leaves=%zu\n", k, nleaves);
-    p.basis = eig.eigenvectors().rightCols(k).rowwise().reverse().cast<float>();
-    // 16-bit coefficients with a scale per dimension halve the memory traffic again; the rounding error
-    // (1/65534 of each dimension's range per leaf) is far below the subspace truncation.
-    const Eigen::MatrixXf c = p.basis.transpose() * leaves;  // k x nleaves, column-major: leaf-major
-    p.coef_scale.resize(size_t(k));
-    for (int d = 0; d < k; ++d) p.coef_scale[size_t(d)] = std::max(c.row(d).cwiseAbs().maxCoeff(), 1e-30f) / 32767.f;
-    p.coef.resize(size_t(c.size()));
-    for (Eigen::Index j = 0; j < c.cols(); ++j)
-      for (int d = 0; d < k; ++d)
-        p.coef[size_t(j) * size_t(k) + size_t(d)] = int16_t(std::lround(c(d, j) / p.coef_scale[size_t(d)]));
-    m.packed.push_back(std::move(p));
-  }
-}
-
-// The file layout is dlib's shape_predictor serialisation: version 1, initial shape, forests, anchors, deltas.
-static void read_model(LandmarkModel& m, std::istream& in) {
-  int version = 0;
-  dlib::deserialize(version, in);
-  if (version != 1) throw dlib::serialization_error("unexpected version " + std::to_string(version));
-  dlib::matrix<float, 0, 1> initial;
-  dlib::deserialize(initial, in);
-  if (initial.size() != 2 * kNumLandmarks)
-    throw dlib::serialization_error("model has " + std::to_string(initial.size() / 2) + " points, need 68");
-  for (int i = 0; i < kNumLandmarks; ++i) m.mean[i] = V2(initial(2 * i), initial(2 * i + 1));
-  dlib::deserialize(m.forests, in);
-  dlib::deserialize(m.anchor_idx, in);
-  dlib::deserialize(m.deltas, in);
-  if (m.forests.empty() || m.anchor_idx.size() != m.forests.size() || m.deltas.size() != m.forests.size())
-    throw dlib::serialization_error("inconsistent cascade");
-  if (m.forests.size() > 100) throw dlib::serialization_error("implausible cascade depth");
-  for (size_t l = 0; l < m.forests.size(); ++l) {
-    if (m.anchor_idx[l].size() != m.deltas[l].size()) throw dlib::serialization_error("inconsistent feature pool");
-    for (unsigned long a : m.anchor_idx[l])
-      if (a >= unsigned(kNumLandmarks)) throw dlib::serialization_error("anchor out of range");
-    const size_t nf = m.deltas[l].size();
-    if (nf > 65535) throw dlib::serialization_error("feature pool too large");
-    for (const auto& tree : m.forests[l]) {
-      if (tree.leaf_values.size() != tree.splits.size() + 1 || tree.splits.size() > 4095)
-        throw dlib::serialization_error("malformed tree");
-      for (const auto& s : tree.splits)
-        if (s.idx1 >= nf || s.idx2 >= nf) throw dlib::serialization_error("split feature out of range");
-      for (const auto& leaf : tree.leaf_values)
-        if (leaf.size() != 2 * kNumLandmarks) throw dlib::serialization_error("malformed leaf");
-    }
-  }
-}
 
 // Loading costs ~1 s and ~70 MB: stages using the same file share one copy while any of them lives.
 static std::shared_ptr<const LandmarkModel> load_model(const std::string& path) {
@@ -143,14 +30,13 @@ static std::shared_ptr<const LandmarkModel> load_model(const std::string& path) 
   }
   auto m = std::make_shared<LandmarkModel>();
   try {
-    read_model(*m, in);
+    read_landmark_model(*m, in);
+  } catch (const std::bad_alloc&) {
+    throw;
   } catch (const std::exception& e) {
     throw Error(ErrorKind::Invalid,
                 "landmark model '" + path + "' is corrupt or not a dlib 68-point shape predictor: " + e.what());
   }
-  pack(*m);
-  m->forests.clear();  // the packed copy is all fit() reads
-  m->forests.shrink_to_fit();
   cache[path] = m;
   return m;
 }
@@ -254,7 +140,7 @@ FitResult Landmarker::fit(const LumaView& img, const Placement& start) const {
     const auto& deltas = m.deltas[level];
     feat.resize(deltas.size());
     for (size_t i = 0; i < deltas.size(); ++i) {
-      const V2 u = tl * V2(deltas[i].x(), deltas[i].y()) + cur[anchors[i]];
+      const V2 u = tl * deltas[i] + cur[anchors[i]];
       feat[i] = smp.area(start.apply(u), half_x, half_y, sub);
     }
     // Walk every tree (left when feat[idx1] - feat[idx2] > thresh, as dlib) and prefetch the leaves it lands
@@ -276,7 +162,8 @@ FitResult Landmarker::fit(const LumaView& img, const Placement& start) const {
     sum_leaves(leaves.data(), leaves.size(), k, acc);
     Eigen::VectorXf accf(k);
     for (int d = 0; d < k; ++d) accf(d) = float(acc[d]) * p.coef_scale[size_t(d)];
-    Eigen::Map<Eigen::VectorXf>(shape.data(), 2 * kNumLandmarks) += p.basis * accf;
+    const Eigen::Map<const Eigen::MatrixXf> basis(p.basis.data(), 2 * kNumLandmarks, k);
+    Eigen::Map<Eigen::VectorXf>(shape.data(), 2 * kNumLandmarks) += basis * accf;
   }
 
   FitResult r;

@@ -8,6 +8,7 @@
 
 #include <beautify/engine.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -171,24 +172,27 @@ TEST(Device, AutoWithoutAGpuTakesTheCpuSilently) {
 }
 
 // Start-up: the first frame never waits for OpenCL. With the device start slowed down (the test hook sleeps before
-// it), the first frame comes out of the CPU net (its exact bytes) well before the start could have finished, and a
-// later frame runs on OpenCL once it has, with exact pixels outside the face.
+// it for 3 s, or 3x what a CPU element's start and first frame take where that is longer, as under sanitizers), the
+// first frame comes out of the CPU net (its exact bytes) well before the start could have finished, and a later
+// frame runs on OpenCL once it has, with exact pixels outside the face.
 TEST(Device, FirstFrameDoesNotWaitForOpenCLStart) {
   if (no_opencl_expected()) GTEST_SKIP() << "BTY_EXPECT_NO_OPENCL=1: only the fallback test runs";
   std::string why;
   if (!bty::opencl_available(false, &why)) GTEST_SKIP() << "no OpenCL device: " << why;
-  constexpr int kDelayMs = 3000;
-  ScopedEnv delay("BEAUTIFY_TEST_DEVICE_START_DELAY_MS", std::to_string(kDelayMs).c_str());
   ScopedEnv background("BEAUTIFY_DEVICE_START", "background");
   GstBuffer* in = load_frame(data_path("biden.jpg"), "RGBA", 485, 551);
   ASSERT_NE(in, nullptr);
   GstBuffer* cpu_out = nullptr;
+  const gint64 c0 = g_get_monotonic_time();
   {
     Harnessed c(make_beautify({{"device", "cpu"}}));
     gst_harness_set_src_caps_str(c.h, caps_string("RGBA", 485, 551).c_str());
     FrameFaces f;
     cpu_out = run_frames(c, in, 1, f);
   }
+  const double cpu_first_ms = double(g_get_monotonic_time() - c0) / 1000.0;
+  const int kDelayMs = std::max(3000, int(3 * cpu_first_ms));
+  ScopedEnv delay("BEAUTIFY_TEST_DEVICE_START_DELAY_MS", std::to_string(kDelayMs).c_str());
   const gint64 t0 = g_get_monotonic_time();
   Harnessed t(make_beautify({{"device", "opencl"}}));
   gst_harness_set_src_caps_str(t.h, caps_string("RGBA", 485, 551).c_str());
@@ -207,7 +211,7 @@ TEST(Device, FirstFrameDoesNotWaitForOpenCLStart) {
   // Later frames: OpenCL once the start is done (PoCL builds the program here, possibly from a cold cache).
   GstBuffer* out = nullptr;
   double switched_ms = 0;
-  for (int i = 0; i < 2000 && faces.device != "opencl" && switched_ms < 240000; ++i) {
+  for (int i = 0; i < 2000 && faces.device != "opencl" && switched_ms < kDelayMs + 240000; ++i) {
     if (out) gst_buffer_unref(out);
     out = t.push_copy(in);
     faces = pop_faces(t.bus);
