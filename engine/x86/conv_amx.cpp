@@ -111,44 +111,45 @@ inline void span_tiles(const uint16_t* a, size_t row_elems, int a_stride, const 
 }
 
 // M = 4 / NT spans of 16 pixels at once for NT = 1 or 2: four accumulators (four independent chains of tile
-// products), and each B tile loaded once for all M spans (8->8 at 80x112: 10 % faster than span by span). C tile m * NT
-// + n; A tiles 4, 5; B tiles 6, 7. cbuf: [M][16 pixels][NT x 16].
+// products), and each B tile loaded once for all M spans (8->8 at 80x112: 10 % faster than span by span). The spans
+// may lie on different output rows (a[m]: span m's first tap row), so maps of 40 px (3 spans a row) fill blocks too.
+// C tile m * NT + n; A tiles 4, 5; B tiles 6, 7. cbuf: [M][16 pixels][NT x 16].
 template <int NT>
-inline void multi_span_tiles(const uint16_t* a, size_t row_elems, int a_stride, size_t span_elems, const uint16_t* b,
-                             int kblocks, int parts, float* cbuf) {
+inline void multi_span_tiles(const uint16_t* const* a, size_t row_elems, int a_stride, const uint16_t* b, int kblocks,
+                             int parts, float* cbuf) {
   static_assert(NT == 1 || NT == 2, "four accumulators: 4 spans x 1 or 2 spans x 2 output tiles");
   _tile_zero(0);
   _tile_zero(1);
   _tile_zero(2);
   _tile_zero(3);
   for (int ky = 0; ky < 3; ++ky) {
-    const uint16_t* ar = a + size_t(ky) * row_elems;
+    const size_t r = size_t(ky) * row_elems;
     for (int kb = 0; kb < kblocks; ++kb) {
-      const uint16_t* a0 = ar + kb * 32;
+      const size_t k = r + size_t(kb) * 32;
       if constexpr (NT == 1) {  // B hi (and lo) once, then the 4 spans
         _tile_loadd(6, b, 64);
         if (parts > 1) _tile_loadd(7, b + 512, 64);
         b += parts * 512;
-        _tile_loadd(4, a0, a_stride);
+        _tile_loadd(4, a[0] + k, a_stride);
         _tile_dpbf16ps(0, 4, 6);
         if (parts > 1) _tile_dpbf16ps(0, 4, 7);
-        _tile_loadd(5, a0 + span_elems, a_stride);
+        _tile_loadd(5, a[1] + k, a_stride);
         _tile_dpbf16ps(1, 5, 6);
         if (parts > 1) _tile_dpbf16ps(1, 5, 7);
-        _tile_loadd(4, a0 + 2 * span_elems, a_stride);
+        _tile_loadd(4, a[2] + k, a_stride);
         _tile_dpbf16ps(2, 4, 6);
         if (parts > 1) _tile_dpbf16ps(2, 4, 7);
-        _tile_loadd(5, a0 + 3 * span_elems, a_stride);
+        _tile_loadd(5, a[3] + k, a_stride);
         _tile_dpbf16ps(3, 5, 6);
         if (parts > 1) _tile_dpbf16ps(3, 5, 7);
-      } else {  // per weight part: both output tiles' B, then the 2 spans
+      } else {  // both spans' A once, then per weight part both output tiles' B
+        _tile_loadd(4, a[0] + k, a_stride);
+        _tile_loadd(5, a[1] + k, a_stride);
         for (int part = 0; part < parts; ++part, b += 2 * 512) {
           _tile_loadd(6, b, 64);
           _tile_loadd(7, b + 512, 64);
-          _tile_loadd(4, a0, a_stride);
           _tile_dpbf16ps(0, 4, 6);
           _tile_dpbf16ps(1, 4, 7);
-          _tile_loadd(5, a0 + span_elems, a_stride);
           _tile_dpbf16ps(2, 5, 6);
           _tile_dpbf16ps(3, 5, 7);
         }
@@ -215,26 +216,37 @@ void amx_rows(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const
     for (int r = 0; r < rows; ++r)
       convert_row(c, win, iy0 + r, oxc * S - 1, (spans * kSpan - 1) * S + over,
                   std::min(c.in_w, (oxc + ncols - 1) * S + 2), buf + row_elems * size_t(r));
+    // Spans in row order, gathered into blocks of M across output rows; what is left at the chunk's end goes span
+    // by span (measured: padding the last block with unused spans costs more, the products are throughput-bound).
+    struct Span {
+      const uint16_t* a;
+      int ox, oy, n;
+    };
+    Span block[M];
+    int held = 0;
     for (int oy = oy0; oy < oy1; ++oy) {
       const uint16_t* a = buf + row_elems * size_t((oy - oy0) * S);
-      // Blocks of M spans, then single spans (measured: padding the last block with unused spans costs more, the
-      // products are throughput-bound, not latency-bound).
-      for (int sp = 0; sp < spans;) {
+      for (int sp = 0; sp < spans; ++sp) {
         const int ox = oxc + sp * kSpan;
-        if constexpr (M > 1)
-          if (sp + M <= spans) {
-            multi_span_tiles<NT>(a + sp * span_elems, row_elems, S * cin8 * 2, span_elems, c.amx_b.data(), kblocks,
-                                 c.amx_parts, cbuf);
-            for (int m = 0; m < M; ++m)
-              store_span<NT>(c, cbuf + m * kSpan * NT * 16, std::min(kSpan, oxc + ncols - ox - m * kSpan),
-                             ox + m * kSpan, oy, dst);
-            sp += M;
-            continue;
-          }
-        span_tiles<NT>(a + sp * span_elems, row_elems, S * cin8 * 2, c.amx_b.data(), kblocks, c.amx_parts, cbuf);
-        store_span<NT>(c, cbuf, std::min(kSpan, oxc + ncols - ox), ox, oy, dst);
-        ++sp;
+        const Span s{a + sp * span_elems, ox, oy, std::min(kSpan, oxc + ncols - ox)};
+        if constexpr (M > 1) {
+          block[held++] = s;
+          if (held < M) continue;
+          const uint16_t* as[M];
+          for (int m = 0; m < M; ++m) as[m] = block[m].a;
+          multi_span_tiles<NT>(as, row_elems, S * cin8 * 2, c.amx_b.data(), kblocks, c.amx_parts, cbuf);
+          for (int m = 0; m < M; ++m)
+            store_span<NT>(c, cbuf + m * kSpan * NT * 16, block[m].n, block[m].ox, block[m].oy, dst);
+          held = 0;
+        } else {
+          span_tiles<NT>(s.a, row_elems, S * cin8 * 2, c.amx_b.data(), kblocks, c.amx_parts, cbuf);
+          store_span<NT>(c, cbuf, s.n, s.ox, s.oy, dst);
+        }
       }
+    }
+    for (int m = 0; m < held; ++m) {
+      span_tiles<NT>(block[m].a, row_elems, S * cin8 * 2, c.amx_b.data(), kblocks, c.amx_parts, cbuf);
+      store_span<NT>(c, cbuf, block[m].n, block[m].ox, block[m].oy, dst);
     }
   }
   _tile_release();
