@@ -136,7 +136,6 @@ DetectJob plan_near(const RectF& box, float sq_w, int h, int face_px) {
 struct FaceDetector::Impl {
   HogScanner hog;
   std::vector<float> rows;
-  std::vector<uint8_t> img;
 };
 
 FaceDetector::FaceDetector() : impl_(new Impl) {}
@@ -177,10 +176,9 @@ std::vector<Detection> FaceDetector::detect(const uint8_t* data, int stride, con
       dst[i] = v;
     }
   }
-  std::vector<uint8_t>& img = impl_->img;
-  img.resize(size_t(dw) * size_t(dh));
+  uint8_t* img = impl_->hog.image(dw, dh);
   for (int j = 0; j < dh; ++j) {
-    uint8_t* dst = img.data() + size_t(j) * size_t(dw);
+    uint8_t* dst = img + size_t(j) * size_t(dw);
     std::vector<float> acc(size_t(dw), 0.f);
     for (int q = ty.first[size_t(j)], e = q + ty.count[size_t(j)]; q < e; ++q) {
       const float wq = ty.w[size_t(q)];
@@ -189,7 +187,7 @@ std::vector<Detection> FaceDetector::detect(const uint8_t* data, int stride, con
     }
     for (int i = 0; i < dw; ++i) dst[i] = uint8_t(std::min(255.f, acc[size_t(i)] + 0.5f));
   }
-  for (const HogScanner::Hit& d : impl_->hog.run(img.data(), dw, dh, job.levels)) {
+  for (const HogScanner::Hit& d : impl_->hog.run(job.levels)) {
     // Detection pixel i's centre is square edge coordinate r.x0 + (i + 0.5)/s; frame pixel centres sit half a
     // pixel (par square px across) inside their edges.
     Detection det;

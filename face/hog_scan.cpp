@@ -2,7 +2,6 @@
 
 #include <dlib/image_processing/frontal_face_detector.h>
 
-#include <cstring>
 #include <map>
 
 namespace bty::face {
@@ -28,9 +27,12 @@ struct HogScanner::Impl {
 HogScanner::HogScanner() : impl_(new Impl) {}
 HogScanner::~HogScanner() = default;
 
-std::vector<HogScanner::Hit> HogScanner::run(const uint8_t* gray, int w, int h, int levels) {
-  impl_->img.set_size(h, w);
-  for (int j = 0; j < h; ++j) std::memcpy(&impl_->img[j][0], gray + size_t(j) * size_t(w), size_t(w));
+uint8_t* HogScanner::image(int w, int h) {
+  impl_->img.set_size(h, w);  // dlib's array2d: one block, rows nc() apart
+  return impl_->img.size() ? &impl_->img[0][0] : nullptr;
+}
+
+std::vector<HogScanner::Hit> HogScanner::run(int levels) {
   std::vector<dlib::rect_detection> dets;
   impl_->detector(levels)(impl_->img, dets);
   std::vector<Hit> hits;

@@ -19,9 +19,11 @@ class HogScanner {
   HogScanner();
   ~HogScanner();
 
-  // Scans a w x h grey image (rows w bytes apart). levels > 0 limits the pyramid (each level 5/6 of the last) to
-  // that many levels; 0 runs all of them down to the 80 px window.
-  std::vector<Hit> run(const uint8_t* gray, int w, int h, int levels);
+  // The w x h grey image the next run() scans, rows w bytes apart: the caller writes it in place (no copy).
+  uint8_t* image(int w, int h);
+  // Scans that image. levels > 0 limits the pyramid (each level 5/6 of the last) to that many levels; 0 runs all of
+  // them down to the 80 px window.
+  std::vector<Hit> run(int levels);
 
  private:
   struct Impl;
