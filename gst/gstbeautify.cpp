@@ -112,7 +112,7 @@ GType gst_beautify_tier_get_type(void) {
        "auto"},
       {GST_BEAUTIFY_TIER_S, "Small: 128x160 net input, fastest", "s"},
       {GST_BEAUTIFY_TIER_M, "Medium: 160x224 net input", "m"},
-      {GST_BEAUTIFY_TIER_L, "Large: 192x256 net input, best quality", "l"},
+      {GST_BEAUTIFY_TIER_L, "Large: 160x224 net input, twice M's width at the finer scales, best quality", "l"},
       {0, NULL, NULL},
   };
   if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstBeautifyTier", values));

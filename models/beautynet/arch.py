@@ -147,5 +147,5 @@ def parse_tier(spec: str) -> Tier:
 TIERS = {
     "S": _build(Tier("S", 128, 160, 8, 16, 24, 32, 1)),
     "M": _build(Tier("M", 160, 224, 8, 16, 32, 32, 2)),
-    "L": _build(Tier("L", 192, 256, 16, 24, 32, 32, 2)),
+    "L": _build(Tier("L", 160, 224, 16, 32, 32, 32, 2)),
 }

@@ -183,7 +183,7 @@ def run(a, log=print):
             t.net.train()
             out = nets.layers(t.net(nets.to_net(b["x"])))
             loss, parts, y = losses.beauty_loss(b["x"], out, b, w_blem=a.w_blem, w_chroma=a.w_chroma,
-                                                blem_space=a.blem_space)
+                                                w_mean=a.w_mean, blem_space=a.blem_space)
             if a.w_temp > 0:
                 tl = losses.temporal_loss(out, nets.layers(t.net(nets.to_net(b["x2"]))), b)
                 loss = loss + a.w_temp * tl
@@ -262,6 +262,8 @@ def parser():
     p.add_argument("--synth-chunk", type=int, default=4, help="batches synthesised per call (same data, fewer launches)")
     p.add_argument("--w-blem", type=float, default=losses.W_BLEM, help="weight of the blemish-only pixel term (losses.py)")
     p.add_argument("--w-chroma", type=float, default=losses.W_CHROMA, help="weight of its chroma part, relative (losses.py)")
+    p.add_argument("--w-mean", type=float, default=losses.W_MEAN, help="weight of the clean-skin mean-colour penalty "
+                   "(losses.py)")
     p.add_argument("--blem-space", choices=("rgb", "lab"), default=losses.BLEM_SPACE,
                    help="the blemish term's error: RGB + chroma, or the ΔE scripts/eval measures (losses.py)")
     p.add_argument("--w-temp", type=float, default=losses.W_TEMP, help="weight of the temporal-consistency term "

@@ -111,7 +111,7 @@ TEST(TierAuto, MachinePeakIsCachedPerMachine) {
   const MachinePeak loaded = machine_peak();
   stop = true;
   for (auto& t : busy) t.join();
-  const std::vector<int64_t> macs = {48844800, 96122880, 293732352};  // the shipped tiers (docs/model-card.md)
+  const std::vector<int64_t> macs = {48844800, 96122880, 260628480};  // the shipped tiers (docs/model-card.md)
   for (int threads : {1, 2, 4})
     EXPECT_EQ(pick_tier(macs, first, threads), pick_tier(macs, loaded, threads)) << threads << " threads";
   const std::string file = std::string(tmpl) + "/gst-beautify/machine-peak";
@@ -154,11 +154,11 @@ TEST(TierAuto, RuleIsTheDocumentedOne) {
   EXPECT_NEAR(predicted_ms_per_face(96122880, m, 1), 2 * 96.12288 / 70.0, 1e-6);
   EXPECT_NEAR(predicted_ms_per_face(96122880, m, 2), 2 * 96.12288 / (70.0 * 1.8), 1e-6);
   EXPECT_NEAR(predicted_ms_per_face(96122880, m, 8), predicted_ms_per_face(96122880, m, 2), 1e-9);  // cores cap
-  const std::vector<int64_t> macs = {48844800, 96122880, 293732352};
-  EXPECT_EQ(pick_tier(macs, m, 1), 1);  // M: 2.75 ms; L: 8.4 ms
-  EXPECT_EQ(pick_tier(macs, m, 2), 1);  // L: 4.7 ms
+  const std::vector<int64_t> macs = {48844800, 96122880, 260628480};
+  EXPECT_EQ(pick_tier(macs, m, 1), 1);  // M: 2.75 ms; L: 7.4 ms
+  EXPECT_EQ(pick_tier(macs, m, 2), 1);  // L: 4.1 ms
   m.cores = 4;
-  EXPECT_EQ(pick_tier(macs, m, 4), 2);  // L: 2.6 ms
+  EXPECT_EQ(pick_tier(macs, m, 4), 2);  // L: 2.2 ms
   m.core_gflops = 10;
   EXPECT_EQ(pick_tier(macs, m, 1), 0);  // nothing fits: the smallest
   m.core_gflops = 0;                    // no AVX2+FMA
