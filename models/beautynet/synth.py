@@ -432,17 +432,23 @@ def translate(img, shift, mode="bilinear"):
 
 # The second view of the temporal-consistency loss: the face moved by up to this many pixels (sub-pixel included),
 # seen through a new camera draw (noise, JPEG) -- what the element's crop of the next video frame differs by.
+# Share of training samples drawn without blemishes (make_batch; train.py --clean-share).
+CLEAN_SHARE = 0.0
 VIEW_SHIFT_PX = 1.5
 VAL_NOISE = 0.008  # ~2 code values
 
 
-def make_batch(data, idx, g, out_hw, strong=True, level=1.0, types=TRAIN_TYPES, second_view=False):
+def make_batch(data, idx, g, out_hw, strong=True, level=1.0, types=TRAIN_TYPES, second_view=False, clean_share=0.0):
     """One batch of training pairs at out_hw: input X, blemish target B (= the clean base through the same camera),
     tone target, clean photo C, skin, blemish mask and weights, feature mask, landmarks. second_view adds x2 (the
-    same blemished face moved by `shift` pixels, through its own camera draw) and skin2 for the temporal loss."""
+    same blemished face moved by `shift` pixels, through its own camera draw) and skin2 for the temporal loss.
+    clean_share: the share of samples drawn without blemishes (X = B up to the camera), where the clean-skin terms
+    see the whole skin: the case of a clean face, on which the retouch must change nothing, mean colour included."""
     c, sk, ft, po = augment(data["img"][idx], data["skin"][idx], data["feat"][idx], data["pts"][idx], g, out_hw,
                             strong)
     base = clean_base(c, sk, po)
+    if clean_share > 0:
+        level = level * (torch.rand(c.shape[0], 1, 1, 1, generator=g, device=c.device) >= clean_share).float()
     bl = add_blemishes(base, sk, po, g, level, types)
     tone = base + sk * (even_tone(base, sk, po) - base)
     if strong:
