@@ -26,6 +26,7 @@ and DIR_OUT/opencl_sweep.md.
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -136,8 +137,9 @@ def sweep_configs(batch, a, default_flush, default_upload):
     return [(t, f, u) for t in threads for f in flushes for u in uploads]
 
 
-def sweep(a):
-    """Every case's settings in alternating rounds; per setting the median over rounds of each round's medians."""
+def sweep(a, save):
+    """Every case's settings in alternating rounds; per setting the median over rounds of each round's medians.
+    save(rep) after every round: a run cut short by its time limit still leaves the rounds it finished."""
     rep = {"loadavg_start": loadavg(), "cases": [], "errors": []}
     cache = tempfile.mkdtemp(prefix="bty-clsweep-")
     try:
@@ -160,26 +162,30 @@ def sweep(a):
                     rep["errors"].append(str(e))
                     log(e)
                     continue
-                runs[(tier, b, (t, f, u))].append({**{k: j.get(k, 0) for k in SWEEP_KEYS}, "device": j["device_name"]})
+                runs[(tier, b, (t, f, u))].append({**{k: j.get(k, 0) for k in SWEEP_KEYS}, "wall_ms": j["median_ms"],
+                                                   "device": j["device_name"]})
             log(f"sweep round {rnd + 1}/{a.sweep_rounds} done")
-        for (tier, b, (t, f, u)), rs in runs.items():
-            if not rs:
-                continue
-            row = {"tier": tier.upper(), "batch": b, "threads": t, "flush_every": f, "flush_upload": u == "yes",
-                   "rounds": len(rs), "device": rs[0]["device"], "best_wall_ms": min(r["wall_ms"] for r in rs)}
-            row.update({k: sorted(r[k] for r in rs)[len(rs) // 2] for k in SWEEP_KEYS})
-            rep["cases"].append(row)
+            rep["cases"] = []
+            for (tier, b, (t, f, u)), rs in runs.items():
+                if not rs:
+                    continue
+                row = {"tier": tier.upper(), "batch": b, "threads": t, "flush_every": f, "flush_upload": u == "yes",
+                       "rounds": len(rs), "device": rs[0]["device"], "best_wall_ms": min(r["wall_ms"] for r in rs)}
+                row.update({k: statistics.median(r[k] for r in rs) for k in SWEEP_KEYS})
+                rep["cases"].append(row)
+            rep["loadavg_end"] = loadavg()
+            save(rep)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
-    rep["loadavg_end"] = loadavg()
     return rep
 
 
 def render_sweep(rep, a, command):
     L = ["## OpenCL executor: host-side settings", "", "Reproduce with:", "", "```", command, "```", ""]
     dev = next((r["device"] for r in rep["cases"]), "no device")
-    L.append(f"Device: {dev}. Load average {rep['loadavg_start']} at the start, {rep['loadavg_end']} at the end. "
-             f"Each setting ran once per round ({a.sweep_rounds} rounds, {a.reps} reps each, the settings' order "
+    L.append(f"Device: {dev}. Load average {rep['loadavg_start']} at the start, {rep.get('loadavg_end')} at the end. "
+             f"Each setting ran once per round ({max((r['rounds'] for r in rep['cases']), default=0)} of "
+             f"{a.sweep_rounds} rounds done, {a.reps} reps each, the settings' order "
              "reversed every other round); ms = the median over rounds of each round's median, best = the fastest "
              "round's median wall. Settings: host T = the threads that gather (with fewer faces than threads each "
              "face's rows are split over them; 1 = no split, as before 2026-12-03 at batch 1), flush every = "
@@ -280,14 +286,15 @@ def main():
     a = p.parse_args()
     t0 = time.time()
     if a.sweep:
-        rep = sweep(a)
-        rep["elapsed_s"] = round(time.time() - t0, 1)
-        os.makedirs(a.out, exist_ok=True)
-        with open(os.path.join(a.out, "opencl_sweep.json"), "w") as f:
-            json.dump(rep, f, indent=1)
-        with open(os.path.join(a.out, "opencl_sweep.md"), "w") as f:
-            f.write(render_sweep(rep, a, a.command or " ".join(sys.argv)))
-        print(f"wrote {a.out}/opencl_sweep.json and .md in {rep['elapsed_s']} s", file=sys.stderr)
+        def save(rep):
+            rep["elapsed_s"] = round(time.time() - t0, 1)
+            os.makedirs(a.out, exist_ok=True)
+            with open(os.path.join(a.out, "opencl_sweep.json"), "w") as f:
+                json.dump(rep, f, indent=1)
+            with open(os.path.join(a.out, "opencl_sweep.md"), "w") as f:
+                f.write(render_sweep(rep, a, a.command or " ".join(sys.argv)))
+            print(f"wrote {a.out}/opencl_sweep.json and .md in {rep['elapsed_s']} s", file=sys.stderr)
+        rep = sweep(a, save)
         return 1 if rep["errors"] and not rep["cases"] else 0
     rep = run(a)
     rep["elapsed_s"] = round(time.time() - t0, 1)
