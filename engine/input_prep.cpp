@@ -310,6 +310,12 @@ CompactAxis compact(const std::vector<Tap>& t) {
 }  // namespace
 
 size_t ImageInput::gather(uint8_t* dst) const {
+  const GatherPlan p = plan_gather(dst);
+  p.copy_rows(dst, 0, 1);
+  return p.bytes;
+}
+
+ImageInput::GatherPlan ImageInput::plan_gather(uint8_t* dst) const {
   using namespace gathered;
   int32_t* h = reinterpret_cast<int32_t*>(dst);
   std::fill(h, h + kHeaderWords, 0);
@@ -334,29 +340,25 @@ size_t ImageInput::gather(uint8_t* dst) const {
   }
   // One compact plane: row r, column c = the byte at base + src_row * stride + src_col * step. The columns come as
   // runs of consecutive indices (one run when the face is at least twice the net's size: every column is tapped),
-  // copied with memcpy where the samples are adjacent bytes: a byte-by-byte gather cost ~0.4 ms per 4:2:0 face of
-  // twice tier L's size, a third of that tier's whole GPU run at 16 faces.
+  // copied with memcpy where the samples are adjacent bytes (copy_rows).
+  GatherPlan p;
   auto plane = [&](int k, const CompactAxis& cols, const CompactAxis& rows, const uint8_t* base, int stride, int step) {
+    GatherPlan::Plane& q = p.plane[k];
     h[kPlane + k] = int32_t(at);
     h[kPitch + k] = int32_t(cols.src.size());
-    std::vector<std::pair<int, int>> runs;  // (first column, length)
+    q.base = base;
+    q.stride = stride;
+    q.step = step;
+    q.at = at;
+    q.pitch = cols.src.size();
+    q.rows = rows.src;
     for (int c : cols.src) {
-      if (!runs.empty() && runs.back().first + runs.back().second == c)
-        ++runs.back().second;
+      if (!q.runs.empty() && q.runs.back().first + q.runs.back().second == c)
+        ++q.runs.back().second;
       else
-        runs.emplace_back(c, 1);
+        q.runs.emplace_back(c, 1);
     }
-    for (int r : rows.src) {
-      const uint8_t* s = base + size_t(r) * stride;
-      for (const auto& [c0, n] : runs) {
-        if (step == 1) {
-          std::memcpy(dst + at, s + c0, size_t(n));
-          at += size_t(n);
-        } else {
-          for (int c = c0; c < c0 + n; ++c) dst[at++] = s[size_t(c) * step];
-        }
-      }
-    }
+    at += q.pitch * q.rows.size();
   };
   if (yuv_) {
     const YuvLayout& L = layout_;
@@ -378,7 +380,29 @@ size_t ImageInput::gather(uint8_t* dst) const {
   h[kClamp] = colour_.clamp;
   put(kScale, colour_.scale);
   put(kBias, colour_.bias);
-  return at;
+  p.bytes = at;
+  return p;
+}
+
+// A byte-by-byte gather cost ~0.4 ms per 4:2:0 face of twice tier L's size, a third of that tier's whole GPU run at
+// 16 faces: adjacent samples go by memcpy. Each part takes the same share of every plane's rows, so parts are about
+// equal in bytes whatever the planes' sizes.
+void ImageInput::GatherPlan::copy_rows(uint8_t* dst, int part, int parts) const {
+  for (const Plane& q : plane) {
+    const size_t n = q.rows.size(), r0 = n * part / parts, r1 = n * (part + 1) / parts;
+    uint8_t* d = dst + q.at + r0 * q.pitch;
+    for (size_t r = r0; r < r1; ++r) {
+      const uint8_t* s = q.base + size_t(q.rows[r]) * q.stride;
+      for (const auto& [c0, len] : q.runs) {
+        if (q.step == 1) {
+          std::memcpy(d, s + c0, size_t(len));
+          d += len;
+        } else {
+          for (int c = c0; c < c0 + len; ++c) *d++ = s[size_t(c) * q.step];
+        }
+      }
+    }
+  }
 }
 
 void PlanarInput::row(int y, int x0, int x1, float* out, int stride) const {

@@ -1,6 +1,7 @@
 // Net input preparation: bilinear resampling of an 8-bit ROI, colour conversion and normalisation, produced one net
 // row at a time so executors can write it straight into their own layout (planar, TILE map or TILE ring).
 #pragma once
+#include <utility>
 #include <vector>
 
 #include "beautify/engine.h"
@@ -63,6 +64,22 @@ class ImageInput final : public InputSource {
   void row(int y, int x0, int x1, float* out, int out_stride) const override;
   // Writes the gathered 8-bit form (layout above) to dst (gathered::capacity bytes at least); returns bytes used.
   size_t gather(uint8_t* dst) const;
+  // The same in two steps, so that threads can share one face's copy: plan_gather writes the header and tap tables
+  // and says where every compact plane row comes from and goes; copy_rows(dst, part, parts) copies the part-th of
+  // `parts` shares of each plane's rows (all parts together: gather()'s bytes exactly).
+  struct GatherPlan {
+    struct Plane {
+      const uint8_t* base = nullptr;  // the image plane at the sample offset
+      int stride = 0, step = 0;
+      size_t at = 0, pitch = 0;               // compact plane's offset in the slot, bytes per compact row
+      std::vector<int> rows;                  // tapped image rows, in order
+      std::vector<std::pair<int, int>> runs;  // tapped columns: (first, count) runs of consecutive ones
+    };
+    Plane plane[3];
+    size_t bytes = 0;  // of the whole slot, as gather() returns
+    void copy_rows(uint8_t* dst, int part, int parts) const;
+  };
+  GatherPlan plan_gather(uint8_t* dst) const;
 
  private:
   struct Tap {

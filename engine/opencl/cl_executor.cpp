@@ -1,8 +1,8 @@
 // Device memory: one planar NCHW buffer per materialised tensor, batch-sized; weights repacked per conv as
 // [output block][input channel in concat order][tap][output channel in block] so a work-item's weight reads are
-// consecutive and identical across its work-group (broadcast). Kernel arguments are bound once at construction;
-// run() gathers the image slots' bytes (on the host's threads), then only enqueues, in order, their upload, the
-// batch-sized kernels and the output read, and waits once.
+// consecutive and identical across its work-group (broadcast). Kernel arguments, launch sizes and error texts are made
+// once at construction; run() gathers the image slots' bytes (on the host's threads), then only enqueues, in order,
+// their upload, the batch-sized kernels and the output read, and waits once.
 #include "cl_executor.h"
 
 #include <algorithm>
@@ -23,7 +23,8 @@ using namespace cl;
 class OpenClExecutor final : public ClExecutor {
  public:
   OpenClExecutor(const Plan& plan, const ClOptions& o, RunTimes& times)
-      : plan_(plan), batch_(o.batch), layer_times_(o.layer_times), half_(o.half_output) {
+      : plan_(plan), batch_(o.batch), layer_times_(o.layer_times), half_(o.half_output),
+        flush_every_(size_t(o.flush_every)), flush_upload_(o.flush_upload) {
     using clock = std::chrono::steady_clock;
     auto ms_since = [](clock::time_point t) {
       return std::chrono::duration<double, std::milli>(clock::now() - t).count();
@@ -68,8 +69,9 @@ class OpenClExecutor final : public ClExecutor {
     images_.resize(batch_);
     used_.assign(batch_, 0);
     upload_bytes_.assign(batch_, 0);
-    // Gathering is host memory traffic (a frame's rows into pinned staging): one face per thread, up to the batch.
-    if (std::min(o.threads, batch_) > 1) pool_ = std::make_unique<ThreadPool>(std::min(o.threads, batch_));
+    // Gathering is host memory traffic (a frame's rows into pinned staging): one face per thread, or with fewer faces
+    // than threads (batch 1 especially) each face's rows shared by several.
+    if (o.threads > 1) pool_ = std::make_unique<ThreadPool>(o.threads);
     // Pinned host memory for the outputs too: the download is one DMA of all faces, no driver-side staging copy.
     out_buf_ = alloc(out_bytes() * batch_, CL_MEM_WRITE_ONLY | CL_MEM_ALLOC_HOST_PTR, nullptr, "output staging");
     out_ = map(out_buf_, CL_MAP_READ, out_bytes() * batch_, "output staging");
@@ -99,7 +101,10 @@ class OpenClExecutor final : public ClExecutor {
       arg(k, a++, biases_.back());
       arg(k, a++, tensors_[s.tensor]);
       kernels_.push_back(std::move(k));
+      launches_.push_back(step_launch(plan, i, 1));
+      launch_what_.push_back("clEnqueueNDRangeKernel " + kernel_name(i));
     }
+    finish_what_ = "running the net on " + dev_.name;
     check(clFinish(queue_.get()), "setting up the buffers");
     times.setup_ms = ms_since(t);
   }
@@ -138,8 +143,7 @@ class OpenClExecutor final : public ClExecutor {
       return std::chrono::duration<double, std::milli>(clock::now() - t).count();
     };
     const auto t0 = clock::now();
-    gather_images(count);
-    times.gather_ms = ms_since(t0);
+    gather_images(count, times);
     const auto t1 = clock::now();
     Event first, last;
     std::vector<Event> each(layer_times_ ? kernels_.size() : 0);
@@ -147,7 +151,9 @@ class OpenClExecutor final : public ClExecutor {
     for (int n = 0; n < count; ++n)
       if (image_slots_[n]) images |= cl_ulong(1) << n;
     if (images) {  // the prep kernel is the first timed kernel
-      check(clSetKernelArg(prep_.get(), 2, sizeof images, &images), "clSetKernelArg");
+      // Set when the image slots change only: a driver call saved on every run with the same ones.
+      if (images != prep_images_) check(clSetKernelArg(prep_.get(), 2, sizeof images, &images), "clSetKernelArg");
+      prep_images_ = images;
       const size_t global[3] = {round_up(plan_.width[0], kGroupX), round_up(plan_.height[0], kGroupY), size_t(count)};
       const size_t local[3] = {size_t(kGroupX), size_t(kGroupY), 1};
       cl_event ev = nullptr;
@@ -156,13 +162,14 @@ class OpenClExecutor final : public ClExecutor {
       first = Event(ev);
     }
     for (size_t i = 0; i < kernels_.size(); ++i) {
-      const StepLaunch l = step_launch(plan_, i, count);
+      const StepLaunch& l = launches_[i];  // for one face: the batch is the third axis
+      const size_t global[3] = {l.global[0], l.global[1], l.global[2] * size_t(count)};
       const bool timed = layer_times_ || !first || i + 1 == kernels_.size();
       cl_event ev = nullptr;
-      check(clEnqueueNDRangeKernel(queue_.get(), kernels_[i].get(), 3, nullptr, l.global, l.local, 0, nullptr,
+      check(clEnqueueNDRangeKernel(queue_.get(), kernels_[i].get(), 3, nullptr, global, l.local, 0, nullptr,
                                    timed ? &ev : nullptr),
-            "clEnqueueNDRangeKernel " + kernel_name(i));
-      if (i % kFlushEvery == 0) clFlush(queue_.get());
+            launch_what_[i]);
+      if (flush_every_ && i % flush_every_ == 0) clFlush(queue_.get());
       if (!ev) continue;
       if (layer_times_) clRetainEvent(ev), each[i] = Event(ev);
       if (!first)
@@ -179,7 +186,7 @@ class OpenClExecutor final : public ClExecutor {
         "clEnqueueReadBuffer (outputs)");
     Event read(ev);
     times.enqueue_ms = ms_since(t1);
-    check(clFinish(queue_.get()), "running the net on " + dev_.name);
+    check(clFinish(queue_.get()), finish_what_);
     times.wall_ms = ms_since(t0);
     times.upload_ms = times.download_ms = 0;
     times.upload_bytes = 0;
@@ -220,9 +227,6 @@ class OpenClExecutor final : public ClExecutor {
 
  private:
   static constexpr const char* kBuildOptions = "-cl-std=CL1.2";
-  // Submit the queued kernels every few launches (from the first on), so the device starts on the net while the host
-  // is still making the driver calls for the rest, instead of receiving the whole batch at clFinish.
-  static constexpr size_t kFlushEvery = 4;
   static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
   size_t floats(size_t t) const { return size_t(plan_.channels[t]) * plan_.width[t] * plan_.height[t]; }
   size_t out_bytes() const { return floats(plan_.output_tensor) * (half_ ? 2 : 4); }  // per slot
@@ -250,30 +254,48 @@ class OpenClExecutor final : public ClExecutor {
     cl_event ev = nullptr;
     check(clEnqueueWriteBuffer(queue_.get(), dst.get(), CL_FALSE, offset, bytes, src, 0, nullptr, &ev), what);
     queued_upload(slot, ev, bytes);
+    clFlush(queue_.get());  // start the transfer now: run() may come much later
   }
   void queued_upload(int slot, cl_event ev, size_t bytes) {
     uploads_[slot] = Event(ev);
     upload_bytes_[slot] = bytes;
-    clFlush(queue_.get());  // start the transfer now, while the host queues what follows
   }
-  // The image slots set since the last run() (the first `count` slots), gathered into their pinned staging one face
-  // per thread: a face's gather is a few hundred KB of a frame's rows, memory traffic that one core alone makes the
-  // largest host cost of a 16-face batch. Each run of consecutive slots then goes up in one strided transfer of every
-  // slot's first `widest` bytes: the faces of a frame gather about as many bytes, and the slots' unused tails (a slot
-  // holds the worst case, three full planes) stay behind.
-  void gather_images(int count) {
+  // The image slots set since the last run() (the first `count` slots), gathered into their pinned staging on the
+  // pool: a face's gather is a few hundred KB of a frame's rows, memory traffic that one core alone makes the largest
+  // host cost of a 16-face batch. One face per thread; with fewer faces than threads each face's rows are split into
+  // equal parts instead (batch 1 too), after its header and tap tables. Each run of consecutive slots then goes up in
+  // one strided transfer of every slot's first `widest` bytes: the faces of a frame gather about as many bytes, and
+  // the slots' unused tails (a slot holds the worst case, three full planes) stay behind.
+  void gather_images(int count, RunTimes& times) {
+    using clock = std::chrono::steady_clock;
+    const auto t0 = clock::now();
+    times.gather_ms = times.upload_enqueue_ms = 0;
     std::vector<int> pending;
     for (int n = 0; n < count; ++n)
       if (images_[n]) pending.push_back(n);
     if (pending.empty()) return;
-    auto gather = [&](int begin, int end) {
-      for (int i = begin; i < end; ++i)
-        used_[pending[i]] = images_[pending[i]]->gather(bytes_ + slot_bytes_ * pending[i]);
-    };
-    if (pool_ && pending.size() > 1)
-      pool_->run(int(pending.size()), gather);
-    else
-      gather(0, int(pending.size()));
+    const int faces = int(pending.size()), parts = pool_ ? std::max(1, pool_->size() / faces) : 1;
+    if (parts > 1) {
+      std::vector<ImageInput::GatherPlan> plans;
+      for (int n : pending) {
+        plans.push_back(images_[n]->plan_gather(bytes_ + slot_bytes_ * n));
+        used_[n] = plans.back().bytes;
+      }
+      pool_->run(faces * parts, [&](int begin, int end) {
+        for (int i = begin; i < end; ++i)
+          plans[i / parts].copy_rows(bytes_ + slot_bytes_ * pending[i / parts], i % parts, parts);
+      });
+    } else {
+      auto gather = [&](int begin, int end) {
+        for (int i = begin; i < end; ++i)
+          used_[pending[i]] = images_[pending[i]]->gather(bytes_ + slot_bytes_ * pending[i]);
+      };
+      if (pool_ && faces > 1)
+        pool_->run(faces, gather);
+      else
+        gather(0, faces);
+    }
+    const auto t1 = clock::now();
     for (size_t i = 0; i < pending.size();) {
       size_t j = i;
       while (j + 1 < pending.size() && pending[j + 1] == pending[j] + 1) ++j;
@@ -288,7 +310,11 @@ class OpenClExecutor final : public ClExecutor {
       queued_upload(a, ev, region[0] * region[1]);
       i = j + 1;
     }
+    if (flush_upload_) clFlush(queue_.get());  // start the transfer while the host queues the kernels
     for (int n : pending) images_[n].reset();  // the frame may go now: a rerun reuses the device's copy
+    const auto t2 = clock::now();
+    times.gather_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+    times.upload_enqueue_ms = std::chrono::duration<double, std::milli>(t2 - t1).count();
   }
   static void arg(const Kernel& k, cl_uint i, const Buffer& b) {
     cl_mem m = b.get();
@@ -300,6 +326,8 @@ class OpenClExecutor final : public ClExecutor {
   ClReads reads_ = ClReads::Local;
   bool layer_times_ = false;
   bool half_ = false;
+  size_t flush_every_;  // ClOptions::flush_every (0: no flush before clFinish)
+  bool flush_upload_;
   std::vector<double> seconds_;
   DeviceInfo dev_;
   Context ctx_;
@@ -307,6 +335,9 @@ class OpenClExecutor final : public ClExecutor {
   Program program_;
   std::vector<Buffer> tensors_, weights_, biases_;
   std::vector<Kernel> kernels_;
+  std::vector<StepLaunch> launches_;      // per conv, for one face
+  std::vector<std::string> launch_what_;  // per conv, the error text of its launch
+  std::string finish_what_;
   Buffer staging_buf_;
   float* staging_ = nullptr;
   std::vector<Event> uploads_;
@@ -316,9 +347,10 @@ class OpenClExecutor final : public ClExecutor {
   std::vector<bool> image_slots_;  // the slot's last input was an image (prep kernel) rather than floats
   std::vector<std::optional<ImageInput>> images_;  // set since the last run(), gathered by it
   std::vector<size_t> used_;                       // bytes of each slot's last gather
-  std::unique_ptr<ThreadPool> pool_;               // gathers; none with one thread or a batch of one
+  std::unique_ptr<ThreadPool> pool_;               // gathers; none with one thread
   std::vector<size_t> upload_bytes_;               // of each slot's last upload
   Kernel prep_;
+  cl_ulong prep_images_ = 0;  // the image-slot mask prep_ has as its argument (0: none set yet)
   Buffer out_buf_;
   void* out_ = nullptr;                                // float or half per ClOptions::half_output
   mutable std::vector<std::vector<float>> converted_;  // half output: each slot's floats, made on demand

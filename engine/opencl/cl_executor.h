@@ -35,7 +35,9 @@ struct ClOptions {
   std::string cache_dir;  // "" = no binary cache
   ClReads reads = ClReads::Auto;
   bool layer_times = false;
-  bool half_output = false;  // ClOutput::Half
+  bool half_output = false;                       // ClOutput::Half
+  int flush_every = NetOptions{}.cl_flush_every;  // NetOptions::cl_flush_every
+  bool flush_upload = NetOptions{}.cl_flush_upload;
 };
 // Throws DeviceError when OpenCL cannot run this plan; `times` gets the build time and cache hit.
 std::unique_ptr<ClExecutor> make_cl_executor(const Plan& plan, const ClOptions& o, RunTimes& times);

@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
       f.write(reinterpret_cast<const char*>(net.output().data()), std::streamsize(net.output().size() * 4));
       if (!f) throw std::runtime_error("cannot write " + dump_output);
     }
-    std::vector<double> ms, up, kern, down, conv, inputs, gather, enqueue;
+    std::vector<double> ms, up, kern, down, conv, inputs, gather, up_enqueue, enqueue;
     std::vector<std::vector<double>> layer_s(net.layer_macs().size());
     // One frame = every face's input queued (OpenCL: uploaded) + the batch run + the outputs on the host.
     for (int i = 0; i < warmup + reps; ++i) {
@@ -163,6 +163,7 @@ int main(int argc, char** argv) {
       down.push_back(net.last_times().download_ms);
       inputs.push_back(in_ms);
       gather.push_back(net.last_times().gather_ms);
+      up_enqueue.push_back(net.last_times().upload_enqueue_ms);
       enqueue.push_back(net.last_times().enqueue_ms);
       const auto& ls = net.layer_seconds();
       for (size_t l = 0; l < ls.size(); ++l) layer_s[l].push_back(ls[l]);
@@ -181,8 +182,11 @@ int main(int argc, char** argv) {
     j.key("device").value(bty::to_string(net.device())).key("device_name").value(net.device_name());
     j.key("batch").value(batch).key("upload_ms").value(med(up)).key("kernels_ms").value(med(kern));
     j.key("download_ms").value(med(down)).key("convert_ms").value(med(conv));
-    // Host side of a frame (OpenCL): set_input calls, run()'s gather of the faces' bytes and its queueing.
-    j.key("inputs_ms").value(med(inputs)).key("gather_ms").value(med(gather)).key("enqueue_ms").value(med(enqueue));
+    // Host side of a frame (OpenCL): set_input calls, run()'s copy of the faces' bytes (gather), the queueing (and
+    // flush) of their upload, and the queueing of the kernels and the download with their flushes (enqueue).
+    j.key("inputs_ms").value(med(inputs)).key("gather_ms").value(med(gather));
+    j.key("upload_enqueue_ms").value(med(up_enqueue)).key("enqueue_ms").value(med(enqueue));
+    j.key("cl_flush_every").value(o.cl_flush_every).key("cl_flush_upload").value(o.cl_flush_upload);
     j.key("input").value(input).key("roi_scale").value(roi_scale).key("cl_output").value(bty::to_string(o.cl_output));
     j.key("upload_bytes").value(uint64_t(net.last_times().upload_bytes));
     j.key("download_bytes").value(uint64_t(net.last_times().download_bytes));

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The GPU run's goals (issue 10) from OUT/opencl.json and OUT/torch.json, side by side: writes OUT/summary.md.
+"""The GPU run's goals (issue 10) from OUT/opencl.json and OUT/torch.json, side by side, and the best host-side
+settings of OUT/opencl_sweep.json: writes OUT/summary.md.
 Goals: tier M batch 1 wall <= 0.3 ms and >= 2x PyTorch eager fp32 (wall, same batch); 16 faces of tier L <= 1.5 ms
 wall; warm-cache first frame <= 50 ms."""
 import argparse
@@ -40,7 +41,8 @@ def main():
         if m1:
             L.append(f"| M batch 1 wall <= 0.3 ms | {m1['wall_ms']:.3f} ms ({m1['reads']} reads; up {m1['upload_ms']:.3f}, "
                      f"kernels {m1['kernels_ms']:.3f}, down {m1['download_ms']:.3f}; host: set_input "
-                     f"{m1.get('inputs_ms', 0):.3f}, gather {m1.get('gather_ms', 0):.3f}, enqueue "
+                     f"{m1.get('inputs_ms', 0):.3f}, gather {m1.get('gather_ms', 0):.3f} on {m1.get('threads', 1)} "
+                     f"threads, upload enqueue {m1.get('upload_enqueue_ms', 0):.3f}, enqueue "
                      f"{m1.get('enqueue_ms', 0):.3f}) | {m1['wall_ms'] <= 0.3} |")
             if t1:
                 r = t1["wall_ms"] / m1["wall_ms"]
@@ -49,7 +51,8 @@ def main():
             L.append(f"| L 16 faces wall <= 1.5 ms | {l16['wall_ms']:.3f} ms ({l16['reads']} reads; up "
                      f"{l16['upload_ms']:.3f}, kernels {l16['kernels_ms']:.3f}, down {l16['download_ms']:.3f}; host: "
                      f"set_input {l16.get('inputs_ms', 0):.3f}, gather {l16.get('gather_ms', 0):.3f} on "
-                     f"{l16.get('threads', 1)} threads, enqueue {l16.get('enqueue_ms', 0):.3f}) | {l16['wall_ms'] <= 1.5} |")
+                     f"{l16.get('threads', 1)} threads, upload enqueue {l16.get('upload_enqueue_ms', 0):.3f}, enqueue "
+                     f"{l16.get('enqueue_ms', 0):.3f}) | {l16['wall_ms'] <= 1.5} |")
         for s in warm:  # the bare bench starts synchronously; the element runs CPU frames meanwhile
             L.append(f"| {s['tier']} warm-cache GPU ready (bench, synchronous) | {s['first_frame_ms']:.1f} ms "
                      f"(context {s.get('context_ms', 0):.1f}, platform {s.get('platform_ms', 0):.1f}, cache load "
@@ -67,8 +70,21 @@ def main():
                     cells.append(f"{t['wall_ms']:.3f}" if t else "—")
                 L.append(f"| {tier} | {b} | {o['wall_ms']:.3f} ({o['reads']}) | {o['kernels_ms']:.3f} | " +
                          " | ".join(cells) + " |")
+    sw = load(os.path.join(a.out, "opencl_sweep.json"))
+    if sw and sw["cases"]:
+        L += ["", "Host-side settings (opencl_sweep.md), wall ms, default -> best:", ""]
+        for key in dict.fromkeys((r["tier"], r["batch"]) for r in sw["cases"]):
+            rows = [r for r in sw["cases"] if (r["tier"], r["batch"]) == key]
+            d, b = rows[0], min(rows, key=lambda r: r["wall_ms"])
+            one = next((r for r in rows if r["threads"] == 1 and r["flush_every"] == d["flush_every"] and
+                        r["flush_upload"] == d["flush_upload"]), None)
+            L.append(f"- {key[0]} batch {key[1]}: {d['wall_ms']:.3f} (host T {d['threads']}, flush every "
+                     f"{d['flush_every']}, upload flush {d['flush_upload']}) -> {b['wall_ms']:.3f} (host T "
+                     f"{b['threads']}, flush every {b['flush_every']}, upload flush {b['flush_upload']})" +
+                     (f"; 1 gather thread: {one['wall_ms']:.3f} (gather {one['gather_ms']:.3f} vs "
+                      f"{d['gather_ms']:.3f})" if one else ""))
     L.append("")
-    for name in ("opencl.md", "torch.md"):
+    for name in ("opencl.md", "opencl_sweep.md", "torch.md"):
         path = os.path.join(a.out, name)
         if os.path.exists(path):
             L.append(open(path).read())

@@ -8,24 +8,31 @@ Inputs go as the element sends them (--input i420: 8-bit frame bytes of a ROI --
 on the device, gathered by --host-threads threads as the element's net does with its own threads) and outputs come
 back as the element reads them (--cl-output blend: half; convert ms = what a consumer of floats would pay on the
 host to convert them, which the element's blend no longer does); the host side of wall is split into the set_input
-calls, run()'s gather of the faces' bytes and its queueing of the commands. Per tier the largest batch also runs the
-old path (float input and output) in the same run. The start
-rows split the first frame into model load, device discovery (platform), context + queue creation (the driver),
-program build or cache load, buffers + weights (setup) and the first frame's run.
+calls, run()'s copy of the faces' bytes (gather), its queueing of their upload (upload enqueue) and of the kernels
+and the download (enqueue). Per tier the largest batch also runs the old path (float input and output) in the same
+run. The start rows split the first frame into model load, device discovery (platform), context + queue creation (the
+driver), program build or cache load, buffers + weights (setup) and the first frame's run.
 
   opencl_bench.py --bty-bench B --models DIR [--tiers s,m,l] [--batches 1,4,16] [--reads auto] [--reps N]
                   [--cpu-threads N] [--host-threads N] [--out DIR]
 DIR holds beautify-{s,m,l}.bmodel. Writes DIR_OUT/opencl.json and DIR_OUT/opencl.md.
+
+  opencl_bench.py --sweep M:1,L:16 [--sweep-flush 1,2,4,8,0] [--sweep-rounds 3] ... (the options above)
+instead times each TIER:BATCH case over the host-side settings, in rounds that alternate them (the order reversed
+every other round, so drift hits all alike): --cl-flush-every x --cl-flush-upload yes/no, and for a batch smaller than
+--host-threads also 1 host thread (no row split of the gather) beside --host-threads. Writes DIR_OUT/opencl_sweep.json
+and DIR_OUT/opencl_sweep.md.
 """
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_util import bty_bench_json as bench, gpu_bench_parser, loadavg, log, model_path  # noqa: E402
+from bench_util import bty_bench_json as bench, gpu_bench_parser, int_list, loadavg, log, model_path  # noqa: E402
 
 
 def path_args(a):
@@ -39,7 +46,8 @@ def row_of(tier, j):
     return {"tier": tier.upper(), "batch": j["batch"], "reads": j["cl_reads"], "wall_ms": j["median_ms"],
             "upload_ms": j["upload_ms"], "kernels_ms": j["kernels_ms"], "download_ms": j["download_ms"],
             "convert_ms": j["convert_ms"], "inputs_ms": j.get("inputs_ms", 0), "gather_ms": j.get("gather_ms", 0),
-            "enqueue_ms": j.get("enqueue_ms", 0), "threads": j["threads"], "upload_bytes": j["upload_bytes"], "download_bytes": j["download_bytes"],
+            "upload_enqueue_ms": j.get("upload_enqueue_ms", 0), "enqueue_ms": j.get("enqueue_ms", 0),
+            "threads": j["threads"], "upload_bytes": j["upload_bytes"], "download_bytes": j["download_bytes"],
             "input": j["input"], "cl_output": j["cl_output"], "device": j["device_name"],
             "width": j["width"], "height": j["height"], "macs": j["macs"]}
 
@@ -117,6 +125,99 @@ def run(a):
     return rep
 
 
+SWEEP_KEYS = ("wall_ms", "upload_ms", "kernels_ms", "download_ms", "inputs_ms", "gather_ms", "upload_enqueue_ms",
+              "enqueue_ms")
+
+
+def sweep_configs(batch, a, default_flush, default_upload):
+    """(host threads, flush every, flush upload) to time for one case; the defaults first."""
+    threads = [a.host_threads] + ([1] if batch < a.host_threads and a.host_threads > 1 else [])
+    flushes = [default_flush] + [f for f in a.sweep_flush if f != default_flush]
+    uploads = ["yes", "no"] if default_upload else ["no", "yes"]
+    return [(t, f, u) for t in threads for f in flushes for u in uploads]
+
+
+def sweep(a, save):
+    """Every case's settings in alternating rounds; per setting the median over rounds of each round's medians.
+    save(rep) after every round: a run cut short by its time limit still leaves the rounds it finished."""
+    rep = {"loadavg_start": loadavg(), "cases": [], "errors": []}
+    cache = tempfile.mkdtemp(prefix="bty-clsweep-")
+    try:
+        cases = [(c.split(":")[0].lower(), int(c.split(":")[1])) for c in a.sweep.split(",")]
+        # bty-bench's defaults (NetOptions) are the reference setting: asked, not repeated here.
+        j = bench(a.bty_bench, ["--model", model_path(a.models, cases[0][0]), "--device", "opencl", "--cl-cache",
+                                os.path.join(cache, cases[0][0]), "--reps", 1, "--warmup", 0] + path_args(a))
+        runs = {(tier, b, cfg): [] for tier, b in cases
+                for cfg in sweep_configs(b, a, j["cl_flush_every"], j["cl_flush_upload"])}
+        order = list(runs)
+        for rnd in range(a.sweep_rounds):
+            for tier, b, (t, f, u) in order if rnd % 2 == 0 else order[::-1]:
+                args = ["--model", model_path(a.models, tier), "--device", "opencl", "--batch", b, "--cl-cache",
+                        os.path.join(cache, tier), "--cl-reads", a.reads.split(",")[0], "--reps", a.reps,
+                        "--warmup", 5, "--cl-flush-every", f, "--cl-flush-upload", u] + path_args(a)
+                args[args.index("--threads") + 1] = t
+                try:
+                    j = bench(a.bty_bench, args)
+                except RuntimeError as e:
+                    rep["errors"].append(str(e))
+                    log(e)
+                    continue
+                runs[(tier, b, (t, f, u))].append({**{k: j.get(k, 0) for k in SWEEP_KEYS}, "wall_ms": j["median_ms"],
+                                                   "device": j["device_name"]})
+            log(f"sweep round {rnd + 1}/{a.sweep_rounds} done")
+            rep["cases"] = []
+            for (tier, b, (t, f, u)), rs in runs.items():
+                if not rs:
+                    continue
+                row = {"tier": tier.upper(), "batch": b, "threads": t, "flush_every": f, "flush_upload": u == "yes",
+                       "rounds": len(rs), "device": rs[0]["device"], "best_wall_ms": min(r["wall_ms"] for r in rs)}
+                row.update({k: statistics.median(r[k] for r in rs) for k in SWEEP_KEYS})
+                rep["cases"].append(row)
+            rep["loadavg_end"] = loadavg()
+            save(rep)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    return rep
+
+
+def render_sweep(rep, a, command):
+    L = ["## OpenCL executor: host-side settings", "", "Reproduce with:", "", "```", command, "```", ""]
+    dev = next((r["device"] for r in rep["cases"]), "no device")
+    L.append(f"Device: {dev}. Load average {rep['loadavg_start']} at the start, {rep.get('loadavg_end')} at the end. "
+             f"Each setting ran once per round ({max((r['rounds'] for r in rep['cases']), default=0)} of "
+             f"{a.sweep_rounds} rounds done, {a.reps} reps each, the settings' order "
+             "reversed every other round); ms = the median over rounds of each round's median, best = the fastest "
+             "round's median wall. Settings: host T = the threads that gather (with fewer faces than threads each "
+             "face's rows are split over them; 1 = no split, as before 2026-12-03 at batch 1), flush every = "
+             "`--cl-flush-every` (a clFlush after every N-th conv kernel; 0: none before clFinish), upload flush = "
+             "`--cl-flush-upload` (a clFlush right after the gathered input's upload). Host columns as in the rows "
+             "above: gather = the copy only, upload enq = queueing the upload (and its flush), enqueue = the kernels "
+             "and the download (and their flushes). Δ = wall minus the default setting's (first row of the case).")
+    L += ["", "| net | batch | host T | flush every | upload flush | wall ms | Δ ms | best ms | kernels ms | upload ms | "
+          "gather ms | upload enq ms | enqueue ms | set_input ms |", "|---|---|---|---|---|---|---|---|---|---|---|---|"
+          "---|---|"]
+    best = {}
+    for r in rep["cases"]:
+        key = (r["tier"], r["batch"])
+        base = best.setdefault(key, {"default": r, "best": r})
+        if r["wall_ms"] < base["best"]["wall_ms"]:
+            base["best"] = r
+        L.append(f"| {r['tier']} | {r['batch']} | {r['threads']} | {r['flush_every']} | "
+                 f"{'yes' if r['flush_upload'] else 'no'} | {r['wall_ms']:.3f} | "
+                 f"{r['wall_ms'] - base['default']['wall_ms']:+.3f} | {r['best_wall_ms']:.3f} | {r['kernels_ms']:.3f} | "
+                 f"{r['upload_ms']:.3f} | {r['gather_ms']:.3f} | {r['upload_enqueue_ms']:.3f} | {r['enqueue_ms']:.3f} | "
+                 f"{r['inputs_ms']:.3f} |")
+    L.append("")
+    for (tier, b), v in best.items():
+        d, o = v["default"], v["best"]
+        L.append(f"- {tier} batch {b}: default (host T {d['threads']}, flush every {d['flush_every']}, upload flush "
+                 f"{'yes' if d['flush_upload'] else 'no'}) {d['wall_ms']:.3f} ms; best: host T {o['threads']}, flush "
+                 f"every {o['flush_every']}, upload flush {'yes' if o['flush_upload'] else 'no'}: {o['wall_ms']:.3f} ms")
+    if rep["errors"]:
+        L += ["", "Errors:", ""] + [f"- `{e[:400]}`" for e in rep["errors"]]
+    return "\n".join(L) + "\n"
+
+
 def render(rep, command):
     L = ["## OpenCL executor", "", "Reproduce with:", "", "```", command, "```", ""]
     dev = next((r["device"] for r in rep["rows"]), next((s["device"] for s in rep["starts"]), "no device"))
@@ -125,13 +226,14 @@ def render(rep, command):
              "on the host; the split comes from OpenCL profiling events (upload and download summed over faces; "
              "kernels from the first kernel's start to the last kernel's end). Medians over the reps.")
     L.append("Kernels include the input prep kernel (8-bit input). Host side of wall: set_input = the Net::set_input "
-             "calls (taps), gather = run() copying every face's tapped bytes into pinned staging on `host T` threads, "
-             "enqueue = run() queueing the upload, kernels and download (driver calls); the rest of wall is waiting "
-             "for the device. Convert = the host's half -> float of every face's output as a consumer of floats "
+             "calls (taps), gather = run() copying every face's tapped bytes into pinned staging on `host T` threads "
+             "(the copy only; before the split of 2026-12-03 it also held the upload's queueing), upload enq = "
+             "queueing that upload (clEnqueueWriteBufferRect, and its clFlush), enqueue = queueing the kernels and "
+             "the download with their flushes (driver calls); the rest of wall is waiting for the device. Convert = the host's half -> float of every face's output as a consumer of floats "
              "would pay it (not in wall; the element's blend reads the halves row by row instead); bytes are per face.")
     L += ["", "| net | batch | reads | input | output | wall ms | per face ms | upload ms | kernels ms | download ms | "
-          "set_input ms | gather ms | enqueue ms | host T | convert ms | up B/face | down B/face | CPU pipeline ms |",
-          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+          "set_input ms | gather ms | upload enq ms | enqueue ms | host T | convert ms | up B/face | down B/face | "
+          "CPU pipeline ms |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     cpu = {(r["tier"], r["batch"]): r for r in rep["cpu_rows"]}
     for r in rep["rows"] + rep.get("old_rows", []):
         c = cpu.get((r["tier"], r["batch"]))
@@ -139,7 +241,7 @@ def render(rep, command):
         L.append(f"| {r['tier']} {r['width']}x{r['height']} | {r['batch']} | {r['reads']} | {r['input']} | "
                  f"{r['cl_output']} | {r['wall_ms']:.3f} | {r['wall_ms'] / r['batch']:.3f} | {r['upload_ms']:.3f} | "
                  f"{r['kernels_ms']:.3f} | {r['download_ms']:.3f} | {r['inputs_ms']:.3f} | {r['gather_ms']:.3f} | "
-                 f"{r['enqueue_ms']:.3f} | {r['threads']} | {r['convert_ms']:.3f} | "
+                 f"{r['upload_enqueue_ms']:.3f} | {r['enqueue_ms']:.3f} | {r['threads']} | {r['convert_ms']:.3f} | "
                  f"{r['upload_bytes'] // r['batch']} | {r['download_bytes'] // r['batch']} | {cpu_ms} |")
     L += ["", "Start-up, ms: model load; device discovery (clGetPlatformIDs, clGetDeviceIDs, queries); context "
           "(clCreateContext + clCreateCommandQueue: the driver's context creation); program build or binary-cache "
@@ -177,9 +279,23 @@ def main():
     p.add_argument("--roi-scale", type=float, default=2.0,
                    help="ROI / net input size (2: a face about 300 px wide at tier L, e.g. a 1080p webcam)")
     p.add_argument("--cl-output", default="blend", choices=["float", "half", "blend"], help="bty-bench --cl-output")
+    p.add_argument("--sweep", default="", help="TIER:BATCH comma list: time the host-side settings instead (above)")
+    p.add_argument("--sweep-flush", default="1,2,4,8,0", type=int_list, help="--cl-flush-every values to sweep")
+    p.add_argument("--sweep-rounds", type=int, default=3)
     p.add_argument("--command", default=None)
     a = p.parse_args()
     t0 = time.time()
+    if a.sweep:
+        def save(rep):
+            rep["elapsed_s"] = round(time.time() - t0, 1)
+            os.makedirs(a.out, exist_ok=True)
+            with open(os.path.join(a.out, "opencl_sweep.json"), "w") as f:
+                json.dump(rep, f, indent=1)
+            with open(os.path.join(a.out, "opencl_sweep.md"), "w") as f:
+                f.write(render_sweep(rep, a, a.command or " ".join(sys.argv)))
+            print(f"wrote {a.out}/opencl_sweep.json and .md in {rep['elapsed_s']} s", file=sys.stderr)
+        rep = sweep(a, save)
+        return 1 if rep["errors"] and not rep["cases"] else 0
     rep = run(a)
     rep["elapsed_s"] = round(time.time() - t0, 1)
     os.makedirs(a.out, exist_ok=True)

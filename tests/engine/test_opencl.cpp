@@ -346,6 +346,59 @@ TEST(OpenCL, FacesGatheredOnThreadsAndTheHalfHead) {
   EXPECT_EQ(cpu.output_half(), nullptr);
 }
 
+// Fewer faces than threads share each face's rows (batch 1 on 4 threads, 2 faces of 3 on 7 threads), and the flush
+// spacing (every kernel, every 2nd, none; the upload's flush or not) changes only when the device starts: the same
+// halves as one thread with the default flushes, run after run.
+TEST(OpenCL, RowSplitGatherAndFlushSpacingKeepTheOutput) {
+  SKIP_WITHOUT_OPENCL();
+  auto model = load_model(shipped("s"));
+  const ModelInfo& mi = info(*model);
+  const int W = mi.input_width, H = mi.input_height, PW = 400, PH = 300;
+  std::vector<uint8_t> px(size_t(PW) * PH * 3 / 2);
+  for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t((i * 37 + i / 977) % 251);
+  ImageView v;
+  v.format = PixelFormat::I420;
+  v.width = PW;
+  v.height = PH;
+  v.plane[0] = px.data();
+  v.plane[1] = px.data() + PW * PH;
+  v.plane[2] = v.plane[1] + PW * PH / 4;
+  v.stride[0] = PW;
+  v.stride[1] = v.stride[2] = PW / 2;
+  const Rect rois[] = {{60, 40, 330, 250}, {-30, 200, 150, 190}, {200, 10, 2 * W, 2 * H}};
+  NetOptions base = cl_options(W, H);
+  base.batch = 3;
+  base.cl_output = ClOutput::Half;
+  Net ref(model, base);
+  for (int i = 0; i < 3; ++i) ref.set_input(v, rois[i], i);
+  ref.run(3);
+  const size_t n = ref.output_size();
+  struct Variant {
+    int threads, flush_every;
+    bool flush_upload;
+  };
+  for (const Variant& s : {Variant{4, 1, false}, Variant{7, 2, true}, Variant{16, 0, false}, Variant{2, 8, true}}) {
+    SCOPED_TRACE(std::to_string(s.threads) + " threads, flush every " + std::to_string(s.flush_every) +
+                 (s.flush_upload ? ", upload flushed" : ""));
+    NetOptions o = base;
+    o.threads = s.threads;
+    o.cl_flush_every = s.flush_every;
+    o.cl_flush_upload = s.flush_upload;
+    Net net(model, o);
+    for (int count : {1, 2, 3, 1}) {
+      for (int i = 0; i < count; ++i) net.set_input(v, rois[i], i);
+      net.run(count);
+      for (int i = 0; i < count; ++i)
+        ASSERT_EQ(std::memcmp(net.output_half(i), ref.output_half(i), n * 2), 0) << count << " faces, slot " << i;
+      EXPECT_GT(net.last_times().gather_ms, 0.0);
+      EXPECT_GT(net.last_times().upload_enqueue_ms, 0.0);
+    }
+  }
+  NetOptions bad = base;
+  bad.cl_flush_every = -1;
+  EXPECT_THROW(Net(model, bad), std::invalid_argument);
+}
+
 TEST(OpenCL, BinaryCacheHitsAndRebuildsBadEntries) {
   SKIP_WITHOUT_OPENCL();
   TempDir dir;
