@@ -288,7 +288,9 @@ size_t capacity(int width, int height) {
 }  // namespace gathered
 
 namespace {
-// The distinct sample indices an axis's taps read (sorted), and the taps re-indexed into that list.
+// The distinct sample indices an axis's taps read (ascending), and the taps re-indexed into that list. Through a
+// dense index over the taps' span (at most the frame's width or height): a sort and a binary search per tap made
+// this ~0.1 ms of a batch-1 run, as much as the face's copy.
 struct CompactAxis {
   std::vector<int> src;
   std::vector<int32_t> taps;  // {i0, i1, w1 bits} per net pixel
@@ -296,14 +298,21 @@ struct CompactAxis {
 template <class Tap>
 CompactAxis compact(const std::vector<Tap>& t) {
   CompactAxis a;
-  for (const Tap& k : t) a.src.insert(a.src.end(), {k.i0, k.i1});
-  std::sort(a.src.begin(), a.src.end());
-  a.src.erase(std::unique(a.src.begin(), a.src.end()), a.src.end());
-  auto at = [&](int i) { return int32_t(std::lower_bound(a.src.begin(), a.src.end(), i) - a.src.begin()); };
+  if (t.empty()) return a;
+  int lo = t[0].i0, hi = t[0].i0;
+  for (const Tap& k : t) lo = std::min({lo, k.i0, k.i1}), hi = std::max({hi, k.i0, k.i1});
+  std::vector<int32_t> index(size_t(hi - lo) + 1, -1);
+  for (const Tap& k : t) index[size_t(k.i0 - lo)] = index[size_t(k.i1 - lo)] = 0;
+  for (int i = lo; i <= hi; ++i)
+    if (index[size_t(i - lo)] == 0) {
+      index[size_t(i - lo)] = int32_t(a.src.size());
+      a.src.push_back(i);
+    }
+  a.taps.reserve(3 * t.size());
   for (const Tap& k : t) {
     int32_t w;
     std::memcpy(&w, &k.w1, 4);
-    a.taps.insert(a.taps.end(), {at(k.i0), at(k.i1), w});
+    a.taps.insert(a.taps.end(), {index[size_t(k.i0 - lo)], index[size_t(k.i1 - lo)], w});
   }
   return a;
 }
