@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <utility>
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -299,7 +300,7 @@ template <class Tap>
 CompactAxis compact(const std::vector<Tap>& t) {
   CompactAxis a;
   if (t.empty()) return a;
-  int lo = t[0].i0, hi = t[0].i0;
+  int lo = std::numeric_limits<int>::max(), hi = std::numeric_limits<int>::min();
   for (const Tap& k : t) lo = std::min({lo, k.i0, k.i1}), hi = std::max({hi, k.i0, k.i1});
   std::vector<int32_t> index(size_t(hi - lo) + 1, -1);
   for (const Tap& k : t) index[size_t(k.i0 - lo)] = index[size_t(k.i1 - lo)] = 0;
