@@ -64,9 +64,10 @@ class ImageInput final : public InputSource {
   void row(int y, int x0, int x1, float* out, int out_stride) const override;
   // Writes the gathered 8-bit form (layout above) to dst (gathered::capacity bytes at least); returns bytes used.
   size_t gather(uint8_t* dst) const;
-  // The same in two steps, so that threads can share one face's copy: plan_gather writes the header and tap tables
-  // and says where every compact plane row comes from and goes; copy_rows(dst, part, parts) copies the part-th of
-  // `parts` shares of each plane's rows (all parts together: gather()'s bytes exactly).
+
+ private:
+  // gather() in two steps: plan_gather writes the header and tap tables and says where every compact plane row comes
+  // from and goes; copy_rows copies them.
   struct GatherPlan {
     struct Plane {
       const uint8_t* base = nullptr;  // the image plane at the sample offset
@@ -77,11 +78,9 @@ class ImageInput final : public InputSource {
     };
     Plane plane[3];
     size_t bytes = 0;  // of the whole slot, as gather() returns
-    void copy_rows(uint8_t* dst, int part, int parts) const;
+    void copy_rows(uint8_t* dst) const;
   };
   GatherPlan plan_gather(uint8_t* dst) const;
-
- private:
   struct Tap {
     int i0, i1;  // sample indices
     float w1;    // weight of i1

@@ -72,6 +72,8 @@ Net::Net(std::shared_ptr<const Model> model, const NetOptions& o) : impl_(std::m
     throw std::invalid_argument("threads must be 1.." + std::to_string(NetOptions::kMaxThreads));
   if (o.batch < 1 || o.batch > 64) throw std::invalid_argument("batch must be 1..64");
   if (o.cl_flush_every < 0) throw std::invalid_argument("cl_flush_every must be >= 0");
+  if (o.cl_chunks < 0 || o.cl_chunks > o.batch)
+    throw std::invalid_argument("cl_chunks must be 0 (auto) .. batch (" + std::to_string(o.batch) + ")");
   int w = o.width ? o.width : m.info.input_width, h = o.height ? o.height : m.info.input_height;
   const int max_side = NetOptions::kMaxSide;
   if (w < m.down_factor || h < m.down_factor || w > max_side || h > max_side || w % m.down_factor || h % m.down_factor)
@@ -101,7 +103,7 @@ Net::Net(std::shared_ptr<const Model> model, const NetOptions& o) : impl_(std::m
     co.layer_times = o.cl_layer_times;
     co.half_output = o.cl_output == ClOutput::Half;
     co.flush_every = o.cl_flush_every;
-    co.flush_upload = o.cl_flush_upload;
+    co.chunks = o.cl_chunks;
     d.cl = make_cl_executor(d.plan, co, d.times);
     return;
 #else

@@ -1,8 +1,9 @@
 // Device memory: one planar NCHW buffer per materialised tensor, batch-sized; weights repacked per conv as
 // [output block][input channel in concat order][tap][output channel in block] so a work-item's weight reads are
 // consecutive and identical across its work-group (broadcast). Kernel arguments, launch sizes and error texts are made
-// once at construction; run() gathers the image slots' bytes (on the host's threads), then only enqueues, in order,
-// their upload, the batch-sized kernels and the output read, and waits once.
+// once at construction; run() gathers the image slots' bytes (on the host's threads), then only enqueues their upload,
+// the kernels (a launch per conv for all faces of a part, the face index offset by the part's first) and the output
+// read, and waits once.
 #include "cl_executor.h"
 
 #include <algorithm>
@@ -24,7 +25,7 @@ class OpenClExecutor final : public ClExecutor {
  public:
   OpenClExecutor(const Plan& plan, const ClOptions& o, RunTimes& times)
       : plan_(plan), batch_(o.batch), layer_times_(o.layer_times), half_(o.half_output),
-        flush_every_(size_t(o.flush_every)), flush_upload_(o.flush_upload) {
+        flush_every_(size_t(o.flush_every)), chunks_(o.chunks) {
     using clock = std::chrono::steady_clock;
     auto ms_since = [](clock::time_point t) {
       return std::chrono::duration<double, std::milli>(clock::now() - t).count();
@@ -69,9 +70,8 @@ class OpenClExecutor final : public ClExecutor {
     images_.resize(batch_);
     used_.assign(batch_, 0);
     upload_bytes_.assign(batch_, 0);
-    // Gathering is host memory traffic (a frame's rows into pinned staging): one face per thread, or with fewer faces
-    // than threads (batch 1 especially) each face's rows shared by several.
-    if (o.threads > 1) pool_ = std::make_unique<ThreadPool>(o.threads);
+    // Gathering is host memory traffic (a frame's rows into pinned staging): one face per thread.
+    if (o.threads > 1 && batch_ > 1) pool_ = std::make_unique<ThreadPool>(std::min(o.threads, batch_));
     // Pinned host memory for the outputs too: the download is one DMA of all faces, no driver-side staging copy.
     out_buf_ = alloc(out_bytes() * batch_, CL_MEM_WRITE_ONLY | CL_MEM_ALLOC_HOST_PTR, nullptr, "output staging");
     out_ = map(out_buf_, CL_MAP_READ, out_bytes() * batch_, "output staging");
@@ -110,6 +110,7 @@ class OpenClExecutor final : public ClExecutor {
   }
 
   ~OpenClExecutor() override {
+    if (transfers_) clFinish(transfers_.get());
     if (queue_) {
       clFinish(queue_.get());
       if (staging_) clEnqueueUnmapMemObject(queue_.get(), staging_buf_.get(), staging_, 0, nullptr, nullptr);
@@ -139,55 +140,92 @@ class OpenClExecutor final : public ClExecutor {
 
   void run(int count, RunTimes& times) override {
     using clock = std::chrono::steady_clock;
-    auto ms_since = [](clock::time_point t) {
-      return std::chrono::duration<double, std::milli>(clock::now() - t).count();
-    };
     const auto t0 = clock::now();
-    gather_images(count, times);
-    const auto t1 = clock::now();
-    Event first, last;
-    std::vector<Event> each(layer_times_ ? kernels_.size() : 0);
+    const int chunks = std::min(count, chunks_ ? chunks_ : dev_.gpu && count >= NetOptions::kMinChunkedFaces ? 2 : 1);
+    // One part: everything in order on one queue. More: the transfers on their own queue, so that the next part's
+    // upload and the previous part's download overlap a part's kernels (each queue is flushed before another waits
+    // on its events, as OpenCL asks).
+    if (chunks > 1 && !transfers_) {
+      cl_int err = CL_SUCCESS;
+      transfers_ = Queue(clCreateCommandQueue(ctx_.get(), dev_.id, CL_QUEUE_PROFILING_ENABLE, &err));
+      check(err, "clCreateCommandQueue (transfers)");
+    }
+    cl_command_queue xfer = chunks > 1 ? transfers_.get() : queue_.get();
     cl_ulong images = 0;
     for (int n = 0; n < count; ++n)
       if (image_slots_[n]) images |= cl_ulong(1) << n;
-    if (images) {  // the prep kernel is the first timed kernel
-      // Set when the image slots change only: a driver call saved on every run with the same ones.
-      if (images != prep_images_) check(clSetKernelArg(prep_.get(), 2, sizeof images, &images), "clSetKernelArg");
-      prep_images_ = images;
-      const size_t global[3] = {round_up(plan_.width[0], kGroupX), round_up(plan_.height[0], kGroupY), size_t(count)};
-      const size_t local[3] = {size_t(kGroupX), size_t(kGroupY), 1};
+    // Set when the image slots change only: a driver call saved on every run with the same ones.
+    if (images && images != prep_images_) check(clSetKernelArg(prep_.get(), 2, sizeof images, &images), "clSetKernelArg");
+    if (images) prep_images_ = images;
+    times.gather_ms = times.upload_enqueue_ms = times.enqueue_ms = 0;
+    times.chunks = chunks;
+    const size_t K = kernels_.size();
+    std::vector<Event> each(layer_times_ ? K * chunks : 0), ends(chunks), reads(chunks);
+    Event first;
+    auto read = [&](int c, int n0, int n1, cl_uint waits, const cl_event* wait) {
       cl_event ev = nullptr;
-      check(clEnqueueNDRangeKernel(queue_.get(), prep_.get(), 3, nullptr, global, local, 0, nullptr, &ev),
-            std::string("clEnqueueNDRangeKernel ") + kPrepKernel);
-      first = Event(ev);
+      const size_t off = out_bytes() * n0;
+      check(clEnqueueReadBuffer(xfer, tensors_[plan_.output_tensor].get(), CL_FALSE, off, out_bytes() * (n1 - n0),
+                                static_cast<char*>(out_) + off, waits, wait, &ev),
+            "clEnqueueReadBuffer (outputs)");
+      reads[c] = Event(ev);
+    };
+    for (int c = 0; c < chunks; ++c) {
+      const int n0 = count * c / chunks, n1 = count * (c + 1) / chunks;
+      gather_images(n0, n1, xfer, times);
+      const auto t1 = clock::now();
+      std::vector<cl_event> wait;  // the kernels on the other queue wait for this part's upload
+      if (chunks > 1)
+        for (int n = n0; n < n1; ++n)
+          if (uploads_[n]) wait.push_back(uploads_[n].get());
+      const cl_ulong mine = ((n1 - n0 == 64 ? ~cl_ulong(0) : (cl_ulong(1) << (n1 - n0)) - 1) << n0) & images;
+      if (mine) {  // the prep kernel is the part's first kernel
+        const size_t offset[3] = {0, 0, size_t(n0)};
+        const size_t global[3] = {round_up(plan_.width[0], kGroupX), round_up(plan_.height[0], kGroupY),
+                                  size_t(n1 - n0)};
+        const size_t local[3] = {size_t(kGroupX), size_t(kGroupY), 1};
+        cl_event ev = nullptr;
+        check(clEnqueueNDRangeKernel(queue_.get(), prep_.get(), 3, offset, global, local, cl_uint(wait.size()),
+                                     wait.data(), c == 0 ? &ev : nullptr),
+              std::string("clEnqueueNDRangeKernel ") + kPrepKernel);
+        if (c == 0) first = Event(ev);
+        wait.clear();
+      }
+      for (size_t i = 0; i < K; ++i) {
+        const StepLaunch& l = launches_[i];  // for one face: the batch is the third axis
+        const size_t offset[3] = {0, 0, l.global[2] * size_t(n0)};
+        const size_t global[3] = {l.global[0], l.global[1], l.global[2] * size_t(n1 - n0)};
+        const bool is_first = c == 0 && !first, is_last = i + 1 == K;
+        cl_event ev = nullptr;
+        check(clEnqueueNDRangeKernel(queue_.get(), kernels_[i].get(), 3, offset, global, l.local,
+                                     cl_uint(wait.size()), wait.data(),
+                                     layer_times_ || is_first || is_last ? &ev : nullptr),
+              launch_what_[i]);
+        wait.clear();
+        if (flush_every_ && i % flush_every_ == 0) clFlush(queue_.get());
+        if (!ev) continue;
+        if (layer_times_) clRetainEvent(ev), each[c * K + i] = Event(ev);
+        if (is_first && is_last) clRetainEvent(ev);
+        if (is_first) first = Event(ev);
+        if (is_last) ends[c] = Event(ev);
+        if (!is_first && !is_last) clReleaseEvent(ev);
+      }
+      if (chunks == 1) read(0, 0, count, 0, nullptr);
+      else clFlush(queue_.get());
+      times.enqueue_ms += std::chrono::duration<double, std::milli>(clock::now() - t1).count();
     }
-    for (size_t i = 0; i < kernels_.size(); ++i) {
-      const StepLaunch& l = launches_[i];  // for one face: the batch is the third axis
-      const size_t global[3] = {l.global[0], l.global[1], l.global[2] * size_t(count)};
-      const bool timed = layer_times_ || !first || i + 1 == kernels_.size();
-      cl_event ev = nullptr;
-      check(clEnqueueNDRangeKernel(queue_.get(), kernels_[i].get(), 3, nullptr, global, l.local, 0, nullptr,
-                                   timed ? &ev : nullptr),
-            launch_what_[i]);
-      if (flush_every_ && i % flush_every_ == 0) clFlush(queue_.get());
-      if (!ev) continue;
-      if (layer_times_) clRetainEvent(ev), each[i] = Event(ev);
-      if (!first)
-        first = Event(ev);
-      else if (i + 1 == kernels_.size())
-        last = Event(ev);
-      else
-        clReleaseEvent(ev);
+    if (chunks > 1) {  // after every upload on the transfer queue: a download waits for its part's kernels
+      const auto t1 = clock::now();
+      for (int c = 0; c < chunks; ++c) {
+        cl_event end = ends[c].get();
+        read(c, count * c / chunks, count * (c + 1) / chunks, 1, &end);
+      }
+      clFlush(xfer);
+      times.enqueue_ms += std::chrono::duration<double, std::milli>(clock::now() - t1).count();
     }
-    const int ot = plan_.output_tensor;
-    cl_event ev = nullptr;
-    check(
-        clEnqueueReadBuffer(queue_.get(), tensors_[ot].get(), CL_FALSE, 0, out_bytes() * count, out_, 0, nullptr, &ev),
-        "clEnqueueReadBuffer (outputs)");
-    Event read(ev);
-    times.enqueue_ms = ms_since(t1);
     check(clFinish(queue_.get()), finish_what_);
-    times.wall_ms = ms_since(t0);
+    if (chunks > 1) check(clFinish(xfer), finish_what_);
+    times.wall_ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
     times.upload_ms = times.download_ms = 0;
     times.upload_bytes = 0;
     times.download_bytes = out_bytes() * count;
@@ -198,13 +236,15 @@ class OpenClExecutor final : public ClExecutor {
         times.upload_bytes += upload_bytes_[n];
         uploads_[n].reset();
       }
-    const Event& end = last ? last : first;
-    times.kernels_ms = event_ms(first.get(), CL_PROFILING_COMMAND_START, end.get(), CL_PROFILING_COMMAND_END);
+    times.kernels_ms =
+        event_ms(first.get(), CL_PROFILING_COMMAND_START, ends[chunks - 1].get(), CL_PROFILING_COMMAND_END);
     for (auto& c : converted_) c.clear();
-    times.download_ms = event_ms(read.get(), CL_PROFILING_COMMAND_START, read.get(), CL_PROFILING_COMMAND_END);
-    seconds_.resize(each.size());
+    for (const Event& r : reads)
+      times.download_ms += event_ms(r.get(), CL_PROFILING_COMMAND_START, r.get(), CL_PROFILING_COMMAND_END);
+    seconds_.assign(layer_times_ ? K : 0, 0.0);
     for (size_t i = 0; i < each.size(); ++i)
-      seconds_[i] = 1e-3 * event_ms(each[i].get(), CL_PROFILING_COMMAND_START, each[i].get(), CL_PROFILING_COMMAND_END);
+      seconds_[i % K] +=
+          1e-3 * event_ms(each[i].get(), CL_PROFILING_COMMAND_START, each[i].get(), CL_PROFILING_COMMAND_END);
   }
 
   const float* output(int slot) const override {
@@ -260,41 +300,27 @@ class OpenClExecutor final : public ClExecutor {
     uploads_[slot] = Event(ev);
     upload_bytes_[slot] = bytes;
   }
-  // The image slots set since the last run() (the first `count` slots), gathered into their pinned staging on the
-  // pool: a face's gather is a few hundred KB of a frame's rows, memory traffic that one core alone makes the largest
-  // host cost of a 16-face batch. One face per thread; with fewer faces than threads each face's rows are split into
-  // equal parts instead (batch 1 too), after its header and tap tables. Each run of consecutive slots then goes up in
-  // one strided transfer of every slot's first `widest` bytes: the faces of a frame gather about as many bytes, and
-  // the slots' unused tails (a slot holds the worst case, three full planes) stay behind.
-  void gather_images(int count, RunTimes& times) {
+  // The image slots set since the last run() among slots n0..n1-1 (one part of the run), gathered into their pinned
+  // staging on the pool: a face's gather is a few hundred KB of a frame's rows, memory traffic that one core alone
+  // makes the largest host cost of a 16-face batch. One face per thread (splitting a face's rows over threads did not
+  // pay on the H200's host: docs/engine.md). Each run of consecutive slots then goes up in one strided transfer of
+  // every slot's first `widest` bytes: the faces of a frame gather about as many bytes, and the slots' unused tails
+  // (a slot holds the worst case, three full planes) stay behind.
+  void gather_images(int n0, int n1, cl_command_queue q, RunTimes& times) {
     using clock = std::chrono::steady_clock;
     const auto t0 = clock::now();
-    times.gather_ms = times.upload_enqueue_ms = 0;
     std::vector<int> pending;
-    for (int n = 0; n < count; ++n)
+    for (int n = n0; n < n1; ++n)
       if (images_[n]) pending.push_back(n);
     if (pending.empty()) return;
-    const int faces = int(pending.size()), parts = pool_ ? std::max(1, pool_->size() / faces) : 1;
-    if (parts > 1) {
-      std::vector<ImageInput::GatherPlan> plans;
-      for (int n : pending) {
-        plans.push_back(images_[n]->plan_gather(bytes_ + slot_bytes_ * n));
-        used_[n] = plans.back().bytes;
-      }
-      pool_->run(faces * parts, [&](int begin, int end) {
-        for (int i = begin; i < end; ++i)
-          plans[i / parts].copy_rows(bytes_ + slot_bytes_ * pending[i / parts], i % parts, parts);
-      });
-    } else {
-      auto gather = [&](int begin, int end) {
-        for (int i = begin; i < end; ++i)
-          used_[pending[i]] = images_[pending[i]]->gather(bytes_ + slot_bytes_ * pending[i]);
-      };
-      if (pool_ && faces > 1)
-        pool_->run(faces, gather);
-      else
-        gather(0, faces);
-    }
+    const int faces = int(pending.size());
+    auto gather = [&](int begin, int end) {
+      for (int i = begin; i < end; ++i) used_[pending[i]] = images_[pending[i]]->gather(bytes_ + slot_bytes_ * pending[i]);
+    };
+    if (pool_ && faces > 1)
+      pool_->run(faces, gather);
+    else
+      gather(0, faces);
     const auto t1 = clock::now();
     for (size_t i = 0; i < pending.size();) {
       size_t j = i;
@@ -304,17 +330,17 @@ class OpenClExecutor final : public ClExecutor {
       for (size_t k = i; k <= j; ++k) widest = std::max(widest, used_[pending[k]]);
       const size_t origin[3] = {0, size_t(a), 0}, region[3] = {widest, size_t(b - a + 1), 1};
       cl_event ev = nullptr;
-      check(clEnqueueWriteBufferRect(queue_.get(), bytes_dev_.get(), CL_FALSE, origin, origin, region, slot_bytes_, 0,
+      check(clEnqueueWriteBufferRect(q, bytes_dev_.get(), CL_FALSE, origin, origin, region, slot_bytes_, 0,
                                      slot_bytes_, 0, bytes_, 0, nullptr, &ev),
             "clEnqueueWriteBufferRect (8-bit input)");
       queued_upload(a, ev, region[0] * region[1]);
       i = j + 1;
     }
-    if (flush_upload_) clFlush(queue_.get());  // start the transfer while the host queues the kernels
+    clFlush(q);  // start the transfer while the host queues the kernels
     for (int n : pending) images_[n].reset();  // the frame may go now: a rerun reuses the device's copy
     const auto t2 = clock::now();
-    times.gather_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
-    times.upload_enqueue_ms = std::chrono::duration<double, std::milli>(t2 - t1).count();
+    times.gather_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();
+    times.upload_enqueue_ms += std::chrono::duration<double, std::milli>(t2 - t1).count();
   }
   static void arg(const Kernel& k, cl_uint i, const Buffer& b) {
     cl_mem m = b.get();
@@ -327,11 +353,12 @@ class OpenClExecutor final : public ClExecutor {
   bool layer_times_ = false;
   bool half_ = false;
   size_t flush_every_;  // ClOptions::flush_every (0: no flush before clFinish)
-  bool flush_upload_;
+  int chunks_;  // ClOptions::chunks (0: auto)
   std::vector<double> seconds_;
   DeviceInfo dev_;
   Context ctx_;
-  Queue queue_;
+  Queue queue_;      // kernels (and, with one part, everything)
+  Queue transfers_;  // with more than one part: the 8-bit uploads and the downloads; made on first use
   Program program_;
   std::vector<Buffer> tensors_, weights_, biases_;
   std::vector<Kernel> kernels_;

@@ -31,13 +31,13 @@ class ClExecutor {
 
 struct ClOptions {
   int batch = 1;
-  int threads = 1;        // host threads that gather the image slots' bytes in run()
+  int threads = 1;        // host threads that gather the image slots' bytes in run(), one face each
   std::string cache_dir;  // "" = no binary cache
   ClReads reads = ClReads::Auto;
   bool layer_times = false;
   bool half_output = false;                       // ClOutput::Half
   int flush_every = NetOptions{}.cl_flush_every;  // NetOptions::cl_flush_every
-  bool flush_upload = NetOptions{}.cl_flush_upload;
+  int chunks = NetOptions{}.cl_chunks;             // NetOptions::cl_chunks
 };
 // Throws DeviceError when OpenCL cannot run this plan; `times` gets the build time and cache hit.
 std::unique_ptr<ClExecutor> make_cl_executor(const Plan& plan, const ClOptions& o, RunTimes& times);

@@ -16,7 +16,7 @@ struct NetArgs {
   int batch = 1;
   bool cl_layer_times = false;
   int cl_flush_every = NetOptions{}.cl_flush_every;
-  std::string cl_flush_upload = NetOptions{}.cl_flush_upload ? "yes" : "no";
+  int cl_chunks = NetOptions{}.cl_chunks;
   std::string rings = to_string(NetOptions{}.rings);
   std::string precision = to_string(NetOptions{}.precision);
 
@@ -38,8 +38,8 @@ struct NetArgs {
              "OpenCL output download precision (blend: what a blending consumer such as the element uses)");
     o.integer("cl-flush-every", 0, &cl_flush_every, 0, 1 << 20, "N",
               "OpenCL: submit the queued kernels (clFlush) after every N-th from the first (0: only at the end)");
-    o.choice("cl-flush-upload", 0, &cl_flush_upload, {"yes", "no"},
-             "OpenCL: submit the gathered input's upload (clFlush) before queueing the kernels");
+    o.integer("cl-chunks", 0, &cl_chunks, 0, 64, "N",
+              "OpenCL: run a batch as N parts whose transfers overlap each other's kernels (0: auto)");
     o.choice("rings", 0, &rings, {"auto", "float", "half"}, "pipeline executor's intermediate row storage");
     o.choice("precision", 0, &precision, {"auto", "fp32", "bf16"},
              "CPU conv arithmetic (bf16: AMX-BF16 tiles where they pay; an error without AMX)");
@@ -62,7 +62,7 @@ struct NetArgs {
     o.cl_reads = cl_reads == "local" ? ClReads::Local : cl_reads == "global" ? ClReads::Global : ClReads::Auto;
     o.cl_layer_times = cl_layer_times;
     o.cl_flush_every = cl_flush_every;
-    o.cl_flush_upload = cl_flush_upload == "yes";
+    o.cl_chunks = cl_chunks;
     o.cl_output = cl_output == "half" ? ClOutput::Half : cl_output == "blend" ? kBlendClOutput : ClOutput::Float;
     o.rings = rings == "half" ? RingStorage::Half : rings == "float" ? RingStorage::Float : RingStorage::Auto;
     o.precision = precision == "bf16" ? Precision::Bf16 : precision == "fp32" ? Precision::Float32 : Precision::Auto;

@@ -76,13 +76,8 @@ def main():
         for key in dict.fromkeys((r["tier"], r["batch"]) for r in sw["cases"]):
             rows = [r for r in sw["cases"] if (r["tier"], r["batch"]) == key]
             d, b = rows[0], min(rows, key=lambda r: r["wall_ms"])
-            one = next((r for r in rows if r["threads"] == 1 and r["flush_every"] == d["flush_every"] and
-                        r["flush_upload"] == d["flush_upload"]), None)
-            L.append(f"- {key[0]} batch {key[1]}: {d['wall_ms']:.3f} (host T {d['threads']}, flush every "
-                     f"{d['flush_every']}, upload flush {d['flush_upload']}) -> {b['wall_ms']:.3f} (host T "
-                     f"{b['threads']}, flush every {b['flush_every']}, upload flush {b['flush_upload']})" +
-                     (f"; 1 gather thread: {one['wall_ms']:.3f} (gather {one['gather_ms']:.3f} vs "
-                      f"{d['gather_ms']:.3f})" if one else ""))
+            L.append(f"- {key[0]} batch {key[1]}: {d['wall_ms']:.3f} ({d['chunks']} parts, flush every "
+                     f"{d['flush_every']}) -> {b['wall_ms']:.3f} ({b['chunks']} parts, flush every {b['flush_every']})")
     L.append("")
     for name in ("opencl.md", "opencl_sweep.md", "torch.md"):
         path = os.path.join(a.out, name)

@@ -17,11 +17,10 @@ driver), program build or cache load, buffers + weights (setup) and the first fr
                   [--cpu-threads N] [--host-threads N] [--out DIR]
 DIR holds beautify-{s,m,l}.bmodel. Writes DIR_OUT/opencl.json and DIR_OUT/opencl.md.
 
-  opencl_bench.py --sweep M:1,L:16 [--sweep-flush 1,2,4,8,0] [--sweep-rounds 3] ... (the options above)
+  opencl_bench.py --sweep M:1,L:16 [--sweep-flush 1,2,4,8,0] [--sweep-chunks 1,2,4] [--sweep-rounds 3] ...
 instead times each TIER:BATCH case over the host-side settings, in rounds that alternate them (the order reversed
-every other round, so drift hits all alike): --cl-flush-every x --cl-flush-upload yes/no, and for a batch smaller than
---host-threads also 1 host thread (no row split of the gather) beside --host-threads. Writes DIR_OUT/opencl_sweep.json
-and DIR_OUT/opencl_sweep.md.
+every other round, so drift hits all alike): --cl-chunks (the parts a batch runs in; values above the batch skipped)
+x --cl-flush-every, the defaults first. Writes DIR_OUT/opencl_sweep.json and DIR_OUT/opencl_sweep.md.
 """
 import json
 import os
@@ -47,7 +46,7 @@ def row_of(tier, j):
             "upload_ms": j["upload_ms"], "kernels_ms": j["kernels_ms"], "download_ms": j["download_ms"],
             "convert_ms": j["convert_ms"], "inputs_ms": j.get("inputs_ms", 0), "gather_ms": j.get("gather_ms", 0),
             "upload_enqueue_ms": j.get("upload_enqueue_ms", 0), "enqueue_ms": j.get("enqueue_ms", 0),
-            "threads": j["threads"], "upload_bytes": j["upload_bytes"], "download_bytes": j["download_bytes"],
+            "threads": j["threads"], "chunks": j.get("cl_chunks", 1), "upload_bytes": j["upload_bytes"], "download_bytes": j["download_bytes"],
             "input": j["input"], "cl_output": j["cl_output"], "device": j["device_name"],
             "width": j["width"], "height": j["height"], "macs": j["macs"]}
 
@@ -129,12 +128,11 @@ SWEEP_KEYS = ("wall_ms", "upload_ms", "kernels_ms", "download_ms", "inputs_ms", 
               "enqueue_ms")
 
 
-def sweep_configs(batch, a, default_flush, default_upload):
-    """(host threads, flush every, flush upload) to time for one case; the defaults first."""
-    threads = [a.host_threads] + ([1] if batch < a.host_threads and a.host_threads > 1 else [])
+def sweep_configs(batch, a, default_flush, default_chunks):
+    """(parts, flush every) to time for one case; the defaults (bty-bench's auto parts at this batch) first."""
+    chunks = [default_chunks] + [c for c in a.sweep_chunks if c != default_chunks and c <= batch]
     flushes = [default_flush] + [f for f in a.sweep_flush if f != default_flush]
-    uploads = ["yes", "no"] if default_upload else ["no", "yes"]
-    return [(t, f, u) for t in threads for f in flushes for u in uploads]
+    return [(c, f) for c in chunks for f in flushes]
 
 
 def sweep(a, save):
@@ -144,32 +142,33 @@ def sweep(a, save):
     cache = tempfile.mkdtemp(prefix="bty-clsweep-")
     try:
         cases = [(c.split(":")[0].lower(), int(c.split(":")[1])) for c in a.sweep.split(",")]
-        # bty-bench's defaults (NetOptions) are the reference setting: asked, not repeated here.
-        j = bench(a.bty_bench, ["--model", model_path(a.models, cases[0][0]), "--device", "opencl", "--cl-cache",
-                                os.path.join(cache, cases[0][0]), "--reps", 1, "--warmup", 0] + path_args(a))
-        runs = {(tier, b, cfg): [] for tier, b in cases
-                for cfg in sweep_configs(b, a, j["cl_flush_every"], j["cl_flush_upload"])}
+        # bty-bench's defaults (NetOptions, auto parts resolved per batch) are the reference setting: asked, not
+        # repeated here.
+        runs = {}
+        for tier, b in cases:
+            j = bench(a.bty_bench, ["--model", model_path(a.models, tier), "--device", "opencl", "--batch", b,
+                                    "--cl-cache", os.path.join(cache, tier), "--reps", 1, "--warmup", 0] + path_args(a))
+            runs.update({(tier, b, cfg): [] for cfg in sweep_configs(b, a, j["cl_flush_every"], j["cl_chunks"])})
         order = list(runs)
         for rnd in range(a.sweep_rounds):
-            for tier, b, (t, f, u) in order if rnd % 2 == 0 else order[::-1]:
+            for tier, b, (c, f) in order if rnd % 2 == 0 else order[::-1]:
                 args = ["--model", model_path(a.models, tier), "--device", "opencl", "--batch", b, "--cl-cache",
                         os.path.join(cache, tier), "--cl-reads", a.reads.split(",")[0], "--reps", a.reps,
-                        "--warmup", 5, "--cl-flush-every", f, "--cl-flush-upload", u] + path_args(a)
-                args[args.index("--threads") + 1] = t
+                        "--warmup", 5, "--cl-flush-every", f, "--cl-chunks", c] + path_args(a)
                 try:
                     j = bench(a.bty_bench, args)
                 except RuntimeError as e:
                     rep["errors"].append(str(e))
                     log(e)
                     continue
-                runs[(tier, b, (t, f, u))].append({**{k: j.get(k, 0) for k in SWEEP_KEYS}, "wall_ms": j["median_ms"],
+                runs[(tier, b, (c, f))].append({**{k: j.get(k, 0) for k in SWEEP_KEYS}, "wall_ms": j["median_ms"],
                                                    "device": j["device_name"]})
             log(f"sweep round {rnd + 1}/{a.sweep_rounds} done")
             rep["cases"] = []
-            for (tier, b, (t, f, u)), rs in runs.items():
+            for (tier, b, (c, f)), rs in runs.items():
                 if not rs:
                     continue
-                row = {"tier": tier.upper(), "batch": b, "threads": t, "flush_every": f, "flush_upload": u == "yes",
+                row = {"tier": tier.upper(), "batch": b, "chunks": c, "flush_every": f,
                        "rounds": len(rs), "device": rs[0]["device"], "best_wall_ms": min(r["wall_ms"] for r in rs)}
                 row.update({k: statistics.median(r[k] for r in rs) for k in SWEEP_KEYS})
                 rep["cases"].append(row)
@@ -187,13 +186,13 @@ def render_sweep(rep, a, command):
              f"Each setting ran once per round ({max((r['rounds'] for r in rep['cases']), default=0)} of "
              f"{a.sweep_rounds} rounds done, {a.reps} reps each, the settings' order "
              "reversed every other round); ms = the median over rounds of each round's median, best = the fastest "
-             "round's median wall. Settings: host T = the threads that gather (with fewer faces than threads each "
-             "face's rows are split over them; 1 = no split, as before 2026-12-03 at batch 1), flush every = "
-             "`--cl-flush-every` (a clFlush after every N-th conv kernel; 0: none before clFinish), upload flush = "
-             "`--cl-flush-upload` (a clFlush right after the gathered input's upload). Host columns as in the rows "
-             "above: gather = the copy only, upload enq = queueing the upload (and its flush), enqueue = the kernels "
-             "and the download (and their flushes). Δ = wall minus the default setting's (first row of the case).")
-    L += ["", "| net | batch | host T | flush every | upload flush | wall ms | Δ ms | best ms | kernels ms | upload ms | "
+             "round's median wall. Settings: parts = `--cl-chunks` (the batch run as that many parts, each gathered, "
+             "uploaded, run and downloaded in turn, the transfers on a second queue so they overlap another part's "
+             "kernels; 1 = one queue, as before 2026-12-03), flush every = `--cl-flush-every` (a clFlush after every "
+             "N-th conv kernel; 0: none before clFinish). Host columns as in the rows above, summed over the parts: "
+             "gather = the copy only, upload enq = queueing the upload and its flush, enqueue = the kernels and the "
+             "download (and their flushes). Δ = wall minus the default setting's (first row of the case).")
+    L += ["", "| net | batch | parts | flush every | wall ms | Δ ms | best ms | kernels ms | upload ms | download ms | "
           "gather ms | upload enq ms | enqueue ms | set_input ms |", "|---|---|---|---|---|---|---|---|---|---|---|---|"
           "---|---|"]
     best = {}
@@ -202,17 +201,16 @@ def render_sweep(rep, a, command):
         base = best.setdefault(key, {"default": r, "best": r})
         if r["wall_ms"] < base["best"]["wall_ms"]:
             base["best"] = r
-        L.append(f"| {r['tier']} | {r['batch']} | {r['threads']} | {r['flush_every']} | "
-                 f"{'yes' if r['flush_upload'] else 'no'} | {r['wall_ms']:.3f} | "
+        L.append(f"| {r['tier']} | {r['batch']} | {r['chunks']} | {r['flush_every']} | {r['wall_ms']:.3f} | "
                  f"{r['wall_ms'] - base['default']['wall_ms']:+.3f} | {r['best_wall_ms']:.3f} | {r['kernels_ms']:.3f} | "
-                 f"{r['upload_ms']:.3f} | {r['gather_ms']:.3f} | {r['upload_enqueue_ms']:.3f} | {r['enqueue_ms']:.3f} | "
+                 f"{r['upload_ms']:.3f} | {r['download_ms']:.3f} | {r['gather_ms']:.3f} | {r['upload_enqueue_ms']:.3f} | {r['enqueue_ms']:.3f} | "
                  f"{r['inputs_ms']:.3f} |")
     L.append("")
     for (tier, b), v in best.items():
         d, o = v["default"], v["best"]
-        L.append(f"- {tier} batch {b}: default (host T {d['threads']}, flush every {d['flush_every']}, upload flush "
-                 f"{'yes' if d['flush_upload'] else 'no'}) {d['wall_ms']:.3f} ms; best: host T {o['threads']}, flush "
-                 f"every {o['flush_every']}, upload flush {'yes' if o['flush_upload'] else 'no'}: {o['wall_ms']:.3f} ms")
+        L.append(f"- {tier} batch {b}: default ({d['chunks']} parts, flush every {d['flush_every']}) "
+                 f"{d['wall_ms']:.3f} ms; best: {o['chunks']} parts, flush every {o['flush_every']}: "
+                 f"{o['wall_ms']:.3f} ms")
     if rep["errors"]:
         L += ["", "Errors:", ""] + [f"- `{e[:400]}`" for e in rep["errors"]]
     return "\n".join(L) + "\n"
@@ -232,8 +230,8 @@ def render(rep, command):
              "the download with their flushes (driver calls); the rest of wall is waiting for the device. Convert = the host's half -> float of every face's output as a consumer of floats "
              "would pay it (not in wall; the element's blend reads the halves row by row instead); bytes are per face.")
     L += ["", "| net | batch | reads | input | output | wall ms | per face ms | upload ms | kernels ms | download ms | "
-          "set_input ms | gather ms | upload enq ms | enqueue ms | host T | convert ms | up B/face | down B/face | "
-          "CPU pipeline ms |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+          "set_input ms | gather ms | upload enq ms | enqueue ms | host T | parts | convert ms | up B/face | down B/face | "
+          "CPU pipeline ms |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     cpu = {(r["tier"], r["batch"]): r for r in rep["cpu_rows"]}
     for r in rep["rows"] + rep.get("old_rows", []):
         c = cpu.get((r["tier"], r["batch"]))
@@ -241,7 +239,8 @@ def render(rep, command):
         L.append(f"| {r['tier']} {r['width']}x{r['height']} | {r['batch']} | {r['reads']} | {r['input']} | "
                  f"{r['cl_output']} | {r['wall_ms']:.3f} | {r['wall_ms'] / r['batch']:.3f} | {r['upload_ms']:.3f} | "
                  f"{r['kernels_ms']:.3f} | {r['download_ms']:.3f} | {r['inputs_ms']:.3f} | {r['gather_ms']:.3f} | "
-                 f"{r['upload_enqueue_ms']:.3f} | {r['enqueue_ms']:.3f} | {r['threads']} | {r['convert_ms']:.3f} | "
+                 f"{r['upload_enqueue_ms']:.3f} | {r['enqueue_ms']:.3f} | {r['threads']} | {r['chunks']} | "
+                 f"{r['convert_ms']:.3f} | "
                  f"{r['upload_bytes'] // r['batch']} | {r['download_bytes'] // r['batch']} | {cpu_ms} |")
     L += ["", "Start-up, ms: model load; device discovery (clGetPlatformIDs, clGetDeviceIDs, queries); context "
           "(clCreateContext + clCreateCommandQueue: the driver's context creation); program build or binary-cache "
@@ -281,6 +280,7 @@ def main():
     p.add_argument("--cl-output", default="blend", choices=["float", "half", "blend"], help="bty-bench --cl-output")
     p.add_argument("--sweep", default="", help="TIER:BATCH comma list: time the host-side settings instead (above)")
     p.add_argument("--sweep-flush", default="1,2,4,8,0", type=int_list, help="--cl-flush-every values to sweep")
+    p.add_argument("--sweep-chunks", default="1,2,4", type=int_list, help="--cl-chunks values to sweep")
     p.add_argument("--sweep-rounds", type=int, default=3)
     p.add_argument("--command", default=None)
     a = p.parse_args()

@@ -211,28 +211,6 @@ TEST(InputPrep, OnePixelImage) {
   for (float v : out) EXPECT_TRUE(v >= 0.0f && v <= 255.0f);
 }
 
-// The OpenCL executor's gather split over threads (plan, then each part's share of every plane's rows) writes the
-// same bytes as the whole gather, whatever the number of parts (more parts than rows too) and their order.
-TEST(InputPrep, GatherInPartsIsTheWholeGather) {
-  const Kernels k = select_kernels(Isa::Scalar);
-  for (PixelFormat f : {PixelFormat::RGB, PixelFormat::BGRA, PixelFormat::I420, PixelFormat::NV12, PixelFormat::YUY2})
-    for (const Rect& roi : {Rect{3, 2, 30, 19}, Rect{-5, 4, 60, 50}, Rect{10, 7, 9, 6}}) {
-      Picture p = make(f, 37, 23, 5);
-      ImageInput in(p.view, roi, 16, 24, rgb_info(), k.colour_row);
-      const size_t cap = gathered::capacity(16, 24);
-      std::vector<uint8_t> whole(cap, 0xaa);
-      const size_t used = in.gather(whole.data());
-      for (int parts : {1, 2, 3, 7, 64}) {
-        std::vector<uint8_t> split(cap, 0xaa);
-        const ImageInput::GatherPlan plan = in.plan_gather(split.data());
-        ASSERT_EQ(plan.bytes, used);
-        for (int i = parts - 1; i >= 0; --i) plan.copy_rows(split.data(), i, parts);
-        ASSERT_EQ(split, whole) << "format " << int(f) << " roi " << roi.width << "x" << roi.height << ", " << parts
-                                << " parts";
-      }
-    }
-}
-
 TEST(InputPrep, RejectsEmptyInputs) {
   Picture p = make(PixelFormat::RGB, 8, 8, 0);
   EXPECT_THROW(ImageInput(p.view, {0, 0, 0, 4}, 8, 8, rgb_info(), select_kernels(Isa::Scalar).colour_row),

@@ -285,6 +285,23 @@ TEST(OpenCL, HalfOutputIsWithinHalfPrecision) {
   EXPECT_EQ(f.last_times().download_bytes, h.output_size() * 4);
 }
 
+// A 400x300 I420 frame of a fixed pattern (px holds its bytes; the view points into them).
+constexpr int kFrameW = 400, kFrameH = 300;
+ImageView i420_frame(std::vector<uint8_t>& px) {
+  px.resize(size_t(kFrameW) * kFrameH * 3 / 2);
+  for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t((i * 37 + i / 977) % 251);
+  ImageView v;
+  v.format = PixelFormat::I420;
+  v.width = kFrameW;
+  v.height = kFrameH;
+  v.plane[0] = px.data();
+  v.plane[1] = px.data() + kFrameW * kFrameH;
+  v.plane[2] = v.plane[1] + kFrameW * kFrameH / 4;
+  v.stride[0] = kFrameW;
+  v.stride[1] = v.stride[2] = kFrameW / 2;
+  return v;
+}
+
 // run() gathers the faces of a batch on NetOptions::threads and uploads them in one strided transfer: the same halves
 // as one thread, slot by slot, with the bytes of the widest face per slot (not whole slots); a second run without new
 // inputs reuses the device's copy (the frame may be gone by then); output_half is the download itself, which
@@ -293,18 +310,9 @@ TEST(OpenCL, FacesGatheredOnThreadsAndTheHalfHead) {
   SKIP_WITHOUT_OPENCL();
   auto model = load_model(shipped("s"));
   const ModelInfo& mi = info(*model);
-  const int W = mi.input_width, H = mi.input_height, PW = 400, PH = 300;
-  std::vector<uint8_t> px(size_t(PW) * PH * 3 / 2);
-  for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t((i * 37 + i / 977) % 251);
-  ImageView v;
-  v.format = PixelFormat::I420;
-  v.width = PW;
-  v.height = PH;
-  v.plane[0] = px.data();
-  v.plane[1] = px.data() + PW * PH;
-  v.plane[2] = v.plane[1] + PW * PH / 4;
-  v.stride[0] = PW;
-  v.stride[1] = v.stride[2] = PW / 2;
+  const int W = mi.input_width, H = mi.input_height;
+  std::vector<uint8_t> px;
+  const ImageView v = i420_frame(px);
   const Rect rois[] = {{10, 20, 100, 130}, {60, 40, 330, 250}, {-30, 200, 150, 190}, {200, 10, 2 * W, 2 * H}};
   NetOptions one = cl_options(W, H);
   one.batch = 4;
@@ -346,56 +354,55 @@ TEST(OpenCL, FacesGatheredOnThreadsAndTheHalfHead) {
   EXPECT_EQ(cpu.output_half(), nullptr);
 }
 
-// Fewer faces than threads share each face's rows (batch 1 on 4 threads, 2 faces of 3 on 7 threads), and the flush
-// spacing (every kernel, every 2nd, none; the upload's flush or not) changes only when the device starts: the same
-// halves as one thread with the default flushes, run after run.
-TEST(OpenCL, RowSplitGatherAndFlushSpacingKeepTheOutput) {
+// A batch run in parts (NetOptions::cl_chunks: uploads and downloads on a second queue, each part's kernels offset to
+// its first face) and the flush spacing (every kernel, every 2nd, none) change only when the device works: the same
+// halves as one part with the default flushes, run after run, whatever the count (fewer faces than parts too).
+TEST(OpenCL, PartsAndFlushSpacingKeepTheOutput) {
   SKIP_WITHOUT_OPENCL();
   auto model = load_model(shipped("s"));
   const ModelInfo& mi = info(*model);
-  const int W = mi.input_width, H = mi.input_height, PW = 400, PH = 300;
-  std::vector<uint8_t> px(size_t(PW) * PH * 3 / 2);
-  for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t((i * 37 + i / 977) % 251);
-  ImageView v;
-  v.format = PixelFormat::I420;
-  v.width = PW;
-  v.height = PH;
-  v.plane[0] = px.data();
-  v.plane[1] = px.data() + PW * PH;
-  v.plane[2] = v.plane[1] + PW * PH / 4;
-  v.stride[0] = PW;
-  v.stride[1] = v.stride[2] = PW / 2;
-  const Rect rois[] = {{60, 40, 330, 250}, {-30, 200, 150, 190}, {200, 10, 2 * W, 2 * H}};
+  const int W = mi.input_width, H = mi.input_height;
+  std::vector<uint8_t> px;
+  const ImageView v = i420_frame(px);
+  const Rect rois[] = {{60, 40, 330, 250}, {-30, 200, 150, 190}, {200, 10, 2 * W, 2 * H}, {10, 20, 100, 130},
+                       {5, 5, 390, 290}};
   NetOptions base = cl_options(W, H);
-  base.batch = 3;
+  base.batch = 5;
   base.cl_output = ClOutput::Half;
+  base.cl_chunks = 1;
   Net ref(model, base);
-  for (int i = 0; i < 3; ++i) ref.set_input(v, rois[i], i);
-  ref.run(3);
+  for (int i = 0; i < 5; ++i) ref.set_input(v, rois[i], i);
+  ref.run(5);
   const size_t n = ref.output_size();
   struct Variant {
-    int threads, flush_every;
-    bool flush_upload;
+    int chunks, flush_every, threads;
   };
-  for (const Variant& s : {Variant{4, 1, false}, Variant{7, 2, true}, Variant{16, 0, false}, Variant{2, 8, true}}) {
-    SCOPED_TRACE(std::to_string(s.threads) + " threads, flush every " + std::to_string(s.flush_every) +
-                 (s.flush_upload ? ", upload flushed" : ""));
+  for (const Variant& s : {Variant{2, 1, 1}, Variant{3, 0, 2}, Variant{5, 2, 3}, Variant{0, 8, 4}}) {
+    SCOPED_TRACE(std::to_string(s.chunks) + " parts, flush every " + std::to_string(s.flush_every) + ", " +
+                 std::to_string(s.threads) + " threads");
     NetOptions o = base;
-    o.threads = s.threads;
+    o.cl_chunks = s.chunks;
     o.cl_flush_every = s.flush_every;
-    o.cl_flush_upload = s.flush_upload;
+    o.threads = s.threads;
     Net net(model, o);
-    for (int count : {1, 2, 3, 1}) {
+    for (int count : {5, 2, 3, 1, 5}) {
       for (int i = 0; i < count; ++i) net.set_input(v, rois[i], i);
       net.run(count);
       for (int i = 0; i < count; ++i)
         ASSERT_EQ(std::memcmp(net.output_half(i), ref.output_half(i), n * 2), 0) << count << " faces, slot " << i;
+      EXPECT_EQ(net.last_times().chunks, std::min(count, s.chunks ? s.chunks : 1)) << count << " faces";
       EXPECT_GT(net.last_times().gather_ms, 0.0);
-      EXPECT_GT(net.last_times().upload_enqueue_ms, 0.0);
+      EXPECT_GT(net.last_times().kernels_ms, 0.0);
+      EXPECT_GT(net.last_times().download_ms, 0.0);
     }
+    net.run(5);  // no new inputs: the device's copies of the last inputs again
+    for (int i = 0; i < 5; ++i) ASSERT_EQ(std::memcmp(net.output_half(i), ref.output_half(i), n * 2), 0) << "rerun";
   }
   NetOptions bad = base;
   bad.cl_flush_every = -1;
+  EXPECT_THROW(Net(model, bad), std::invalid_argument);
+  bad = base;
+  bad.cl_chunks = 6;
   EXPECT_THROW(Net(model, bad), std::invalid_argument);
 }
 

@@ -195,11 +195,14 @@ struct NetOptions {
   bool cl_layer_times = false;
   ClOutput cl_output = ClOutput::Float;
   // OpenCL: run() submits what it has queued (clFlush) after every cl_flush_every-th conv kernel from the first (0:
-  // none, clFinish submits all), and right after the gathered input's upload when cl_flush_upload, so the device
-  // starts while the host still queues the rest. Each flush is a driver call; which spacing pays is the driver's
-  // (docs/engine.md, "Transfers and batching").
+  // none, clFinish submits all), so the device starts while the host still queues the rest. Each flush is a driver
+  // call; which spacing pays is the driver's (docs/engine.md, "Transfers and batching").
   int cl_flush_every = 4;
-  bool cl_flush_upload = true;
+  // OpenCL: run(count) splits its faces into this many parts, each gathered, uploaded and run in turn with the
+  // transfers on a second queue, so one part's upload and download overlap another's kernels (0 = auto: 2 parts on a
+  // GPU for kMinChunkedFaces faces or more, else 1; at most count parts).
+  static constexpr int kMinChunkedFaces = 4;
+  int cl_chunks = 0;
   RingStorage rings = RingStorage::Auto;
   Precision precision = Precision::Auto;
 };
@@ -210,11 +213,12 @@ struct RunTimes {
   double kernels_ms = 0;   // first kernel start to last kernel end
   double download_ms = 0;  // outputs device -> host
   double wall_ms = 0;      // host clock of run(), including waiting for the uploads
-  // OpenCL, the last run(), host clock: copying the image slots' tapped 8-bit bytes into pinned staging (all faces at
-  // once over NetOptions::threads; fewer faces than threads share each face's rows), queueing their upload
-  // (clEnqueueWriteBufferRect, and its clFlush with cl_flush_upload), then queueing the kernels and the download
-  // (driver API calls, with the cl_flush_every flushes); the rest of wall_ms is waiting for the device.
+  // OpenCL, the last run(), host clock summed over its parts (NetOptions::cl_chunks): copying the image slots' tapped
+  // 8-bit bytes into pinned staging (a part's faces at once over NetOptions::threads), queueing their upload
+  // (clEnqueueWriteBufferRect and its clFlush), then queueing the kernels and the download (driver API calls, with
+  // the cl_flush_every flushes); the rest of wall_ms is waiting for the device.
   double gather_ms = 0, upload_enqueue_ms = 0, enqueue_ms = 0;
+  int chunks = 1;  // OpenCL, the last run(): the parts it ran (NetOptions::cl_chunks, auto resolved)
   bool binary_cache_hit = false;  // OpenCL: the program came from the binary cache (set at construction)
   double build_ms = 0;            // OpenCL: program build or cache load at construction
   std::string cache_note;         // OpenCL: why a cache entry was rebuilt or not written (empty: all went well)
