@@ -174,7 +174,8 @@ class OpenClExecutor final : public ClExecutor {
       const int n0 = count * c / chunks, n1 = count * (c + 1) / chunks;
       gather_images(n0, n1, xfer, times);
       const auto t1 = clock::now();
-      std::vector<cl_event> wait;  // the kernels on the other queue wait for this part's upload
+      std::vector<cl_event> wait;  // the part's first kernel waits for its upload on the other queue
+      auto waits = [&] { return wait.empty() ? nullptr : wait.data(); };  // OpenCL: no list, no pointer
       if (chunks > 1)
         for (int n = n0; n < n1; ++n)
           if (uploads_[n]) wait.push_back(uploads_[n].get());
@@ -186,7 +187,7 @@ class OpenClExecutor final : public ClExecutor {
         const size_t local[3] = {size_t(kGroupX), size_t(kGroupY), 1};
         cl_event ev = nullptr;
         check(clEnqueueNDRangeKernel(queue_.get(), prep_.get(), 3, offset, global, local, cl_uint(wait.size()),
-                                     wait.data(), c == 0 ? &ev : nullptr),
+                                     waits(), c == 0 ? &ev : nullptr),
               std::string("clEnqueueNDRangeKernel ") + kPrepKernel);
         if (c == 0) first = Event(ev);
         wait.clear();
@@ -198,7 +199,7 @@ class OpenClExecutor final : public ClExecutor {
         const bool is_first = c == 0 && !first, is_last = i + 1 == K;
         cl_event ev = nullptr;
         check(clEnqueueNDRangeKernel(queue_.get(), kernels_[i].get(), 3, offset, global, l.local,
-                                     cl_uint(wait.size()), wait.data(),
+                                     cl_uint(wait.size()), waits(),
                                      layer_times_ || is_first || is_last ? &ev : nullptr),
               launch_what_[i]);
         wait.clear();

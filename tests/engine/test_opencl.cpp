@@ -317,6 +317,7 @@ TEST(OpenCL, FacesGatheredOnThreadsAndTheHalfHead) {
   NetOptions one = cl_options(W, H);
   one.batch = 4;
   one.cl_output = ClOutput::Half;
+  one.cl_chunks = 1;  // one part: one strided upload of the four faces
   NetOptions three = one;
   three.threads = 3;
   Net a(model, one), b(model, three);
@@ -365,14 +366,16 @@ TEST(OpenCL, PartsAndFlushSpacingKeepTheOutput) {
   std::vector<uint8_t> px;
   const ImageView v = i420_frame(px);
   const Rect rois[] = {{60, 40, 330, 250}, {-30, 200, 150, 190}, {200, 10, 2 * W, 2 * H}, {10, 20, 100, 130},
-                       {5, 5, 390, 290}};
+                       {5, 5, 390, 290}, {100, 80, 120, 150}, {0, 0, 400, 300}, {250, 150, 140, 160}};
+  constexpr int kFaces = NetOptions::kMinChunkedFaces;  // auto runs this many in two parts on a GPU
+  static_assert(std::size(rois) >= kFaces);
   NetOptions base = cl_options(W, H);
-  base.batch = 5;
+  base.batch = kFaces;
   base.cl_output = ClOutput::Half;
   base.cl_chunks = 1;
   Net ref(model, base);
-  for (int i = 0; i < 5; ++i) ref.set_input(v, rois[i], i);
-  ref.run(5);
+  for (int i = 0; i < kFaces; ++i) ref.set_input(v, rois[i], i);
+  ref.run(kFaces);
   const size_t n = ref.output_size();
   struct Variant {
     int chunks, flush_every, threads;
@@ -385,24 +388,30 @@ TEST(OpenCL, PartsAndFlushSpacingKeepTheOutput) {
     o.cl_flush_every = s.flush_every;
     o.threads = s.threads;
     Net net(model, o);
-    for (int count : {5, 2, 3, 1, 5}) {
+    for (int count : {kFaces, 2, 5, 1, kFaces}) {
       for (int i = 0; i < count; ++i) net.set_input(v, rois[i], i);
       net.run(count);
       for (int i = 0; i < count; ++i)
         ASSERT_EQ(std::memcmp(net.output_half(i), ref.output_half(i), n * 2), 0) << count << " faces, slot " << i;
-      EXPECT_EQ(net.last_times().chunks, std::min(count, s.chunks ? s.chunks : 1)) << count << " faces";
+      const int chunks = net.last_times().chunks;
+      if (s.chunks)
+        EXPECT_EQ(chunks, std::min(count, s.chunks)) << count << " faces";
+      else if (count < kFaces)  // auto: 2 parts on a GPU for kMinChunkedFaces faces or more, else 1
+        EXPECT_EQ(chunks, 1) << count << " faces";
+      else
+        EXPECT_TRUE(chunks == 1 || chunks == 2) << chunks << " parts";
       EXPECT_GT(net.last_times().gather_ms, 0.0);
       EXPECT_GT(net.last_times().kernels_ms, 0.0);
       EXPECT_GT(net.last_times().download_ms, 0.0);
     }
-    net.run(5);  // no new inputs: the device's copies of the last inputs again
-    for (int i = 0; i < 5; ++i) ASSERT_EQ(std::memcmp(net.output_half(i), ref.output_half(i), n * 2), 0) << "rerun";
+    net.run(kFaces);  // no new inputs: the device's copies of the last inputs again
+    for (int i = 0; i < kFaces; ++i) ASSERT_EQ(std::memcmp(net.output_half(i), ref.output_half(i), n * 2), 0) << "rerun";
   }
   NetOptions bad = base;
   bad.cl_flush_every = -1;
   EXPECT_THROW(Net(model, bad), std::invalid_argument);
   bad = base;
-  bad.cl_chunks = 6;
+  bad.cl_chunks = kFaces + 1;
   EXPECT_THROW(Net(model, bad), std::invalid_argument);
 }
 

@@ -201,7 +201,7 @@ struct NetOptions {
   // OpenCL: run(count) splits its faces into this many parts, each gathered, uploaded and run in turn with the
   // transfers on a second queue, so one part's upload and download overlap another's kernels (0 = auto: 2 parts on a
   // GPU for kMinChunkedFaces faces or more, else 1; at most count parts).
-  static constexpr int kMinChunkedFaces = 4;
+  static constexpr int kMinChunkedFaces = 8;
   int cl_chunks = 0;
   RingStorage rings = RingStorage::Auto;
   Precision precision = Precision::Auto;
