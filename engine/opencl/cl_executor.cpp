@@ -42,8 +42,7 @@ class OpenClExecutor final : public ClExecutor {
     times.context_ms = ms_since(t);
 
     reads_ = o.reads != ClReads::Auto ? o.reads : dev_.gpu ? ClReads::Local : ClReads::Global;
-    const int pixels = reads_ == ClReads::Local ? o.pixels : 1;  // global reads: one pixel a work-item
-    const std::string source = kernel_source(plan, reads_ == ClReads::Local, half_, pixels);
+    const std::string source = kernel_source(plan, reads_ == ClReads::Local, half_);
     BuildResult b = build_program(ctx_.get(), dev_, source, kBuildOptions, o.cache_dir);
     program_ = std::move(b.program);
     times.binary_cache_hit = b.cache_hit;
@@ -102,7 +101,7 @@ class OpenClExecutor final : public ClExecutor {
       arg(k, a++, biases_.back());
       arg(k, a++, tensors_[s.tensor]);
       kernels_.push_back(std::move(k));
-      launches_.push_back(step_launch(plan, i, 1, pixels));
+      launches_.push_back(step_launch(plan, i, 1));
       launch_what_.push_back("clEnqueueNDRangeKernel " + kernel_name(i));
     }
     finish_what_ = "running the net on " + dev_.name;

@@ -12,7 +12,7 @@ int out_block(int out_channels) {
   return 1;
 }
 
-StepLaunch step_launch(const Plan& p, size_t i, int count, int pixels) {
+StepLaunch step_launch(const Plan& p, size_t i, int count) {
   const ConvStep& s = p.steps[i];
   const int ow = p.width[s.tensor], oh = p.height[s.tensor];
   auto round_up = [](int v, int m) { return size_t((v + m - 1) / m * m); };
@@ -27,8 +27,8 @@ StepLaunch step_launch(const Plan& p, size_t i, int count, int pixels) {
            s.in_channels / (2 * l.split) >= kMinSplitChannels)
       l.split *= 2;
   }
-  if (l.split == 1) l.group_x = kGroupX, l.group_y = kGroupY, l.pixels = pixels;  // no split: as the others
-  l.global[0] = round_up(ow, l.group_x * l.pixels) / size_t(l.pixels);
+  if (l.split == 1) l.group_x = kGroupX, l.group_y = kGroupY;  // no split: the step runs as the others
+  l.global[0] = round_up(ow, l.group_x);
   l.global[1] = round_up(oh, l.group_y);
   l.global[2] = size_t(count) * blocks * l.split;
   l.local[0] = size_t(l.group_x);
@@ -57,15 +57,14 @@ int chunk(int channels, int patch) {
   return 1;
 }
 
-void emit_step(std::ostringstream& o, const Plan& p, size_t i, bool local_tiles, bool half_output, int pixels) {
+void emit_step(std::ostringstream& o, const Plan& p, size_t i, bool local_tiles, bool half_output) {
   const ConvStep& s = p.steps[i];
-  const StepLaunch l = step_launch(p, i, 1, local_tiles ? pixels : 1);
+  const StepLaunch l = step_launch(p, i);
   const int OW = p.width[s.tensor], OH = p.height[s.tensor], S = s.stride;
   const int IW = OW * S, IH = OH * S, CO = s.out_channels, COB = l.out_block, CB = CO / COB;
-  const int GX = l.group_x, GY = l.group_y, KS = l.split, PX = l.pixels;
-  const int PW = GX * PX * S + 2, PH = GY * S + 2;
+  const int GX = l.group_x, GY = l.group_y, KS = l.split;
+  const int PW = GX * S + 2, PH = GY * S + 2;
   local_tiles = local_tiles && KS == 1;  // split steps read global memory
-  const int NA = PX * COB;  // accumulators: PX pixels (GX apart in x) x COB output channels
   o << "\n// step " << i << ": " << s.in_channels << " -> " << CO << " at " << OW << "x" << OH << ", stride " << S
     << (KS > 1 ? ", input channels split " + std::to_string(KS) + " ways" : std::string()) << "\n__kernel "
     << "__attribute__((reqd_work_group_size(" << GX << ", " << GY << ", " << KS << ")))\nvoid " << kernel_name(i)
@@ -74,8 +73,7 @@ void emit_step(std::ostringstream& o, const Plan& p, size_t i, bool local_tiles,
   const bool half_dst = half_output && s.tensor == p.output_tensor;
   o << "__global const float* restrict w, __global const float* restrict bias, __global "
     << (half_dst ? "half" : "float") << "* restrict dst) {\n"
-    << "  const int ox = get_group_id(0) * " << GX * PX << " + get_local_id(0), oy = get_global_id(1), "
-    << "ks = get_local_id(2);\n"
+    << "  const int ox = get_global_id(0), oy = get_global_id(1), ks = get_local_id(2);\n"
     << "  const int n = get_global_id(2) / " << CB * KS << ", cb = get_global_id(2) / " << KS << " % " << CB << ";\n"
     << "  const bool inside = ox < " << OW << " && oy < " << OH << ";\n";
   if (local_tiles) {
@@ -83,15 +81,14 @@ void emit_step(std::ostringstream& o, const Plan& p, size_t i, bool local_tiles,
     for (const ConvSource& src : s.sources) most = std::max(most, chunk(src.channels, PW * PH) * PW * PH);
     o << "  __local float tile[" << most << "];\n"
       << "  const int lx = get_local_id(0), ly = get_local_id(1), lid = ly * " << GX << " + lx;\n"
-      << "  const int gx0 = get_group_id(0) * " << GX * PX * S << " - 1, gy0 = get_group_id(1) * " << GY * S << " - 1;\n";
+      << "  const int gx0 = get_group_id(0) * " << GX * S << " - 1, gy0 = get_group_id(1) * " << GY * S << " - 1;\n";
   } else if (KS == 1) {
     o << "  if (!inside) return;\n";
   }
   // Split steps add the bias once, to the slices' summed partials.
-  o << "  float acc[" << NA << "];\n"
-    << "  #pragma unroll\n  for (int k = 0; k < " << NA << "; ++k) acc[k] = "
-    << (KS == 1 ? "bias[cb * " + std::to_string(COB) + " + k % " + std::to_string(COB) + "]" : std::string("0.0f"))
-    << ";\n"
+  o << "  float acc[" << COB << "];\n"
+    << "  #pragma unroll\n  for (int k = 0; k < " << COB
+    << "; ++k) acc[k] = " << (KS == 1 ? "bias[cb * " + std::to_string(COB) + " + k]" : std::string("0.0f")) << ";\n"
     << "  __global const float* wp = w + cb * " << s.in_channels * 9 * COB << ";\n";
   if (KS > 1) o << "  if (inside) {\n";
   for (size_t j = 0; j < s.sources.size(); ++j) {
@@ -116,14 +113,9 @@ void emit_step(std::ostringstream& o, const Plan& p, size_t i, bool local_tiles,
         << ";\n"
         << "        #pragma unroll\n        for (int ky = 0; ky < 3; ++ky) {\n"
         << "          #pragma unroll\n          for (int kx = 0; kx < 3; ++kx) {\n"
-        << "            float v[" << PX << "];\n"
-        << "            #pragma unroll\n            for (int q = 0; q < " << PX << "; ++q) v[q] = tp[ky * " << PW
-        << " + kx + q * " << GX * S << "];\n"
-        << "            #pragma unroll\n            for (int k = 0; k < " << COB << "; ++k) {\n"
-        << "              const float wk = wp[(ky * 3 + kx) * " << COB << " + k];\n"
-        << "              #pragma unroll\n              for (int q = 0; q < " << PX << "; ++q) acc[q * " << COB
-        << " + k] = fma(v[q], wk, acc[q * " << COB << " + k]);\n"
-        << "            }\n"
+        << "            const float v = tp[ky * " << PW << " + kx];\n"
+        << "            #pragma unroll\n            for (int k = 0; k < " << COB
+        << "; ++k) acc[k] = fma(v, wp[(ky * 3 + kx) * " << COB << " + k], acc[k]);\n"
         << "          }\n        }\n      }\n    }\n";
     } else {
       // Every KS-th channel from ks on (KS = 1: all of them); this source's weights start at its channel offset in
@@ -163,17 +155,15 @@ void emit_step(std::ostringstream& o, const Plan& p, size_t i, bool local_tiles,
       << "  }\n"
       << "  #pragma unroll\n  for (int k = 0; k < " << COB << "; ++k) acc[k] += bias[cb * " << COB << " + k];\n";
   }
-  // Every pixel of the work-item that lies on the map (the group's last ones may not).
-  o << "  #pragma unroll\n  for (int q = 0; q < " << PX << "; ++q) {\n"
-    << "    if (ox + q * " << GX << " >= " << OW << " || oy >= " << OH << ") continue;\n"
-    << "    const size_t at = (size_t)(n * " << CO << " + cb * " << COB << ") * " << OH * OW << " + oy * " << OW
-    << " + ox + q * " << GX << ";\n"
-    << "    #pragma unroll\n    for (int k = 0; k < " << COB << "; ++k) {\n"
-    << "      const float v = acc[q * " << COB << " + k];\n";
+  if (local_tiles) o << "  if (!inside) return;\n";
+  o << "  const size_t at = (size_t)(n * " << CO << " + cb * " << COB << ") * " << OH * OW << " + oy * " << OW
+    << " + ox;\n"
+    << "  #pragma unroll\n  for (int k = 0; k < " << COB << "; ++k) {\n"
+    << "    const float v = acc[k];\n";
   if (half_dst)  // round to nearest even, as vstore_half does by default
-    o << "      vstore_half(" << activation(s.act) << ", at + k * " << OH * OW << ", dst);\n    }\n  }\n}\n";
+    o << "    vstore_half(" << activation(s.act) << ", at + k * " << OH * OW << ", dst);\n  }\n}\n";
   else
-    o << "      dst[at + k * " << OH * OW << "] = " << activation(s.act) << ";\n    }\n  }\n}\n";
+    o << "    dst[at + k * " << OH * OW << "] = " << activation(s.act) << ";\n  }\n}\n";
 }
 
 // prep_input: the net input from the gathered 8-bit slots (input_prep.h), as ImageInput::row computes it on the
@@ -214,13 +204,13 @@ void emit_prep(std::ostringstream& o, const Plan& p) {
 
 }  // namespace
 
-std::string kernel_source(const Plan& p, bool local_tiles, bool half_output, int pixels) {
+std::string kernel_source(const Plan& p, bool local_tiles, bool half_output) {
   std::ostringstream o;
   o << "// gst-beautify: generated for a " << p.width[0] << "x" << p.height[0] << " input, " << p.steps.size()
     << " convs, " << (local_tiles ? "local-memory input tiles" : "global reads")
-    << (half_output ? ", half-precision output" : "") << (local_tiles ? ", " + std::to_string(pixels) + " pixels a work-item" : std::string()) << "\n";
+    << (half_output ? ", half-precision output" : "") << "\n";
   emit_prep(o, p);
-  for (size_t i = 0; i < p.steps.size(); ++i) emit_step(o, p, i, local_tiles, half_output, pixels);
+  for (size_t i = 0; i < p.steps.size(); ++i) emit_step(o, p, i, local_tiles, half_output);
   return o.str();
 }
 

@@ -24,23 +24,19 @@ int out_block(int out_channels);
 constexpr int kSplitBelowItems = 65536, kSplitGroupX = 8, kSplitGroupY = 4, kMaxSplit = 8;
 constexpr int kMinSplitChannels = 4;  // input channels per slice at least
 struct StepLaunch {
-  int group_x = kGroupX, group_y = kGroupY;  // work-items per work-group in x and y
-  int pixels = 1;                            // output pixels per work-item, GX apart in x (unsplit steps only)
+  int group_x = kGroupX, group_y = kGroupY;  // output pixels per work-group
   int split = 1;                             // input-channel slices per output pixel (1: none)
   int out_block = 1;                         // output channels per work-item
   size_t global[3] = {0, 0, 0};              // for `count` faces
   size_t local[3] = {0, 0, 0};
 };
-// pixels: output pixels per work-item of an unsplit step (1, 2 or 4; with local tiles only): a weight read serves that
-// many FMAs, and neighbouring pixels share one staged patch.
-StepLaunch step_launch(const Plan& plan, size_t step, int count = 1, int pixels = 1);
+StepLaunch step_launch(const Plan& plan, size_t step, int count = 1);
 
 std::string kernel_name(size_t step);
 // local_tiles: each work-group of an unsplit step stages its input patch (all taps, zero padding, upsampling) in
 // local memory per chunk of input channels; otherwise every tap reads global memory (through the device's caches).
 // half_output: the head (the output tensor) is stored as half (vstore_half), halving the download.
-// pixels: as step_launch's, and the same value must be given to both.
-std::string kernel_source(const Plan& plan, bool local_tiles, bool half_output = false, int pixels = 1);
+std::string kernel_source(const Plan& plan, bool local_tiles, bool half_output = false);
 // The kernel that builds the net input on the device from 8-bit gathered slots (input_prep.h).
 constexpr const char* kPrepKernel = "prep_input";
 

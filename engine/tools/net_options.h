@@ -17,7 +17,6 @@ struct NetArgs {
   bool cl_layer_times = false;
   int cl_flush_every = NetOptions{}.cl_flush_every;
   int cl_chunks = NetOptions{}.cl_chunks;
-  int cl_pixels = NetOptions{}.cl_pixels;
   std::string rings = to_string(NetOptions{}.rings);
   std::string precision = to_string(NetOptions{}.precision);
 
@@ -41,7 +40,6 @@ struct NetArgs {
               "OpenCL: submit the queued kernels (clFlush) after every N-th from the first (0: only at the end)");
     o.integer("cl-chunks", 0, &cl_chunks, 0, 64, "N",
               "OpenCL: run a batch as N parts whose transfers overlap each other's kernels (0: auto)");
-    o.integer("cl-pixels", 0, &cl_pixels, 1, 4, "N", "OpenCL, local reads: output pixels per work-item (1, 2, 4)");
     o.choice("rings", 0, &rings, {"auto", "float", "half"}, "pipeline executor's intermediate row storage");
     o.choice("precision", 0, &precision, {"auto", "fp32", "bf16"},
              "CPU conv arithmetic (bf16: AMX-BF16 tiles where they pay; an error without AMX)");
@@ -65,7 +63,6 @@ struct NetArgs {
     o.cl_layer_times = cl_layer_times;
     o.cl_flush_every = cl_flush_every;
     o.cl_chunks = cl_chunks;
-    o.cl_pixels = cl_pixels;
     o.cl_output = cl_output == "half" ? ClOutput::Half : cl_output == "blend" ? kBlendClOutput : ClOutput::Float;
     o.rings = rings == "half" ? RingStorage::Half : rings == "float" ? RingStorage::Float : RingStorage::Auto;
     o.precision = precision == "bf16" ? Precision::Bf16 : precision == "fp32" ? Precision::Float32 : Precision::Auto;

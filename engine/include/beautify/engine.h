@@ -203,9 +203,6 @@ struct NetOptions {
   // GPU for kMinChunkedFaces faces or more, else 1; at most count parts).
   static constexpr int kMinChunkedFaces = 8;
   int cl_chunks = 0;
-  // OpenCL, local reads: output pixels each work-item of a full-size conv computes (1, 2 or 4; GX apart in x), so a
-  // weight read serves that many FMAs and a work-group's staged patch serves more pixels.
-  int cl_pixels = 1;
   RingStorage rings = RingStorage::Auto;
   Precision precision = Precision::Auto;
 };
