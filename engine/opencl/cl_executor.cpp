@@ -155,7 +155,8 @@ class OpenClExecutor final : public ClExecutor {
     for (int n = 0; n < count; ++n)
       if (image_slots_[n]) images |= cl_ulong(1) << n;
     // Set when the image slots change only: a driver call saved on every run with the same ones.
-    if (images && images != prep_images_) check(clSetKernelArg(prep_.get(), 2, sizeof images, &images), "clSetKernelArg");
+    if (images && images != prep_images_)
+      check(clSetKernelArg(prep_.get(), 2, sizeof images, &images), "clSetKernelArg");
     if (images) prep_images_ = images;
     times.gather_ms = times.upload_enqueue_ms = times.enqueue_ms = 0;
     times.chunks = chunks;
@@ -186,8 +187,8 @@ class OpenClExecutor final : public ClExecutor {
                                   size_t(n1 - n0)};
         const size_t local[3] = {size_t(kGroupX), size_t(kGroupY), 1};
         cl_event ev = nullptr;
-        check(clEnqueueNDRangeKernel(queue_.get(), prep_.get(), 3, offset, global, local, cl_uint(wait.size()),
-                                     waits(), c == 0 ? &ev : nullptr),
+        check(clEnqueueNDRangeKernel(queue_.get(), prep_.get(), 3, offset, global, local, cl_uint(wait.size()), waits(),
+                                     c == 0 ? &ev : nullptr),
               std::string("clEnqueueNDRangeKernel ") + kPrepKernel);
         if (c == 0) first = Event(ev);
         wait.clear();
@@ -198,9 +199,8 @@ class OpenClExecutor final : public ClExecutor {
         const size_t global[3] = {l.global[0], l.global[1], l.global[2] * size_t(n1 - n0)};
         const bool is_first = c == 0 && !first, is_last = i + 1 == K;
         cl_event ev = nullptr;
-        check(clEnqueueNDRangeKernel(queue_.get(), kernels_[i].get(), 3, offset, global, l.local,
-                                     cl_uint(wait.size()), waits(),
-                                     layer_times_ || is_first || is_last ? &ev : nullptr),
+        check(clEnqueueNDRangeKernel(queue_.get(), kernels_[i].get(), 3, offset, global, l.local, cl_uint(wait.size()),
+                                     waits(), layer_times_ || is_first || is_last ? &ev : nullptr),
               launch_what_[i]);
         wait.clear();
         if (flush_every_ && i % flush_every_ == 0) clFlush(queue_.get());
@@ -211,8 +211,10 @@ class OpenClExecutor final : public ClExecutor {
         if (is_last) ends[c] = Event(ev);
         if (!is_first && !is_last) clReleaseEvent(ev);
       }
-      if (chunks == 1) read(0, 0, count, 0, nullptr);
-      else clFlush(queue_.get());
+      if (chunks == 1)
+        read(0, 0, count, 0, nullptr);
+      else
+        clFlush(queue_.get());
       times.enqueue_ms += std::chrono::duration<double, std::milli>(clock::now() - t1).count();
     }
     if (chunks > 1) {  // after every upload on the transfer queue: a download waits for its part's kernels
@@ -316,7 +318,8 @@ class OpenClExecutor final : public ClExecutor {
     if (pending.empty()) return;
     const int faces = int(pending.size());
     auto gather = [&](int begin, int end) {
-      for (int i = begin; i < end; ++i) used_[pending[i]] = images_[pending[i]]->gather(bytes_ + slot_bytes_ * pending[i]);
+      for (int i = begin; i < end; ++i)
+        used_[pending[i]] = images_[pending[i]]->gather(bytes_ + slot_bytes_ * pending[i]);
     };
     if (pool_ && faces > 1)
       pool_->run(faces, gather);
@@ -331,13 +334,13 @@ class OpenClExecutor final : public ClExecutor {
       for (size_t k = i; k <= j; ++k) widest = std::max(widest, used_[pending[k]]);
       const size_t origin[3] = {0, size_t(a), 0}, region[3] = {widest, size_t(b - a + 1), 1};
       cl_event ev = nullptr;
-      check(clEnqueueWriteBufferRect(q, bytes_dev_.get(), CL_FALSE, origin, origin, region, slot_bytes_, 0,
-                                     slot_bytes_, 0, bytes_, 0, nullptr, &ev),
+      check(clEnqueueWriteBufferRect(q, bytes_dev_.get(), CL_FALSE, origin, origin, region, slot_bytes_, 0, slot_bytes_,
+                                     0, bytes_, 0, nullptr, &ev),
             "clEnqueueWriteBufferRect (8-bit input)");
       queued_upload(a, ev, region[0] * region[1]);
       i = j + 1;
     }
-    clFlush(q);  // start the transfer while the host queues the kernels
+    clFlush(q);                                // start the transfer while the host queues the kernels
     for (int n : pending) images_[n].reset();  // the frame may go now: a rerun reuses the device's copy
     const auto t2 = clock::now();
     times.gather_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();
@@ -354,7 +357,7 @@ class OpenClExecutor final : public ClExecutor {
   bool layer_times_ = false;
   bool half_ = false;
   size_t flush_every_;  // ClOptions::flush_every (0: no flush before clFinish)
-  int chunks_;  // ClOptions::chunks (0: auto)
+  int chunks_;          // ClOptions::chunks (0: auto)
   std::vector<double> seconds_;
   DeviceInfo dev_;
   Context ctx_;

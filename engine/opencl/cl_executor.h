@@ -37,7 +37,7 @@ struct ClOptions {
   bool layer_times = false;
   bool half_output = false;                       // ClOutput::Half
   int flush_every = NetOptions{}.cl_flush_every;  // NetOptions::cl_flush_every
-  int chunks = NetOptions{}.cl_chunks;             // NetOptions::cl_chunks
+  int chunks = NetOptions{}.cl_chunks;            // NetOptions::cl_chunks
 };
 // Throws DeviceError when OpenCL cannot run this plan; `times` gets the build time and cache hit.
 std::unique_ptr<ClExecutor> make_cl_executor(const Plan& plan, const ClOptions& o, RunTimes& times);

@@ -366,7 +366,7 @@ TEST(OpenCL, PartsAndFlushSpacingKeepTheOutput) {
   std::vector<uint8_t> px;
   const ImageView v = i420_frame(px);
   const Rect rois[] = {{60, 40, 330, 250}, {-30, 200, 150, 190}, {200, 10, 2 * W, 2 * H}, {10, 20, 100, 130},
-                       {5, 5, 390, 290}, {100, 80, 120, 150}, {0, 0, 400, 300}, {250, 150, 140, 160}};
+                       {5, 5, 390, 290},   {100, 80, 120, 150},  {0, 0, 400, 300},        {250, 150, 140, 160}};
   constexpr int kFaces = NetOptions::kMinChunkedFaces;  // auto runs this many in two parts on a GPU
   static_assert(std::size(rois) >= kFaces);
   NetOptions base = cl_options(W, H);
@@ -405,7 +405,8 @@ TEST(OpenCL, PartsAndFlushSpacingKeepTheOutput) {
       EXPECT_GT(net.last_times().download_ms, 0.0);
     }
     net.run(kFaces);  // no new inputs: the device's copies of the last inputs again
-    for (int i = 0; i < kFaces; ++i) ASSERT_EQ(std::memcmp(net.output_half(i), ref.output_half(i), n * 2), 0) << "rerun";
+    for (int i = 0; i < kFaces; ++i)
+      ASSERT_EQ(std::memcmp(net.output_half(i), ref.output_half(i), n * 2), 0) << "rerun";
   }
   NetOptions bad = base;
   bad.cl_flush_every = -1;

@@ -218,7 +218,7 @@ struct RunTimes {
   // (clEnqueueWriteBufferRect and its clFlush), then queueing the kernels and the download (driver API calls, with
   // the cl_flush_every flushes); the rest of wall_ms is waiting for the device.
   double gather_ms = 0, upload_enqueue_ms = 0, enqueue_ms = 0;
-  int chunks = 1;  // OpenCL, the last run(): the parts it ran (NetOptions::cl_chunks, auto resolved)
+  int chunks = 1;                 // OpenCL, the last run(): the parts it ran (NetOptions::cl_chunks, auto resolved)
   bool binary_cache_hit = false;  // OpenCL: the program came from the binary cache (set at construction)
   double build_ms = 0;            // OpenCL: program build or cache load at construction
   std::string cache_note;         // OpenCL: why a cache entry was rebuilt or not written (empty: all went well)
