@@ -106,14 +106,11 @@ void packed_layout(PixelFormat f, int& r, int& g, int& b, int& bpp) {
 ImageInput::ImageInput(const ImageView& image, const Rect& roi, int width, int height, const ModelInfo& info,
                        ColourRowFn colour_row)
     : img_(image), width_(width), height_(height), yuv_(is_yuv(image.format)), colour_row_(colour_row) {
-  if (image.width < 1 || image.height < 1 || !image.plane[0]) throw std::invalid_argument("set_input: empty image");
-  if (roi.width < 1 || roi.height < 1) throw std::invalid_argument("set_input: empty ROI");
+  check(image, roi);
   if (yuv_) {
     layout_ = yuv_layout(image.format);
     cshift_x_ = 1;
     cshift_y_ = layout_.chroma_rows == 2 ? 1 : 0;
-    for (int p : {layout_.cb_plane, layout_.cr_plane})
-      if (!image.plane[p]) throw std::invalid_argument("set_input: missing plane");
   }
   // Pixel-centre aligned bilinear taps along one axis, clamped to [0, n).
   auto taps = [](int out_n, double start, double span, int n, int shift) {
@@ -318,6 +315,16 @@ CompactAxis compact(const std::vector<Tap>& t) {
   return a;
 }
 }  // namespace
+
+void ImageInput::check(const ImageView& image, const Rect& roi) {
+  if (image.width < 1 || image.height < 1 || !image.plane[0]) throw std::invalid_argument("set_input: empty image");
+  if (roi.width < 1 || roi.height < 1) throw std::invalid_argument("set_input: empty ROI");
+  if (is_yuv(image.format)) {
+    const YuvLayout L = yuv_layout(image.format);
+    for (int p : {L.cb_plane, L.cr_plane})
+      if (!image.plane[p]) throw std::invalid_argument("set_input: missing plane");
+  }
+}
 
 size_t ImageInput::gather(uint8_t* dst) const {
   const GatherPlan p = plan_gather(dst);

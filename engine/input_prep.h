@@ -61,6 +61,9 @@ class ImageInput final : public InputSource {
  public:
   ImageInput(const ImageView& image, const Rect& roi, int width, int height, const ModelInfo& info,
              ColourRowFn colour_row);
+  // What the constructor refuses (std::invalid_argument), without building the taps: for a caller that builds the
+  // input later (the OpenCL executor, on its gathering threads) but must refuse a bad one now.
+  static void check(const ImageView& image, const Rect& roi);
   void row(int y, int x0, int x1, float* out, int out_stride) const override;
   // Writes the gathered 8-bit form (layout above) to dst (gathered::capacity bytes at least); returns bytes used.
   size_t gather(uint8_t* dst) const;

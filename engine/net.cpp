@@ -96,6 +96,8 @@ Net::Net(std::shared_ptr<const Model> model, const NetOptions& o) : impl_(std::m
   if (d.device == Device::OpenCL) {
 #ifdef BTY_HAVE_OPENCL
     ClOptions co;
+    co.info = &d.model->info;
+    co.colour_row = d.kernels.colour_row;
     co.batch = o.batch;
     co.threads = o.threads;
     co.cache_dir = o.cl_cache_dir == "-" ? "" : o.cl_cache_dir.empty() ? cl::default_cache_dir() : o.cl_cache_dir;
@@ -149,8 +151,8 @@ void Net::set_input(const ImageView& image, const Rect& roi, int slot) {
 #ifdef BTY_HAVE_OPENCL
   if (d.cl) {
     check_slot(slot, d.opt.batch);
-    d.cl->set_input_image(slot,
-                          ImageInput(image, roi, input_width(), input_height(), d.model->info, d.kernels.colour_row));
+    ImageInput::check(image, roi);
+    d.cl->set_input_image(slot, image, roi);
     d.ready[slot] = true;
     return;
   }

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <exception>
+#include <mutex>
 #include <optional>
 
 #include "cl_program_cache.h"
@@ -25,7 +27,7 @@ class OpenClExecutor final : public ClExecutor {
  public:
   OpenClExecutor(const Plan& plan, const ClOptions& o, RunTimes& times)
       : plan_(plan), batch_(o.batch), layer_times_(o.layer_times), half_(o.half_output),
-        flush_every_(size_t(o.flush_every)), chunks_(o.chunks) {
+        flush_every_(size_t(o.flush_every)), chunks_(o.chunks), info_(o.info), colour_row_(o.colour_row) {
     using clock = std::chrono::steady_clock;
     auto ms_since = [](clock::time_point t) {
       return std::chrono::duration<double, std::milli>(clock::now() - t).count();
@@ -132,9 +134,10 @@ class OpenClExecutor final : public ClExecutor {
   }
 
   // Only the bytes the taps read go up (input_prep.h: about a quarter of the floats' bytes for a face at the net's
-  // size in RGB, an eighth in 4:2:0); run() gathers them and its prep kernel resamples and converts them.
-  void set_input_image(int slot, ImageInput&& in) override {
-    images_[slot].emplace(std::move(in));
+  // size in RGB, an eighth in 4:2:0); run() builds the taps, gathers the bytes, and its prep kernel resamples and
+  // converts them.
+  void set_input_image(int slot, const ImageView& image, const Rect& roi) override {
+    images_[slot] = Pending{image, roi};
     image_slots_[slot] = true;
   }
 
@@ -317,14 +320,25 @@ class OpenClExecutor final : public ClExecutor {
       if (images_[n]) pending.push_back(n);
     if (pending.empty()) return;
     const int faces = int(pending.size());
+    std::exception_ptr failed;  // out of memory on a pool thread: rethrown here, on the caller's
+    std::mutex failed_lock;
     auto gather = [&](int begin, int end) {
-      for (int i = begin; i < end; ++i)
-        used_[pending[i]] = images_[pending[i]]->gather(bytes_ + slot_bytes_ * pending[i]);
+      try {
+        for (int i = begin; i < end; ++i) {
+          const int n = pending[i];
+          const ImageInput in(images_[n]->image, images_[n]->roi, plan_.width[0], plan_.height[0], *info_, colour_row_);
+          used_[n] = in.gather(bytes_ + slot_bytes_ * n);
+        }
+      } catch (...) {
+        std::lock_guard<std::mutex> g(failed_lock);
+        if (!failed) failed = std::current_exception();
+      }
     };
     if (pool_ && faces > 1)
       pool_->run(faces, gather);
     else
       gather(0, faces);
+    if (failed) std::rethrow_exception(failed);
     const auto t1 = clock::now();
     for (size_t i = 0; i < pending.size();) {
       size_t j = i;
@@ -376,10 +390,16 @@ class OpenClExecutor final : public ClExecutor {
   uint8_t* bytes_ = nullptr;
   size_t slot_bytes_ = 0;
   std::vector<bool> image_slots_;  // the slot's last input was an image (prep kernel) rather than floats
-  std::vector<std::optional<ImageInput>> images_;  // set since the last run(), gathered by it
-  std::vector<size_t> used_;                       // bytes of each slot's last gather
-  std::unique_ptr<ThreadPool> pool_;               // gathers; none with one thread
-  std::vector<size_t> upload_bytes_;               // of each slot's last upload
+  struct Pending {    // an image slot's input, set since the last run(): its ImageInput is built (the taps) and
+    ImageView image;  // gathered by run(), on the gathering threads
+    Rect roi;
+  };
+  std::vector<std::optional<Pending>> images_;
+  const ModelInfo* info_;
+  ColourRowFn colour_row_;
+  std::vector<size_t> used_;          // bytes of each slot's last gather
+  std::unique_ptr<ThreadPool> pool_;  // gathers; none with one thread
+  std::vector<size_t> upload_bytes_;  // of each slot's last upload
   Kernel prep_;
   cl_ulong prep_images_ = 0;  // the image-slot mask prep_ has as its argument (0: none set yet)
   Buffer out_buf_;

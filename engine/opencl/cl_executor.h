@@ -15,8 +15,9 @@ class ClExecutor {
   virtual ~ClExecutor() = default;
   // Floats: written into pinned memory and queued for upload now, without waiting for it.
   virtual void set_input(int slot, const InputSource& in) = 0;
-  // An image: kept until run(), which gathers every image slot's 8-bit bytes at once (the prep kernel resamples them).
-  virtual void set_input_image(int slot, ImageInput&& in) = 0;
+  // An image (checked by ImageInput::check): kept until run(), which builds each image slot's ImageInput and gathers
+  // its 8-bit bytes on the gathering threads (the prep kernel resamples them).
+  virtual void set_input_image(int slot, const ImageView& image, const Rect& roi) = 0;
   // Runs slots 0..count-1 and downloads their outputs (planar CHW each) into pinned host memory: output(slot).
   virtual void run(int count, RunTimes& times) = 0;
   // Half output: converted to float on the first call per slot after a run().
@@ -30,6 +31,8 @@ class ClExecutor {
 };
 
 struct ClOptions {
+  const ModelInfo* info = nullptr;  // the model's (colour space), for the image inputs; outlives the executor
+  ColourRowFn colour_row = nullptr;
   int batch = 1;
   int threads = 1;        // host threads that gather the image slots' bytes in run(), one face each
   std::string cache_dir;  // "" = no binary cache
