@@ -72,6 +72,7 @@ Net::Net(std::shared_ptr<const Model> model, const NetOptions& o) : impl_(std::m
     throw std::invalid_argument("threads must be 1.." + std::to_string(NetOptions::kMaxThreads));
   if (o.batch < 1 || o.batch > 64) throw std::invalid_argument("batch must be 1..64");
   if (o.cl_flush_every < 0) throw std::invalid_argument("cl_flush_every must be >= 0");
+  if (o.cl_part_queues != 1 && o.cl_part_queues != 2) throw std::invalid_argument("cl_part_queues must be 1 or 2");
   if (o.cl_chunks < 0 || o.cl_chunks > o.batch)
     throw std::invalid_argument("cl_chunks must be 0 (auto) .. batch (" + std::to_string(o.batch) + ")");
   int w = o.width ? o.width : m.info.input_width, h = o.height ? o.height : m.info.input_height;
@@ -106,6 +107,7 @@ Net::Net(std::shared_ptr<const Model> model, const NetOptions& o) : impl_(std::m
     co.half_output = o.cl_output == ClOutput::Half;
     co.flush_every = o.cl_flush_every;
     co.chunks = o.cl_chunks;
+    co.part_queues = o.cl_part_queues;
     d.cl = make_cl_executor(d.plan, co, d.times);
     return;
 #else

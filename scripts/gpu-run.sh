@@ -7,10 +7,10 @@
 # TESTS_S: the executor tests' time limit (120 s; PoCL compiles every test program afresh here: give it 600).
 # HOST_THREADS: the threads that gather the faces' bytes in the OpenCL rows (default: one per CPU, up to 16, as the
 # element's default threads=0). TORCH=0 skips the PyTorch peer (its torch.compile rows take minutes).
-# SWEEP: TIER:BATCH cases whose host-side settings (the parts a batch runs in, flush spacing) are timed in
+# SWEEP: TIER:BATCH cases whose settings (the parts a batch runs in, flush spacing, compute queues) are timed in
 # alternating rounds before the bench (default m:1,l:16; SWEEP=0 skips it), over SWEEP_CHUNKS (--cl-chunks values,
-# default 1,2,4) x SWEEP_FLUSH (--cl-flush-every values, default 1,2,4,8,0) in SWEEP_ROUNDS rounds (3) of SWEEP_REPS
-# reps (100).
+# default 1,2,4) x SWEEP_FLUSH (--cl-flush-every, default 1,2,4,8,0) x SWEEP_QUEUES (--cl-part-queues, default 1,2) in
+# SWEEP_ROUNDS rounds (3) of SWEEP_REPS reps (100).
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 OUT=${OUT:-$here/out}
@@ -61,7 +61,7 @@ if [ "${SWEEP:-m:1,l:16}" != 0 ]; then
   echo "== OpenCL host-side settings (parts of a batch, flush spacing), alternating rounds"
   timeout 120 python3 "$here/bench/opencl_bench.py" --bty-bench "$here/bin/bty-bench" --models "$here/models" \
     --sweep "${SWEEP:-m:1,l:16}" --sweep-flush "${SWEEP_FLUSH:-1,2,4,8,0}" \
-    --sweep-chunks "${SWEEP_CHUNKS:-1,2,4}" --sweep-rounds "${SWEEP_ROUNDS:-3}" \
+    --sweep-chunks "${SWEEP_CHUNKS:-1,2,4}" --sweep-queues "${SWEEP_QUEUES:-1,2}" --sweep-rounds "${SWEEP_ROUNDS:-3}" \
     --reps "${SWEEP_REPS:-100}" --reads "${READS:-auto,local,global}" --out "$OUT" \
     --host-threads ${HOST_THREADS:-$(n=$(nproc); echo $((n < 16 ? n : 16)))} \
     --input ${INPUT:-i420} --roi-scale ${ROI_SCALE:-2} --cl-output ${CL_OUTPUT:-blend} \

@@ -27,7 +27,8 @@ class OpenClExecutor final : public ClExecutor {
  public:
   OpenClExecutor(const Plan& plan, const ClOptions& o, RunTimes& times)
       : plan_(plan), batch_(o.batch), layer_times_(o.layer_times), half_(o.half_output),
-        flush_every_(size_t(o.flush_every)), chunks_(o.chunks), info_(o.info), colour_row_(o.colour_row) {
+        flush_every_(size_t(o.flush_every)), chunks_(o.chunks), part_queues_(o.part_queues), info_(o.info),
+        colour_row_(o.colour_row) {
     using clock = std::chrono::steady_clock;
     auto ms_since = [](clock::time_point t) {
       return std::chrono::duration<double, std::milli>(clock::now() - t).count();
@@ -113,6 +114,7 @@ class OpenClExecutor final : public ClExecutor {
 
   ~OpenClExecutor() override {
     if (transfers_) clFinish(transfers_.get());
+    if (compute2_) clFinish(compute2_.get());
     if (queue_) {
       clFinish(queue_.get());
       if (staging_) clEnqueueUnmapMemObject(queue_.get(), staging_buf_.get(), staging_, 0, nullptr, nullptr);
@@ -154,6 +156,14 @@ class OpenClExecutor final : public ClExecutor {
       check(err, "clCreateCommandQueue (transfers)");
     }
     cl_command_queue xfer = chunks > 1 ? transfers_.get() : queue_.get();
+    // With two compute queues the parts' kernels alternate over them, so one part's convs may run beside another's
+    // (the low-resolution ones leave most of a GPU idle).
+    const int queues = std::min(chunks, part_queues_);
+    if (queues > 1 && !compute2_) {
+      cl_int err = CL_SUCCESS;
+      compute2_ = Queue(clCreateCommandQueue(ctx_.get(), dev_.id, CL_QUEUE_PROFILING_ENABLE, &err));
+      check(err, "clCreateCommandQueue (second compute queue)");
+    }
     cl_ulong images = 0;
     for (int n = 0; n < count; ++n)
       if (image_slots_[n]) images |= cl_ulong(1) << n;
@@ -176,6 +186,7 @@ class OpenClExecutor final : public ClExecutor {
     };
     for (int c = 0; c < chunks; ++c) {
       const int n0 = count * c / chunks, n1 = count * (c + 1) / chunks;
+      cl_command_queue q = c % queues ? compute2_.get() : queue_.get();
       gather_images(n0, n1, xfer, times);
       const auto t1 = clock::now();
       std::vector<cl_event> wait;  // the part's first kernel waits for its upload on the other queue
@@ -190,7 +201,7 @@ class OpenClExecutor final : public ClExecutor {
                                   size_t(n1 - n0)};
         const size_t local[3] = {size_t(kGroupX), size_t(kGroupY), 1};
         cl_event ev = nullptr;
-        check(clEnqueueNDRangeKernel(queue_.get(), prep_.get(), 3, offset, global, local, cl_uint(wait.size()), waits(),
+        check(clEnqueueNDRangeKernel(q, prep_.get(), 3, offset, global, local, cl_uint(wait.size()), waits(),
                                      c == 0 ? &ev : nullptr),
               std::string("clEnqueueNDRangeKernel ") + kPrepKernel);
         if (c == 0) first = Event(ev);
@@ -202,11 +213,11 @@ class OpenClExecutor final : public ClExecutor {
         const size_t global[3] = {l.global[0], l.global[1], l.global[2] * size_t(n1 - n0)};
         const bool is_first = c == 0 && !first, is_last = i + 1 == K;
         cl_event ev = nullptr;
-        check(clEnqueueNDRangeKernel(queue_.get(), kernels_[i].get(), 3, offset, global, l.local, cl_uint(wait.size()),
-                                     waits(), layer_times_ || is_first || is_last ? &ev : nullptr),
+        check(clEnqueueNDRangeKernel(q, kernels_[i].get(), 3, offset, global, l.local, cl_uint(wait.size()), waits(),
+                                     layer_times_ || is_first || is_last ? &ev : nullptr),
               launch_what_[i]);
         wait.clear();
-        if (flush_every_ && i % flush_every_ == 0) clFlush(queue_.get());
+        if (flush_every_ && i % flush_every_ == 0) clFlush(q);
         if (!ev) continue;
         if (layer_times_) clRetainEvent(ev), each[c * K + i] = Event(ev);
         if (is_first && is_last) clRetainEvent(ev);
@@ -217,7 +228,7 @@ class OpenClExecutor final : public ClExecutor {
       if (chunks == 1)
         read(0, 0, count, 0, nullptr);
       else
-        clFlush(queue_.get());
+        clFlush(q);
       times.enqueue_ms += std::chrono::duration<double, std::milli>(clock::now() - t1).count();
     }
     if (chunks > 1) {  // after every upload on the transfer queue: a download waits for its part's kernels
@@ -230,6 +241,7 @@ class OpenClExecutor final : public ClExecutor {
       times.enqueue_ms += std::chrono::duration<double, std::milli>(clock::now() - t1).count();
     }
     check(clFinish(queue_.get()), finish_what_);
+    if (queues > 1) check(clFinish(compute2_.get()), finish_what_);
     if (chunks > 1) check(clFinish(xfer), finish_what_);
     times.wall_ms = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
     times.upload_ms = times.download_ms = 0;
@@ -242,8 +254,10 @@ class OpenClExecutor final : public ClExecutor {
         times.upload_bytes += upload_bytes_[n];
         uploads_[n].reset();
       }
-    times.kernels_ms =
-        event_ms(first.get(), CL_PROFILING_COMMAND_START, ends[chunks - 1].get(), CL_PROFILING_COMMAND_END);
+    times.kernels_ms = 0;  // to the last part's end: with two compute queues not necessarily the last enqueued
+    for (const Event& e : ends)
+      times.kernels_ms = std::max(times.kernels_ms,
+                                  event_ms(first.get(), CL_PROFILING_COMMAND_START, e.get(), CL_PROFILING_COMMAND_END));
     for (auto& c : converted_) c.clear();
     for (const Event& r : reads)
       times.download_ms += event_ms(r.get(), CL_PROFILING_COMMAND_START, r.get(), CL_PROFILING_COMMAND_END);
@@ -377,6 +391,8 @@ class OpenClExecutor final : public ClExecutor {
   Context ctx_;
   Queue queue_;      // kernels (and, with one part, everything)
   Queue transfers_;  // with more than one part: the 8-bit uploads and the downloads; made on first use
+  Queue compute2_;   // with part_queues_ 2: every other part's kernels; made on first use
+  int part_queues_;  // ClOptions::part_queues
   Program program_;
   std::vector<Buffer> tensors_, weights_, biases_;
   std::vector<Kernel> kernels_;

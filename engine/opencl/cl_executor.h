@@ -41,6 +41,7 @@ struct ClOptions {
   bool half_output = false;                       // ClOutput::Half
   int flush_every = NetOptions{}.cl_flush_every;  // NetOptions::cl_flush_every
   int chunks = NetOptions{}.cl_chunks;            // NetOptions::cl_chunks
+  int part_queues = NetOptions{}.cl_part_queues;  // NetOptions::cl_part_queues
 };
 // Throws DeviceError when OpenCL cannot run this plan; `times` gets the build time and cache hit.
 std::unique_ptr<ClExecutor> make_cl_executor(const Plan& plan, const ClOptions& o, RunTimes& times);

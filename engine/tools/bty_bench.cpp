@@ -187,6 +187,7 @@ int main(int argc, char** argv) {
     j.key("inputs_ms").value(med(inputs)).key("gather_ms").value(med(gather));
     j.key("upload_enqueue_ms").value(med(up_enqueue)).key("enqueue_ms").value(med(enqueue));
     j.key("cl_flush_every").value(o.cl_flush_every).key("cl_chunks").value(net.last_times().chunks);
+    j.key("cl_part_queues").value(o.cl_part_queues);
     j.key("input").value(input).key("roi_scale").value(roi_scale).key("cl_output").value(bty::to_string(o.cl_output));
     j.key("upload_bytes").value(uint64_t(net.last_times().upload_bytes));
     j.key("download_bytes").value(uint64_t(net.last_times().download_bytes));

@@ -17,6 +17,7 @@ struct NetArgs {
   bool cl_layer_times = false;
   int cl_flush_every = NetOptions{}.cl_flush_every;
   int cl_chunks = NetOptions{}.cl_chunks;
+  int cl_part_queues = NetOptions{}.cl_part_queues;
   std::string rings = to_string(NetOptions{}.rings);
   std::string precision = to_string(NetOptions{}.precision);
 
@@ -40,6 +41,8 @@ struct NetArgs {
               "OpenCL: submit the queued kernels (clFlush) after every N-th from the first (0: only at the end)");
     o.integer("cl-chunks", 0, &cl_chunks, 0, 64, "N",
               "OpenCL: run a batch as N parts whose transfers overlap each other's kernels (0: auto)");
+    o.integer("cl-part-queues", 0, &cl_part_queues, 1, 2, "N",
+              "OpenCL: compute queues a batch's parts alternate over (2: parts may run side by side)");
     o.choice("rings", 0, &rings, {"auto", "float", "half"}, "pipeline executor's intermediate row storage");
     o.choice("precision", 0, &precision, {"auto", "fp32", "bf16"},
              "CPU conv arithmetic (bf16: AMX-BF16 tiles where they pay; an error without AMX)");
@@ -63,6 +66,7 @@ struct NetArgs {
     o.cl_layer_times = cl_layer_times;
     o.cl_flush_every = cl_flush_every;
     o.cl_chunks = cl_chunks;
+    o.cl_part_queues = cl_part_queues;
     o.cl_output = cl_output == "half" ? ClOutput::Half : cl_output == "blend" ? kBlendClOutput : ClOutput::Float;
     o.rings = rings == "half" ? RingStorage::Half : rings == "float" ? RingStorage::Float : RingStorage::Auto;
     o.precision = precision == "bf16" ? Precision::Bf16 : precision == "fp32" ? Precision::Float32 : Precision::Auto;

@@ -77,7 +77,8 @@ def main():
             rows = [r for r in sw["cases"] if (r["tier"], r["batch"]) == key]
             d, b = rows[0], min(rows, key=lambda r: r["wall_ms"])
             L.append(f"- {key[0]} batch {key[1]}: {d['wall_ms']:.3f} ({d['chunks']} parts, flush every "
-                     f"{d['flush_every']}) -> {b['wall_ms']:.3f} ({b['chunks']} parts, flush every {b['flush_every']})")
+                     f"{d['flush_every']}, {d['queues']} queues) -> {b['wall_ms']:.3f} ({b['chunks']} parts, flush "
+                     f"every {b['flush_every']}, {b['queues']} queues)")
     L.append("")
     for name in ("opencl.md", "opencl_sweep.md", "torch.md"):
         path = os.path.join(a.out, name)

@@ -17,10 +17,10 @@ driver), program build or cache load, buffers + weights (setup) and the first fr
                   [--cpu-threads N] [--host-threads N] [--out DIR]
 DIR holds beautify-{s,m,l}.bmodel. Writes DIR_OUT/opencl.json and DIR_OUT/opencl.md.
 
-  opencl_bench.py --sweep M:1,L:16 [--sweep-flush 1,2,4,8,0] [--sweep-chunks 1,2,4] [--sweep-rounds 3] ...
+  opencl_bench.py --sweep M:1,L:16 [--sweep-flush 1,2,4,8,0] [--sweep-chunks 1,2,4] [--sweep-queues 1,2] ...
 instead times each TIER:BATCH case over the host-side settings, in rounds that alternate them (the order reversed
 every other round, so drift hits all alike): --cl-chunks (the parts a batch runs in; values above the batch skipped)
-x --cl-flush-every, the defaults first. Writes DIR_OUT/opencl_sweep.json and DIR_OUT/opencl_sweep.md.
+x --cl-flush-every x --cl-part-queues, the defaults first. Writes DIR_OUT/opencl_sweep.json and DIR_OUT/opencl_sweep.md.
 """
 import json
 import os
@@ -128,11 +128,13 @@ SWEEP_KEYS = ("wall_ms", "upload_ms", "kernels_ms", "download_ms", "inputs_ms", 
               "enqueue_ms")
 
 
-def sweep_configs(batch, a, default_flush, default_chunks):
-    """(parts, flush every) to time for one case; the defaults (bty-bench's auto parts at this batch) first."""
+def sweep_configs(batch, a, default_flush, default_chunks, default_queues):
+    """(parts, flush every, compute queues) to time for one case; the defaults (bty-bench's auto parts at this batch)
+    first; two compute queues only with more than one part."""
     chunks = [default_chunks] + [c for c in a.sweep_chunks if c != default_chunks and c <= batch]
     flushes = [default_flush] + [f for f in a.sweep_flush if f != default_flush]
-    return [(c, f) for c in chunks for f in flushes]
+    queues = [default_queues] + [q for q in a.sweep_queues if q != default_queues]
+    return [(c, f, q) for c in chunks for f in flushes for q in queues if c > 1 or q == default_queues]
 
 
 def sweep(a, save):
@@ -148,27 +150,28 @@ def sweep(a, save):
         for tier, b in cases:
             j = bench(a.bty_bench, ["--model", model_path(a.models, tier), "--device", "opencl", "--batch", b,
                                     "--cl-cache", os.path.join(cache, tier), "--reps", 1, "--warmup", 0] + path_args(a))
-            runs.update({(tier, b, cfg): [] for cfg in sweep_configs(b, a, j["cl_flush_every"], j["cl_chunks"])})
+            runs.update({(tier, b, cfg): [] for cfg in sweep_configs(b, a, j["cl_flush_every"], j["cl_chunks"],
+                                                                      j["cl_part_queues"])})
         order = list(runs)
         for rnd in range(a.sweep_rounds):
-            for tier, b, (c, f) in order if rnd % 2 == 0 else order[::-1]:
+            for tier, b, (c, f, q) in order if rnd % 2 == 0 else order[::-1]:
                 args = ["--model", model_path(a.models, tier), "--device", "opencl", "--batch", b, "--cl-cache",
                         os.path.join(cache, tier), "--cl-reads", a.reads.split(",")[0], "--reps", a.reps,
-                        "--warmup", 5, "--cl-flush-every", f, "--cl-chunks", c] + path_args(a)
+                        "--warmup", 5, "--cl-flush-every", f, "--cl-chunks", c, "--cl-part-queues", q] + path_args(a)
                 try:
                     j = bench(a.bty_bench, args)
                 except RuntimeError as e:
                     rep["errors"].append(str(e))
                     log(e)
                     continue
-                runs[(tier, b, (c, f))].append({**{k: j.get(k, 0) for k in SWEEP_KEYS}, "wall_ms": j["median_ms"],
+                runs[(tier, b, (c, f, q))].append({**{k: j.get(k, 0) for k in SWEEP_KEYS}, "wall_ms": j["median_ms"],
                                                    "device": j["device_name"]})
             log(f"sweep round {rnd + 1}/{a.sweep_rounds} done")
             rep["cases"] = []
-            for (tier, b, (c, f)), rs in runs.items():
+            for (tier, b, (c, f, q)), rs in runs.items():
                 if not rs:
                     continue
-                row = {"tier": tier.upper(), "batch": b, "chunks": c, "flush_every": f,
+                row = {"tier": tier.upper(), "batch": b, "chunks": c, "flush_every": f, "queues": q,
                        "rounds": len(rs), "device": rs[0]["device"], "best_wall_ms": min(r["wall_ms"] for r in rs)}
                 row.update({k: statistics.median(r[k] for r in rs) for k in SWEEP_KEYS})
                 rep["cases"].append(row)
@@ -189,28 +192,30 @@ def render_sweep(rep, a, command):
              "round's median wall. Settings: parts = `--cl-chunks` (the batch run as that many parts, each gathered, "
              "uploaded, run and downloaded in turn, the transfers on a second queue so they overlap another part's "
              "kernels; 1 = one queue, as before 2026-12-03), flush every = `--cl-flush-every` (a clFlush after every "
-             "N-th conv kernel; 0: none before clFinish). Host columns as in the rows above, summed over the parts: "
+             "N-th conv kernel; 0: none before clFinish), queues = `--cl-part-queues` (the compute queues the parts' "
+             "kernels alternate over: 2 lets two parts' convs run side by side). Host columns as in the rows above, summed over the parts: "
              "gather = the copy only, upload enq = queueing the upload and its flush, enqueue = the kernels and the "
              "download (and their flushes). Δ = wall minus the default setting's (first row of the case).")
-    L += ["", "| net | batch | parts | flush every | wall ms | Δ ms | best ms | kernels ms | upload ms | download ms | "
+    L += ["", "| net | batch | parts | flush every | queues | wall ms | Δ ms | best ms | kernels ms | upload ms | download ms | "
           "gather ms | upload enq ms | enqueue ms | set_input ms |", "|---|---|---|---|---|---|---|---|---|---|---|---|"
-          "---|---|"]
+          "---|---|---|"]
     best = {}
     for r in rep["cases"]:
         key = (r["tier"], r["batch"])
         base = best.setdefault(key, {"default": r, "best": r})
         if r["wall_ms"] < base["best"]["wall_ms"]:
             base["best"] = r
-        L.append(f"| {r['tier']} | {r['batch']} | {r['chunks']} | {r['flush_every']} | {r['wall_ms']:.3f} | "
+        L.append(f"| {r['tier']} | {r['batch']} | {r['chunks']} | {r['flush_every']} | {r['queues']} | "
+                 f"{r['wall_ms']:.3f} | "
                  f"{r['wall_ms'] - base['default']['wall_ms']:+.3f} | {r['best_wall_ms']:.3f} | {r['kernels_ms']:.3f} | "
                  f"{r['upload_ms']:.3f} | {r['download_ms']:.3f} | {r['gather_ms']:.3f} | {r['upload_enqueue_ms']:.3f} | {r['enqueue_ms']:.3f} | "
                  f"{r['inputs_ms']:.3f} |")
     L.append("")
     for (tier, b), v in best.items():
         d, o = v["default"], v["best"]
-        L.append(f"- {tier} batch {b}: default ({d['chunks']} parts, flush every {d['flush_every']}) "
-                 f"{d['wall_ms']:.3f} ms; best: {o['chunks']} parts, flush every {o['flush_every']}: "
-                 f"{o['wall_ms']:.3f} ms")
+        L.append(f"- {tier} batch {b}: default ({d['chunks']} parts, flush every {d['flush_every']}, {d['queues']} "
+                 f"queues) {d['wall_ms']:.3f} ms; best: {o['chunks']} parts, flush every {o['flush_every']}, "
+                 f"{o['queues']} queues: {o['wall_ms']:.3f} ms")
     if rep["errors"]:
         L += ["", "Errors:", ""] + [f"- `{e[:400]}`" for e in rep["errors"]]
     return "\n".join(L) + "\n"
@@ -281,6 +286,7 @@ def main():
     p.add_argument("--sweep", default="", help="TIER:BATCH comma list: time the host-side settings instead (above)")
     p.add_argument("--sweep-flush", default="1,2,4,8,0", type=int_list, help="--cl-flush-every values to sweep")
     p.add_argument("--sweep-chunks", default="1,2,4", type=int_list, help="--cl-chunks values to sweep")
+    p.add_argument("--sweep-queues", default="1,2", type=int_list, help="--cl-part-queues values to sweep")
     p.add_argument("--sweep-rounds", type=int, default=3)
     p.add_argument("--command", default=None)
     a = p.parse_args()

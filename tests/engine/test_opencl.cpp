@@ -356,8 +356,9 @@ TEST(OpenCL, FacesGatheredOnThreadsAndTheHalfHead) {
 }
 
 // A batch run in parts (NetOptions::cl_chunks: uploads and downloads on a second queue, each part's kernels offset to
-// its first face) and the flush spacing (every kernel, every 2nd, none) change only when the device works: the same
-// halves as one part with the default flushes, run after run, whatever the count (fewer faces than parts too).
+// its first face, on one or two compute queues) and the flush spacing (every kernel, every 2nd, none) change only when
+// the device works: the same halves as one part with the default flushes, run after run, whatever the count (fewer
+// faces than parts too).
 TEST(OpenCL, PartsAndFlushSpacingKeepTheOutput) {
   SKIP_WITHOUT_OPENCL();
   auto model = load_model(shipped("s"));
@@ -378,15 +379,16 @@ TEST(OpenCL, PartsAndFlushSpacingKeepTheOutput) {
   ref.run(kFaces);
   const size_t n = ref.output_size();
   struct Variant {
-    int chunks, flush_every, threads;
+    int chunks, flush_every, threads, queues;
   };
-  for (const Variant& s : {Variant{2, 1, 1}, Variant{3, 0, 2}, Variant{5, 2, 3}, Variant{0, 8, 4}}) {
-    SCOPED_TRACE(std::to_string(s.chunks) + " parts, flush every " + std::to_string(s.flush_every) + ", " +
-                 std::to_string(s.threads) + " threads");
+  for (const Variant& s : {Variant{2, 1, 1, 1}, Variant{3, 0, 2, 2}, Variant{5, 2, 3, 2}, Variant{0, 8, 4, 1}}) {
+    SCOPED_TRACE(std::to_string(s.chunks) + " parts on " + std::to_string(s.queues) + " compute queues, flush every " +
+                 std::to_string(s.flush_every) + ", " + std::to_string(s.threads) + " threads");
     NetOptions o = base;
     o.cl_chunks = s.chunks;
     o.cl_flush_every = s.flush_every;
     o.threads = s.threads;
+    o.cl_part_queues = s.queues;
     Net net(model, o);
     for (int count : {kFaces, 2, 5, 1, kFaces}) {
       for (int i = 0; i < count; ++i) net.set_input(v, rois[i], i);
@@ -413,6 +415,9 @@ TEST(OpenCL, PartsAndFlushSpacingKeepTheOutput) {
   EXPECT_THROW(Net(model, bad), std::invalid_argument);
   bad = base;
   bad.cl_chunks = kFaces + 1;
+  EXPECT_THROW(Net(model, bad), std::invalid_argument);
+  bad = base;
+  bad.cl_part_queues = 3;
   EXPECT_THROW(Net(model, bad), std::invalid_argument);
 }
 

@@ -203,6 +203,9 @@ struct NetOptions {
   // GPU for kMinChunkedFaces faces or more, else 1; at most count parts).
   static constexpr int kMinChunkedFaces = 8;
   int cl_chunks = 0;
+  // OpenCL, a batch in parts: the compute queues the parts' kernels alternate over (1 or 2; with 2 one part's convs
+  // may run beside another's on the device).
+  int cl_part_queues = 1;
   RingStorage rings = RingStorage::Auto;
   Precision precision = Precision::Auto;
 };
