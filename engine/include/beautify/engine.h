@@ -204,8 +204,8 @@ struct NetOptions {
   static constexpr int kMinChunkedFaces = 8;
   int cl_chunks = 0;
   // OpenCL, a batch in parts: the compute queues the parts' kernels alternate over (1 or 2; with 2 one part's convs
-  // may run beside another's on the device).
-  int cl_part_queues = 1;
+  // may run beside another's on the device: L x 16 on the H200 1.53 -> 1.48 ms, docs/benchmarks.md "sixth run").
+  int cl_part_queues = 2;
   RingStorage rings = RingStorage::Auto;
   Precision precision = Precision::Auto;
 };
