@@ -1,10 +1,13 @@
 // Element benchmark driver (a program, not a test; scripts/bench-element runs it): pushes preloaded frames through
 // beautify in a GstHarness and prints one JSON object: fps (median over rounds), CPU ms per frame (all threads of the
-// process: streaming, net workers, detector), per-frame processing time, frames of added latency, faces tracked.
+// process: streaming, net workers, detector), per-frame processing time, frames of added latency, faces tracked, and
+// the start: ms from setting the element up (state change, caps) to its first frame out, for this process's first
+// start and for a second element started after the first stopped (warm pools; with device=opencl a warm binary
+// cache: the element's first frames never wait for OpenCL, docs/element.md "Start-up").
 //
 //   bench-element --picture P.png --width 1920 --height 1080 [--format I420] [--tier m | --model F] [--frames 300]
 //                 [--rounds 5] [--threads 0] [--faces-expected 1] [--detection auto|always|never]
-//                 [--precision auto|fp32|bf16]
+//                 [--precision auto|fp32|bf16] [--device auto|cpu|opencl]
 // (--detection always: every detection job inside the frame, so a run is deterministic: for callgrind profiles.)
 #include "element_test_util.h"
 #include "json.h"
@@ -70,7 +73,7 @@ std::vector<GstBuffer*> make_frames(const std::string& pic, const char* fmt, int
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string pic, tier = "auto", model, fmt = "I420", detection = "auto", precision = "auto";
+  std::string pic, tier = "auto", model, fmt = "I420", detection = "auto", precision = "auto", device;
   int w = 1920, h = 1080, frames = 300, rounds = 5, threads = 0, warmup = 60, faces_expected = 1;
   bty::cli::Options opts("bench-element", "", "Pushes preloaded frames through beautify; prints one JSON object.");
   opts.text("picture", 0, &pic, "P.png", "the picture the frames are cut from");
@@ -86,6 +89,7 @@ int main(int argc, char** argv) {
   opts.integer("faces-expected", 0, &faces_expected, 0, 64, "N", "faces the warm-up waits for");
   opts.choice("detection", 0, &detection, {"auto", "always", "never"}, "the element's synchronous-detection");
   opts.choice("precision", 0, &precision, {"auto", "fp32", "bf16"}, "the element's precision");
+  opts.choice("device", 0, &device, {"", "auto", "cpu", "opencl"}, "the element's device (default: its own)");
   opts.require({"--picture"});
   opts.add_group(gst_init_get_option_group());
   if (!opts.parse(argc, argv)) return bty::cli::kUsageError;
@@ -97,21 +101,40 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  GstElement* e = gst_element_factory_make("beautify", NULL);
+  auto make = [&]() -> GstElement* {
+    GstElement* e = gst_element_factory_make("beautify", NULL);
+    if (!e) return nullptr;
+    gst_object_ref_sink(e);
+    g_object_set(e, "post-messages", TRUE, "threads", threads, NULL);
+    gst_util_set_object_arg(G_OBJECT(e), "tier", tier.c_str());
+    gst_util_set_object_arg(G_OBJECT(e), "synchronous-detection", detection.c_str());
+    gst_util_set_object_arg(G_OBJECT(e), "precision", precision.c_str());
+    if (!device.empty()) gst_util_set_object_arg(G_OBJECT(e), "device", device.c_str());
+    if (!model.empty()) g_object_set(e, "model", model.c_str(), NULL);
+    return e;
+  };
+  GstElement* e = make();
   if (!e) {
     std::cerr << "bench-element: the beautify element is not found (GST_PLUGIN_PATH?)\n";
     return 1;
   }
-  gst_object_ref_sink(e);
-  g_object_set(e, "post-messages", TRUE, "threads", threads, NULL);
-  gst_util_set_object_arg(G_OBJECT(e), "tier", tier.c_str());
-  gst_util_set_object_arg(G_OBJECT(e), "synchronous-detection", detection.c_str());
-  gst_util_set_object_arg(G_OBJECT(e), "precision", precision.c_str());
-  if (!model.empty()) g_object_set(e, "model", model.c_str(), NULL);
+  // A start: the harness (state change to PLAYING), the caps, one frame pushed and pulled; returns its ms.
+  auto first_frame = [&](Harnessed& t, std::chrono::steady_clock::time_point t0) {
+    gst_harness_set_src_caps_str(t.h, caps_string(fmt.c_str(), w, h).c_str());
+    GstBuffer* b = gst_buffer_copy_deep(input[0]);
+    GST_BUFFER_PTS(b) = 0;
+    gst_harness_push(t.h, b);
+    gst_buffer_unref(gst_harness_pull(t.h));
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  };
+  double first_ms = 0, restart_ms = 0;
+  std::vector<double> fps, cpu_ms, frame_ms;
+  int late = 0, faces_min = 1 << 30, faces_max = 0;
   {
+    const auto t_start = std::chrono::steady_clock::now();
     Harnessed t(e);
     e = nullptr;
-    gst_harness_set_src_caps_str(t.h, caps_string(fmt.c_str(), w, h).c_str());
+    first_ms = first_frame(t, t_start);
     // The element works in place: each frame is a fresh deep copy made before the clock starts; its CPU time is
     // measured and subtracted from the CPU figure.
     auto push = [&](int i, bool& immediate, double& copy_s) -> double {
@@ -132,7 +155,7 @@ int main(int argc, char** argv) {
     double copy_s = 0;
     // Warm-up: at least `warmup` frames, and until the expected faces have been tracked for 10 frames in a row
     // (detection runs in the background; at most 20 s).
-    int n = 0, streak = 0;
+    int n = 1, streak = 0;  // frame 0 was the first frame above
     const auto w0 = std::chrono::steady_clock::now();
     while (n < warmup || (streak < 10 && std::chrono::steady_clock::now() - w0 < std::chrono::seconds(20))) {
       push(n++, immediate, copy_s);
@@ -140,8 +163,6 @@ int main(int argc, char** argv) {
       streak = int(ff.rois.size()) >= faces_expected ? streak + 1 : 0;
       if (streak < 10) std::this_thread::sleep_for(std::chrono::milliseconds(5));  // let the detector thread run
     }
-    std::vector<double> fps, cpu_ms, frame_ms;
-    int late = 0, faces_min = 1 << 30, faces_max = 0;
     for (int r = 0; r < rounds; ++r) {
       const double c0 = cpu_seconds();
       double busy_ms = 0;
@@ -158,24 +179,26 @@ int main(int argc, char** argv) {
       fps.push_back(frames / (busy_ms / 1e3));
       cpu_ms.push_back((cpu_seconds() - c0 - copy_s) * 1e3 / frames);
     }
-    std::sort(frame_ms.begin(), frame_ms.end());
-    bty::cli::Json j;
-    j.begin_object().key("width").value(w).key("height").value(h).key("format").value(fmt).key("tier").value(tier);
-    j.key("frames").value(frames).key("rounds").value(rounds).key("fps_median").value(median(fps), 1);
-    j.key("fps_rounds").begin_array();
-    for (double f : fps) j.value(f, 1);
-    j.end_array().key("cpu_ms_per_frame").value(median(cpu_ms), 2);
-    j.key("frame_ms_median").value(frame_ms[frame_ms.size() / 2], 2);
-    j.key("frame_ms_p95").value(frame_ms[frame_ms.size() * 95 / 100], 2);
-    j.key("added_latency_frames")
-        .value(late ? 1 : 0)
-        .key("faces_min")
-        .value(faces_min)
-        .key("faces_max")
-        .value(faces_max);
-    j.key("faces_expected").value(faces_expected).end_object();
-    std::cout << j.str() << "\n";
   }
+  {  // a second start: the first element has stopped (its face stage back in the pool, the binary cache written)
+    GstElement* again = make();
+    const auto t_start = std::chrono::steady_clock::now();
+    Harnessed t(again);
+    restart_ms = first_frame(t, t_start);
+  }
+  std::sort(frame_ms.begin(), frame_ms.end());
+  bty::cli::Json j;
+  j.begin_object().key("width").value(w).key("height").value(h).key("format").value(fmt).key("tier").value(tier);
+  j.key("frames").value(frames).key("rounds").value(rounds).key("fps_median").value(median(fps), 1);
+  j.key("fps_rounds").begin_array();
+  for (double f : fps) j.value(f, 1);
+  j.end_array().key("cpu_ms_per_frame").value(median(cpu_ms), 2);
+  j.key("frame_ms_median").value(frame_ms[frame_ms.size() / 2], 2);
+  j.key("frame_ms_p95").value(frame_ms[frame_ms.size() * 95 / 100], 2);
+  j.key("added_latency_frames").value(late ? 1 : 0).key("faces_min").value(faces_min).key("faces_max").value(faces_max);
+  j.key("faces_expected").value(faces_expected);
+  j.key("first_frame_ms").value(first_ms, 1).key("restart_first_frame_ms").value(restart_ms, 1).end_object();
+  std::cout << j.str() << "\n";
   for (GstBuffer* b : input) gst_buffer_unref(b);
   return 0;
 }
