@@ -139,6 +139,9 @@ class OpenClExecutor final : public ClExecutor {
   // size in RGB, an eighth in 4:2:0); run() builds the taps, gathers the bytes, and its prep kernel resamples and
   // converts them.
   void set_input_image(int slot, const ImageView& image, const Rect& roi) override {
+    // A float upload still queued for this slot must land before the prep kernel writes the slot, which may run on
+    // another queue; run() would no longer see its event.
+    wait_upload(slot);
     images_[slot] = Pending{image, roi};
     image_slots_[slot] = true;
   }
@@ -174,8 +177,7 @@ class OpenClExecutor final : public ClExecutor {
     times.gather_ms = times.upload_enqueue_ms = times.enqueue_ms = 0;
     times.chunks = chunks;
     const size_t K = kernels_.size();
-    std::vector<Event> each(layer_times_ ? K * chunks : 0), ends(chunks), reads(chunks);
-    Event first;
+    std::vector<Event> each(layer_times_ ? K * chunks : 0), starts(chunks), ends(chunks), reads(chunks);
     auto read = [&](int c, int n0, int n1, cl_uint waits, const cl_event* wait) {
       cl_event ev = nullptr;
       const size_t off = out_bytes() * n0;
@@ -184,61 +186,68 @@ class OpenClExecutor final : public ClExecutor {
             "clEnqueueReadBuffer (outputs)");
       reads[c] = Event(ev);
     };
-    for (int c = 0; c < chunks; ++c) {
-      const int n0 = count * c / chunks, n1 = count * (c + 1) / chunks;
-      cl_command_queue q = c % queues ? compute2_.get() : queue_.get();
-      gather_images(n0, n1, xfer, times);
-      const auto t1 = clock::now();
-      std::vector<cl_event> wait;  // the part's first kernel waits for its upload on the other queue
-      auto waits = [&] { return wait.empty() ? nullptr : wait.data(); };  // OpenCL: no list, no pointer
-      if (chunks > 1)
-        for (int n = n0; n < n1; ++n)
-          if (uploads_[n]) wait.push_back(uploads_[n].get());
-      const cl_ulong mine = ((n1 - n0 == 64 ? ~cl_ulong(0) : (cl_ulong(1) << (n1 - n0)) - 1) << n0) & images;
-      if (mine) {  // the prep kernel is the part's first kernel
-        const size_t offset[3] = {0, 0, size_t(n0)};
-        const size_t global[3] = {round_up(plan_.width[0], kGroupX), round_up(plan_.height[0], kGroupY),
-                                  size_t(n1 - n0)};
-        const size_t local[3] = {size_t(kGroupX), size_t(kGroupY), 1};
-        cl_event ev = nullptr;
-        check(clEnqueueNDRangeKernel(q, prep_.get(), 3, offset, global, local, cl_uint(wait.size()), waits(),
-                                     c == 0 ? &ev : nullptr),
-              std::string("clEnqueueNDRangeKernel ") + kPrepKernel);
-        if (c == 0) first = Event(ev);
-        wait.clear();
-      }
-      for (size_t i = 0; i < K; ++i) {
-        const StepLaunch& l = launches_[i];  // for one face: the batch is the third axis
-        const size_t offset[3] = {0, 0, l.global[2] * size_t(n0)};
-        const size_t global[3] = {l.global[0], l.global[1], l.global[2] * size_t(n1 - n0)};
-        const bool is_first = c == 0 && !first, is_last = i + 1 == K;
-        cl_event ev = nullptr;
-        check(clEnqueueNDRangeKernel(q, kernels_[i].get(), 3, offset, global, l.local, cl_uint(wait.size()), waits(),
-                                     layer_times_ || is_first || is_last ? &ev : nullptr),
-              launch_what_[i]);
-        wait.clear();
-        if (flush_every_ && i % flush_every_ == 0) clFlush(q);
-        if (!ev) continue;
-        if (layer_times_) clRetainEvent(ev), each[c * K + i] = Event(ev);
-        if (is_first && is_last) clRetainEvent(ev);
-        if (is_first) first = Event(ev);
-        if (is_last) ends[c] = Event(ev);
-        if (!is_first && !is_last) clReleaseEvent(ev);
-      }
-      if (chunks == 1)
-        read(0, 0, count, 0, nullptr);
-      else
-        clFlush(q);
-      times.enqueue_ms += std::chrono::duration<double, std::milli>(clock::now() - t1).count();
-    }
-    if (chunks > 1) {  // after every upload on the transfer queue: a download waits for its part's kernels
-      const auto t1 = clock::now();
+    // A failure part way leaves work queued on up to three queues: it is drained before the error goes up, so that
+    // the next run() (which may split the batch otherwise) never races it.
+    try {
       for (int c = 0; c < chunks; ++c) {
-        cl_event end = ends[c].get();
-        read(c, count * c / chunks, count * (c + 1) / chunks, 1, &end);
+        const int n0 = count * c / chunks, n1 = count * (c + 1) / chunks;
+        cl_command_queue q = c % queues ? compute2_.get() : queue_.get();
+        gather_images(n0, n1, xfer, times);
+        const auto t1 = clock::now();
+        std::vector<cl_event> wait;  // the part's first kernel waits for its upload on the other queue
+        auto waits = [&] { return wait.empty() ? nullptr : wait.data(); };  // OpenCL: no list, no pointer
+        if (chunks > 1)
+          for (int n = n0; n < n1; ++n)
+            if (uploads_[n]) wait.push_back(uploads_[n].get());
+        const cl_ulong mine = ((n1 - n0 == 64 ? ~cl_ulong(0) : (cl_ulong(1) << (n1 - n0)) - 1) << n0) & images;
+        if (mine) {  // the prep kernel is the part's first kernel
+          const size_t offset[3] = {0, 0, size_t(n0)};
+          const size_t global[3] = {round_up(plan_.width[0], kGroupX), round_up(plan_.height[0], kGroupY),
+                                    size_t(n1 - n0)};
+          const size_t local[3] = {size_t(kGroupX), size_t(kGroupY), 1};
+          cl_event ev = nullptr;
+          check(clEnqueueNDRangeKernel(q, prep_.get(), 3, offset, global, local, cl_uint(wait.size()), waits(), &ev),
+                std::string("clEnqueueNDRangeKernel ") + kPrepKernel);
+          starts[c] = Event(ev);
+          wait.clear();
+        }
+        for (size_t i = 0; i < K; ++i) {
+          const StepLaunch& l = launches_[i];  // for one face: the batch is the third axis
+          const size_t offset[3] = {0, 0, l.global[2] * size_t(n0)};
+          const size_t global[3] = {l.global[0], l.global[1], l.global[2] * size_t(n1 - n0)};
+          const bool is_first = !starts[c], is_last = i + 1 == K;
+          cl_event ev = nullptr;
+          check(clEnqueueNDRangeKernel(q, kernels_[i].get(), 3, offset, global, l.local, cl_uint(wait.size()), waits(),
+                                       layer_times_ || is_first || is_last ? &ev : nullptr),
+                launch_what_[i]);
+          wait.clear();
+          if (flush_every_ && i % flush_every_ == 0) clFlush(q);
+          if (!ev) continue;
+          if (layer_times_) clRetainEvent(ev), each[c * K + i] = Event(ev);
+          if (is_first && is_last) clRetainEvent(ev);
+          if (is_first) starts[c] = Event(ev);
+          if (is_last) ends[c] = Event(ev);
+          if (!is_first && !is_last) clReleaseEvent(ev);
+        }
+        if (chunks == 1)
+          read(0, 0, count, 0, nullptr);
+        else
+          clFlush(q);
+        times.enqueue_ms += std::chrono::duration<double, std::milli>(clock::now() - t1).count();
       }
-      clFlush(xfer);
-      times.enqueue_ms += std::chrono::duration<double, std::milli>(clock::now() - t1).count();
+      if (chunks > 1) {  // after every upload on the transfer queue: a download waits for its part's kernels
+        const auto t1 = clock::now();
+        for (int c = 0; c < chunks; ++c) {
+          cl_event end = ends[c].get();
+          read(c, count * c / chunks, count * (c + 1) / chunks, 1, &end);
+        }
+        clFlush(xfer);
+        times.enqueue_ms += std::chrono::duration<double, std::milli>(clock::now() - t1).count();
+      }
+    } catch (...) {
+      for (const Queue* q : {&queue_, &compute2_, &transfers_})
+        if (*q) clFinish(q->get());
+      throw;
     }
     check(clFinish(queue_.get()), finish_what_);
     if (queues > 1) check(clFinish(compute2_.get()), finish_what_);
@@ -254,10 +263,14 @@ class OpenClExecutor final : public ClExecutor {
         times.upload_bytes += upload_bytes_[n];
         uploads_[n].reset();
       }
-    times.kernels_ms = 0;  // to the last part's end: with two compute queues not necessarily the last enqueued
-    for (const Event& e : ends)
-      times.kernels_ms = std::max(times.kernels_ms,
-                                  event_ms(first.get(), CL_PROFILING_COMMAND_START, e.get(), CL_PROFILING_COMMAND_END));
+    // From the earliest part's first start to the latest part's last end: with two compute queues the parts need not
+    // start or end in the order they were enqueued.
+    cl_ulong begin = ~cl_ulong(0), end = 0;
+    for (int c = 0; c < chunks; ++c) {
+      begin = std::min(begin, event_ns(starts[c].get(), CL_PROFILING_COMMAND_START));
+      end = std::max(end, event_ns(ends[c].get(), CL_PROFILING_COMMAND_END));
+    }
+    times.kernels_ms = end > begin ? 1e-6 * double(end - begin) : 0.0;
     for (auto& c : converted_) c.clear();
     for (const Event& r : reads)
       times.download_ms += event_ms(r.get(), CL_PROFILING_COMMAND_START, r.get(), CL_PROFILING_COMMAND_END);

@@ -128,10 +128,14 @@ DeviceInfo pick_device(bool gpu_only) {
   return *d;
 }
 
+cl_ulong event_ns(cl_event e, cl_profiling_info what) {
+  cl_ulong t = 0;
+  check(clGetEventProfilingInfo(e, what, sizeof t, &t, nullptr), "clGetEventProfilingInfo");
+  return t;
+}
+
 double event_ms(cl_event from, cl_profiling_info from_what, cl_event to, cl_profiling_info to_what) {
-  cl_ulong a = 0, b = 0;
-  check(clGetEventProfilingInfo(from, from_what, sizeof a, &a, nullptr), "clGetEventProfilingInfo");
-  check(clGetEventProfilingInfo(to, to_what, sizeof b, &b, nullptr), "clGetEventProfilingInfo");
+  const cl_ulong a = event_ns(from, from_what), b = event_ns(to, to_what);
   return b > a ? double(b - a) * 1e-6 : 0.0;
 }
 

@@ -69,7 +69,9 @@ std::optional<DeviceInfo> find_device(bool gpu_only, std::string* why);
 // The same, throwing DeviceError with that reason (the executor, which cannot run without a device).
 DeviceInfo pick_device(bool gpu_only);
 
-// Seconds between two profiling timestamps of events (CL_PROFILING_COMMAND_START/END).
+// A profiling timestamp of an event (CL_PROFILING_COMMAND_START/END), in the device's nanoseconds.
+cl_ulong event_ns(cl_event e, cl_profiling_info what);
+// Milliseconds between two profiling timestamps of events (0 if the second is not later).
 double event_ms(cl_event from, cl_profiling_info from_what, cl_event to, cl_profiling_info to_what);
 
 }  // namespace bty::cl

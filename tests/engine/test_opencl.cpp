@@ -410,6 +410,23 @@ TEST(OpenCL, PartsAndFlushSpacingKeepTheOutput) {
     for (int i = 0; i < kFaces; ++i)
       ASSERT_EQ(std::memcmp(net.output_half(i), ref.output_half(i), n * 2), 0) << "rerun";
   }
+  // Floats and images mixed over the parts (the floats go up on the first compute queue, the second part's kernels run
+  // on the other), and floats replaced by an image in the same slot before the run: as in one part.
+  std::mt19937 rng(5);
+  std::vector<std::vector<float>> floats;
+  for (int i = 0; i < kFaces; ++i) floats.push_back(random_input(rng, W, H));
+  NetOptions two = base;
+  two.cl_chunks = 2;
+  Net one_part(model, base), parts(model, two);
+  for (Net* net : {&one_part, &parts}) {
+    for (int i = 0; i < kFaces; ++i) net->set_input_planar(floats[i].data(), i);
+    for (int i = 0; i < kFaces; i += 2) net->set_input(v, rois[i], i);
+    net->run(kFaces);
+  }
+  for (int i = 0; i < kFaces; ++i)
+    ASSERT_EQ(std::memcmp(parts.output_half(i), one_part.output_half(i), n * 2), 0) << "mixed inputs, slot " << i;
+  for (int i = 0; i < kFaces; i += 2)
+    ASSERT_EQ(std::memcmp(parts.output_half(i), ref.output_half(i), n * 2), 0) << "image over floats, slot " << i;
   NetOptions bad = base;
   bad.cl_flush_every = -1;
   EXPECT_THROW(Net(model, bad), std::invalid_argument);

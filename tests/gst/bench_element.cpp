@@ -119,12 +119,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   // A start: the harness (state change to PLAYING), the caps, one frame pushed and pulled; returns its ms.
+  // (-1 when no frame came out.)
   auto first_frame = [&](Harnessed& t, std::chrono::steady_clock::time_point t0) {
     gst_harness_set_src_caps_str(t.h, caps_string(fmt.c_str(), w, h).c_str());
     GstBuffer* b = gst_buffer_copy_deep(input[0]);
     GST_BUFFER_PTS(b) = 0;
-    gst_harness_push(t.h, b);
-    gst_buffer_unref(gst_harness_pull(t.h));
+    if (gst_harness_push(t.h, b) != GST_FLOW_OK) return -1.0;
+    GstBuffer* out = gst_harness_pull(t.h);
+    if (!out) return -1.0;
+    gst_buffer_unref(out);
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   };
   double first_ms = 0, restart_ms = 0;
@@ -135,6 +138,10 @@ int main(int argc, char** argv) {
     Harnessed t(e);
     e = nullptr;
     first_ms = first_frame(t, t_start);
+    if (first_ms < 0) {
+      std::cerr << "bench-element: the first frame did not come out (see the bus messages above)\n";
+      return 1;
+    }
     // The element works in place: each frame is a fresh deep copy made before the clock starts; its CPU time is
     // measured and subtracted from the CPU figure.
     auto push = [&](int i, bool& immediate, double& copy_s) -> double {
@@ -182,6 +189,7 @@ int main(int argc, char** argv) {
   }
   {  // a second start: the first element has stopped (its face stage back in the pool, the binary cache written)
     GstElement* again = make();
+    if (!again) return 1;
     const auto t_start = std::chrono::steady_clock::now();
     Harnessed t(again);
     restart_ms = first_frame(t, t_start);

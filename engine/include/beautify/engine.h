@@ -243,8 +243,9 @@ class Net {
 
   // Bilinear-resamples `roi` of `image` (clamped at the image edges) to the net input, converts the colour and
   // normalises it, in one pass, into input slot `slot` (0..batch-1). Read during run(), so `image` must stay valid
-  // until then. OpenCL: run() gathers the 8-bit bytes the resampling reads, every face at once over
-  // NetOptions::threads, uploads them in one transfer, and a kernel resamples and converts them on the device.
+  // until then. OpenCL: run() builds the taps and gathers the 8-bit bytes the resampling reads, the faces of a part
+  // (NetOptions::cl_chunks) at once over NetOptions::threads, uploads them in one transfer per part, and a kernel
+  // resamples and converts them on the device.
   void set_input(const ImageView& image, const Rect& roi, int slot = 0);
   // Raw normalised input, planar CHW floats at the net's input size (tests and the PyTorch comparison).
   void set_input_planar(const float* chw, int slot = 0);
