@@ -145,21 +145,33 @@ TEST(OpenCL, LowResolutionStepsSplitTheirInputChannels) {
   }
 }
 
+// A w x h RGB or I420 frame of a fixed pattern (px holds its bytes; the view points into them).
+ImageView pattern_frame(std::vector<uint8_t>& px, PixelFormat format, int w, int h) {
+  const bool rgb = format == PixelFormat::RGB;
+  px.resize(rgb ? size_t(w) * h * 3 : size_t(w) * h * 3 / 2);
+  for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t((i * 37 + i / 977) % 251);
+  ImageView v;
+  v.format = format;
+  v.width = w;
+  v.height = h;
+  v.plane[0] = px.data();
+  v.stride[0] = rgb ? w * 3 : w;
+  if (!rgb) {
+    v.plane[1] = px.data() + size_t(w) * h;
+    v.plane[2] = v.plane[1] + size_t(w) * h / 4;
+    v.stride[1] = v.stride[2] = w / 2;
+  }
+  return v;
+}
+
 TEST(OpenCL, BatchSlotsMatchSingleRunsAndImageInput) {
   SKIP_WITHOUT_OPENCL();
   auto model = load_model(shipped("s"));
   const ModelInfo& mi = info(*model);
   const int W = mi.input_width, H = mi.input_height;
   // A picture larger than the net input; each face a different ROI.
-  const int PW = 320, PH = 240;
-  std::vector<uint8_t> rgb(size_t(PW) * PH * 3);
-  for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = uint8_t((i * 37 + i / 977) % 251);
-  ImageView v;
-  v.format = PixelFormat::RGB;
-  v.width = PW;
-  v.height = PH;
-  v.plane[0] = rgb.data();
-  v.stride[0] = PW * 3;
+  std::vector<uint8_t> rgb;
+  const ImageView v = pattern_frame(rgb, PixelFormat::RGB, 320, 240);
   const Rect rois[3] = {{0, 0, 100, 130}, {150, 40, 160, 190}, {-20, 100, 90, 200}};
   NetOptions co;
   Net cpu(model, co);
@@ -285,23 +297,6 @@ TEST(OpenCL, HalfOutputIsWithinHalfPrecision) {
   EXPECT_EQ(f.last_times().download_bytes, h.output_size() * 4);
 }
 
-// A 400x300 I420 frame of a fixed pattern (px holds its bytes; the view points into them).
-constexpr int kFrameW = 400, kFrameH = 300;
-ImageView i420_frame(std::vector<uint8_t>& px) {
-  px.resize(size_t(kFrameW) * kFrameH * 3 / 2);
-  for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t((i * 37 + i / 977) % 251);
-  ImageView v;
-  v.format = PixelFormat::I420;
-  v.width = kFrameW;
-  v.height = kFrameH;
-  v.plane[0] = px.data();
-  v.plane[1] = px.data() + kFrameW * kFrameH;
-  v.plane[2] = v.plane[1] + kFrameW * kFrameH / 4;
-  v.stride[0] = kFrameW;
-  v.stride[1] = v.stride[2] = kFrameW / 2;
-  return v;
-}
-
 // run() gathers the faces of a batch on NetOptions::threads and uploads them in one strided transfer: the same halves
 // as one thread, slot by slot, with the bytes of the widest face per slot (not whole slots); a second run without new
 // inputs reuses the device's copy (the frame may be gone by then); output_half is the download itself, which
@@ -312,7 +307,7 @@ TEST(OpenCL, FacesGatheredOnThreadsAndTheHalfHead) {
   const ModelInfo& mi = info(*model);
   const int W = mi.input_width, H = mi.input_height;
   std::vector<uint8_t> px;
-  const ImageView v = i420_frame(px);
+  const ImageView v = pattern_frame(px, PixelFormat::I420, 400, 300);
   const Rect rois[] = {{10, 20, 100, 130}, {60, 40, 330, 250}, {-30, 200, 150, 190}, {200, 10, 2 * W, 2 * H}};
   NetOptions one = cl_options(W, H);
   one.batch = 4;
@@ -365,7 +360,7 @@ TEST(OpenCL, PartsAndFlushSpacingKeepTheOutput) {
   const ModelInfo& mi = info(*model);
   const int W = mi.input_width, H = mi.input_height;
   std::vector<uint8_t> px;
-  const ImageView v = i420_frame(px);
+  const ImageView v = pattern_frame(px, PixelFormat::I420, 400, 300);
   const Rect rois[] = {{60, 40, 330, 250}, {-30, 200, 150, 190}, {200, 10, 2 * W, 2 * H}, {10, 20, 100, 130},
                        {5, 5, 390, 290},   {100, 80, 120, 150},  {0, 0, 400, 300},        {250, 150, 140, 160}};
   constexpr int kFaces = NetOptions::kMinChunkedFaces;  // auto runs this many in two parts on a GPU
