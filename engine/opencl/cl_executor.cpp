@@ -40,8 +40,7 @@ class OpenClExecutor final : public ClExecutor {
     cl_int err = CL_SUCCESS;
     ctx_ = Context(clCreateContext(nullptr, 1, &dev_.id, nullptr, nullptr, &err));
     check(err, "clCreateContext on " + dev_.describe());
-    queue_ = Queue(clCreateCommandQueue(ctx_.get(), dev_.id, CL_QUEUE_PROFILING_ENABLE, &err));
-    check(err, "clCreateCommandQueue");
+    queue_ = new_queue("clCreateCommandQueue");
     times.context_ms = ms_since(t);
 
     reads_ = o.reads != ClReads::Auto ? o.reads : dev_.gpu ? ClReads::Local : ClReads::Global;
@@ -153,20 +152,12 @@ class OpenClExecutor final : public ClExecutor {
     // One part: everything in order on one queue. More: the transfers on their own queue, so that the next part's
     // upload and the previous part's download overlap a part's kernels (each queue is flushed before another waits
     // on its events, as OpenCL asks).
-    if (chunks > 1 && !transfers_) {
-      cl_int err = CL_SUCCESS;
-      transfers_ = Queue(clCreateCommandQueue(ctx_.get(), dev_.id, CL_QUEUE_PROFILING_ENABLE, &err));
-      check(err, "clCreateCommandQueue (transfers)");
-    }
+    if (chunks > 1 && !transfers_) transfers_ = new_queue("clCreateCommandQueue (transfers)");
     cl_command_queue xfer = chunks > 1 ? transfers_.get() : queue_.get();
     // With two compute queues the parts' kernels alternate over them, so one part's convs may run beside another's
     // (the low-resolution ones leave most of a GPU idle).
     const int queues = std::min(chunks, part_queues_);
-    if (queues > 1 && !compute2_) {
-      cl_int err = CL_SUCCESS;
-      compute2_ = Queue(clCreateCommandQueue(ctx_.get(), dev_.id, CL_QUEUE_PROFILING_ENABLE, &err));
-      check(err, "clCreateCommandQueue (second compute queue)");
-    }
+    if (queues > 1 && !compute2_) compute2_ = new_queue("clCreateCommandQueue (second compute queue)");
     cl_ulong images = 0;
     for (int n = 0; n < count; ++n)
       if (image_slots_[n]) images |= cl_ulong(1) << n;
@@ -303,6 +294,12 @@ class OpenClExecutor final : public ClExecutor {
   static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
   size_t floats(size_t t) const { return size_t(plan_.channels[t]) * plan_.width[t] * plan_.height[t]; }
   size_t out_bytes() const { return floats(plan_.output_tensor) * (half_ ? 2 : 4); }  // per slot
+  Queue new_queue(const char* what) {                                                 // in-order, profiled
+    cl_int err = CL_SUCCESS;
+    Queue q(clCreateCommandQueue(ctx_.get(), dev_.id, CL_QUEUE_PROFILING_ENABLE, &err));
+    check(err, what);
+    return q;
+  }
   Buffer alloc(size_t bytes, cl_mem_flags flags, void* host, const std::string& what) {
     cl_int err = CL_SUCCESS;
     Buffer b(clCreateBuffer(ctx_.get(), flags, bytes, host, &err));
