@@ -67,6 +67,7 @@ const char* to_string(Precision p) {
   return "?";
 }
 
+bool bf16_available() { return has_avx512_bf16(); }
 bool amx_bf16_available() { return has_avx512_bf16() && amx_bf16_usable(); }
 
 Kernels select_kernels(Isa want, Precision precision) {
@@ -82,12 +83,15 @@ Kernels select_kernels(Isa want, Precision precision) {
   if (want >= Isa::Avx512) fill_kernels_avx512(k);
   if (precision == Precision::Auto) precision = kAutoPrecision;
   if (precision == Precision::Bf16) {
-    if (!amx_bf16_available())
-      throw std::invalid_argument("precision bf16 needs AMX-BF16 and AVX512_BF16 granted by the OS; this CPU has none");
+    if (!bf16_available())
+      throw std::invalid_argument(
+          "precision bf16 needs AVX512_BF16 (AMD Zen 4, Intel Cooper Lake, Sapphire Rapids or "
+          "newer); this CPU has none");
     if (want != Isa::Avx512)
       throw std::invalid_argument(std::string("precision bf16 runs on the avx512 level, not '") + to_string(want) +
                                   "'");
-    fill_kernels_amx(k);
+    fill_kernels_avx512bf16(k);
+    if (amx_bf16_available()) fill_kernels_amx(k);
   }
   return k;
 }

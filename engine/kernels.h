@@ -48,9 +48,11 @@ enum class ConvKind {
   Winograd,  // F(2x2, 3x3), stride 1
   Pixels,    // pixels in the lanes: input rows transposed to planar once per call, weights broadcast (narrow convs)
   AmxBf16,   // AMX-BF16 tiles: bf16 activations and weights, fp32 accumulation (Precision::Bf16 only, x86/conv_amx.cpp)
+  PixelsBf16,  // Pixels with AVX512-BF16 dot products (vdpbf16ps): bf16 channel pairs and weights, fp32 sums
+               // (Precision::Bf16 only, x86/conv_avx512bf16.cpp)
 };
-constexpr int kConvKinds = 5;
-constexpr int kFloatConvKinds = 4;  // the fp32 kinds, which every level implements (AmxBf16 is the last kind)
+constexpr int kConvKinds = 6;
+constexpr int kFloatConvKinds = 4;  // the fp32 kinds, which every level implements (the bf16 kinds come after them)
 const char* to_string(ConvKind k);
 
 // A conv prepared for the TILE kernels: weights repacked per 8 output channels, column offset tables per source.
@@ -80,6 +82,9 @@ struct TileConv {
   std::vector<uint16_t, AlignedAllocator<uint16_t>> amx_b;
   int amx_cin8 = 0, amx_kblocks = 0, amx_ntiles = 0, amx_parts = kAmxWeightParts;  // ntiles: 16-output tiles
   AlignedFloats amx_bias;                                                          // [n tile][16]
+  // ConvKind::PixelsBf16: [out group][ky][kx][channel pair][8 outputs] as bf16 pairs in 32 bits (low half: the even
+  // channel, as vdpbf16ps pairs them); channels in the sources' order, an odd count padded with a zero weight.
+  std::vector<uint32_t, AlignedAllocator<uint32_t>> pair_w;
 };
 // `winograd` allows ConvKind::Winograd where it pays; `force` (tests, micro-bench) overrides the choice (Winograd
 // only for stride 1).
@@ -136,8 +141,9 @@ struct Kernels {
 };
 // The table of one level; `want` = Auto selects the best the CPU has, capped by the environment variable BTY_ISA
 // (scalar, avx2, avx512: runs the lower paths on a better CPU). A level above the CPU's is an error.
-// precision = Bf16 adds the AMX-BF16 conv (fill_kernels_amx): an error unless the level is Avx512 and
-// amx_bf16_conv_usable(); Auto means kAutoPrecision.
+// precision = Bf16 adds the bf16 convs: the AVX512-BF16 pixels kind (fill_kernels_avx512bf16) and, where the CPU
+// and OS grant AMX, the AMX-BF16 conv (fill_kernels_amx); an error unless the level is Avx512 and bf16_available().
+// Auto means kAutoPrecision.
 Kernels select_kernels(Isa want, Precision precision = Precision::Float32);
 // The best level CPUID allows, capped by BTY_ISA.
 Isa auto_isa();
@@ -150,7 +156,8 @@ ConvKind choose_kind_ymm(const ConvStep& s, bool winograd);  // scalar and AVX2 
 void fill_kernels_avx2(Kernels& k);
 void fill_kernels_avx512(Kernels& k);
 ConvKind choose_kind_zmm(const ConvStep& s, bool winograd);  // the AVX-512 level
-void fill_kernels_amx(Kernels& k);                           // on top of the AVX-512 level
+void fill_kernels_avx512bf16(Kernels& k);                    // on top of the AVX-512 level (Precision::Bf16)
+void fill_kernels_amx(Kernels& k);                           // on top of that, where AMX is granted
 // bf16 <-> float as the AMX conv rounds (round to nearest even; NaN stays NaN).
 uint16_t float_to_bf16(float f);
 float bf16_to_float(uint16_t h);

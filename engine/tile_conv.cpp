@@ -15,6 +15,7 @@ const char* to_string(ConvKind k) {
     case ConvKind::Winograd: return "winograd";
     case ConvKind::Pixels: return "pixels";
     case ConvKind::AmxBf16: return "amx-bf16";
+    case ConvKind::PixelsBf16: return "pixels-bf16";
   }
   return "?";
 }
@@ -66,6 +67,25 @@ void pack_amx(const ConvStep& s, TileConv& c) {
         q0 += TileGeom(1, 1, cs.channels).groups * kGroup;
       }
     }
+}
+
+// ConvKind::PixelsBf16's weights (kernels.h, TileConv::pair_w): channel q of the transposed rows is the sources'
+// channels in order (pixels.inc), so pair p holds channels 2p and 2p + 1 of that order.
+void pack_pairs(const ConvStep& s, TileConv& c) {
+  const int pairs = (s.in_channels + 1) / 2, groups = c.out.groups;
+  std::vector<int> chan;  // the net's input channel of each transposed-row channel
+  for (const ConvSource& cs : s.sources)
+    for (int ci = 0; ci < cs.channels; ++ci) chan.push_back(cs.channel_offset + ci);
+  c.pair_w.assign(size_t(groups) * 9 * pairs * kGroup, 0u);
+  for (int og = 0; og < groups; ++og)
+    for (int k = 0; k < 9; ++k)
+      for (int q = 0; q < s.in_channels; ++q)
+        for (int l = 0; l < kGroup; ++l) {
+          const int co = og * kGroup + l;
+          if (co >= s.out_channels) continue;
+          const uint16_t h = float_to_bf16(s.weights[(size_t(co) * s.in_channels + chan[size_t(q)]) * 9 + k]);
+          c.pair_w[((size_t(og) * 9 + k) * pairs + q / 2) * kGroup + l] |= uint32_t(h) << (16 * (q % 2));
+        }
 }
 }  // namespace
 
@@ -133,6 +153,7 @@ TileConv make_tile_conv(const Plan& p, const ConvStep& s, bool winograd, const C
   if (!conv_kind_applies(s, c.kind))
     throw std::invalid_argument(std::string("conv kind ") + to_string(c.kind) + " needs stride 1");
   if (c.kind == ConvKind::AmxBf16) pack_amx(s, c);
+  if (c.kind == ConvKind::PixelsBf16) pack_pairs(s, c);
   // Winograd F(2x2, 3x3) weights U = G g G^T, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
   if (c.kind == ConvKind::Winograd) {
     c.wino.assign(size_t(groups) * 16 * s.in_channels * kGroup, 0.0f);

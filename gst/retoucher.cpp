@@ -133,9 +133,9 @@ Device picked_device(const std::string& path, const std::shared_ptr<const Model>
   return it->second.first;
 }
 
-// precision=auto: bf16 where the CPU has AMX-BF16 (the quality bound holds on real faces with the shipped nets:
-// test Element.Bf16PrecisionHoldsTheQualityBoundOnRealFaces; about half the net's time), else fp32.
-Precision auto_precision() { return amx_bf16_available() ? Precision::Bf16 : Precision::Float32; }
+// precision=auto: bf16 where the CPU has AVX512_BF16 (the quality bound holds on real faces with the shipped nets,
+// on AMX and on vdpbf16ps: test Element.Bf16PrecisionHoldsTheQualityBoundOnRealFaces), else fp32.
+Precision auto_precision() { return bf16_available() ? Precision::Bf16 : Precision::Float32; }
 
 std::string fallback_warning(const std::string& why) {
   return "OpenCL failed, the beauty net runs on the CPU from now on: " + why;
@@ -169,10 +169,10 @@ Retoucher::Retoucher(const StartConfig& c) : detection_(c.detection) {
   if (c.threads < 1 || c.threads > 64)
     throw ConfigError(ConfigError::Part::Settings, ErrorKind::Settings,
                       "threads must be 1..64 (0 picks the number of CPUs)");
-  if (c.precision == Precision::Bf16 && !amx_bf16_available())
+  if (c.precision == Precision::Bf16 && !bf16_available())
     throw ConfigError(ConfigError::Part::Settings, ErrorKind::Settings,
-                      "precision=bf16 needs a CPU with AMX-BF16 (Intel Xeon of the Sapphire Rapids generation or "
-                      "newer, on a Linux kernel that grants AMX state), and this one has none; set precision=auto or "
+                      "precision=bf16 needs a CPU with AVX512_BF16 (AMD Zen 4, Intel Cooper Lake, Sapphire Rapids or "
+                      "newer, with the AVX-512 state enabled by the OS), and this one has none; set precision=auto or "
                       "precision=fp32");
   cpu_.threads = c.threads;
   cpu_.precision = c.precision == Precision::Auto ? auto_precision() : c.precision;

@@ -79,7 +79,7 @@ struct StartConfig {
   Detection detection = defaults::detection;
   Device device = defaults::device;  // the net's; OpenCL (chosen or picked) falls back to the CPU on failure
   bool device_start_waits = defaults::device_start_waits;
-  Precision precision = defaults::precision;  // bf16 where the CPU has no AMX-BF16 is a start error
+  Precision precision = defaults::precision;  // bf16 where the CPU has no AVX512_BF16 is a start error
   int max_faces = defaults::max_faces, min_face_size = defaults::min_face_size,
       detect_interval = defaults::detect_interval;
 };

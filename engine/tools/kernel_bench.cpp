@@ -51,8 +51,8 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
     maps[t] = random_tiles(geom[t], rng);
   }
   std::vector<std::string> rows;
-  std::vector<double> gmacs;  // per conv row
-  std::vector<bool> on_amx;   // per conv row: % of the AMX-BF16 peak instead of the FMA peak
+  std::vector<double> gmacs;    // per conv row
+  std::vector<PeakOp> peak_of;  // per conv row: the peak its % is of (FMA; the bf16 kinds: the bf16 dot or AMX peak)
   for (const ConvStep& s : plan.steps) {
     const int64_t macs = conv_macs(plan, s);
     std::string shape = "conv3x3/s" + std::to_string(s.stride) + " " + std::to_string(s.in_channels) + "->" +
@@ -62,8 +62,8 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
       if ((isa == Isa::Scalar && !scalar) || (only != Isa::Auto && isa != only)) continue;
       const Kernels k = select_kernels(isa);
       const ConvKind chosen = k.choose(s, true);
-      // The fp32 kinds; at AVX-512 also the AMX-BF16 conv where the CPU has it (its % is of the AMX peak).
-      // AMX twice: the table's split weights (kAmxWeightParts) and plain bf16 weights (1 part).
+      // The fp32 kinds; at AVX-512 also the bf16 kinds where the CPU has them (their % is of the bf16 dot or AMX
+      // peak). AMX twice: the table's split weights (kAmxWeightParts) and plain bf16 weights (1 part).
       struct Run {
         const Kernels* kt;
         ConvKind ck;
@@ -71,10 +71,13 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
       };
       std::vector<Run> runs;
       for (int kind = 0; kind < kFloatConvKinds; ++kind) runs.push_back({&k, ConvKind(kind), kAmxWeightParts});
-      const Kernels amx = isa == Isa::Avx512 && amx_bf16_available() ? select_kernels(isa, Precision::Bf16) : Kernels{};
-      if (amx.precision == Precision::Bf16) {
-        runs.push_back({&amx, ConvKind::AmxBf16, kAmxWeightParts});
-        if (kAmxWeightParts != 1) runs.push_back({&amx, ConvKind::AmxBf16, 1});
+      const Kernels bf = isa == Isa::Avx512 && bf16_available() ? select_kernels(isa, Precision::Bf16) : Kernels{};
+      if (bf.precision == Precision::Bf16) {
+        runs.push_back({&bf, ConvKind::PixelsBf16, 1});
+        if (bf.conv[int(ConvKind::AmxBf16)]) {
+          runs.push_back({&bf, ConvKind::AmxBf16, kAmxWeightParts});
+          if (kAmxWeightParts != 1) runs.push_back({&bf, ConvKind::AmxBf16, 1});
+        }
       }
       for (const auto& [kt, ck, parts] : runs) {
         if (!conv_kind_applies(s, ck)) continue;
@@ -96,7 +99,8 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
         const double t = seconds_of(layer, reps);
         const double g = macs / t / 1e9;
         char line[256];
-        const bool picked = (kt == &amx ? amx.choose(s, true) : chosen) == ck && parts == kAmxWeightParts;
+        const bool picked =
+            (kt == &bf ? bf.choose(s, true) : chosen) == ck && (ck != ConvKind::AmxBf16 || parts == kAmxWeightParts);
         std::snprintf(line, sizeof line, "| %d | %s | %s | %s%s%s | %.3f | %.1f | ", s.layer, shape.c_str(),
                       to_string(isa), to_string(ck),
                       ck != ConvKind::AmxBf16 ? ""
@@ -105,7 +109,9 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
                       picked ? " (chosen)" : "", t * 1e3, g);
         rows.push_back(line);
         gmacs.push_back(g);
-        on_amx.push_back(ck == ConvKind::AmxBf16);
+        peak_of.push_back(ck == ConvKind::AmxBf16      ? PeakOp::AmxBf16
+                          : ck == ConvKind::PixelsBf16 ? PeakOp::Bf16Dot512
+                                                       : PeakOp::Fma256);
       }
     }
   }
@@ -148,15 +154,20 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
   }
   const double peak1 = peak_fma_gflops(1, kBenchFmaProbe), peak = std::max(peak0, peak1);
   const double amx_peak = amx_bf16_available() ? peak_gflops(PeakOp::AmxBf16, 1, kBenchFmaProbe) : 0;
+  const double dot_peak = bf16_available() ? peak_gflops(PeakOp::Bf16Dot512, 1, kBenchFmaProbe) : 0;
   for (size_t i = 0; i < gmacs.size(); ++i) {
     char pc[32];
-    if (on_amx[i])
+    if (peak_of[i] == PeakOp::AmxBf16)
       std::snprintf(pc, sizeof pc, "%.1f%% of AMX |", 200 * gmacs[i] / amx_peak);
+    else if (peak_of[i] == PeakOp::Bf16Dot512)
+      std::snprintf(pc, sizeof pc, "%d%% of bf16 dot |", int(200 * gmacs[i] / dot_peak + 0.5));
     else
       std::snprintf(pc, sizeof pc, "%d%% |", int(200 * gmacs[i] / peak + 0.5));
     rows[i] += pc;
   }
   if (amx_peak > 0) std::printf("AMX-BF16 peak (1 thread, same process): %.0f GFLOP/s\n", amx_peak);
+  if (dot_peak > 0)
+    std::printf("AVX512-BF16 dot peak (vdpbf16ps zmm, 1 thread, same process): %.0f GFLOP/s\n", dot_peak);
   std::printf(
       "FP32 FMA peak (1 thread, same process): %.1f GFLOP/s before, %.1f after; %% of peak uses the "
       "higher.\n\n| layer | op | level | kind | ms (min of %d) | GMAC/s | %% peak |\n|---|---|---|---|---|---|---|\n",

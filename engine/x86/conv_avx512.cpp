@@ -6,7 +6,7 @@
 
 #include "../kernels.h"
 #include "ymm_traits.h"
-#include "zmm_math.h"
+#include "zmm_pixels.h"
 
 namespace bty {
 namespace {
@@ -55,44 +55,6 @@ struct ZmmPairs {
       }
       YmmV::store(dst[i] + og * kGroupFloats, lo);
       if (both) YmmV::store(dst[i] + (og + 1) * kGroupFloats, hi);
-    }
-  }
-};
-// Pixel vectors of 16 lanes for ConvKind::Pixels: the weight broadcast folds into the FMA ({1to16}).
-struct ZmmP {
-  using T = __m512;
-  static constexpr int N = 16;
-  static constexpr bool kGather = true;
-  // Plane columns [0, need) (rounded up to 16) of `lanes` channels by masked 16-lane gathers (offs -1: zero).
-  static void gather_planes(const float* row, const int* offs, int need, int goff, int lanes, float* dst,
-                            size_t stride) {
-    for (int j = 0; j < need; j += 16) {
-      const __m512i idx = _mm512_loadu_si512(offs + j);
-      const __mmask16 ok = _mm512_cmpge_epi32_mask(idx, _mm512_setzero_si512());
-      const __m512i base = _mm512_add_epi32(idx, _mm512_set1_epi32(goff));
-      for (int c = 0; c < lanes; ++c) {
-        const __m512i at = _mm512_add_epi32(base, _mm512_set1_epi32(c));
-        _mm512_storeu_ps(dst + c * stride + j, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), ok, at, row, 4));
-      }
-    }
-  }
-  static T load(const float* p) { return _mm512_loadu_ps(p); }
-  static T bias(float b) { return _mm512_set1_ps(b); }
-  static T fma_bcast(T x, const float* w, T acc) { return _mm512_fmadd_ps(x, _mm512_set1_ps(*w), acc); }
-  static T relu(T a) { return _mm512_max_ps(a, _mm512_setzero_ps()); }
-  static T tanh(T x) { return zmm::tanh(x); }  // as YmmV::tanh, 16 lanes (zmm_math.h)
-  // 8 accumulators x 16 pixels -> 16 pixel vectors of 8 channels: two 8x8 transposes.
-  static void to_pixels(const T* acc, float* out) {
-    __m256 lo[8], hi[8];
-    for (int m = 0; m < 8; ++m) {
-      lo[m] = _mm512_castps512_ps256(acc[m]);
-      hi[m] = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[m]), 1));
-    }
-    YmmV::transpose8(lo);
-    YmmV::transpose8(hi);
-    for (int i = 0; i < 8; ++i) {
-      _mm256_storeu_ps(out + i * 8, lo[i]);
-      _mm256_storeu_ps(out + (i + 8) * 8, hi[i]);
     }
   }
 };

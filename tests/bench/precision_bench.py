@@ -3,8 +3,8 @@
 decide whether a precision can pay here (bty-bench --peak: FP32 FMA ymm and zmm, bf16 dot zmm, AMX-BF16), then the pipeline
 with float and half rings (NetOptions::rings) on the shipped tiers, 1 thread, float and half alternating in the same
 run; the ratio half/float of the fastest run of each (a loaded machine slows some runs, never speeds one up) and the
-working sets; then, where the CPU has AMX-BF16, NetOptions::precision fp32 vs bf16 on every tier the same way
-(per-layer AMX times: bty-bench --kernels). Short on purpose: the machine is shared, so the load is recorded before
+working sets; then, where the CPU has AVX512_BF16 (AMX tiles or vdpbf16ps), NetOptions::precision fp32 vs bf16 on
+every tier the same way (per-layer times: bty-bench --kernels). Short on purpose: the machine is shared, so the load is recorded before
 and after.
 
   precision_bench.py --bty-bench B --models DIR [--tiers s,m] [--bf16-tiers s,m,l] [--parts rings,bf16] [--rounds N]
@@ -60,7 +60,10 @@ def main():
             log(f"{tier.upper()} {f['width']}x{f['height']}: float {f['min_ms']:.3f} ms, half {h['min_ms']:.3f} ms "
                 f"({h['min_ms'] / f['min_ms']:.2f}x), {f['ws'] / 1024:.0f} -> {h['ws'] / 1024:.0f} KiB")
     bf16_rows = []
-    for tier in a.bf16_tiers.split(",") if "bf16" in parts and peak["amxbf16_gflops"] > 0 else []:
+    # bf16 runs on AMX tiles where the CPU grants them, else on AVX512-BF16 dot products (vdpbf16ps).
+    amx = peak["amxbf16_gflops"] > 0
+    unit, unit_peak = ("AMX", peak["amxbf16_gflops"]) if amx else ("AVX512-BF16", peak["bf16dot512_gflops"])
+    for tier in a.bf16_tiers.split(",") if "bf16" in parts and unit_peak > 0 else []:
         best = {}
         for _ in range(a.rounds):
             for prec in ("fp32", "bf16"):
@@ -93,12 +96,12 @@ def main():
                   f"{r['half_vs_float']:.2f} | {r['float_ws_kib']:.0f} → {r['half_ws_kib']:.0f} KiB |")
     if bf16_rows:
         md += ["",
-               "| tier | input | fp32 ms | bf16 (AMX) ms | bf16 / fp32 | bf16 GMAC/s (% of the AMX peak) |",
+               f"| tier | input | fp32 ms | bf16 ({unit}) ms | bf16 / fp32 | bf16 GMAC/s (% of the {unit} peak) |",
                "|---|---|---|---|---|---|"]
         for r in bf16_rows:
             md.append(f"| {r['tier']} | {r['width']}×{r['height']} | {r['fp32_ms']:.3f} | {r['bf16_ms']:.3f} | "
                       f"{r['bf16_vs_fp32']:.2f} | {r['bf16_gmacs']:.0f} "
-                      f"({200 * r['bf16_gmacs'] / peak['amxbf16_gflops']:.1f} %) |")
+                      f"({200 * r['bf16_gmacs'] / unit_peak:.1f} %) |")
     with open(os.path.join(a.out, "precision.md"), "w") as fh:
         fh.write("\n".join(md) + "\n")
     print("\n".join(md))

@@ -1,7 +1,8 @@
-// Precision::Bf16 (the AMX-BF16 conv, x86/conv_amx.cpp) through whole nets: random nets against the reference in
-// both executors, threads, strips and half rings; what Auto and the non-AMX cases give; and the quality bound on the
-// three shipped models (quality_bound.h): bf16 vs fp32 output, at most 0.1 % of pixels move by more than one code
-// value. Skipped, saying so, where the CPU or the OS has no AMX-BF16. The kernel itself: test_kernel_table.cpp.
+// Precision::Bf16 (the AMX-BF16 conv, x86/conv_amx.cpp, where the OS grants AMX; else the AVX512-BF16 pixels conv,
+// x86/conv_avx512bf16.cpp) through whole nets: random nets against the reference in both executors, threads, strips
+// and half rings; what Auto and the cases without bf16 give; and the quality bound on the three shipped models
+// (quality_bound.h): bf16 vs fp32 output, at most 0.1 % of pixels move by more than one code value. Skipped, saying
+// so, where the CPU or the OS has no AVX512_BF16. The kernels themselves: test_kernel_table.cpp.
 #include <unistd.h>
 
 #include <cstdio>
@@ -27,17 +28,20 @@ NetOptions bf16(int w, int h, Executor e, int threads = 1, size_t segment = 512 
   o.width = w;
   o.height = h;
   o.executor = e;
-  o.isa = Isa::Avx512;  // not Auto: BTY_ISA=avx2 (the engine-avx2 run) caps Auto below the AMX conv's level
+  o.isa = Isa::Avx512;  // not Auto: BTY_ISA=avx2 (the engine-avx2 run) caps Auto below the bf16 convs' level
   o.precision = Precision::Bf16;
   o.threads = threads;
   o.segment_bytes = segment;
   return o;
 }
 
-#define SKIP_WITHOUT_AMX() \
-  if (!amx_bf16_available()) GTEST_SKIP() << "no AMX-BF16 here (CPUID, AVX512_BF16 or the OS's tile state)"
+#define SKIP_WITHOUT_BF16() \
+  if (!bf16_available()) GTEST_SKIP() << "no AVX512_BF16 here (CPUID or the OS's AVX-512 state)"
 
-TEST(Bf16, AutoIsFloat32AndBf16NeedsAmx) {
+// Which bf16 convs run here, for the printed figures.
+const char* bf16_unit() { return amx_bf16_available() ? "AMX" : "AVX512-BF16"; }
+
+TEST(Bf16, AutoIsFloat32AndBf16NeedsAvx512Bf16) {
   std::mt19937 rng(31);
   auto model = parse(random_net(rng, 1, 8, 8));
   NetOptions o;
@@ -46,9 +50,9 @@ TEST(Bf16, AutoIsFloat32AndBf16NeedsAmx) {
   EXPECT_EQ(Net(model, o).precision(), kAutoPrecision);
   EXPECT_EQ(kAutoPrecision, Precision::Float32);
   o.precision = Precision::Bf16;
-  if (!amx_bf16_available()) {
+  if (!bf16_available()) {
     EXPECT_THROW(Net(model, o), std::invalid_argument);
-    GTEST_SKIP() << "no AMX-BF16 here: checked that Precision::Bf16 is refused";
+    GTEST_SKIP() << "no AVX512_BF16 here: checked that Precision::Bf16 is refused";
   }
   o.isa = Isa::Avx512;  // not Auto: BTY_ISA may cap it (the engine-avx2 run)
   EXPECT_EQ(Net(model, o).precision(), Precision::Bf16);
@@ -59,7 +63,7 @@ TEST(Bf16, AutoIsFloat32AndBf16NeedsAmx) {
 }
 
 TEST(Bf16, RandomNetsStayWithinBf16PrecisionOfTheReference) {
-  SKIP_WITHOUT_AMX();
+  SKIP_WITHOUT_BF16();
   std::mt19937 rng(37);
   float worst = 0;
   for (int trial = 0; trial < 10; ++trial) {
@@ -90,7 +94,7 @@ TEST(Bf16, RandomNetsStayWithinBf16PrecisionOfTheReference) {
 }
 
 TEST(Bf16, ShippedModelsHoldTheQualityBound) {
-  SKIP_WITHOUT_AMX();
+  SKIP_WITHOUT_BF16();
   std::mt19937 rng(23);
   for (const char* tier : {"s", "m", "l"}) {
     const std::string path = shipped(tier);
@@ -108,9 +112,9 @@ TEST(Bf16, ShippedModelsHoldTheQualityBound) {
       b.run();
       const CodeError e = code_error(mi, f.output_width(), f.output_height(), f.output(), b.output());
       std::printf(
-          "bf16 (AMX), %s, %s input: deltas max %.4f code values, mean %.5f, pixels > 1 code value %.4f %%; alpha max "
-          "%.5f\n",
-          path.c_str(), name, e.max_code, e.mean_code, 100 * e.share_over_one, e.max_alpha);
+          "bf16 (%s), %s, %s input: deltas max %.4f code values, mean %.5f, pixels > 1 code value %.4f %%; alpha "
+          "max %.5f\n",
+          bf16_unit(), path.c_str(), name, e.max_code, e.mean_code, 100 * e.share_over_one, e.max_alpha);
       EXPECT_LE(e.share_over_one, kMaxShareOverOneCode) << path << " " << name;
       EXPECT_LE(e.max_alpha, kBf16AlphaGuard) << path << " " << name;
     }

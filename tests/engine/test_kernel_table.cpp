@@ -176,24 +176,24 @@ TEST(KernelTable, ConvEntriesMatchScalarOnPartialRanges) {
   EXPECT_GE(checked, 150);
 }
 
-// The AMX-BF16 conv (Precision::Bf16) against scalar Direct run on the same bf16-rounded input maps: with hi + lo
-// weights (kAmxWeightParts = 2: |w - hi - lo| <= 2^-17 |w|) against the net's own weights, with one bf16 part
-// against weights rounded to bf16 (the bias stays fp32, as the kernel adds it). Only the fp32 accumulation order
-// (and the lo part's last rounding) differ, so the tolerance is fp32-sized. Odd channel counts (partial groups, partial
-// 16-output and 32-K tiles), strides, the folded reads, partial row/tile ranges, canaries and NaN in every lane the
-// kernel must not read, as above. How far bf16 operands move the shipped nets' outputs is test_half_rings.cpp's quality
-// bound.
-TEST(KernelTable, AmxBf16ConvMatchesFp32OnBf16Operands) {
-  if (!amx_bf16_available()) GTEST_SKIP() << "no AMX-BF16 (CPUID, AVX512_BF16 or the OS's tile state): no bf16 conv";
+// A bf16 conv kind (Precision::Bf16) against scalar Direct run on the same bf16-rounded input maps, with weights
+// rounded to bf16 (the bias stays fp32, as the kernels add it); AMX also with hi + lo weights (kAmxWeightParts = 2:
+// |w - hi - lo| <= 2^-17 |w|) against the net's own weights. Only the fp32 accumulation order (and the lo part's
+// last rounding) differ, so the tolerance is fp32-sized. Odd channel counts (partial groups and channel pairs,
+// partial 16-output and 32-K tiles), strides, the folded reads, partial row/tile ranges, canaries and NaN in every
+// lane the kernel must not read, as above. How far bf16 operands move the shipped nets' outputs is test_bf16.cpp's
+// quality bound.
+void expect_bf16_kind_matches(ConvKind kind, uint32_t seed) {
   const Kernels scalar = select_kernels(Isa::Scalar);
-  const Kernels amx = select_kernels(Isa::Avx512, Precision::Bf16);
-  ASSERT_NE(amx.conv[int(ConvKind::AmxBf16)], nullptr);
+  const Kernels bf = select_kernels(Isa::Avx512, Precision::Bf16);
+  ASSERT_NE(bf.conv[int(kind)], nullptr);
+  const bool split = kind == ConvKind::AmxBf16;  // AMX keeps the weights' precision as hi + lo
   const OpCase ops[] = {{"conv s1", 1, false, false},
                         {"conv s2", 2, false, false},
                         {"up + conv", 1, true, false},
                         {"concat(up, skip) + conv", 1, true, true},
                         {"concat + conv s2", 2, false, true}};
-  std::mt19937 rng(123);
+  std::mt19937 rng(seed);
   int checked = 0;
   for (const OpCase& op : ops)
     for (int trial = 0; trial < 16; ++trial) {
@@ -215,24 +215,20 @@ TEST(KernelTable, AmxBf16ConvMatchesFp32OnBf16Operands) {
         maps.push_back(random_map(TileGeom(plan.width[cs.tensor], plan.height[cs.tensor], cs.channels), rng));
         for (float& v : maps.back()) v = bf16_to_float(float_to_bf16(v));  // NaN stays NaN
       }
-      const ConvKind direct = ConvKind::Direct, bf16 = ConvKind::AmxBf16;
-      const TileConv ref = make_tile_conv(plan, step, false, &direct);
-      const TileConv c = make_tile_conv(plan, step, false, &bf16);  // hi + lo weights
-      ASSERT_EQ(c.amx_parts, 2);
+      const ConvKind direct = ConvKind::Direct;
       const TileConv ref1 = make_tile_conv(plan_r, plan_r.steps.back(), false, &direct);
-      const TileConv c1 = make_tile_conv(plan_r, plan_r.steps.back(), false, &bf16, 1);
-      const int ty = int(rng() % ref.out.tiles_y);
+      const TileConv c1 = make_tile_conv(plan_r, plan_r.steps.back(), false, &kind, 1);
+      const int ty = int(rng() % ref1.out.tiles_y);
       int y0 = int(rng() % 8), y1 = y0 + 1 + int(rng() % (8 - y0));
-      int tx0 = int(rng() % ref.out.tiles_x), tx1 = tx0 + 1 + int(rng() % (ref.out.tiles_x - tx0));
-      if (trial % 4 == 1) y0 = 0, y1 = 8, tx0 = 0, tx1 = ref.out.tiles_x;  // whole tile-rows too
-      Dest want = run_conv(scalar.conv[int(direct)], ref, maps, ty, y0, y1, tx0, tx1);
-      // The AMX runs read a copy whose columns outside those the range's taps reach are NaN too (the pipeline's
+      int tx0 = int(rng() % ref1.out.tiles_x), tx1 = tx0 + 1 + int(rng() % (ref1.out.tiles_x - tx0));
+      if (trial % 4 == 1) y0 = 0, y1 = 8, tx0 = 0, tx1 = ref1.out.tiles_x;  // whole tile-rows too
+      // The bf16 runs read a copy whose columns outside those the range's taps reach are NaN too (the pipeline's
       // half-ring chunks hold little more): a read of one fails.
       std::vector<AlignedFloats> fenced = maps;
-      for (size_t si = 0; si < c.src.size(); ++si) {
-        const TileGeom& g = c.src[si].geom;
-        int lo = tx0 * kTile * step.stride - 1, hi = (std::min(tx1 * kTile, c.out.width) - 1) * step.stride + 1;
-        if (c.src[si].up) lo >>= 1, hi >>= 1;
+      for (size_t si = 0; si < c1.src.size(); ++si) {
+        const TileGeom& g = c1.src[si].geom;
+        int lo = tx0 * kTile * step.stride - 1, hi = (std::min(tx1 * kTile, c1.out.width) - 1) * step.stride + 1;
+        if (c1.src[si].up) lo >>= 1, hi >>= 1;
         for (int y = 0; y < g.tiles_y * kTile; ++y)
           for (int x = 0; x < g.tiles_x * kTile; ++x)
             if (x < lo || x > hi)
@@ -241,31 +237,49 @@ TEST(KernelTable, AmxBf16ConvMatchesFp32OnBf16Operands) {
                   fenced[si][g.row_floats * size_t(y / kTile) + g.offset(x, y % kTile, grp) + size_t(l)] =
                       std::numeric_limits<float>::quiet_NaN();
       }
-      Dest got = run_conv(amx.conv[int(bf16)], c, fenced, ty, y0, y1, tx0, tx1);
-      Dest want1 = run_conv(scalar.conv[int(direct)], ref1, maps, ty, y0, y1, tx0, tx1);
-      Dest got1 = run_conv(amx.conv[int(bf16)], c1, fenced, ty, y0, y1, tx0, tx1);
       const std::string what = std::string(op.name) + " " + std::to_string(cin) + "->" + std::to_string(cout) + " " +
                                std::to_string(w) + "x" + std::to_string(h) + " ty " + std::to_string(ty) + " rows [" +
                                std::to_string(y0) + "," + std::to_string(y1) + ") tiles [" + std::to_string(tx0) + "," +
-                               std::to_string(tx1) + ")";
-      expect_same(c, got, want, ty, y0, y1, tx0, tx1, 1e-4f, what + " amx-bf16, hi + lo weights");
-      expect_same(c1, got1, want1, ty, y0, y1, tx0, tx1, 1e-4f, what + " amx-bf16, bf16 weights");
+                               std::to_string(tx1) + ") " + to_string(kind);
+      Dest want1 = run_conv(scalar.conv[int(direct)], ref1, maps, ty, y0, y1, tx0, tx1);
+      Dest got1 = run_conv(bf.conv[int(kind)], c1, fenced, ty, y0, y1, tx0, tx1);
+      expect_same(c1, got1, want1, ty, y0, y1, tx0, tx1, 1e-4f, what + ", bf16 weights");
+      if (split) {
+        const TileConv ref = make_tile_conv(plan, step, false, &direct);
+        const TileConv c = make_tile_conv(plan, step, false, &kind);  // hi + lo weights
+        ASSERT_EQ(c.amx_parts, 2);
+        Dest want = run_conv(scalar.conv[int(direct)], ref, maps, ty, y0, y1, tx0, tx1);
+        Dest got = run_conv(bf.conv[int(kind)], c, fenced, ty, y0, y1, tx0, tx1);
+        expect_same(c, got, want, ty, y0, y1, tx0, tx1, 1e-4f, what + ", hi + lo weights");
+      }
       ++checked;
     }
   EXPECT_EQ(checked, 80);
 }
 
-TEST(KernelTable, Bf16PrecisionNeedsAmx) {
+TEST(KernelTable, AmxBf16ConvMatchesFp32OnBf16Operands) {
+  if (!amx_bf16_available()) GTEST_SKIP() << "no AMX-BF16 (CPUID, AVX512_BF16 or the OS's tile state): no AMX conv";
+  expect_bf16_kind_matches(ConvKind::AmxBf16, 123);
+}
+
+TEST(KernelTable, PixelsBf16ConvMatchesFp32OnBf16Operands) {
+  if (!bf16_available()) GTEST_SKIP() << "no AVX512_BF16 here (CPUID or the OS's AVX-512 state): no bf16 conv";
+  expect_bf16_kind_matches(ConvKind::PixelsBf16, 321);
+}
+
+TEST(KernelTable, Bf16PrecisionNeedsAvx512Bf16) {
   EXPECT_EQ(select_kernels(Isa::Auto).precision, Precision::Float32);
   EXPECT_EQ(select_kernels(Isa::Auto, Precision::Auto).precision, kAutoPrecision);
-  if (!amx_bf16_available()) {
+  if (!bf16_available()) {
     EXPECT_THROW(select_kernels(Isa::Auto, Precision::Bf16), std::invalid_argument);
-    GTEST_SKIP() << "no AMX-BF16 here: checked that Precision::Bf16 is refused";
+    GTEST_SKIP() << "no AVX512_BF16 here: checked that Precision::Bf16 is refused";
   }
   EXPECT_THROW(select_kernels(Isa::Avx2, Precision::Bf16), std::invalid_argument);
   const Kernels k = select_kernels(Isa::Avx512, Precision::Bf16);
   EXPECT_EQ(k.precision, Precision::Bf16);
-  for (int kind = 0; kind < kConvKinds; ++kind) EXPECT_NE(k.conv[kind], nullptr) << kind;
+  for (int kind = 0; kind < kConvKinds; ++kind)
+    if (ConvKind(kind) != ConvKind::AmxBf16 || amx_bf16_available()) EXPECT_NE(k.conv[kind], nullptr) << kind;
+  EXPECT_EQ(k.conv[int(ConvKind::AmxBf16)] != nullptr, amx_bf16_available());
 }
 
 TEST(KernelTable, PackInputMatchesScalar) {

@@ -162,15 +162,18 @@ const char* to_string(RingStorage r);
 // machine they were measured on (2 MiB L2: the float rings of S, M and L fit or spill alike; docs/engine.md).
 constexpr RingStorage kAutoRings = RingStorage::Float;
 
-// Arithmetic of the CPU convs (Layered and Pipeline executors): Float32, or Bf16: the convs where it pays run on
-// AMX-BF16 tiles (activations and weights rounded to bf16, fp32 accumulation, bias and activation; storage stays
-// fp32), the others stay fp32 (docs/engine.md, "Reduced precision"). Bf16 on a CPU (or Isa) without AMX-BF16 is an
-// error (amx_bf16_available() says beforehand). The reference executor and OpenCL ignore it.
+// Arithmetic of the CPU convs (Layered and Pipeline executors): Float32, or Bf16: the convs where it pays multiply
+// bf16 operands (activations and weights rounded to bf16; fp32 accumulation, bias and activation; storage stays
+// fp32) on AMX-BF16 tiles where the OS grants them, else with AVX512-BF16 dot products (vdpbf16ps); the others stay
+// fp32 (docs/engine.md, "Reduced precision"). Bf16 on a CPU (or Isa) without AVX512_BF16 is an error
+// (bf16_available() says beforehand). The reference executor and OpenCL ignore it.
 enum class Precision { Auto, Float32, Bf16 };
 const char* to_string(Precision p);
 // What Auto means: Float32 (docs/engine.md has the measurement that decides it).
 constexpr Precision kAutoPrecision = Precision::Float32;
-// AMX-BF16 tiles granted by the OS and AVX512_BF16 (the AMX conv's conversions): Precision::Bf16 can run here.
+// AVX512_BF16 with the AVX-512 state enabled: Precision::Bf16 can run here.
+bool bf16_available();
+// And AMX-BF16 tiles granted by the OS: Precision::Bf16 runs its convs on AMX.
 bool amx_bf16_available();
 
 struct NetOptions {
