@@ -5,8 +5,9 @@ import numpy as np
 
 from bench_util import BtyBenchError, bty_bench_json, run_bty_bench
 
-# Variants: an executor, and "-bf16" for the same executor with bf16 products on AMX tiles (bty-bench --precision bf16;
-# reported with its own tolerance, since it is not meant to match fp32 to 1e-3).
+# Variants: an executor, and "-bf16" for the same executor with bf16 products (bty-bench --precision bf16: AMX tiles
+# where the CPU grants them, else AVX512-BF16 dot products; reported with its own tolerance, since it is not meant to
+# match fp32 to 1e-3).
 EXECUTORS = ("reference", "layered", "pipeline", "pipeline-bf16")
 
 

@@ -67,7 +67,7 @@ def render(rep):
     s = rep["settings"]
     add(f"{rep['date_utc']} UTC, {m['cpu']}, {m['logical_cpus']} logical CPUs, shared with other work (noisy: "
         f"{s['rounds']} alternating rounds of ~{s['round_seconds']} s per engine, medians of all reps; the round order "
-        f"rotates). Test models (seeded random weights), FP32 everywhere except the ours-pipeline-bf16 column (bf16 products on AMX tiles, fp32 sums). Run took {rep.get('elapsed_s', '?')} s; "
+        f"rotates). Test models (seeded random weights), FP32 everywhere except the ours-pipeline-bf16 column (bf16 products on AMX tiles or AVX512-BF16 dot products, fp32 sums). Run took {rep.get('elapsed_s', '?')} s; "
         f"1-minute load average {_load(rep.get('loadavg_start'))} at the start, {_load(rep.get('loadavg_end'))} at "
         f"the end (above ~0.5 other work shared the 2 cores; 2-thread figures suffer most).")
     add("")
@@ -225,7 +225,7 @@ def render(rep):
                     f"{_ms(fp[1])} ms vs {_ms(pipe)} ms) |")
             bf = r["median_ms"].get("ours-pipeline-bf16")
             if fp and bf:
-                add(f"| best precision (bf16 on AMX) 1T ≥ 2.5× fastest fp32 peer (issue 9), M {_size(r)} | "
+                add(f"| best precision (bf16) 1T ≥ 2.5× fastest fp32 peer (issue 9), M {_size(r)} | "
                     f"{fp[1] / bf:.2f}× ({fp[0]} {_ms(fp[1])} ms vs {_ms(bf)} ms) |")
     for r in mres:
         s1 = [l["pct_peak"] for l in r["layers"] if l.get("stride") == 1 and l.get("pct_peak")]
