@@ -45,7 +45,7 @@ struct NetArgs {
               "OpenCL: compute queues a batch's parts alternate over (2: parts may run side by side)");
     o.choice("rings", 0, &rings, {"auto", "float", "half"}, "pipeline executor's intermediate row storage");
     o.choice("precision", 0, &precision, {"auto", "fp32", "bf16"},
-             "CPU conv arithmetic (bf16: AMX-BF16 tiles where they pay; an error without AMX)");
+             "CPU conv arithmetic (bf16: AMX-BF16 tiles, else AVX512-BF16 dot products; an error without AVX512_BF16)");
   }
 
   NetOptions options() const {
