@@ -30,10 +30,12 @@ Isa best_isa() {
   return Isa::Avx2;
 }
 
-// CPUID.(EAX=7,ECX=1):EAX bit 5, usable only with the AVX-512 state the OS saves (best_isa's check).
+// CPUID.(EAX=7,ECX=1):EAX bit 5, usable only with the AVX-512 state the OS saves (best_isa's check); and AVX512BW,
+// which the bf16 convs' word shuffles need (every AVX512_BF16 CPU has it; a VM could hide it).
 bool has_avx512_bf16() {
   unsigned a, b, c, d;
-  return best_isa() == Isa::Avx512 && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
+  if (best_isa() != Isa::Avx512 || !__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(b & bit_AVX512BW)) return false;
+  return __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
 }
 
 const char* to_string(Isa i) {
@@ -68,6 +70,21 @@ const char* to_string(Precision p) {
 }
 
 bool bf16_available() { return has_avx512_bf16(); }
+
+bool bf16_pays() {
+  if (!bf16_available()) return false;
+  try {
+    if (auto_isa() != Isa::Avx512) return false;
+  } catch (const std::invalid_argument&) {  // a bad BTY_ISA: the Net's construction reports it
+    return false;
+  }
+  if (amx_bf16_available()) return true;
+  static const bool dot_beats_fma = [] {
+    const FmaProbe quick{2000, 60, 5};  // ~3 ms each; the two peaks differ 2x either way
+    return peak_gflops(PeakOp::Bf16Dot512, 1, quick) > 1.25 * peak_gflops(PeakOp::Fma512, 1, quick);
+  }();
+  return dot_beats_fma;
+}
 bool amx_bf16_available() { return has_avx512_bf16() && amx_bf16_usable(); }
 
 Kernels select_kernels(Isa want, Precision precision) {

@@ -90,7 +90,7 @@ void pack_pairs(const ConvStep& s, TileConv& c) {
 }  // namespace
 
 bool conv_kind_applies(const ConvStep& s, ConvKind k) { return k != ConvKind::Winograd || s.stride == 1; }
-// (AmxBf16 applies to every conv; whether a table has it is Kernels::precision.)
+// (The bf16 kinds apply to every conv; whether a table has them is Kernels::precision, and AmxBf16 also AMX.)
 
 // Where each kind pays with 8-lane kernels (docs/engine.md, measured per layer with `bty-bench --kernels`):
 // Winograd for stride-1 convs with >= 8 inputs and several output groups (the 8->28 head included: 1.2-2x direct),

@@ -157,11 +157,11 @@ GType gst_beautify_device_get_type(void) {
 GType gst_beautify_precision_get_type(void) {
   static gsize type = 0;
   static const GEnumValue values[] = {
-      {GST_BEAUTIFY_PRECISION_AUTO, "bf16 where the CPU has it (the output stays within the quality bound), else fp32",
-       "auto"},
+      {GST_BEAUTIFY_PRECISION_AUTO,
+       "bf16 where it is faster than fp32 (AMX, or AVX512-BF16 at twice the FMA rate as on Zen 4), else fp32", "auto"},
       {GST_BEAUTIFY_PRECISION_FP32, "32-bit float arithmetic", "fp32"},
       {GST_BEAUTIFY_PRECISION_BF16,
-       "bfloat16 products, fp32 sums: on AMX tiles, else AVX512-BF16 dot products (the net 1.5-2x faster; an error "
+       "bfloat16 products, fp32 sums: on AMX tiles, else AVX512-BF16 dot products (the net 1.3-2.7x faster; an error "
        "on CPUs without AVX512_BF16)",
        "bf16"},
       {0, NULL, NULL},
@@ -597,8 +597,9 @@ static void gst_beautify_class_init(GstBeautifyClass* klass) {
   g_object_class_install_property(
       gobject_class, PROP_PRECISION,
       g_param_spec_enum("precision", "Precision",
-                        "Arithmetic of the beauty net on the CPU: auto = bf16 where the CPU has AVX512_BF16, else "
-                        "fp32; bf16 = bfloat16 products (AMX tiles or vdpbf16ps; a start error on CPUs without "
+                        "Arithmetic of the beauty net on the CPU: auto = bf16 where it is faster than fp32 (AMX, or "
+                        "AVX512-BF16 dot products at twice the FMA rate), else fp32; bf16 = bfloat16 products (AMX "
+                        "tiles or vdpbf16ps; a start error on CPUs without "
                         "AVX512_BF16) (applies at start)",
                         GST_TYPE_BEAUTIFY_PRECISION, int(defaults::precision), at_start));
   g_object_class_install_property(gobject_class, PROP_DRAW_FACES,

@@ -133,9 +133,10 @@ Device picked_device(const std::string& path, const std::shared_ptr<const Model>
   return it->second.first;
 }
 
-// precision=auto: bf16 where the CPU has AVX512_BF16 (the quality bound holds on real faces with the shipped nets,
-// on AMX and on vdpbf16ps: test Element.Bf16PrecisionHoldsTheQualityBoundOnRealFaces), else fp32.
-Precision auto_precision() { return bf16_available() ? Precision::Bf16 : Precision::Float32; }
+// precision=auto: bf16 where it pays (bf16_pays(): AMX, or vdpbf16ps twice the FMA rate as on Zen 4; the quality
+// bound holds on real faces with the shipped nets on both: test Element.Bf16PrecisionHoldsTheQualityBoundOnRealFaces),
+// else fp32.
+Precision auto_precision() { return bf16_pays() ? Precision::Bf16 : Precision::Float32; }
 
 std::string fallback_warning(const std::string& why) {
   return "OpenCL failed, the beauty net runs on the CPU from now on: " + why;

@@ -5,9 +5,10 @@
 // vdpbf16ps adds a pair of bf16 products to each fp32 lane: twice the multiply-adds of an fp32 FMA per instruction
 // at the same rate on Zen 4 (bty-bench --peak: 236 vs 118 GFLOP/s on one core). Each transposed row is converted in
 // place, once per call, from fp32 channel planes to planes of channel pairs (bf16 of channels 2p and 2p + 1 in one
-// 32-bit lane, round to nearest even as float_to_bf16); then per pair and tap one 16-pixel load feeds 8 dot products
-// whose weight pair is an embedded broadcast (TileConv::pair_w). Sums, bias and activation stay fp32, and so does the
-// storage between layers: only the products' operands are rounded (weights once, at load).
+// 32-bit lane, round to nearest even as float_to_bf16, but denormal inputs flushed to zero); then per pair and tap one
+// 16-pixel load feeds 8 dot products whose weight pair is an embedded broadcast (TileConv::pair_w). Sums, bias and
+// activation stay fp32, and so does the storage between layers: only the products' operands are rounded (weights once,
+// at load).
 #include <immintrin.h>
 
 #include <algorithm>
@@ -23,9 +24,8 @@ namespace {
 #include "../pixels.inc"
 
 struct PairTaps {
-  static int planes(int cin) { return cin + (cin & 1); }  // an odd count reads a zero partner
   // Pair plane (p, phase) is written over fp32 plane slot p * PH + phase, which pair p / 2 has already read (or
-  // this step reads: p = 0), so the conversion needs no second buffer.
+  // this step reads: p = 0), so the conversion needs no second buffer. An odd count's last pair has a zero partner.
   static void finish_row(float* R, int cin, int PH, int L) {
     // vcvtne2ps2bf16 puts the even channel's 16 pixels in words 0-15, the odd one's in 16-31; interleave them.
     alignas(64) static const uint16_t kInterleave[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "quality_bound.h"
@@ -60,6 +61,24 @@ TEST(Bf16, AutoIsFloat32AndBf16NeedsAvx512Bf16) {
   EXPECT_THROW(Net(model, o), std::invalid_argument) << "bf16 runs on the avx512 level only";
   o.executor = Executor::Reference;
   EXPECT_EQ(Net(model, o).precision(), Precision::Float32) << "the reference stays the fp32 oracle";
+}
+
+// bf16_pays (the element's precision=auto): never without bf16, always with AMX, never under BTY_ISA below avx512
+// (auto would then pick a precision the capped level refuses).
+TEST(Bf16, PaysOnlyWhereItRunsAndIsFaster) {
+  if (bf16_pays()) EXPECT_TRUE(bf16_available());
+  if (amx_bf16_available()) EXPECT_TRUE(bf16_pays());
+  const char* old = std::getenv("BTY_ISA");
+  const std::string saved = old ? old : "";
+  setenv("BTY_ISA", "avx2", 1);
+  EXPECT_FALSE(bf16_pays()) << "BTY_ISA=avx2 caps the level below the bf16 convs";
+  setenv("BTY_ISA", "avx9", 1);
+  EXPECT_FALSE(bf16_pays()) << "a bad BTY_ISA: no bf16 (the Net reports the bad value)";
+  if (old)
+    setenv("BTY_ISA", saved.c_str(), 1);
+  else
+    unsetenv("BTY_ISA");
+  std::printf("bf16_available %d, amx %d, bf16_pays %d\n", bf16_available(), amx_bf16_available(), bf16_pays());
 }
 
 TEST(Bf16, RandomNetsStayWithinBf16PrecisionOfTheReference) {

@@ -176,8 +176,9 @@ TEST(KernelTable, ConvEntriesMatchScalarOnPartialRanges) {
   EXPECT_GE(checked, 150);
 }
 
-// A bf16 conv kind (Precision::Bf16) against scalar Direct run on the same bf16-rounded input maps, with weights
-// rounded to bf16 (the bias stays fp32, as the kernels add it); AMX also with hi + lo weights (kAmxWeightParts = 2:
+// A bf16 conv kind (Precision::Bf16), given the unrounded input maps, against scalar Direct run on those maps rounded
+// to bf16 (so the kernel's own rounding is checked: round to nearest even), with weights rounded to bf16 (the bias
+// stays fp32, as the kernels add it); AMX also with hi + lo weights (kAmxWeightParts = 2:
 // |w - hi - lo| <= 2^-17 |w|) against the net's own weights. Only the fp32 accumulation order (and the lo part's
 // last rounding) differ, so the tolerance is fp32-sized. Odd channel counts (partial groups and channel pairs,
 // partial 16-output and 32-K tiles), strides, the folded reads, partial row/tile ranges, canaries and NaN in every
@@ -210,9 +211,10 @@ void expect_bf16_kind_matches(ConvKind kind, uint32_t seed) {
       const int w = mult * (1 + int(rng() % 90)), h = mult * (1 + int(rng() % 20));
       Plan plan = make_plan(*model, w, h), plan_r = make_plan(*rounded, w, h);
       const ConvStep& step = plan.steps.back();
-      std::vector<AlignedFloats> maps;
+      std::vector<AlignedFloats> raw, maps;  // the kernel's input; the reference's, rounded as the kernel must
       for (const ConvSource& cs : step.sources) {
-        maps.push_back(random_map(TileGeom(plan.width[cs.tensor], plan.height[cs.tensor], cs.channels), rng));
+        raw.push_back(random_map(TileGeom(plan.width[cs.tensor], plan.height[cs.tensor], cs.channels), rng));
+        maps.push_back(raw.back());
         for (float& v : maps.back()) v = bf16_to_float(float_to_bf16(v));  // NaN stays NaN
       }
       const ConvKind direct = ConvKind::Direct;
@@ -224,7 +226,7 @@ void expect_bf16_kind_matches(ConvKind kind, uint32_t seed) {
       if (trial % 4 == 1) y0 = 0, y1 = 8, tx0 = 0, tx1 = ref1.out.tiles_x;  // whole tile-rows too
       // The bf16 runs read a copy whose columns outside those the range's taps reach are NaN too (the pipeline's
       // half-ring chunks hold little more): a read of one fails.
-      std::vector<AlignedFloats> fenced = maps;
+      std::vector<AlignedFloats> fenced = raw;
       for (size_t si = 0; si < c1.src.size(); ++si) {
         const TileGeom& g = c1.src[si].geom;
         int lo = tx0 * kTile * step.stride - 1, hi = (std::min(tx1 * kTile, c1.out.width) - 1) * step.stride + 1;
