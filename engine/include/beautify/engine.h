@@ -174,9 +174,9 @@ constexpr Precision kAutoPrecision = Precision::Float32;
 // AVX512_BF16 (and AVX512BW) with the AVX-512 state enabled: Precision::Bf16 can run here.
 bool bf16_available();
 // Whether Precision::Bf16 pays here, for the element's precision=auto: bf16 available on the level Isa::Auto picks
-// (BTY_ISA may cap it below AVX-512), and bf16 products faster than fp32 ones: AMX tiles, or a vdpbf16ps peak above
-// the zmm FMA peak (Zen 4: 2x; Intel cores without AMX: 0.5x, where bf16 would only lose precision). The two peaks
-// are measured once per process (a few ms).
+// (BTY_ISA may cap it below AVX-512), and bf16 products faster than fp32 ones: AMX tiles, or a vdpbf16ps peak over
+// 1.5x the zmm FMA peak (Zen 4: 2x; Intel cores without AMX: 0.5x, where bf16 would only lose precision). The two
+// peaks are measured once per process (~20 ms).
 bool bf16_pays();
 // And AMX-BF16 tiles granted by the OS: Precision::Bf16 runs its convs on AMX.
 bool amx_bf16_available();
