@@ -175,7 +175,8 @@ def run(a, log=print):
             if not t.queue:  # synthesis is launch-bound on a GPU: draw several steps' batches at once
                 idx = train_idx[torch.randint(len(train_idx), (a.batch * a.synth_chunk,), generator=g, device=dev)]
                 t.queue = split_batch(synth.make_batch(data, idx, g, (t.tier.height, t.tier.width),
-                                                       second_view=a.w_temp > 0, clean_share=a.clean_share), a.batch)
+                                                       second_view=a.w_temp > 0, clean_share=a.clean_share,
+                                                       types=a.types), a.batch)
             b = t.queue.pop()
             lr = cosine(step, total or 10 ** 9, a.lr, a.warmup)
             for pg in t.opt.param_groups:
@@ -266,6 +267,8 @@ def parser():
                    "(losses.py)")
     p.add_argument("--clean-share", type=float, default=synth.CLEAN_SHARE, help="share of training samples without "
                    "blemishes (synth.make_batch)")
+    p.add_argument("--types", type=lambda v: tuple(v.split(",")), default=synth.TRAIN_TYPES,
+                   help="blemish families drawn in training (synth.BLEMISH_TYPES; default synth.TRAIN_TYPES)")
     p.add_argument("--blem-space", choices=("rgb", "lab"), default=losses.BLEM_SPACE,
                    help="the blemish term's error: RGB + chroma, or the ΔE scripts/eval measures (losses.py)")
     p.add_argument("--w-temp", type=float, default=losses.W_TEMP, help="weight of the temporal-consistency term "

@@ -49,6 +49,29 @@ def toy_face(rng, w=96, h=120):
     return u8(img), u8(skin), u8(feat), np.array(pts, np.float32)
 
 
+def check_mixed(faces):
+    """The `mixed` family (random pigment mixtures) is drawn last and only when asked for: the other families' draws
+    are the same with or without it, and its marks are on skin only, darker and lighter ones both drawn."""
+    img = torch.from_numpy(np.stack([f[0] for f in faces] * 2)).permute(0, 3, 1, 2).float() / 255
+    skin = torch.from_numpy(np.stack([f[1] for f in faces] * 2))[:, None].float() / 255
+    pts = torch.from_numpy(np.stack([f[3] for f in faces] * 2))
+    draws = []
+    for types in (synth.TRAIN_TYPES, synth.TRAIN_TYPES + (synth.MIXED,)):
+        g = torch.Generator().manual_seed(3)
+        draws.append(synth.add_blemishes(img, skin, pts, g, types=types))
+    plain, mixed = draws
+    k = plain["inst"].shape[1]
+    marks = mixed["inst"][:, k:].any(1, keepdim=True)
+    d = (mixed["x"] - img).mean(1, keepdim=True)[marks & ~plain["inst"].any(1, keepdim=True)]
+    good = (mixed["kinds"][:k] == plain["kinds"] and torch.equal(mixed["inst"][:, :k], plain["inst"])
+            # outside the marks' footprints (opacity > 0.04) only their faint tails
+            and float((mixed["x"] - plain["x"])[~marks.expand_as(img)].abs().max()) < 0.02
+            and bool(marks.any()) and float(skin[marks].min()) > 0.3 and float(d.min()) < -0.02 and float(d.max()) > 0.02)
+    print("%s mixed family: %d marks' pixels, on skin, change %.3f..%.3f, other families' draws unchanged"
+          % ("ok  " if good else "FAIL", int(marks.sum()), float(d.min()), float(d.max())))
+    return good
+
+
 def main():
     torch.set_num_threads(1)  # OpenMP spinning threads on a busy 2-core machine cost far more than they give here
     t0, c0 = time.time(), time.process_time()
@@ -120,6 +143,7 @@ def main():
         print("%s temporal loss: %.2e for the moved layers, %.4f for them + 0.01" % ("ok  " if good else "FAIL",
                                                                                     same, off))
         ok &= good
+    ok &= check_mixed(faces)
     dt, cpu = time.time() - t0, time.process_time() - c0
     # the budget is checked on CPU time: wall time on a shared 2-core machine measures the neighbours
     print("smoke run %.1f s wall, %.1f s CPU (budget 60 s CPU): %s" % (dt, cpu, "passed" if ok and cpu < 60
