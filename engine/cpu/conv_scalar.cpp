@@ -46,7 +46,6 @@ struct ScalarV {
   static void store(float* p, const T& a) { std::copy(a.v, a.v + 8, p); }
   // Pixel-vector side of ConvKind::Pixels (pixels.inc): the same 8-float type with pixels in the lanes.
   static constexpr int N = 8;
-  static constexpr bool kGather = false;  // planes by transposes only
   static T bias(float b) { return bcast(&b); }
   static T fma_bcast(const T& x, const float* w, const T& acc) { return fma(x, bcast(w), acc); }
   static void to_pixels(const T* acc, float* out) {

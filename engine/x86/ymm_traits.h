@@ -59,7 +59,6 @@ struct YmmV {
   }
   // Pixel-vector side of ConvKind::Pixels (pixels.inc): 8 pixels per ymm.
   static constexpr int N = 8;
-  static constexpr bool kGather = false;  // planes by transposes only
   static T bias(float b) { return _mm256_set1_ps(b); }
   static T fma_bcast(T x, const float* w, T acc) { return _mm256_fmadd_ps(x, _mm256_broadcast_ss(w), acc); }
   static void to_pixels(const T* acc, float* out) {

@@ -13,20 +13,6 @@ namespace {
 struct ZmmP {
   using T = __m512;
   static constexpr int N = 16;
-  static constexpr bool kGather = true;
-  // Plane columns [0, need) (rounded up to 16) of `lanes` channels by masked 16-lane gathers (offs -1: zero).
-  static void gather_planes(const float* row, const int* offs, int need, int goff, int lanes, float* dst,
-                            size_t stride) {
-    for (int j = 0; j < need; j += 16) {
-      const __m512i idx = _mm512_loadu_si512(offs + j);
-      const __mmask16 ok = _mm512_cmpge_epi32_mask(idx, _mm512_setzero_si512());
-      const __m512i base = _mm512_add_epi32(idx, _mm512_set1_epi32(goff));
-      for (int c = 0; c < lanes; ++c) {
-        const __m512i at = _mm512_add_epi32(base, _mm512_set1_epi32(c));
-        _mm512_storeu_ps(dst + c * stride + j, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), ok, at, row, 4));
-      }
-    }
-  }
   static T load(const float* p) { return _mm512_loadu_ps(p); }
   static T bias(float b) { return _mm512_set1_ps(b); }
   static T fma_bcast(T x, const float* w, T acc) { return _mm512_fmadd_ps(x, _mm512_set1_ps(*w), acc); }
