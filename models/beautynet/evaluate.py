@@ -20,6 +20,7 @@ retention; feature SSIM; the same per skin tone. Temporal stability is measured 
 import argparse
 import json
 import os
+import re
 import sys
 
 import cv2
@@ -38,6 +39,15 @@ ZOOM = (110, 290, 30, 258)  # cheeks, nose and smile lines of the crop, shown 2x
 GOALS = dict(de_reduction=0.75, de_reduction_type=0.6, de_reduction_L=0.8, drift=0.6, mean_offset=0.5,
              ghost=0.25, texture=0.9, feature_ssim=0.98)
 SPOT_TAU = 2.5  # gst/blend/blend.h: the spot step compresses the high band above 2.5 x its mean on the skin
+
+
+def element_default(name):
+    """A default of the element's properties, read from gst/settings.h (their one source)."""
+    with open(os.path.join(ROOT, "gst", "settings.h")) as f:
+        return float(re.search(r"constexpr double %s = ([0-9.]+);" % name, f.read()).group(1))
+
+
+ELEMENT_TONE = element_default("tone")
 # Per-tone rows: a melanin-like tint of the whole picture (the training augmentation's), or "light": the photo under
 # a colourless uneven light field (synth.uneven_light), which a retouch must keep (its drift row says how much of
 # the light it flattened).
@@ -222,6 +232,7 @@ def main():
         methods[n] = lambda x, sk, net=net: run_net(net, x, sk)
     methods["M-nospot"] = lambda x, sk: run_net(tiers["M"], x, sk, spot=False)
     methods["M-8bit"] = lambda x, sk: as_element_writes(x, run_net(tiers["M"], x, sk))
+    methods["M+tone"] = lambda x, sk: run_net(tiers["M"], x, sk, tone=ELEMENT_TONE)
     methods["bilateral"] = bilateral
     caps = {"cap-%s" % n: (t.tier.width, t.tier.height) for n, t in tiers.items()}
     caps["cap-M-half-res (v1 grid)"] = (tiers["M"].tier.width // 2, tiers["M"].tier.height // 2)
@@ -401,6 +412,8 @@ def write_md(res, meta, per_type, tones, path, docs):
           "- **M-nospot**: tier M without the frame-resolution spot step (the upsampled delta alone).",
           "- **M-8bit**: tier M's output as the element writes it on an 8-bit RGB frame (the delta rounded to "
           "nearest): corrections below half a code value are dropped, so its clean-skin drift is lower.",
+          "- **M+tone**: tier M with its tone layer added at the element's default `tone` (%.1f, gst/settings.h): "
+          "the retouch a user gets by default (the other rows are the blemish layer alone)." % ELEMENT_TONE,
           "", "## Per blemish type", "",
           "Same faces, one family at a time (seed %d). `%s` is held out: never drawn in training; `%s` (random "
           "mixtures of the two pigments, any outline) is not drawn by the shipped weights' training either, and is "

@@ -72,6 +72,8 @@ def validate(net, vb_by_tier, tier):
             n = cs.sum().clamp(min=1)
             res["drift"] = float(((y - b["t"]).abs() * cs).sum() / n / 3 * 255)
             res["mean_offset"] = [round(float(v), 3) for v in (((y - b["t"]) * cs).sum((0, 2, 3)) / n * 255)]
+            yt = (y + b["skin"] * layers[1]).clamp(0, 1)  # with the tone layer at full strength, vs its target
+            res["tone_offset"] = [round(float(v), 3) for v in (((yt - b["tone"]) * cs).sum((0, 2, 3)) / n * 255)]
         else:
             m = b["bm"]
             e_in = float(((b["x"] - b["t"]).abs() * m).sum())
