@@ -359,7 +359,7 @@ def add_blemishes(c, skin, pts, g, level=1.0, types=TRAIN_TYPES):
     # two pigments plus a small random hue, darker or (one in five) lighter, as a tint (texture shows through) or a
     # blend toward that colour (flat), any outline, mottled or not, 0.3-3 % F: the fixed-recipe families above have
     # one colour direction each, real marks are mixtures
-    if MIXED in types:  # the only family whose draws depend on `types`: without it every other draw is unchanged
+    if MIXED in types:
         k = 6
         cx, cy, on = _places(g, sk, k, dev)
         r = torch.maximum(_loguni(g, (b, k), 0.003, 0.03, dev) * fs, torch.full_like(cx, 0.45))
