@@ -48,6 +48,7 @@ def element_default(name):
 
 
 ELEMENT_TONE = element_default("tone")
+ELEMENT_STRENGTH = element_default("strength")
 # Per-tone rows: a melanin-like tint of the whole picture (the training augmentation's), or "light": the photo under
 # a colourless uneven light field (synth.uneven_light), which a retouch must keep (its drift row says how much of
 # the light it flattened).
@@ -233,6 +234,8 @@ def main():
     methods["M-nospot"] = lambda x, sk: run_net(tiers["M"], x, sk, spot=False)
     methods["M-8bit"] = lambda x, sk: as_element_writes(x, run_net(tiers["M"], x, sk))
     methods["M+tone"] = lambda x, sk: run_net(tiers["M"], x, sk, tone=ELEMENT_TONE)
+    methods["M default 8-bit"] = lambda x, sk: as_element_writes(
+        x, x + ELEMENT_STRENGTH * (run_net(tiers["M"], x, sk, tone=ELEMENT_TONE) - x))
     methods["bilateral"] = bilateral
     caps = {"cap-%s" % n: (t.tier.width, t.tier.height) for n, t in tiers.items()}
     caps["cap-M-half-res (v1 grid)"] = (tiers["M"].tier.width // 2, tiers["M"].tier.height // 2)
@@ -413,7 +416,10 @@ def write_md(res, meta, per_type, tones, path, docs):
           "- **M-8bit**: tier M's output as the element writes it on an 8-bit RGB frame (the delta rounded to "
           "nearest): corrections below half a code value are dropped, so its clean-skin drift is lower.",
           "- **M+tone**: tier M with its tone layer added at the element's default `tone` (%.1f, gst/settings.h): "
-          "the retouch a user gets by default (the other rows are the blemish layer alone)." % ELEMENT_TONE,
+          "the blemish and tone layers as the element mixes them by default, at strength 1 (the other rows are the "
+          "blemish layer alone)." % ELEMENT_TONE,
+          "- **M default 8-bit**: what a user gets with the element's defaults: M+tone at the default `strength` "
+          "(%.1f, gst/settings.h), written on an 8-bit RGB frame as M-8bit." % ELEMENT_STRENGTH,
           "", "## Per blemish type", "",
           "Same faces, one family at a time (seed %d). `%s` is held out: never drawn in training; `%s` (random "
           "mixtures of the two pigments, any outline) is not drawn by the shipped weights' training either, and is "
