@@ -39,6 +39,13 @@ bool has_avx512_bf16() {
   return __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
 }
 
+// CPUID.(EAX=7,ECX=0):ECX bit 11, with AVX512BW (the int8 conv's byte packing) and the AVX-512 state.
+bool has_avx512_vnni() {
+  unsigned a, b, c, d;
+  if (best_isa() != Isa::Avx512 || !__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  return (b & bit_AVX512BW) && (c & (1u << 11));
+}
+
 const char* to_string(Isa i) {
   switch (i) {
     case Isa::Auto: return "auto";
@@ -66,6 +73,7 @@ const char* to_string(Precision p) {
     case Precision::Auto: return "auto";
     case Precision::Float32: return "fp32";
     case Precision::Bf16: return "bf16";
+    case Precision::Int8: return "int8";
   }
   return "?";
 }
@@ -94,6 +102,7 @@ bool bf16_pays() {
   return dot_beats_fma;
 }
 bool amx_bf16_available() { return has_avx512_bf16() && amx_bf16_usable(); }
+bool int8_available() { return has_avx512_vnni(); }
 
 Kernels select_kernels(Isa want, Precision precision) {
   const Isa best = best_isa();
@@ -117,6 +126,19 @@ Kernels select_kernels(Isa want, Precision precision) {
                                   "'");
     fill_kernels_avx512bf16(k);
     if (amx_bf16_available()) fill_kernels_amx(k);
+  }
+  if (precision == Precision::Int8) {
+    if (!int8_available())
+      throw std::invalid_argument(
+          "precision int8 needs AVX512_VNNI (AMD Zen 4, Intel Cascade Lake, Ice Lake or newer); this CPU has none");
+    if (want != Isa::Avx512)
+      throw std::invalid_argument(std::string("precision int8 runs on the avx512 level, not '") + to_string(want) +
+                                  "'");
+    // The convs int8 does not apply to: bf16 pixels where they beat fp32 (Zen 4: no AMX; on Intel the pixels-bf16
+    // kind loses to fp32, docs/engine.md), else fp32.
+    const bool bf16_rest = bf16_available() && !amx_bf16_available();
+    if (bf16_rest) fill_kernels_avx512bf16(k);
+    fill_kernels_avx512vnni(k, bf16_rest);
   }
   return k;
 }

@@ -50,8 +50,10 @@ enum class ConvKind {
   AmxBf16,   // AMX-BF16 tiles: bf16 activations and weights, fp32 accumulation (Precision::Bf16 only, x86/conv_amx.cpp)
   PixelsBf16,  // Pixels with AVX512-BF16 dot products (vdpbf16ps): bf16 channel pairs and weights, fp32 sums
                // (Precision::Bf16 only, x86/conv_avx512bf16.cpp)
+  PixelsI8,    // Pixels with AVX512-VNNI dot products (vpdpbusd): u8 channel quads x s8 weights, int32 sums
+               // (Precision::Int8 only, calibrated convs with ReLU inputs: int8_applies; x86/conv_avx512vnni.cpp)
 };
-constexpr int kConvKinds = 6;
+constexpr int kConvKinds = 7;
 constexpr int kFloatConvKinds = 4;  // the fp32 kinds, which every level implements (the bf16 kinds come after them)
 const char* to_string(ConvKind k);
 
@@ -85,6 +87,13 @@ struct TileConv {
   // ConvKind::PixelsBf16: [out group][ky][kx][channel pair][8 outputs] as bf16 pairs in 32 bits (low half: the even
   // channel, as vdpbf16ps pairs them); channels in the sources' order, an odd count padded with a zero weight.
   std::vector<uint32_t, AlignedAllocator<uint32_t>> pair_w;
+  // ConvKind::PixelsI8: input channel q is quantised as u8 = round(x * quad_inv[q]) clamped to 0..255 (quad_inv =
+  // 255 / the calibrated maximum, 0 for a channel that never fired); weights [out group][ky][kx][channel quad][8
+  // outputs] as 4 s8 in 32 bits (byte k: channel 4 quad + k), per output channel of the weights times the input
+  // scales; a sum of products times quad_scale[output] is the fp32 sum.
+  std::vector<uint32_t, AlignedAllocator<uint32_t>> quad_w;
+  AlignedFloats quad_inv;    // [input channel]
+  AlignedFloats quad_scale;  // [out group][8]
 };
 // `winograd` allows ConvKind::Winograd where it pays; `force` (tests, micro-bench) overrides the choice (Winograd
 // only for stride 1).
@@ -95,6 +104,17 @@ struct Kernels;
 // The kind the table's level prefers for this conv (Kernels::choose).
 TileConv make_tile_conv(const Plan& plan, const ConvStep& step, const Kernels& k, bool winograd);
 bool conv_kind_applies(const ConvStep& step, ConvKind k);
+// Whether ConvKind::PixelsI8 can run a conv: its model carries the input's calibration and every input is a ReLU
+// output (unsigned 8-bit activations).
+bool int8_applies(const ConvStep& step);
+// The int8 quantisation of one conv's operands, as TileConv holds them (tests reproduce the kernel's operands):
+// per input channel the activation step (max / 255; 0: the channel is dropped) and per output channel the weights'
+// step; w_q[co][ci][k] in -127..127.
+struct Int8Quant {
+  std::vector<float> x_step, w_step;
+  std::vector<int8_t> w_q;  // OIHW
+};
+Int8Quant quantise_int8(const ConvStep& step);
 
 // Source tile-rows a conv's output tile-row needs: rows [first, first + count) of source s (clipped to the map).
 void source_rows(const TileConv& c, int s, int ty, int& first, int& count);
@@ -126,7 +146,7 @@ using FromHalfFn = void (*)(const uint16_t* src, size_t n, float* dst);
 // checks each SIMD entry against the scalar one; `bty-bench --kernels` times each entry.
 struct Kernels {
   Isa isa = Isa::Scalar;
-  Precision precision = Precision::Float32;  // Bf16: conv[AmxBf16] is filled and `choose` may pick it
+  Precision precision = Precision::Float32;  // Bf16 / Int8: the reduced-precision kinds are filled, `choose` picks them
   ConvRowFn conv[kConvKinds] = {};
   // Which kind runs a conv at this level: measured per layer with `bty-bench --kernels` (docs/engine.md).
   ConvKind (*choose)(const ConvStep& s, bool winograd) = nullptr;
@@ -149,15 +169,21 @@ Kernels select_kernels(Isa want, Precision precision = Precision::Float32);
 Isa auto_isa();
 // AVX512_BF16 (vdpbf16ps, vcvtne2ps2bf16) with the AVX-512 state enabled.
 bool has_avx512_bf16();
+// AVX512_VNNI (vpdpbusd) and AVX512BW with the AVX-512 state enabled.
+bool has_avx512_vnni();
 
 // Per-level fillers (each in its own translation unit, compiled with that level's flags).
 void fill_kernels_scalar(Kernels& k);
 ConvKind choose_kind_ymm(const ConvStep& s, bool winograd);  // scalar and AVX2 levels
 void fill_kernels_avx2(Kernels& k);
 void fill_kernels_avx512(Kernels& k);
-ConvKind choose_kind_zmm(const ConvStep& s, bool winograd);  // the AVX-512 level
-void fill_kernels_avx512bf16(Kernels& k);                    // on top of the AVX-512 level (Precision::Bf16)
-void fill_kernels_amx(Kernels& k);                           // on top of that, where AMX is granted
+ConvKind choose_kind_zmm(const ConvStep& s, bool winograd);   // the AVX-512 level
+void fill_kernels_avx512bf16(Kernels& k);                     // on top of the AVX-512 level (Precision::Bf16)
+void fill_kernels_amx(Kernels& k);                            // on top of that, where AMX is granted
+ConvKind choose_kind_bf16(const ConvStep& s, bool winograd);  // the AVX512-BF16 pixels level
+// Precision::Int8 on top of the AVX-512 level (and of the AVX512-BF16 one when bf16_rest: the convs int8 does not
+// apply to run as with Precision::Bf16).
+void fill_kernels_avx512vnni(Kernels& k, bool bf16_rest);
 // bf16 <-> float as the AMX conv rounds (round to nearest even; NaN stays NaN).
 uint16_t float_to_bf16(float f);
 float bf16_to_float(uint16_t h);

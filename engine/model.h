@@ -21,6 +21,9 @@ struct Layer {
   Act act = Act::None;
   std::vector<float> weights;  // conv: OIHW
   std::vector<float> bias;
+  // Version 3, conv only: the maximum of each input channel over the calibration crops (empty: not calibrated).
+  // Precision::Int8 quantises a conv's input to 0..255 per channel from it (docs/model-format.md).
+  std::vector<float> input_max;
 };
 
 class Model {
@@ -49,6 +52,8 @@ struct ConvStep {
   Act act = Act::None;
   const float* weights = nullptr;  // OIHW, in_channels in concat order
   const float* bias = nullptr;
+  const float* input_max = nullptr;  // per input channel (concat order), or null: Layer::input_max
+  bool input_nonneg = false;         // every source is a ReLU conv's output (int8 needs unsigned inputs)
 };
 
 // Spatial size of every tensor for a given input size, and the convs in execution order.

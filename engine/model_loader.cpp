@@ -16,8 +16,9 @@ namespace bty {
 namespace {
 
 constexpr size_t kHeader = 96, kLayer = 32;
-constexpr uint32_t kMaxVersion = 2, kEndian = 0x01020304u;
+constexpr uint32_t kMaxVersion = 3, kEndian = 0x01020304u;
 constexpr int kMaxLayers = 256, kMaxChannels = 64, kMaxSize = 4096;
+constexpr float kMaxCalibration = 1e6f;  // an activation maximum beyond this is a broken calibration
 
 class Reader {
  public:
@@ -85,7 +86,7 @@ std::shared_ptr<const Model> parse(const uint8_t* data, size_t size, const std::
   if (endian != kEndian) r.fail("bad endian marker");
   uint32_t version = r.u32(8, "version");
   if (version < 1 || version > kMaxVersion)
-    r.fail("unsupported version " + std::to_string(version) + " (this engine reads versions 1 and 2)");
+    r.fail("unsupported version " + std::to_string(version) + " (this engine reads versions 1 to 3)");
   uint32_t file_size = r.u32(16, "file_size");
   if (file_size != size)
     r.fail("truncated or padded: header says " + std::to_string(file_size) + " bytes, file has " +
@@ -148,7 +149,10 @@ std::shared_ptr<const Model> parse(const uint8_t* data, size_t size, const std::
     L.stride = int(r.u32(base + 16, "stride"));
     uint32_t act = r.u32(base + 20, "activation");
     uint32_t woff = r.u32(base + 24, "weight_offset");
-    if (r.u32(base + 28, "reserved") != 0) r.fail(layer_field(i, "reserved field is not zero"));
+    // Version 3: a conv's calibration offset (0 = none); before, and for other ops, a reserved zero.
+    const uint32_t calib = r.u32(base + 28, version >= 3 ? "calibration_offset" : "reserved");
+    if (calib != 0 && (version < 3 || op != uint32_t(Op::Conv)))
+      r.fail(layer_field(i, version < 3 ? "reserved field is not zero" : "calibration_offset must be 0 unless a conv"));
     if (L.a < 0 || L.a > int(i)) r.fail(layer_field(i, "input_a refers to a tensor not produced yet"));
     const Op in_op = L.a == 0 ? Op::Conv : m->layers[L.a - 1].op;
     if (L.op == Op::Conv) {
@@ -170,6 +174,17 @@ std::shared_ptr<const Model> parse(const uint8_t* data, size_t size, const std::
         if (!std::isfinite(v)) r.fail(layer_field(i, "has a weight that is not a finite number"));
       for (float v : L.bias)
         if (!std::isfinite(v)) r.fail(layer_field(i, "has a bias that is not a finite number"));
+      if (calib != 0) {  // the input's per-channel maxima on the calibration crops (int8: docs/model-format.md)
+        const uint64_t cn = uint64_t(ch[L.a]);
+        if (calib % 4) r.fail(layer_field(i, "calibration_offset is not a multiple of 4"));
+        if (uint64_t(calib) + cn * 4 > w_bytes) r.fail(layer_field(i, "calibration lies outside the weight blob"));
+        ranges.push_back({calib, uint32_t(calib + cn * 4)});
+        L.input_max.resize(size_t(cn));
+        std::memcpy(L.input_max.data(), data + w_off + calib, cn * 4);
+        for (float v : L.input_max)
+          if (!(std::isfinite(v) && v >= 0.f && v <= kMaxCalibration))
+            r.fail(layer_field(i, "has a calibration maximum that is negative, huge or not a finite number"));
+      }
       if (L.stride == 2) {
         if (down[L.a] > kMaxSize / 2) r.fail(layer_field(i, "downsamples the input below 1 pixel"));
         down.push_back(down[L.a] * 2);
@@ -216,7 +231,7 @@ std::shared_ptr<const Model> parse(const uint8_t* data, size_t size, const std::
       r.fail(t == 0 ? std::string("the net input is never read") : layer_field(t - 1, "output is never used"));
   std::sort(ranges.begin(), ranges.end());
   for (size_t i = 1; i < ranges.size(); ++i)
-    if (ranges[i].first < ranges[i - 1].second) r.fail("conv weight ranges overlap");
+    if (ranges[i].first < ranges[i - 1].second) r.fail("conv weight or calibration ranges overlap");
 
   int maxdown = 1;
   for (int d : down) maxdown = std::max(maxdown, d);
@@ -227,7 +242,10 @@ std::shared_ptr<const Model> parse(const uint8_t* data, size_t size, const std::
   info.output_width = p.width[p.output_tensor];
   info.output_height = p.height[p.output_tensor];
   info.output_channels = p.channels[p.output_tensor];
-  for (const ConvStep& s : p.steps) info.macs += conv_macs(p, s);
+  for (const ConvStep& s : p.steps) {
+    info.macs += conv_macs(p, s);
+    info.int8_convs += s.input_max && s.input_nonneg;  // int8_applies (kernels.h), without the kernel header
+  }
   const int want = output_maps(info.output_kind) * info.output_shuffle * info.output_shuffle;
   if (check_head && info.output_channels != want)
     r.fail("the output head has " + std::to_string(info.output_channels) + " channels; output_kind " +

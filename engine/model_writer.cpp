@@ -20,11 +20,15 @@ void putf(std::vector<uint8_t>& b, float f) {
 std::vector<uint8_t> serialize_model(const ModelSpec& spec) {
   std::vector<uint8_t> table, blob;
   for (const Layer& L : spec.layers) {
-    uint32_t off = 0;
+    uint32_t off = 0, calib = 0;
     if (L.op == Op::Conv) {
       off = uint32_t(blob.size());
       for (float w : L.weights) putf(blob, w);
       for (float b : L.bias) putf(blob, b);
+      if (spec.version >= 3 && !L.input_max.empty()) {  // after the weights, so never at offset 0 (= none)
+        calib = uint32_t(blob.size());
+        for (float v : L.input_max) putf(blob, v);
+      }
     }
     put32(table, uint32_t(L.op));
     put32(table, uint32_t(L.a));
@@ -33,7 +37,7 @@ std::vector<uint8_t> serialize_model(const ModelSpec& spec) {
     put32(table, uint32_t(L.stride));
     put32(table, uint32_t(L.act));
     put32(table, off);
-    put32(table, 0);
+    put32(table, calib);
   }
   std::vector<uint8_t> out(8);
   std::memcpy(out.data(), "BTFYMDL\0", 8);

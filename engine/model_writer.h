@@ -16,7 +16,8 @@ struct ModelSpec {
   Colour colour = Colour::RGB;
   float input_scale = 2.0f / 255.0f, input_bias = -1.0f, output_scale = 64.0f;
   std::vector<Layer> layers;  // weights/bias filled for convs
-  int version = 2;  // 1: the version-1 header (output_kind 0; the fields below must keep ModelInfo's defaults)
+  int version = 2;  // 1: the version-1 header (output_kind 0; the fields below must keep ModelInfo's defaults);
+                    // 3: convs' Layer::input_max are written (int8 calibration)
   OutputKind output_kind = OutputKind::Delta;
   int output_shuffle = 1;
   float crop_width = ModelInfo{}.crop_width, crop_aspect = ModelInfo{}.crop_aspect,

@@ -18,6 +18,7 @@ ChainsFn chains_of(PeakOp op) {
     case PeakOp::Fma256: return fma_chains_avx2;
     case PeakOp::Fma512: return fma_chains_avx512;
     case PeakOp::Bf16Dot512: return bf16_dot_chains_avx512;
+    case PeakOp::Vnni512: return vnni_chains_avx512;
     case PeakOp::AmxBf16: return amx_bf16_chains;
   }
   return nullptr;
@@ -27,6 +28,7 @@ double flops_per_round(PeakOp op) {  // 12 chains × lanes × MACs per lane × 2
     case PeakOp::Fma256: return 12 * 8 * 2;
     case PeakOp::Fma512: return 12 * 16 * 2;
     case PeakOp::Bf16Dot512: return 12 * 16 * 4;
+    case PeakOp::Vnni512: return 12 * 16 * 8;
     case PeakOp::AmxBf16: return 4 * 16 * 16 * 32 * 2;
   }
   return 0;
@@ -39,6 +41,7 @@ const char* to_string(PeakOp op) {
     case PeakOp::Fma256: return "fma256";
     case PeakOp::Fma512: return "fma512";
     case PeakOp::Bf16Dot512: return "bf16dot512";
+    case PeakOp::Vnni512: return "vnni512";
     case PeakOp::AmxBf16: return "amxbf16";
   }
   return "?";
@@ -53,6 +56,7 @@ bool has_peak_op(PeakOp op) {
     case PeakOp::Fma256: return best_isa() >= Isa::Avx2;
     case PeakOp::Fma512: return best_isa() >= Isa::Avx512;
     case PeakOp::Bf16Dot512: return has_avx512_bf16();
+    case PeakOp::Vnni512: return has_avx512_vnni();
     case PeakOp::AmxBf16: return amx_bf16_usable();
   }
   return false;

@@ -1,6 +1,6 @@
 // The machine's arithmetic peaks, measured: the FP32 FMA peak (tier=auto's per-core peak in gst/model_lookup.cpp and
-// the benches' roofline take it from here), and the 512-bit FMA and bf16 dot peaks that decide whether an AVX-512 or
-// a reduced-precision kernel can pay on this CPU (bty-bench --peak, docs/engine.md "Reduced precision").
+// the benches' roofline take it from here), and the 512-bit FMA, bf16 and int8 dot peaks that decide whether an AVX-512
+// or a reduced-precision kernel can pay on this CPU (bty-bench --peak, docs/engine.md "Reduced precision").
 #pragma once
 
 namespace bty {
@@ -19,6 +19,7 @@ enum class PeakOp {
   Fma256,      // vfmadd231ps ymm: 8 lanes × 1 MAC (the engine's "FMA peak")
   Fma512,      // vfmadd231ps zmm: 16 lanes × 1 MAC (what the AVX-512 fp32 kernels run on)
   Bf16Dot512,  // vdpbf16ps zmm: 16 lanes × 2 bf16 MACs, fp32 accumulation (AVX512_BF16)
+  Vnni512,     // vpdpbusd zmm: 16 lanes × 4 u8·s8 MACs, int32 accumulation (AVX512_VNNI); "flops" = 2 per MAC
   AmxBf16,     // tdpbf16ps: a 16×16 fp32 tile += 16×32 bf16 × 32×16 bf16 (AMX-BF16; Linux asks the kernel for the
                // tile state first). Runs iters / 16 rounds: one tile product takes ~16 cycles.
 };
@@ -42,6 +43,7 @@ double peak_fma_gflops(int threads, const FmaProbe& probe = {});
 float fma_chains_avx2(long iters, float seed);         // x86/fma_chains_avx2.cpp
 float fma_chains_avx512(long iters, float seed);       // x86/peak_chains_avx512bf16.cpp
 float bf16_dot_chains_avx512(long iters, float seed);  // x86/peak_chains_avx512bf16.cpp
+float vnni_chains_avx512(long iters, float seed);      // x86/peak_chains_avx512bf16.cpp
 float amx_bf16_chains(long iters, float seed);         // x86/peak_chains_amx.cpp
 bool amx_bf16_usable();                                // x86/peak_chains_amx.cpp: CPUID, XCR0, the kernel's leave
 

@@ -54,6 +54,10 @@ Plan make_plan(const Model& m, int width, int height) {
     s.act = L.act;
     s.weights = L.weights.data();
     s.bias = L.bias.data();
+    s.input_max = L.input_max.empty() ? nullptr : L.input_max.data();
+    s.input_nonneg = true;
+    for (const ConvSource& cs : s.sources)
+      s.input_nonneg = s.input_nonneg && cs.tensor > 0 && m.layers[size_t(cs.tensor) - 1].act == Act::Relu;
     p.steps.push_back(s);
   }
   p.output_tensor = int(n) - 1;

@@ -1,5 +1,6 @@
 // Prepares convs for the TILE kernels and converts between planar rows and TILE tile-rows.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -16,6 +17,7 @@ const char* to_string(ConvKind k) {
     case ConvKind::Pixels: return "pixels";
     case ConvKind::AmxBf16: return "amx-bf16";
     case ConvKind::PixelsBf16: return "pixels-bf16";
+    case ConvKind::PixelsI8: return "pixels-int8";
   }
   return "?";
 }
@@ -87,9 +89,60 @@ void pack_pairs(const ConvStep& s, TileConv& c) {
           c.pair_w[((size_t(og) * 9 + k) * pairs + q / 2) * kGroup + l] |= uint32_t(h) << (16 * (q % 2));
         }
 }
+
+// ConvKind::PixelsI8's operands (kernels.h, TileConv::quad_w, quad_inv, quad_scale): channel q of the transposed
+// rows is the sources' channels in order, so quad p holds channels 4p .. 4p + 3 of that order (= the concat order).
+void pack_quads(const ConvStep& s, TileConv& c) {
+  const Int8Quant qz = quantise_int8(s);
+  const int quads = (s.in_channels + 3) / 4, groups = c.out.groups;
+  c.quad_inv.assign(size_t(quads) * 4, 0.0f);
+  for (int q = 0; q < s.in_channels; ++q) c.quad_inv[size_t(q)] = qz.x_step[size_t(q)] > 0 ? 1.0f / qz.x_step[q] : 0;
+  c.quad_scale.assign(size_t(groups) * kGroup, 0.0f);
+  std::copy(qz.w_step.begin(), qz.w_step.end(), c.quad_scale.begin());
+  c.quad_w.assign(size_t(groups) * 9 * quads * kGroup, 0u);
+  for (int co = 0; co < s.out_channels; ++co)
+    for (int k = 0; k < 9; ++k)
+      for (int q = 0; q < s.in_channels; ++q) {
+        const uint8_t b = uint8_t(qz.w_q[(size_t(co) * s.in_channels + q) * 9 + k]);
+        c.quad_w[((size_t(co / kGroup) * 9 + k) * quads + q / 4) * kGroup + co % kGroup] |= uint32_t(b)
+                                                                                            << (8 * (q % 4));
+      }
+}
 }  // namespace
 
-bool conv_kind_applies(const ConvStep& s, ConvKind k) { return k != ConvKind::Winograd || s.stride == 1; }
+bool int8_applies(const ConvStep& s) { return s.input_max != nullptr && s.input_nonneg; }
+
+// Activations: u8 = round(x / x_step[q]), x_step = the calibrated maximum / 255. Weights: the products' other
+// factor is w * x_step (the activation scale folded in), quantised per output channel to -127..127 (symmetric: the
+// s8 range's -128 stays unused, as in VNNI practice, so that a negated weight row is representable).
+Int8Quant quantise_int8(const ConvStep& s) {
+  Int8Quant qz;
+  const int cin = s.in_channels, cout = s.out_channels;
+  qz.x_step.resize(size_t(cin));
+  for (int q = 0; q < cin; ++q) qz.x_step[size_t(q)] = s.input_max ? s.input_max[q] / 255.0f : 0.0f;
+  qz.w_step.assign(size_t(cout), 0.0f);
+  qz.w_q.assign(size_t(cout) * cin * 9, 0);
+  for (int co = 0; co < cout; ++co) {
+    float m = 0;
+    for (int q = 0; q < cin; ++q)
+      for (int k = 0; k < 9; ++k)
+        m = std::max(m, std::fabs(s.weights[(size_t(co) * cin + q) * 9 + k] * qz.x_step[size_t(q)]));
+    if (m == 0) continue;
+    const float step = m / 127.0f;
+    qz.w_step[size_t(co)] = step;
+    for (int q = 0; q < cin; ++q)
+      for (int k = 0; k < 9; ++k) {
+        const size_t i = (size_t(co) * cin + q) * 9 + k;
+        qz.w_q[i] = int8_t(std::clamp(std::nearbyint(s.weights[i] * qz.x_step[size_t(q)] / step), -127.0f, 127.0f));
+      }
+  }
+  return qz;
+}
+
+bool conv_kind_applies(const ConvStep& s, ConvKind k) {
+  if (k == ConvKind::PixelsI8) return int8_applies(s);
+  return k != ConvKind::Winograd || s.stride == 1;
+}
 // (The bf16 kinds apply to every conv; whether a table has them is Kernels::precision, and AmxBf16 also AMX.)
 
 // Where each kind pays with 8-lane kernels (docs/engine.md, measured per layer with `bty-bench --kernels`):
@@ -151,9 +204,12 @@ TileConv make_tile_conv(const Plan& p, const ConvStep& s, bool winograd, const C
   }
   c.kind = force ? *force : choose_kind_ymm(s, winograd);
   if (!conv_kind_applies(s, c.kind))
-    throw std::invalid_argument(std::string("conv kind ") + to_string(c.kind) + " needs stride 1");
+    throw std::invalid_argument(
+        std::string("conv kind ") + to_string(c.kind) +
+        (c.kind == ConvKind::PixelsI8 ? " needs a calibrated conv with ReLU inputs" : " needs stride 1"));
   if (c.kind == ConvKind::AmxBf16) pack_amx(s, c);
   if (c.kind == ConvKind::PixelsBf16) pack_pairs(s, c);
+  if (c.kind == ConvKind::PixelsI8) pack_quads(s, c);
   // Winograd F(2x2, 3x3) weights U = G g G^T, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
   if (c.kind == ConvKind::Winograd) {
     c.wino.assign(size_t(groups) * 16 * s.in_channels * kGroup, 0.0f);

@@ -57,7 +57,8 @@ static_assert(int(bty::Device::Cpu) == GST_BEAUTIFY_DEVICE_CPU &&
               int(bty::Device::Auto) == GST_BEAUTIFY_DEVICE_AUTO);
 static_assert(int(bty::Precision::Auto) == GST_BEAUTIFY_PRECISION_AUTO &&
               int(bty::Precision::Float32) == GST_BEAUTIFY_PRECISION_FP32 &&
-              int(bty::Precision::Bf16) == GST_BEAUTIFY_PRECISION_BF16);
+              int(bty::Precision::Bf16) == GST_BEAUTIFY_PRECISION_BF16 &&
+              int(bty::Precision::Int8) == GST_BEAUTIFY_PRECISION_INT8);
 
 struct Private {
   std::mutex lock;
@@ -164,6 +165,11 @@ GType gst_beautify_precision_get_type(void) {
        "bfloat16 products, fp32 sums: on AMX tiles, else AVX512-BF16 dot products (the net 1.3-2.7x faster; an error "
        "on CPUs without AVX512_BF16)",
        "bf16"},
+      {GST_BEAUTIFY_PRECISION_INT8,
+       "8-bit products (AVX512-VNNI) on the model's calibrated convs, bf16 or fp32 on the rest: faster than bf16 but "
+       "NOT within one code value of fp32 (docs/engine.md, \"int8\"); never chosen by auto; an error on CPUs without "
+       "AVX512_VNNI",
+       "int8"},
       {0, NULL, NULL},
   };
   if (g_once_init_enter(&type)) g_once_init_leave(&type, g_enum_register_static("GstBeautifyPrecision", values));
@@ -600,7 +606,8 @@ static void gst_beautify_class_init(GstBeautifyClass* klass) {
                         "Arithmetic of the beauty net on the CPU: auto = bf16 where it is faster than fp32 (AMX, or "
                         "AVX512-BF16 dot products at twice the FMA rate), else fp32; bf16 = bfloat16 products (AMX "
                         "tiles or vdpbf16ps; a start error on CPUs without "
-                        "AVX512_BF16) (applies at start)",
+                        "AVX512_BF16); int8 = 8-bit products on the model's calibrated convs (AVX512-VNNI; faster, "
+                        "less exact: never chosen by auto; a start error without AVX512_VNNI) (applies at start)",
                         GST_TYPE_BEAUTIFY_PRECISION, int(defaults::precision), at_start));
   g_object_class_install_property(gobject_class, PROP_DRAW_FACES,
                                   g_param_spec_boolean("draw-faces", "Draw faces",

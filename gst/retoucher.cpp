@@ -175,6 +175,11 @@ Retoucher::Retoucher(const StartConfig& c) : detection_(c.detection) {
                       "precision=bf16 needs a CPU with AVX512_BF16 (AMD Zen 4, Intel Cooper Lake, Sapphire Rapids or "
                       "newer, with the AVX-512 state enabled by the OS), and this one has none; set precision=auto or "
                       "precision=fp32");
+  if (c.precision == Precision::Int8 && !int8_available())
+    throw ConfigError(ConfigError::Part::Settings, ErrorKind::Settings,
+                      "precision=int8 needs a CPU with AVX512_VNNI (AMD Zen 4, Intel Cascade Lake, Ice Lake or newer, "
+                      "with the AVX-512 state enabled by the OS), and this one has none; set precision=auto, bf16 or "
+                      "fp32");
   cpu_.threads = c.threads;
   cpu_.precision = c.precision == Precision::Auto ? auto_precision() : c.precision;
   check_stage_settings(c);
@@ -192,6 +197,11 @@ Retoucher::Retoucher(const StartConfig& c) : detection_(c.detection) {
                            std::to_string(want) +
                            ": it is not a beautify retouch net. Set model= to a beautify .bmodel "
                            "(models/beautify-{s,m,l}.bmodel) or export the net with models/beautynet/bmodel.py");
+    if (cpu_.precision == Precision::Int8 && mi.int8_convs == 0)
+      throw ModelError(ModelError::Kind::Unsupported,
+                       "precision=int8: model '" + choice_.path +
+                           "' carries no int8 calibration (format version 3), so no conv would run in 8 bits. "
+                           "Calibrate it with models/beautynet/calibrate_int8.py, or set precision=auto, bf16 or fp32");
     // The CPU net serves from the first frame; an OpenCL net (device=opencl, or auto's pick) starts in the
     // background (context creation alone takes 0.2-0.3 s on NVIDIA drivers) and takes over once it is ready.
     net_ = std::make_unique<Net>(model_, cpu_);

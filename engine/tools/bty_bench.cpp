@@ -55,9 +55,10 @@ int main(int argc, char** argv) {
       const double fma512 = bty::peak_gflops(bty::PeakOp::Fma512, na.threads, bty::tools::kBenchFmaProbe);
       const double bf16 = bty::peak_gflops(bty::PeakOp::Bf16Dot512, na.threads, bty::tools::kBenchFmaProbe);
       const double amx = bty::peak_gflops(bty::PeakOp::AmxBf16, na.threads, bty::tools::kBenchFmaProbe);
+      const double vnni = bty::peak_gflops(bty::PeakOp::Vnni512, na.threads, bty::tools::kBenchFmaProbe);
       j.begin_object().key("peak_gflops").value(fma256, 2);
       j.key("fma512_gflops").value(fma512, 2).key("bf16dot512_gflops").value(bf16, 2);
-      j.key("amxbf16_gflops").value(amx, 2);
+      j.key("amxbf16_gflops").value(amx, 2).key("vnni512_gops").value(vnni, 2);
       j.key("bf16_vs_fma256").value(fma256 > 0 ? bf16 / fma256 : 0, 3);
       j.key("bf16_vs_fma512").value(fma512 > 0 ? bf16 / fma512 : 0, 3);
       j.key("threads").value(na.threads).end_object();

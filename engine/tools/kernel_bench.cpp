@@ -79,6 +79,9 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
           if (kAmxWeightParts != 1) runs.push_back({&bf, ConvKind::AmxBf16, 1});
         }
       }
+      // int8 where the model is calibrated (format version 3) and the CPU has AVX512_VNNI.
+      const Kernels i8 = isa == Isa::Avx512 && int8_available() ? select_kernels(isa, Precision::Int8) : Kernels{};
+      if (i8.precision == Precision::Int8) runs.push_back({&i8, ConvKind::PixelsI8, 1});
       for (const auto& [kt, ck, parts] : runs) {
         if (!conv_kind_applies(s, ck)) continue;
         const TileConv c = make_tile_conv(plan, s, true, &ck, parts);
@@ -99,8 +102,10 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
         const double t = seconds_of(layer, reps);
         const double g = macs / t / 1e9;
         char line[256];
-        const bool picked =
-            (kt == &bf ? bf.choose(s, true) : chosen) == ck && (ck != ConvKind::AmxBf16 || parts == kAmxWeightParts);
+        const bool picked = (kt == &bf   ? bf.choose(s, true)
+                             : kt == &i8 ? i8.choose(s, true)
+                                         : chosen) == ck &&
+                            (ck != ConvKind::AmxBf16 || parts == kAmxWeightParts);
         std::snprintf(line, sizeof line, "| %d | %s | %s | %s%s%s | %.3f | %.1f | ", s.layer, shape.c_str(),
                       to_string(isa), to_string(ck),
                       ck != ConvKind::AmxBf16 ? ""
@@ -111,6 +116,7 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
         gmacs.push_back(g);
         peak_of.push_back(ck == ConvKind::AmxBf16      ? PeakOp::AmxBf16
                           : ck == ConvKind::PixelsBf16 ? PeakOp::Bf16Dot512
+                          : ck == ConvKind::PixelsI8   ? PeakOp::Vnni512
                                                        : PeakOp::Fma256);
       }
     }
@@ -155,12 +161,15 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
   const double peak1 = peak_fma_gflops(1, kBenchFmaProbe), peak = std::max(peak0, peak1);
   const double amx_peak = amx_bf16_available() ? peak_gflops(PeakOp::AmxBf16, 1, kBenchFmaProbe) : 0;
   const double dot_peak = bf16_available() ? peak_gflops(PeakOp::Bf16Dot512, 1, kBenchFmaProbe) : 0;
+  const double vnni_peak = int8_available() ? peak_gflops(PeakOp::Vnni512, 1, kBenchFmaProbe) : 0;
   for (size_t i = 0; i < gmacs.size(); ++i) {
     char pc[32];
     if (peak_of[i] == PeakOp::AmxBf16)
       std::snprintf(pc, sizeof pc, "%.1f%% of AMX |", 200 * gmacs[i] / amx_peak);
     else if (peak_of[i] == PeakOp::Bf16Dot512)
       std::snprintf(pc, sizeof pc, "%d%% of bf16 dot |", int(200 * gmacs[i] / dot_peak + 0.5));
+    else if (peak_of[i] == PeakOp::Vnni512)
+      std::snprintf(pc, sizeof pc, "%d%% of int8 dot |", int(200 * gmacs[i] / vnni_peak + 0.5));
     else
       std::snprintf(pc, sizeof pc, "%d%% |", int(200 * gmacs[i] / peak + 0.5));
     rows[i] += pc;
@@ -168,6 +177,8 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
   if (amx_peak > 0) std::printf("AMX-BF16 peak (1 thread, same process): %.0f GFLOP/s\n", amx_peak);
   if (dot_peak > 0)
     std::printf("AVX512-BF16 dot peak (vdpbf16ps zmm, 1 thread, same process): %.0f GFLOP/s\n", dot_peak);
+  if (vnni_peak > 0)
+    std::printf("AVX512-VNNI dot peak (vpdpbusd zmm, 1 thread, same process): %.0f GOP/s\n", vnni_peak);
   std::printf(
       "FP32 FMA peak (1 thread, same process): %.1f GFLOP/s before, %.1f after; %% of peak uses the "
       "higher.\n\n| layer | op | level | kind | ms (min of %d) | GMAC/s | %% peak |\n|---|---|---|---|---|---|---|\n",

@@ -44,8 +44,9 @@ struct NetArgs {
     o.integer("cl-part-queues", 0, &cl_part_queues, 1, 2, "N",
               "OpenCL: compute queues a batch's parts alternate over (2: parts may run side by side)");
     o.choice("rings", 0, &rings, {"auto", "float", "half"}, "pipeline executor's intermediate row storage");
-    o.choice("precision", 0, &precision, {"auto", "fp32", "bf16"},
-             "CPU conv arithmetic (bf16: AMX-BF16 tiles, else AVX512-BF16 dot products; an error without AVX512_BF16)");
+    o.choice("precision", 0, &precision, {"auto", "fp32", "bf16", "int8"},
+             "CPU conv arithmetic (bf16: AMX-BF16 tiles, else AVX512-BF16 dot products; an error without AVX512_BF16; "
+             "int8: AVX512-VNNI on the model's calibrated convs; an error without AVX512_VNNI)");
   }
 
   NetOptions options() const {
@@ -69,7 +70,10 @@ struct NetArgs {
     o.cl_part_queues = cl_part_queues;
     o.cl_output = cl_output == "half" ? ClOutput::Half : cl_output == "blend" ? kBlendClOutput : ClOutput::Float;
     o.rings = rings == "half" ? RingStorage::Half : rings == "float" ? RingStorage::Float : RingStorage::Auto;
-    o.precision = precision == "bf16" ? Precision::Bf16 : precision == "fp32" ? Precision::Float32 : Precision::Auto;
+    o.precision = precision == "bf16"   ? Precision::Bf16
+                  : precision == "int8" ? Precision::Int8
+                  : precision == "fp32" ? Precision::Float32
+                                        : Precision::Auto;
     return o;
   }
 };

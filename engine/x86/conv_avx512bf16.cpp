@@ -26,7 +26,8 @@ namespace {
 struct PairTaps {
   // Pair plane (p, phase) is written over fp32 plane slot p * PH + phase, which pair p / 2 has already read (or
   // this step reads: p = 0), so the conversion needs no second buffer. An odd count's last pair has a zero partner.
-  static void finish_row(float* R, int cin, int PH, int L) {
+  static void finish_row(const TileConv& c, float* R, int PH, int L) {
+    const int cin = c.step->in_channels;
     // vcvtne2ps2bf16 puts the even channel's 16 pixels in words 0-15, the odd one's in 16-31; interleave them.
     alignas(64) static const uint16_t kInterleave[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
                                                          8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
@@ -78,6 +79,8 @@ struct PairTaps {
   }
 };
 
+}  // namespace
+
 // Measured per layer on tier M (bty-bench --kernels, docs/engine.md): the bf16 pairs beat every fp32 kind on every
 // conv, Winograd and the 16-lane direct blocking included (1.05-1.8x). The first conv (the 3-channel net input)
 // stays fp32 for quality, as on AMX (x86/conv_amx.cpp says why).
@@ -85,7 +88,6 @@ ConvKind choose_kind_bf16(const ConvStep& s, bool winograd) {
   if (s.in_channels <= 4) return choose_kind_zmm(s, winograd);
   return ConvKind::PixelsBf16;
 }
-}  // namespace
 
 void fill_kernels_avx512bf16(Kernels& k) {
   k.conv[int(ConvKind::PixelsBf16)] = conv_pixels<YmmV, ZmmP, PairTaps>;

@@ -8,7 +8,8 @@ from . import arch
 from .arch import CONV, channels
 
 MAGIC = b"BTFYMDL\0"
-VERSION = 2  # v2: output_kind 1 (retouch layers), pixel-shuffle factor and face framing in the header
+VERSION = 3  # v2: output_kind 1 (retouch layers), pixel-shuffle factor and face framing in the header;
+#             v3: each conv may carry its input's per-channel maxima on real face crops (int8 calibration)
 HEADER = 96
 LAYER = 32
 # What a version-1 file means (it has zeros at 80..95): no pixel shuffle and the face framing the v1 nets were
@@ -19,22 +20,25 @@ V1_CROP = (1.45, 1.25, 0.069)
 
 def write(path, tier_name, width, height, layers, weights, input_scale, input_bias, output_scale, colour=0,
           output_kind=arch.OUTPUT_KIND_LAYERS, shuffle=arch.SHUFFLE,
-          crop=(arch.CROP_WIDTH, arch.CROP_ASPECT, arch.CROP_NOSE_OFFSET), version=VERSION):
+          crop=(arch.CROP_WIDTH, arch.CROP_ASPECT, arch.CROP_NOSE_OFFSET), version=VERSION, input_max=None):
     """weights: for each conv layer (in order) a pair (W[out, in, 3, 3], b[out]) of float arrays.
     output_kind 0 (v1 meaning: one RGB delta) or 1 (arch.OUT_* layers); the head has kind's channels x shuffle^2.
-    version=1 writes the old header (tests of backward compatibility): kind 0, shuffle 1 and the v1 framing only."""
+    version=1 writes the old header (tests of backward compatibility): kind 0, shuffle 1 and the v1 framing only.
+    input_max (version 3): for each conv, its input's per-channel maxima (calibrate_int8.py), or None."""
     maps = 7 if output_kind == arch.OUTPUT_KIND_LAYERS else 3
     assert output_kind in (arch.OUTPUT_KIND_DELTA, arch.OUTPUT_KIND_LAYERS) and shuffle in (1, 2)
     assert layers[-1].out_channels == maps * shuffle * shuffle, (layers[-1].out_channels, maps, shuffle)
-    assert version in (1, VERSION)
+    assert version in (1, 2, VERSION)
+    assert input_max is None or version >= 3, "calibration needs version 3"
     if version == 1:
         assert output_kind == arch.OUTPUT_KIND_DELTA and shuffle == V1_SHUFFLE, "version 1 has one delta, no shuffle"
     ch = channels(layers)
     blob = bytearray()
     table = bytearray()
     wi = iter(weights)
+    mi = iter(input_max or [])
     for i, l in enumerate(layers):
-        off = 0
+        off = calib = 0
         if l.op == CONV:
             w, b = next(wi)
             w = np.ascontiguousarray(w, dtype="<f4")
@@ -43,7 +47,13 @@ def write(path, tier_name, width, height, layers, weights, input_scale, input_bi
             assert b.shape == (l.out_channels,)
             off = len(blob)
             blob += w.tobytes() + b.tobytes()
-        table += struct.pack("<IiiIIIII", l.op, l.a, l.b, l.out_channels, l.stride, l.act, off, 0)
+            m = next(mi, None)
+            if m is not None:  # after the weights: never at offset 0, which means "not calibrated"
+                m = np.ascontiguousarray(m, dtype="<f4")
+                assert m.shape == (ch[l.a],) and np.all(np.isfinite(m)) and np.all(m >= 0), (i, m)
+                calib = len(blob)
+                blob += m.tobytes()
+        table += struct.pack("<IiiIIIII", l.op, l.a, l.b, l.out_channels, l.stride, l.act, off, calib)
     weights_offset = HEADER + len(table)
     size = weights_offset + len(blob) + 4
     name = tier_name.encode()[:15].ljust(16, b"\0")
@@ -67,7 +77,7 @@ def read(path):
     if zlib.crc32(data[:-4]) & 0xFFFFFFFF != struct.unpack("<I", data[-4:])[0]:
         raise ValueError("%s: checksum mismatch" % path)
     version, endian, size = struct.unpack_from("<III", data, 8)
-    if version not in (1, VERSION) or endian != 0x01020304 or size != len(data):
+    if version not in (1, 2, VERSION) or endian != 0x01020304 or size != len(data):
         raise ValueError("%s: bad version/endianness/size" % path)
     tier = data[20:36].rstrip(b"\0").decode()
     (width, height, cin, colour, in_scale, in_bias, kind, out_scale, n, woff, wbytes) = struct.unpack_from(
@@ -75,10 +85,10 @@ def read(path):
     shuffle, crop = V1_SHUFFLE, V1_CROP
     if version >= 2:
         shuffle, *crop = struct.unpack_from("<Ifff", data, 80)
-    layers, weights = [], []
+    layers, weights, input_max = [], [], []
     ch = [cin]
     for i in range(n):
-        op, a, b, oc, stride, act, off, _ = struct.unpack_from("<IiiIIIII", data, HEADER + i * LAYER)
+        op, a, b, oc, stride, act, off, calib = struct.unpack_from("<IiiIIIII", data, HEADER + i * LAYER)
         layers.append(Layer(op, a, b, oc, stride, act))
         ch = channels(layers, cin)
         if op == CONV:
@@ -86,6 +96,8 @@ def read(path):
             w = np.frombuffer(data, "<f4", k, woff + off).reshape(oc, ch[a], 3, 3)
             bias = np.frombuffer(data, "<f4", oc, woff + off + 4 * k)
             weights.append((w.copy(), bias.copy()))
+            input_max.append(np.frombuffer(data, "<f4", ch[a], woff + calib).copy() if version >= 3 and calib else None)
     return dict(tier=tier, width=width, height=height, colour=colour, input_scale=in_scale, input_bias=in_bias,
                 output_scale=out_scale, output_kind=kind, shuffle=shuffle, crop=tuple(crop), layers=layers,
-                weights=weights)
+                weights=weights, version=version,
+                input_max=input_max if any(m is not None for m in input_max) else None)

@@ -176,6 +176,26 @@ TEST(KernelTable, ConvEntriesMatchScalarOnPartialRanges) {
   EXPECT_GE(checked, 150);
 }
 
+// A copy of a conv's input maps with NaN in every column the taps of output tiles [tx0, tx1) do not reach.
+std::vector<AlignedFloats> fence_outside_taps(const TileConv& c, const std::vector<AlignedFloats>& maps, int tx0,
+                                              int tx1) {
+  std::vector<AlignedFloats> fenced = maps;
+  const int stride = c.step->stride;
+  for (size_t si = 0; si < c.src.size(); ++si) {
+    const TileGeom& g = c.src[si].geom;
+    int lo = tx0 * kTile * stride - 1, hi = (std::min(tx1 * kTile, c.out.width) - 1) * stride + 1;
+    if (c.src[si].up) lo >>= 1, hi >>= 1;
+    for (int y = 0; y < g.tiles_y * kTile; ++y)
+      for (int x = 0; x < g.tiles_x * kTile; ++x)
+        if (x < lo || x > hi)
+          for (int grp = 0; grp < g.groups; ++grp)
+            for (int l = 0; l < kGroup; ++l)
+              fenced[si][g.row_floats * size_t(y / kTile) + g.offset(x, y % kTile, grp) + size_t(l)] =
+                  std::numeric_limits<float>::quiet_NaN();
+  }
+  return fenced;
+}
+
 // A bf16 conv kind (Precision::Bf16), given the unrounded input maps, against scalar Direct run on those maps rounded
 // to bf16 (so the kernel's own rounding is checked: round to nearest even), with weights rounded to bf16 (the bias
 // stays fp32, as the kernels add it); AMX also with hi + lo weights (kAmxWeightParts = 2:
@@ -226,19 +246,7 @@ void expect_bf16_kind_matches(ConvKind kind, uint32_t seed) {
       if (trial % 4 == 1) y0 = 0, y1 = 8, tx0 = 0, tx1 = ref1.out.tiles_x;  // whole tile-rows too
       // The bf16 runs read a copy whose columns outside those the range's taps reach are NaN too (the pipeline's
       // half-ring chunks hold little more): a read of one fails.
-      std::vector<AlignedFloats> fenced = raw;
-      for (size_t si = 0; si < c1.src.size(); ++si) {
-        const TileGeom& g = c1.src[si].geom;
-        int lo = tx0 * kTile * step.stride - 1, hi = (std::min(tx1 * kTile, c1.out.width) - 1) * step.stride + 1;
-        if (c1.src[si].up) lo >>= 1, hi >>= 1;
-        for (int y = 0; y < g.tiles_y * kTile; ++y)
-          for (int x = 0; x < g.tiles_x * kTile; ++x)
-            if (x < lo || x > hi)
-              for (int grp = 0; grp < g.groups; ++grp)
-                for (int l = 0; l < kGroup; ++l)
-                  fenced[si][g.row_floats * size_t(y / kTile) + g.offset(x, y % kTile, grp) + size_t(l)] =
-                      std::numeric_limits<float>::quiet_NaN();
-      }
+      const std::vector<AlignedFloats> fenced = fence_outside_taps(c1, raw, tx0, tx1);
       const std::string what = std::string(op.name) + " " + std::to_string(cin) + "->" + std::to_string(cout) + " " +
                                std::to_string(w) + "x" + std::to_string(h) + " ty " + std::to_string(ty) + " rows [" +
                                std::to_string(y0) + "," + std::to_string(y1) + ") tiles [" + std::to_string(tx0) + "," +
@@ -269,6 +277,115 @@ TEST(KernelTable, PixelsBf16ConvMatchesFp32OnBf16Operands) {
   expect_bf16_kind_matches(ConvKind::PixelsBf16, 321);
 }
 
+// The int8 conv (Precision::Int8), given unquantised non-negative input maps (some values above the calibrated
+// maximum, so saturation is checked; one channel in five never fired in calibration, maximum 0), against scalar
+// Direct run on the operands the kernel must form: activations round(x · quad_inv) clamped to 0..255 times their
+// step, weights quantise_int8's w_q · w_step / x_step, so that every product is the kernel's integer product times
+// its output step. Only the fp32 accumulation of the reference differs (the kernel's int32 sums are exact), hence a
+// fp32-sized tolerance. The same ops, shapes, partial ranges, canaries and column fences as the bf16 kinds.
+TEST(KernelTable, PixelsInt8ConvMatchesFp32OnInt8Operands) {
+  if (!int8_available()) GTEST_SKIP() << "no AVX512_VNNI here (CPUID or the OS's AVX-512 state): no int8 conv";
+  const Kernels scalar = select_kernels(Isa::Scalar);
+  const Kernels i8 = select_kernels(Isa::Avx512, Precision::Int8);
+  ASSERT_EQ(i8.precision, Precision::Int8);
+  const ConvKind kind = ConvKind::PixelsI8, direct = ConvKind::Direct;
+  ASSERT_NE(i8.conv[int(kind)], nullptr);
+  const OpCase ops[] = {{"conv s1", 1, false, false},
+                        {"conv s2", 2, false, false},
+                        {"up + conv", 1, true, false},
+                        {"concat(up, skip) + conv", 1, true, true},
+                        {"concat + conv s2", 2, false, true}};
+  std::mt19937 rng(777);
+  int checked = 0;
+  for (const OpCase& op : ops)
+    for (int trial = 0; trial < 16; ++trial) {
+      const int shapes[][2] = {{8, 8}, {8, 28}, {24, 8}, {5, 8}, {16, 16}, {32, 32}, {64, 64}, {48, 16}};
+      int cin = trial < 8 ? shapes[trial][0] : 1 + int(rng() % 64);
+      int cout = trial < 8 ? shapes[trial][1] : 1 + int(rng() % 64);
+      if (op.concat) cin = std::min(cin, 44);
+      ModelSpec spec = op_net(op, rng, cin, cout, Act(rng() % 3));
+      auto model = parse_any_head(spec);
+      const int mult = (op.stride == 2 || op.up) ? 2 : 1;
+      const int w = mult * (1 + int(rng() % 90)), h = mult * (1 + int(rng() % 20));
+      Plan plan = make_plan(*model, w, h);
+      ConvStep step = plan.steps.back();
+      std::vector<float> input_max(size_t(step.in_channels));
+      std::uniform_real_distribution<float> umax(0.3f, 1.0f);
+      for (float& m : input_max) m = rng() % 5 == 0 ? 0.0f : umax(rng);
+      step.input_max = input_max.data();
+      step.input_nonneg = true;
+      ASSERT_TRUE(int8_applies(step));
+      const TileConv c = make_tile_conv(plan, step, false, &kind);
+      // The reference's weights: the int8 operands as floats.
+      const Int8Quant qz = quantise_int8(step);
+      for (int co = 0; co < step.out_channels; ++co)
+        for (int q = 0; q < step.in_channels; ++q)
+          for (int k = 0; k < 9; ++k) {
+            const size_t i = (size_t(co) * step.in_channels + q) * 9 + k;
+            spec.layers.back().weights[i] =
+                qz.x_step[size_t(q)] > 0 ? float(qz.w_q[i]) * qz.w_step[size_t(co)] / qz.x_step[size_t(q)] : 0.0f;
+          }
+      auto quantised = parse_any_head(spec);
+      Plan plan_r = make_plan(*quantised, w, h);
+      std::vector<AlignedFloats> raw, maps;  // the kernel's input; the reference's, quantised as the kernel must
+      int q0 = 0;
+      for (const ConvSource& cs : step.sources) {
+        const TileGeom g(plan.width[cs.tensor], plan.height[cs.tensor], cs.channels);
+        raw.push_back(random_map(g, rng));
+        for (float& v : raw.back()) v = 1.2f * std::fabs(v);  // NaN stays NaN
+        maps.push_back(raw.back());
+        for (int y = 0; y < g.tiles_y * kTile; ++y)
+          for (int x = 0; x < g.tiles_x * kTile; ++x)
+            for (int ci = 0; ci < cs.channels; ++ci) {
+              float& v = maps.back()[g.row_floats * size_t(y / kTile) + g.offset(x, y % kTile, ci / kGroup) +
+                                     size_t(ci % kGroup)];
+              const float inv = c.quad_inv[size_t(q0 + ci)];
+              if (v == v) v = std::nearbyint(std::clamp(v * inv, 0.0f, 255.0f)) * qz.x_step[size_t(q0 + ci)];
+            }
+        q0 += cs.channels;
+      }
+      const TileConv ref = make_tile_conv(plan_r, plan_r.steps.back(), false, &direct);
+      const int ty = int(rng() % ref.out.tiles_y);
+      int y0 = int(rng() % 8), y1 = y0 + 1 + int(rng() % (8 - y0));
+      int tx0 = int(rng() % ref.out.tiles_x), tx1 = tx0 + 1 + int(rng() % (ref.out.tiles_x - tx0));
+      if (trial % 4 == 1) y0 = 0, y1 = 8, tx0 = 0, tx1 = ref.out.tiles_x;  // whole tile-rows too
+      const std::vector<AlignedFloats> fenced = fence_outside_taps(c, raw, tx0, tx1);
+      const std::string what = std::string(op.name) + " " + std::to_string(cin) + "->" + std::to_string(cout) + " " +
+                               std::to_string(w) + "x" + std::to_string(h) + " ty " + std::to_string(ty) + " rows [" +
+                               std::to_string(y0) + "," + std::to_string(y1) + ") tiles [" + std::to_string(tx0) + "," +
+                               std::to_string(tx1) + ")";
+      Dest want = run_conv(scalar.conv[int(direct)], ref, maps, ty, y0, y1, tx0, tx1);
+      Dest got = run_conv(i8.conv[int(kind)], c, fenced, ty, y0, y1, tx0, tx1);
+      expect_same(c, got, want, ty, y0, y1, tx0, tx1, 2e-4f, what);
+      ++checked;
+    }
+  EXPECT_EQ(checked, 80);
+}
+
+// Int8 applies only to calibrated convs with ReLU inputs; forcing it elsewhere is refused with a reason.
+TEST(KernelTable, Int8KindNeedsACalibratedConvWithReluInputs) {
+  std::mt19937 rng(5);
+  auto model = parse_any_head(op_net({"conv s1", 1, false, false}, rng, 8, 8, Act::Relu));
+  Plan plan = make_plan(*model, 16, 16);
+  ConvStep step = plan.steps.back();
+  EXPECT_TRUE(step.input_nonneg) << "its input is a ReLU conv's output";
+  EXPECT_FALSE(int8_applies(step)) << "not calibrated";
+  EXPECT_FALSE(int8_applies(plan.steps.front())) << "the net input is signed";
+  const ConvKind kind = ConvKind::PixelsI8;
+  EXPECT_THROW(make_tile_conv(plan, step, false, &kind), std::invalid_argument);
+  std::vector<float> m(8, 1.0f);
+  step.input_max = m.data();
+  EXPECT_TRUE(int8_applies(step));
+  step.input_nonneg = false;
+  EXPECT_FALSE(int8_applies(step));
+  EXPECT_EQ(select_kernels(Isa::Auto).conv[int(kind)], nullptr) << "fp32 tables have no int8 conv";
+  if (!int8_available()) {
+    EXPECT_THROW(select_kernels(Isa::Auto, Precision::Int8), std::invalid_argument);
+    GTEST_SKIP() << "no AVX512_VNNI here: checked that Precision::Int8 is refused";
+  }
+  EXPECT_THROW(select_kernels(Isa::Avx2, Precision::Int8), std::invalid_argument);
+}
+
 TEST(KernelTable, Bf16PrecisionNeedsAvx512Bf16) {
   EXPECT_EQ(select_kernels(Isa::Auto).precision, Precision::Float32);
   EXPECT_EQ(select_kernels(Isa::Auto, Precision::Auto).precision, kAutoPrecision);
@@ -279,8 +396,13 @@ TEST(KernelTable, Bf16PrecisionNeedsAvx512Bf16) {
   EXPECT_THROW(select_kernels(Isa::Avx2, Precision::Bf16), std::invalid_argument);
   const Kernels k = select_kernels(Isa::Avx512, Precision::Bf16);
   EXPECT_EQ(k.precision, Precision::Bf16);
-  for (int kind = 0; kind < kConvKinds; ++kind)
-    if (ConvKind(kind) != ConvKind::AmxBf16 || amx_bf16_available()) EXPECT_NE(k.conv[kind], nullptr) << kind;
+  for (int kind = 0; kind < kConvKinds; ++kind) {
+    if (ConvKind(kind) == ConvKind::PixelsI8) {
+      EXPECT_EQ(k.conv[kind], nullptr) << "the int8 conv is Precision::Int8's";
+    } else if (ConvKind(kind) != ConvKind::AmxBf16 || amx_bf16_available()) {
+      EXPECT_NE(k.conv[kind], nullptr) << kind;
+    }
+  }
   EXPECT_EQ(k.conv[int(ConvKind::AmxBf16)] != nullptr, amx_bf16_available());
 }
 

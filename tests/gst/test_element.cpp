@@ -530,12 +530,11 @@ TEST(Element, TierFindsTheModelInTheModelDir) {
   g_unsetenv("BEAUTIFY_MODEL_DIR");
 }
 
-// precision=bf16 (AMX tiles, else AVX512-BF16 dot products) against fp32 with the shipped nets on real faces at
-// strength 1: the element's output within 1 code value on >= 99.9 % of the retouched components (issue 9's bound),
-// the same faces, nothing outside the ROIs either way, and not the same bytes (bf16 did run). Skipped on CPUs
-// without AVX512_BF16.
-TEST(Element, Bf16PrecisionHoldsTheQualityBoundOnRealFaces) {
-  if (!bty::bf16_available()) GTEST_SKIP() << "this CPU has no AVX512_BF16: precision=bf16 cannot run here";
+// A reduced precision against fp32 with the shipped nets on real faces at strength 1: the share of the retouched
+// components that move by more than 1 code value at most max_over (issue 9's bound is 0.1 %), the same faces,
+// nothing outside the ROIs either way, and not the same bytes (it did run). `worst` gets the worst share.
+void expect_precision_close_to_fp32(const char* precision, double max_over, double& worst) {
+  worst = 0;
   struct Photo {
     const char* name;
     int w, h;
@@ -556,7 +555,7 @@ TEST(Element, Bf16PrecisionHoldsTheQualityBoundOnRealFaces) {
       const std::string model = std::string(SHIPPED_MODEL_DIR) + "/beautify-" + tier + ".bmodel";
       std::vector<Box> rois, rois_bf16;
       GstBuffer* fp32 = run(model, "fp32", rois);
-      GstBuffer* bf16 = run(model, "bf16", rois_bf16);
+      GstBuffer* bf16 = run(model, precision, rois_bf16);
       ASSERT_EQ(rois.size(), 1u) << photo;
       ASSERT_EQ(rois_bf16.size(), 1u) << photo;
       EXPECT_EQ(compare("RGBx", p.w, p.h, fp32, bf16, rois).outside, 0) << photo << " " << tier;
@@ -564,22 +563,44 @@ TEST(Element, Bf16PrecisionHoldsTheQualityBoundOnRealFaces) {
       ASSERT_TRUE(gst_buffer_map(fp32, &a, GST_MAP_READ));
       ASSERT_TRUE(gst_buffer_map(bf16, &b, GST_MAP_READ));
       long total = 0, differ = 0, over = 0;
+      int most = 0;
       const Box& r = rois[0];
       for (int y = r.y; y < r.y + r.h; ++y)
         for (int x = r.x; x < r.x + r.w; ++x)
           for (int c = 0; c < 3; ++c) {
             const size_t i = (size_t(y) * p.w + x) * 4 + c;
             const int d = std::abs(int(a.data[i]) - int(b.data[i]));
-            ++total, differ += d > 0, over += d > 1;
+            ++total, differ += d > 0, over += d > 1, most = std::max(most, d);
           }
       gst_buffer_unmap(fp32, &a);
       gst_buffer_unmap(bf16, &b);
-      EXPECT_GT(differ, 0) << photo << " " << tier << ": bf16 gave fp32's bytes exactly (did it run?)";
-      EXPECT_LE(double(over), 1e-3 * double(total))
+      EXPECT_GT(differ, 0) << photo << " " << tier << ": " << precision << " gave fp32's bytes exactly (did it run?)";
+      EXPECT_LE(double(over), max_over * double(total))
           << photo << " " << tier << ": " << over << " of " << total << " components moved by more than 1 code";
-      std::printf("%s %s: %ld of %ld components differ, %ld by more than 1 code\n", photo, tier, differ, total, over);
+      worst = std::max(worst, double(over) / double(total));
+      std::printf("%s %s %s: %ld of %ld components differ, %ld by more than 1 code (%.3f %%), at most %d\n", precision,
+                  photo, tier, differ, total, over, 100.0 * double(over) / double(total), most);
       gst_buffer_unref(fp32);
       gst_buffer_unref(bf16);
     }
   }
+}
+
+// precision=bf16 (AMX tiles, else AVX512-BF16 dot products) holds issue 9's bound: within 1 code value of fp32 on
+// >= 99.9 % of the retouched components. Skipped on CPUs without AVX512_BF16.
+TEST(Element, Bf16PrecisionHoldsTheQualityBoundOnRealFaces) {
+  if (!bty::bf16_available()) GTEST_SKIP() << "this CPU has no AVX512_BF16: precision=bf16 cannot run here";
+  double worst = 0;
+  expect_precision_close_to_fp32("bf16", 1e-3, worst);
+}
+
+// precision=int8 (AVX512-VNNI on the calibrated convs) does NOT hold that bound (docs/engine.md, "int8": the
+// weights' 7 bits per output channel are what moves the output; measured 0.06-1.3 % of the components by more than
+// one code value, at most 5), which is why auto never picks it; a regression guard on that.
+constexpr double kInt8OverGuard = 0.03;
+TEST(Element, Int8PrecisionRunsOutsideTheBoundAndAutoNeverPicksIt) {
+  if (!bty::int8_available()) GTEST_SKIP() << "this CPU has no AVX512_VNNI: precision=int8 cannot run here";
+  double worst = 0;
+  expect_precision_close_to_fp32("int8", kInt8OverGuard, worst);
+  EXPECT_GT(worst, 1e-3) << "int8 now holds issue 9's bound: auto could take it (gst/retoucher.cpp, auto_precision)";
 }

@@ -58,7 +58,8 @@ struct ModelInfo {
   // (landmark 30) crop_nose_offset x height below the crop centre (models/beautynet/arch.py).
   float crop_width = 1.45f, crop_aspect = 1.25f, crop_nose_offset = 0.069f;
   int output_width = 0, output_height = 0, output_channels = 0;  // the raw head tensor (Net::output())
-  int64_t macs = 0;  // direct-convolution multiply-accumulates at the model's input size
+  int64_t macs = 0;    // direct-convolution multiply-accumulates at the model's input size
+  int int8_convs = 0;  // convs Precision::Int8 runs in 8 bits (calibrated, ReLU inputs; version 3)
 };
 class Model;
 std::shared_ptr<const Model> load_model(const std::string& path);
@@ -166,8 +167,12 @@ constexpr RingStorage kAutoRings = RingStorage::Float;
 // bf16 operands (activations and weights rounded to bf16; fp32 accumulation, bias and activation; storage stays
 // fp32) on AMX-BF16 tiles where the OS grants them, else with AVX512-BF16 dot products (vdpbf16ps); the others stay
 // fp32 (docs/engine.md, "Reduced precision"). Bf16 on a CPU (or Isa) without AVX512_BF16 is an error
-// (bf16_available() says beforehand). The reference executor and OpenCL ignore it.
-enum class Precision { Auto, Float32, Bf16 };
+// (bf16_available() says beforehand). Int8: the convs whose model carries an int8 calibration (format version 3)
+// and whose inputs are ReLU outputs multiply unsigned 8-bit activations (quantised per input channel from the
+// calibrated maxima) by signed 8-bit weights (per output channel) with AVX512-VNNI dot products (vpdpbusd, int32
+// sums; bias and activation fp32); the others run as with Bf16 where the CPU has AVX512_BF16 without AMX, else
+// fp32. Int8 without AVX512_VNNI is an error (int8_available()). The reference executor and OpenCL ignore both.
+enum class Precision { Auto, Float32, Bf16, Int8 };
 const char* to_string(Precision p);
 // What Auto means: Float32 (docs/engine.md has the measurement that decides it).
 constexpr Precision kAutoPrecision = Precision::Float32;
@@ -180,6 +185,8 @@ bool bf16_available();
 bool bf16_pays();
 // And AMX-BF16 tiles granted by the OS: Precision::Bf16 runs its convs on AMX.
 bool amx_bf16_available();
+// AVX512_VNNI (and AVX512BW) with the AVX-512 state enabled: Precision::Int8 can run here.
+bool int8_available();
 
 struct NetOptions {
   static constexpr int kMaxThreads = 64;

@@ -1,0 +1,191 @@
+// Precision::Int8 (the AVX512-VNNI pixels conv, x86/conv_avx512vnni.cpp, on the convs a version-3 model calibrates)
+// through whole nets: what runs where, the model format's calibration round trip and its checks, random nets
+// against the reference in both executors, threads, strips and half rings, and the quality bound on the three
+// shipped models (quality_bound.h). Skipped, saying so, where the CPU or the OS has no AVX512_VNNI. The kernel
+// itself: test_kernel_table.cpp.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include <zlib.h>
+
+#include "quality_bound.h"
+#include "test_util.h"
+
+namespace bty::test {
+namespace {
+
+#define SKIP_WITHOUT_INT8() \
+  if (!int8_available()) GTEST_SKIP() << "no AVX512_VNNI here (CPUID or the OS's AVX-512 state)"
+
+NetOptions int8(int w, int h, Executor e, int threads = 1, size_t segment = 512 << 10) {
+  NetOptions o;
+  o.width = w;
+  o.height = h;
+  o.executor = e;
+  o.isa = Isa::Avx512;  // not Auto: BTY_ISA=avx2 (the engine-avx2 run) caps Auto below the int8 conv's level
+  o.precision = Precision::Int8;
+  o.threads = threads;
+  o.segment_bytes = segment;
+  return o;
+}
+
+// A random net calibrated the generous way: every conv input channel's maximum set to `max` (He-initialised nets
+// on inputs in [-1, 1] keep their ReLU outputs of order 1).
+ModelSpec calibrated(ModelSpec spec, float max) {
+  spec.version = 3;
+  std::vector<int> ch = {3};
+  for (Layer& L : spec.layers) {
+    const int in = L.op == Op::Concat ? ch[size_t(L.a)] + ch[size_t(L.b)] : ch[size_t(L.a)];
+    if (L.op == Op::Conv) L.input_max.assign(size_t(in), max);
+    ch.push_back(L.op == Op::Conv ? L.out_channels : in);
+  }
+  return spec;
+}
+
+TEST(Int8, FormatVersion3CarriesTheCalibration) {
+  std::mt19937 rng(3);
+  ModelSpec spec = calibrated(random_net(rng, 2, 16, 16), 2.5f);
+  spec.layers.back().input_max.clear();  // one conv left uncalibrated
+  auto m = parse(spec);
+  EXPECT_EQ(info(*m).version, 3);
+  int calibrated_convs = 0;
+  for (const Layer& L : m->layers)
+    if (!L.input_max.empty()) {
+      ++calibrated_convs;
+      for (float v : L.input_max) EXPECT_EQ(v, 2.5f);
+    }
+  EXPECT_EQ(calibrated_convs, int(std::count_if(spec.layers.begin(), spec.layers.end(), [](const Layer& L) {
+              return L.op == Op::Conv;
+            })) - 1);
+  // Version 2 writes no calibration (the field stays a reserved zero), and a calibration in a v2 file is refused.
+  ModelSpec v2 = spec;
+  v2.version = 2;
+  for (const Layer& L : parse(v2)->layers) EXPECT_TRUE(L.input_max.empty());
+  std::vector<uint8_t> bytes = serialize_model(spec);
+  bytes[8] = 2;  // version 2 with a calibration offset: the CRC is rewritten so the field check is what fails
+  const uint32_t crc = uint32_t(::crc32_z(0, bytes.data(), bytes.size() - 4));
+  std::memcpy(bytes.data() + bytes.size() - 4, &crc, 4);
+  try {
+    parse_model(bytes.data(), bytes.size(), "v2-with-calibration");
+    ADD_FAILURE() << "a calibration offset in a version-2 file was accepted";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("reserved field is not zero"), std::string::npos) << e.what();
+  }
+  // A negative maximum is refused with its reason.
+  ModelSpec bad = spec;
+  bad.layers.front().input_max[1] = -1.0f;
+  try {
+    parse(bad);
+    ADD_FAILURE() << "a negative calibration maximum was accepted";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("calibration maximum"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Int8, RunsWhereCalibratedAndNeedsAvx512Vnni) {
+  std::mt19937 rng(31);
+  auto model = parse(calibrated(random_net(rng, 1, 8, 8), 4.0f));
+  NetOptions o;
+  o.width = 16;
+  o.height = 16;
+  o.precision = Precision::Int8;
+  if (!int8_available()) {
+    EXPECT_THROW(Net(model, o), std::invalid_argument);
+    GTEST_SKIP() << "no AVX512_VNNI here: checked that Precision::Int8 is refused";
+  }
+  o.isa = Isa::Avx512;
+  EXPECT_EQ(Net(model, o).precision(), Precision::Int8);
+  o.isa = Isa::Avx2;
+  EXPECT_THROW(Net(model, o), std::invalid_argument) << "int8 runs on the avx512 level only";
+  o.executor = Executor::Reference;
+  EXPECT_EQ(Net(model, o).precision(), Precision::Float32) << "the reference stays the fp32 oracle";
+}
+
+// An uncalibrated model under Int8 runs exactly what the table runs for the rest: bf16 pixels where the CPU has
+// AVX512_BF16 without AMX, else fp32.
+TEST(Int8, UncalibratedModelRunsAsTheRestOfTheTable) {
+  SKIP_WITHOUT_INT8();
+  std::mt19937 rng(41);
+  auto model = parse(random_net(rng, 2, 16, 16));
+  const auto in = random_input(rng, 48, 40);
+  NetOptions o = int8(48, 40, Executor::Pipeline);
+  const auto got = run(model, o, in);
+  o.precision = bf16_available() && !amx_bf16_available() ? Precision::Bf16 : Precision::Float32;
+  EXPECT_EQ(max_abs_diff(got, run(model, o, in)), 0.0f) << to_string(o.precision);
+}
+
+// 8-bit activations (a step of max / 255 per channel) and weights (1/127 of each output's largest) through up to
+// 20 layers of He-initialised random weights, tanh outputs in [-1, 1]: measured <= 0.05 on these nets.
+constexpr float kInt8Tol = 0.15f;
+
+TEST(Int8, RandomNetsStayWithinInt8PrecisionOfTheReference) {
+  SKIP_WITHOUT_INT8();
+  std::mt19937 rng(37);
+  float worst = 0;
+  for (int trial = 0; trial < 10; ++trial) {
+    int levels = 1 + trial % 3, f = 1 << levels;
+    int w = f * (1 + int(rng() % (64 / f + 6))), h = f * (1 + int(rng() % (48 / f + 4)));
+    auto model = parse(calibrated(random_net(rng, levels, 8 * f, 8 * f), 4.0f));
+    auto in = random_input(rng, w, h);
+    auto ref = run(model, int8(w, h, Executor::Reference), in);
+    for (auto [e, threads, segment, rings] :
+         {std::tuple{Executor::Layered, 1, size_t(512) << 10, RingStorage::Float},
+          std::tuple{Executor::Pipeline, 1, size_t(512) << 10, RingStorage::Float},
+          std::tuple{Executor::Pipeline, 2, size_t(16) << 10, RingStorage::Float},
+          std::tuple{Executor::Pipeline, 2, size_t(16) << 10, RingStorage::Half}}) {  // chunks of a few tiles
+      NetOptions o = int8(w, h, e, threads, segment);
+      o.rings = rings;
+      Net net(model, o);
+      ASSERT_EQ(net.precision(), Precision::Int8);
+      net.set_input_planar(in.data());
+      net.run();
+      const float d = max_abs_diff(net.output(), ref);
+      worst = std::max(worst, d);
+      EXPECT_GT(d, 0.0f) << "int8 gave the reference's output exactly (did it run?)";
+      EXPECT_LE(d, kInt8Tol) << "trial " << trial << " " << w << "x" << h << " " << to_string(e) << " threads "
+                             << threads << " segment " << segment << " rings " << to_string(rings);
+    }
+  }
+  std::printf("int8 random nets vs the reference: max %.4f\n", worst);
+}
+
+// The shipped models, calibrated on real face crops (models/beautynet/calibrate_int8.py): int8 vs fp32 on the raw
+// head, printed. int8 does NOT hold issue 9's bound (docs/engine.md, "int8": the weights' 7 bits per output channel
+// move the raw deltas, measured 5-21 % of pixels by more than one code value on the smooth input); the check here is
+// a regression guard on that, and the element's measurement on real faces is tests/gst's
+// Element.Int8PrecisionRunsOutsideTheBoundAndAutoNeverPicksIt. (The noise input is no face and far outside the
+// calibration's range: printed only.)
+constexpr double kInt8RawGuard = 0.3;
+TEST(Int8, ShippedModelsStayWithinTheirMeasuredError) {
+  SKIP_WITHOUT_INT8();
+  std::mt19937 rng(23);
+  for (const char* tier : {"s", "m", "l"}) {
+    const std::string path = shipped(tier);
+    if (::access(path.c_str(), R_OK) != 0) GTEST_SKIP() << path << " missing (set BTY_MODELS to the models folder)";
+    auto model = load_model(path);
+    const ModelInfo& mi = info(*model);
+    ASSERT_EQ(mi.version, 3) << path << " carries no int8 calibration (run models/beautynet/calibrate_int8.py)";
+    const int w = mi.input_width, h = mi.input_height;
+    for (const auto& [name, in] : quality_inputs(rng, w, h)) {
+      NetOptions fo = int8(w, h, Executor::Pipeline);
+      fo.precision = Precision::Float32;
+      Net f(model, fo), q(model, int8(w, h, Executor::Pipeline));
+      f.set_input_planar(in.data());
+      q.set_input_planar(in.data());
+      f.run();
+      q.run();
+      const CodeError e = code_error(mi, f.output_width(), f.output_height(), f.output(), q.output());
+      std::printf("int8, %s, %s input: deltas max %.4f code values, mean %.5f, pixels > 1 code value %.4f %%; alpha "
+                  "max %.5f\n",
+                  path.c_str(), name, e.max_code, e.mean_code, 100 * e.share_over_one, e.max_alpha);
+      EXPECT_GT(e.max_code, 0.0) << path << " " << name << ": int8 gave fp32's output exactly (did it run?)";
+      if (std::string(name) == "smooth") EXPECT_LE(e.share_over_one, kInt8RawGuard) << path << " " << name;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace bty::test

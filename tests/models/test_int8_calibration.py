@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""int8 calibration (models/beautynet/calibrate_int8.py, format version 3): which convs are calibrated (the engine's
+int8_applies rule: ReLU inputs, so never the net input's conv), the per-channel maxima survive the .bmodel round trip
+exactly next to unchanged weights, an uncalibrated file reads as None, and snapped weights lie on the int8 grid
+(re-quantising them gives back integers)."""
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+import _paths  # noqa: F401
+from beautynet import arch, bmodel, nets
+from beautynet.calibrate_int8 import int8_eligible, snap_weights
+
+
+def main():
+    ok = True
+    for name, tier in arch.TIERS.items():
+        elig = int8_eligible(tier.layers)
+        if elig[0] or not all(elig[1:]):
+            print("FAIL %s: eligible convs %s (want all but the first)" % (name, elig))
+            ok = False
+        net = nets.BeautyNet(tier, deploy=True)
+        ws = [(w.numpy().astype(np.float32), b.numpy().astype(np.float32)) for w, b in net.folded_weights()]
+        rng = np.random.default_rng(5)
+        maxima = [None if not e else rng.uniform(0, 20, w.shape[1]).astype(np.float32) for e, (w, _) in zip(elig, ws)]
+        maxima[1][0] = 0.0  # a channel that never fired
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "m.bmodel")
+            bmodel.write(path, name, tier.width, tier.height, tier.layers, ws, arch.INPUT_SCALE, arch.INPUT_BIAS,
+                         arch.OUTPUT_SCALE, input_max=maxima)
+            m = bmodel.read(path)
+            same = m["version"] == 3 and m["input_max"][0] is None and all(
+                np.array_equal(a, b) for a, b in zip(maxima[1:], m["input_max"][1:])) and all(
+                np.array_equal(a[0], b[0]) for a, b in zip(ws, m["weights"]))
+            bmodel.write(path, name, tier.width, tier.height, tier.layers, ws, arch.INPUT_SCALE, arch.INPUT_BIAS,
+                         arch.OUTPUT_SCALE)
+            same = same and bmodel.read(path)["input_max"] is None
+        if not same:
+            print("FAIL %s: calibration or weights changed in the round trip" % name)
+            ok = False
+        for (w, _), mx in zip(snap_weights(ws, maxima), maxima):
+            if mx is None:
+                continue
+            wp = w * (mx / np.float32(255))[None, :, None, None]
+            step = np.abs(wp).max(axis=(1, 2, 3), keepdims=True) / 127
+            q = np.divide(wp, step, out=np.zeros_like(wp), where=step > 0)
+            if np.abs(q - np.rint(q)).max() > 1e-3 or np.any(w[:, mx == 0] != 0):
+                print("FAIL %s: snapped weights are off the int8 grid" % name)
+                ok = False
+                break
+        print("%s: %d of %d convs calibrated, round trip and grid ok" % (name, sum(elig), len(elig)))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
