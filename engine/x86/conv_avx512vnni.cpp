@@ -42,7 +42,8 @@ struct QuadTaps {
           __m512i quad = _mm512_setzero_si512();
           for (int k = 0; k < n; ++k) {
             // max with 0 as the second operand first (NaN becomes 0), then min: anything above the maximum is 255.
-            const __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(from[k] + j), inv[k]), zero), hi);
+            const __m512 v =
+                _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(from[k] + j), inv[k]), zero), hi);
             quad = _mm512_or_si512(quad, _mm512_slli_epi32(_mm512_cvtps_epi32(v), 8 * k));
           }
           _mm512_storeu_si512(to + j, quad);
@@ -83,8 +84,7 @@ struct QuadTaps {
     }
     const __m512i sums[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
     const float* step = c.quad_scale.data() + size_t(og) * kGroup;
-    for (int m = 0; m < MO; ++m)
-      acc[m] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums[m]), _mm512_set1_ps(step[m]), acc[m]);
+    for (int m = 0; m < MO; ++m) acc[m] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums[m]), _mm512_set1_ps(step[m]), acc[m]);
   }
 };
 

@@ -57,9 +57,9 @@ TEST(Int8, FormatVersion3CarriesTheCalibration) {
       ++calibrated_convs;
       for (float v : L.input_max) EXPECT_EQ(v, 2.5f);
     }
-  EXPECT_EQ(calibrated_convs, int(std::count_if(spec.layers.begin(), spec.layers.end(), [](const Layer& L) {
-              return L.op == Op::Conv;
-            })) - 1);
+  EXPECT_EQ(
+      calibrated_convs,
+      int(std::count_if(spec.layers.begin(), spec.layers.end(), [](const Layer& L) { return L.op == Op::Conv; })) - 1);
   // Version 2 writes no calibration (the field stays a reserved zero), and a calibration in a v2 file is refused.
   ModelSpec v2 = spec;
   v2.version = 2;
@@ -178,9 +178,10 @@ TEST(Int8, ShippedModelsStayWithinTheirMeasuredError) {
       f.run();
       q.run();
       const CodeError e = code_error(mi, f.output_width(), f.output_height(), f.output(), q.output());
-      std::printf("int8, %s, %s input: deltas max %.4f code values, mean %.5f, pixels > 1 code value %.4f %%; alpha "
-                  "max %.5f\n",
-                  path.c_str(), name, e.max_code, e.mean_code, 100 * e.share_over_one, e.max_alpha);
+      std::printf(
+          "int8, %s, %s input: deltas max %.4f code values, mean %.5f, pixels > 1 code value %.4f %%; alpha "
+          "max %.5f\n",
+          path.c_str(), name, e.max_code, e.mean_code, 100 * e.share_over_one, e.max_alpha);
       EXPECT_GT(e.max_code, 0.0) << path << " " << name << ": int8 gave fp32's output exactly (did it run?)";
       if (std::string(name) == "smooth") EXPECT_LE(e.share_over_one, kInt8RawGuard) << path << " " << name;
     }
