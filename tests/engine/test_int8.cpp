@@ -63,7 +63,8 @@ TEST(Int8, FormatVersion3CarriesTheCalibration) {
   // Version 2 writes no calibration (the field stays a reserved zero), and a calibration in a v2 file is refused.
   ModelSpec v2 = spec;
   v2.version = 2;
-  for (const Layer& L : parse(v2)->layers) EXPECT_TRUE(L.input_max.empty());
+  const auto m2 = parse(v2);  // kept: a range-for over a temporary's member would outlive it
+  for (const Layer& L : m2->layers) EXPECT_TRUE(L.input_max.empty());
   std::vector<uint8_t> bytes = serialize_model(spec);
   bytes[8] = 2;  // version 2 with a calibration offset: the CRC is rewritten so the field check is what fails
   const uint32_t crc = uint32_t(::crc32_z(0, bytes.data(), bytes.size() - 4));
