@@ -80,27 +80,43 @@ const char* to_string(Precision p) {
 
 bool bf16_available() { return has_avx512_bf16(); }
 
-bool bf16_pays() {
-  if (!bf16_available()) return false;
+namespace {
+// Whether the AVX-512 level is what Isa::Auto picks (BTY_ISA may cap it; a bad value: the Net reports it).
+bool auto_is_avx512() {
   try {
-    if (auto_isa() != Isa::Avx512) return false;
-  } catch (const std::invalid_argument&) {  // a bad BTY_ISA: the Net's construction reports it
+    return auto_isa() == Isa::Avx512;
+  } catch (const std::invalid_argument&) {
     return false;
   }
+}
+// Whether `fast`'s peak is over 1.5x `slow`'s on one core. A shared host's noise moved one reading of the GPU host's
+// Xeon (bf16 dot vs FMA, nominally 0.5x) to 1.26x, so the probes alternate (~3 ms each) and the best of each is kept.
+bool peak_beats(PeakOp fast, PeakOp slow) {
+  const FmaProbe quick{2000, 60, 5};
+  double f = 0, s = 0;
+  for (int round = 0; round < 3; ++round) {
+    s = std::max(s, peak_gflops(slow, 1, quick));
+    f = std::max(f, peak_gflops(fast, 1, quick));
+  }
+  return f > 1.5 * s;
+}
+}  // namespace
+
+bool bf16_pays() {
+  if (!bf16_available() || !auto_is_avx512()) return false;
   if (amx_bf16_available()) return true;
-  // Nominally 2x (Zen 4) or 0.5x (Intel); a shared host's noise moved one reading of the GPU host's Xeon to 1.26x,
-  // so the probes alternate (~3 ms each), the best of each is kept, and the bar is 1.5x.
-  static const bool dot_beats_fma = [] {
-    const FmaProbe quick{2000, 60, 5};
-    double dot = 0, fma = 0;
-    for (int round = 0; round < 3; ++round) {
-      fma = std::max(fma, peak_gflops(PeakOp::Fma512, 1, quick));
-      dot = std::max(dot, peak_gflops(PeakOp::Bf16Dot512, 1, quick));
-    }
-    return dot > 1.5 * fma;
-  }();
+  static const bool dot_beats_fma = peak_beats(PeakOp::Bf16Dot512, PeakOp::Fma512);  // Zen 4 2x, Intel 0.5x
   return dot_beats_fma;
 }
+
+bool int8_pays() {
+  if (!int8_available() || !auto_is_avx512()) return false;
+  if (amx_bf16_available()) return false;  // AMX-BF16 tiles against VNNI: not measured, so bf16 stays
+  // Against what auto would run otherwise: bf16 dot products where they pay, else FMAs (Zen 4: VNNI 2x bf16).
+  static const bool vnni_beats = peak_beats(PeakOp::Vnni512, bf16_pays() ? PeakOp::Bf16Dot512 : PeakOp::Fma512);
+  return vnni_beats;
+}
+
 bool amx_bf16_available() { return has_avx512_bf16() && amx_bf16_usable(); }
 bool int8_available() { return has_avx512_vnni(); }
 

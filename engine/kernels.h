@@ -16,6 +16,7 @@
 #include "aligned.h"
 #include "beautify/engine.h"
 #include "input_prep.h"
+#include "int8_quant.h"
 #include "model.h"
 
 namespace bty {
@@ -107,14 +108,6 @@ bool conv_kind_applies(const ConvStep& step, ConvKind k);
 // Whether ConvKind::PixelsI8 can run a conv: its model carries the input's calibration and every input is a ReLU
 // output (unsigned 8-bit activations).
 bool int8_applies(const ConvStep& step);
-// The int8 quantisation of one conv's operands, as TileConv holds them (tests reproduce the kernel's operands):
-// per input channel the activation step (max / 255; 0: the channel is dropped) and per output channel the weights'
-// step; w_q[co][ci][k] in -127..127.
-struct Int8Quant {
-  std::vector<float> x_step, w_step;
-  std::vector<int8_t> w_q;  // OIHW
-};
-Int8Quant quantise_int8(const ConvStep& step);
 
 // Source tile-rows a conv's output tile-row needs: rows [first, first + count) of source s (clipped to the map).
 void source_rows(const TileConv& c, int s, int ty, int& first, int& count);

@@ -10,6 +10,7 @@
 
 #include <zlib.h>
 
+#include "int8_quant.h"
 #include "model.h"
 
 namespace bty {
@@ -242,10 +243,14 @@ std::shared_ptr<const Model> parse(const uint8_t* data, size_t size, const std::
   info.output_width = p.width[p.output_tensor];
   info.output_height = p.height[p.output_tensor];
   info.output_channels = p.channels[p.output_tensor];
+  info.int8_on_grid = true;
   for (const ConvStep& s : p.steps) {
     info.macs += conv_macs(p, s);
-    info.int8_convs += s.input_max && s.input_nonneg;  // int8_applies (kernels.h), without the kernel header
+    if (!s.input_max || !s.input_nonneg) continue;  // int8_applies (kernels.h), without the kernel header
+    ++info.int8_convs;
+    info.int8_on_grid = info.int8_on_grid && int8_weights_on_grid(s, quantise_int8(s));
   }
+  info.int8_on_grid = info.int8_on_grid && info.int8_convs > 0;
   const int want = output_maps(info.output_kind) * info.output_shuffle * info.output_shuffle;
   if (check_head && info.output_channels != want)
     r.fail("the output head has " + std::to_string(info.output_channels) + " channels; output_kind " +

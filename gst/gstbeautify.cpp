@@ -603,11 +603,12 @@ static void gst_beautify_class_init(GstBeautifyClass* klass) {
   g_object_class_install_property(
       gobject_class, PROP_PRECISION,
       g_param_spec_enum("precision", "Precision",
-                        "Arithmetic of the beauty net on the CPU: auto = bf16 where it is faster than fp32 (AMX, or "
-                        "AVX512-BF16 dot products at twice the FMA rate), else fp32; bf16 = bfloat16 products (AMX "
-                        "tiles or vdpbf16ps; a start error on CPUs without "
-                        "AVX512_BF16); int8 = 8-bit products on the model's calibrated convs (AVX512-VNNI; faster, "
-                        "less exact: never chosen by auto; a start error without AVX512_VNNI) (applies at start)",
+                        "Arithmetic of the beauty net on the CPU: auto = int8 for a model whose weights lie on their "
+                        "int8 grid (quantisation-aware training) where VNNI is faster, else bf16 where it is faster "
+                        "than fp32 (AMX, or AVX512-BF16 dot products at twice the FMA rate), else fp32; bf16 = "
+                        "bfloat16 products (AMX tiles or vdpbf16ps; a start error on CPUs without AVX512_BF16); int8 "
+                        "= 8-bit products on the model's calibrated convs (AVX512-VNNI; faster; less exact unless "
+                        "the weights lie on their grid; a start error without AVX512_VNNI) (applies at start)",
                         GST_TYPE_BEAUTIFY_PRECISION, int(defaults::precision), at_start));
   g_object_class_install_property(gobject_class, PROP_DRAW_FACES,
                                   g_param_spec_boolean("draw-faces", "Draw faces",

@@ -221,13 +221,16 @@ def main():
     ap.add_argument("--docs", default=os.path.join(ROOT, "docs"))
     ap.add_argument("--draws", type=int, default=2, help="blemish draws per validation face")
     ap.add_argument("--seed", type=int, default=4242)
+    ap.add_argument("--int8", action="store_true", help="run the nets as the engine's precision=int8 does (the files' "
+                    "calibration; nets.set_int8), to compare with the default float figures (issue 9's bound)")
     a = ap.parse_args()
     torch.set_num_threads(2)
     os.makedirs(a.out, exist_ok=True)
     os.makedirs(os.path.join(a.docs, "img"), exist_ok=True)
     data = synth.load_faces(a.data, "cpu")
     val = np.nonzero(data["val"])[0]
-    tiers = {n: nets.load_bmodel(os.path.join(a.models, "beautify-%s.bmodel" % n.lower())) for n in ("S", "M", "L")}
+    tiers = {n: nets.load_bmodel(os.path.join(a.models, "beautify-%s.bmodel" % n.lower()), int8_mode=a.int8)
+             for n in ("S", "M", "L")}
     methods = {"input": lambda x, sk: x}
     for n, net in tiers.items():
         methods[n] = lambda x, sk, net=net: run_net(net, x, sk)
@@ -313,7 +316,8 @@ def main():
                               ghost={m: ta[m].mean("chroma") / max(ta["input"].mean("chroma"), 1e-9)
                                      for m in ta if m != "input"})
     meta = dict(faces=int(len(val)), draws=a.draws, seed=a.seed, crop="288x360 (face width ~170 px)",
-                runtime="PyTorch deploy mode, weights read from the .bmodel files",
+                runtime="PyTorch deploy mode, weights read from the .bmodel files" + (
+                    ", run as the engine's int8 path (activations rounded to the files' calibration)" if a.int8 else ""),
                 models={n: os.path.relpath(os.path.join(a.models, "beautify-%s.bmodel" % n.lower()), ROOT)
                         for n in tiers},
                 target_vs_photo=dict(delta_e=base_dist.mean("drift"),

@@ -3,7 +3,7 @@ mean colour of clean skin, tone, alpha, and the frozen-segmenter discriminator l
 import torch
 import torch.nn.functional as F
 
-from . import synth
+from . import arch, synth
 from .synth import gauss_blur
 
 
@@ -157,6 +157,20 @@ def temporal_loss(out1, out2, b):
         moved = synth.translate(out1[k], b["shift"])
         d = d + wk * masked_mean(charbonnier(out2[k] - moved), m)
     return d
+
+
+# Weight of the distillation term in quantisation-aware fine-tuning (train.py --qat): against the task loss alone,
+# the quantised nets kept removal but drifted on clean skin (docs/training.md, "int8").
+W_DISTILL = 5.0
+# ... and of its temporal twin: the change of the output between a sample's two views (moved, new camera noise) vs
+# the teacher's change (the distilled nets matched the output but flickered 1-5 points more on the real clips).
+W_DISTILL_TEMP = 0.0
+
+
+def distill_loss(raw, ref):
+    """The quantised net's raw head output against its float teacher's, Charbonnier in 8-bit code values of the
+    retouch layers (arch.OUTPUT_SCALE per unit of the tanh output; the alpha map counts the same)."""
+    return charbonnier((raw - ref) * arch.OUTPUT_SCALE, 0.05).mean()
 
 
 def disc_loss(seg, y, skin, bm):

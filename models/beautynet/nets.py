@@ -3,11 +3,12 @@
 Training form: every conv of the graph is a RepVGG block (3x3+BN, 1x1+BN, and identity BN where the shapes allow).
 Deploy form: one 3x3 conv with bias per graph conv, exactly what the .bmodel stores; `fold()` makes it.
 """
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import arch, bmodel
+from . import arch, bmodel, int8
 
 ACTS = {arch.ACT_NONE: lambda x: x, arch.ACT_RELU: F.relu, arch.ACT_TANH: torch.tanh}
 
@@ -64,10 +65,19 @@ class BeautyNet(nn.Module):
                 convs.append(nn.Conv2d(ch[l.a], l.out_channels, 3, l.stride, 1) if deploy
                              else RepConv(ch[l.a], l.out_channels, l.stride))
         self.convs = nn.ModuleList(convs)
+        self.int8 = None  # deploy form: per conv its input's maxima (tensor) or None; set_int8 explains
         if not deploy:  # start at the identity retouch: a zero head makes the first deltas exactly 0 (a random
             head = self.convs[-1]  # first delta of up to 80/255 made Adam's first steps kill the ReLUs)
             for m in (head.b3, head.b1):
                 nn.init.zeros_(m.weight)
+
+    def set_int8(self, maxima):
+        """Deploy form only: run the convs with calibration maxima (int8.calibrate) as the engine's int8 path does,
+        inputs and weights fake-quantised (int8.py); None turns it off."""
+        assert self.deploy or maxima is None, "int8 runs the deploy form (fold() first)"
+        dev = next(self.parameters()).device
+        self.int8 = None if maxima is None else [
+            None if m is None else torch.as_tensor(np.asarray(m), dtype=torch.float32, device=dev) for m in maxima]
 
     def forward(self, x):
         """x: RGB in [-1,1] (arch.INPUT_SCALE/BIAS), N3HW. Returns the raw head output (tanh, half resolution,
@@ -76,7 +86,13 @@ class BeautyNet(nn.Module):
         ci = 0
         for l in self.tier.layers:
             if l.op == arch.CONV:
-                y = ACTS[l.act](self.convs[ci](t[l.a]))
+                c, m = self.convs[ci], self.int8[ci] if self.int8 else None
+                if m is None:
+                    y = c(t[l.a])
+                else:
+                    y = F.conv2d(int8.fake_quant_input(t[l.a], m), int8.fake_quant_weights(c.weight, m), c.bias,
+                                 c.stride, 1)
+                y = ACTS[l.act](y)
                 ci += 1
             elif l.op == arch.UPSAMPLE:
                 y = F.interpolate(t[l.a], scale_factor=2, mode="nearest")
@@ -85,10 +101,18 @@ class BeautyNet(nn.Module):
             t.append(y)
         return t[-1]
 
+    def int8_maxima(self):
+        return None if self.int8 is None else [None if m is None else m.cpu().numpy() for m in self.int8]
+
     def folded_weights(self):
-        if self.deploy:
-            return [(c.weight.detach().clone(), c.bias.detach().clone()) for c in self.convs]
-        return [c.folded() for c in self.convs]
+        """(W, b) per conv of the deploy form; with int8 set, W on the int8 grid (what the file stores)."""
+        if not self.deploy:
+            return [c.folded() for c in self.convs]
+        ws = [(c.weight.detach().clone(), c.bias.detach().clone()) for c in self.convs]
+        if self.int8 is None:
+            return ws
+        snapped = int8.snap_weights([(w.cpu().numpy(), b) for w, b in ws], self.int8_maxima())
+        return [(torch.from_numpy(w).to(b.device), b) for w, b in snapped]
 
     def fold(self):
         """A deploy-form copy with the RepVGG branches and BN folded in."""
@@ -97,13 +121,14 @@ class BeautyNet(nn.Module):
             for c, (w, b) in zip(d.convs, self.folded_weights()):
                 c.weight.copy_(w)
                 c.bias.copy_(b)
+        d.set_int8(self.int8_maxima())
         return d.eval()
 
     def export(self, path, tier_name=None):
         ws = [(w.cpu().double().numpy(), b.cpu().double().numpy()) for w, b in self.folded_weights()]
         t = self.tier
         bmodel.write(path, tier_name or t.name, t.width, t.height, t.layers, ws,
-                     arch.INPUT_SCALE, arch.INPUT_BIAS, arch.OUTPUT_SCALE)
+                     arch.INPUT_SCALE, arch.INPUT_BIAS, arch.OUTPUT_SCALE, input_max=self.int8_maxima())
 
 
 def to_net(img01):
@@ -159,8 +184,9 @@ class BlemishSeg(nn.Module):
         return self.head(y)
 
 
-def load_bmodel(path, device="cpu"):
-    """A deploy-form BeautyNet with the weights of a .bmodel file (the eval runs shipped files through this)."""
+def load_bmodel(path, device="cpu", int8_mode=False):
+    """A deploy-form BeautyNet with the weights of a .bmodel file (the eval runs shipped files through this);
+    int8_mode: running as the engine's int8 path does, with the file's calibration."""
     m = bmodel.read(path)
     t = arch.Tier(m["tier"], m["width"], m["height"], 0, 0, 0, 0, 0, m["layers"])
     net = BeautyNet(t, deploy=True)
@@ -168,4 +194,9 @@ def load_bmodel(path, device="cpu"):
         for c, (w, b) in zip(net.convs, m["weights"]):
             c.weight.copy_(torch.from_numpy(w))
             c.bias.copy_(torch.from_numpy(b))
-    return net.eval().to(device)
+    net = net.eval().to(device)
+    if int8_mode:
+        if m["input_max"] is None:
+            raise ValueError("%s has no int8 calibration (calibrate_int8.py)" % path)
+        net.set_int8(m["input_max"])
+    return net

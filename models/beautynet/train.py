@@ -21,7 +21,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from beautynet import arch, losses, nets, synth  # noqa: E402
+from beautynet import arch, int8, losses, nets, synth  # noqa: E402
 
 
 def cosine(step, total, lr0, warm):
@@ -40,6 +40,7 @@ class Trainer:
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=a.lr, weight_decay=a.wd)
         self.decay = a.ema
         self.queue = []  # synthesised batches not used yet
+        self.teacher = None  # --qat: the float net being quantised, frozen (distillation target)
 
     @torch.no_grad()
     def update_ema(self, step):
@@ -49,10 +50,30 @@ class Trainer:
         for be, b in zip(self.ema.buffers(), self.net.buffers()):
             be.copy_(b)
 
-    def state(self):
-        return dict(net=self.net.state_dict(), ema=self.ema.state_dict(), opt=self.opt.state_dict())
+    def to_int8(self, maxima, a):
+        """Quantisation-aware fine-tuning from here on (--qat): the deploy form of the EMA weights (RepVGG branches
+        and BN folded: the int8 grid is the folded weights'), run as the engine's int8 path runs it (nets.set_int8:
+        inputs and weights fake-quantised, straight-through gradients), with a fresh EMA and optimiser."""
+        net = self.ema.fold() if self.net.int8 is None else self.net
+        if self.teacher is None:
+            self.teacher = copy.deepcopy(net).eval().requires_grad_(False)
+        net.set_int8(maxima)
+        self.net = net.train().requires_grad_(True)
+        self.ema = copy.deepcopy(net).eval().requires_grad_(False)
+        self.opt = torch.optim.AdamW(self.net.parameters(), lr=a.lr, weight_decay=a.wd)
 
-    def load(self, st):
+    def state(self):
+        return dict(net=self.net.state_dict(), ema=self.ema.state_dict(), opt=self.opt.state_dict(),
+                    int8=None if self.net.int8 is None else [None if m is None else m.cpu() for m in self.net.int8],
+                    teacher=self.teacher.state_dict() if self.teacher else None)
+
+    def load(self, st, a):
+        if st.get("int8") is not None:  # a --qat run's state: deploy form with its calibration, and its teacher
+            dev = next(self.net.parameters()).device
+            self.teacher = nets.BeautyNet(self.tier, deploy=True).to(dev).eval().requires_grad_(False)
+            self.teacher.load_state_dict(st["teacher"])
+            self.net = nets.BeautyNet(self.tier, deploy=True).to(dev)
+            self.to_int8(st["int8"], a)
         self.net.load_state_dict(st["net"])
         self.ema.load_state_dict(st["ema"])
         self.opt.load_state_dict(st["opt"])
@@ -125,6 +146,8 @@ def run(a, log=print):
     if a.tiny:  # smoke test: the real graphs, run at a tiny input
         tiers = [arch.Tier(t.name, 32, 48, t.c1, t.c2, t.c3, t.c4, t.deep_blocks, t.layers) for t in tiers]
     log("train faces: %d, device %s, tiers %s" % (len(train_idx), dev, a.tiers))
+    if a.qat and not a.resume:
+        raise SystemExit("--qat fine-tunes a trained net: pass --resume with a checkpoint in --out")
     tr = {t.name: Trainer(t, a, dev) for t in tiers}
     vbs = val_batches(data, tiers, dev)
     disc = None
@@ -136,16 +159,25 @@ def run(a, log=print):
     os.makedirs(a.out, exist_ok=True)
     ckpt = os.path.join(a.out, "checkpoint.pt")
     hist, evals, start, total = [], [], 0, a.steps
+    qat_start = False
     if a.resume and os.path.exists(ckpt):
         st = torch.load(ckpt, map_location=dev)
         for k, t in tr.items():
-            t.load(st["tiers"][k])
+            t.load(st["tiers"][k], a)
         hist, evals, start = st["hist"], st["evals"], st["step"]
         try:
             g.set_state(st["rng"].cpu())
         except RuntimeError:  # a CUDA generator's state on a CPU run or the reverse: same weights, new draws
             g.manual_seed(a.seed + start)
             log("the checkpoint's random state is another device's: synthesis draws from seed %d" % (a.seed + start))
+        if a.qat and any(t.net.int8 is None for t in tr.values()):
+            for t in tr.values():
+                t.to_int8(int8.calibrate(t.ema.fold(), data), a)
+            log("quantisation-aware fine-tuning from the EMA at step %d: deploy form, int8 calibration on %d crops; "
+                "a new schedule of --steps from step 0" % (start, int8.BATCHES * int8.BATCH))
+            hist, evals, start = [], [], 0
+            st["total"] = 0
+            qat_start = True
         # --steps sets the schedule's new length (the cosine stretches or shrinks around the step reached); 0 keeps it
         total = a.steps or st["total"]
         if total <= start:
@@ -159,6 +191,10 @@ def run(a, log=print):
         ev = {"step": step, "time_s": round(time.time() - t0, 1)}
         for name, t in tr.items():
             ev[name] = validate(t.ema, vbs, t.tier)
+            if t.ema.int8 is not None:  # the same weights (on the int8 grid) in float, as the fp32/bf16 paths run them
+                f = t.ema.fold()
+                f.set_int8(None)
+                ev[name + "-float"] = validate(f, vbs, t.tier)
         evals.append(ev)
         log("eval " + json.dumps(ev))
 
@@ -166,6 +202,8 @@ def run(a, log=print):
         torch.save(dict(tiers={k: t.state() for k, t in tr.items()}, rng=g.get_state(), hist=hist, evals=evals,
                         step=step, total=total, args=vars(a)), ckpt)
 
+    if qat_start:  # the trained net in int8 before fine-tuning: the reference the run is measured against
+        evaluate(step)
     while True:
         if total and step >= total:
             break
@@ -177,16 +215,31 @@ def run(a, log=print):
             if not t.queue:  # synthesis is launch-bound on a GPU: draw several steps' batches at once
                 idx = train_idx[torch.randint(len(train_idx), (a.batch * a.synth_chunk,), generator=g, device=dev)]
                 t.queue = split_batch(synth.make_batch(data, idx, g, (t.tier.height, t.tier.width),
-                                                       second_view=a.w_temp > 0, clean_share=a.clean_share,
+                                                       second_view=a.w_temp > 0 or a.w_distill_temp > 0, clean_share=a.clean_share,
                                                        types=a.types), a.batch)
             b = t.queue.pop()
             lr = cosine(step, total or 10 ** 9, a.lr, a.warmup)
             for pg in t.opt.param_groups:
                 pg["lr"] = lr
             t.net.train()
-            out = nets.layers(t.net(nets.to_net(b["x"])))
+            xn = nets.to_net(b["x"])
+            raw = t.net(xn)
+            out = nets.layers(raw)
             loss, parts, y = losses.beauty_loss(b["x"], out, b, w_blem=a.w_blem, w_chroma=a.w_chroma,
                                                 w_mean=a.w_mean, blem_space=a.blem_space)
+            if t.teacher is not None and a.w_distill > 0:
+                with torch.no_grad():
+                    ref = t.teacher(xn)
+                dl = losses.distill_loss(raw, ref)
+                loss = loss + a.w_distill * dl
+                parts["distill"] = dl.item()
+                if a.w_distill_temp > 0:  # and how it changes under a move and new camera noise: the teacher's way
+                    xn2 = nets.to_net(b["x2"])
+                    with torch.no_grad():
+                        ref2 = t.teacher(xn2)
+                    dt = losses.distill_loss(t.net(xn2) - raw, ref2 - ref)
+                    loss = loss + a.w_distill_temp * dt
+                    parts["distill_temp"] = dt.item()
             if a.w_temp > 0:
                 tl = losses.temporal_loss(out, nets.layers(t.net(nets.to_net(b["x2"]))), b)
                 loss = loss + a.w_temp * tl
@@ -236,19 +289,19 @@ def split_batch(b, n):
 def export(a, tr, hist, evals, step, total, log=print):
     os.makedirs(a.out, exist_ok=True)
     res = {}
-    tf32 = torch.backends.cudnn.allow_tf32
-    torch.backends.cudnn.allow_tf32 = False  # the fold check compares fp32 results, not TF32 ones
     for name, t in tr.items():
-        net = t.ema
+        # on the CPU: an int8 net's activation rounding would turn a GPU's choice of conv algorithm into differences
+        net = copy.deepcopy(t.ema).cpu()
+        if net.int8 is not None:
+            net.set_int8(net.int8_maxima())  # its maxima onto the CPU too
         dep = net.fold()
-        x = torch.rand(2, 3, net.tier.height, net.tier.width, device=next(net.parameters()).device) * 2 - 1
+        x = torch.rand(2, 3, net.tier.height, net.tier.width) * 2 - 1
         with torch.no_grad():
             diff = float((net(x) - dep(x)).abs().max())
         path = os.path.join(a.out, "beautify-%s.bmodel" % name.lower())
         net.export(path, name if not a.tiny else "test-" + name)
         res[name] = dict(fold_max_abs_diff=diff, bytes=os.path.getsize(path), step=step)
         log("%s: EMA weights at step %d, folded max|diff| %.2e, %s" % (name, step, diff, path))
-    torch.backends.cudnn.allow_tf32 = tf32
     with open(os.path.join(a.out, "losses-%s.json" % "".join(tr)), "w") as f:
         json.dump(dict(args=vars(a), steps=total, export=res, history=hist, evals=evals), f)
     return res
@@ -290,6 +343,13 @@ def parser():
     p.add_argument("--segs", default="models/blemish_seg.pt")
     p.add_argument("--log-every", type=int, default=100)
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--qat", action="store_true", help="with --resume: quantisation-aware fine-tuning for the engine's "
+                   "int8 path (Trainer.to_int8; use a small --lr, e.g. 3e-5); the export carries the calibration and "
+                   "weights on its grid")
+    p.add_argument("--w-distill", type=float, default=losses.W_DISTILL, help="--qat: weight of the distillation term "
+                   "(losses.distill_loss: the quantised net's output vs the float net it started from)")
+    p.add_argument("--w-distill-temp", type=float, default=losses.W_DISTILL_TEMP, help="--qat: weight of the same "
+                   "term on how the output changes between the two views of a sample (flicker: docs/training.md)")
     p.add_argument("--tiny", action="store_true", help="smoke test: tiny inputs, tier names prefixed test-")
     p.add_argument("--tier-spec", action="append", default=[], metavar="NAME=W,H,C1,C2,C3,C4,DEEP",
                    help="an experimental tier (architecture studies, docs/training.md), usable in --tiers")

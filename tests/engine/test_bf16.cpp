@@ -63,22 +63,27 @@ TEST(Bf16, AutoIsFloat32AndBf16NeedsAvx512Bf16) {
   EXPECT_EQ(Net(model, o).precision(), Precision::Float32) << "the reference stays the fp32 oracle";
 }
 
-// bf16_pays (the element's precision=auto): never without bf16, always with AMX, never under BTY_ISA below avx512
-// (auto would then pick a precision the capped level refuses).
-TEST(Bf16, PaysOnlyWhereItRunsAndIsFaster) {
+// bf16_pays and int8_pays (the element's precision=auto): never without the instructions, bf16 always with AMX and
+// int8 never (AMX against VNNI is not measured), neither under BTY_ISA below avx512 (auto would then pick a precision
+// the capped level refuses).
+TEST(Bf16, ReducedPrecisionsPayOnlyWhereTheyRunAndAreFaster) {
   if (bf16_pays()) EXPECT_TRUE(bf16_available());
-  if (amx_bf16_available()) EXPECT_TRUE(bf16_pays());
+  if (int8_pays()) EXPECT_TRUE(int8_available());
+  if (amx_bf16_available()) EXPECT_TRUE(bf16_pays() && !int8_pays());
   const char* old = std::getenv("BTY_ISA");
   const std::string saved = old ? old : "";
   setenv("BTY_ISA", "avx2", 1);
   EXPECT_FALSE(bf16_pays()) << "BTY_ISA=avx2 caps the level below the bf16 convs";
+  EXPECT_FALSE(int8_pays()) << "BTY_ISA=avx2 caps the level below the int8 convs";
   setenv("BTY_ISA", "avx9", 1);
   EXPECT_FALSE(bf16_pays()) << "a bad BTY_ISA: no bf16 (the Net reports the bad value)";
+  EXPECT_FALSE(int8_pays()) << "a bad BTY_ISA: no int8";
   if (old)
     setenv("BTY_ISA", saved.c_str(), 1);
   else
     unsetenv("BTY_ISA");
-  std::printf("bf16_available %d, amx %d, bf16_pays %d\n", bf16_available(), amx_bf16_available(), bf16_pays());
+  std::printf("bf16_available %d, amx %d, bf16_pays %d, int8_available %d, int8_pays %d\n", bf16_available(),
+              amx_bf16_available(), bf16_pays(), int8_available(), int8_pays());
 }
 
 TEST(Bf16, RandomNetsStayWithinBf16PrecisionOfTheReference) {

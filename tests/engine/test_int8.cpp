@@ -11,6 +11,7 @@
 
 #include <zlib.h>
 
+#include "int8_quant.h"
 #include "quality_bound.h"
 #include "test_util.h"
 
@@ -84,6 +85,46 @@ TEST(Int8, FormatVersion3CarriesTheCalibration) {
   } catch (const ModelError& e) {
     EXPECT_NE(std::string(e.what()).find("calibration maximum"), std::string::npos) << e.what();
   }
+}
+
+// ModelInfo::int8_on_grid (precision=auto's condition for int8): weights fine-tuned onto their int8 grid are told
+// apart from float-trained ones, one weight a third of a step off the grid or a non-zero weight on a channel the
+// calibration drops is enough to lose it, and a model without int8 convs is never on it. Pure arithmetic: no VNNI
+// needed.
+TEST(Int8, WeightsOnTheirGridAreToldApart) {
+  std::mt19937 rng(9);
+  ModelSpec spec = calibrated(random_net(rng, 2, 32, 32), 2.5f);
+  std::vector<ConvStep> int8_steps;
+  for (const ConvStep& st : make_plan(*parse(spec), 32, 32).steps)
+    if (st.input_max && st.input_nonneg) int8_steps.push_back(st);
+  ASSERT_GT(int8_steps.size(), 1u);
+  const size_t first = size_t(int8_steps[0].layer);
+  spec.layers[first].input_max[0] = 0.0f;  // a dropped channel (never fired on the calibration crops)
+  EXPECT_FALSE(info(*parse(spec)).int8_on_grid) << "random float weights on the grid";
+  ModelSpec plain = spec;
+  for (Layer& L : plain.layers) L.input_max.clear();
+  plain.version = 2;
+  EXPECT_FALSE(info(*parse(plain)).int8_on_grid) << "no int8 convs, yet on the grid";
+  // Snap every int8 conv's weights with the engine's own quantisation: w = q * w_step / x_step.
+  const auto m = parse(spec);  // kept alive: the steps point into it
+  float step_00 = 0, x_step_1 = 0;
+  for (const ConvStep& st : make_plan(*m, 32, 32).steps) {
+    if (!st.input_max || !st.input_nonneg) continue;
+    const Int8Quant q = quantise_int8(st);
+    std::vector<float>& w = spec.layers[size_t(st.layer)].weights;
+    for (size_t i = 0; i < w.size(); ++i) {
+      const size_t co = i / (size_t(st.in_channels) * 9), ci = i / 9 % size_t(st.in_channels);
+      w[i] = q.x_step[ci] > 0 ? float(q.w_q[i]) * q.w_step[co] / q.x_step[ci] : 0.0f;
+    }
+    if (size_t(st.layer) == first) step_00 = q.w_step[0], x_step_1 = q.x_step[1];
+  }
+  EXPECT_TRUE(info(*parse(spec)).int8_on_grid) << "weights snapped with the engine's own quantisation";
+  ModelSpec off = spec;
+  off.layers[first].weights[1 * 9 + 4] += step_00 / x_step_1 / 3.0f;  // output 0, live input 1, centre tap
+  EXPECT_FALSE(info(*parse(off)).int8_on_grid) << "a weight a third of a step off the grid";
+  ModelSpec dead = spec;
+  dead.layers[first].weights[4] = 0.01f;  // output 0, dropped input 0, centre tap
+  EXPECT_FALSE(info(*parse(dead)).int8_on_grid) << "a non-zero weight on a dropped channel";
 }
 
 TEST(Int8, RunsWhereCalibratedAndNeedsAvx512Vnni) {

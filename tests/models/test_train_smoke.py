@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Smoke run of the real training loop (models/beautynet/train.py) on the CPU: toy faces rendered here (skin-coloured
 ellipse with pore-like noise, parametric 68 landmarks, skin mask), a few steps per tier, the quarter validations,
-export, then a resume that extends the run. Checks that the losses are finite, that the net can learn (M fits one
+export, then a resume that extends the run, then quantisation-aware fine-tuning (--qat). Checks that the losses are finite, that the net can learn (M fits one
 fixed batch to < 0.8 of the identity's pixel loss), that every quarter was validated and exported, that the exported .bmodel files read back
 as v2 with the tier's graph, and that --resume continued from the checkpoint. Must finish in well under 60 s CPU."""
 import math
@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 import _paths  # noqa: F401
-from beautynet import arch, bmodel, losses, nets, synth, train
+from beautynet import arch, bmodel, int8, losses, nets, synth, train
 
 
 def toy_face(rng, w=96, h=120):
@@ -69,6 +69,29 @@ def check_mixed(faces):
             and bool(marks.any()) and float(skin[marks].min()) > 0.3 and float(d.min()) < -0.02 and float(d.max()) > 0.02)
     print("%s mixed family: %d marks' pixels, on skin, change %.3f..%.3f, other families' draws unchanged"
           % ("ok  " if good else "FAIL", int(marks.sum()), float(d.min()), float(d.max())))
+    return good
+
+
+def check_qat(args):
+    """--qat on the run's checkpoint: a new schedule from step 0 with the distillation term, the float weights'
+    validation beside the int8 one, exports in format version 3 whose weights lie on their int8 grid (the engine's
+    quantisation gives them back) with every conv but the input's calibrated, and a resume of the quantised state."""
+    a = train.parser().parse_args(args + ["--steps", "8", "--resume", "--qat", "--lr", "1e-4", "--warmup", "1"])
+    tr, hist, evals, step, total = train.run(a, log=lambda s: None)
+    res = train.export(a, tr, hist, evals, step, total, log=lambda s: None)
+    good = step == 8 and [e["step"] for e in evals] == [0, 2, 4, 6, 8] and "M-float" in evals[-1]
+    good &= all(math.isfinite(r["M"]["distill"]) for r in hist)
+    for name in ("S", "M", "L"):
+        m = bmodel.read(os.path.join(a.out, "beautify-%s.bmodel" % name.lower()))
+        mx = m["input_max"]
+        on_grid = (mx is not None and mx[0] is None and all(x is not None for x in mx[1:])
+                   and int8.on_grid(m["weights"], mx))
+        good &= m["version"] == 3 and on_grid and res[name]["fold_max_abs_diff"] < 1e-5
+    a = train.parser().parse_args(args + ["--steps", "10", "--resume", "--qat", "--lr", "1e-4", "--warmup", "1"])
+    _, hist2, _, step2, _ = train.run(a, log=lambda s: None)
+    good &= step2 == 10 and hist2[:len(hist)] == hist
+    print("%s quantisation-aware fine-tuning: %d steps, exports on their int8 grid (v3), resumed to %d"
+          % ("ok  " if good else "FAIL", step, step2))
     return good
 
 
@@ -143,6 +166,7 @@ def main():
         print("%s temporal loss: %.2e for the moved layers, %.4f for them + 0.01" % ("ok  " if good else "FAIL",
                                                                                     same, off))
         ok &= good
+        ok &= check_qat(args)
     ok &= check_mixed(faces)
     dt, cpu = time.time() - t0, time.process_time() - c0
     # the budget is checked on CPU time: wall time on a shared 2-core machine measures the neighbours
