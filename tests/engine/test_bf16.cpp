@@ -25,15 +25,7 @@ constexpr float kBf16Tol = 0.1f;
 constexpr double kBf16AlphaGuard = 0.05;
 
 NetOptions bf16(int w, int h, Executor e, int threads = 1, size_t segment = 512 << 10) {
-  NetOptions o;
-  o.width = w;
-  o.height = h;
-  o.executor = e;
-  o.isa = Isa::Avx512;  // not Auto: BTY_ISA=avx2 (the engine-avx2 run) caps Auto below the bf16 convs' level
-  o.precision = Precision::Bf16;
-  o.threads = threads;
-  o.segment_bytes = segment;
-  return o;
+  return at_precision(Precision::Bf16, w, h, e, threads, segment);
 }
 
 #define SKIP_WITHOUT_BF16() \
@@ -88,61 +80,22 @@ TEST(Bf16, ReducedPrecisionsPayOnlyWhereTheyRunAndAreFaster) {
 
 TEST(Bf16, RandomNetsStayWithinBf16PrecisionOfTheReference) {
   SKIP_WITHOUT_BF16();
-  std::mt19937 rng(37);
-  float worst = 0;
-  for (int trial = 0; trial < 10; ++trial) {
-    int levels = 1 + trial % 3, f = 1 << levels;
-    int w = f * (1 + int(rng() % (64 / f + 6))), h = f * (1 + int(rng() % (48 / f + 4)));
-    auto model = parse(random_net(rng, levels, 8 * f, 8 * f));
-    auto in = random_input(rng, w, h);
-    NetOptions o = bf16(w, h, Executor::Reference);
-    auto ref = run(model, o, in);
-    for (auto [e, threads, segment, rings] :
-         {std::tuple{Executor::Layered, 1, size_t(512) << 10, RingStorage::Float},
-          std::tuple{Executor::Pipeline, 1, size_t(512) << 10, RingStorage::Float},
-          std::tuple{Executor::Pipeline, 2, size_t(16) << 10, RingStorage::Float},
-          std::tuple{Executor::Pipeline, 2, size_t(16) << 10, RingStorage::Half}}) {  // chunks of a few tiles
-      NetOptions o = bf16(w, h, e, threads, segment);
-      o.rings = rings;
-      Net net(model, o);
-      ASSERT_EQ(net.precision(), Precision::Bf16);
-      net.set_input_planar(in.data());
-      net.run();
-      const float d = max_abs_diff(net.output(), ref);
-      worst = std::max(worst, d);
-      EXPECT_LE(d, kBf16Tol) << "trial " << trial << " " << w << "x" << h << " " << to_string(e) << " threads "
-                             << threads << " segment " << segment << " rings " << to_string(rings);
-    }
-  }
-  std::printf("bf16 random nets vs the reference: max %.4f\n", worst);
+  expect_random_nets_within(Precision::Bf16, kBf16Tol, [](ModelSpec s) { return s; });
 }
 
 TEST(Bf16, ShippedModelsHoldTheQualityBound) {
   SKIP_WITHOUT_BF16();
-  std::mt19937 rng(23);
-  for (const char* tier : {"s", "m", "l"}) {
-    const std::string path = shipped(tier);
-    if (::access(path.c_str(), R_OK) != 0) GTEST_SKIP() << path << " missing (set BTY_MODELS to the models folder)";
-    auto model = load_model(path);
-    const ModelInfo& mi = info(*model);
-    const int w = mi.input_width, h = mi.input_height;
-    for (const auto& [name, in] : quality_inputs(rng, w, h)) {
-      NetOptions fo = bf16(w, h, Executor::Pipeline);
-      fo.precision = Precision::Float32;
-      Net f(model, fo), b(model, bf16(w, h, Executor::Pipeline));
-      f.set_input_planar(in.data());
-      b.set_input_planar(in.data());
-      f.run();
-      b.run();
-      const CodeError e = code_error(mi, f.output_width(), f.output_height(), f.output(), b.output());
-      std::printf(
-          "bf16 (%s), %s, %s input: deltas max %.4f code values, mean %.5f, pixels > 1 code value %.4f %%; alpha "
-          "max %.5f\n",
-          bf16_unit(), path.c_str(), name, e.max_code, e.mean_code, 100 * e.share_over_one, e.max_alpha);
-      EXPECT_LE(e.share_over_one, kMaxShareOverOneCode) << path << " " << name;
-      EXPECT_LE(e.max_alpha, kBf16AlphaGuard) << path << " " << name;
-    }
-  }
+  compare_on_models(
+      [](int w, int h) { return at_precision(Precision::Float32, w, h, Executor::Pipeline); },
+      [](int w, int h) { return bf16(w, h, Executor::Pipeline); },
+      [](const std::string& path, const char* name, const ModelInfo&, const CodeError& e) {
+        std::printf(
+            "bf16 (%s), %s, %s input: deltas max %.4f code values, mean %.5f, pixels > 1 code value %.4f %%; alpha "
+            "max %.5f\n",
+            bf16_unit(), path.c_str(), name, e.max_code, e.mean_code, 100 * e.share_over_one, e.max_alpha);
+        EXPECT_LE(e.share_over_one, kMaxShareOverOneCode) << path << " " << name;
+        EXPECT_LE(e.max_alpha, kBf16AlphaGuard) << path << " " << name;
+      });
 }
 
 }  // namespace

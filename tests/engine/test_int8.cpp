@@ -22,15 +22,7 @@ namespace {
   if (!int8_available()) GTEST_SKIP() << "no AVX512_VNNI here (CPUID or the OS's AVX-512 state)"
 
 NetOptions int8(int w, int h, Executor e, int threads = 1, size_t segment = 512 << 10) {
-  NetOptions o;
-  o.width = w;
-  o.height = h;
-  o.executor = e;
-  o.isa = Isa::Avx512;  // not Auto: BTY_ISA=avx2 (the engine-avx2 run) caps Auto below the int8 conv's level
-  o.precision = Precision::Int8;
-  o.threads = threads;
-  o.segment_bytes = segment;
-  return o;
+  return at_precision(Precision::Int8, w, h, e, threads, segment);
 }
 
 // A random net calibrated the generous way: every conv input channel's maximum set to `max` (He-initialised nets
@@ -165,69 +157,44 @@ constexpr float kInt8Tol = 0.15f;
 
 TEST(Int8, RandomNetsStayWithinInt8PrecisionOfTheReference) {
   SKIP_WITHOUT_INT8();
-  std::mt19937 rng(37);
-  float worst = 0;
-  for (int trial = 0; trial < 10; ++trial) {
-    int levels = 1 + trial % 3, f = 1 << levels;
-    int w = f * (1 + int(rng() % (64 / f + 6))), h = f * (1 + int(rng() % (48 / f + 4)));
-    auto model = parse(calibrated(random_net(rng, levels, 8 * f, 8 * f), 4.0f));
-    auto in = random_input(rng, w, h);
-    auto ref = run(model, int8(w, h, Executor::Reference), in);
-    for (auto [e, threads, segment, rings] :
-         {std::tuple{Executor::Layered, 1, size_t(512) << 10, RingStorage::Float},
-          std::tuple{Executor::Pipeline, 1, size_t(512) << 10, RingStorage::Float},
-          std::tuple{Executor::Pipeline, 2, size_t(16) << 10, RingStorage::Float},
-          std::tuple{Executor::Pipeline, 2, size_t(16) << 10, RingStorage::Half}}) {  // chunks of a few tiles
-      NetOptions o = int8(w, h, e, threads, segment);
-      o.rings = rings;
-      Net net(model, o);
-      ASSERT_EQ(net.precision(), Precision::Int8);
-      net.set_input_planar(in.data());
-      net.run();
-      const float d = max_abs_diff(net.output(), ref);
-      worst = std::max(worst, d);
-      EXPECT_GT(d, 0.0f) << "int8 gave the reference's output exactly (did it run?)";
-      EXPECT_LE(d, kInt8Tol) << "trial " << trial << " " << w << "x" << h << " " << to_string(e) << " threads "
-                             << threads << " segment " << segment << " rings " << to_string(rings);
-    }
-  }
-  std::printf("int8 random nets vs the reference: max %.4f\n", worst);
+  expect_random_nets_within(Precision::Int8, kInt8Tol, [](ModelSpec s) { return calibrated(std::move(s), 4.0f); });
 }
 
-// The shipped models, calibrated on real face crops (models/beautynet/calibrate_int8.py): int8 vs fp32 on the raw
-// head, printed. int8 does NOT hold issue 9's bound (docs/engine.md, "int8": the weights' 7 bits per output channel
-// move the raw deltas, measured 5-21 % of pixels by more than one code value on the smooth input); the check here is
-// a regression guard on that, and the element's measurement on real faces is tests/gst's
-// Element.Int8PrecisionRunsOutsideTheBoundAndAutoNeverPicksIt. (The noise input is no face and far outside the
-// calibration's range: printed only.)
+// int8 vs fp32 on the raw head, printed, for the bound's two inputs (the noise input is no face and far outside the
+// calibration's range: printed only). The shipped models, calibrated on real face crops but float-trained, do NOT
+// hold issue 9's bound (docs/engine.md, "int8": the weights' 7 bits per output channel move the raw deltas, measured
+// 5-21 % of pixels by more than one code value on the smooth input): a regression guard on that. The M fine-tuned
+// onto its int8 grid (models/checkpoints/study/beautify-m-qat.bmodel, train.py --qat) moves far fewer. The
+// element's measurement on real faces, where the bound is stated: tests/gst's Element.Int8Precision* tests.
+void expect_int8_raw_error(const std::vector<std::string>& paths, double max_share_smooth) {
+  compare_on_models([](int w, int h) { return at_precision(Precision::Float32, w, h, Executor::Pipeline); },
+                    [](int w, int h) { return int8(w, h, Executor::Pipeline); },
+                    [&](const std::string& path, const char* name, const ModelInfo& mi, const CodeError& e) {
+                      ASSERT_EQ(mi.version, 3) << path << " carries no int8 calibration (calibrate_int8.py)";
+                      std::printf(
+                          "int8, %s, %s input: deltas max %.4f code values, mean %.5f, pixels > 1 code value %.4f "
+                          "%%; alpha max %.5f\n",
+                          path.c_str(), name, e.max_code, e.mean_code, 100 * e.share_over_one, e.max_alpha);
+                      EXPECT_GT(e.max_code, 0.0) << path << " " << name << ": int8 gave fp32's output exactly";
+                      if (std::string(name) == "smooth") {
+                        EXPECT_LE(e.share_over_one, max_share_smooth) << path << " " << name;
+                      }
+                    },
+                    paths);
+}
+
 constexpr double kInt8RawGuard = 0.3;
 TEST(Int8, ShippedModelsStayWithinTheirMeasuredError) {
   SKIP_WITHOUT_INT8();
-  std::mt19937 rng(23);
-  for (const char* tier : {"s", "m", "l"}) {
-    const std::string path = shipped(tier);
-    if (::access(path.c_str(), R_OK) != 0) GTEST_SKIP() << path << " missing (set BTY_MODELS to the models folder)";
-    auto model = load_model(path);
-    const ModelInfo& mi = info(*model);
-    ASSERT_EQ(mi.version, 3) << path << " carries no int8 calibration (run models/beautynet/calibrate_int8.py)";
-    const int w = mi.input_width, h = mi.input_height;
-    for (const auto& [name, in] : quality_inputs(rng, w, h)) {
-      NetOptions fo = int8(w, h, Executor::Pipeline);
-      fo.precision = Precision::Float32;
-      Net f(model, fo), q(model, int8(w, h, Executor::Pipeline));
-      f.set_input_planar(in.data());
-      q.set_input_planar(in.data());
-      f.run();
-      q.run();
-      const CodeError e = code_error(mi, f.output_width(), f.output_height(), f.output(), q.output());
-      std::printf(
-          "int8, %s, %s input: deltas max %.4f code values, mean %.5f, pixels > 1 code value %.4f %%; alpha "
-          "max %.5f\n",
-          path.c_str(), name, e.max_code, e.mean_code, 100 * e.share_over_one, e.max_alpha);
-      EXPECT_GT(e.max_code, 0.0) << path << " " << name << ": int8 gave fp32's output exactly (did it run?)";
-      if (std::string(name) == "smooth") EXPECT_LE(e.share_over_one, kInt8RawGuard) << path << " " << name;
-    }
-  }
+  expect_int8_raw_error({shipped("s"), shipped("m"), shipped("l")}, kInt8RawGuard);
+}
+
+// On the raw head and the synthetic smooth input the grid-trained M moves 0.51 % of the pixels by more than a code
+// value (the float-trained M: 21 %); through the element on real faces, where the bound is stated, 0.02-0.03 %.
+constexpr double kInt8GridRawGuard = 0.02;
+TEST(Int8, GridTrainedModelStaysFarCloserToFp32) {
+  SKIP_WITHOUT_INT8();
+  expect_int8_raw_error({models_dir() + "/checkpoints/study/beautify-m-qat.bmodel"}, kInt8GridRawGuard);
 }
 
 }  // namespace
