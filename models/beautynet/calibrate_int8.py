@@ -28,7 +28,13 @@ def main():
     ap.add_argument("--batches", type=int, default=int8.BATCHES)
     ap.add_argument("--quantile", type=float, default=1.0, help="per channel, of the positive values (1: maximum)")
     ap.add_argument("--snap-weights", action="store_true", help="also round the weights onto the int8 grid")
+    ap.add_argument("--force", action="store_true", help="recalibrate a file already on its int8 grid (train.py --qat)")
     args = ap.parse_args()
+    for path in args.models:
+        m = bmodel.read(path)
+        if m["input_max"] is not None and int8.on_grid(m["weights"], m["input_max"]) and not args.force:
+            sys.exit("calibrate_int8: %s was fine-tuned onto its int8 grid (train.py --qat); new maxima would move the "
+                     "grid off its weights. Keep its calibration, or pass --force to recalibrate anyway" % path)
     if not os.path.exists(args.data):
         sys.exit("calibrate_int8: %s not found (run models/beautynet/prepare_data.py first)" % args.data)
     torch.manual_seed(int8.SEED)

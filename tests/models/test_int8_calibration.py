@@ -2,8 +2,10 @@
 """int8 calibration (models/beautynet/calibrate_int8.py, format version 3): which convs are calibrated (the engine's
 int8_applies rule: ReLU inputs, so never the net input's conv), the per-channel maxima survive the .bmodel round trip
 exactly next to unchanged weights, an uncalibrated file reads as None, and snapped weights lie on the int8 grid
-(re-quantising them gives back integers)."""
+(re-quantising them gives back integers), and a file fine-tuned onto its grid (train.py --qat) is refused."""
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -12,6 +14,22 @@ import numpy as np
 import _paths  # noqa: F401
 from beautynet import arch, bmodel, nets
 from beautynet.int8 import int8_eligible, on_grid, snap_weights
+
+
+def check_refuses_grid_file():
+    """calibrate_int8.py leaves a file fine-tuned onto its int8 grid alone (new maxima would move the grid off its
+    weights) and says so, before it looks for the calibration data."""
+    src = os.path.join(_paths.ROOT, "models", "checkpoints", "study", "beautify-m-qat.bmodel")
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "m.bmodel")
+        shutil.copy(src, path)
+        r = subprocess.run([sys.executable, os.path.join(_paths.ROOT, "models", "beautynet", "calibrate_int8.py"), path,
+                            "--data", os.path.join(d, "missing.npz")], capture_output=True, text=True)
+        with open(src, "rb") as a, open(path, "rb") as b:
+            same = a.read() == b.read()
+    good = r.returncode != 0 and "fine-tuned onto its int8 grid" in r.stderr and same
+    print("%s grid-trained file: calibrate_int8.py refuses it, file unchanged" % ("ok  " if good else "FAIL"))
+    return good
 
 
 def main():
@@ -44,6 +62,7 @@ def main():
             print("FAIL %s: snapped weights off the int8 grid, or random ones on it" % name)
             ok = False
         print("%s: %d of %d convs calibrated, round trip and grid ok" % (name, sum(elig), len(elig)))
+    ok &= check_refuses_grid_file()
     return 0 if ok else 1
 
 
