@@ -159,16 +159,19 @@ GType gst_beautify_precision_get_type(void) {
   static gsize type = 0;
   static const GEnumValue values[] = {
       {GST_BEAUTIFY_PRECISION_AUTO,
-       "bf16 where it is faster than fp32 (AMX, or AVX512-BF16 at twice the FMA rate as on Zen 4), else fp32", "auto"},
+       "int8 for a model whose weights lie on their int8 grid where AVX512-VNNI is faster, else bf16 where it is "
+       "faster "
+       "than fp32 (AMX, or AVX512-BF16 at twice the FMA rate as on Zen 4), else fp32",
+       "auto"},
       {GST_BEAUTIFY_PRECISION_FP32, "32-bit float arithmetic", "fp32"},
       {GST_BEAUTIFY_PRECISION_BF16,
        "bfloat16 products, fp32 sums: on AMX tiles, else AVX512-BF16 dot products (the net 1.3-2.7x faster; an error "
        "on CPUs without AVX512_BF16)",
        "bf16"},
       {GST_BEAUTIFY_PRECISION_INT8,
-       "8-bit products (AVX512-VNNI) on the model's calibrated convs, bf16 or fp32 on the rest: faster than bf16 but "
-       "NOT within one code value of fp32 (docs/engine.md, \"int8\"); never chosen by auto; an error on CPUs without "
-       "AVX512_VNNI",
+       "8-bit products (AVX512-VNNI) on the model's calibrated convs, bf16 or fp32 on the rest: faster than bf16; "
+       "within one code value of fp32 only for weights trained onto their int8 grid, which auto takes "
+       "(docs/engine.md, \"int8\"); an error on CPUs without AVX512_VNNI",
        "int8"},
       {0, NULL, NULL},
   };

@@ -222,8 +222,12 @@ def main():
     ap.add_argument("--draws", type=int, default=2, help="blemish draws per validation face")
     ap.add_argument("--seed", type=int, default=4242)
     ap.add_argument("--int8", action="store_true", help="run the nets as the engine's precision=int8 does (the files' "
-                    "calibration; nets.set_int8), to compare with the default float figures (issue 9's bound)")
+                    "calibration; nets.set_int8), to compare with the default float figures (issue 9's bound); needs "
+                    "--out and --docs of its own, e.g. scripts/eval --int8 --out out/eval-int8 --docs out/eval-int8")
     a = ap.parse_args()
+    defaults = ap.parse_args([])
+    if a.int8 and (a.docs == defaults.docs or a.out == defaults.out):
+        ap.error("--int8 writes its own figures: give --out and --docs away from the float ones (e.g. out/eval-int8)")
     torch.set_num_threads(2)
     os.makedirs(a.out, exist_ok=True)
     os.makedirs(os.path.join(a.docs, "img"), exist_ok=True)

@@ -1,4 +1,4 @@
-"""The engine's int8 arithmetic (engine/tile_conv.cpp, quantise_int8; x86/conv_avx512vnni.cpp) on the Python side, in
+"""The engine's int8 arithmetic (engine/int8_quant.cpp; x86/conv_avx512vnni.cpp) on the Python side, in
 one place: which convs run in int8, the per-channel input maxima measured on face crops (calibration), the weight
 grid those maxima imply, and the same rounding as differentiable fake quantisation for quantisation-aware
 fine-tuning (train.py --qat) and for measuring int8 in scripts/eval (evaluate.py --int8).

@@ -3,7 +3,6 @@
 Training form: every conv of the graph is a RepVGG block (3x3+BN, 1x1+BN, and identity BN where the shapes allow).
 Deploy form: one 3x3 conv with bias per graph conv, exactly what the .bmodel stores; `fold()` makes it.
 """
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -77,7 +76,7 @@ class BeautyNet(nn.Module):
         assert self.deploy or maxima is None, "int8 runs the deploy form (fold() first)"
         dev = next(self.parameters()).device
         self.int8 = None if maxima is None else [
-            None if m is None else torch.as_tensor(np.asarray(m), dtype=torch.float32, device=dev) for m in maxima]
+            None if m is None else torch.as_tensor(m, dtype=torch.float32).to(dev) for m in maxima]
 
     def forward(self, x):
         """x: RGB in [-1,1] (arch.INPUT_SCALE/BIAS), N3HW. Returns the raw head output (tanh, half resolution,

@@ -50,11 +50,12 @@ class Trainer:
         for be, b in zip(self.ema.buffers(), self.net.buffers()):
             be.copy_(b)
 
-    def to_int8(self, maxima, a):
+    def to_int8(self, maxima, a, net=None):
         """Quantisation-aware fine-tuning from here on (--qat): the deploy form of the EMA weights (RepVGG branches
-        and BN folded: the int8 grid is the folded weights'), run as the engine's int8 path runs it (nets.set_int8:
-        inputs and weights fake-quantised, straight-through gradients), with a fresh EMA and optimiser."""
-        net = self.ema.fold() if self.net.int8 is None else self.net
+        and BN folded: the int8 grid is the folded weights'; or `net`, a deploy form to be loaded into), run as the
+        engine's int8 path runs it (nets.set_int8: inputs and weights fake-quantised, straight-through gradients),
+        with a fresh EMA and optimiser; the float net it starts from is the distillation teacher."""
+        net = self.ema.fold() if net is None else net
         if self.teacher is None:
             self.teacher = copy.deepcopy(net).eval().requires_grad_(False)
         net.set_int8(maxima)
@@ -72,8 +73,7 @@ class Trainer:
             dev = next(self.net.parameters()).device
             self.teacher = nets.BeautyNet(self.tier, deploy=True).to(dev).eval().requires_grad_(False)
             self.teacher.load_state_dict(st["teacher"])
-            self.net = nets.BeautyNet(self.tier, deploy=True).to(dev)
-            self.to_int8(st["int8"], a)
+            self.to_int8(st["int8"], a, nets.BeautyNet(self.tier, deploy=True).to(dev))
         self.net.load_state_dict(st["net"])
         self.ema.load_state_dict(st["ema"])
         self.opt.load_state_dict(st["opt"])
@@ -146,8 +146,8 @@ def run(a, log=print):
     if a.tiny:  # smoke test: the real graphs, run at a tiny input
         tiers = [arch.Tier(t.name, 32, 48, t.c1, t.c2, t.c3, t.c4, t.deep_blocks, t.layers) for t in tiers]
     log("train faces: %d, device %s, tiers %s" % (len(train_idx), dev, a.tiers))
-    if a.qat and not a.resume:
-        raise SystemExit("--qat fine-tunes a trained net: pass --resume with a checkpoint in --out")
+    if a.qat and not (a.resume and os.path.exists(os.path.join(a.out, "checkpoint.pt"))):
+        raise SystemExit("--qat fine-tunes a trained net: pass --resume with a checkpoint in --out (%s)" % a.out)
     tr = {t.name: Trainer(t, a, dev) for t in tiers}
     vbs = val_batches(data, tiers, dev)
     disc = None
@@ -227,7 +227,7 @@ def run(a, log=print):
             out = nets.layers(raw)
             loss, parts, y = losses.beauty_loss(b["x"], out, b, w_blem=a.w_blem, w_chroma=a.w_chroma,
                                                 w_mean=a.w_mean, blem_space=a.blem_space)
-            if t.teacher is not None and a.w_distill > 0:
+            if t.teacher is not None and (a.w_distill > 0 or a.w_distill_temp > 0):
                 with torch.no_grad():
                     ref = t.teacher(xn)
                 dl = losses.distill_loss(raw, ref)

@@ -115,7 +115,8 @@ def main():
             cells = [f"{r[p + '_ms']:.3f} ({r[p + '_ms'] / r['fp32_ms']:.2f}; "
                      f"{200 * r['macs'] / r[p + '_ms'] / 1e6 / peaks[p]:.0f} %)" for p in rest]
             md.append(f"| {r['tier']} | {r['width']}×{r['height']} | {r['fp32_ms']:.3f} | " + " | ".join(cells) + " |")
-        md += ["", f"bf16 runs on {unit}; int8 on AVX512-VNNI for the calibrated convs and as bf16 elsewhere (the "
+        md += ["", f"bf16 runs on {unit}; int8 on AVX512-VNNI for the calibrated convs, the rest as the table runs "
+               "them (bf16 dot products on a Zen 4, else fp32) (the "
                "shipped nets are float-trained: int8 is outside issue 9's quality bound for them, within it for the "
                "grid-trained M; docs/engine.md, \"int8\")."]
     with open(os.path.join(a.out, "precision.md"), "w") as fh:

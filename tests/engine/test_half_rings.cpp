@@ -1,8 +1,6 @@
 // The pipeline executor's half rings (RingStorage::Half): against float rings and the reference on random nets and
 // the test tiers, and the quality bound on the three shipped models: the share of output pixels whose value moves by
 // more than one 8-bit code value must stay <= 0.1 % (docs/engine.md, "Reduced precision").
-#include <unistd.h>
-
 #include <cstdio>
 #include <string>
 

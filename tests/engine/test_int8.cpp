@@ -1,10 +1,8 @@
 // Precision::Int8 (the AVX512-VNNI pixels conv, x86/conv_avx512vnni.cpp, on the convs a version-3 model calibrates)
-// through whole nets: what runs where, the model format's calibration round trip and its checks, random nets
-// against the reference in both executors, threads, strips and half rings, and the quality bound on the three
-// shipped models (quality_bound.h). Skipped, saying so, where the CPU or the OS has no AVX512_VNNI. The kernel
-// itself: test_kernel_table.cpp.
-#include <unistd.h>
-
+// through whole nets: what runs where, the model format's calibration round trip and its checks, which weights lie
+// on their int8 grid, random nets against the reference in both executors, threads, strips and half rings, and
+// the raw error of the shipped (float-trained) models and of the grid-trained M (quality_bound.h). Skipped, saying so,
+// where the CPU or the OS has no AVX512_VNNI. The kernel itself: test_kernel_table.cpp.
 #include <cstdio>
 #include <cstring>
 #include <string>

@@ -619,7 +619,7 @@ TEST(Element, Int8PrecisionRunsOutsideTheBoundWithFloatTrainedWeights) {
 }
 
 // With weights fine-tuned onto their int8 grid, int8 multiplies the same weights as fp32 and rounds only the
-// activations: it holds the bound (measured at most 0.044 % of the components by more than 1 code, at most 3).
+// activations: it holds the bound (measured 0.020-0.032 % of the components by more than 1 code, at most 2).
 TEST(Element, Int8PrecisionHoldsTheQualityBoundWithGridWeights) {
   if (!bty::int8_available()) GTEST_SKIP() << "this CPU has no AVX512_VNNI: precision=int8 cannot run here";
   double worst = 0;
@@ -633,6 +633,7 @@ TEST(Element, AutoPrecisionTakesInt8OnlyForGridWeights) {
   std::vector<std::string> models = shipped_models();
   models.push_back(kQatModel);
   for (const std::string& model : models) {
+    if (!g_file_test(model.c_str(), G_FILE_TEST_EXISTS)) GTEST_SKIP() << model << " missing";
     const bty::ModelInfo mi = bty::info(*bty::load_model(model));
     EXPECT_EQ(mi.int8_on_grid, model == kQatModel) << model;
     const char* expect = mi.int8_on_grid && bty::int8_pays() ? "int8" : bty::bf16_pays() ? "bf16" : "fp32";
@@ -646,7 +647,7 @@ TEST(Element, AutoPrecisionTakesInt8OnlyForGridWeights) {
       FrameFaces faces;
       out[k] = run_frames(t, in, 2, faces);
       gst_buffer_unref(in);
-      ASSERT_EQ(faces.rois.size(), 1u);
+      EXPECT_EQ(faces.rois.size(), 1u) << model;
     }
     GstMapInfo a, b;
     ASSERT_TRUE(gst_buffer_map(out[0], &a, GST_MAP_READ));
