@@ -177,6 +177,8 @@ int main(int argc, char** argv) {
     j.key("rings").value(bty::to_string(net.rings())).key("precision").value(bty::to_string(net.precision()));
     j.key("winograd").value(o.winograd).key("threads").value(o.threads);
     j.key("width").value(net.input_width()).key("height").value(net.input_height()).key("macs").value(total_macs);
+    const bty::ModelInfo& mi = bty::info(*loaded);  // what precision=auto reads from the file
+    j.key("int8_convs").value(mi.int8_convs).key("int8_on_grid").value(mi.int8_on_grid);
     j.key("median_ms").value(med(ms)).key("times_ms").begin_array();
     for (double t : ms) j.value(t);
     j.end_array();

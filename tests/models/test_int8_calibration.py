@@ -2,7 +2,10 @@
 """int8 calibration (models/beautynet/calibrate_int8.py, format version 3): which convs are calibrated (the engine's
 int8_applies rule: ReLU inputs, so never the net input's conv), the per-channel maxima survive the .bmodel round trip
 exactly next to unchanged weights, an uncalibrated file reads as None, and snapped weights lie on the int8 grid
-(re-quantising them gives back integers), and a file fine-tuned onto its grid (train.py --qat) is refused."""
+(re-quantising them gives back integers) also for the C++ loader (ModelInfo::int8_on_grid, through bty-bench), and
+a file fine-tuned onto its grid (train.py --qat) is refused."""
+import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -32,7 +35,18 @@ def check_refuses_grid_file():
     return good
 
 
+def engine_on_grid(bty_bench, path):
+    """What the C++ loader says of a file (ModelInfo::int8_on_grid, through bty-bench's JSON)."""
+    r = subprocess.run([bty_bench, "-m", path, "--reps", "1", "--warmup", "0"], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("bty-bench failed (%d): %s" % (r.returncode, r.stderr.strip()))
+    return json.loads(r.stdout)["int8_on_grid"]
+
+
 def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bty-bench", required=True)
+    a = ap.parse_args()
     ok = True
     for name, tier in arch.TIERS.items():
         elig = int8_eligible(tier.layers)
@@ -52,16 +66,25 @@ def main():
             same = m["version"] == 3 and m["input_max"][0] is None and all(
                 np.array_equal(a, b) for a, b in zip(maxima[1:], m["input_max"][1:])) and all(
                 np.array_equal(a[0], b[0]) for a, b in zip(ws, m["weights"]))
+            # the Python grid and the C++ loader's rule agree: float weights off it, snapped ones on it
+            agree = not engine_on_grid(a.bty_bench, path)
+            bmodel.write(path, name, tier.width, tier.height, tier.layers, snap_weights(ws, maxima), arch.INPUT_SCALE,
+                         arch.INPUT_BIAS, arch.OUTPUT_SCALE, input_max=maxima)
+            agree = agree and engine_on_grid(a.bty_bench, path)
             bmodel.write(path, name, tier.width, tier.height, tier.layers, ws, arch.INPUT_SCALE, arch.INPUT_BIAS,
                          arch.OUTPUT_SCALE)
             same = same and bmodel.read(path)["input_max"] is None
         if not same:
             print("FAIL %s: calibration or weights changed in the round trip" % name)
             ok = False
+        if not agree:
+            print("FAIL %s: the engine's int8_on_grid disagrees with snap_weights' grid" % name)
+            ok = False
         if not on_grid(snap_weights(ws, maxima), maxima) or on_grid(ws, maxima):
             print("FAIL %s: snapped weights off the int8 grid, or random ones on it" % name)
             ok = False
-        print("%s: %d of %d convs calibrated, round trip and grid ok" % (name, sum(elig), len(elig)))
+        print("%s: %d of %d convs calibrated, round trip, grid and the engine's grid check ok" % (name, sum(elig),
+                                                                                                  len(elig)))
     ok &= check_refuses_grid_file()
     return 0 if ok else 1
 
