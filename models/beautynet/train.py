@@ -172,7 +172,8 @@ def run(a, log=print):
             log("the checkpoint's random state is another device's: synthesis draws from seed %d" % (a.seed + start))
         if a.qat and any(t.net.int8 is None for t in tr.values()):
             for t in tr.values():
-                t.to_int8(int8.calibrate(t.ema.fold(), data), a)
+                folded = t.ema.fold()
+                t.to_int8(int8.calibrate(folded, data), a, folded)
             log("quantisation-aware fine-tuning from the EMA at step %d: deploy form, int8 calibration on %d crops; "
                 "a new schedule of --steps from step 0" % (start, int8.BATCHES * int8.BATCH))
             hist, evals, start = [], [], 0
@@ -185,6 +186,7 @@ def run(a, log=print):
         log("resumed at step %d of %d" % (start, total))
     t0 = time.time()
     step = start
+    two_views = a.w_temp > 0 or (a.qat and a.w_distill_temp > 0)  # a second view per sample (synth.make_batch)
     quarters = set()
 
     def evaluate(step):
@@ -215,7 +217,7 @@ def run(a, log=print):
             if not t.queue:  # synthesis is launch-bound on a GPU: draw several steps' batches at once
                 idx = train_idx[torch.randint(len(train_idx), (a.batch * a.synth_chunk,), generator=g, device=dev)]
                 t.queue = split_batch(synth.make_batch(data, idx, g, (t.tier.height, t.tier.width),
-                                                       second_view=a.w_temp > 0 or a.w_distill_temp > 0, clean_share=a.clean_share,
+                                                       second_view=two_views, clean_share=a.clean_share,
                                                        types=a.types), a.batch)
             b = t.queue.pop()
             lr = cosine(step, total or 10 ** 9, a.lr, a.warmup)
@@ -225,6 +227,9 @@ def run(a, log=print):
             xn = nets.to_net(b["x"])
             raw = t.net(xn)
             out = nets.layers(raw)
+            if two_views:  # the second view's forward pass, shared by the temporal terms
+                xn2 = nets.to_net(b["x2"])
+                raw2 = t.net(xn2)
             loss, parts, y = losses.beauty_loss(b["x"], out, b, w_blem=a.w_blem, w_chroma=a.w_chroma,
                                                 w_mean=a.w_mean, blem_space=a.blem_space)
             if t.teacher is not None and (a.w_distill > 0 or a.w_distill_temp > 0):
@@ -234,14 +239,13 @@ def run(a, log=print):
                 loss = loss + a.w_distill * dl
                 parts["distill"] = dl.item()
                 if a.w_distill_temp > 0:  # and how it changes under a move and new camera noise: the teacher's way
-                    xn2 = nets.to_net(b["x2"])
                     with torch.no_grad():
                         ref2 = t.teacher(xn2)
-                    dt = losses.distill_loss(t.net(xn2) - raw, ref2 - ref)
+                    dt = losses.distill_loss(raw2 - raw, ref2 - ref)
                     loss = loss + a.w_distill_temp * dt
                     parts["distill_temp"] = dt.item()
             if a.w_temp > 0:
-                tl = losses.temporal_loss(out, nets.layers(t.net(nets.to_net(b["x2"]))), b)
+                tl = losses.temporal_loss(out, nets.layers(raw2), b)
                 loss = loss + a.w_temp * tl
                 parts["temp"] = tl.item()
             if disc is not None:

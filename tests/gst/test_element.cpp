@@ -541,6 +541,20 @@ std::vector<std::string> shipped_models() {
 // flickers more than the shipped M on the real clips).
 const std::string kQatModel = std::string(SHIPPED_MODEL_DIR) + "/checkpoints/study/beautify-m-qat.bmodel";
 
+// A committed real photo (RGBx, w x h) through the element with this model and precision at strength 1, on the
+// CPU: the second output frame, and the faces' ROIs.
+GstBuffer* retouch_photo(const std::string& model, const char* precision, const char* photo, int w, int h,
+                         std::vector<Box>& rois) {
+  Harnessed t(make_beautify({{"model", model}, {"strength", "1"}, {"precision", precision}, {"device", "cpu"}}));
+  gst_harness_set_src_caps_str(t.h, caps_string("RGBx", w, h).c_str());
+  GstBuffer* in = load_frame(data_path(photo), "RGBx", w, h);
+  FrameFaces faces;
+  GstBuffer* out = run_frames(t, in, 2, faces);
+  gst_buffer_unref(in);
+  rois = faces.rois;
+  return out;
+}
+
 // A reduced precision against fp32 with these nets on real faces at strength 1: the share of the retouched
 // components that move by more than 1 code value at most max_over (issue 9's bound is 0.1 %), the same faces,
 // nothing outside the ROIs either way, and not the same bytes (it did run). `worst` gets the worst share.
@@ -554,14 +568,7 @@ void expect_precision_close_to_fp32(const char* precision, double max_over, doub
   for (const Photo& p : {Photo{"obama.jpg", 960, 540}, Photo{"biden.jpg", 485, 551}}) {
     const char* photo = p.name;
     const auto run = [&](const std::string& model, const char* precision, std::vector<Box>& rois) {
-      Harnessed t(make_beautify({{"model", model}, {"strength", "1"}, {"precision", precision}, {"device", "cpu"}}));
-      gst_harness_set_src_caps_str(t.h, caps_string("RGBx", p.w, p.h).c_str());
-      GstBuffer* in = load_frame(data_path(photo), "RGBx", p.w, p.h);
-      FrameFaces faces;
-      GstBuffer* out = run_frames(t, in, 2, faces);
-      gst_buffer_unref(in);
-      rois = faces.rois;
-      return out;
+      return retouch_photo(model, precision, photo, p.w, p.h, rois);
     };
     for (const std::string& model : models) {
       const std::string tier = model.substr(model.rfind('/') + 1);
@@ -640,14 +647,9 @@ TEST(Element, AutoPrecisionTakesInt8OnlyForGridWeights) {
     GstBuffer* out[2];
     const char* precisions[2] = {"auto", expect};
     for (int k = 0; k < 2; ++k) {
-      Harnessed t(
-          make_beautify({{"model", model}, {"strength", "1"}, {"precision", precisions[k]}, {"device", "cpu"}}));
-      gst_harness_set_src_caps_str(t.h, caps_string("RGBx", 485, 551).c_str());
-      GstBuffer* in = load_frame(data_path("biden.jpg"), "RGBx", 485, 551);
-      FrameFaces faces;
-      out[k] = run_frames(t, in, 2, faces);
-      gst_buffer_unref(in);
-      EXPECT_EQ(faces.rois.size(), 1u) << model;
+      std::vector<Box> rois;
+      out[k] = retouch_photo(model, precisions[k], "biden.jpg", 485, 551, rois);
+      EXPECT_EQ(rois.size(), 1u) << model;
     }
     GstMapInfo a, b;
     ASSERT_TRUE(gst_buffer_map(out[0], &a, GST_MAP_READ));
