@@ -140,22 +140,23 @@ def beauty_loss(x, out_layers, b, w_blem=W_BLEM, w_chroma=W_CHROMA, w_mean=W_MEA
     return total, parts, y
 
 
-# Weight of the temporal-consistency term (temporal_loss), and of the tone layer inside it (the element's default
-# `tone` strength: the layer a viewer sees is blemish + 0.5 x tone).
-W_TEMP, TEMP_TONE = 0.0, 0.5
+# Weight of the temporal-consistency term (temporal_loss) on synthetic second views (a move and a camera draw: off, it
+# shrank the layer and raised the clips' flicker) and on real consecutive video frames (train.py --w-temp-video: the
+# shipped M's fine-tune, docs/training.md run 28), and of the tone layer inside it (the element's default `tone`
+# strength: the layer a viewer sees is blemish + 0.5 x tone).
+W_TEMP, W_TEMP_VIDEO, TEMP_TONE = 0.0, 60.0, 0.5
 
 
 def temporal_loss(out1, out2, b):
-    """Flicker in training: the retouch of a face that moved by b["shift"] pixels and was seen through another
-    camera draw (b["x2"]) must be the first retouch moved along (docs/temporal.md: the net's small corrections on
-    clean skin followed camera noise). Charbonnier of the two layers' difference, mean over skin (2-px border out:
-    the move reflects the edge)."""
-    m = b["skin2"].clone()
-    m[..., :2, :] = m[..., -2:, :] = m[..., :, :2] = m[..., :, -2:] = 0
+    """Flicker in training: the retouch of a face's second view (b["x2"]: the face moved and seen through another
+    camera draw, synth.make_batch, or the next video frame, synth.make_pair_batch) must be the first view's retouch
+    carried along (synth.warp with b["back"]; docs/temporal.md: the net's small corrections on clean skin followed
+    camera noise). Charbonnier of the two layers' difference, mean over b["m2"] (skin where the move holds).
+    Absolute on purpose: the relative form (scripts/eval-temporal's own ratio) was gamed by inflating the steady
+    tone layer (docs/training.md, run 27)."""
     d = 0
     for k, wk in ((0, 1.0), (1, TEMP_TONE)):
-        moved = synth.translate(out1[k], b["shift"])
-        d = d + wk * masked_mean(charbonnier(out2[k] - moved), m)
+        d = d + wk * masked_mean(charbonnier(out2[k] - synth.warp(out1[k], b["back"])), b["m2"])
     return d
 
 

@@ -8,6 +8,10 @@ face stage is meant to use (landmark hull + forehead, minus eyes/brows/lips/nost
 
 Split by source and identity: whole sources held out for validation (VAL_SOURCES) plus every photo of the
 identities in VAL_IDENTITIES, whatever source it came from, so no validation face was seen in training.
+
+Beside the single crops, pairs of consecutive video frames (t, t+1) from every clip, both cropped with frame t's
+framing, with frame t's masks and the optical flow between the two crops: the second view of the temporal term
+(synth.make_pair_batch, train.py --w-temp-video); the validation clips' pairs check it.
 """
 import argparse
 import csv
@@ -21,7 +25,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from beautynet import arch  # noqa: E402
+from beautynet import arch, flicker  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -32,6 +36,9 @@ MIN_FACE = 100                     # dlib box width in source pixels; smaller fa
 VAL_SOURCES = {"debian-python3-skimage", "debian-opencv-doc", "github-google-mediapipe", "github-KwaiVGI-LivePortrait"}
 VAL_IDENTITIES = ("obama", "biden")
 VIDEO_FRAMES = 12                  # per training-source clip: 8 clips -> ~100 more training faces
+VIDEO_PAIRS = 32                   # consecutive-frame pairs per training clip; a validation clip gets a quarter
+PAIR_QUALITY = 92                  # their JPEG quality (the file travels to the GPU machine: 64 MiB in all)
+FLOW_STEP = 4                      # the pairs' flow is stored at 1/FLOW_STEP of the crop's resolution (it is smooth)
 PREDICTOR = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"
 
 
@@ -136,20 +143,55 @@ def masks_from_landmarks(img, p):
     return skin, feat
 
 
-def video_frames(path, n, outdir):
-    """n frames spread evenly over a clip (its first and last 5 % skipped), written as PNG; returns their paths.
-    Distinct poses, expressions and light of the clip's person: more faces to learn skin from than the photos alone."""
+def clip_frames(path, n, length, outdir):
+    """n runs of `length` consecutive frames spread evenly over a clip (its first and last 5 % skipped), written as
+    PNG; returns one tuple of paths per run. Single frames (length 1): distinct poses, expressions and light of the
+    clip's person, more faces to learn skin from than the photos alone; pairs: the temporal term's two views."""
     cap = cv2.VideoCapture(path)
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
     out = []
-    for k in range(n if total > 0 else 0):
+    for k in range(n if total >= length else 0):
         i = int(total * (0.05 + 0.9 * (k + 0.5) / n))
         cap.set(cv2.CAP_PROP_POS_FRAMES, i)
-        ok, frame = cap.read()
-        if ok:
-            out.append(os.path.join(outdir, "%s_f%04d.png" % (os.path.splitext(os.path.basename(path))[0], i)))
-            cv2.imwrite(out[-1], frame)
+        frames = [cap.read() for _ in range(length)]
+        if all(ok for ok, _ in frames):
+            stem = os.path.join(outdir, "%s_f%04d" % (os.path.splitext(os.path.basename(path))[0], i))
+            out.append(tuple(stem + (".png" if length == 1 else "_%d.png" % j) for j in range(length)))
+            for q, (_, f) in zip(out[-1], frames):
+                cv2.imwrite(q, f)
     return out
+
+
+def crop(img, M):
+    """The stored crop of a source picture through the affine M (crop_affine), anti-aliased when it shrinks."""
+    s = M[0, 0]
+    if s >= 1:
+        return cv2.warpAffine(img, M, (CROP_W, CROP_H), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT101)
+    pre = cv2.GaussianBlur(img, (0, 0), 0.5 / s) if s < 0.5 else img  # warpAffine ignores INTER_AREA
+    return cv2.warpAffine(pre, M, (CROP_W, CROP_H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+
+
+def read_rgb(path):
+    return cv2.cvtColor(cv2.imread(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def encode(rgb, quality=97):
+    ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return np.frombuffer(jpg.tobytes(), np.uint8)
+
+
+def faces_in(found, path):
+    """Each face of `path` big enough to learn from: (crop affine, landmarks in crop coordinates)."""
+    for box, pts in found[path]:
+        if box[2] - box[0] >= MIN_FACE:
+            M = crop_affine(pts)
+            yield M, pts @ M[:, :2].T + M[:, 2], int(box[2] - box[0])
+
+
+def objects(seq):
+    arr = np.empty(len(seq), object)
+    arr[:] = seq
+    return arr
 
 
 def identity(src, name):
@@ -164,6 +206,9 @@ def main():
     ap.add_argument("--faces", default=os.path.join(ROOT, "..", "shared", "data", "faces"))
     ap.add_argument("-o", "--output", default=os.path.join(ROOT, ".devdata", "faces.npz"))
     ap.add_argument("--preview", help="folder for a few crop/mask previews")
+    ap.add_argument("--video-pairs", type=int, default=VIDEO_PAIRS,
+                    help="pairs of consecutive frames taken from each training clip, a quarter as many from each "
+                    "validation clip (0: none)")
     ap.add_argument("--video-frames", type=int, default=VIDEO_FRAMES,
                     help="frames taken evenly from each training-source clip (0: photos only)")
     a = ap.parse_args()
@@ -173,47 +218,57 @@ def main():
     tmp = tempfile.TemporaryDirectory()
     for r in manifest:
         if r["kind"] == "videos" and r["source"] not in VAL_SOURCES:
-            for path in video_frames(os.path.join(a.faces, r["file"]), a.video_frames, tmp.name):
+            for path, in clip_frames(os.path.join(a.faces, r["file"]), a.video_frames, 1, tmp.name):
                 rows.append(r)
                 paths.append(path)
-    found = detect(paths, os.path.join(os.path.dirname(a.output), "bin"))
+    pairs = []
+    for r in manifest:
+        if r["kind"] == "videos":
+            n = a.video_pairs if r["source"] not in VAL_SOURCES else a.video_pairs // 4
+            pairs += [(r, q) for q in clip_frames(os.path.join(a.faces, r["file"]), n, 2, tmp.name)]
+    found = detect(paths + [q[0] for _, q in pairs], os.path.join(os.path.dirname(a.output), "bin"))
     rec = {k: [] for k in ("jpeg", "skin", "feat", "pts", "val", "source", "file", "face_px", "ident")}
     for r, path in zip(rows, paths):
-        img = cv2.cvtColor(cv2.imread(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-        for box, pts in found[path]:
-            if box[2] - box[0] < MIN_FACE:
-                continue
-            M = crop_affine(pts)
-            s = M[0, 0]
-            interp = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
-            crop = cv2.warpAffine(img, M, (CROP_W, CROP_H), flags=interp, borderMode=cv2.BORDER_REFLECT101)
-            if s < 1:  # INTER_AREA is ignored by warpAffine: pre-blur against aliasing
-                pre = cv2.GaussianBlur(img, (0, 0), 0.5 / s) if s < 0.5 else img
-                crop = cv2.warpAffine(pre, M, (CROP_W, CROP_H), flags=cv2.INTER_LINEAR,
-                                      borderMode=cv2.BORDER_REFLECT101)
-            p = pts @ M[:, :2].T + M[:, 2]
-            skin, feat = masks_from_landmarks(crop, p)
+        img = read_rgb(path)
+        for M, p, face_px in faces_in(found, path):
+            c = crop(img, M)
+            skin, feat = masks_from_landmarks(c, p)
             if (skin > 128).mean() < 0.08:
                 continue  # occluded or profile: the gate left too little skin
-            name = os.path.basename(path)
             who = identity(r["source"], os.path.basename(r["file"]))  # a clip's frames: one identity
-            ok, jpg = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 97])
-            rec["jpeg"].append(np.frombuffer(jpg.tobytes(), np.uint8))
-            rec["skin"].append(skin)
-            rec["feat"].append(feat)
-            rec["pts"].append(p.astype(np.float32))
-            rec["val"].append(r["source"] in VAL_SOURCES or who in VAL_IDENTITIES)
-            rec["source"].append(r["source"])
-            rec["file"].append(name)
-            rec["face_px"].append(int(box[2] - box[0]))
-            rec["ident"].append(who)
+            for k, v in (("jpeg", encode(c)), ("skin", skin), ("feat", feat), ("pts", p.astype(np.float32)),
+                         ("val", r["source"] in VAL_SOURCES or who in VAL_IDENTITIES), ("source", r["source"]),
+                         ("file", os.path.basename(path)), ("face_px", face_px), ("ident", who)):
+                rec[k].append(v)
+    pr = {k: [] for k in ("0jpeg", "1jpeg", "skin", "feat", "pts", "flow", "val", "clip")}
+    for r, (p0, p1) in pairs:
+        im0, im1 = read_rgb(p0), read_rgb(p1)
+        for M, p, _ in faces_in(found, p0):
+            c0, c1 = crop(im0, M), crop(im1, M)
+            skin, feat = masks_from_landmarks(c0, p)
+            if (skin > 128).mean() < 0.08:
+                continue
+            f = flicker.flow(flicker.luma(c1), flicker.luma(c0))  # c1[q] ~ c0[q + f[q]]
+            f = cv2.resize(f, (CROP_W // FLOW_STEP, CROP_H // FLOW_STEP), interpolation=cv2.INTER_AREA)
+            who = identity(r["source"], os.path.basename(r["file"]))
+            for k, v in (("0jpeg", encode(c0, PAIR_QUALITY)), ("1jpeg", encode(c1, PAIR_QUALITY)), ("skin", skin),
+                         ("feat", feat),
+                         ("pts", p.astype(np.float32)), ("flow", f.transpose(2, 0, 1).astype(np.float16)),
+                         ("val", r["source"] in VAL_SOURCES or who in VAL_IDENTITIES), ("clip", r["file"])):
+                pr[k].append(v)
     n = len(rec["jpeg"])
-    jpeg = np.empty(n, object)
-    jpeg[:] = rec["jpeg"]
     os.makedirs(os.path.dirname(a.output), exist_ok=True)
-    np.savez_compressed(a.output, jpeg=jpeg, skin=np.stack(rec["skin"]), feat=np.stack(rec["feat"]),
+    extra = {}
+    if pr["flow"]:
+        extra = dict(pair0_jpeg=objects(pr["0jpeg"]), pair1_jpeg=objects(pr["1jpeg"]), pair_skin=np.stack(pr["skin"]),
+                     pair_feat=np.stack(pr["feat"]), pair_pts=np.stack(pr["pts"]), pair_flow=np.stack(pr["flow"]),
+                     pair_val=np.array(pr["val"]), pair_clip=np.array(pr["clip"]))
+    np.savez_compressed(a.output, jpeg=objects(rec["jpeg"]), skin=np.stack(rec["skin"]), feat=np.stack(rec["feat"]),
                         pts=np.stack(rec["pts"]), val=np.array(rec["val"]), source=np.array(rec["source"]),
-                        name=np.array(rec["file"]), face_px=np.array(rec["face_px"]), ident=np.array(rec["ident"]))
+                        name=np.array(rec["file"]), face_px=np.array(rec["face_px"]), ident=np.array(rec["ident"]),
+                        **extra)
+    pv = np.array(pr["val"], bool)
+    print("consecutive-frame pairs: %d from training clips, %d from validation clips" % ((~pv).sum(), pv.sum()))
     val = np.array(rec["val"])
     tr_id = {i for i, v in zip(rec["ident"], val) if not v}
     va_id = {i for i, v in zip(rec["ident"], val) if v}

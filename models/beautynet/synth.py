@@ -100,10 +100,13 @@ def _u(g, n, lo, hi, device):
     return lo + (hi - lo) * torch.rand(n, generator=g, device=device)
 
 
-def augment(img, skin, feat, pts, g, out_hw, strong=True):
+def augment(img, skin, feat, pts, g, out_hw, strong=True, img2=None, flow=None):
     """img [B,3,H,W] in [0,1], skin/feat [B,1,H,W], pts [B,68,2] (pixels). Random view (scale, shift, rotation,
     flip) resampled to out_hw, then light, colour, skin tone and lens blur. Returns the clean photo C and the masks.
-    Sensor noise and JPEG come later (camera()), after the blemishes, identically on input and target."""
+    Sensor noise and JPEG come later (camera()), after the blemishes, identically on input and target.
+    img2 (the next video frame, same crop) and flow (its backward flow to img, [B,2,h,w] in stored-crop pixels at any
+    resolution h, w: img2[p] ~ img[p + flow[p]]) go through the same view and look; then C2 and `back`, the sampling
+    grid that carries a map of C's view into C2's (warp()), are returned too."""
     b, dev = img.shape[0], img.device
     H, W = img.shape[-2:]
     oh, ow = out_hw
@@ -126,25 +129,47 @@ def augment(img, skin, feat, pts, g, out_hw, strong=True):
     A, t = theta[:, :, :2], theta[:, :, 2]
     on = torch.linalg.solve(A, (pn - t[:, None]).transpose(1, 2)).transpose(1, 2)
     po = torch.stack([((on[..., 0] + 1) * ow - 1) / 2, ((on[..., 1] + 1) * oh - 1) / 2], -1)
-    if not strong:
-        return c.clamp(0, 1), sk, ft, po
-    # light: exposure and gamma; colour: white balance and saturation
-    c = c.clamp(1e-4, 1) ** _u(g, b, 0.8, 1.25, dev)[:, None, None, None]
-    c = c * _u(g, b, 0.75, 1.2, dev)[:, None, None, None]
-    c = c * (1 + torch.randn(b, 3, 1, 1, generator=g, device=dev) * 0.05)
-    lum = c.mean(1, keepdim=True)
-    c = lum + (c - lum) * _u(g, b, 0.75, 1.2, dev)[:, None, None, None]
+    views = [c]
+    if img2 is not None:
+        views.append(F.grid_sample(img2, grid, mode="bilinear", padding_mode="reflection", align_corners=False))
+        # the flow at each output pixel, in the input's normalised units, taken to the output's by theta's inverse
+        f = F.grid_sample(flow, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        fn = torch.stack([f[:, 0] * 2 / W, f[:, 1] * 2 / H], 1).reshape(b, 2, -1)
+        d = torch.linalg.solve(A, fn).reshape(b, 2, oh, ow).permute(0, 2, 3, 1)
+        back = F.affine_grid(torch.eye(2, 3, device=dev).expand(b, 2, 3), (b, 3, oh, ow), align_corners=False) + d
+    if strong:
+        views = _look(views, g, float(face_scale(po).mean()), back if img2 is not None else None)
+    views = [v.clamp(0, 1) for v in views]
+    if img2 is None:
+        return views[0], sk, ft, po
+    return views[0], sk, ft, po, views[1], back
+
+
+def _look(views, g, fs, back=None):
+    """Light, colour, skin tone and lens blur: one random draw per sample, the same on every view; the second view's
+    shading is the first's carried along `back` (it is the face's own)."""
+    c = views[0]
+    b, dev = c.shape[0], c.device
+    oh, ow = c.shape[-2:]
+    gamma = _u(g, b, 0.8, 1.25, dev)[:, None, None, None]    # light: exposure and gamma
+    gain = _u(g, b, 0.75, 1.2, dev)[:, None, None, None]
+    wb = 1 + torch.randn(b, 3, 1, 1, generator=g, device=dev) * 0.05  # colour: white balance and saturation
+    sat = _u(g, b, 0.75, 1.2, dev)[:, None, None, None]
     # darker skin tones (the photos are mostly light-skinned): a melanin-like tint of the whole picture, 30 %
     mel = torch.where(torch.rand(b, generator=g, device=dev) < 0.3, _u(g, b, 0.2, 1.1, dev), torch.zeros(b, device=dev))
-    c = c * torch.exp(-mel[:, None, None, None] * torch.tensor([0.55, 0.75, 0.9], device=dev)[None, :, None, None])
+    tint = torch.exp(-mel[:, None, None, None] * torch.tensor([0.55, 0.75, 0.9], device=dev)[None, :, None, None])
     # uneven light (half the samples): the face's own shading, on input and targets alike, so the net learns that
     # colourless smooth variation is light to keep, not tone to even (blotchy tone, below, is pigment: it has colour)
-    c = c * uneven_light(g, b, oh, ow, float(face_scale(po).mean()), dev, torch.rand(b, generator=g, device=dev) < 0.5)
-    c = c.clamp(0, 1)
+    light = uneven_light(g, b, oh, ow, fs, dev, torch.rand(b, generator=g, device=dev) < 0.5)
     # lens blur (sometimes)
     blur = torch.where(torch.rand(b, generator=g, device=dev) < 0.3, _u(g, b, 0.3, 1.0, dev), torch.zeros(b, device=dev))
-    c = gauss_blur(c, blur) if float(blur.max()) > 0 else c
-    return c, sk, ft, po
+    out = []
+    for i, c in enumerate(views):
+        c = (c.clamp(1e-4, 1) ** gamma) * gain * wb
+        lum = c.mean(1, keepdim=True)
+        c = ((lum + (c - lum) * sat) * tint * (light if i == 0 else warp(light, back))).clamp(0, 1)
+        out.append(gauss_blur(c, blur) if float(blur.max()) > 0 else c)
+    return out
 
 
 def camera(g, imgs):
@@ -442,22 +467,44 @@ def decode_jpeg(buf):
 
 
 def load_faces(path, device):
-    """Decodes the npz of prepare_data.py: images [N,3,H,W] float [0,1], skin/feat [N,1,H,W], pts, val flags."""
+    """Decodes the npz of prepare_data.py: images [N,3,H,W] float [0,1], skin/feat [N,1,H,W], pts, val flags; and,
+    where the file has them, the consecutive video frames as data["pairs"]: img0/img1 (frames t, t+1 in the same
+    crop), skin/feat/pts of frame t, flow [N,2,h,w] (img1[p] ~ img0[p + flow[p]], stored-crop pixels), val, clip."""
     d = np.load(path, allow_pickle=True)
-    imgs = d["rgb"] if "rgb" in d else np.stack([decode_jpeg(j) for j in d["jpeg"]])
     t = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(device)  # noqa: E731
-    return dict(img=t(imgs).permute(0, 3, 1, 2).float().div(255), skin=t(d["skin"])[:, None].float().div(255),
-                feat=t(d["feat"])[:, None].float().div(255), pts=t(d["pts"]).float(), val=d["val"],
-                name=d["name"], source=d["source"])
+
+    def images(key):
+        return t(d[key + "rgb"] if key + "rgb" in d else np.stack([decode_jpeg(j) for j in d[key + "jpeg"]])
+                 ).permute(0, 3, 1, 2).float().div(255)
+
+    def common(key):
+        return dict(skin=t(d[key + "skin"])[:, None].float().div(255), feat=t(d[key + "feat"])[:, None].float().div(255),
+                    pts=t(d[key + "pts"]).float(), val=d[key + "val"])
+
+    out = dict(img=images(""), name=d["name"], source=d["source"], **common(""))
+    if "pair_flow" in d:
+        out["pairs"] = dict(img0=images("pair0_"), img1=images("pair1_"), flow=t(d["pair_flow"]).float(),
+                            clip=d["pair_clip"], **common("pair_"))
+    return out
+
+
+def shift_grid(shift, hw):
+    """The sampling grid (warp()) that moves a map by shift [B,2] pixels (x, y)."""
+    b, (h, w) = shift.shape[0], hw
+    eye = torch.eye(2, device=shift.device).expand(b, 2, 2)
+    off = torch.stack([-2 * shift[:, 0] / w, -2 * shift[:, 1] / h], 1)[:, :, None]
+    return F.affine_grid(torch.cat([eye, off], 2), (b, 1, h, w), align_corners=False)
+
+
+def warp(img, back, mode="bilinear"):
+    """img [B,C,H,W] resampled at the grid `back` [B,H,W,2] (normalised coordinates of img for every output pixel),
+    edges reflected: a map of one frame carried into the next."""
+    return F.grid_sample(img, back, mode=mode, padding_mode="reflection", align_corners=False)
 
 
 def translate(img, shift, mode="bilinear"):
     """img [B,C,H,W] moved by shift [B,2] pixels (x, y), edges reflected: the next frame of a face that moved."""
-    b, _, h, w = img.shape
-    eye = torch.eye(2, device=img.device).expand(b, 2, 2)
-    off = torch.stack([-2 * shift[:, 0] / w, -2 * shift[:, 1] / h], 1)[:, :, None]
-    grid = F.affine_grid(torch.cat([eye, off], 2), tuple(img.shape), align_corners=False)
-    return F.grid_sample(img, grid, mode=mode, padding_mode="reflection", align_corners=False)
+    return warp(img, shift_grid(shift, img.shape[-2:]), mode)
 
 
 # The second view of the temporal-consistency loss: the face moved by up to this many pixels (sub-pixel included),
@@ -466,12 +513,31 @@ def translate(img, shift, mode="bilinear"):
 CLEAN_SHARE = 0.0
 VIEW_SHIFT_PX = 1.5
 VAL_NOISE = 0.008  # ~2 code values
+# Real consecutive frames (make_pair_batch): where frame t carried along the flow differs from frame t+1 by more than
+# this (luma, blurred over ~1 px), the flow does not hold (mouth, blinks, new light) and the temporal terms look away.
+FLOW_MATCH = 0.03
+EDGE_PX = 2  # the second view's border (reflected by the move) is left out of the temporal terms
+# Share of the consecutive-frame pairs drawn with synthetic blemishes. 0: a carried blemish's large correction turns
+# the flow's sub-pixel errors into most of the temporal term, and at 0.25 the term taught the net to drop its
+# blemish corrections (removal 0.62 -> 0.38, docs/training.md run 27); the flicker that matters is on the skin.
+PAIR_BLEMISH_SHARE = 0.0
+
+
+def _second_view_mask(skin2, back, match=None):
+    """Where a second view's temporal terms look: its skin, inside the first view's frame (EDGE_PX in), where the
+    flow holds."""
+    h, w = skin2.shape[-2:]
+    lim = torch.tensor([1 - 2 * EDGE_PX / w, 1 - 2 * EDGE_PX / h], device=back.device)
+    m = skin2 * (back.abs() <= lim).all(-1)[:, None].float()
+    m[..., :EDGE_PX, :] = m[..., -EDGE_PX:, :] = m[..., :, :EDGE_PX] = m[..., :, -EDGE_PX:] = 0
+    return m if match is None else m * match
 
 
 def make_batch(data, idx, g, out_hw, strong=True, level=1.0, types=TRAIN_TYPES, second_view=False, clean_share=0.0):
     """One batch of training pairs at out_hw: input X, blemish target B (= the clean base through the same camera),
     tone target, clean photo C, skin, blemish mask and weights, feature mask, landmarks. second_view adds x2 (the
-    same blemished face moved by `shift` pixels, through its own camera draw) and skin2 for the temporal loss.
+    same blemished face moved by `shift` pixels, through its own camera draw), `back` (the grid that carries the
+    first view's maps into the second's, warp()) and m2 (where the temporal terms look).
     clean_share: the share of samples drawn without blemishes (X = B up to the camera), where the clean-skin terms
     see the whole skin: the case of a clean face, on which the retouch must change nothing, mean colour included."""
     c, sk, ft, po = augment(data["img"][idx], data["skin"][idx], data["feat"][idx], data["pts"][idx], g, out_hw,
@@ -489,9 +555,32 @@ def make_batch(data, idx, g, out_hw, strong=True, level=1.0, types=TRAIN_TYPES, 
                feat=ft, pts=po)
     if second_view:
         shift = (torch.rand(x.shape[0], 2, generator=g, device=x.device) * 2 - 1) * VIEW_SHIFT_PX
-        moved = translate(bl["x"], shift)
+        back = shift_grid(shift, out_hw)
+        moved = warp(bl["x"], back)
         # validation (not strong) has no camera: a fixed light sensor noise stands in for the new frame's own
         x2 = camera(g, [moved])[0] if strong else (moved + VAL_NOISE * torch.randn(moved.shape, generator=g,
                                                                                    device=x.device)).clamp(0, 1)
-        out.update(x2=x2, skin2=translate(sk, shift), shift=shift)
+        out.update(x2=x2, back=back, m2=_second_view_mask(warp(sk, back), back))
     return out
+
+
+def make_pair_batch(pairs, idx, g, out_hw, strong=True, types=TRAIN_TYPES, blemish_share=PAIR_BLEMISH_SHARE):
+    """Two consecutive video frames of the same face (data["pairs"], prepare_data.py) through one random view and
+    look, the same synthetic blemishes on both (drawn on frame t's clean base and carried along the flow onto frame
+    t+1's), each through its own camera draw: x, x2, the grid `back` that carries frame t's maps into frame t+1's
+    along the real flow, and m2, frame t+1's skin where that flow holds (FLOW_MATCH). What the temporal term sees
+    here is what the element sees on a video: real motion, expression, light and compression between the frames.
+    blemish_share: the share of pairs drawn with blemishes (the others: the clips' own skin)."""
+    p = pairs
+    c, sk, ft, po, c2, back = augment(p["img0"][idx], p["skin"][idx], p["feat"][idx], p["pts"][idx], g, out_hw,
+                                      strong, p["img1"][idx], p["flow"][idx])
+    sk2 = warp(sk, back)
+    base, base2 = clean_base(c, sk, po), clean_base(c2, sk2, po)
+    level = (torch.rand(c.shape[0], 1, 1, 1, generator=g, device=c.device) < blemish_share).float()
+    bl = add_blemishes(base, sk, po, g, level, types)
+    x2 = (base2 + warp(bl["x"] - base, back)).clamp(0, 1)
+    x = bl["x"]
+    if strong:
+        x, x2 = camera(g, [x])[0], camera(g, [x2])[0]
+    match = (gauss_blur((c2 - warp(c, back)).mean(1, keepdim=True).abs(), 1.0) < FLOW_MATCH).float()
+    return dict(x=x, x2=x2, back=back, m2=_second_view_mask(sk2, back, match))

@@ -40,7 +40,8 @@ class Trainer:
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=a.lr, weight_decay=a.wd)
         self.decay = a.ema
         self.queue = []  # synthesised batches not used yet
-        self.teacher = None  # --qat: the float net being quantised, frozen (distillation target)
+        self.pair_queue = []  # the same for the consecutive video frames (--w-temp-video)
+        self.teacher = None  # the net a fine-tune started from, frozen (distillation target; --qat, --w-distill)
 
     @torch.no_grad()
     def update_ema(self, step):
@@ -50,14 +51,14 @@ class Trainer:
         for be, b in zip(self.ema.buffers(), self.net.buffers()):
             be.copy_(b)
 
-    def to_int8(self, maxima, a, net=None):
+    def to_int8(self, maxima, a, net=None, teacher=None):
         """Quantisation-aware fine-tuning from here on (--qat): the deploy form of the EMA weights (RepVGG branches
         and BN folded: the int8 grid is the folded weights'; or `net`, a deploy form to be loaded into), run as the
         engine's int8 path runs it (nets.set_int8: inputs and weights fake-quantised, straight-through gradients),
-        with a fresh EMA and optimiser; the float net it starts from is the distillation teacher."""
+        with a fresh EMA and optimiser; the float net it starts from is the distillation teacher (or `teacher`, a
+        resumed run's)."""
         net = self.ema.fold() if net is None else net
-        if self.teacher is None:
-            self.teacher = copy.deepcopy(net).eval().requires_grad_(False)
+        self.teacher = teacher if teacher is not None else copy.deepcopy(net).eval().requires_grad_(False)
         net.set_int8(maxima)
         self.net = net.train().requires_grad_(True)
         self.ema = copy.deepcopy(net).eval().requires_grad_(False)
@@ -69,11 +70,13 @@ class Trainer:
                     teacher=self.teacher.state_dict() if self.teacher else None)
 
     def load(self, st, a):
-        if st.get("int8") is not None:  # a --qat run's state: deploy form with its calibration, and its teacher
-            dev = next(self.net.parameters()).device
-            self.teacher = nets.BeautyNet(self.tier, deploy=True).to(dev).eval().requires_grad_(False)
+        dev = next(self.net.parameters()).device
+        quant = st.get("int8") is not None  # a --qat run's state: deploy form with its calibration
+        if st.get("teacher") is not None:  # a distilled fine-tune's teacher (deploy form for --qat)
+            self.teacher = nets.BeautyNet(self.tier, deploy=quant).to(dev).eval().requires_grad_(False)
             self.teacher.load_state_dict(st["teacher"])
-            self.to_int8(st["int8"], a, nets.BeautyNet(self.tier, deploy=True).to(dev))
+        if quant:
+            self.to_int8(st["int8"], a, nets.BeautyNet(self.tier, deploy=True).to(dev), self.teacher)
         self.net.load_state_dict(st["net"])
         self.ema.load_state_dict(st["ema"])
         self.opt.load_state_dict(st["opt"])
@@ -87,6 +90,9 @@ def validate(net, vb_by_tier, tier):
     res = {}
     for key, b in vb_by_tier[tier.name].items():
         layers = nets.layers(net(nets.to_net(b["x"])))
+        if key == "video":  # validation clips' consecutive frames: flicker only (no clean target)
+            res["flicker_video"] = flicker(net, layers, b)
+            continue
         y = (b["x"] + b["skin"] * layers[0]).clamp(0, 1)
         if key == "clean":
             cs = losses.clean_skin(b["skin"], torch.zeros_like(b["bm"]))
@@ -109,14 +115,19 @@ def validate(net, vb_by_tier, tier):
             ab_in, ab_out = (float((d[:, 1:].norm(dim=1, keepdim=True) * m).sum()) for d in (dl_in, dl_out))
             res["de_removal_" + key] = round(1 - de_out / max(de_in, 1e-9), 4)
             res["ab_left_" + key] = round(ab_out / max(ab_in, 1e-9), 4)
-        # flicker of the retouch layer (blemish + tone at the element's default) between the face and the face
-        # moved sub-pixel with new noise: share of the layer that changed beyond the move
-        l2 = nets.layers(net(nets.to_net(b["x2"])))
-        r1 = synth.translate(layers[0] + losses.TEMP_TONE * layers[1], b["shift"])
-        r2 = l2[0] + losses.TEMP_TONE * l2[1]
-        m = b["skin2"]
-        res["flicker_" + key] = round(float(((r2 - r1).abs() * m).sum() / ((r2.abs() * m).sum()).clamp(min=1e-9)), 4)
+        res["flicker_" + key] = flicker(net, layers, b)
     return res
+
+
+def flicker(net, layers, b):
+    """Flicker of the retouch layer (blemish + tone at the element's default) between a sample's two views (the
+    face moved sub-pixel with new noise, or the next video frame): the share of the layer that changed beyond the
+    move, on m2 (scripts/eval-temporal's measure, before the element's rounding and smoothing)."""
+    l2 = nets.layers(net(nets.to_net(b["x2"])))
+    r1 = synth.warp(layers[0] + losses.TEMP_TONE * layers[1], b["back"])
+    r2 = l2[0] + losses.TEMP_TONE * l2[1]
+    m = b["m2"]
+    return round(float(((r2 - r1).abs() * m).sum() / ((r2.abs() * m).sum()).clamp(min=1e-9)), 4)
 
 
 def val_batches(data, tiers, dev, seed=4242):
@@ -129,6 +140,11 @@ def val_batches(data, tiers, dev, seed=4242):
         for key, types in (("train_types", synth.TRAIN_TYPES), ("held_out", (synth.HELD_OUT,)), ("clean", ())):
             g = torch.Generator(device=dev).manual_seed(seed)
             vb[key] = synth.make_batch(data, idx, g, (t.height, t.width), strong=False, types=types, second_view=True)
+        if "pairs" in data and data["pairs"]["val"].any():  # and the validation clips' consecutive frames
+            pidx = torch.from_numpy(data["pairs"]["val"].nonzero()[0]).to(dev)
+            g = torch.Generator(device=dev).manual_seed(seed)
+            vb["video"] = synth.make_pair_batch(data["pairs"], pidx, g, (t.height, t.width), strong=False,
+                                                blemish_share=0.0)  # the clips' own skin, as eval-temporal sees it
         out[t.name] = vb
     return out
 
@@ -146,8 +162,19 @@ def run(a, log=print):
     if a.tiny:  # smoke test: the real graphs, run at a tiny input
         tiers = [arch.Tier(t.name, 32, 48, t.c1, t.c2, t.c3, t.c4, t.deep_blocks, t.layers) for t in tiers]
     log("train faces: %d, device %s, tiers %s" % (len(train_idx), dev, a.tiers))
-    if a.qat and not (a.resume and os.path.exists(os.path.join(a.out, "checkpoint.pt"))):
-        raise SystemExit("--qat fine-tunes a trained net: pass --resume with a checkpoint in --out (%s)" % a.out)
+    if a.w_distill is None:
+        a.w_distill = losses.W_DISTILL if a.qat else 0.0
+    resuming = a.resume and os.path.exists(os.path.join(a.out, "checkpoint.pt"))
+    for flag, on in (("--qat", a.qat), ("--w-distill", a.w_distill > 0)):
+        if on and not resuming:
+            raise SystemExit("%s fine-tunes a trained net: pass --resume with a checkpoint in --out (%s)" % (flag, a.out))
+    pair_idx = None
+    if a.w_temp_video > 0:
+        if "pairs" not in data or data["pairs"]["val"].all():
+            raise SystemExit("--w-temp-video needs consecutive training-clip frames in %s (prepare_data.py "
+                             "--video-pairs)" % a.data)
+        pair_idx = torch.from_numpy((~data["pairs"]["val"]).nonzero()[0]).to(dev)
+        log("consecutive-frame pairs: %d from training clips" % len(pair_idx))
     tr = {t.name: Trainer(t, a, dev) for t in tiers}
     vbs = val_batches(data, tiers, dev)
     disc = None
@@ -179,6 +206,9 @@ def run(a, log=print):
             hist, evals, start = [], [], 0
             st["total"] = 0
             qat_start = True
+        for t in tr.values():
+            if a.w_distill > 0 and t.teacher is None:  # a float fine-tune anchored to the net it starts from
+                t.teacher = copy.deepcopy(t.ema).eval().requires_grad_(False)
         # --steps sets the schedule's new length (the cosine stretches or shrinks around the step reached); 0 keeps it
         total = a.steps or st["total"]
         if total <= start:
@@ -248,6 +278,19 @@ def run(a, log=print):
                 tl = losses.temporal_loss(out, nets.layers(raw2), b)
                 loss = loss + a.w_temp * tl
                 parts["temp"] = tl.item()
+            if pair_idx is not None:  # consecutive video frames, both in one forward pass
+                if not t.pair_queue:
+                    pidx = pair_idx[torch.randint(len(pair_idx), (a.video_batch * a.synth_chunk,), generator=g,
+                                                  device=dev)]
+                    t.pair_queue = split_batch(synth.make_pair_batch(data["pairs"], pidx, g, (t.tier.height,
+                                                                     t.tier.width), types=a.types,
+                                                                     blemish_share=a.pair_blemish_share), a.video_batch)
+                pb = t.pair_queue.pop()
+                rp = t.net(nets.to_net(torch.cat([pb["x"], pb["x2"]])))
+                n = pb["x"].shape[0]
+                tl = losses.temporal_loss(nets.layers(rp[:n]), nets.layers(rp[n:]), pb)
+                loss = loss + a.w_temp_video * tl
+                parts["temp_video"] = tl.item()
             if disc is not None:
                 dl = losses.disc_loss(disc, y, b["skin"], b["bm"])
                 loss = loss + a.w_disc * dl
@@ -332,6 +375,11 @@ def parser():
                    help="the blemish term's error: RGB + chroma, or the ΔE scripts/eval measures (losses.py)")
     p.add_argument("--w-temp", type=float, default=losses.W_TEMP, help="weight of the temporal-consistency term "
                    "(losses.temporal_loss; 0: off, one forward pass per step fewer)")
+    p.add_argument("--w-temp-video", type=float, default=losses.W_TEMP_VIDEO, help="weight of the same term on "
+                   "consecutive frames of the training clips (synth.make_pair_batch; needs prepare_data.py's pairs)")
+    p.add_argument("--video-batch", type=int, default=16, help="consecutive-frame pairs per step (--w-temp-video)")
+    p.add_argument("--pair-blemish-share", type=float, default=synth.PAIR_BLEMISH_SHARE, help="share of those pairs "
+                   "with synthetic blemishes (the others are the clips' own skin, as scripts/eval-temporal sees it)")
     p.add_argument("--steps", type=int, default=12000,
                    help="length of the cosine schedule; 0: from --budget-seconds and the measured speed (with "
                    "--resume: the schedule's new length, 0 keeps the checkpoint's)")
@@ -350,8 +398,9 @@ def parser():
     p.add_argument("--qat", action="store_true", help="with --resume: quantisation-aware fine-tuning for the engine's "
                    "int8 path (Trainer.to_int8; use a small --lr, e.g. 3e-5); the export carries the calibration and "
                    "weights on its grid")
-    p.add_argument("--w-distill", type=float, default=losses.W_DISTILL, help="--qat: weight of the distillation term "
-                   "(losses.distill_loss: the quantised net's output vs the float net it started from)")
+    p.add_argument("--w-distill", type=float, default=None, help="with --resume: weight of the distillation term "
+                   "(losses.distill_loss: the output vs the net the fine-tune started from; default losses.W_DISTILL "
+                   "with --qat, else 0)")
     p.add_argument("--w-distill-temp", type=float, default=losses.W_DISTILL_TEMP, help="--qat: weight of the same "
                    "term on how the output changes between the two views of a sample (flicker: docs/training.md)")
     p.add_argument("--tiny", action="store_true", help="smoke test: tiny inputs, tier names prefixed test-")

@@ -72,6 +72,48 @@ def check_mixed(faces):
     return good
 
 
+def toy_pairs(faces, shift=(2, -1)):
+    """Each toy face and the same face moved by `shift` whole pixels (x, y): consecutive frames with a known flow
+    (frame t+1 at p is frame t at p - shift), in prepare_data.py's layout."""
+    roll = lambda a: np.roll(a, (shift[1], shift[0]), axis=(0, 1))  # noqa: E731
+    h, w = faces[0][0].shape[:2]
+    flow = np.broadcast_to(-np.array(shift, np.float16)[:, None, None], (2, h // 4, w // 4))
+    return dict(pair0_rgb=np.stack([f[0] for f in faces]), pair1_rgb=np.stack([roll(f[0]) for f in faces]),
+                pair_skin=np.stack([f[1] for f in faces]), pair_feat=np.stack([f[2] for f in faces]),
+                pair_pts=np.stack([f[3] for f in faces]), pair_flow=np.stack([flow] * len(faces)),
+                pair_val=np.array([False] * (len(faces) - 1) + [True]), pair_clip=np.array(["toy"] * len(faces)))
+
+
+def check_pairs(data, shift=(2, -1)):
+    """The consecutive frames' geometry: through any random view (scale, rotation, flip), frame t carried along the
+    flow by augment's `back` grid matches frame t+1 (smoothed toy faces, so that resampling is exact enough to
+    tell), far better than with a zero flow; make_pair_batch draws frame t+1's blemishes as frame t's carried along,
+    and its m2 leaves out where the flow does not hold."""
+    g = torch.Generator().manual_seed(11)
+    p = data["pairs"]
+    img0 = synth.gauss_blur(p["img0"], 2.0)
+    img1 = torch.roll(img0, (shift[1], shift[0]), (2, 3))
+    idx = torch.arange(len(p["val"])).repeat(3)
+    err = {}
+    for name, flow in (("true flow", p["flow"]), ("zero flow", torch.zeros_like(p["flow"]))):
+        for strong in (False, True):
+            c, sk, _, _, c2, back = synth.augment(img0[idx], p["skin"][idx], p["feat"][idx], p["pts"][idx], g,
+                                                  (48, 32), strong, img1[idx], flow[idx])
+            m = (synth.warp(sk, back) > 0.5).float()
+            err[name, strong] = float(((c2 - synth.warp(c, back)).abs().mean(1, keepdim=True) * m).sum() / m.sum())
+    b = synth.make_pair_batch(dict(p, img0=img0, img1=img1), idx, g, (48, 32), strong=False)
+    carried = float(((b["x2"] - synth.warp(b["x"], b["back"])).abs().mean(1, keepdim=True) * b["m2"]).sum()
+                    / b["m2"].sum())
+    bad = dict(p, img0=img0, img1=img1, flow=torch.zeros_like(p["flow"]))
+    cover = [float(synth.make_pair_batch(q, idx, g, (48, 32), strong=False)["m2"].sum()) for q in (p, bad)]
+    good = (all(err["true flow", s] < 0.25 * err["zero flow", s] for s in (False, True)) and carried < 0.005
+            and cover[1] < cover[0])
+    print("%s consecutive-frame pairs: frame t carried vs frame t+1 %s; blemishes carried %.4f; m2 %.0f (zero flow "
+          "%.0f)" % ("ok  " if good else "FAIL", {"%s%s" % (k[0], " (random view)" if k[1] else ""): round(v, 4)
+                                                 for k, v in err.items()}, carried, cover[0], cover[1]))
+    return good
+
+
 def check_qat(args):
     """--qat on the run's checkpoint: a new schedule from step 0 with the distillation term, the float weights'
     validation beside the int8 one, exports in format version 3 whose weights lie on their int8 grid (the engine's
@@ -105,10 +147,10 @@ def main():
         np.savez(data, rgb=np.stack([f[0] for f in faces]), skin=np.stack([f[1] for f in faces]),
                  feat=np.stack([f[2] for f in faces]), pts=np.stack([f[3] for f in faces]),
                  val=np.array([False] * 5 + [True]), name=np.array(["toy%d" % i for i in range(6)]),
-                 source=np.array(["toy"] * 6))
+                 source=np.array(["toy"] * 6), **toy_pairs(faces))
         out = os.path.join(tmp, "out")
         args = ["--data", data, "--out", out, "--device", "cpu", "--tiny", "--batch", "4", "--steps", "40",
-                "--warmup", "5", "--log-every", "1", "--lr", "5e-3", "--seed", "1"]
+                "--warmup", "5", "--log-every", "1", "--lr", "5e-3", "--seed", "1", "--w-temp-video", "0"]
         a = train.parser().parse_args(args)
         torch.manual_seed(0)
         tr, hist, evals, step, total = train.run(a, log=lambda s: None)
@@ -145,20 +187,24 @@ def main():
             print("%s %s: %s, fold diff %.1e" % ("ok  " if good else "FAIL", name, m["tier"],
                                                  res[name]["fold_max_abs_diff"]))
             ok &= good
-        # the resumed steps also train the temporal-consistency term (a second, moved view per sample)
-        a = train.parser().parse_args(args + ["--steps", "44", "--resume", "--w-temp", "2"])  # the last --steps wins
+        # the resumed steps also train the temporal-consistency terms (a second, moved view per sample, and
+        # consecutive frames) anchored to the net they start from (distillation)
+        a = train.parser().parse_args(args + ["--steps", "44", "--resume", "--w-temp", "2", "--w-temp-video", "2",
+                                              "--w-distill", "1", "--video-batch", "2"])  # the last --steps wins
         _, hist2, evals2, step2, _ = train.run(a, log=lambda s: None)
         resumed = step2 == 44 and hist2[:len(hist)] == hist and len(hist2) == len(hist) + 4
         print("%s resume: continued to step %d" % ("ok  " if resumed else "FAIL", step2))
         ok &= resumed
-        temp = [r["M"].get("temp", float("nan")) for r in hist2[len(hist):]]
-        good = all(math.isfinite(v) and v > 0 for v in temp) and "flicker_clean" in evals2[-1]["M"]
+        temp = [r["M"].get(k, float("nan")) for r in hist2[len(hist):] for k in ("temp", "temp_video", "distill")]
+        good = (all(math.isfinite(v) and v >= 0 for v in temp) and "flicker_clean" in evals2[-1]["M"]
+                and "flicker_video" in evals2[-1]["M"])
         print("%s temporal term on the resumed steps: %s" % ("ok  " if good else "FAIL", temp))
         ok &= good
         # temporal_loss: zero when the second view's layers are the first's moved along, the offset when not
         out1 = [synth.gauss_blur(torch.rand(2, 3, 48, 32, generator=g), 2.0) for _ in range(2)]
-        b = dict(shift=torch.tensor([[1.0, -1.0], [0.0, 1.0]]), skin2=torch.ones(2, 1, 48, 32))
-        moved = [synth.translate(o, b["shift"]) for o in out1]
+        shift = torch.tensor([[1.0, -1.0], [0.0, 1.0]])
+        b = dict(back=synth.shift_grid(shift, (48, 32)), m2=torch.ones(2, 1, 48, 32))
+        moved = [synth.translate(o, shift) for o in out1]
         same = float(losses.temporal_loss(out1, moved, b))
         off = float(losses.temporal_loss(out1, [m + 0.01 for m in moved], b))
         want = float(losses.charbonnier(torch.tensor(0.01))) * (1 + losses.TEMP_TONE)
@@ -167,6 +213,7 @@ def main():
                                                                                     same, off))
         ok &= good
         ok &= check_qat(args)
+        ok &= check_pairs(synth.load_faces(data, torch.device("cpu")))
     ok &= check_mixed(faces)
     dt, cpu = time.time() - t0, time.process_time() - c0
     # the budget is checked on CPU time: wall time on a shared 2-core machine measures the neighbours
