@@ -140,11 +140,12 @@ def beauty_loss(x, out_layers, b, w_blem=W_BLEM, w_chroma=W_CHROMA, w_mean=W_MEA
     return total, parts, y
 
 
-# Weight of the temporal-consistency term (temporal_loss) on synthetic second views (a move and a camera draw: off, it
-# shrank the layer and raised the clips' flicker) and on real consecutive video frames (train.py --w-temp-video: the
-# shipped M's fine-tune, docs/training.md run 28), and of the tone layer inside it (the element's default `tone`
-# strength: the layer a viewer sees is blemish + 0.5 x tone).
-W_TEMP, W_TEMP_VIDEO, TEMP_TONE = 0.0, 60.0, 0.5
+# Weight of the temporal-consistency term (temporal_loss) on synthetic second views (a move and a camera draw: it
+# shrank the layer and raised the clips' flicker) and on real consecutive video frames (train.py --w-temp-video 60
+# was the shipped M's fine-tune, docs/training.md run 28; off by default: a from-scratch run and S/L with it are
+# untested), and of the tone layer inside it (the element's default `tone` strength: the layer a viewer sees is
+# blemish + 0.5 x tone).
+W_TEMP, W_TEMP_VIDEO, TEMP_TONE = 0.0, 0.0, 0.5
 
 
 def temporal_loss(out1, out2, b):

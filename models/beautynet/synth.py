@@ -519,7 +519,7 @@ FLOW_MATCH = 0.03
 EDGE_PX = 2  # the second view's border (reflected by the move) is left out of the temporal terms
 # Share of the consecutive-frame pairs drawn with synthetic blemishes. 0: a carried blemish's large correction turns
 # the flow's sub-pixel errors into most of the temporal term, and at 0.25 the term taught the net to drop its
-# blemish corrections (removal 0.62 -> 0.38, docs/training.md run 27); the flicker that matters is on the skin.
+# blemish corrections (removal 0.62 -> 0.38, docs/training.md run 27); the flicker that matters is on clean skin.
 PAIR_BLEMISH_SHARE = 0.0
 
 
@@ -536,7 +536,7 @@ def _second_view_mask(skin2, back, match=None):
 def make_batch(data, idx, g, out_hw, strong=True, level=1.0, types=TRAIN_TYPES, second_view=False, clean_share=0.0):
     """One batch of training pairs at out_hw: input X, blemish target B (= the clean base through the same camera),
     tone target, clean photo C, skin, blemish mask and weights, feature mask, landmarks. second_view adds x2 (the
-    same blemished face moved by `shift` pixels, through its own camera draw), `back` (the grid that carries the
+    same blemished face moved by up to VIEW_SHIFT_PX, through its own camera draw), `back` (the grid that carries the
     first view's maps into the second's, warp()) and m2 (where the temporal terms look).
     clean_share: the share of samples drawn without blemishes (X = B up to the camera), where the clean-skin terms
     see the whole skin: the case of a clean face, on which the retouch must change nothing, mean colour included."""
@@ -570,7 +570,8 @@ def make_pair_batch(pairs, idx, g, out_hw, strong=True, types=TRAIN_TYPES, blemi
     t+1's), each through its own camera draw: x, x2, the grid `back` that carries frame t's maps into frame t+1's
     along the real flow, and m2, frame t+1's skin where that flow holds (FLOW_MATCH). What the temporal term sees
     here is what the element sees on a video: real motion, expression, light and compression between the frames.
-    blemish_share: the share of pairs drawn with blemishes (the others: the clips' own skin)."""
+    blemish_share: the share of pairs drawn with blemishes; the others are the two frames' clean bases (each frame's
+    own strong outliers removed, as for every training input), not the raw frames."""
     p = pairs
     c, sk, ft, po, c2, back = augment(p["img0"][idx], p["skin"][idx], p["feat"][idx], p["pts"][idx], g, out_hw,
                                       strong, p["img1"][idx], p["flow"][idx])

@@ -72,7 +72,9 @@ class Trainer:
     def load(self, st, a):
         dev = next(self.net.parameters()).device
         quant = st.get("int8") is not None  # a --qat run's state: deploy form with its calibration
-        if st.get("teacher") is not None:  # a distilled fine-tune's teacher (deploy form for --qat)
+        if quant and st.get("teacher") is None:
+            raise SystemExit("the checkpoint's %s is quantised (--qat) but holds no teacher to distil from" % self.tier.name)
+        if st.get("teacher") is not None and (quant or a.w_distill > 0):  # a distilled run's teacher, kept on resume
             self.teacher = nets.BeautyNet(self.tier, deploy=quant).to(dev).eval().requires_grad_(False)
             self.teacher.load_state_dict(st["teacher"])
         if quant:
@@ -144,7 +146,7 @@ def val_batches(data, tiers, dev, seed=4242):
             pidx = torch.from_numpy(data["pairs"]["val"].nonzero()[0]).to(dev)
             g = torch.Generator(device=dev).manual_seed(seed)
             vb["video"] = synth.make_pair_batch(data["pairs"], pidx, g, (t.height, t.width), strong=False,
-                                                blemish_share=0.0)  # the clips' own skin, as eval-temporal sees it
+                                                blemish_share=0.0)  # the frames' clean bases, no synthetic blemishes
         out[t.name] = vb
     return out
 
@@ -162,9 +164,12 @@ def run(a, log=print):
     if a.tiny:  # smoke test: the real graphs, run at a tiny input
         tiers = [arch.Tier(t.name, 32, 48, t.c1, t.c2, t.c3, t.c4, t.deep_blocks, t.layers) for t in tiers]
     log("train faces: %d, device %s, tiers %s" % (len(train_idx), dev, a.tiers))
-    if a.w_distill is None:
-        a.w_distill = losses.W_DISTILL if a.qat else 0.0
-    resuming = a.resume and os.path.exists(os.path.join(a.out, "checkpoint.pt"))
+    ckpt = os.path.join(a.out, "checkpoint.pt")
+    st = torch.load(ckpt, map_location=dev) if a.resume and os.path.exists(ckpt) else None
+    if a.w_distill is None:  # quantisation-aware fine-tuning (started now or resumed) distils by default
+        quant = st is not None and any(s.get("int8") is not None for s in st["tiers"].values())
+        a.w_distill = losses.W_DISTILL if a.qat or quant else 0.0
+    resuming = st is not None
     for flag, on in (("--qat", a.qat), ("--w-distill", a.w_distill > 0)):
         if on and not resuming:
             raise SystemExit("%s fine-tunes a trained net: pass --resume with a checkpoint in --out (%s)" % (flag, a.out))
@@ -184,11 +189,9 @@ def run(a, log=print):
         disc.load_state_dict({n: v.float() if v.is_floating_point() else v for n, v in sd["disc"].items()})
         disc.eval().requires_grad_(False)
     os.makedirs(a.out, exist_ok=True)
-    ckpt = os.path.join(a.out, "checkpoint.pt")
     hist, evals, start, total = [], [], 0, a.steps
     qat_start = False
-    if a.resume and os.path.exists(ckpt):
-        st = torch.load(ckpt, map_location=dev)
+    if resuming:
         for k, t in tr.items():
             t.load(st["tiers"][k], a)
         hist, evals, start = st["hist"], st["evals"], st["step"]
@@ -216,7 +219,7 @@ def run(a, log=print):
         log("resumed at step %d of %d" % (start, total))
     t0 = time.time()
     step = start
-    two_views = a.w_temp > 0 or (a.qat and a.w_distill_temp > 0)  # a second view per sample (synth.make_batch)
+    two_views = a.w_temp > 0 or a.w_distill_temp > 0  # a second view per sample (synth.make_batch)
     quarters = set()
 
     def evaluate(step):
@@ -376,7 +379,8 @@ def parser():
     p.add_argument("--w-temp", type=float, default=losses.W_TEMP, help="weight of the temporal-consistency term "
                    "(losses.temporal_loss; 0: off, one forward pass per step fewer)")
     p.add_argument("--w-temp-video", type=float, default=losses.W_TEMP_VIDEO, help="weight of the same term on "
-                   "consecutive frames of the training clips (synth.make_pair_batch; needs prepare_data.py's pairs)")
+                   "consecutive frames of the training clips (synth.make_pair_batch; needs prepare_data.py's pairs; "
+                   "the shipped M's fine-tune: 60, docs/training.md run 28)")
     p.add_argument("--video-batch", type=int, default=16, help="consecutive-frame pairs per step (--w-temp-video)")
     p.add_argument("--pair-blemish-share", type=float, default=synth.PAIR_BLEMISH_SHARE, help="share of those pairs "
                    "with synthetic blemishes (the others are the clips' own skin, as scripts/eval-temporal sees it)")
@@ -399,9 +403,9 @@ def parser():
                    "int8 path (Trainer.to_int8; use a small --lr, e.g. 3e-5); the export carries the calibration and "
                    "weights on its grid")
     p.add_argument("--w-distill", type=float, default=None, help="with --resume: weight of the distillation term "
-                   "(losses.distill_loss: the output vs the net the fine-tune started from; default losses.W_DISTILL "
-                   "with --qat, else 0)")
-    p.add_argument("--w-distill-temp", type=float, default=losses.W_DISTILL_TEMP, help="--qat: weight of the same "
+                   "(losses.distill_loss: the output vs the net the distilled fine-tune started from, kept on resume; "
+                   "default losses.W_DISTILL with --qat or a quantised checkpoint, else 0)")
+    p.add_argument("--w-distill-temp", type=float, default=losses.W_DISTILL_TEMP, help="with a teacher: weight of the same "
                    "term on how the output changes between the two views of a sample (flicker: docs/training.md)")
     p.add_argument("--tiny", action="store_true", help="smoke test: tiny inputs, tier names prefixed test-")
     p.add_argument("--tier-spec", action="append", default=[], metavar="NAME=W,H,C1,C2,C3,C4,DEEP",
