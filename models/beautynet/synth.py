@@ -502,11 +502,6 @@ def warp(img, back, mode="bilinear"):
     return F.grid_sample(img, back, mode=mode, padding_mode="reflection", align_corners=False)
 
 
-def translate(img, shift, mode="bilinear"):
-    """img [B,C,H,W] moved by shift [B,2] pixels (x, y), edges reflected: the next frame of a face that moved."""
-    return warp(img, shift_grid(shift, img.shape[-2:]), mode)
-
-
 # The second view of the temporal-consistency loss: the face moved by up to this many pixels (sub-pixel included),
 # seen through a new camera draw (noise, JPEG) -- what the element's crop of the next video frame differs by.
 # Share of training samples drawn without blemishes (make_batch; train.py --clean-share).

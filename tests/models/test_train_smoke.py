@@ -213,7 +213,7 @@ def main():
         out1 = [synth.gauss_blur(torch.rand(2, 3, 48, 32, generator=g), 2.0) for _ in range(2)]
         shift = torch.tensor([[1.0, -1.0], [0.0, 1.0]])
         b = dict(back=synth.shift_grid(shift, (48, 32)), m2=torch.ones(2, 1, 48, 32))
-        moved = [synth.translate(o, shift) for o in out1]
+        moved = [synth.warp(o, b["back"]) for o in out1]
         same = float(losses.temporal_loss(out1, moved, b))
         off = float(losses.temporal_loss(out1, [m + 0.01 for m in moved], b))
         want = float(losses.charbonnier(torch.tensor(0.01))) * (1 + losses.TEMP_TONE)
