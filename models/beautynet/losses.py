@@ -102,8 +102,8 @@ def blemish_term(y, t, w, space=BLEM_SPACE, w_chroma=W_CHROMA):
     return (w * e).sum() / (3 * wsum) + w_chroma * (w * ec).sum() / (2 * wsum)
 
 
-def beauty_loss(x, out_layers, b, w_blem=W_BLEM, w_chroma=W_CHROMA, w_mean=W_MEAN, w_tone=0.5, w_alpha=0.05,
-                blem_space=BLEM_SPACE):
+def beauty_loss(x, out_layers, b, w_blem=W_BLEM, w_chroma=W_CHROMA, w_mean=W_MEAN, w_mean_tone=0.0, w_tone=0.5,
+                w_alpha=0.05, blem_space=BLEM_SPACE):
     """x: input, out_layers: nets.layers(raw output), b: the batch (t, tone, bm, w, skin). Returns (total, parts).
     - blemish output vs B: Charbonnier over the whole crop plus, with weight w_blem, Charbonnier over the blemish
       masks alone with every instance weighted about equally (b["w"]); normalised by the masks' weight, not the
@@ -114,7 +114,8 @@ def beauty_loss(x, out_layers, b, w_blem=W_BLEM, w_chroma=W_CHROMA, w_mean=W_MEA
       with blem_space "lab" the blemish term is the ΔE scripts/eval measures instead (blemish_term);
       SSIM and gradients of luma, texture statistics in clean skin;
     - mean-colour penalty: per image and channel, the mean of (output - B) over clean skin must be 0 (a uniform
-      lift of the skin is not retouching: it replaces the old post-hoc bias calibration);
+      lift of the skin is not retouching: it replaces the old post-hoc bias calibration); with weight w_mean_tone
+      the same for blemish + tone vs the tone target (the tone layer lifted clean skin by 1-1.7/255, run 21);
     - tone output on top: Charbonnier and gradients vs the tone target;
     - alpha: BCE vs the blemish mask (where the frame-resolution step may act)."""
     db, dt, alpha = out_layers
@@ -131,12 +132,14 @@ def beauty_loss(x, out_layers, b, w_blem=W_BLEM, w_chroma=W_CHROMA, w_mean=W_MEA
     mean_off = (((y - t) * cs).sum((2, 3)) / n).abs().mean()
     yt = (y + skin * dt).clamp(0, 1)
     tone = charbonnier(yt - b["tone"]).mean() + 0.5 * sum((a - c).abs().mean() for a, c in zip(grads(yt), grads(b["tone"])))
+    mean_tone = (((yt - b["tone"]) * cs).sum((2, 3)) / n).abs().mean()
     m = (skin > 0.1).float()
     logit = torch.logit(alpha.clamp(1e-4, 1 - 1e-4))
     al = masked_mean(F.binary_cross_entropy_with_logits(logit, bm, reduction="none"), m)
-    total = pix + 0.5 * ssim + 0.5 * grad + 0.02 * tex + w_mean * mean_off + w_tone * tone + w_alpha * al
+    total = (pix + 0.5 * ssim + 0.5 * grad + 0.02 * tex + w_mean * mean_off + w_mean_tone * mean_tone + w_tone * tone
+             + w_alpha * al)
     parts = dict(pix=pix.item(), ssim=ssim.item(), grad=grad.item(), tex=tex.item(), mean=mean_off.item(),
-                 tone=tone.item(), alpha=al.item())
+                 mean_tone=mean_tone.item(), tone=tone.item(), alpha=al.item())
     return total, parts, y
 
 

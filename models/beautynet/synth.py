@@ -559,20 +559,23 @@ def make_batch(data, idx, g, out_hw, strong=True, level=1.0, types=TRAIN_TYPES, 
     return out
 
 
-def make_pair_batch(pairs, idx, g, out_hw, strong=True, types=TRAIN_TYPES, blemish_share=PAIR_BLEMISH_SHARE):
+def make_pair_batch(pairs, idx, g, out_hw, strong=True, types=TRAIN_TYPES, blemish_share=PAIR_BLEMISH_SHARE, raw=False):
     """Two consecutive video frames of the same face (data["pairs"], prepare_data.py) through one random view and
     look, the same synthetic blemishes on both (drawn on frame t's clean base and carried along the flow onto frame
     t+1's), each through its own camera draw: x, x2, the grid `back` that carries frame t's maps into frame t+1's
     along the real flow, and m2, frame t+1's skin where that flow holds (FLOW_MATCH). What the temporal term sees
     here is what the element sees on a video: real motion, expression, light and compression between the frames.
     blemish_share: the share of pairs drawn with blemishes; the others are the two frames' clean bases (each frame's
-    own strong outliers removed, as for every training input), not the raw frames."""
+    own strong outliers removed, as for every training input), or with raw the frames as they are (their own
+    blemishes, where the retouch is largest, in the term)."""
     p = pairs
     c, sk, ft, po, c2, back = augment(p["img0"][idx], p["skin"][idx], p["feat"][idx], p["pts"][idx], g, out_hw,
                                       strong, p["img1"][idx], p["flow"][idx])
     sk2 = warp(sk, back)
     base, base2 = clean_base(c, sk, po), clean_base(c2, sk2, po)
     level = (torch.rand(c.shape[0], 1, 1, 1, generator=g, device=c.device) < blemish_share).float()
+    if raw:
+        base, base2 = level * base + (1 - level) * c, level * base2 + (1 - level) * c2
     bl = add_blemishes(base, sk, po, g, level, types)
     x2 = (base2 + warp(bl["x"] - base, back)).clamp(0, 1)
     x = bl["x"]

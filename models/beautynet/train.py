@@ -264,7 +264,7 @@ def run(a, log=print):
                 xn2 = nets.to_net(b["x2"])
                 raw2 = t.net(xn2)
             loss, parts, y = losses.beauty_loss(b["x"], out, b, w_blem=a.w_blem, w_chroma=a.w_chroma,
-                                                w_mean=a.w_mean, blem_space=a.blem_space)
+                                                w_mean=a.w_mean, w_mean_tone=a.w_mean_tone, blem_space=a.blem_space)
             if t.teacher is not None and (a.w_distill > 0 or a.w_distill_temp > 0):
                 with torch.no_grad():
                     ref = t.teacher(xn)
@@ -287,7 +287,8 @@ def run(a, log=print):
                                                   device=dev)]
                     t.pair_queue = split_batch(synth.make_pair_batch(data["pairs"], pidx, g, (t.tier.height,
                                                                      t.tier.width), types=a.types,
-                                                                     blemish_share=a.pair_blemish_share), a.video_batch)
+                                                                     blemish_share=a.pair_blemish_share,
+                                                                     raw=a.pair_raw), a.video_batch)
                 pb = t.pair_queue.pop()
                 rp = t.net(nets.to_net(torch.cat([pb["x"], pb["x2"]])))
                 n = pb["x"].shape[0]
@@ -370,6 +371,8 @@ def parser():
     p.add_argument("--w-chroma", type=float, default=losses.W_CHROMA, help="weight of its chroma part, relative (losses.py)")
     p.add_argument("--w-mean", type=float, default=losses.W_MEAN, help="weight of the clean-skin mean-colour penalty "
                    "(losses.py)")
+    p.add_argument("--w-mean-tone", type=float, default=0.0, help="weight of the same penalty on blemish + tone vs "
+                   "the tone target (0: off; docs/training.md run 21)")
     p.add_argument("--clean-share", type=float, default=synth.CLEAN_SHARE, help="share of training samples without "
                    "blemishes (synth.make_batch)")
     p.add_argument("--types", type=lambda v: tuple(v.split(",")), default=synth.TRAIN_TYPES,
@@ -384,6 +387,8 @@ def parser():
     p.add_argument("--video-batch", type=int, default=16, help="consecutive-frame pairs per step (--w-temp-video)")
     p.add_argument("--pair-blemish-share", type=float, default=synth.PAIR_BLEMISH_SHARE, help="share of those pairs "
                    "with synthetic blemishes (the others are the clips' own skin, as scripts/eval-temporal sees it)")
+    p.add_argument("--pair-raw", action="store_true", help="the pairs without synthetic blemishes are the raw frames, "
+                   "their own blemishes kept (default: the frames' clean bases)")
     p.add_argument("--steps", type=int, default=12000,
                    help="length of the cosine schedule; 0: from --budget-seconds and the measured speed (with "
                    "--resume: the schedule's new length, 0 keeps the checkpoint's)")

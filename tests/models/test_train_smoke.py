@@ -109,14 +109,27 @@ def check_pairs(data, shift=(2, -1)):
     clean = synth.make_pair_batch(smooth, idx, torch.Generator().manual_seed(11), (48, 32), strong=False,
                                   blemish_share=0.0)
     drawn = float((b["x"] - clean["x"]).abs().max())  # without `strong` no random view: the same clean bases
+    # raw: the blemish-free pairs are the frames as they are (the view's resampling alone), blemished ones unchanged
+    raw = synth.make_pair_batch(smooth, idx, torch.Generator().manual_seed(11), (48, 32), strong=False,
+                                blemish_share=0.0, raw=True)
+    view = synth.augment(img0[idx], p["skin"][idx], p["feat"][idx], p["pts"][idx], torch.Generator().manual_seed(11),
+                         (48, 32), False, img1[idx], p["flow"][idx])
+    raw_blem = synth.make_pair_batch(smooth, idx, torch.Generator().manual_seed(11), (48, 32), strong=False,
+                                     blemish_share=1.0, raw=True)
+    b_again = synth.make_pair_batch(smooth, idx, torch.Generator().manual_seed(11), (48, 32), strong=False,
+                                    blemish_share=1.0)
+    raw_ok = (float((raw["x"] - view[0]).abs().max()) < 1e-6 and float((raw["x2"] - view[4]).abs().max()) < 1e-6
+              and float((raw_blem["x"] - b_again["x"]).abs().max()) < 1e-6
+              and float((clean["x"] - view[0]).abs().max()) > 0.01)  # the toy faces' clean bases differ
     bad = dict(smooth, flow=torch.zeros_like(p["flow"]))
     cover = [float(synth.make_pair_batch(q, idx, g, (48, 32), strong=False)["m2"].sum()) for q in (smooth, bad)]
     good = (all(err["true flow", s] < 0.25 * err["zero flow", s] for s in (False, True)) and carried < 0.005
-            and drawn > 0.05 and cover[1] < cover[0])
+            and drawn > 0.05 and cover[1] < cover[0] and raw_ok)
     print("%s consecutive-frame pairs: frame t carried vs frame t+1 %s; blemishes (up to %.3f) carried %.4f; m2 %.0f "
-          "(zero flow %.0f)" % ("ok  " if good else "FAIL", {"%s%s" % (k[0], " (random view)" if k[1] else ""):
-                                                            round(v, 4) for k, v in err.items()}, drawn, carried,
-                               cover[0], cover[1]))
+          "(zero flow %.0f); raw frames %s" % ("ok  " if good else "FAIL", {"%s%s" % (k[0], " (random view)" if k[1]
+                                                                                   else ""): round(v, 4)
+                                                                         for k, v in err.items()}, drawn, carried,
+                                               cover[0], cover[1], "kept" if raw_ok else "NOT kept"))
     return good
 
 
@@ -196,12 +209,13 @@ def main():
         # the resumed steps also train the temporal-consistency terms (a second, moved view per sample, and
         # consecutive frames) anchored to the net they start from (distillation)
         a = train.parser().parse_args(args + ["--steps", "44", "--resume", "--w-temp", "2", "--w-temp-video", "2",
-                                              "--w-distill", "1", "--video-batch", "2"])  # the last --steps wins
+                                              "--w-distill", "1", "--video-batch", "2", "--pair-raw",
+                                              "--w-mean-tone", "1"])  # the last --steps wins
         _, hist2, evals2, step2, _ = train.run(a, log=lambda s: None)
         resumed = step2 == 44 and hist2[:len(hist)] == hist and len(hist2) == len(hist) + 4
         print("%s resume: continued to step %d" % ("ok  " if resumed else "FAIL", step2))
         ok &= resumed
-        keys = ("temp", "temp_video", "distill")
+        keys = ("temp", "temp_video", "distill", "mean_tone")
         temp = [r["M"].get(k, float("nan")) for r in hist2[len(hist):] for k in keys]
         # every step logs each term (rounded to 5 decimals: a single step's may show 0), and each was live
         good = (all(math.isfinite(v) and v >= 0 for v in temp) and "flicker_clean" in evals2[-1]["M"]
