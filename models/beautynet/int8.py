@@ -31,14 +31,25 @@ def int8_eligible(layers):
 
 
 @torch.no_grad()
+def calibration_inputs(tier, data, batches=BATCHES, batch=BATCH, seed=SEED, dev="cpu"):
+    """The calibration crops, batch by batch, as the net's normalised input at the tier's size: augmented crops of the
+    data's faces (synth.make_batch, strong augmentation: exposure, white balance, skin tones, uneven light, noise,
+    JPEG, synthetic blemishes). The engine benchmark calibrates the peers' int8 on the same crops."""
+    g = torch.Generator(device=dev).manual_seed(seed)
+    n = data["img"].shape[0]
+    for _ in range(batches):
+        idx = torch.randint(0, n, (batch,), generator=g, device=dev)
+        b = synth.make_batch(data, idx, g, (tier.height, tier.width), strong=True)
+        yield b["x"] * (255.0 * arch.INPUT_SCALE) + arch.INPUT_BIAS
+
+
+@torch.no_grad()
 def calibrate(net, data, batches=BATCHES, batch=BATCH, seed=SEED, quantile=1.0):
     """Per conv of a deploy-form net (file order) the per-channel maximum (or `quantile` of the values above 0) of its
-    input over augmented crops of the data's faces (synth.make_batch, strong augmentation: exposure, white balance,
-    skin tones, uneven light, noise, JPEG, synthetic blemishes), None for the convs int8 does not apply to."""
+    input over the calibration crops (calibration_inputs), None for the convs int8 does not apply to."""
     t = net.tier
     dev = next(net.parameters()).device
     maxima = [None] * len(net.convs)
-    g = torch.Generator(device=dev).manual_seed(seed)
     gq = torch.Generator().manual_seed(seed)
 
     def hook(i):
@@ -55,12 +66,9 @@ def calibrate(net, data, batches=BATCHES, batch=BATCH, seed=SEED, quantile=1.0):
 
     saved, net.int8 = net.int8, None  # measure the float activations
     handles = [c.register_forward_pre_hook(hook(i)) for i, c in enumerate(net.convs)]
-    n = data["img"].shape[0]
     try:
-        for _ in range(batches):
-            idx = torch.randint(0, n, (batch,), generator=g, device=dev)
-            b = synth.make_batch(data, idx, g, (t.height, t.width), strong=True)
-            net(b["x"] * (255.0 * arch.INPUT_SCALE) + arch.INPUT_BIAS)
+        for x in calibration_inputs(t, data, batches, batch, seed, dev):
+            net(x)
     finally:
         for h in handles:
             h.remove()

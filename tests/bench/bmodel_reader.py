@@ -35,6 +35,7 @@ class Layer:
     weight_offset: int
     weight: np.ndarray = None  # conv only: float32 [out, in, 3, 3] (OIHW)
     bias: np.ndarray = None    # conv only: float32 [out]
+    input_max: np.ndarray = None  # version 3, calibrated convs: float32 [in], each input channel's maximum
 
     def describe(self, ch_in):
         if self.op == CONV:
@@ -52,6 +53,8 @@ class BModel:
     input_scale: float
     input_bias: float
     output_scale: float
+    output_kind: int = 0  # 0: 3 delta maps; 1: layers (blemish 3, tone 3, alpha 1)
+    shuffle: int = 1
     layers: list = field(default_factory=list)
 
     def channels(self):
@@ -125,7 +128,7 @@ def parse(data, path="<bytes>"):
         _err(path, "endian marker byte-swapped: file written on the other endianness")
     if endian != 0x01020304:
         _err(path, f"bad endian marker 0x{endian:08x}")
-    if version not in (1, 2):
+    if version not in (1, 2, 3):
         _err(path, f"unsupported version {version}")
     if file_size != n:
         _err(path, f"file_size field says {file_size} bytes, file has {n}")
@@ -162,12 +165,14 @@ def parse(data, path="<bytes>"):
         _err(path, f"weights_offset {w_off} / weights_bytes {w_bytes} do not fit between the table and the checksum")
     blob = data[w_off: w_off + w_bytes]
 
-    m = BModel(path, tier, width, height, colour, in_scale, in_bias, out_scale)
+    m = BModel(path, tier, width, height, colour, in_scale, in_bias, out_scale, out_kind, shuffle)
     ch = [3]
     used = []
     for i in range(count):
-        op, a, b, oc, stride, act, woff, _res = struct.unpack_from("<IiiIIIII", data, HEADER_BYTES + i * LAYER_BYTES)
+        op, a, b, oc, stride, act, woff, coff = struct.unpack_from("<IiiIIIII", data, HEADER_BYTES + i * LAYER_BYTES)
         where = f"layer {i}"
+        if coff and (version < 3 or op != CONV):
+            _err(path, f"{where}: calibration_offset {coff} set outside a version-3 conv")
         if not (0 <= a <= i):
             _err(path, f"{where}: input_a {a} is not an earlier tensor")
         if op == CONV:
@@ -183,7 +188,16 @@ def parse(data, path="<bytes>"):
             used.append((woff, end))
             w = np.frombuffer(blob, "<f4", nw, woff).reshape(oc, ch[a], 3, 3).astype(np.float32)
             bias = np.frombuffer(blob, "<f4", oc, woff + 4 * nw).astype(np.float32)
-            layer = Layer(op, a, b, oc, stride, act, woff, w, bias)
+            cal = None
+            if coff:
+                cend = coff + 4 * ch[a]
+                if coff % 4 or cend > w_bytes or any(coff < e and s < cend for s, e in used):
+                    _err(path, f"{where}: calibration [{coff}, {cend}) outside the blob or overlapping weights")
+                used.append((coff, cend))
+                cal = np.frombuffer(blob, "<f4", ch[a], coff).astype(np.float32)
+                if not (np.isfinite(cal).all() and (cal >= 0).all() and (cal <= 1e6).all()):
+                    _err(path, f"{where}: calibration maxima not finite in 0..1e6")
+            layer = Layer(op, a, b, oc, stride, act, woff, w, bias, cal)
             ch.append(oc)
         elif op == UPSAMPLE:
             if b != -1 or oc != ch[a] or stride != 1 or act != 0:

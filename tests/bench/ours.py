@@ -7,14 +7,15 @@ from bench_util import BtyBenchError, bty_bench_json, run_bty_bench
 
 # Variants: an executor, and "-bf16" for the same executor with bf16 products (bty-bench --precision bf16: AMX tiles
 # where the CPU grants them, else AVX512-BF16 dot products; reported with its own tolerance, since it is not meant to
-# match fp32 to 1e-3).
+# match fp32 to 1e-3), "-int8" with int8 on AVX512-VNNI for the calibrated convs (int8_bench.py).
 EXECUTORS = ("reference", "layered", "pipeline", "pipeline-bf16")
 
 
 def _variant(executor):
     """bty-bench arguments of a variant name."""
-    if executor.endswith("-bf16"):
-        return ["--executor", executor[:-len("-bf16")], "--precision", "bf16"]
+    for prec in ("bf16", "int8"):
+        if executor.endswith("-" + prec):
+            return ["--executor", executor[:-len(prec) - 1], "--precision", prec]
     return ["--executor", executor, "--precision", "fp32"]
 
 

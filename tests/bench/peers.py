@@ -36,9 +36,12 @@ class OnnxRuntime:
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         so.log_severity_level = 3
-        self.sess = ort.InferenceSession(_onnx_path(model, width, height, workdir), so,
+        self.sess = ort.InferenceSession(self._model_file(model, width, height, workdir), so,
                                          providers=["CPUExecutionProvider"])
         self.x = None
+
+    def _model_file(self, model, width, height, workdir):  # int8_peers.py: the quantised model instead
+        return _onnx_path(model, width, height, workdir)
 
     def run(self, x):
         self.x = {export_onnx.INPUT: np.ascontiguousarray(x[None], np.float32)}
@@ -70,9 +73,13 @@ class OpenVino:
             "NUM_STREAMS": 1,
             "INFERENCE_PRECISION_HINT": "f32",
         }
-        self.compiled = core.compile_model(core.read_model(_onnx_path(model, width, height, workdir)), "CPU", config)
+        self.compiled = core.compile_model(core.read_model(self._model_file(model, width, height, workdir)), "CPU",
+                                           config)
         self.req = self.compiled.create_infer_request()
         self.ov = ov
+
+    def _model_file(self, model, width, height, workdir):
+        return _onnx_path(model, width, height, workdir)
 
     def run(self, x):
         self.x = np.ascontiguousarray(x[None], np.float32)
@@ -91,6 +98,7 @@ class OpenVino:
 
 class Ncnn:
     NAME = "ncnn"
+    INT8 = False  # int8_peers.NcnnInt8: ncnn's int8 inference on a model with int8 scales
 
     @staticmethod
     def version():
@@ -99,19 +107,18 @@ class Ncnn:
 
     def __init__(self, model, width, height, threads, workdir):
         import ncnn
-        param = os.path.join(workdir, f"{model.tier}_{width}x{height}.param")
-        binp = os.path.join(workdir, f"{model.tier}.ncnn.bin")
-        export_ncnn.export(model, param, binp, width, height)
+        param, binp = self._export(model, width, height, workdir)
         net = ncnn.Net()
         o = net.opt
         o.num_threads = threads
         o.use_vulkan_compute = False
-        # FP32 throughout, like every other engine here (ncnn may otherwise store fp16/bf16 on x86).
+        # FP32 throughout (int8 convs for NcnnInt8), like every other engine here (ncnn may otherwise store fp16/bf16
+        # on x86).
         o.use_fp16_storage = False
         o.use_fp16_packed = False
         o.use_fp16_arithmetic = False
         o.use_bf16_storage = False
-        o.use_int8_inference = False
+        o.use_int8_inference = self.INT8
         o.use_packing_layout = True
         o.use_winograd_convolution = True
         o.use_sgemm_convolution = True
@@ -119,6 +126,11 @@ class Ncnn:
         if net.load_param(param) != 0 or net.load_model(binp) != 0:
             raise RuntimeError(f"ncnn could not load {param}")
         self.ncnn, self.net, self.threads = ncnn, net, threads
+
+    def _export(self, model, width, height, workdir):
+        param = os.path.join(workdir, f"{model.tier}_{width}x{height}.param")
+        binp = os.path.join(workdir, f"{model.tier}.ncnn.bin")
+        return export_ncnn.export(model, param, binp, width, height)
 
     def _once(self):
         ex = self.net.create_extractor()

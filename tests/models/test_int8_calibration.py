@@ -3,7 +3,8 @@
 int8_applies rule: ReLU inputs, so never the net input's conv), the per-channel maxima survive the .bmodel round trip
 exactly next to unchanged weights, an uncalibrated file reads as None, and snapped weights lie on the int8 grid
 (re-quantising them gives back integers) also for the C++ loader (ModelInfo::int8_on_grid, through bty-bench), and
-a file fine-tuned onto its grid (train.py --qat) is refused."""
+a file fine-tuned onto its grid (train.py --qat) is refused; the benchmark's own reader (tests/bench) reads the same
+maxima, and its ncnn int8 export carries one weight scale per output channel and one input scale per conv."""
 import argparse
 import json
 import os
@@ -17,6 +18,24 @@ import numpy as np
 import _paths  # noqa: F401
 from beautynet import arch, bmodel, nets
 from beautynet.int8 import int8_eligible, on_grid, snap_weights
+
+sys.path.insert(0, os.path.join(_paths.ROOT, "tests", "bench"))
+import bmodel_reader  # noqa: E402
+import export_ncnn  # noqa: E402
+
+
+def bench_reader_agrees(path, maxima):
+    """tests/bench's reader (written from the spec, not from bmodel.py) gives the written maxima back, and the ncnn
+    int8 export adds 8=2 and (out_channels + 1) scales to every conv."""
+    r = bmodel_reader.read(path)
+    convs = [l for l in r.layers if l.op == bmodel_reader.CONV]
+    same = all((x is None and l.input_max is None) or (x is not None and l.input_max is not None
+                                                       and np.array_equal(x, l.input_max))
+               for x, l in zip(maxima, convs))
+    text, blob = export_ncnn.build(r)
+    text8, blob8 = export_ncnn.build(r, input_max=[1.0] * len(convs))
+    return (same and len(convs) == len(maxima) and text8.count(" 8=2") == len(convs)
+            and len(blob8) - len(blob) == 4 * sum(l.out_channels + 1 for l in convs))
 
 
 def check_refuses_grid_file():
@@ -65,7 +84,7 @@ def main():
             m = bmodel.read(path)
             same = m["version"] == 3 and m["input_max"][0] is None and all(
                 np.array_equal(a, b) for a, b in zip(maxima[1:], m["input_max"][1:])) and all(
-                np.array_equal(a[0], b[0]) for a, b in zip(ws, m["weights"]))
+                np.array_equal(a[0], b[0]) for a, b in zip(ws, m["weights"])) and bench_reader_agrees(path, maxima)
             # the Python grid and the C++ loader's rule agree: float weights off it, snapped ones on it
             agree = not engine_on_grid(a.bty_bench, path)
             bmodel.write(path, name, tier.width, tier.height, tier.layers, snap_weights(ws, maxima), arch.INPUT_SCALE,
