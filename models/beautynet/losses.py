@@ -85,6 +85,7 @@ def clean_skin(skin, bm):
 # Weights of the blemish-only pixel term, of its chroma part (the shipped runs 6/7) and of the clean-skin mean-colour
 # penalty; train.py takes its defaults here.
 W_BLEM, W_CHROMA, W_MEAN = 6.0, 2.0, 10.0
+W_MEAN_TONE = 0.0  # the same penalty on blemish + tone (--w-mean-tone; untested at scale: docs/training.md run 29)
 # The blemish term's space: "rgb" (RGB Charbonnier plus w_chroma x the chroma's) or "lab" (Charbonnier of the CIE76
 # ΔE that scripts/eval measures, divided by LAB_SCALE: the ΔE of the synthetic blemishes is ~LAB_SCALE times their
 # RGB + chroma error, measured on training batches, so the term starts as strong as the RGB one at the same w_blem).
@@ -102,7 +103,7 @@ def blemish_term(y, t, w, space=BLEM_SPACE, w_chroma=W_CHROMA):
     return (w * e).sum() / (3 * wsum) + w_chroma * (w * ec).sum() / (2 * wsum)
 
 
-def beauty_loss(x, out_layers, b, w_blem=W_BLEM, w_chroma=W_CHROMA, w_mean=W_MEAN, w_mean_tone=0.0, w_tone=0.5,
+def beauty_loss(x, out_layers, b, w_blem=W_BLEM, w_chroma=W_CHROMA, w_mean=W_MEAN, w_mean_tone=W_MEAN_TONE, w_tone=0.5,
                 w_alpha=0.05, blem_space=BLEM_SPACE):
     """x: input, out_layers: nets.layers(raw output), b: the batch (t, tone, bm, w, skin). Returns (total, parts).
     - blemish output vs B: Charbonnier over the whole crop plus, with weight w_blem, Charbonnier over the blemish
