@@ -85,7 +85,7 @@ def clean_skin(skin, bm):
 # Weights of the blemish-only pixel term, of its chroma part (the shipped runs 6/7) and of the clean-skin mean-colour
 # penalty; train.py takes its defaults here.
 W_BLEM, W_CHROMA, W_MEAN = 6.0, 2.0, 10.0
-W_MEAN_TONE = 0.0  # the same penalty on blemish + tone (--w-mean-tone; untested at scale: docs/training.md run 29)
+W_MEAN_TONE = 0.0  # the same penalty on blemish + tone (--w-mean-tone; docs/training.md runs 21 and 29)
 # The blemish term's space: "rgb" (RGB Charbonnier plus w_chroma x the chroma's) or "lab" (Charbonnier of the CIE76
 # ΔE that scripts/eval measures, divided by LAB_SCALE: the ΔE of the synthetic blemishes is ~LAB_SCALE times their
 # RGB + chroma error, measured on training batches, so the term starts as strong as the RGB one at the same w_blem).
@@ -140,7 +140,9 @@ def beauty_loss(x, out_layers, b, w_blem=W_BLEM, w_chroma=W_CHROMA, w_mean=W_MEA
     total = (pix + 0.5 * ssim + 0.5 * grad + 0.02 * tex + w_mean * mean_off + w_mean_tone * mean_tone + w_tone * tone
              + w_alpha * al)
     parts = dict(pix=pix.item(), ssim=ssim.item(), grad=grad.item(), tex=tex.item(), mean=mean_off.item(),
-                 mean_tone=mean_tone.item(), tone=tone.item(), alpha=al.item())
+                 tone=tone.item(), alpha=al.item())
+    if w_mean_tone > 0:  # logged only when it is trained (the smoke test checks that --w-mean-tone reaches it)
+        parts["mean_tone"] = mean_tone.item()
     return total, parts, y
 
 

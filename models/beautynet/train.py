@@ -372,7 +372,7 @@ def parser():
     p.add_argument("--w-mean", type=float, default=losses.W_MEAN, help="weight of the clean-skin mean-colour penalty "
                    "(losses.py)")
     p.add_argument("--w-mean-tone", type=float, default=losses.W_MEAN_TONE, help="weight of the same penalty on blemish + tone vs "
-                   "the tone target (0: off; docs/training.md run 21)")
+                   "the tone target (0: off; docs/training.md runs 21 and 29)")
     p.add_argument("--clean-share", type=float, default=synth.CLEAN_SHARE, help="share of training samples without "
                    "blemishes (synth.make_batch)")
     p.add_argument("--types", type=lambda v: tuple(v.split(",")), default=synth.TRAIN_TYPES,

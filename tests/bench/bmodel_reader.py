@@ -57,6 +57,16 @@ class BModel:
     shuffle: int = 1
     layers: list = field(default_factory=list)
 
+    def output_maps(self):
+        """Maps of the head before the pixel shuffle: 3 deltas (kind 0) or blemish 3, tone 3, alpha 1 (kind 1)."""
+        return 7 if self.output_kind == 1 else 3
+
+    def head_shape(self, width=None, height=None):
+        """CHW of the net's output tensor: the head's own channels (output_maps x shuffle^2, pixel-shuffled by the
+        consumer)."""
+        w, h = self.sizes(width, height)[-1]
+        return (self.layers[-1].out_channels, h, w)
+
     def channels(self):
         """Channel count of every tensor; tensor 0 is the input, tensor i+1 is layer i's output."""
         ch = [3]
@@ -214,9 +224,9 @@ def parse(data, path="<bytes>"):
         m.layers.append(layer)
     if m.layers[-1].op != CONV:
         _err(path, "last layer (the output head) is not a conv")
-    if m.layers[-1].out_channels != (7 if out_kind == 1 else 3) * shuffle * shuffle:
+    if m.layers[-1].out_channels != m.output_maps() * shuffle * shuffle:
         _err(path, f"output head has {m.layers[-1].out_channels} channels; output_kind {out_kind} with shuffle "
-                   f"{shuffle} needs {(7 if out_kind == 1 else 3) * shuffle * shuffle}")
+                   f"{shuffle} needs {m.output_maps() * shuffle * shuffle}")
     sz = m.sizes()
     for i, l in enumerate(m.layers):
         if l.op == CONCAT and sz[l.a] != sz[l.b]:

@@ -147,7 +147,7 @@ class AgainstOurs(unittest.TestCase):
             m = model(t)
             w, h = m.width, m.height
             x = sample(w, h, seed=11)
-            shape = (m.layers[-1].out_channels, *m.sizes()[-1][::-1])  # the head's maps x shuffle^2
+            shape = m.head_shape()
             oracle = numpy_ref.forward(m, x)
             ref = ours.dump(model_path(t), w, h, "reference", x, TMP, shape)
             with self.subTest(tier=t, what="reference vs oracle"):

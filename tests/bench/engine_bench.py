@@ -110,20 +110,13 @@ class Engine:
         return t
 
 
-def head_shape(model, width, height):
-    """CHW of the net's output tensor: the head's own channels (v2 nets: 28 at half resolution, pixel-shuffled by
-    the consumer), not the 3 of a v1 delta."""
-    w, h = model.sizes(width, height)[-1]
-    return (model.layers[-1].out_channels, h, w)
-
-
 def run_config(args, ours, model, mpath, tier_size, width, height, threads, avail, workdir, x, ref_out):
     """Times every engine at one net x size x threads. Returns the result record."""
     rec = {"loadavg_start": loadavg(), "net": model.tier.replace("test-", ""), "model_tier_field": model.tier, "width": width, "height": height,
            "megapixels": round(width * height / 1e6, 3), "threads": threads, "macs": model.macs(width, height),
            "median_ms": {}, "median_ms_quiet": {}, "batches": {}, "reps": {}, "times_ms": {}, "max_abs_diff": {}, "valid": {}, "errors": {},
            "working_set_bytes": {}, "layers": []}
-    out_shape = head_shape(model, width, height)
+    out_shape = model.head_shape(width, height)
     engines = []
 
     # --- ours ---
@@ -334,7 +327,7 @@ def main():
             width, height = (model.width, model.height) if tier_size else size
             rng = np.random.default_rng([args.seed, width, height, ord(tier[0])])
             x = rng.uniform(-1, 1, (3, height, width)).astype(np.float32)
-            out_shape = head_shape(model, width, height)
+            out_shape = model.head_shape(width, height)
             ver = {"net": tier, "width": width, "height": height, "baseline": None, "max_abs_diff": {}}
             ref_out = None
             if tier_size:

@@ -4,7 +4,7 @@ array), behind peers.py's interface with the crops as one more constructor argum
 - ONNX Runtime: onnxruntime.quantization.quantize_static, QDQ format, int8 weights per output channel, uint8
   activations, MinMax calibration; weights in 7 bits (reduce_range) on a CPU without VNNI, as ONNX Runtime advises:
   its AVX2 u8 x s8 products (vpmaddubsw) saturate in 16 bits with full-range weights (81.9 % of M's output pixels
-  off by more than one code value here, largest 42, with 8-bit weights on an AVX2-only Zen 3);
+  off by more than one code value here, largest 42, with 8-bit weights on an AVX2-only EPYC);
 - OpenVINO: NNCF's post-training quantisation (nncf.quantize, performance preset) of the model OpenVINO reads. NNCF
   runs in a child process without torch: Debian's torch 1.13 is older than NNCF's torch backend accepts, and its
   OpenVINO path needs none;
@@ -45,9 +45,11 @@ def _onnx_int8(model, width, height, workdir, crops):
             x = next(self.it, None)
             return None if x is None else {export_onnx.INPUT: np.ascontiguousarray(x[None], np.float32)}
 
-    quantize_static(peers._onnx_path(model, width, height, workdir), path, Crops(), quant_format=QuantFormat.QDQ,
+    quantize_static(peers.onnx_path(model, width, height, workdir), path, Crops(), quant_format=QuantFormat.QDQ,
                     per_channel=True, reduce_range=not _has_vnni(), activation_type=QuantType.QUInt8,
                     weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax)
+    # (every crop's intermediate outputs are kept: ~2-3 GB for M / L. CalibMaxIntermediateOutputs would bound it,
+    # but ONNX Runtime 1.32 then fails with "No data is collected" when the crop count is a multiple of it)
     return path
 
 
@@ -74,7 +76,7 @@ class OpenVinoInt8(peers.OpenVino):
         if not os.path.exists(xml):
             npy = os.path.join(workdir, f"{model.tier}_{width}x{height}.crops.npy")
             np.save(npy, np.ascontiguousarray(self.crops, np.float32))
-            _child(["--nncf", peers._onnx_path(model, width, height, workdir), npy, xml])
+            _child(["--nncf", peers.onnx_path(model, width, height, workdir), npy, xml])
         return xml
 
 

@@ -13,7 +13,7 @@ import export_ncnn
 import export_onnx
 
 
-def _onnx_path(model, width, height, workdir):
+def onnx_path(model, width, height, workdir):
     p = os.path.join(workdir, f"{model.tier}_{width}x{height}.onnx")
     if not os.path.exists(p):
         export_onnx.export(model, p, width, height)
@@ -41,7 +41,7 @@ class OnnxRuntime:
         self.x = None
 
     def _model_file(self, model, width, height, workdir):  # int8_peers.py: the quantised model instead
-        return _onnx_path(model, width, height, workdir)
+        return onnx_path(model, width, height, workdir)
 
     def run(self, x):
         self.x = {export_onnx.INPUT: np.ascontiguousarray(x[None], np.float32)}
@@ -79,7 +79,7 @@ class OpenVino:
         self.ov = ov
 
     def _model_file(self, model, width, height, workdir):
-        return _onnx_path(model, width, height, workdir)
+        return onnx_path(model, width, height, workdir)
 
     def run(self, x):
         self.x = np.ascontiguousarray(x[None], np.float32)
@@ -165,7 +165,7 @@ class OpenCvDnn:
     def __init__(self, model, width, height, threads, workdir):
         import cv2
         self.cv2, self.threads = cv2, threads
-        self.net = cv2.dnn.readNetFromONNX(_onnx_path(model, width, height, workdir))
+        self.net = cv2.dnn.readNetFromONNX(onnx_path(model, width, height, workdir))
         self.net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
         self.net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
 
