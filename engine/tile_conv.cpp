@@ -120,11 +120,11 @@ bool conv_kind_applies(const ConvStep& s, ConvKind k) {
 
 // Where each kind pays with 8-lane kernels (docs/engine.md, measured per layer with `bty-bench --kernels`):
 // Winograd for stride-1 convs with >= 8 inputs and several output groups (the 8->28 head included: 1.2-2x direct),
-// the patch for one output group, per-pixel tap pointers otherwise. Pixels in the lanes does not pay with 8 lanes
-// (one broadcast load per FMA, as the patch).
+// pixels in the lanes for stride-1 convs with one output group (M's 8->8 and 24->8: 4-12 % faster than the patch on
+// an AVX2-only EPYC, eighteenth session), the patch for the stride-2 ones, per-pixel tap pointers otherwise.
 ConvKind choose_kind_ymm(const ConvStep& s, bool winograd) {
   if (winograd && s.stride == 1 && s.in_channels >= kGroup && s.out_channels > kGroup) return ConvKind::Winograd;
-  if (s.out_channels <= kGroup) return ConvKind::Patch;
+  if (s.out_channels <= kGroup) return s.stride == 1 ? ConvKind::Pixels : ConvKind::Patch;
   return ConvKind::Direct;
 }
 
