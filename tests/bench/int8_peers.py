@@ -53,23 +53,23 @@ def _onnx_int8(model, width, height, workdir, crops):
     return path
 
 
-class OnnxRuntimeInt8(peers.OnnxRuntime):
-    NAME = "onnxruntime-int8"
+class _Calibrated:
+    """A peer runner with the calibration crops as one more constructor argument."""
 
     def __init__(self, model, width, height, threads, workdir, crops):
         self.crops = crops
         super().__init__(model, width, height, threads, workdir)
+
+
+class OnnxRuntimeInt8(_Calibrated, peers.OnnxRuntime):
+    NAME = "onnxruntime-int8"
 
     def _model_file(self, model, width, height, workdir):
         return _onnx_int8(model, width, height, workdir, self.crops)
 
 
-class OpenVinoInt8(peers.OpenVino):
+class OpenVinoInt8(_Calibrated, peers.OpenVino):
     NAME = "openvino-int8"
-
-    def __init__(self, model, width, height, threads, workdir, crops):
-        self.crops = crops
-        super().__init__(model, width, height, threads, workdir)
 
     def _model_file(self, model, width, height, workdir):
         xml = os.path.join(workdir, f"{model.tier}_{width}x{height}.nncf.xml")
