@@ -60,25 +60,34 @@ class Trainer:
         net = self.ema.fold() if net is None else net
         self.teacher = teacher if teacher is not None else copy.deepcopy(net).eval().requires_grad_(False)
         net.set_int8(maxima)
+        self.use_deploy_form(net, a)
+
+    def use_deploy_form(self, net, a):
+        """Trains `net`, a deploy form (plain convs: --qat, or a shipped .bmodel with --init-bmodel), from here on,
+        with a fresh EMA and optimiser."""
         self.net = net.train().requires_grad_(True)
         self.ema = copy.deepcopy(net).eval().requires_grad_(False)
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=a.lr, weight_decay=a.wd)
 
     def state(self):
         return dict(net=self.net.state_dict(), ema=self.ema.state_dict(), opt=self.opt.state_dict(),
+                    deploy=self.net.deploy,
                     int8=None if self.net.int8 is None else [None if m is None else m.cpu() for m in self.net.int8],
                     teacher=self.teacher.state_dict() if self.teacher else None)
 
     def load(self, st, a):
         dev = next(self.net.parameters()).device
         quant = st.get("int8") is not None  # a --qat run's state: deploy form with its calibration
+        deploy = st.get("deploy", quant)  # and a fine-tune of a .bmodel's weights (--init-bmodel)
         if quant and st.get("teacher") is None:
             raise SystemExit("the checkpoint's %s is quantised (--qat) but holds no teacher to distil from" % self.tier.name)
         if st.get("teacher") is not None and (quant or a.w_distill > 0):  # a distilled run's teacher, kept on resume
-            self.teacher = nets.BeautyNet(self.tier, deploy=quant).to(dev).eval().requires_grad_(False)
+            self.teacher = nets.BeautyNet(self.tier, deploy=deploy).to(dev).eval().requires_grad_(False)
             self.teacher.load_state_dict(st["teacher"])
         if quant:
             self.to_int8(st["int8"], a, nets.BeautyNet(self.tier, deploy=True).to(dev), self.teacher)
+        elif deploy:
+            self.use_deploy_form(nets.BeautyNet(self.tier, deploy=True).to(dev), a)
         self.net.load_state_dict(st["net"])
         self.ema.load_state_dict(st["ema"])
         self.opt.load_state_dict(st["opt"])
@@ -170,9 +179,14 @@ def run(a, log=print):
         quant = st is not None and any(s.get("int8") is not None for s in st["tiers"].values())
         a.w_distill = losses.W_DISTILL if a.qat or quant else 0.0
     resuming = st is not None
-    for flag, on in (("--qat", a.qat), ("--w-distill", a.w_distill > 0)):
-        if on and not resuming:
-            raise SystemExit("%s fine-tunes a trained net: pass --resume with a checkpoint in --out (%s)" % (flag, a.out))
+    if a.init_bmodel and (resuming or a.qat):
+        raise SystemExit("--init-bmodel starts a fine-tune from step 0; --resume (and --qat) continue a checkpoint: "
+                         "pass one or the other")
+    if a.qat and not resuming:
+        raise SystemExit("--qat fine-tunes a trained net: pass --resume with a checkpoint in --out (%s)" % a.out)
+    if a.w_distill > 0 and not (resuming or a.init_bmodel):
+        raise SystemExit("--w-distill fine-tunes a trained net: pass --resume with a checkpoint in --out (%s) or "
+                         "--init-bmodel" % a.out)
     pair_idx = None
     if a.w_temp_video > 0:
         if "pairs" not in data or data["pairs"]["val"].all():
@@ -181,6 +195,8 @@ def run(a, log=print):
         pair_idx = torch.from_numpy((~data["pairs"]["val"]).nonzero()[0]).to(dev)
         log("consecutive-frame pairs: %d from training clips" % len(pair_idx))
     tr = {t.name: Trainer(t, a, dev) for t in tiers}
+    if a.init_bmodel:
+        start_from_bmodel(a, tr, dev, log)
     vbs = val_batches(data, tiers, dev)
     disc = None
     if a.w_disc > 0:
@@ -330,6 +346,30 @@ def run(a, log=print):
     return tr, hist, evals, step, total
 
 
+def start_from_bmodel(a, tr, dev, log):
+    """--init-bmodel: the one tier trained starts from a .bmodel's weights in deploy form (the RepVGG branches and
+    BN are folded in the file, so the train form cannot be rebuilt from it), e.g. a shipped net whose training
+    state was not kept; with --w-distill that net is also the teacher."""
+    if len(tr) != 1:
+        raise SystemExit("--init-bmodel fine-tunes one tier: pass --tiers with one name")
+    t = next(iter(tr.values()))
+    try:
+        src = nets.load_bmodel(a.init_bmodel, dev)
+    except (OSError, ValueError) as e:
+        raise SystemExit("--init-bmodel %s: %s" % (a.init_bmodel, e))
+    net = nets.BeautyNet(t.tier, deploy=True).to(dev)
+    shapes = [(c.weight.shape, c.stride) for c in net.convs]
+    if (src.tier.width, src.tier.height) != (t.tier.width, t.tier.height) or \
+            [(c.weight.shape, c.stride) for c in src.convs] != shapes:
+        raise SystemExit("--init-bmodel %s: its graph (%s, %dx%d) is not tier %s's" % (
+            a.init_bmodel, src.tier.name, src.tier.width, src.tier.height, t.tier.name))
+    net.load_state_dict(src.state_dict())
+    t.use_deploy_form(net, a)
+    if a.w_distill > 0:
+        t.teacher = copy.deepcopy(net).eval().requires_grad_(False)
+    log("%s: fine-tuning %s's weights (deploy form) from step 0" % (t.tier.name, a.init_bmodel))
+
+
 def split_batch(b, n):
     """A batch of k*n pairs as k batches of n (tensors split on the batch axis; other entries shared)."""
     k = b["x"].shape[0] // n
@@ -404,6 +444,8 @@ def parser():
     p.add_argument("--segs", default="models/blemish_seg.pt")
     p.add_argument("--log-every", type=int, default=100)
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--init-bmodel", metavar="F.bmodel", help="fine-tune one tier from this file's weights (deploy "
+                   "form: start_from_bmodel), a new schedule of --steps from step 0")
     p.add_argument("--qat", action="store_true", help="with --resume: quantisation-aware fine-tuning for the engine's "
                    "int8 path (Trainer.to_int8; use a small --lr, e.g. 3e-5); the export carries the calibration and "
                    "weights on its grid")

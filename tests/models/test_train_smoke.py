@@ -156,6 +156,44 @@ def check_qat(args):
     return good
 
 
+def check_init_bmodel(args, out, tmp):
+    """--init-bmodel: a fine-tune that starts from an exported .bmodel's weights in deploy form. At lr 0 its export
+    gives the file's weights back exactly (so they were loaded, not a fresh net's); at lr > 0 they move; its
+    checkpoint resumes in deploy form; a file of another tier's graph is refused."""
+    src = os.path.join(out, "beautify-m.bmodel")
+    base = [a for a in args if a != out]
+    base = base[:base.index("--out")] + base[base.index("--out") + 1:]
+    w0 = bmodel.read(src)["weights"]
+
+    def fine_tune(name, lr, steps, extra=()):
+        o = os.path.join(tmp, name)
+        a = train.parser().parse_args(base + ["--out", o, "--tiers", "M", "--steps", str(steps), "--lr", lr,
+                                              "--w-distill", "1"] + list(extra))
+        tr, hist, evals, step, total = train.run(a, log=lambda s: None)
+        train.export(a, tr, hist, evals, step, total, log=lambda s: None)
+        return bmodel.read(os.path.join(o, "beautify-m.bmodel"))["weights"], step, hist
+
+    def gap(ws):
+        return max(float(np.abs(w - v).max()) for (w, _), (v, _) in zip(ws, w0))
+
+    same, _, _ = fine_tune("init0", "0", 4, ["--init-bmodel", src])
+    moved, _, hist = fine_tune("init1", "1e-3", 4, ["--init-bmodel", src])
+    resumed, step, hist2 = fine_tune("init1", "1e-3", 6, ["--resume"])
+    good = gap(same) == 0 and gap(moved) > 1e-4 and step == 6 and hist2[:len(hist)] == hist
+    good &= all(math.isfinite(r["M"]["distill"]) for r in hist2)
+    try:
+        train.run(train.parser().parse_args(base + ["--out", os.path.join(tmp, "init2"), "--tiers", "S",
+                                                    "--steps", "1", "--init-bmodel", src]), log=lambda s: None)
+        refusal = ""
+    except SystemExit as e:
+        refusal = str(e)
+    good &= "not tier S's" in refusal
+    print("%s --init-bmodel: lr 0 gives the file back (max |diff| %.1e), lr 1e-3 moves it %.1e, resumed to %d; "
+          "another tier's file: %s" % ("ok  " if good else "FAIL", gap(same), gap(moved), step,
+                                        refusal or "not refused"))
+    return good
+
+
 def main():
     torch.set_num_threads(1)  # OpenMP spinning threads on a busy 2-core machine cost far more than they give here
     t0, c0 = time.time(), time.process_time()
@@ -236,6 +274,7 @@ def main():
                                                                                     same, off))
         ok &= good
         ok &= check_qat(args)
+        ok &= check_init_bmodel(args, out, tmp)
         ok &= check_pairs(synth.load_faces(data, torch.device("cpu")))
         # the video term on data without consecutive frames: a clear refusal that says how to make them
         nopairs = os.path.join(tmp, "nopairs.npz")
