@@ -17,7 +17,10 @@ face's own motion explains: 0 = the layer is glued to the skin, 1 = as much chan
 Why this way. The flow comes from the input, not the output, so the retouch cannot hide its own flicker by moving the
 flow; the numbers are relative to the layer's own magnitude, so a weak retouch does not look stable just because it is
 small (mean |R| is reported beside it); the consistency check drops occlusions, mouth and eye motion the flow gets
-wrong, which would otherwise be blamed on the element.
+wrong, which would otherwise be blamed on the element. The ratio has the opposite blind spot: a large steady layer
+(a uniform lift of clean skin) dilutes the change of the local corrections on top of it. So the same change is also
+reported in absolute terms, "change_abs": sum_M |R_{t+1} - warp(R_t)| over RGB per pixel of the whole frame, in code
+values (the table shows it x 1000), which two models compare on the same clip whatever the size of their layers.
 
 The quantisation floor. The blend writes whole code values: on RGB frames (what this script feeds) each channel is
 in + delta rounded to nearest (gst/blend/blend.h; until the fourth session of 2 Dec a fixed 4x4 ordered dither, whose
@@ -271,6 +274,9 @@ def pair_metrics(in0, out0, in1, out1, args, dump=None):
         return res
     res["flicker"] = ratio(r1, r0w, m)
     res["mean_abs_r"] = float(np.abs(r1)[m].mean())
+    # the same change in absolute terms, per pixel of the whole frame: what two models compare on the same clip
+    # whatever the size of their layers (the ratio above rewards a large steady layer, e.g. a uniform lift)
+    res["change_abs"] = float(np.abs(r1 - r0w).sum(axis=2)[m].sum() / (H * W))
     s0, s1 = box3(r0), box3(r1)
     s0w = remap(s0, mx, my)
     res["flicker_box3"] = ratio(s1, s0w, m)
@@ -397,6 +403,7 @@ def main():
                   "flicker_box3_gain", "flicker_box3_slid", "flicker_box3_floor", "flicker_flow_floor"):
             row[k + "_mean"], row[k + "_median"] = summarize([p.get(k) for p in ok])
         row["mean_abs_r"] = summarize([p.get("mean_abs_r") for p in ok])[0]
+        row["change_abs_mean"] = summarize([p.get("change_abs") for p in ok])[0]
         row["mean_abs_r_box3"] = summarize([p.get("mean_abs_r_box3") for p in ok])[0]
         row["slide_px_mean"] = summarize([float(np.hypot(p["slide_x"], p["slide_y"])) for p in ok])[0]
         row["reliable_share"] = summarize([p.get("reliable_share") for p in ok])[0]
@@ -436,16 +443,17 @@ def main():
     print("element: %s" % ", ".join("%s=%s" % kv for kv in sorted(ELEMENT_PROPS.items())))
     print()
     print("| clip | size | pairs used / skipped (no face, few px) | flicker mean / median | mean abs R | "
-          "box3 flicker mean / median | box3 mean abs R | quantisation floor mean / median | flow floor mean / median | "
-          "reliable share |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "change per frame px ×1000 | box3 flicker mean / median | box3 mean abs R | "
+          "quantisation floor mean / median | flow floor mean / median | reliable share |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         if "error" in r:
-            print("| %s | error: %s ||||||||" % (r["clip"], r["error"]))
+            print("| %s | error: %s |||||||||" % (r["clip"], r["error"]))
             continue
-        print("| %s | %s | %d / %d, %d | %s / %s | %s | %s / %s | %s | %s / %s | %s / %s | %s |" % (
+        print("| %s | %s | %d / %d, %d | %s / %s | %s | %s | %s / %s | %s | %s / %s | %s / %s | %s |" % (
             r["clip"], r["size"], r["used"], r["skipped_no_face"], r["skipped_few_pixels"],
             fmt(r["flicker_mean"], 1), fmt(r["flicker_median"], 1), fmt(r["mean_abs_r"]),
+            fmt(None if r["change_abs_mean"] is None else 1000 * r["change_abs_mean"]),
             fmt(r["flicker_box3_mean"], 1), fmt(r["flicker_box3_median"], 1), fmt(r["mean_abs_r_box3"]),
             fmt(r["flicker_floor_mean"], 1), fmt(r["flicker_floor_median"], 1), fmt(r["flicker_flow_floor_mean"], 1),
             fmt(r["flicker_flow_floor_median"], 1), fmt(r["reliable_share"], 1)))
