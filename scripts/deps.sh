@@ -9,7 +9,7 @@ BEAUTIFY_APT_PACKAGES=(
   ocl-icd-opencl-dev opencl-headers pocl-opencl-icd
   python3 python3-numpy python3-venv python3-torch python3-pil python3-gi gir1.2-gstreamer-1.0 gcc
   libjson-glib-dev zlib1g-dev clang-format cppcheck
-  python3-matplotlib libobs-dev obs-studio libx11-dev xvfb xauth
+  python3-matplotlib python3-opencv libobs-dev obs-studio libx11-dev xvfb xauth
 )
 
 beautify_install_deps() {
