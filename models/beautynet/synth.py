@@ -195,7 +195,8 @@ def face_scale(pts):
     return (pts[:, 16] - pts[:, 0]).norm(dim=-1)  # [B]
 
 
-# Outside this many times an instance's largest radius, q >= 32 and q ** p >= q: the opacity exp(-q^p / 2) < 1e-7.
+# Outside this many times an instance's largest radius q >= 5.7^2 = 32.49, and q ** p >= q for p >= 1: the opacity
+# exp(-q^p / 2) <= exp(-16.2) = 8.8e-8 (the least factor for 1e-7 is 5.68).
 SHAPE_REACH = 5.7
 
 
@@ -211,7 +212,7 @@ def _shapes(g, h, w, cx, cy, r, hard, wobble, dev):
         amp = wobble * torch.rand(b, k, generator=g, device=dev) / n * 2
         ph = 2 * math.pi * torch.rand(b, k, generator=g, device=dev)
         harmonics.append((n, amp, ph))
-    reach = SHAPE_REACH * (r * (1 + sum(a for _, a, _ in harmonics))).clamp(min=0.5)  # [B,K]
+    reach = SHAPE_REACH * (r * (1 + sum(a.abs() for _, a, _ in harmonics))).clamp(min=0.5)  # [B,K]
     ys = torch.arange(h, device=dev, dtype=torch.float32)[None, None, :, None]
     xs = torch.arange(w, device=dev, dtype=torch.float32)[None, None, None, :]
     near = (xs - cx[..., None, None]) ** 2 + (ys - cy[..., None, None]) ** 2 < (reach * reach)[..., None, None]

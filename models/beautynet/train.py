@@ -357,17 +357,16 @@ def start_from_bmodel(a, tr, dev, log):
         src = nets.load_bmodel(a.init_bmodel, dev)
     except (OSError, ValueError) as e:
         raise SystemExit("--init-bmodel %s: %s" % (a.init_bmodel, e))
-    net = nets.BeautyNet(t.tier, deploy=True).to(dev)
-    shapes = [(c.weight.shape, c.stride) for c in net.convs]
-    if (src.tier.width, src.tier.height) != (t.tier.width, t.tier.height) or \
-            [(c.weight.shape, c.stride) for c in src.convs] != shapes:
+    if (src.tier.width, src.tier.height) != (t.tier.width, t.tier.height) or src.tier.layers != t.tier.layers:
         raise SystemExit("--init-bmodel %s: its graph (%s, %dx%d) is not tier %s's" % (
             a.init_bmodel, src.tier.name, src.tier.width, src.tier.height, t.tier.name))
+    net = nets.BeautyNet(t.tier, deploy=True).to(dev)
     net.load_state_dict(src.state_dict())
     t.use_deploy_form(net, a)
     if a.w_distill > 0:
         t.teacher = copy.deepcopy(net).eval().requires_grad_(False)
-    log("%s: fine-tuning %s's weights (deploy form) from step 0" % (t.tier.name, a.init_bmodel))
+    log("%s: fine-tuning %s's weights (deploy form) from step 0; its int8 calibration is not carried over (the "
+        "exports are float files: rerun calibrate_int8.py on the one you ship)" % (t.tier.name, a.init_bmodel))
 
 
 def split_batch(b, n):
@@ -445,11 +444,12 @@ def parser():
     p.add_argument("--log-every", type=int, default=100)
     p.add_argument("--resume", action="store_true")
     p.add_argument("--init-bmodel", metavar="F.bmodel", help="fine-tune one tier from this file's weights (deploy "
-                   "form: start_from_bmodel), a new schedule of --steps from step 0")
+                   "form: start_from_bmodel), a new schedule of --steps from step 0; the exports carry no int8 "
+                   "calibration (rerun calibrate_int8.py); continue such a run with --resume instead of this flag")
     p.add_argument("--qat", action="store_true", help="with --resume: quantisation-aware fine-tuning for the engine's "
                    "int8 path (Trainer.to_int8; use a small --lr, e.g. 3e-5); the export carries the calibration and "
                    "weights on its grid")
-    p.add_argument("--w-distill", type=float, default=None, help="with --resume: weight of the distillation term "
+    p.add_argument("--w-distill", type=float, default=None, help="with --resume or --init-bmodel: weight of the distillation term "
                    "(losses.distill_loss: the output vs the net the distilled fine-tune started from, kept on resume; "
                    "default losses.W_DISTILL with --qat or a quantised checkpoint, else 0)")
     p.add_argument("--w-distill-temp", type=float, default=losses.W_DISTILL_TEMP, help="with a teacher: weight of the same "

@@ -15,7 +15,7 @@ import numpy as np
 import _paths  # noqa: F401
 
 try:
-    import cv2  # noqa: F401
+    import cv2
 except ImportError:
     print("python3-opencv not installed: skipped")
     sys.exit(77)

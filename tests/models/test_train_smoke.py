@@ -156,6 +156,42 @@ def check_qat(args):
     return good
 
 
+def dense_shapes(g, h, w, cx, cy, r, hard, wobble):
+    """The whole-map form of synth._shapes (its form until the nineteenth session): the oracle for check_shapes."""
+    b, k = cx.shape
+    ys = torch.arange(h, dtype=torch.float32)[None, None, :, None]
+    xs = torch.arange(w, dtype=torch.float32)[None, None, None, :]
+    dx, dy = xs - cx[..., None, None], ys - cy[..., None, None]
+    th = torch.atan2(dy, dx)
+    mod = torch.ones_like(th)
+    for n in (2, 3, 4):
+        amp = wobble * torch.rand(b, k, generator=g) / n * 2
+        ph = 2 * math.pi * torch.rand(b, k, generator=g)
+        mod = mod + amp[..., None, None] * torch.cos(n * th + ph[..., None, None])
+    rr = (r[..., None, None] * mod.clamp(min=0.4)).clamp(min=0.5)
+    q = (dx * dx + dy * dy) / (rr * rr)
+    return torch.exp(-0.5 * q ** (1 + 3 * hard[..., None, None]))
+
+
+def check_shapes():
+    """synth._shapes (evaluated near each mark only) against the whole-map form: the same opacity within 1e-7 and the
+    same random draws, through hard edges, wobbly outlines and radii under the 0.5 clamp."""
+    h, w, b, k = 40, 56, 3, 6
+    g = torch.Generator().manual_seed(11)
+    cx, cy = torch.rand(b, k, generator=g) * w, torch.rand(b, k, generator=g) * h
+    r = torch.cat([torch.rand(b, k - 1, generator=g) * 8, torch.full((b, 1), 0.3)], 1)
+    hard, wobble = torch.rand(b, k, generator=g), 0.6 * torch.rand(b, k, generator=g)
+    hard[:, 0] = 1.0
+    g1, g2 = torch.Generator().manual_seed(12), torch.Generator().manual_seed(12)
+    got = synth._shapes(g1, h, w, cx, cy, r, hard, wobble, torch.device("cpu"))
+    want = dense_shapes(g2, h, w, cx, cy, r, hard, wobble)
+    diff = float((got - want).abs().max())
+    good = diff < 1e-7 and torch.equal(g1.get_state(), g2.get_state()) and float(want.max()) > 0.9
+    print("%s synthetic marks near their centres only: max |diff| %.1e vs the whole-map form, same random draws: %s"
+          % ("ok  " if good else "FAIL", diff, torch.equal(g1.get_state(), g2.get_state())))
+    return good
+
+
 def check_init_bmodel(args, out, tmp):
     """--init-bmodel: a fine-tune that starts from an exported .bmodel's weights in deploy form. At lr 0 its export
     gives the file's weights back exactly (so they were loaded, not a fresh net's); at lr > 0 they move; its
@@ -291,6 +327,7 @@ def main():
         print("%s --w-temp-video without pairs: %s" % ("ok  " if good else "FAIL", refusal or "not refused"))
         ok &= good
     ok &= check_mixed(faces)
+    ok &= check_shapes()
     dt, cpu = time.time() - t0, time.process_time() - c0
     # the budget is checked on CPU time: wall time on a shared 2-core machine measures the neighbours
     print("smoke run %.1f s wall, %.1f s CPU (budget 60 s CPU): %s" % (dt, cpu, "passed" if ok and cpu < 60
