@@ -128,8 +128,10 @@ using ConvRowFn = void (*)(const TileConv& c, int ty, int y0, int y1, int tx0, i
 // Row kernels of the TILE read/write paths (one tile's pixels at a time: they are contiguous 8-float vectors).
 // n (<= 8) pixels from 3 planar rows -> pixel vectors of dst, lanes 3..7 zeroed.
 using PackInputFn = void (*)(const float* r, const float* g, const float* b, int n, float* dst);
-// n (<= 8) pixel vectors of one channel group -> `lanes` planar rows: planes[c][i] = src[i * 8 + c].
-using UnpackFn = void (*)(const float* src, int n, int lanes, float* const* planes);
+// Pixels [first, first + n) of one pixel row and channel group, across tiles -> `lanes` planar rows: pixel p's
+// vector is row + (p / 8) * tile_stride + (p % 8) * 8 (row: that pixel row of tile 0), planes[c][p - first] = lane
+// c. One call per row and group: the tiles are walked inside the kernel.
+using UnpackFn = void (*)(const float* row, size_t tile_stride, int first, int n, int lanes, float* const* planes);
 // n floats <-> n IEEE halves (the pipeline's half rings, NetOptions::rings): round to nearest even (half.h), exact
 // back.
 using ToHalfFn = void (*)(const float* src, size_t n, uint16_t* dst);

@@ -49,7 +49,7 @@ class LayeredExecutor final : public ExecutorImpl {
     }
     const int ot = plan_.output_tensor;
     const TileGeom& go = geom_[ot];
-    out.assign(size_t(go.channels) * go.width * go.height, 0.0f);
+    out.resize(size_t(go.channels) * go.width * go.height);  // every value is written below: no fill
     for (int ty = 0; ty < go.tiles_y; ++ty)
       read_output_tile_row(k_, go, maps_[ot].data() + go.row_floats * ty, ty, 0, go.width, 0, out, go.width, go.height);
   }

@@ -120,11 +120,12 @@ bool conv_kind_applies(const ConvStep& s, ConvKind k) {
 
 // Where each kind pays with 8-lane kernels (docs/engine.md, measured per layer with `bty-bench --kernels`):
 // Winograd for stride-1 convs with >= 8 inputs and several output groups (the 8->28 head included: 1.2-2x direct),
-// pixels in the lanes for stride-1 convs with one output group (M's 8->8 and 24->8: 4-12 % faster than the patch on
-// an AVX2-only EPYC, eighteenth session), the patch for the stride-2 ones, per-pixel tap pointers otherwise.
+// pixels in the lanes for convs with one output group (16 pixels per weight broadcast at AVX2, YmmPair: M's 8->8 and
+// 24->8 10-20 % faster than the patch, the 3->8 stride-2 first conv 9-12 %; twenty-first session, AVX2-only EPYC),
+// per-pixel tap pointers otherwise.
 ConvKind choose_kind_ymm(const ConvStep& s, bool winograd) {
   if (winograd && s.stride == 1 && s.in_channels >= kGroup && s.out_channels > kGroup) return ConvKind::Winograd;
-  if (s.out_channels <= kGroup) return s.stride == 1 ? ConvKind::Pixels : ConvKind::Patch;
+  if (s.out_channels <= kGroup) return ConvKind::Pixels;
   return ConvKind::Direct;
 }
 
@@ -265,16 +266,13 @@ void read_output_tile_row(const Kernels& k, const TileGeom& g, const float* row,
   for (int yy = 0; yy < kTile; ++yy) {
     const int y = ty * kTile + yy;
     if (y >= g.height) break;
-    for (int x = x_from; x < x_to;) {
-      const int n = std::min(x_to - x, kTile - (x & 7));  // to the end of this tile
-      for (int grp = 0; grp < g.groups; ++grp) {
-        const int lanes = std::min(kGroup, g.channels - grp * kGroup);
-        float* planes[kGroup];
-        for (int c = 0; c < lanes; ++c)
-          planes[c] = out.data() + (size_t(grp * kGroup + c) * out_h + y) * out_w + x + x_shift;
-        k.unpack(row + g.offset(x, yy, grp), n, lanes, planes);
-      }
-      x += n;
+    if (x_from >= x_to) continue;
+    for (int grp = 0; grp < g.groups; ++grp) {
+      const int lanes = std::min(kGroup, g.channels - grp * kGroup);
+      float* planes[kGroup];
+      for (int c = 0; c < lanes; ++c)
+        planes[c] = out.data() + (size_t(grp * kGroup + c) * out_h + y) * out_w + x_from + x_shift;
+      k.unpack(row + g.offset(0, yy, grp), size_t(g.groups) * kGroupFloats, x_from, x_to - x_from, lanes, planes);
     }
   }
 }

@@ -46,6 +46,7 @@ struct ScalarV {
   static void store(float* p, const T& a) { std::copy(a.v, a.v + 8, p); }
   // Pixel-vector side of ConvKind::Pixels (pixels.inc): the same 8-float type with pixels in the lanes.
   static constexpr int N = 8;
+  static constexpr bool kHalfPasses = false;
   static T bias(float b) { return bcast(&b); }
   static T fma_bcast(const T& x, const float* w, const T& acc) { return fma(x, bcast(w), acc); }
   static void to_pixels(const T* acc, float* out) {
@@ -63,7 +64,7 @@ struct ScalarV {
 }  // namespace
 
 void pack_input_scalar(const float*, const float*, const float*, int, float*);
-void unpack_scalar(const float*, int, int, float* const*);
+void unpack_scalar(const float*, size_t, int, int, int, float* const*);
 void colour_row_scalar(float*, int, int, const ColourParams&);
 void to_half_scalar(const float*, size_t, uint16_t*);
 void from_half_scalar(const uint16_t*, size_t, float*);

@@ -16,9 +16,12 @@ void pack_input_scalar(const float* r, const float* g, const float* b, int n, fl
   }
 }
 
-void unpack_scalar(const float* src, int n, int lanes, float* const* planes) {
-  for (int c = 0; c < lanes; ++c)
-    for (int i = 0; i < n; ++i) planes[c][i] = src[i * kGroup + c];
+void unpack_scalar(const float* row, size_t tile_stride, int first, int n, int lanes, float* const* planes) {
+  for (int i = 0; i < n; ++i) {
+    const int p = first + i;
+    const float* v = row + size_t(p >> 3) * tile_stride + (p & 7) * kGroup;
+    for (int c = 0; c < lanes; ++c) planes[c][i] = v[c];
+  }
 }
 
 void colour_row_scalar(float* rows, int stride, int n, const ColourParams& p) {

@@ -139,9 +139,7 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
     auto unpack = [&] {
       float* planes[8];
       for (int c = 0; c < 8; ++c) planes[c] = out.data() + size_t(c) * W;
-      for (int y = 0; y < H; ++y)
-        for (int x = 0; x < W; x += kTile)
-          k.unpack(tiles.data() + g0.offset(x, y & 7, 0), std::min(kTile, W - x), 8, planes);
+      for (int y = 0; y < H; ++y) k.unpack(tiles.data() + g0.offset(0, y & 7, 0), kGroupFloats, 0, W, 8, planes);
     };
     auto colour = [&] {
       for (int y = 0; y < H; ++y) k.colour_row(planar.data(), W, W, cp);

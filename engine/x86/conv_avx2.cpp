@@ -12,7 +12,7 @@ namespace {
 }  // namespace
 
 void pack_input_avx2(const float*, const float*, const float*, int, float*);
-void unpack_avx2(const float*, int, int, float* const*);
+void unpack_avx2(const float*, size_t, int, int, int, float* const*);
 void colour_row_avx2(float*, int, int, const ColourParams&);
 void to_half_avx2(const float*, size_t, uint16_t*);
 void from_half_avx2(const uint16_t*, size_t, float*);
@@ -21,7 +21,7 @@ void fill_kernels_avx2(Kernels& k) {
   k.conv[int(ConvKind::Direct)] = conv_direct<GroupPairs<YmmV>>;
   k.conv[int(ConvKind::Patch)] = conv_patch<YmmV>;
   k.conv[int(ConvKind::Winograd)] = wino_rows<YmmV>;
-  k.conv[int(ConvKind::Pixels)] = conv_pixels<YmmV, YmmV>;
+  k.conv[int(ConvKind::Pixels)] = conv_pixels<YmmV, YmmPair>;
   k.pack_input = pack_input_avx2;
   k.unpack = unpack_avx2;
   k.colour_row = colour_row_avx2;

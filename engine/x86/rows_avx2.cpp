@@ -29,16 +29,22 @@ void pack_input_avx2(const float* r, const float* g, const float* b, int n, floa
   }
 }
 
-void unpack_avx2(const float* src, int n, int lanes, float* const* planes) {
-  if (n < kGroup) {
-    for (int c = 0; c < lanes; ++c)
-      for (int i = 0; i < n; ++i) planes[c][i] = src[i * kGroup + c];
-    return;
+void unpack_avx2(const float* row, size_t tile_stride, int first, int n, int lanes, float* const* planes) {
+  const int end = first + n;
+  auto one = [&](int p) {  // a pixel of a partial tile
+    const float* v = row + size_t(p >> 3) * tile_stride + (p & 7) * kGroup;
+    for (int c = 0; c < lanes; ++c) planes[c][p - first] = v[c];
+  };
+  int p = first;
+  for (; p < end && (p & 7); ++p) one(p);
+  for (; p + kTile <= end; p += kTile) {  // whole tiles: one 8x8 transpose each
+    const float* t = row + size_t(p >> 3) * tile_stride;
+    __m256 v[8];
+    for (int i = 0; i < 8; ++i) v[i] = _mm256_loadu_ps(t + i * kGroup);
+    YmmV::transpose8(v);
+    for (int c = 0; c < lanes; ++c) _mm256_storeu_ps(planes[c] + (p - first), v[c]);
   }
-  __m256 v[8];
-  for (int i = 0; i < 8; ++i) v[i] = _mm256_loadu_ps(src + i * kGroup);
-  YmmV::transpose8(v);
-  for (int c = 0; c < lanes; ++c) _mm256_storeu_ps(planes[c], v[c]);
+  for (; p < end; ++p) one(p);
 }
 
 void colour_row_avx2(float* rows, int stride, int n, const ColourParams& p) {

@@ -3,6 +3,8 @@
 #pragma once
 #include <immintrin.h>
 
+#include "tanh_rational.h"
+
 namespace bty {
 namespace {
 struct YmmV {
@@ -14,29 +16,16 @@ struct YmmV {
   static T sub(T a, T b) { return _mm256_sub_ps(a, b); }
   static T zero() { return _mm256_setzero_ps(); }
   static T relu(T a) { return _mm256_max_ps(a, _mm256_setzero_ps()); }
-  // exp(x) for x <= 0: 2^n * p(r), r in [-ln2/2, ln2/2], degree-6 Taylor/Horner: |rel err| < 2e-7.
-  static T exp_neg(T x) {
-    x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
-    T n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    T r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145752f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.42860677e-6f), r);
-    T p = _mm256_set1_ps(1.0f / 720);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-  }
-  // tanh(x) = sign(x) (1 - t) / (1 + t), t = exp(-2|x|).
+  // tanh(x) = x P(x^2) / Q(x^2) on x clamped to +-kTanhClamp (tanh_rational.h): |error| < 4e-7.
   static T tanh(T x) {
-    const T sign = _mm256_set1_ps(-0.0f);
-    T ax = _mm256_andnot_ps(sign, x);
-    T t = exp_neg(_mm256_mul_ps(ax, _mm256_set1_ps(-2.0f)));
-    T y = _mm256_div_ps(_mm256_sub_ps(_mm256_set1_ps(1.0f), t), _mm256_add_ps(_mm256_set1_ps(1.0f), t));
-    return _mm256_or_ps(y, _mm256_and_ps(x, sign));
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-kTanhClamp)), _mm256_set1_ps(kTanhClamp));
+    const T s = _mm256_mul_ps(x, x);
+    T p = _mm256_set1_ps(kTanhP[4]), q = _mm256_set1_ps(kTanhQ[4]);
+    for (int k = 3; k >= 0; --k) {
+      p = _mm256_fmadd_ps(p, s, _mm256_set1_ps(kTanhP[k]));
+      q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(kTanhQ[k]));
+    }
+    return _mm256_div_ps(_mm256_mul_ps(x, p), q);
   }
   static void store(float* p, T a) { _mm256_storeu_ps(p, a); }
 
@@ -59,6 +48,7 @@ struct YmmV {
   }
   // Pixel-vector side of ConvKind::Pixels (pixels.inc): 8 pixels per ymm.
   static constexpr int N = 8;
+  static constexpr bool kHalfPasses = false;
   static T bias(float b) { return _mm256_set1_ps(b); }
   static T fma_bcast(T x, const float* w, T acc) { return _mm256_fmadd_ps(x, _mm256_broadcast_ss(w), acc); }
   static void to_pixels(const T* acc, float* out) {
@@ -73,6 +63,35 @@ struct YmmV {
     for (int i = 0; i < 8; ++i) v[i] = _mm256_loadu_ps(from[i]);
     transpose8(v);
     for (int c = 0; c < lanes; ++c) _mm256_storeu_ps(dst + c * stride, v[c]);
+  }
+};
+
+// ConvKind::Pixels with 16 pixels as two ymm (AVX2's pixel vectors): one weight broadcast feeds two FMAs. Without
+// AVX-512's embedded broadcast every FMA of YmmV needs its own broadcast; this halves them, in two passes of 4
+// channels (8 accumulators of two registers would not fit 16).
+struct YmmPair {
+  struct T {
+    __m256 lo, hi;
+  };
+  static constexpr int N = 16;
+  static constexpr bool kHalfPasses = true;
+  static T load(const float* p) { return {_mm256_loadu_ps(p), _mm256_loadu_ps(p + 8)}; }
+  static T bias(float b) { return {_mm256_set1_ps(b), _mm256_set1_ps(b)}; }
+  static T fma_bcast(T x, const float* w, T acc) {
+    const __m256 b = _mm256_broadcast_ss(w);
+    return {_mm256_fmadd_ps(x.lo, b, acc.lo), _mm256_fmadd_ps(x.hi, b, acc.hi)};
+  }
+  static T relu(T a) { return {YmmV::relu(a.lo), YmmV::relu(a.hi)}; }
+  static T tanh(T a) { return {YmmV::tanh(a.lo), YmmV::tanh(a.hi)}; }
+  static void to_pixels(const T* acc, float* out) {
+    __m256 lo[8], hi[8];
+    for (int m = 0; m < 8; ++m) lo[m] = acc[m].lo, hi[m] = acc[m].hi;
+    YmmV::transpose8(lo);
+    YmmV::transpose8(hi);
+    for (int i = 0; i < 8; ++i) {
+      _mm256_storeu_ps(out + i * 8, lo[i]);
+      _mm256_storeu_ps(out + (i + 8) * 8, hi[i]);
+    }
   }
 };
 }  // namespace

@@ -13,6 +13,7 @@ namespace {
 struct ZmmP {
   using T = __m512;
   static constexpr int N = 16;
+  static constexpr bool kHalfPasses = false;
   static T load(const float* p) { return _mm512_loadu_ps(p); }
   static T bias(float b) { return _mm512_set1_ps(b); }
   static T fma_bcast(T x, const float* w, T acc) { return _mm512_fmadd_ps(x, _mm512_set1_ps(*w), acc); }

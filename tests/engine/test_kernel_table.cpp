@@ -434,20 +434,29 @@ TEST(KernelTable, UnpackMatchesScalar) {
   std::uniform_real_distribution<float> u(-1, 1);
   for (Isa isa : simd_levels()) {
     const Kernels k = select_kernels(isa);
-    for (int n = 1; n <= 8; ++n)
-      for (int lanes = 1; lanes <= 8; ++lanes) {
-        float src[64];
-        for (float& v : src) v = u(rng);
-        const int stride = 8 + 5;  // planes with a gap: the gap must keep the canary
-        Dest a(size_t(8) * stride), b(size_t(8) * stride);
-        float *pa[8], *pb[8];
-        for (int c = 0; c < 8; ++c) pa[c] = a.data() + c * stride, pb[c] = b.data() + c * stride;
-        scalar.unpack(src, n, lanes, pa);
-        k.unpack(src, n, lanes, pb);
-        EXPECT_TRUE(b.guards_intact());
-        EXPECT_EQ(0, std::memcmp(a.buf.data(), b.buf.data(), a.buf.size() * 4))
-            << to_string(isa) << " n=" << n << " lanes=" << lanes;
-      }
+    // Spans of a 4-tile row of 2 channel groups (group 1 read: the tile stride skips group 0), starting and ending
+    // inside or on tile edges.
+    const size_t tile_stride = 2 * kGroupFloats;
+    std::vector<float> src(4 * tile_stride);
+    for (float& v : src) v = u(rng);
+    const float* row = src.data() + kGroupFloats + 3 * 64;  // group 1, pixel row 3 of tile 0
+    for (int first = 0; first < 12; ++first)
+      for (int n = 1; first + n <= 32; n += (n < 18 ? 1 : 5))
+        for (int lanes = 1; lanes <= 8; lanes += (lanes < 3 ? 1 : 5)) {
+          const int stride = 32 + 5;  // planes with a gap: the gap must keep the canary
+          Dest a(size_t(8) * stride), b(size_t(8) * stride);
+          float *pa[8], *pb[8];
+          for (int c = 0; c < 8; ++c) pa[c] = a.data() + c * stride, pb[c] = b.data() + c * stride;
+          scalar.unpack(row, tile_stride, first, n, lanes, pa);
+          k.unpack(row, tile_stride, first, n, lanes, pb);
+          EXPECT_TRUE(b.guards_intact());
+          EXPECT_EQ(0, std::memcmp(a.buf.data(), b.buf.data(), a.buf.size() * 4))
+              << to_string(isa) << " first=" << first << " n=" << n << " lanes=" << lanes;
+          const int p = first + n - 1;  // spot check of the scalar entry itself: the span's last pixel
+          EXPECT_EQ(pa[lanes - 1][n - 1], row[size_t(p >> 3) * tile_stride + (p & 7) * kGroup + lanes - 1]);
+          for (int c = 0; c < lanes; ++c)
+            for (int i = n; i < stride; ++i) EXPECT_EQ(pb[c][i], kCanary) << "past n written, c=" << c;
+        }
   }
 }
 
