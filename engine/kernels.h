@@ -126,8 +126,10 @@ using ConvRowFn = void (*)(const TileConv& c, int ty, int y0, int y1, int tx0, i
                            float* dst);
 
 // Row kernels of the TILE read/write paths (one tile's pixels at a time: they are contiguous 8-float vectors).
-// n (<= 8) pixels from 3 planar rows -> pixel vectors of dst, lanes 3..7 zeroed.
-using PackInputFn = void (*)(const float* r, const float* g, const float* b, int n, float* dst);
+// n pixels from 3 planar rows -> pixel vectors of one pixel row across tiles, lanes 3..7 zeroed: pixel i goes to
+// dst + (i / 8) * tile_stride + (i % 8) * 8 (dst: that row of the first tile); the last tile's pixels past n are
+// zeroed (the map's right edge).
+using PackInputFn = void (*)(const float* r, const float* g, const float* b, int n, float* dst, size_t tile_stride);
 // Pixels [first, first + n) of one pixel row and channel group, across tiles -> `lanes` planar rows: pixel p's
 // vector is row + (p / 8) * tile_stride + (p % 8) * 8 (row: that pixel row of tile 0), planes[c][p - first] = lane
 // c. One call per row and group: the tiles are walked inside the kernel.

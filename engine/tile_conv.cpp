@@ -242,21 +242,17 @@ void write_input_tile_row(const Kernels& k, const InputSource& in, const TileGeo
                           int x_origin, int tx0, int tx1, float* dst) {
   const int x0 = tx0 * kTile, x1 = std::min(tx1 * kTile, g.width);
   alignas(64) float row[3 * 64 * kTile];  // up to 64 tiles per call; longer spans are done in pieces
+  const size_t tile_stride = size_t(g.groups) * kGroupFloats;
   for (int yy = y0; yy < y1; ++yy) {
     const int y = ty * kTile + yy;
-    for (int tx = tx0; tx < tx1; ++tx) {  // zero the pixels past the map's edge (all of them below its last row)
-      const int valid = y < g.height ? std::clamp(g.width - tx * kTile, 0, kTile) : 0;
-      float* t = dst + g.offset(tx * kTile, yy, 0);
-      std::fill(t + valid * kGroup, t + kTile * kGroup, 0.0f);
+    if (y >= g.height) {  // below the map's last row: zeros
+      for (int tx = tx0; tx < tx1; ++tx) std::fill_n(dst + g.offset(tx * kTile, yy, 0), kTile * kGroup, 0.0f);
+      continue;
     }
-    if (y >= g.height) continue;
-    for (int a = x0; a < x1; a += 64 * kTile) {
+    for (int a = x0; a < x1; a += 64 * kTile) {  // a is a tile boundary; pack_input zeroes past the map's edge
       const int b = std::min(x1, a + 64 * kTile), n = b - a;
       in.row(y, x_origin + a, x_origin + b, row, n);
-      for (int x = a; x < b; x += kTile) {  // a is a tile boundary: one tile's pixels per call
-        const int m = std::min(kTile, b - x);
-        k.pack_input(row + (x - a), row + n + (x - a), row + 2 * n + (x - a), m, dst + g.offset(x, yy, 0));
-      }
+      k.pack_input(row, row + n, row + 2 * n, n, dst + g.offset(a, yy, 0), tile_stride);
     }
   }
 }

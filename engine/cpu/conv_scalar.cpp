@@ -63,7 +63,7 @@ struct ScalarV {
 #include "../winograd.inc"
 }  // namespace
 
-void pack_input_scalar(const float*, const float*, const float*, int, float*);
+void pack_input_scalar(const float*, const float*, const float*, int, float*, size_t);
 void unpack_scalar(const float*, size_t, int, int, int, float* const*);
 void colour_row_scalar(float*, int, int, const ColourParams&);
 void to_half_scalar(const float*, size_t, uint16_t*);

@@ -7,12 +7,14 @@
 
 namespace bty {
 
-void pack_input_scalar(const float* r, const float* g, const float* b, int n, float* dst) {
-  for (int i = 0; i < n; ++i, dst += kGroup) {
-    dst[0] = r[i];
-    dst[1] = g[i];
-    dst[2] = b[i];
-    std::fill(dst + 3, dst + kGroup, 0.0f);
+void pack_input_scalar(const float* r, const float* g, const float* b, int n, float* dst, size_t tile_stride) {
+  for (int i = 0; i < (n + kTile - 1) / kTile * kTile; ++i) {
+    float* p = dst + size_t(i / kTile) * tile_stride + (i % kTile) * kGroup;
+    std::fill(p, p + kGroup, 0.0f);
+    if (i >= n) continue;
+    p[0] = r[i];
+    p[1] = g[i];
+    p[2] = b[i];
   }
 }
 

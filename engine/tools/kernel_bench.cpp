@@ -132,9 +132,8 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
     AlignedFloats tiles(g0.row_floats);
     auto pack = [&] {
       for (int y = 0; y < H; ++y)
-        for (int x = 0; x < W; x += kTile)
-          k.pack_input(planar.data() + x, planar.data() + W + x, planar.data() + 2 * W + x, std::min(kTile, W - x),
-                       tiles.data() + g0.offset(x, y & 7, 0));
+        k.pack_input(planar.data(), planar.data() + W, planar.data() + 2 * W, W, tiles.data() + g0.offset(0, y & 7, 0),
+                     kGroupFloats);
     };
     auto unpack = [&] {
       float* planes[8];

@@ -11,7 +11,7 @@ namespace {
 #include "../winograd.inc"
 }  // namespace
 
-void pack_input_avx2(const float*, const float*, const float*, int, float*);
+void pack_input_avx2(const float*, const float*, const float*, int, float*, size_t);
 void unpack_avx2(const float*, size_t, int, int, int, float* const*);
 void colour_row_avx2(float*, int, int, const ColourParams&);
 void to_half_avx2(const float*, size_t, uint16_t*);

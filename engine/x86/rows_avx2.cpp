@@ -9,24 +9,26 @@
 
 namespace bty {
 
-// 8 pixels of 3 planar rows -> 8 pixel vectors: an 8x8 transpose of (r, g, b, 0, 0, 0, 0, 0).
-void pack_input_avx2(const float* r, const float* g, const float* b, int n, float* dst) {
-  if (n < kGroup) {
-    for (int i = 0; i < n; ++i) _mm256_storeu_ps(dst + i * kGroup, _mm256_setr_ps(r[i], g[i], b[i], 0, 0, 0, 0, 0));
-    return;
-  }
+// Per whole tile, 8 pixels of 3 planar rows -> 8 pixel vectors: an 8x8 transpose of (r, g, b, 0, 0, 0, 0, 0).
+void pack_input_avx2(const float* r, const float* g, const float* b, int n, float* dst, size_t tile_stride) {
   const __m256 z = _mm256_setzero_ps();
-  __m256 R = _mm256_loadu_ps(r), G = _mm256_loadu_ps(g), B = _mm256_loadu_ps(b);
-  __m256 rg_lo = _mm256_unpacklo_ps(R, G), rg_hi = _mm256_unpackhi_ps(R, G);  // r0 g0 r1 g1 | r4 g4 r5 g5
-  __m256 b0_lo = _mm256_unpacklo_ps(B, z), b0_hi = _mm256_unpackhi_ps(B, z);
-  __m256 p0 = _mm256_shuffle_ps(rg_lo, b0_lo, 0x44), p1 = _mm256_shuffle_ps(rg_lo, b0_lo, 0xEE);  // px 0|4, 1|5
-  __m256 p2 = _mm256_shuffle_ps(rg_hi, b0_hi, 0x44), p3 = _mm256_shuffle_ps(rg_hi, b0_hi, 0xEE);  // px 2|6, 3|7
-  const __m256 q[4] = {p0, p1, p2, p3};
-  for (int i = 0; i < 4; ++i) {
-    // pixel i: low 128 of q[i] + zeros; pixel i + 4: high 128 of q[i] + zeros
-    _mm256_storeu_ps(dst + i * kGroup, _mm256_permute2f128_ps(q[i], z, 0x20));
-    _mm256_storeu_ps(dst + (i + 4) * kGroup, _mm256_permute2f128_ps(q[i], z, 0x31));
+  int x = 0;
+  for (; x + kTile <= n; x += kTile, dst += tile_stride) {
+    __m256 R = _mm256_loadu_ps(r + x), G = _mm256_loadu_ps(g + x), B = _mm256_loadu_ps(b + x);
+    __m256 rg_lo = _mm256_unpacklo_ps(R, G), rg_hi = _mm256_unpackhi_ps(R, G);  // r0 g0 r1 g1 | r4 g4 r5 g5
+    __m256 b0_lo = _mm256_unpacklo_ps(B, z), b0_hi = _mm256_unpackhi_ps(B, z);
+    __m256 p0 = _mm256_shuffle_ps(rg_lo, b0_lo, 0x44), p1 = _mm256_shuffle_ps(rg_lo, b0_lo, 0xEE);  // px 0|4, 1|5
+    __m256 p2 = _mm256_shuffle_ps(rg_hi, b0_hi, 0x44), p3 = _mm256_shuffle_ps(rg_hi, b0_hi, 0xEE);  // px 2|6, 3|7
+    const __m256 q[4] = {p0, p1, p2, p3};
+    for (int i = 0; i < 4; ++i) {
+      // pixel i: low 128 of q[i] + zeros; pixel i + 4: high 128 of q[i] + zeros
+      _mm256_storeu_ps(dst + i * kGroup, _mm256_permute2f128_ps(q[i], z, 0x20));
+      _mm256_storeu_ps(dst + (i + 4) * kGroup, _mm256_permute2f128_ps(q[i], z, 0x31));
+    }
   }
+  if (x < n)  // the right edge's partial tile, its pixels past n zero
+    for (int i = 0; i < kTile; ++i)
+      _mm256_storeu_ps(dst + i * kGroup, x + i < n ? _mm256_setr_ps(r[x + i], g[x + i], b[x + i], 0, 0, 0, 0, 0) : z);
 }
 
 void unpack_avx2(const float* row, size_t tile_stride, int first, int n, int lanes, float* const* planes) {

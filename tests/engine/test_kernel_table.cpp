@@ -411,18 +411,28 @@ TEST(KernelTable, PackInputMatchesScalar) {
   const Kernels scalar = select_kernels(Isa::Scalar);
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> u(-300, 300);
+  // Spans of up to 4 tiles of a map with 2 channel groups (group 0 written: the tile stride skips group 1).
+  const size_t tile_stride = 2 * kGroupFloats;
   for (Isa isa : simd_levels()) {
     const Kernels k = select_kernels(isa);
-    for (int n = 1; n <= 8; ++n) {
-      float rgb[3][8];
+    for (int n = 1; n <= 32; ++n) {
+      float rgb[3][32];
       for (auto& r : rgb)
         for (float& v : r) v = u(rng);
-      Dest a(64), b(64);
-      scalar.pack_input(rgb[0], rgb[1], rgb[2], n, a.data());
-      k.pack_input(rgb[0], rgb[1], rgb[2], n, b.data());
+      Dest a(4 * tile_stride), b(4 * tile_stride);
+      const size_t row = 5 * 64;  // pixel row 5 of each tile
+      scalar.pack_input(rgb[0], rgb[1], rgb[2], n, a.data() + row, tile_stride);
+      k.pack_input(rgb[0], rgb[1], rgb[2], n, b.data() + row, tile_stride);
       EXPECT_TRUE(b.guards_intact()) << to_string(isa) << " n=" << n;
       EXPECT_EQ(0, std::memcmp(a.buf.data(), b.buf.data(), a.buf.size() * 4)) << to_string(isa) << " n=" << n;
-      for (int i = n * 8; i < 64; ++i) EXPECT_EQ(b.data()[i], kCanary) << "pixel past n written, n=" << n;
+      const int tiles = (n + 7) / 8;
+      for (size_t i = 0; i < 4 * tile_stride; ++i) {
+        const size_t t = i / tile_stride, o = i % tile_stride;
+        const bool in_span = int(t) < tiles && o >= row && o < row + 64;
+        const int px = int(t) * 8 + int(o - row) / 8, lane = int(o - row) % 8;
+        const float want = !in_span ? kCanary : (px >= n || lane >= 3) ? 0.0f : rgb[lane][px];
+        EXPECT_EQ(a.data()[i], want) << "scalar, n=" << n << " at " << i;
+      }
     }
   }
 }
