@@ -45,7 +45,6 @@ constexpr int kAmxWeightParts = 2;
 // How a conv is computed; every kernel level implements every kind (make_tile_conv picks one per conv).
 enum class ConvKind {
   Direct,    // per-pixel tap pointers, NPX pixels x 2 output groups in registers (several output groups)
-  Patch,     // 8 pixels from a gathered input patch, per output group (channels in the lanes)
   Winograd,  // F(2x2, 3x3), stride 1
   Pixels,    // pixels in the lanes: input rows transposed to planar once per call, weights broadcast (narrow convs)
   AmxBf16,   // AMX-BF16 tiles: bf16 activations and weights, fp32 accumulation (Precision::Bf16 only, x86/conv_amx.cpp)
@@ -54,8 +53,8 @@ enum class ConvKind {
   PixelsI8,    // Pixels with AVX512-VNNI dot products (vpdpbusd): u8 channel quads x s8 weights, int32 sums
                // (Precision::Int8 only, calibrated convs with ReLU inputs: int8_applies; x86/conv_avx512vnni.cpp)
 };
-constexpr int kConvKinds = 7;
-constexpr int kFloatConvKinds = 4;  // the fp32 kinds, which every level implements (the bf16 kinds come after them)
+constexpr int kConvKinds = 6;
+constexpr int kFloatConvKinds = 3;  // the fp32 kinds, which every level implements (the bf16 kinds come after them)
 const char* to_string(ConvKind k);
 
 // A conv prepared for the TILE kernels: weights repacked per 8 output channels, column offset tables per source.

@@ -12,7 +12,6 @@ namespace bty {
 const char* to_string(ConvKind k) {
   switch (k) {
     case ConvKind::Direct: return "direct";
-    case ConvKind::Patch: return "patch";
     case ConvKind::Winograd: return "winograd";
     case ConvKind::Pixels: return "pixels";
     case ConvKind::AmxBf16: return "amx-bf16";

@@ -71,7 +71,6 @@ void from_half_scalar(const uint16_t*, size_t, float*);
 
 void fill_kernels_scalar(Kernels& k) {
   k.conv[int(ConvKind::Direct)] = conv_direct<GroupPairs<ScalarV>>;
-  k.conv[int(ConvKind::Patch)] = conv_patch<ScalarV>;
   k.conv[int(ConvKind::Winograd)] = wino_rows<ScalarV>;
   k.conv[int(ConvKind::Pixels)] = conv_pixels<ScalarV, ScalarV>;
   k.choose = choose_kind_ymm;

@@ -19,7 +19,6 @@ void from_half_avx2(const uint16_t*, size_t, float*);
 
 void fill_kernels_avx2(Kernels& k) {
   k.conv[int(ConvKind::Direct)] = conv_direct<GroupPairs<YmmV>>;
-  k.conv[int(ConvKind::Patch)] = conv_patch<YmmV>;
   k.conv[int(ConvKind::Winograd)] = wino_rows<YmmV>;
   k.conv[int(ConvKind::Pixels)] = conv_pixels<YmmV, YmmPair>;
   k.pack_input = pack_input_avx2;

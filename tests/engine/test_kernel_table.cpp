@@ -173,7 +173,7 @@ TEST(KernelTable, ConvEntriesMatchScalarOnPartialRanges) {
         ++checked;
       }
     }
-  EXPECT_GE(checked, 150);
+  EXPECT_GE(checked, 110);  // every case x the fp32 kinds that apply to it
 }
 
 // A copy of a conv's input maps with NaN in every column the taps of output tiles [tx0, tx1) do not reach.
