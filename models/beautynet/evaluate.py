@@ -38,6 +38,7 @@ DOC_PICTURES = ("examples_obama-1080p.jpg", "examples_biden.jpg")
 ZOOM = (110, 290, 30, 258)  # cheeks, nose and smile lines of the crop, shown 2x (nearest)
 GOALS = dict(de_reduction=0.75, de_reduction_type=0.6, de_reduction_L=0.8, drift=0.6, mean_offset=0.5,
              ghost=0.25, texture=0.9, feature_ssim=0.98)
+GRID_ORACLE = "M+grid-fix"  # per-type diagnostic column: M with its remaining error on its own grid removed
 SPOT_TAU = 2.5  # gst/blend/blend.h: the spot step compresses the high band above 2.5 x its mean on the skin
 
 
@@ -296,7 +297,7 @@ def main():
     type_methods = ["input", "S", "M", "L", "M-nospot", "bilateral"]
     for kind in synth.BLEMISH_TYPES:
         g2 = torch.Generator().manual_seed(a.seed + 1)
-        ta = {m: Acc() for m in type_methods + ["cap-M"]}
+        ta = {m: Acc() for m in type_methods + ["cap-M", GRID_ORACLE]}
         area = []
         for i in val:
             idx = torch.tensor([int(i)])
@@ -310,6 +311,7 @@ def main():
             lb = lab(b)
             outs = {m: methods[m](bl["x"], sk) for m in type_methods}
             outs["cap-M"] = cap(bl["x"], b, sk, *caps["cap-M"])
+            outs[GRID_ORACLE] = cap(outs["M"], b, sk, *caps["cap-M"])  # M's own error on its grid removed
             for m, y in outs.items():
                 measure_blemished(ta[m], y, bl["x"], b, bl, lb, sk, ft)
         per_type[kind] = dict(faces=len(area), mask_share_of_skin=float(np.mean(area)) if area else 0.0,
@@ -421,6 +423,9 @@ def write_md(res, meta, per_type, tones, path, docs):
           "- **cap-T**: the best possible blemish delta on tier T's output grid (its full input resolution, v2), "
           "and on the half-resolution grid the v1 nets had; not a method, a ceiling for that output resolution.",
           "- **M-nospot**: tier M without the frame-resolution spot step (the upsampled delta alone).",
+          "- **%s** (per-type table): a diagnostic, not a method: M's output with its remaining error (B − output) "
+          "area-averaged to M's output grid removed, as cap-M does from the input. What it leaves is the error finer "
+          "than the net's grid; the gap between it and M is the net's own error at its resolution." % GRID_ORACLE,
           "- **M-8bit**: tier M's output as the element writes it on an 8-bit RGB frame (the delta rounded to "
           "nearest): corrections below half a code value are dropped, so its clean-skin drift is lower.",
           "- **M+tone**: tier M with its tone layer added at the element's default `tone` (%.1f, gst/settings.h): "
