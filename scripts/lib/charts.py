@@ -38,8 +38,8 @@ def element_from_docs(text):
 
 
 def engine_from_docs(text):
-    """The first latency table (all rounds) of the engine section."""
-    sec = text[text.index("### Latency"):]
+    """The first latency table of the engine section (the newest run's, all rounds)."""
+    sec = text[text.index("## Engine"):]
     head = re.search(r"^\| net \| input \| thr \| (.+) \|$", sec, re.M)
     cols = [c.strip() for c in head.group(1).split("|")]
     rows = []
