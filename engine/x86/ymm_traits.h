@@ -46,17 +46,6 @@ struct YmmV {
       v[i + 4] = _mm256_permute2f128_ps(u[i], u[4 + i], 0x31);
     }
   }
-  // Pixel-vector side of ConvKind::Pixels (pixels.inc): 8 pixels per ymm.
-  static constexpr int N = 8;
-  static constexpr bool kHalfPasses = false;
-  static T bias(float b) { return _mm256_set1_ps(b); }
-  static T fma_bcast(T x, const float* w, T acc) { return _mm256_fmadd_ps(x, _mm256_broadcast_ss(w), acc); }
-  static void to_pixels(const T* acc, float* out) {
-    T v[8];
-    for (int m = 0; m < 8; ++m) v[m] = acc[m];
-    transpose8(v);
-    for (int i = 0; i < 8; ++i) _mm256_storeu_ps(out + i * 8, v[i]);
-  }
   // 8 pixel vectors (any addresses) -> `lanes` planar rows of 8: dst[c * stride + i] = from[i][c].
   static void t8(const float* const* from, int lanes, float* dst, size_t stride) {
     T v[8];
@@ -66,8 +55,8 @@ struct YmmV {
   }
 };
 
-// ConvKind::Pixels with 16 pixels as two ymm (AVX2's pixel vectors): one weight broadcast feeds two FMAs. Without
-// AVX-512's embedded broadcast every FMA of YmmV needs its own broadcast; this halves them, in two passes of 4
+// The pixel vectors of ConvKind::Pixels at AVX2 (pixels.inc's P): 16 pixels as two ymm, so one weight broadcast
+// feeds two FMAs (AVX2 has no embedded broadcast: with one ymm every FMA needed its own), in two passes of 4
 // channels (8 accumulators of two registers would not fit 16).
 struct YmmPair {
   struct T {
