@@ -94,6 +94,10 @@ struct TileConv {
   std::vector<uint32_t, AlignedAllocator<uint32_t>> quad_w;
   AlignedFloats quad_inv;    // [input channel]
   AlignedFloats quad_scale;  // [out group][8]
+  // The conv may read the net input straight from its InputSource (Kernels::conv_input): its only source is the
+  // input, nothing else reads the input, and it runs the fp32 pixels kind. The pipeline executor then keeps no input
+  // stage; the layered one, an oracle, still writes the TILE input map and reads it (the same values either way).
+  bool input_fused = false;
 };
 // `winograd` allows ConvKind::Winograd where it pays; `force` (tests, micro-bench) overrides the choice (Winograd
 // only for stride 1).
@@ -124,6 +128,16 @@ struct RowWindow {
 using ConvRowFn = void (*)(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const RowWindow* win,
                            float* dst);
 
+// The net input as the first conv reads it when input preparation is fused into that conv (TileConv::input_fused):
+// map column x is input column x_origin + x.
+struct InputWindow {
+  const InputSource* source = nullptr;
+  int x_origin = 0;
+};
+// As ConvRowFn, reading the net input from `in` instead of TILE rows.
+using ConvInputRowFn = void (*)(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const InputWindow& in,
+                                float* dst);
+
 // Row kernels of the TILE read/write paths (one tile's pixels at a time: they are contiguous 8-float vectors).
 // n pixels from 3 planar rows -> pixel vectors of one pixel row across tiles, lanes 3..7 zeroed: pixel i goes to
 // dst + (i / 8) * tile_stride + (i % 8) * 8 (dst: that row of the first tile); the last tile's pixels past n are
@@ -144,6 +158,7 @@ struct Kernels {
   Isa isa = Isa::Scalar;
   Precision precision = Precision::Float32;  // Bf16 / Int8: the reduced-precision kinds are filled, `choose` picks them
   ConvRowFn conv[kConvKinds] = {};
+  ConvInputRowFn conv_input = nullptr;  // ConvKind::Pixels reading the net input (TileConv::input_fused)
   // Which kind runs a conv at this level: measured per layer with `bty-bench --kernels` (docs/engine.md).
   ConvKind (*choose)(const ConvStep& s, bool winograd) = nullptr;
   PackInputFn pack_input = nullptr;

@@ -60,6 +60,8 @@ class PipelineExecutor final : public ExecutorImpl {
       for (size_t si = 0; si < producer_[st].size(); ++si) consumers_[producer_[st][si]].push_back({st, int(si)});
     // Schedule and ring sizes depend only on heights, so one simulation on the full plan serves every strip.
     Strip probe = make_strip(W);
+    // A first conv that reads the input itself leaves stage 0 with nothing to do and no ring (TileConv::input_fused).
+    for (const TileConv& c : probe.convs) input_fused_ = input_fused_ || c.input_fused;
     simulate(probe);
     halo_ = halo(full);
     // The layout assumes every ring has the groups' slack: the partition may change with the measured costs.
@@ -230,7 +232,7 @@ class PipelineExecutor final : public ExecutorImpl {
   size_t ring_bytes(int width, bool half, const std::vector<int>& slots) const {
     const std::vector<TileGeom> geom = stage_geoms(make_plan_like(width));
     size_t elems = 0;
-    for (int st = 0; st < stages_ - (half ? 1 : 0); ++st) elems += geom[st].row_floats * slots[st];
+    for (int st = input_fused_ ? 1 : 0; st < stages_ - (half ? 1 : 0); ++st) elems += geom[st].row_floats * slots[st];
     return half ? elems * sizeof(uint16_t) + size_t(pool_.size()) * chunk_scratch_floats_ * sizeof(float)
                 : elems * sizeof(float);
   }
@@ -283,6 +285,7 @@ class PipelineExecutor final : public ExecutorImpl {
   // Half rings: one step as column chunks (see the top of the file).
   void run_half_step(const Strip& s, const Segment& sg, const InputSource& in, int st, int r, std::vector<float>& out,
                      int OW, int OH, int keep0, int keep1) {
+    if (st == 0 && input_fused_) return;
     const TileGeom& g = s.geom[st];
     const TileConv* c = st > 0 ? &s.convs[st - 1] : nullptr;
     const int ct = s.chunk[st], chunks = (g.tiles_x + ct - 1) / ct;
@@ -294,7 +297,7 @@ class PipelineExecutor final : public ExecutorImpl {
       const int tx0 = ch * ct, tx1 = std::min(g.tiles_x, tx0 + ct);
       float* p = buf;
       RowWindow win[8];
-      if (c)
+      if (c && !c->input_fused)
         for (size_t si = 0; si < c->src.size(); ++si) {
           const size_t tile = size_t(c->src[si].geom.groups) * kGroupFloats;
           int first, count, y0, y1, t0, t1;
@@ -319,7 +322,9 @@ class PipelineExecutor final : public ExecutorImpl {
           }
         }
       float* dst = p - size_t(tx0) * out_tile;  // tiles [tx0, tx1) at p
-      if (c)
+      if (c && c->input_fused)
+        k_.conv_input(*c, r, 0, kTile, tx0, tx1, InputWindow{&in, sg.in0}, dst);
+      else if (c)
         k_.conv_row(*c, r, 0, kTile, tx0, tx1, win, dst);
       else
         write_input_tile_row(k_, in, g, r, 0, kTile, sg.in0, tx0, tx1, dst);
@@ -417,6 +422,7 @@ class PipelineExecutor final : public ExecutorImpl {
     return true;
   }
 
+  float* ring_row(const Strip& s, int st, int r) { return static_cast<float*>(row_ptr(s, st, r)); }
   // Half rings' slot of row r, or the float ring's.
   void* row_ptr(const Strip& s, int st, int r) {
     const size_t o = s.geom[st].row_floats * size_t(r % ring_slots_[st]);
@@ -432,21 +438,25 @@ class PipelineExecutor final : public ExecutorImpl {
       return;
     }
     const TileGeom& g = s.geom[st];
-    float* dst = static_cast<float*>(row_ptr(s, st, r));
     if (st == 0) {
-      write_input_tile_row(k_, in, g, r, 0, kTile, sg.in0, 0, g.tiles_x, dst);
+      if (!input_fused_) write_input_tile_row(k_, in, g, r, 0, kTile, sg.in0, 0, g.tiles_x, ring_row(s, 0, r));
       return;
     }
+    float* dst = ring_row(s, st, r);
     const TileConv& c = s.convs[st - 1];
-    RowWindow win[8];
-    for (size_t si = 0; si < c.src.size(); ++si) {
-      int first, count;
-      source_rows(c, int(si), r, first, count);
-      win[si].first = first;
-      for (int q = 0; q < count; ++q)
-        win[si].rows[q] = static_cast<const float*>(row_ptr(s, producer_[st][si], first + q));
+    if (c.input_fused) {
+      k_.conv_input(c, r, 0, kTile, 0, g.tiles_x, InputWindow{&in, sg.in0}, dst);
+    } else {
+      RowWindow win[8];
+      for (size_t si = 0; si < c.src.size(); ++si) {
+        int first, count;
+        source_rows(c, int(si), r, first, count);
+        win[si].first = first;
+        for (int q = 0; q < count; ++q)
+          win[si].rows[q] = static_cast<const float*>(row_ptr(s, producer_[st][si], first + q));
+      }
+      k_.conv_row(c, r, 0, kTile, 0, g.tiles_x, win, dst);
     }
-    k_.conv_row(c, r, 0, kTile, 0, g.tiles_x, win, dst);
     if (st == stages_ - 1) read_output_tile_row(k_, g, dst, r, keep0, keep1, sg.out0 - keep0, out, OW, OH);
   }
 
@@ -474,17 +484,19 @@ class PipelineExecutor final : public ExecutorImpl {
     // The output stage has no consumer: with half rings its rows are read back from the scratch, unrounded.
     if (half_) {
       hrings_.resize(size_t(stages_));
-      for (int st = 0; st + 1 < stages_; ++st) hrings_[st].assign(ws.geom[st].row_floats * ring_slots_[st], 0);
+      for (int st = input_fused_ ? 1 : 0; st + 1 < stages_; ++st)
+        hrings_[st].assign(ws.geom[st].row_floats * ring_slots_[st], 0);
     } else {
       rings_.resize(size_t(stages_));
-      for (int st = 0; st < stages_; ++st) rings_[st].assign(ws.geom[st].row_floats * ring_slots_[st], 0.0f);
+      for (int st = input_fused_ ? 1 : 0; st < stages_; ++st)
+        rings_[st].assign(ws.geom[st].row_floats * ring_slots_[st], 0.0f);
     }
     bytes_ = ring_bytes(widest_, half_, ring_slots_);
   }
 
   // Starts the hardware prefetcher on the rows the next step reads (the first 4 KiB of each: the stream takes over).
   void prefetch_sources(const Strip& s, int st, int r) {
-    if (st == 0) return;
+    if (st == 0 || s.convs[st - 1].input_fused) return;
     const TileConv& c = s.convs[st - 1];
     for (size_t si = 0; si < c.src.size(); ++si) {
       int first, count;
@@ -533,7 +545,7 @@ class PipelineExecutor final : public ExecutorImpl {
   std::map<int, Strip> strips_;
   std::vector<Segment> segments_;
   std::vector<AlignedFloats> rings_;
-  bool half_ = false;
+  bool half_ = false, input_fused_ = false;
   size_t chunk_scratch_floats_ = kChunkTargetFloats;
   std::vector<std::vector<uint16_t, AlignedAllocator<uint16_t>>> hrings_;
   size_t bytes_ = 0;

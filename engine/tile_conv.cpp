@@ -128,9 +128,23 @@ ConvKind choose_kind_ymm(const ConvStep& s, bool winograd) {
   return ConvKind::Direct;
 }
 
+namespace {
+// The step's only source is the net input, and no other step reads the input.
+bool reads_input_alone(const Plan& p, const ConvStep& s) {
+  if (s.sources.size() != 1 || s.sources[0].tensor != 0 || s.sources[0].up) return false;
+  for (const ConvStep& o : p.steps)
+    if (&o != &s)
+      for (const ConvSource& src : o.sources)
+        if (src.tensor == 0) return false;
+  return true;
+}
+}  // namespace
+
 TileConv make_tile_conv(const Plan& p, const ConvStep& s, const Kernels& k, bool winograd) {
   const ConvKind kind = k.choose(s, winograd);
-  return make_tile_conv(p, s, winograd, &kind);
+  TileConv c = make_tile_conv(p, s, winograd, &kind);
+  c.input_fused = k.conv_input && kind == ConvKind::Pixels && reads_input_alone(p, s);
+  return c;
 }
 
 TileConv make_tile_conv(const Plan& p, const ConvStep& s, bool winograd, const ConvKind* force, int amx_parts) {

@@ -73,6 +73,7 @@ void fill_kernels_scalar(Kernels& k) {
   k.conv[int(ConvKind::Direct)] = conv_direct<GroupPairs<ScalarV>>;
   k.conv[int(ConvKind::Winograd)] = wino_rows<ScalarV>;
   k.conv[int(ConvKind::Pixels)] = conv_pixels<ScalarV, ScalarV>;
+  k.conv_input = conv_input_pixels<ScalarV, ScalarV>;
   k.choose = choose_kind_ymm;
   k.pack_input = pack_input_scalar;
   k.unpack = unpack_scalar;

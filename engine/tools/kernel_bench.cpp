@@ -50,6 +50,10 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
     geom[t] = TileGeom(plan.width[t], plan.height[t], plan.channels[t]);
     maps[t] = random_tiles(geom[t], rng);
   }
+  std::vector<float> input(size_t(3) * width * height);  // the net input, planar, for a conv that reads it itself
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (float& v : input) v = u(rng);
+  const PlanarInput planar_input(input.data(), width, height);
   std::vector<std::string> rows;
   std::vector<double> gmacs;    // per conv row
   std::vector<PeakOp> peak_of;  // per conv row: the peak its % is of (FMA; the bf16 kinds: the bf16 dot or AMX peak)
@@ -62,6 +66,7 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
       if ((isa == Isa::Scalar && !scalar) || (only != Isa::Auto && isa != only)) continue;
       const Kernels k = select_kernels(isa);
       const ConvKind chosen = k.choose(s, true);
+      const TileConv as_run = make_tile_conv(plan, s, k, true);  // as the executors make it (input_fused)
       // The fp32 kinds; at AVX-512 also the bf16 kinds where the CPU has them (their % is of the bf16 dot or AMX
       // peak). AMX twice: the table's split weights (kAmxWeightParts) and plain bf16 weights (1 part).
       struct Run {
@@ -105,7 +110,7 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
         const bool picked = (kt == &bf   ? bf.choose(s, true)
                              : kt == &i8 ? i8.choose(s, true)
                                          : chosen) == ck &&
-                            (ck != ConvKind::AmxBf16 || parts == kAmxWeightParts);
+                            (ck != ConvKind::AmxBf16 || parts == kAmxWeightParts) && !(kt == &k && as_run.input_fused);
         std::snprintf(line, sizeof line, "| %d | %s | %s | %s%s%s | %.3f | %.1f | ", s.layer, shape.c_str(),
                       to_string(isa), to_string(ck),
                       ck != ConvKind::AmxBf16 ? ""
@@ -118,6 +123,21 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
                           : ck == ConvKind::PixelsBf16 ? PeakOp::Bf16Dot512
                           : ck == ConvKind::PixelsI8   ? PeakOp::Vnni512
                                                        : PeakOp::Fma256);
+      }
+      if (as_run.input_fused) {  // the layer as the pipeline runs it: reading the net input's planar rows included
+        float* dst = maps[s.tensor].data();
+        auto layer = [&] {
+          for (int ty = 0; ty < as_run.out.tiles_y; ++ty)
+            k.conv_input(as_run, ty, 0, kTile, 0, as_run.out.tiles_x, InputWindow{&planar_input, 0},
+                         dst + as_run.out.row_floats * ty);
+        };
+        const double t = seconds_of(layer, reps), g = macs / t / 1e9;
+        char line[256];
+        std::snprintf(line, sizeof line, "| %d | %s | %s | %s, input fused (chosen) | %.3f | %.1f | ", s.layer,
+                      shape.c_str(), to_string(isa), to_string(ConvKind::Pixels), t * 1e3, g);
+        rows.push_back(line);
+        gmacs.push_back(g);
+        peak_of.push_back(PeakOp::Fma256);
       }
     }
   }

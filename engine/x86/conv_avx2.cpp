@@ -21,6 +21,7 @@ void fill_kernels_avx2(Kernels& k) {
   k.conv[int(ConvKind::Direct)] = conv_direct<GroupPairs<YmmV>>;
   k.conv[int(ConvKind::Winograd)] = wino_rows<YmmV>;
   k.conv[int(ConvKind::Pixels)] = conv_pixels<YmmV, YmmPair>;
+  k.conv_input = conv_input_pixels<YmmV, YmmPair>;
   k.pack_input = pack_input_avx2;
   k.unpack = unpack_avx2;
   k.colour_row = colour_row_avx2;

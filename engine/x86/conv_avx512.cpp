@@ -73,6 +73,7 @@ ConvKind choose_kind_zmm(const ConvStep& s, bool winograd) {
 void fill_kernels_avx512(Kernels& k) {
   k.conv[int(ConvKind::Direct)] = conv_direct<ZmmPairs>;
   k.conv[int(ConvKind::Pixels)] = conv_pixels<YmmV, ZmmP>;
+  k.conv_input = conv_input_pixels<YmmV, ZmmP>;
   k.choose = choose_kind_zmm;
 }
 }  // namespace bty

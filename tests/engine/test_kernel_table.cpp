@@ -406,6 +406,79 @@ TEST(KernelTable, Bf16PrecisionNeedsAvx512Bf16) {
   EXPECT_EQ(k.conv[int(ConvKind::AmxBf16)] != nullptr, amx_bf16_available());
 }
 
+// The pixels kind reading the net input itself (Kernels::conv_input, TileConv::input_fused) against the same level's
+// pixels entry reading the TILE input map that write_input_tile_row makes of the same source: bit-identical (the
+// same products in the same order), for stride 1 and 2, partial output groups, odd sizes, partial row/tile ranges
+// and a map that starts inside a wider input (a pipeline strip: columns outside it are the map's zero padding).
+TEST(KernelTable, ConvInputMatchesPixelsOnTheTileInput) {
+  std::vector<Isa> levels = {Isa::Scalar};
+  for (Isa i : simd_levels()) levels.push_back(i);
+  std::mt19937 rng(31);
+  int checked = 0;
+  for (Isa isa : levels) {
+    const Kernels K = select_kernels(isa);
+    ASSERT_NE(K.conv_input, nullptr) << to_string(isa);
+    for (int trial = 0; trial < 24; ++trial) {
+      const int stride = 1 + trial % 2, cout = trial < 4 ? 8 : 1 + int(rng() % 8);
+      ModelSpec spec;
+      spec.tier = "test-op";
+      spec.layers.push_back(conv(0, cout, stride, Act(rng() % 3), rng, 3));
+      auto model = parse_any_head(spec);
+      const int w = stride * (1 + int(rng() % 120)), h = stride * (1 + int(rng() % 24));
+      const int x_origin = trial % 3 == 0 ? 0 : int(rng() % 40), full_w = x_origin + w + int(rng() % 40);
+      const std::vector<float> pixels = random_input(rng, full_w, h);
+      const PlanarInput in(pixels.data(), full_w, h);
+      Plan plan = make_plan(*model, w, h);
+      const ConvStep& step = plan.steps[0];
+      const ConvKind px = ConvKind::Pixels;
+      const TileConv c = make_tile_conv(plan, step, true, &px);
+      EXPECT_TRUE(make_tile_conv(plan, step, K, true).input_fused == (K.choose(step, true) == ConvKind::Pixels));
+      const TileGeom g(w, h, 3);
+      std::vector<AlignedFloats> maps(1, AlignedFloats(g.row_floats * g.tiles_y));
+      for (int ty = 0; ty < g.tiles_y; ++ty)
+        write_input_tile_row(K, in, g, ty, 0, kTile, x_origin, 0, g.tiles_x, maps[0].data() + g.row_floats * ty);
+      const int ty = int(rng() % c.out.tiles_y);
+      int y0 = int(rng() % 8), y1 = y0 + 1 + int(rng() % (8 - y0));
+      int tx0 = int(rng() % c.out.tiles_x), tx1 = tx0 + 1 + int(rng() % (c.out.tiles_x - tx0));
+      if (trial < 6) y0 = 0, y1 = 8, tx0 = 0, tx1 = c.out.tiles_x;
+      Dest want = run_conv(K.conv[int(px)], c, maps, ty, y0, y1, tx0, tx1);
+      Dest got(c.out.row_floats);
+      K.conv_input(c, ty, y0, y1, tx0, tx1, InputWindow{&in, x_origin}, got.data());
+      expect_same(c, got, want, ty, y0, y1, tx0, tx1, 0.0f,
+                  std::string(to_string(isa)) + " 3->" + std::to_string(cout) + " s" + std::to_string(stride) + " " +
+                      std::to_string(w) + "x" + std::to_string(h) + " from column " + std::to_string(x_origin));
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 24 * int(levels.size()));
+}
+
+// Only a conv that alone reads the net input, in the pixels kind, reads it directly.
+TEST(KernelTable, InputFusedOnlyWhereTheConvAloneReadsTheInput) {
+  std::mt19937 rng(3);
+  const Kernels K = select_kernels(Isa::Auto);
+  ModelSpec alone;
+  alone.tier = "test-op";
+  alone.layers.push_back(conv(0, 8, 2, Act::Relu, rng, 3));
+  alone.layers.push_back(conv(1, 8, 1, Act::Relu, rng, 8));
+  Plan p = make_plan(*parse_any_head(alone), 32, 32);
+  EXPECT_TRUE(make_tile_conv(p, p.steps[0], K, true).input_fused);
+  EXPECT_FALSE(make_tile_conv(p, p.steps[1], K, true).input_fused) << "reads a conv's output";
+  ModelSpec shared;  // two convs of the input, concatenated: the input must stay materialised
+  shared.tier = "test-op";
+  shared.layers.push_back(conv(0, 8, 2, Act::Relu, rng, 3));
+  shared.layers.push_back(conv(0, 8, 2, Act::Relu, rng, 3));
+  Layer cat;
+  cat.op = Op::Concat;
+  cat.a = 1;
+  cat.b = 2;
+  cat.out_channels = 16;
+  shared.layers.push_back(cat);
+  shared.layers.push_back(conv(3, 8, 1, Act::Relu, rng, 16));
+  Plan q = make_plan(*parse_any_head(shared), 32, 32);
+  EXPECT_FALSE(make_tile_conv(q, q.steps[0], K, true).input_fused);
+}
+
 TEST(KernelTable, PackInputMatchesScalar) {
   if (simd_levels().empty()) GTEST_SKIP() << "CPU has no AVX2+FMA: only the scalar table exists here";
   const Kernels scalar = select_kernels(Isa::Scalar);
