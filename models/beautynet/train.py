@@ -297,7 +297,7 @@ def run(a, log=print):
                 tl = losses.temporal_loss(out, nets.layers(raw2), b)
                 loss = loss + a.w_temp * tl
                 parts["temp"] = tl.item()
-            if pair_idx is not None:  # consecutive video frames, both in one forward pass
+            if pair_idx is not None and step >= a.video_from * (total or 10 ** 9):  # consecutive frames, one pass
                 if not t.pair_queue:
                     pidx = pair_idx[torch.randint(len(pair_idx), (a.video_batch * a.synth_chunk,), generator=g,
                                                   device=dev)]
@@ -423,6 +423,8 @@ def parser():
     p.add_argument("--w-temp-video", type=float, default=losses.W_TEMP_VIDEO, help="weight of the same term on "
                    "consecutive frames of the training clips (synth.make_pair_batch; needs prepare_data.py's pairs; "
                    "the shipped M's fine-tune: 60, docs/training.md run 28)")
+    p.add_argument("--video-from", type=float, default=0.0, help="the video term only from this share of the "
+                   "schedule on (its low-rate tail: at a high rate it drives a net to change nothing, run 33)")
     p.add_argument("--video-batch", type=int, default=16, help="consecutive-frame pairs per step (--w-temp-video)")
     p.add_argument("--pair-blemish-share", type=float, default=synth.PAIR_BLEMISH_SHARE, help="share of those pairs "
                    "with synthetic blemishes (the others are the clips' own skin, as scripts/eval-temporal sees it)")
