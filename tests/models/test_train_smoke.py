@@ -284,16 +284,19 @@ def main():
         # consecutive frames) anchored to the net they start from (distillation)
         a = train.parser().parse_args(args + ["--steps", "44", "--resume", "--w-temp", "2", "--w-temp-video", "2",
                                               "--w-distill", "1", "--video-batch", "2", "--pair-raw",
-                                              "--w-mean-tone", "1"])  # the last --steps wins
+                                              "--w-mean-tone", "1", "--video-from", "0.93"])  # the last --steps wins
         _, hist2, evals2, step2, _ = train.run(a, log=lambda s: None)
         resumed = step2 == 44 and hist2[:len(hist)] == hist and len(hist2) == len(hist) + 4
         print("%s resume: continued to step %d" % ("ok  " if resumed else "FAIL", step2))
         ok &= resumed
-        keys = ("temp", "temp_video", "distill", "mean_tone")
-        temp = [r["M"].get(k, float("nan")) for r in hist2[len(hist):] for k in keys]
+        keys = ("temp", "distill", "mean_tone")
+        new_rows = hist2[len(hist):]  # steps 40-43; --video-from 0.93 of 44: the video term from step 41 on
+        temp = [r["M"].get(k, float("nan")) for r in new_rows for k in keys] + [r["M"].get("temp_video")
+                                                                                for r in new_rows[1:]]
         # every step logs each term (rounded to 5 decimals: a single step's may show 0), and each was live
-        good = (all(math.isfinite(v) and v >= 0 for v in temp) and "flicker_clean" in evals2[-1]["M"]
-                and all(any(r["M"][k] > 0 for r in hist2[len(hist):]) for k in keys)
+        good = (all(v is not None and math.isfinite(v) and v >= 0 for v in temp)
+                and "temp_video" not in new_rows[0]["M"] and "flicker_clean" in evals2[-1]["M"]
+                and all(any(r["M"].get(k, 0) > 0 for r in new_rows) for k in keys + ("temp_video",))
                 and "flicker_video" in evals2[-1]["M"])
         print("%s temporal term on the resumed steps: %s" % ("ok  " if good else "FAIL", temp))
         ok &= good
