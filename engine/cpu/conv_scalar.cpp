@@ -49,9 +49,9 @@ struct ScalarV {
   static constexpr bool kHalfPasses = false;
   static T bias(float b) { return bcast(&b); }
   static T fma_bcast(const T& x, const float* w, const T& acc) { return fma(x, bcast(w), acc); }
-  static void to_pixels(const T* acc, float* out) {
+  static void to_pixels(const T* acc, float* const* out8) {
     for (int i = 0; i < N; ++i)
-      for (int m = 0; m < 8; ++m) out[i * 8 + m] = acc[m].v[i];
+      for (int m = 0; m < 8; ++m) out8[0][i * 8 + m] = acc[m].v[i];
   }
   static void t8(const float* const* from, int lanes, float* dst, size_t stride) {
     for (int c = 0; c < lanes; ++c)

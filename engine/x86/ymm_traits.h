@@ -72,14 +72,14 @@ struct YmmPair {
   }
   static T relu(T a) { return {YmmV::relu(a.lo), YmmV::relu(a.hi)}; }
   static T tanh(T a) { return {YmmV::tanh(a.lo), YmmV::tanh(a.hi)}; }
-  static void to_pixels(const T* acc, float* out) {
+  static void to_pixels(const T* acc, float* const* out8) {
     __m256 lo[8], hi[8];
     for (int m = 0; m < 8; ++m) lo[m] = acc[m].lo, hi[m] = acc[m].hi;
     YmmV::transpose8(lo);
     YmmV::transpose8(hi);
     for (int i = 0; i < 8; ++i) {
-      _mm256_storeu_ps(out + i * 8, lo[i]);
-      _mm256_storeu_ps(out + (i + 8) * 8, hi[i]);
+      _mm256_storeu_ps(out8[0] + i * 8, lo[i]);
+      _mm256_storeu_ps(out8[1] + i * 8, hi[i]);
     }
   }
 };

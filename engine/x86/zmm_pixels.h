@@ -20,7 +20,7 @@ struct ZmmP {
   static T relu(T a) { return _mm512_max_ps(a, _mm512_setzero_ps()); }
   static T tanh(T x) { return zmm::tanh(x); }  // as YmmV::tanh, 16 lanes (zmm_math.h)
   // 8 accumulators x 16 pixels -> 16 pixel vectors of 8 channels: two 8x8 transposes.
-  static void to_pixels(const T* acc, float* out) {
+  static void to_pixels(const T* acc, float* const* out8) {
     __m256 lo[8], hi[8];
     for (int m = 0; m < 8; ++m) {
       lo[m] = _mm512_castps512_ps256(acc[m]);
@@ -29,8 +29,8 @@ struct ZmmP {
     YmmV::transpose8(lo);
     YmmV::transpose8(hi);
     for (int i = 0; i < 8; ++i) {
-      _mm256_storeu_ps(out + i * 8, lo[i]);
-      _mm256_storeu_ps(out + (i + 8) * 8, hi[i]);
+      _mm256_storeu_ps(out8[0] + i * 8, lo[i]);
+      _mm256_storeu_ps(out8[1] + i * 8, hi[i]);
     }
   }
 };
