@@ -1,4 +1,5 @@
-// The super-pipeline: every materialised tensor lives in a ring of tile-rows, and a precomputed schedule runs
+// The super-pipeline: every materialised tensor lives in a ring of tile-rows (but the net input, where the first conv
+// reads it itself: TileConv::input_fused), and a precomputed schedule runs
 // whichever stage has its input rows ready, deepest first, so rows are consumed as soon as they exist and the
 // intermediates stay in cache. Wide inputs are cut into vertical Segments (strips with a halo as wide as the net's
 // receptive field) so the rings of one strip fit the per-thread L2 budget at any input size.
@@ -31,7 +32,8 @@
 namespace bty {
 namespace {
 
-// One strip width: its plan, convs and the replayable schedule. Stage 0 writes the input, stage k+1 runs step k.
+// One strip width: its plan, convs and the replayable schedule. Stage 0 writes the input (nothing where the first
+// conv reads it itself), stage k+1 runs step k.
 struct Strip {
   Plan plan;
   std::vector<TileConv> convs;
@@ -112,7 +114,7 @@ class PipelineExecutor final : public ExecutorImpl {
       chunk_scratch_floats_ = used;
     }
     // Until a frame has been timed, a stage costs its MACs (the input stage: a pixel each).
-    cost_.assign(size_t(stages_), double(W) * full.height[0]);
+    cost_.assign(size_t(stages_), input_fused_ ? 0.0 : double(W) * full.height[0]);
     for (int st = 1; st < stages_; ++st) cost_[st] = double(conv_macs(full, full.steps[st - 1]));
     done_ = std::make_unique<StageDone[]>(size_t(stages_));
     groups_ = pool.size() > 1 ? kGroupsPerThread * pool.size() : 1;

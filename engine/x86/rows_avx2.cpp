@@ -3,6 +3,8 @@
 // AVX-512 table uses them too: these loops are bound by memory, not by vector width.
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include "../half.h"
 #include "../kernels.h"
 #include "ymm_traits.h"
@@ -58,30 +60,27 @@ void colour_row_avx2(float* rows, int stride, int n, const ColourParams& p) {
   }
   const __m256 scale = _mm256_set1_ps(p.scale), bias = _mm256_set1_ps(p.bias);
   const __m256 lo = _mm256_setzero_ps(), hi = _mm256_set1_ps(255.0f);
-  int i = 0;
-  for (; i + 8 <= n; i += 8) {
+  auto block = [&](float* r, int s) {  // 8 pixels of 3 rows, s floats apart
     __m256 in[3];
-    for (int c = 0; c < 3; ++c) in[c] = _mm256_sub_ps(_mm256_loadu_ps(rows + c * stride + i), off[c]);
-    for (int r = 0; r < 3; ++r) {
+    for (int c = 0; c < 3; ++c) in[c] = _mm256_sub_ps(_mm256_loadu_ps(r + c * s), off[c]);
+    for (int k = 0; k < 3; ++k) {
       // Same association as the scalar kernel: add + m0 in0 + m1 in1 + m2 in2, unfused.
       __m256 v = _mm256_add_ps(
-          _mm256_add_ps(_mm256_add_ps(add[r], _mm256_mul_ps(m[r][0], in[0])), _mm256_mul_ps(m[r][1], in[1])),
-          _mm256_mul_ps(m[r][2], in[2]));
+          _mm256_add_ps(_mm256_add_ps(add[k], _mm256_mul_ps(m[k][0], in[0])), _mm256_mul_ps(m[k][1], in[1])),
+          _mm256_mul_ps(m[k][2], in[2]));
       if (p.clamp) v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
-      _mm256_storeu_ps(rows + r * stride + i, _mm256_add_ps(_mm256_mul_ps(v, scale), bias));
+      _mm256_storeu_ps(r + k * s, _mm256_add_ps(_mm256_mul_ps(v, scale), bias));
     }
-  }
+  };
+  int i = 0;
+  for (; i + 8 <= n; i += 8) block(rows + i, stride);
   if (i < n) {
-    float* tail[3] = {rows + i, rows + stride + i, rows + 2 * stride + i};
-    for (int k = 0; i + k < n; ++k) {
-      float in[3], v[3];
-      for (int c = 0; c < 3; ++c) in[c] = tail[c][k] - p.off[c];
-      for (int r = 0; r < 3; ++r) {
-        v[r] = p.add[r] + p.m[r][0] * in[0] + p.m[r][1] * in[1] + p.m[r][2] * in[2];
-        if (p.clamp) v[r] = v[r] < 0 ? 0.0f : v[r] > 255 ? 255.0f : v[r];
-        tail[r][k] = v[r] * p.scale + p.bias;
-      }
-    }
+    // The tail through the same vector arithmetic on a padded copy (a scalar tail may contract into FMAs): a pixel's
+    // value does not depend on where its span starts (the fused first conv asks for other spans than the input stage).
+    alignas(32) float t[3 * 8] = {};
+    for (int c = 0; c < 3; ++c) std::copy(rows + c * stride + i, rows + c * stride + n, t + 8 * c);
+    block(t, 8);
+    for (int c = 0; c < 3; ++c) std::copy(t + 8 * c, t + 8 * c + (n - i), rows + c * stride + i);
   }
 }
 

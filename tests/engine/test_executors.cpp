@@ -148,6 +148,67 @@ TEST(Executors, PipelineHoldsLessThanWholeFeatureMapsAtOneMegapixel) {
   EXPECT_LT(pipe.working_set_bytes() * 4, layered.working_set_bytes());
 }
 
+// Where the first conv reads the net input itself (TileConv::input_fused: the pipeline keeps no input stage, the
+// layered executor still writes the TILE input), the two run the same arithmetic: identical bits, from an 8-bit
+// image through resampling and the colour step, with 1 and 2 threads and in strips, at the tier's size and at a wide
+// size whose input spans start off the 8-pixel grid.
+TEST(Executors, PipelineReadingTheInputItselfGivesLayeredBits) {
+  for (const char* tier : {"S", "M", "M-wide"}) {
+    const bool wide = tier[1] == '-';
+    auto model = load_model(tier_path(wide ? "M" : tier));
+    const ModelInfo& i = info(*model);
+    const int W = 301, H = 389;  // an odd-sized RGB picture, resampled to the net's size
+    std::vector<uint8_t> rgb(size_t(3) * W * H);
+    std::mt19937 rng(11);
+    for (uint8_t& v : rgb) v = uint8_t(rng() % 256);
+    ImageView img;
+    img.format = PixelFormat::RGB;
+    img.width = W;
+    img.height = H;
+    img.plane[0] = rgb.data();
+    img.stride[0] = 3 * W;
+    const Rect roi{17, 9, 263, 351};
+    NetOptions o;
+    o.width = wide ? 912 : i.input_width;
+    o.height = wide ? 112 : i.input_height;
+    o.rings = RingStorage::Float;
+    o.executor = Executor::Layered;
+    Net layered(model, o);
+    layered.set_input(img, roi);
+    layered.run();
+    o.executor = Executor::Pipeline;
+    for (int threads : {1, 2})
+      for (size_t segment : {size_t(512) << 10, size_t(16) << 10}) {
+        o.threads = threads;
+        o.segment_bytes = segment;
+        Net pipe(model, o);
+        pipe.set_input(img, roi);
+        pipe.run();
+        EXPECT_EQ(pipe.output(), layered.output()) << tier << " threads " << threads << " segment " << segment;
+      }
+  }
+}
+
+// A net of one conv: the conv that reads the input is also the output stage (float and half rings).
+TEST(Executors, OneConvReadingTheInputIsTheOutputStage) {
+  std::mt19937 rng(23);
+  for (int stride : {1, 2}) {
+    ModelSpec spec;
+    spec.tier = "test-op";
+    spec.layers.push_back(conv(0, 8, stride, Act::Tanh, rng, 3));
+    auto model = parse_any_head(spec);
+    const int w = 72, h = 40;
+    auto in = random_input(rng, w, h);
+    NetOptions o = reference_options(w, h);
+    auto ref = run(model, o, in);
+    o.executor = Executor::Pipeline;
+    for (RingStorage rings : {RingStorage::Float, RingStorage::Half}) {
+      o.rings = rings;
+      EXPECT_LE(max_abs_diff(run(model, o, in), ref), kTol) << "stride " << stride;
+    }
+  }
+}
+
 TEST(Executors, RejectsBadOptions) {
   auto model = load_model(tier_path("S"));
   NetOptions o;
