@@ -85,7 +85,8 @@ TEST(Int8, WeightsOnTheirGridAreToldApart) {
   std::mt19937 rng(9);
   ModelSpec spec = calibrated(random_net(rng, 2, 32, 32), 2.5f);
   std::vector<ConvStep> int8_steps;
-  for (const ConvStep& st : make_plan(*parse(spec), 32, 32).steps)
+  const auto model = parse(spec);  // the plan's steps point into the model
+  for (const ConvStep& st : make_plan(*model, 32, 32).steps)
     if (st.input_max && st.input_nonneg) int8_steps.push_back(st);
   ASSERT_GT(int8_steps.size(), 1u);
   const size_t first = size_t(int8_steps[0].layer);

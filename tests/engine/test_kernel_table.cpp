@@ -461,7 +461,8 @@ TEST(KernelTable, InputFusedOnlyWhereTheConvAloneReadsTheInput) {
   alone.tier = "test-op";
   alone.layers.push_back(conv(0, 8, 2, Act::Relu, rng, 3));
   alone.layers.push_back(conv(1, 8, 1, Act::Relu, rng, 8));
-  Plan p = make_plan(*parse_any_head(alone), 32, 32);
+  auto alone_model = parse_any_head(alone);  // the plan's steps point into the model's weights
+  Plan p = make_plan(*alone_model, 32, 32);
   EXPECT_TRUE(make_tile_conv(p, p.steps[0], K, true).input_fused);
   EXPECT_FALSE(make_tile_conv(p, p.steps[1], K, true).input_fused) << "reads a conv's output";
   ModelSpec shared;  // two convs of the input, concatenated: the input must stay materialised
@@ -475,7 +476,8 @@ TEST(KernelTable, InputFusedOnlyWhereTheConvAloneReadsTheInput) {
   cat.out_channels = 16;
   shared.layers.push_back(cat);
   shared.layers.push_back(conv(3, 8, 1, Act::Relu, rng, 16));
-  Plan q = make_plan(*parse_any_head(shared), 32, 32);
+  auto shared_model = parse_any_head(shared);
+  Plan q = make_plan(*shared_model, 32, 32);
   EXPECT_FALSE(make_tile_conv(q, q.steps[0], K, true).input_fused);
 }
 
