@@ -469,12 +469,7 @@ TEST(KernelTable, InputFusedOnlyWhereTheConvAloneReadsTheInput) {
   shared.tier = "test-op";
   shared.layers.push_back(conv(0, 8, 2, Act::Relu, rng, 3));
   shared.layers.push_back(conv(0, 8, 2, Act::Relu, rng, 3));
-  Layer cat;
-  cat.op = Op::Concat;
-  cat.a = 1;
-  cat.b = 2;
-  cat.out_channels = 16;
-  shared.layers.push_back(cat);
+  shared.layers.push_back(concat(1, 2, 16));
   shared.layers.push_back(conv(3, 8, 1, Act::Relu, rng, 16));
   auto shared_model = parse_any_head(shared);
   Plan q = make_plan(*shared_model, 32, 32);

@@ -220,12 +220,7 @@ TEST(Loader, GraphRulesAreEnforced) {
   {  // concat of different resolutions
     ModelSpec s;
     s.layers.push_back(conv(0, 8, 2, Act::Relu, rng, 3));
-    Layer c;
-    c.op = Op::Concat;
-    c.a = 0;
-    c.b = 1;
-    c.out_channels = 11;
-    s.layers.push_back(c);
+    s.layers.push_back(concat(0, 1, 11));
     s.layers.push_back(conv(2, 3, 1, Act::Tanh, rng, 11));
     auto b = serialize_model(s);
     EXPECT_NE(error_of(b).find("different resolutions"), std::string::npos) << error_of(b);

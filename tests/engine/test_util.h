@@ -45,6 +45,16 @@ struct OpCase {
   bool up, concat;
 };
 
+// A concat layer of tensors a and b (channels: their sum).
+inline Layer concat(int a, int b, int channels) {
+  Layer L;
+  L.op = Op::Concat;
+  L.a = a;
+  L.b = b;
+  L.out_channels = channels;
+  return L;
+}
+
 inline ModelSpec op_net(const OpCase& op, std::mt19937& rng, int cin, int cout, Act act) {
   ModelSpec s;
   s.tier = "test-op";
@@ -64,12 +74,7 @@ inline ModelSpec op_net(const OpCase& op, std::mt19937& rng, int cin, int cout, 
   if (op.concat) {
     int c2 = std::max(1, std::min(64 - cin, 1 + int(rng() % 20)));
     s.layers.push_back(conv(0, c2, 1, Act::None, rng, 3));
-    Layer cat;
-    cat.op = Op::Concat;
-    cat.a = int(s.layers.size());  // the second producer first: exercises source order
-    cat.b = x;
-    cat.out_channels = c2 + cin;
-    s.layers.push_back(cat);
+    s.layers.push_back(concat(int(s.layers.size()), x, c2 + cin));  // the second producer first: source order
     x = int(s.layers.size());
     ch = c2 + cin;
   }
