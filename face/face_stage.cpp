@@ -6,6 +6,7 @@
 #include "mask.h"
 #include "motion.h"
 #include "one_euro.h"
+#include "shot_cut.h"
 #include "thread_pool.h"
 
 #include <algorithm>
@@ -120,6 +121,7 @@ struct FaceStage::Impl {
   std::chrono::steady_clock::time_point search_rest_until{};
   double inline_detect_ms = 0;
   int inline_detect_runs = 0;
+  ShotCut shot;
 
   explicit Impl(const Options& o) : opt(o), landmarker(o.landmark_model) {
     if (!o.synchronous_detection) async = std::make_unique<AsyncDetector>();
@@ -239,7 +241,10 @@ Options FaceStage::options() const {
   return impl_->opt;
 }
 
-void FaceStage::reset() { impl_->drop_all(); }
+void FaceStage::reset() {
+  impl_->drop_all();
+  impl_->shot.reset();  // a new stream: its first frame is no cut
+}
 
 Timings FaceStage::timings() const {
   Timings t = impl_->t;
@@ -448,20 +453,31 @@ std::vector<Face> FaceStage::process(const FrameInput& in) {
     s.stream_start = s.frame;
     s.frame_w = in.width, s.frame_h = in.height, s.frame_par = in.pixel_aspect;
     s.scan.clear();
+    s.shot.reset();
   }
   s.t = Timings{};
+  // 0. A shot cut starts the stream over on this frame: no track carries into the new picture, and the faces of the
+  // new shot are looked for at once, as on a stream's first frame (a complete scan in synchronous mode, the coarse
+  // job when the caller allows it inline), so those found now start at full alpha.
+  if (s.shot.update(in.luma, in.width, in.height, in.stride)) {
+    s.drop_all();
+    s.stream_start = s.frame;
+    s.t.shot_cut = true;
+  }
+  const bool scan_now = in.scan_now || (s.t.shot_cut && o.synchronous_detection);
+  const bool detect_now = in.detect_now || (s.t.shot_cut && in.detect_on_cut);
   const LumaView img{in.luma, in.width, in.height, in.stride, in.pixel_aspect};
   const bool searching = !s.full;
 
   // 1. Detections: inline (synchronous mode, detect_now) or whatever the detector thread has finished.
   std::vector<Detection> dets;
   bool have_dets = false;
-  if (in.scan_now || in.detect_now) {
+  if (scan_now || detect_now) {
     // Inline: lost tracks' surroundings, the coarse job and (a complete scan) every small-face tile.
     std::vector<DetectJob> jobs(s.near.begin(), s.near.end());
     s.near.clear();
     const auto& plan = s.plan(o);
-    const bool full = in.scan_now;
+    const bool full = scan_now;
     jobs.insert(jobs.end(), plan.begin(), full ? plan.end() : plan.begin() + 1);
     for (const DetectJob& j : jobs) {
       auto d = s.run_inline(img, j);

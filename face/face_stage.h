@@ -57,13 +57,15 @@ struct Options {
 struct FrameInput {
   const uint8_t* luma = nullptr;  // any size from 1x1
   int width = 0, height = 0;
-  int stride = 0;            // >= width
-  float pixel_aspect = 1.f;  // pixel width / height (caps' par_n / par_d); kMinPixelAspect..kMaxPixelAspect
-  bool detect_now = false;   // one detection inline on this frame, also in asynchronous mode: the coarse
-                             // job (whole frame, faces >= ~max(min_face_size, longer side / 8) px; about
-                             // one detection job's cost) and the surroundings of tracks just lost
-  bool scan_now = false;     // the complete scan inline (every band and tile): every face down to
-                             // min_face_size is there on return (~23 jobs at 1080p, ~89 at 4K)
+  int stride = 0;              // >= width
+  float pixel_aspect = 1.f;    // pixel width / height (caps' par_n / par_d); kMinPixelAspect..kMaxPixelAspect
+  bool detect_now = false;     // one detection inline on this frame, also in asynchronous mode: the coarse
+                               // job (whole frame, faces >= ~max(min_face_size, longer side / 8) px; about
+                               // one detection job's cost) and the surroundings of tracks just lost
+  bool scan_now = false;       // the complete scan inline (every band and tile): every face down to
+                               // min_face_size is there on return (~23 jobs at 1080p, ~89 at 4K)
+  bool detect_on_cut = false;  // asynchronous mode: on a shot cut, the coarse job inline on this frame (as
+                               // detect_now). Synchronous mode always runs the complete scan on a cut
 };
 
 // Per-frame costs of the last process() call, ms of thread CPU time (for the benchmark).
@@ -73,6 +75,7 @@ struct Timings {
   double detect_ms_total = 0;          // all detection CPU time (inline and detector thread) since construction
   int detect_runs = 0;                 // detection jobs run since construction
   int refits = 0, refits_skipped = 0;  // this frame: faces refitted / kept by motion compensation alone
+  bool shot_cut = false;               // this frame starts a new shot: every track was dropped (shot_cut.h)
 };
 
 class FaceStage {
@@ -87,7 +90,8 @@ class FaceStage {
   Options options() const;
 
   // Never blocks on the detector thread. Faces found on the first frame of a stream (after construction or
-  // reset(), by a synchronous or detect_now detection) start at alpha 1; faces appearing or leaving later fade.
+  // reset(), by a synchronous or detect_now detection) or of a shot start at alpha 1; faces appearing or leaving
+  // later fade. A shot cut ends every track at once (no fade-out over the new picture).
   // Throws Error for a missing plane, size < 1x1, stride < width or pixel_aspect outside
   // kMinPixelAspect..kMaxPixelAspect.
   std::vector<Face> process(const FrameInput& frame);

@@ -353,10 +353,12 @@ std::vector<face::Face> Retoucher::run_face_stage(const blend::Frame& f) {
   // it waits for one coarse detection when the last one fitted the frame budget.
   const face::Timings t = stage_->timings();
   const double budget_ms = 1000.0 / stream_.frame_rate;
+  // A shot cut is such a start too (the face stage finds it): the same inline detection.
   const bool sync = stage_options_.synchronous_detection;
   const bool scan_now = fresh_start_ && sync;
-  const bool detect_now = fresh_start_ && detection_ == Detection::Auto && !sync &&
-                          (t.detect_runs == 0 || t.detect_ms_total / t.detect_runs <= budget_ms);
+  const bool inline_fits =
+      detection_ == Detection::Auto && !sync && (t.detect_runs == 0 || t.detect_ms_total / t.detect_runs <= budget_ms);
+  const bool detect_now = fresh_start_ && inline_fits;
   fresh_start_ = false;
   face::FrameInput in;
   in.luma = luma;
@@ -366,6 +368,7 @@ std::vector<face::Face> Retoucher::run_face_stage(const blend::Frame& f) {
   in.pixel_aspect = stream_.pixel_aspect();
   in.detect_now = detect_now;
   in.scan_now = scan_now;
+  in.detect_on_cut = inline_fits;
   return stage_->process(in);
 }
 

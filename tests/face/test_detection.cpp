@@ -1,7 +1,8 @@
 // Detection policy and recall: small faces at 1080p and 4K (banded, tiled scan), faces cut by the frame edge,
-// non-square pixels, the first frame of a stream (no fade-in, detect_now), refit skipping, parallel refits.
+// non-square pixels, the first frame of a stream (no fade-in, detect_now), shot cuts, refit skipping, parallel refits.
 #include "detector.h"
 #include "face_test_util.h"
+#include "shot_cut.h"
 
 #include <chrono>
 #include <thread>
@@ -138,7 +139,9 @@ TEST(Recall, NonSquarePixelsDetectedAndMappedToFramePixels) {
 
 TEST(FirstFrame, FacesPresentFromTheStartDoNotFadeLaterOnesDo) {
   const Image face = luma_of("astronaut-grey.png");
-  Image empty = to_luma(background(face.width, face.height, 3, 9));
+  // The same picture with the face covered: the face arrives in an unchanged scene (not a shot cut).
+  Image empty = face;
+  for (int y = 40; y < 215; ++y) std::fill(empty.row(y) + 150, empty.row(y) + 310, uint8_t(70));
   FaceStage s(sync_options(4));
   EXPECT_FLOAT_EQ(run(s, face).at(0).alpha, 1.f);
   s.reset();  // a new stream
@@ -154,6 +157,72 @@ TEST(FirstFrame, FacesPresentFromTheStartDoNotFadeLaterOnesDo) {
   EXPECT_FLOAT_EQ(alphas[0], 0.25f) << "appeared mid-stream: fades in";
   EXPECT_FLOAT_EQ(alphas[1], 0.5f);
   EXPECT_FLOAT_EQ(alphas[3], 1.f);
+  EXPECT_FALSE(s.timings().shot_cut);
+}
+
+TEST(ShotCut, TheNewShotsFacesStartAtFullAlphaAndNoTrackCarriesOver) {
+  // Shot a: the obama portrait; shot b: the astronaut's face (centre ~(225, 125) in its photo) 1.5x in a frame of
+  // the same size, centred.
+  const Image a = luma_of("obama.jpg");
+  const V2 centre_b(a.width / 2.f, a.height / 2.f);
+  const Image b = warp_into(luma_of("astronaut-grey.png"), a.width, a.height,
+                            about(V2(225, 125), 1.5f, 0.f, centre_b - V2(225, 125)), 90);
+  for (const bool sync : {true, false}) {
+    SCOPED_TRACE(sync ? "synchronous" : "asynchronous, detect_on_cut");
+    FaceStage s(sync ? sync_options(4) : Options{});
+    auto faces = s.process(input(a, 1.f, true));
+    ASSERT_EQ(faces.size(), 1u);
+    const int first_id = faces[0].id;
+    for (int k = 0; k < 3; ++k) {
+      faces = s.process(input(a));
+      EXPECT_FALSE(s.timings().shot_cut) << "frame " << k;
+      ASSERT_EQ(faces.size(), 1u);
+      EXPECT_EQ(faces[0].id, first_id);
+    }
+    FrameInput cut = input(b);
+    cut.detect_on_cut = true;
+    faces = s.process(cut);
+    EXPECT_TRUE(s.timings().shot_cut);
+    ASSERT_EQ(faces.size(), 1u) << "the old face is gone at once (no fade-out over the new picture), the new one found";
+    EXPECT_NE(faces[0].id, first_id);
+    EXPECT_FLOAT_EQ(faces[0].alpha, 1.f) << "there from the shot's first frame: no fade-in";
+    EXPECT_LT((centroid(faces[0].landmarks) - centre_b).norm(), 40.f);
+    const int second_id = faces[0].id;
+    faces = s.process(input(b));
+    EXPECT_FALSE(s.timings().shot_cut) << "the same shot";
+    ASSERT_EQ(faces.size(), 1u);
+    EXPECT_EQ(faces[0].id, second_id);
+  }
+  // Asynchronous without detect_on_cut: the tracks still end, the new face comes from the detector thread later.
+  FaceStage s(Options{});
+  ASSERT_EQ(s.process(input(a, 1.f, true)).size(), 1u);
+  EXPECT_TRUE(s.process(input(b)).empty());
+  EXPECT_TRUE(s.timings().shot_cut);
+}
+
+TEST(ShotCut, MotionLightAndNoiseAreNoCut) {
+  ShotCut c;
+  const Image g = luma_of("obama.jpg");
+  EXPECT_FALSE(c.update(g.data.data(), g.width, g.height, g.width)) << "the first frame";
+  // A fast pan (40 px a frame), a zoom, a global light change of 25 %, and camera noise: the same shot.
+  const V2 centre(455, 226);
+  for (int k = 1; k <= 6; ++k) {
+    Image f = warp_into(g, g.width, g.height, about(centre, 1.f + 0.03f * k, 0.f, V2(40.f * k, 0)), 90);
+    for (auto& v : f.data) v = uint8_t(std::min(255, int(v) * (100 + 5 * k) / 100));
+    add_noise(f, 4, uint32_t(k));
+    EXPECT_FALSE(c.update(f.data.data(), f.width, f.height, f.width))
+        << "frame " << k << ": " << c.global_distance() << " / " << c.region_distance();
+  }
+  const Image b = luma_of("biden.jpg");
+  EXPECT_TRUE(c.update(b.data.data(), b.width, b.height, b.width));
+  EXPECT_GT(c.region_distance(), kCutRegion);
+  // Any size, padded strides, 1x1 and empty regions: no crash, a repeat is no cut.
+  const std::vector<uint8_t> tiny(3 * 16, 200);
+  ShotCut t;
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_FALSE(t.update(tiny.data(), 2, 3, 16));
+  }
+  EXPECT_FALSE(t.update(tiny.data(), 1, 1, 1));
 }
 
 TEST(FirstFrame, DetectNowGivesFacesOnThisFrameInAsynchronousMode) {
@@ -223,7 +292,9 @@ TEST(Refit, StillAndShiftedFacesSkipTheRefitMovingFacesDont) {
     Image g = a;
     add_noise(g, 8, uint32_t(k));
     run(n, g);
-    if (k > 0) EXPECT_EQ(n.timings().refits, 1);
+    if (k > 0) {
+      EXPECT_EQ(n.timings().refits, 1);
+    }
   }
 }
 

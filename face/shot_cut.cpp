@@ -1,0 +1,60 @@
+#include "shot_cut.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace bty::face {
+
+namespace {
+
+template <size_t N>
+float l1(const std::array<float, N>& a, const std::array<float, N>& b) {
+  float d = 0.f;
+  for (size_t i = 0; i < N; ++i) d += std::fabs(a[i] - b[i]);
+  return d;
+}
+
+template <size_t N>
+void normalise(std::array<float, N>& h) {
+  float n = 0.f;
+  for (float v : h) n += v;
+  if (n > 0.f)
+    for (float& v : h) v /= n;
+}
+
+}  // namespace
+
+bool ShotCut::update(const uint8_t* luma, int width, int height, int stride) {
+  // Every step-th pixel of every step-th row: ~64 K samples (1080p: step 6).
+  const int step = std::max(1, int(std::lround(std::sqrt(double(width) * height / 65536.0))));
+  std::array<float, kGlobalBins> global{};
+  std::array<std::array<float, kRegionBins>, kGridX * kGridY> regions{};
+  for (int y = 0; y < height; y += step) {
+    const uint8_t* row = luma + size_t(y) * size_t(stride);
+    const int ry = std::min(kGridY - 1, y * kGridY / height);
+    for (int x = 0; x < width; x += step) {
+      const int v = row[x];
+      global[size_t(v >> 3)] += 1.f;
+      regions[size_t(ry * kGridX + std::min(kGridX - 1, x * kGridX / width))][size_t(v >> 4)] += 1.f;
+    }
+  }
+  normalise(global);
+  for (auto& r : regions) normalise(r);
+
+  bool cut = false;
+  global_d_ = region_d_ = 0.f;
+  if (have_) {
+    std::array<float, kGridX * kGridY> d;
+    for (size_t i = 0; i < d.size(); ++i) d[i] = l1(regions[i], regions_[i]);
+    std::sort(d.begin(), d.end());
+    global_d_ = l1(global, global_);
+    region_d_ = 0.5f * (d[d.size() / 2 - 1] + d[d.size() / 2]);
+    cut = global_d_ > kCutGlobal && region_d_ > kCutRegion;
+  }
+  global_ = global;
+  regions_ = regions;
+  have_ = true;
+  return cut;
+}
+
+}  // namespace bty::face
