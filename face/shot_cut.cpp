@@ -25,19 +25,28 @@ void normalise(std::array<float, N>& h) {
 }  // namespace
 
 bool ShotCut::update(const uint8_t* luma, int width, int height, int stride) {
-  // Every step-th pixel of every step-th row: ~64 K samples (1080p: step 6).
-  const int step = std::max(1, int(std::lround(std::sqrt(double(width) * height / 65536.0))));
-  std::array<float, kGlobalBins> global{};
-  std::array<std::array<float, kRegionBins>, kGridX * kGridY> regions{};
+  // Every step-th pixel of every step-th row: ~16 K samples (1080p: step 11), counted per region's column range.
+  const int step = std::max(1, int(std::lround(std::sqrt(double(width) * height / 16384.0))));
+  std::array<uint32_t, kGlobalBins> g{};
+  std::array<std::array<uint32_t, kRegionBins>, kGridX * kGridY> r{};
   for (int y = 0; y < height; y += step) {
     const uint8_t* row = luma + size_t(y) * size_t(stride);
     const int ry = std::min(kGridY - 1, y * kGridY / height);
-    for (int x = 0; x < width; x += step) {
-      const int v = row[x];
-      global[size_t(v >> 3)] += 1.f;
-      regions[size_t(ry * kGridX + std::min(kGridX - 1, x * kGridX / width))][size_t(v >> 4)] += 1.f;
+    int x = 0;
+    for (int rx = 0; rx < kGridX; ++rx) {
+      auto& h = r[size_t(ry * kGridX + rx)];
+      for (const int end = (rx + 1) * width / kGridX; x < end; x += step) {
+        const int v = row[x];
+        ++g[size_t(v >> 3)];
+        ++h[size_t(v >> 4)];
+      }
     }
   }
+  std::array<float, kGlobalBins> global;
+  std::array<std::array<float, kRegionBins>, kGridX * kGridY> regions;
+  for (size_t i = 0; i < g.size(); ++i) global[i] = float(g[i]);
+  for (size_t k = 0; k < r.size(); ++k)
+    for (size_t i = 0; i < r[k].size(); ++i) regions[k][i] = float(r[k][i]);
   normalise(global);
   for (auto& r : regions) normalise(r);
 

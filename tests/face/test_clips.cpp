@@ -196,7 +196,7 @@ TEST(Clips, FrameFlowFindsSubPixelShifts) {
   const Image g = obama();
   const RectF box{kObamaFace.x() - 100, kObamaFace.y() - 110, kObamaFace.x() + 100, kObamaFace.y() + 110};
   const auto view = [](const Image& im) { return LumaView{im.data.data(), im.width, im.height, im.width, 1.f}; };
-  for (const V2 shift : {V2(0.3f, -0.6f), V2(2.4f, 1.7f), V2(-5.2f, 0.25f)}) {
+  for (const V2& shift : {V2(0.3f, -0.6f), V2(2.4f, 1.7f), V2(-5.2f, 0.25f)}) {
     Image a = g, b = warp_into(g, g.width, g.height, about(kObamaFace, 1.f, 0.f, shift), 90);
     add_noise(a, 4, 1);
     add_noise(b, 4, 2);

@@ -231,7 +231,9 @@ TEST(Stage, SearchForMoreFacesKeepsToItsCpuShare) {
     ASSERT_GE(t.detect_runs - runs0, 3) << "the search goes on";
     // Each rest is 3x its job's CPU at share 0.25, but a job's time counted here is its wall time, which exceeds its
     // CPU on a loaded or sanitizer build (measured 19 % here, 34 % under ASan; 95-100 % without the share).
-    if (share > 0.f) EXPECT_LE(busy, share + 0.25);
+    if (share > 0.f) {
+      EXPECT_LE(busy, share + 0.25);
+    }
   }
 }
 
