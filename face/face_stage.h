@@ -65,7 +65,7 @@ struct FrameInput {
   bool scan_now = false;       // the complete scan inline (every band and tile): every face down to
                                // min_face_size is there on return (~23 jobs at 1080p, ~89 at 4K)
   bool detect_on_cut = false;  // asynchronous mode: on a shot cut, the coarse job inline on this frame (as
-                               // detect_now). Synchronous mode always runs the complete scan on a cut
+                               // detect_now). Synchronous mode always runs it on a cut
 };
 
 // Per-frame costs of the last process() call, ms of thread CPU time (for the benchmark).
