@@ -1,6 +1,7 @@
 // Element tests of the stream side: where detection runs (synchronous-detection auto/always/never by upstream
-// liveness; a default-property file job retouches from its first frame), non-square pixels in the caps, and
-// several faces of a frame retouched at once on the element's threads with the same bytes as one after another.
+// liveness; a default-property file job retouches from its first frame; a shot cut's faces from the cut frame),
+// non-square pixels in the caps, and several faces of a frame retouched at once on the element's threads with the same
+// bytes as one after another.
 #include "element_test_util.h"
 
 #include <gst/video/video.h>
@@ -31,7 +32,9 @@ std::vector<size_t> faces_per_frame(Harnessed& t, int frames, int pace_ms = 0) {
     const FrameFaces f = pop_faces(t.bus);
     EXPECT_TRUE(f.ok);
     n.push_back(f.rois.size());
-    if (i == 0 && !f.rois.empty()) EXPECT_GT(compare("I420", 640, 360, in, out, f.rois).inside, 100);
+    if (i == 0 && !f.rois.empty()) {
+      EXPECT_GT(compare("I420", 640, 360, in, out, f.rois).inside, 100);
+    }
     gst_buffer_unref(out);
     if (pace_ms) {
       if (n.size() >= 5 && std::all_of(n.end() - 5, n.end(), [](size_t k) { return k == 1; })) break;
@@ -120,6 +123,47 @@ TEST(Detection, LiveFirstFrameHasTheFaceAtFullAlpha) {
   EXPECT_GT(compare("I420", 640, 360, in, out, f.rois).inside, 100);
   gst_buffer_unref(out);
   gst_buffer_unref(in);
+}
+
+// Shot cuts on a live stream (portrait -> a frame of noise -> the portrait: each change is a new shot to the face
+// stage's histograms): at the first cut the face's track ends at once (no fade-out over the noise); at the second
+// the cut frame runs the coarse detection itself, so the face is a new track at full alpha, retouched in that frame,
+// instead of arriving from the background detector frames later and fading in.
+TEST(Detection, ShotCutsEndTracksAtOnceAndRetouchTheNewShotFromItsFirstFrame) {
+  Harnessed t(make_with_detection("auto"));
+  gst_harness_set_live(t.h, TRUE);
+  gst_harness_set_src_caps_str(t.h, caps_string("I420", 640, 360, 5).c_str());
+  GstBuffer* face = load_frame(data_path("obama.jpg"), "I420", 640, 360);
+  GstBuffer* noise = noise_frame("I420", 640, 360, 7);
+  ASSERT_NE(face, nullptr);
+  ASSERT_NE(noise, nullptr);
+  int i = 0;
+  auto push = [&](GstBuffer* in, FrameFaces& f) {
+    GST_BUFFER_PTS(in) = GstClockTime(i++) * GST_SECOND / 5;
+    GstBuffer* out = t.push_copy(in);
+    f = pop_faces(t.bus);
+    return out;
+  };
+  FrameFaces f;
+  for (int k = 0; k < 3; ++k) {
+    gst_buffer_unref(push(face, f));
+    ASSERT_TRUE(f.ok);
+    ASSERT_EQ(f.rois.size(), 1u) << "frame " << k;
+  }
+  const int first_id = f.ids[0];
+  gst_buffer_unref(push(noise, f));
+  ASSERT_TRUE(f.ok);
+  EXPECT_TRUE(f.rois.empty()) << "the cut to noise: the face's track ends in that frame";
+  GstBuffer* out = push(face, f);
+  ASSERT_TRUE(f.ok);
+  ASSERT_EQ(f.rois.size(), 1u) << "the cut back: the face found in the cut frame itself";
+  EXPECT_NE(f.ids[0], first_id);
+  EXPECT_DOUBLE_EQ(f.alphas[0], 1.0);
+  EXPECT_GT(compare("I420", 640, 360, face, out, f.rois).inside, 100);
+  EXPECT_EQ(compare("I420", 640, 360, face, out, f.rois).outside, 0);
+  gst_buffer_unref(out);
+  gst_buffer_unref(noise);
+  gst_buffer_unref(face);
 }
 
 // A file whose first frame holds four faces of ~100 px at 1080p (2x2 copies of the portrait) (below the coarse pass's
