@@ -48,7 +48,7 @@ bool ShotCut::update(const uint8_t* luma, int width, int height, int stride) {
   for (size_t k = 0; k < r.size(); ++k)
     for (size_t i = 0; i < r[k].size(); ++i) regions[k][i] = float(r[k][i]);
   normalise(global);
-  for (auto& r : regions) normalise(r);
+  for (auto& h : regions) normalise(h);
 
   bool cut = false;
   global_d_ = region_d_ = 0.f;
