@@ -465,7 +465,6 @@ std::vector<Face> FaceStage::process(const FrameInput& in) {
     s.stream_start = s.frame;
     s.t.shot_cut = true;
   }
-  const bool scan_now = in.scan_now;
   const bool detect_now = in.detect_now || (s.t.shot_cut && (o.synchronous_detection || in.detect_on_cut));
   const LumaView img{in.luma, in.width, in.height, in.stride, in.pixel_aspect};
   const bool searching = !s.full;
@@ -473,12 +472,12 @@ std::vector<Face> FaceStage::process(const FrameInput& in) {
   // 1. Detections: inline (synchronous mode, detect_now) or whatever the detector thread has finished.
   std::vector<Detection> dets;
   bool have_dets = false;
-  if (scan_now || detect_now) {
+  if (in.scan_now || detect_now) {
     // Inline: lost tracks' surroundings, the coarse job and (a complete scan) every small-face tile.
     std::vector<DetectJob> jobs(s.near.begin(), s.near.end());
     s.near.clear();
     const auto& plan = s.plan(o);
-    const bool full = scan_now;
+    const bool full = in.scan_now;
     jobs.insert(jobs.end(), plan.begin(), full ? plan.end() : plan.begin() + 1);
     for (const DetectJob& j : jobs) {
       auto d = s.run_inline(img, j);
