@@ -199,3 +199,19 @@ def load_bmodel(path, device="cpu", int8_mode=False):
             raise ValueError("%s has no int8 calibration (calibrate_int8.py)" % path)
         net.set_int8(m["input_max"])
     return net
+
+
+class Ensemble(nn.Module):
+    """Several nets of one input size, their raw head outputs averaged: a distillation teacher (train.py --teacher)
+    that may be another tier, or a mean of several (which errs less and changes less under noise than its members)."""
+
+    def __init__(self, members):
+        super().__init__()
+        sizes = {(m.tier.width, m.tier.height) for m in members}
+        if len(sizes) != 1:
+            raise ValueError("ensemble members differ in input size: %s" % sorted(sizes))
+        self.members = nn.ModuleList(members)
+        self.tier = members[0].tier
+
+    def forward(self, x):
+        return sum(m(x) for m in self.members) / len(self.members)

@@ -42,6 +42,7 @@ class Trainer:
         self.queue = []  # synthesised batches not used yet
         self.pair_queue = []  # the same for the consecutive video frames (--w-temp-video)
         self.teacher = None  # the net a fine-tune started from, frozen (distillation target; --qat, --w-distill)
+        self.external_teacher = False  # the teacher came from --teacher files: not saved, reloaded on resume
 
     @torch.no_grad()
     def update_ema(self, step):
@@ -73,7 +74,7 @@ class Trainer:
         return dict(net=self.net.state_dict(), ema=self.ema.state_dict(), opt=self.opt.state_dict(),
                     deploy=self.net.deploy,
                     int8=None if self.net.int8 is None else [None if m is None else m.cpu() for m in self.net.int8],
-                    teacher=self.teacher.state_dict() if self.teacher else None)
+                    teacher=self.teacher.state_dict() if self.teacher and not self.external_teacher else None)
 
     def load(self, st, a):
         dev = next(self.net.parameters()).device
@@ -184,7 +185,9 @@ def run(a, log=print):
                          "pass one or the other")
     if a.qat and not resuming:
         raise SystemExit("--qat fine-tunes a trained net: pass --resume with a checkpoint in --out (%s)" % a.out)
-    if a.w_distill > 0 and not (resuming or a.init_bmodel):
+    if a.teacher and not a.w_distill > 0:
+        raise SystemExit("--teacher needs --w-distill > 0 (the weight of its term)")
+    if a.w_distill > 0 and not (resuming or a.init_bmodel or a.teacher):
         raise SystemExit("--w-distill fine-tunes a trained net: pass --resume with a checkpoint in --out (%s) or "
                          "--init-bmodel" % a.out)
     pair_idx = None
@@ -197,6 +200,8 @@ def run(a, log=print):
     tr = {t.name: Trainer(t, a, dev) for t in tiers}
     if a.init_bmodel:
         start_from_bmodel(a, tr, dev, log)
+    if a.teacher and not resuming:  # (a resumed run reads its files after loading the checkpoint)
+        use_teacher_files(a, tr, dev, log)
     vbs = val_batches(data, tiers, dev)
     disc = None
     if a.w_disc > 0:
@@ -225,6 +230,8 @@ def run(a, log=print):
             hist, evals, start = [], [], 0
             st["total"] = 0
             qat_start = True
+        if a.teacher:
+            use_teacher_files(a, tr, dev, log)
         for t in tr.values():
             if a.w_distill > 0 and t.teacher is None:  # a float fine-tune anchored to the net it starts from
                 t.teacher = copy.deepcopy(t.ema).eval().requires_grad_(False)
@@ -346,6 +353,23 @@ def run(a, log=print):
     return tr, hist, evals, step, total
 
 
+def use_teacher_files(a, tr, dev, log):
+    """--teacher: the one tier trained distils from these .bmodel files (their raw heads averaged, nets.Ensemble)
+    instead of from the net it started from: a larger tier's, or several nets'. Read again on every resume."""
+    if len(tr) != 1:
+        raise SystemExit("--teacher distils into one tier: pass --tiers with one name")
+    t = next(iter(tr.values()))
+    try:
+        teacher = nets.Ensemble([nets.load_bmodel(f, dev) for f in a.teacher.split(",")])
+    except (OSError, ValueError) as e:
+        raise SystemExit("--teacher %s: %s" % (a.teacher, e))
+    if (teacher.tier.width, teacher.tier.height) != (t.tier.width, t.tier.height):
+        raise SystemExit("--teacher %s: input %dx%d, tier %s's is %dx%d" % (
+            a.teacher, teacher.tier.width, teacher.tier.height, t.tier.name, t.tier.width, t.tier.height))
+    t.teacher, t.external_teacher = teacher.eval().requires_grad_(False), True
+    log("distilling %s from %s (w %.3g)" % (t.tier.name, a.teacher, a.w_distill))
+
+
 def start_from_bmodel(a, tr, dev, log):
     """--init-bmodel: the one tier trained starts from a .bmodel's weights in deploy form (the RepVGG branches and
     BN are folded in the file, so the train form cannot be rebuilt from it), e.g. a shipped net whose training
@@ -454,6 +478,9 @@ def parser():
     p.add_argument("--w-distill", type=float, default=None, help="with --resume or --init-bmodel: weight of the distillation term "
                    "(losses.distill_loss: the output vs the net the distilled fine-tune started from, kept on resume; "
                    "default losses.W_DISTILL with --qat or a quantised checkpoint, else 0)")
+    p.add_argument("--teacher", metavar="F.bmodel[,F.bmodel...]", help="with --w-distill: distil from these nets "
+                   "(their raw heads averaged; another tier's or several, of the trained tier's input size) instead "
+                   "of the net the fine-tune started from")
     p.add_argument("--w-distill-temp", type=float, default=losses.W_DISTILL_TEMP, help="with a teacher: weight of the same "
                    "term on how the output changes between the two views of a sample (flicker: docs/training.md)")
     p.add_argument("--tiny", action="store_true", help="smoke test: tiny inputs, tier names prefixed test-")

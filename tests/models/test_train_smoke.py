@@ -14,7 +14,7 @@ import time
 import numpy as np
 import torch
 
-import _paths  # noqa: F401
+from _paths import ROOT
 from beautynet import arch, bmodel, int8, losses, nets, synth, train
 
 
@@ -230,6 +230,42 @@ def check_init_bmodel(args, out, tmp):
     return good
 
 
+def check_teacher(args, out, tmp):
+    """--teacher: a fine-tune of M distilled from other tiers' files (tiny L and S, averaged: nets.Ensemble), whose
+    state is not saved in the checkpoint but read again on resume; files of another input size, or --teacher
+    without --w-distill, are refused."""
+    base = [a for a in args if a != out]
+    base = base[:base.index("--out")] + base[base.index("--out") + 1:]
+    files = [os.path.join(out, "beautify-%s.bmodel" % n) for n in ("l", "s")]
+    o = os.path.join(tmp, "teach")
+    run = ["--out", o, "--tiers", "M", "--lr", "1e-3", "--w-distill", "1", "--teacher", ",".join(files)]
+    a = train.parser().parse_args(base + run + ["--steps", "3", "--init-bmodel", os.path.join(out, "beautify-m.bmodel")])
+    tr, hist, _, step, _ = train.run(a, log=lambda s: None)
+    members = [nets.load_bmodel(f) for f in files]
+    x = torch.rand(1, 3, 48, 32, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        mean_ok = torch.allclose(tr["M"].teacher(x), (members[0](x) + members[1](x)) / 2, atol=1e-6)
+    saved = torch.load(os.path.join(o, "checkpoint.pt"))["tiers"]["M"]["teacher"] is None
+    a = train.parser().parse_args(base + run + ["--steps", "5", "--resume"])
+    tr2, hist2, _, step2, _ = train.run(a, log=lambda s: None)
+    good = (mean_ok and saved and step == 3 and step2 == 5 and hist2[:len(hist)] == hist
+            and isinstance(tr2["M"].teacher, nets.Ensemble)
+            and all(math.isfinite(r["M"]["distill"]) and r["M"]["distill"] > 0 for r in hist2))
+    refusals = []
+    for extra in (["--teacher", os.path.join(ROOT, "models", "beautify-s.bmodel"), "--w-distill", "1"],
+                  ["--teacher", files[0]]):
+        try:
+            train.run(train.parser().parse_args(base + ["--out", os.path.join(tmp, "teach2"), "--tiers", "M",
+                                                        "--steps", "1"] + extra), log=lambda s: None)
+            refusals.append("")
+        except SystemExit as e:
+            refusals.append(str(e))
+    good &= "input 128x160" in refusals[0] and "--w-distill" in refusals[1]
+    print("%s --teacher: the mean of two tiers' files (%s), not saved, read again on resume to step %d; refused: "
+          "%s" % ("ok  " if good else "FAIL", "matches" if mean_ok else "DIFFERS", step2, refusals))
+    return good
+
+
 def main():
     torch.set_num_threads(1)  # OpenMP spinning threads on a busy 2-core machine cost far more than they give here
     t0, c0 = time.time(), time.process_time()
@@ -314,6 +350,7 @@ def main():
         ok &= good
         ok &= check_qat(args)
         ok &= check_init_bmodel(args, out, tmp)
+        ok &= check_teacher(args, out, tmp)
         ok &= check_pairs(synth.load_faces(data, torch.device("cpu")))
         # the video term on data without consecutive frames: a clear refusal that says how to make them
         nopairs = os.path.join(tmp, "nopairs.npz")
