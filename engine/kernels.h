@@ -95,7 +95,8 @@ struct TileConv {
   AlignedFloats quad_inv;    // [input channel]
   AlignedFloats quad_scale;  // [out group][8]
   // The conv may read the net input straight from its InputSource (Kernels::conv_input): its only source is the
-  // input, nothing else reads the input, and it runs the fp32 pixels kind. The pipeline executor then keeps no input
+  // input, nothing else reads the input, and it runs the fp32 pixels kind or (Kernels::conv_input_direct) the direct
+  // one. The pipeline executor then keeps no input
   // stage; the layered one, an oracle, still writes the TILE input map and reads it (the same values either way).
   bool input_fused = false;
 };
@@ -158,7 +159,8 @@ struct Kernels {
   Isa isa = Isa::Scalar;
   Precision precision = Precision::Float32;  // Bf16 / Int8: the reduced-precision kinds are filled, `choose` picks them
   ConvRowFn conv[kConvKinds] = {};
-  ConvInputRowFn conv_input = nullptr;  // ConvKind::Pixels reading the net input (TileConv::input_fused)
+  ConvInputRowFn conv_input = nullptr;  // the conv reading the net input (TileConv::input_fused), by its kind:
+  bool conv_input_direct = false;       // ConvKind::Pixels, and where true also ConvKind::Direct (its direct3 form)
   // Which kind runs a conv at this level: measured per layer with `bty-bench --kernels` (docs/engine.md).
   ConvKind (*choose)(const ConvStep& s, bool winograd) = nullptr;
   PackInputFn pack_input = nullptr;

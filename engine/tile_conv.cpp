@@ -124,6 +124,7 @@ bool conv_kind_applies(const ConvStep& s, ConvKind k) {
 // per-pixel tap pointers otherwise.
 ConvKind choose_kind_ymm(const ConvStep& s, bool winograd) {
   if (winograd && s.stride == 1 && s.in_channels >= kGroup && s.out_channels > kGroup) return ConvKind::Winograd;
+  if (s.in_channels == 3 && s.sources.size() == 1 && !s.sources[0].up) return ConvKind::Direct;  // direct3
   if (s.out_channels <= kGroup) return ConvKind::Pixels;
   return ConvKind::Direct;
 }
@@ -143,7 +144,8 @@ bool reads_input_alone(const Plan& p, const ConvStep& s) {
 TileConv make_tile_conv(const Plan& p, const ConvStep& s, const Kernels& k, bool winograd) {
   const ConvKind kind = k.choose(s, winograd);
   TileConv c = make_tile_conv(p, s, winograd, &kind);
-  c.input_fused = k.conv_input && kind == ConvKind::Pixels && reads_input_alone(p, s);
+  c.input_fused = k.conv_input && (kind == ConvKind::Pixels || (kind == ConvKind::Direct && k.conv_input_direct)) &&
+                  reads_input_alone(p, s);
   return c;
 }
 

@@ -2,6 +2,7 @@
 // SIMD versions are tested against.
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "../kernels.h"
 
@@ -70,10 +71,11 @@ void to_half_scalar(const float*, size_t, uint16_t*);
 void from_half_scalar(const uint16_t*, size_t, float*);
 
 void fill_kernels_scalar(Kernels& k) {
-  k.conv[int(ConvKind::Direct)] = conv_direct<GroupPairs<ScalarV>>;
+  k.conv[int(ConvKind::Direct)] = conv_direct<GroupPairs<ScalarV>, ScalarV>;
   k.conv[int(ConvKind::Winograd)] = wino_rows<ScalarV>;
   k.conv[int(ConvKind::Pixels)] = conv_pixels<ScalarV, ScalarV>;
-  k.conv_input = conv_input_pixels<ScalarV, ScalarV>;
+  k.conv_input = conv_input_by_kind<ScalarV, ScalarV>;
+  k.conv_input_direct = true;
   k.choose = choose_kind_ymm;
   k.pack_input = pack_input_scalar;
   k.unpack = unpack_scalar;

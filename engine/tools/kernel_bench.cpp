@@ -134,7 +134,7 @@ int kernel_bench(const Model& model, int width, int height, int reps, bool scala
         const double t = seconds_of(layer, reps), g = macs / t / 1e9;
         char line[256];
         std::snprintf(line, sizeof line, "| %d | %s | %s | %s, input fused (chosen) | %.3f | %.1f | ", s.layer,
-                      shape.c_str(), to_string(isa), to_string(ConvKind::Pixels), t * 1e3, g);
+                      shape.c_str(), to_string(isa), to_string(as_run.kind), t * 1e3, g);
         rows.push_back(line);
         gmacs.push_back(g);
         peak_of.push_back(PeakOp::Fma256);

@@ -1,5 +1,6 @@
 // AVX2 + FMA kernels (compiled with -mavx2 -mfma; called only when CPUID reports both).
 #include <algorithm>
+#include <type_traits>
 
 #include "../kernels.h"
 #include "ymm_traits.h"
@@ -18,10 +19,11 @@ void to_half_avx2(const float*, size_t, uint16_t*);
 void from_half_avx2(const uint16_t*, size_t, float*);
 
 void fill_kernels_avx2(Kernels& k) {
-  k.conv[int(ConvKind::Direct)] = conv_direct<GroupPairs<YmmV>>;
+  k.conv[int(ConvKind::Direct)] = conv_direct<GroupPairs<YmmV>, YmmV>;
   k.conv[int(ConvKind::Winograd)] = wino_rows<YmmV>;
   k.conv[int(ConvKind::Pixels)] = conv_pixels<YmmV, YmmPair>;
-  k.conv_input = conv_input_pixels<YmmV, YmmPair>;
+  k.conv_input = conv_input_by_kind<YmmV, YmmPair>;
+  k.conv_input_direct = true;
   k.pack_input = pack_input_avx2;
   k.unpack = unpack_avx2;
   k.colour_row = colour_row_avx2;

@@ -3,6 +3,7 @@
 // each FMA needs half the loads of the AVX2 blocking (and on CPUs with two 512-bit FMA units, twice the flops).
 // Single-group convs keep the ymm path. Weights come from TileConv::packed16 ([pair][source][tap][ci][16]).
 #include <algorithm>
+#include <type_traits>
 
 #include "../kernels.h"
 #include "ymm_traits.h"
@@ -74,6 +75,7 @@ void fill_kernels_avx512(Kernels& k) {
   k.conv[int(ConvKind::Direct)] = conv_direct<ZmmPairs>;
   k.conv[int(ConvKind::Pixels)] = conv_pixels<YmmV, ZmmP>;
   k.conv_input = conv_input_pixels<YmmV, ZmmP>;
+  k.conv_input_direct = false;  // its direct kind is the 16-lane blocking, without a direct3 form
   k.choose = choose_kind_zmm;
 }
 }  // namespace bty

@@ -410,7 +410,9 @@ TEST(KernelTable, Bf16PrecisionNeedsAvx512Bf16) {
 // pixels entry reading the TILE input map that write_input_tile_row makes of the same source: bit-identical (the
 // same products in the same order), for stride 1 and 2, partial output groups, odd sizes, partial row/tile ranges
 // and a map that starts inside a wider input (a pipeline strip: columns outside it are the map's zero padding).
-TEST(KernelTable, ConvInputMatchesPixelsOnTheTileInput) {
+// conv_input (reading the InputSource) against the same level's entry of the conv's kind on the TILE input: pixels
+// at every level, and direct (its direct3 form for a 3-channel source) where the level fuses it.
+TEST(KernelTable, ConvInputMatchesItsKindOnTheTileInput) {
   std::vector<Isa> levels = {Isa::Scalar};
   for (Isa i : simd_levels()) levels.push_back(i);
   std::mt19937 rng(31);
@@ -419,7 +421,7 @@ TEST(KernelTable, ConvInputMatchesPixelsOnTheTileInput) {
     const Kernels K = select_kernels(isa);
     ASSERT_NE(K.conv_input, nullptr) << to_string(isa);
     for (int trial = 0; trial < 24; ++trial) {
-      const int stride = 1 + trial % 2, cout = trial < 4 ? 8 : 1 + int(rng() % 8);
+      const int stride = 1 + trial % 2, cout = trial < 4 ? 8 : 1 + int(rng() % 20);
       ModelSpec spec;
       spec.tier = "test-op";
       spec.layers.push_back(conv(0, cout, stride, Act(rng() % 3), rng, 3));
@@ -430,9 +432,11 @@ TEST(KernelTable, ConvInputMatchesPixelsOnTheTileInput) {
       const PlanarInput in(pixels.data(), full_w, h);
       Plan plan = make_plan(*model, w, h);
       const ConvStep& step = plan.steps[0];
-      const ConvKind px = ConvKind::Pixels;
+      const ConvKind px = K.conv_input_direct && trial / 2 % 2 == 0 ? ConvKind::Direct : ConvKind::Pixels;
       const TileConv c = make_tile_conv(plan, step, true, &px);
-      EXPECT_TRUE(make_tile_conv(plan, step, K, true).input_fused == (K.choose(step, true) == ConvKind::Pixels));
+      const ConvKind chosen = K.choose(step, true);
+      EXPECT_TRUE(make_tile_conv(plan, step, K, true).input_fused ==
+                  (chosen == ConvKind::Pixels || (chosen == ConvKind::Direct && K.conv_input_direct)));
       const TileGeom g(w, h, 3);
       std::vector<AlignedFloats> maps(1, AlignedFloats(g.row_floats * g.tiles_y));
       for (int ty = 0; ty < g.tiles_y; ++ty)
@@ -445,8 +449,9 @@ TEST(KernelTable, ConvInputMatchesPixelsOnTheTileInput) {
       Dest got(c.out.row_floats);
       K.conv_input(c, ty, y0, y1, tx0, tx1, InputWindow{&in, x_origin}, got.data());
       expect_same(c, got, want, ty, y0, y1, tx0, tx1, 0.0f,
-                  std::string(to_string(isa)) + " 3->" + std::to_string(cout) + " s" + std::to_string(stride) + " " +
-                      std::to_string(w) + "x" + std::to_string(h) + " from column " + std::to_string(x_origin));
+                  std::string(to_string(isa)) + " " + to_string(px) + " 3->" + std::to_string(cout) + " s" +
+                      std::to_string(stride) + " " + std::to_string(w) + "x" + std::to_string(h) + " from column " +
+                      std::to_string(x_origin));
       ++checked;
     }
   }
