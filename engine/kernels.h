@@ -74,6 +74,7 @@ struct TileConv {
   AlignedFloats bias;       // [out group][8]
   ConvKind kind = ConvKind::Direct;
   AlignedFloats wino;      // U = G g G^T: [out group][16 positions][input channel][8]
+  AlignedFloats wino16;    // the same for 16-lane products: [group pair][16 positions][input channel][16]
   AlignedFloats packed16;  // the same weights for 16-lane kernels: [group pair][source][ky][kx][channel][16]
   AlignedFloats bias16;    // [group pair][16]
   // ConvKind::AmxBf16 (x86/conv_amx.cpp): a tap row's K dimension is the 3 kx taps x amx_cin8 channels of a bf16

@@ -221,6 +221,14 @@ TileConv make_tile_conv(const Plan& p, const ConvStep& s, bool winograd, const C
         for (int pos = 0; pos < 16; ++pos)
           c.wino[((size_t(co / kGroup) * 16 + pos) * s.in_channels + ci) * kGroup + co % kGroup] = u[pos / 4][pos % 4];
       }
+    // 16 lanes: each pair of groups interleaved per (position, channel); an odd last group pairs with zeros.
+    c.wino16.assign(size_t((groups + 1) / 2) * 16 * s.in_channels * 2 * kGroup, 0.0f);
+    for (int og = 0; og < groups; ++og)
+      for (size_t v = 0; v < size_t(16) * s.in_channels; ++v) {
+        const float* src = c.wino.data() + (size_t(og) * 16 * s.in_channels + v) * kGroup;
+        std::copy(src, src + kGroup,
+                  c.wino16.data() + ((size_t(og / 2) * 16 * s.in_channels + v) * 2 + og % 2) * kGroup);
+      }
   }
   // 16-lane packing: interleave each pair of groups per (source, tap, channel); an odd last group pairs with zeros.
   const int pairs = (groups + 1) / 2;

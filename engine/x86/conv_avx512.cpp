@@ -1,7 +1,8 @@
 // AVX-512 kernels (compiled with -mavx512f -mavx512vl; called only when CPUID and the OS allow it). Convs with
 // more than 8 outputs compute two output groups per zmm register: one broadcast input feeds 16 output channels, so
 // each FMA needs half the loads of the AVX2 blocking (and on CPUs with two 512-bit FMA units, twice the flops).
-// Single-group convs keep the ymm path. Weights come from TileConv::packed16 ([pair][source][tap][ci][16]).
+// Single-group convs keep the ymm path. Weights come from TileConv::packed16 ([pair][source][tap][ci][16]); the
+// Winograd kind's products and output transform run on group pairs too (TileConv::wino16), its input side on ymm.
 #include <algorithm>
 #include <type_traits>
 
@@ -59,6 +60,30 @@ struct ZmmPairs {
     }
   }
 };
+
+// Winograd's products and output transform with a group pair per zmm (TileConv::wino16, bias16): one broadcast of
+// a transformed input feeds 16 output channels, and 32 registers hold 12 blocks x 2 pairs of accumulators.
+struct ZmmWino {
+  using T = __m512;
+  static constexpr int kGroups = 2;
+  static constexpr int kMaxAcc = 24;
+  static const float* weights(const TileConv& c) { return c.wino16.data(); }
+  static const float* bias(const TileConv& c) { return c.bias16.data(); }
+  static T load(const float* p) { return _mm512_loadu_ps(p); }
+  static T bcast(const float* p) { return _mm512_set1_ps(*p); }
+  static T fma(T a, T b, T c) { return _mm512_fmadd_ps(a, b, c); }
+  static T add(T a, T b) { return _mm512_add_ps(a, b); }
+  static T sub(T a, T b) { return _mm512_sub_ps(a, b); }
+  static T zero() { return _mm512_setzero_ps(); }
+  static T relu(T a) { return _mm512_max_ps(a, _mm512_setzero_ps()); }
+  static T tanh(T x) { return zmm::tanh(x); }
+  static void store(float* p, T a) { _mm512_storeu_ps(p, a); }
+  // The low group to p, the high one to next (null: the map has no such group).
+  static void store_groups(float* p, float* next, T a) {
+    _mm256_storeu_ps(p, _mm512_castps512_ps256(a));
+    if (next) _mm256_storeu_ps(next, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
+  }
+};
 }  // namespace
 
 // Measured per layer on the M tier (`bty-bench --kernels`, docs/benchmarks.md): pixels in the lanes for convs with
@@ -73,6 +98,7 @@ ConvKind choose_kind_zmm(const ConvStep& s, bool winograd) {
 
 void fill_kernels_avx512(Kernels& k) {
   k.conv[int(ConvKind::Direct)] = conv_direct<ZmmPairs>;
+  k.conv[int(ConvKind::Winograd)] = wino_rows_wide<YmmV, ZmmWino>;
   k.conv[int(ConvKind::Pixels)] = conv_pixels<YmmV, ZmmP>;
   k.conv_input = conv_input_pixels<YmmV, ZmmP>;
   k.conv_input_direct = false;  // its direct kind is the 16-lane blocking, without a direct3 form
