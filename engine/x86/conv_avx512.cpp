@@ -86,13 +86,15 @@ struct ZmmWino {
 };
 }  // namespace
 
-// Measured per layer on the M tier (`bty-bench --kernels`, docs/benchmarks.md): pixels in the lanes for convs with
-// <= 8 outputs (~2x the patch on 8->8 and 24->8) and for stride-1 convs with <= 8 inputs (the head: 1.5x direct);
-// the 16-lane direct blocking wins at stride 2 and beats Winograd from 48 inputs on.
+// Measured per layer on the S, M and L tiers (`bty-bench --kernels`, docs/engine.md): pixels in the lanes for convs
+// with <= 8 outputs (~2x the patch on 8->8 and 24->8; also ahead of the one-group Winograd); Winograd with 16-lane
+// products for every stride-1 conv with >= 8 inputs and several output groups (1.5-2x the 16-lane direct blocking,
+// the 48- and 64-input concat convs included; the 8->28 head 1.2-1.3x pixels); pixels for the other stride-1 convs
+// with <= 8 inputs (1.5x direct on the head, where Winograd is off); the direct blocking at stride 2.
 ConvKind choose_kind_zmm(const ConvStep& s, bool winograd) {
-  if (s.out_channels <= kGroup || (s.in_channels <= kGroup && s.stride == 1)) return ConvKind::Pixels;
-  if (winograd && s.stride == 1 && s.in_channels >= 16 && s.in_channels < 48 && s.out_channels > kGroup)
-    return ConvKind::Winograd;
+  if (s.out_channels <= kGroup) return ConvKind::Pixels;
+  if (winograd && s.stride == 1 && s.in_channels >= kGroup) return ConvKind::Winograd;
+  if (s.in_channels <= kGroup && s.stride == 1) return ConvKind::Pixels;
   return ConvKind::Direct;
 }
 
