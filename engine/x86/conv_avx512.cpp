@@ -2,7 +2,8 @@
 // more than 8 outputs compute two output groups per zmm register: one broadcast input feeds 16 output channels, so
 // each FMA needs half the loads of the AVX2 blocking (and on CPUs with two 512-bit FMA units, twice the flops).
 // Single-group convs keep the ymm path. Weights come from TileConv::packed16 ([pair][source][tap][ci][16]); the
-// Winograd kind's products and output transform run on group pairs too (TileConv::wino16), its input side on ymm.
+// Winograd kind runs on group pairs too (TileConv::wino16): products, output transform, and the input transform
+// where there are several input groups.
 #include <algorithm>
 #include <type_traits>
 
@@ -61,8 +62,8 @@ struct ZmmPairs {
   }
 };
 
-// Winograd's products and output transform with a group pair per zmm (TileConv::wino16, bias16): one broadcast of
-// a transformed input feeds 16 output channels, and 32 registers hold 12 blocks x 2 pairs of accumulators.
+// Winograd with a group pair per zmm (TileConv::wino16, bias16): one broadcast of a transformed input feeds 16
+// output channels, 32 registers hold 12 blocks x 2 pairs of accumulators, and the transforms do two groups per op.
 struct ZmmWino {
   using T = __m512;
   static constexpr int kGroups = 2;
@@ -78,6 +79,7 @@ struct ZmmWino {
   static T relu(T a) { return _mm512_max_ps(a, _mm512_setzero_ps()); }
   static T tanh(T x) { return zmm::tanh(x); }
   static void store(float* p, T a) { _mm512_storeu_ps(p, a); }
+  static void copy8(float* d, const float* s) { _mm256_storeu_ps(d, _mm256_loadu_ps(s)); }
   // The low group to p, the high one to next (null: the map has no such group).
   static void store_groups(float* p, float* next, T a) {
     _mm256_storeu_ps(p, _mm512_castps512_ps256(a));
@@ -100,7 +102,7 @@ ConvKind choose_kind_zmm(const ConvStep& s, bool winograd) {
 
 void fill_kernels_avx512(Kernels& k) {
   k.conv[int(ConvKind::Direct)] = conv_direct<ZmmPairs>;
-  k.conv[int(ConvKind::Winograd)] = wino_rows_wide<YmmV, ZmmWino>;
+  k.conv[int(ConvKind::Winograd)] = wino_rows_wide<Wino8<YmmV>, ZmmWino>;
   k.conv[int(ConvKind::Pixels)] = conv_pixels<YmmV, ZmmP>;
   k.conv_input = conv_input_pixels<YmmV, ZmmP>;
   k.conv_input_direct = false;  // its direct kind is the 16-lane blocking, without a direct3 form
