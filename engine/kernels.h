@@ -84,7 +84,10 @@ struct TileConv {
   // product per A tile), so only the activations are rounded.
   std::vector<uint16_t, AlignedAllocator<uint16_t>> amx_b;
   int amx_cin8 = 0, amx_kblocks = 0, amx_ntiles = 0, amx_parts = kAmxWeightParts;  // ntiles: 16-output tiles
-  AlignedFloats amx_bias;                                                          // [n tile][16]
+  // hi + lo with <= 8 outputs: lo sits in B columns 8-15 of hi's tile (one product per A tile instead of two; the
+  // epilogue adds the two halves): amx_b then holds one part.
+  bool amx_fold = false;
+  AlignedFloats amx_bias;  // [n tile][16]
   // ConvKind::PixelsBf16: [out group][ky][kx][channel pair][8 outputs] as bf16 pairs in 32 bits (low half: the even
   // channel, as vdpbf16ps pairs them); channels in the sources' order, an odd count padded with a zero weight.
   std::vector<uint32_t, AlignedAllocator<uint32_t>> pair_w;

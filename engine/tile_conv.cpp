@@ -45,7 +45,8 @@ void pack_amx(const ConvStep& s, TileConv& c) {
   c.amx_cin8 = cin8;
   c.amx_kblocks = (3 * cin8 + 31) / 32;
   c.amx_ntiles = (s.out_channels + 15) / 16;
-  const int kb = c.amx_kblocks, nt = c.amx_ntiles, parts = c.amx_parts;
+  c.amx_fold = c.amx_parts == 2 && s.out_channels <= kGroup;
+  const int kb = c.amx_kblocks, nt = c.amx_ntiles, parts = c.amx_fold ? 1 : c.amx_parts;
   c.amx_b.assign(size_t(3) * kb * parts * nt * 512, 0);
   c.amx_bias.assign(size_t(nt) * 16, 0.0f);
   for (int co = 0; co < s.out_channels; ++co) c.amx_bias[size_t(co)] = s.bias[co];
@@ -57,10 +58,10 @@ void pack_amx(const ConvStep& s, TileConv& c) {
           const int k = kx * cin8 + q0 + ci, b = k / 32, pair = (k % 32) / 2, half = k % 2;
           for (int co = 0; co < s.out_channels; ++co) {
             float w = s.weights[(size_t(co) * s.in_channels + cs.channel_offset + ci) * 9 + ky * 3 + kx];
-            for (int part = 0; part < parts; ++part) {  // hi, then lo = what hi leaves
+            for (int part = 0; part < c.amx_parts; ++part) {  // hi, then lo = what hi leaves
               const uint16_t h = float_to_bf16(w);
-              c.amx_b[(((size_t(ky * kb + b) * parts + part) * nt + co / 16) * 16 + pair) * 32 + (co % 16) * 2 + half] =
-                  h;
+              const int p = c.amx_fold ? 0 : part, col = c.amx_fold ? co + part * kGroup : co % 16;
+              c.amx_b[(((size_t(ky * kb + b) * parts + p) * nt + co / 16) * 16 + pair) * 32 + col * 2 + half] = h;
               w -= bf16_to_float(h);
             }
           }

@@ -177,6 +177,18 @@ inline void store_span(const TileConv& c, const float* cbuf, int n, int ox, int 
   const int groups = c.out.groups;
   for (int i = 0; i < n; ++i) {
     float* d = dst + c.out.offset(ox + i, oy & 7, 0);
+    if (NT == 1 && c.amx_fold) {  // outputs 0-7: hi's sums in lanes 0-7 plus lo's in lanes 8-15
+      const __m512 s = _mm512_loadu_ps(cbuf + i * 16);
+      __m256 v = _mm256_add_ps(
+          _mm256_add_ps(_mm512_castps512_ps256(s), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1))),
+          _mm256_loadu_ps(c.amx_bias.data()));
+      if (act == Act::Relu)
+        v = _mm256_max_ps(v, _mm256_setzero_ps());
+      else if (act == Act::Tanh)
+        v = _mm512_castps512_ps256(zmm::tanh(_mm512_zextps256_ps512(v)));
+      _mm256_storeu_ps(d, v);
+      continue;
+    }
     for (int t = 0; t < NT; ++t) {
       __m512 v = _mm512_add_ps(_mm512_loadu_ps(cbuf + (i * NT + t) * 16), _mm512_loadu_ps(c.amx_bias.data() + t * 16));
       if (act == Act::Relu)
@@ -197,7 +209,7 @@ void amx_rows(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const
   const int ox_begin = tx0 * kTile, ox_end = std::min(tx1 * kTile, c.out.width);
   const int oy0 = ty * kTile + y0, oy1 = std::min(ty * kTile + y1, c.out.height);
   if (oy0 >= oy1 || ox_begin >= ox_end) return;
-  const int cin8 = c.amx_cin8, kblocks = c.amx_kblocks;
+  const int cin8 = c.amx_cin8, kblocks = c.amx_kblocks, parts = c.amx_fold ? 1 : c.amx_parts;
   const int iy0 = oy0 * S - 1, rows = (oy1 - 1 - oy0) * S + 3;
   const int over = (kblocks * 32 + cin8 - 1) / cin8;  // pixels a tap row's K blocks span from the first tap
   int chunk = 8 * kSpan;  // output columns per conversion: whole spans, the bf16 rows within kRowBytes
@@ -234,18 +246,18 @@ void amx_rows(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const
           if (held < M) continue;
           const uint16_t* as[M];
           for (int m = 0; m < M; ++m) as[m] = block[m].a;
-          multi_span_tiles<NT>(as, row_elems, S * cin8 * 2, c.amx_b.data(), kblocks, c.amx_parts, cbuf);
+          multi_span_tiles<NT>(as, row_elems, S * cin8 * 2, c.amx_b.data(), kblocks, parts, cbuf);
           for (int m = 0; m < M; ++m)
             store_span<NT>(c, cbuf + m * kSpan * NT * 16, block[m].n, block[m].ox, block[m].oy, dst);
           held = 0;
         } else {
-          span_tiles<NT>(s.a, row_elems, S * cin8 * 2, c.amx_b.data(), kblocks, c.amx_parts, cbuf);
+          span_tiles<NT>(s.a, row_elems, S * cin8 * 2, c.amx_b.data(), kblocks, parts, cbuf);
           store_span<NT>(c, cbuf, s.n, s.ox, s.oy, dst);
         }
       }
     }
     for (int m = 0; m < held; ++m) {
-      span_tiles<NT>(block[m].a, row_elems, S * cin8 * 2, c.amx_b.data(), kblocks, c.amx_parts, cbuf);
+      span_tiles<NT>(block[m].a, row_elems, S * cin8 * 2, c.amx_b.data(), kblocks, parts, cbuf);
       store_span<NT>(c, cbuf, block[m].n, block[m].ox, block[m].oy, dst);
     }
   }
