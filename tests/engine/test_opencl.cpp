@@ -252,7 +252,9 @@ TEST(OpenCL, ImageUploadMatchesFloatUploadOfTheSameInput) {
       // At most ~2 samples per net pixel and axis are tapped; at or above the net's size each is one sample.
       const size_t bytes = image.last_times().upload_bytes - float_bytes;
       EXPECT_LT(bytes, float_bytes * (roi.width <= 2 * W && roi.height <= 2 * H ? 85 : 100) / 100);
-      if (roi.width <= W) EXPECT_LT(bytes, float_bytes * 3 / 10);
+      if (roi.width <= W) {
+        EXPECT_LT(bytes, float_bytes * 3 / 10);
+      }
     }
   }
 }
