@@ -1,6 +1,7 @@
 // The three executors behind Net. Each runs a Plan on an InputSource and fills planar CHW output.
 #pragma once
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "input_prep.h"
@@ -17,6 +18,8 @@ class ExecutorImpl {
   virtual size_t working_set_bytes() const = 0;
   virtual const std::vector<double>& layer_seconds() const { return no_times_; }
   virtual RingStorage rings() const { return RingStorage::Float; }
+  // Per conv layer, the kind of kernel it runs (to_string(ConvKind)); empty where the executor has no kernel table.
+  virtual std::vector<std::string> conv_kinds() const { return {}; }
 
  private:
   std::vector<double> no_times_;

@@ -54,6 +54,11 @@ class LayeredExecutor final : public ExecutorImpl {
       read_output_tile_row(k_, go, maps_[ot].data() + go.row_floats * ty, ty, 0, go.width, 0, out, go.width, go.height);
   }
   size_t working_set_bytes() const override { return bytes_; }
+  std::vector<std::string> conv_kinds() const override {
+    std::vector<std::string> k;
+    for (const TileConv& c : convs_) k.push_back(to_string(c.kind));
+    return k;
+  }
   const std::vector<double>& layer_seconds() const override { return seconds_; }
 
  private:

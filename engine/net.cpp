@@ -259,6 +259,12 @@ size_t Net::working_set_bytes() const {
 #endif
   return impl_->exec->working_set_bytes();
 }
+std::vector<std::string> Net::layer_kinds() const {
+#ifdef BTY_HAVE_OPENCL
+  if (impl_->cl) return {};
+#endif
+  return impl_->exec ? impl_->exec->conv_kinds() : std::vector<std::string>{};
+}
 const std::vector<double>& Net::layer_seconds() const {
   static const std::vector<double> none;
 #ifdef BTY_HAVE_OPENCL

@@ -138,6 +138,11 @@ class PipelineExecutor final : public ExecutorImpl {
   }
 
   size_t working_set_bytes() const override { return bytes_; }
+  std::vector<std::string> conv_kinds() const override {  // every strip width chooses the same kinds
+    std::vector<std::string> k;
+    for (const TileConv& c : segments_.front().strip->convs) k.push_back(to_string(c.kind));
+    return k;
+  }
   RingStorage rings() const override { return half_ ? RingStorage::Half : RingStorage::Float; }
 
  private:

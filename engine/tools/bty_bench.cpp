@@ -201,6 +201,9 @@ int main(int argc, char** argv) {
     j.key("setup_ms").value(start_times.setup_ms).key("first_run_ms").value(first_run_ms);
     j.key("first_frame_ms").value(first_frame_ms).key("build_ms").value(start_times.build_ms);
     j.key("binary_cache_hit").value(start_times.binary_cache_hit).key("cl_reads").value(bty::to_string(net.cl_reads()));
+    j.key("kinds").begin_array();  // per conv layer, the kernel kind it ran with (empty: reference, OpenCL)
+    for (const std::string& kind : net.layer_kinds()) j.value(kind);
+    j.end_array();
     j.key("working_set_bytes").value(uint64_t(net.working_set_bytes())).key("layers").begin_array();
     for (size_t l = 0; l < layer_s.size(); ++l) {
       if (layer_s[l].empty()) continue;

@@ -306,6 +306,9 @@ class Net {
   // Per conv layer, seconds spent in the last run() (Layered executor, and OpenCL with cl_layer_times: the kernel's
   // profiled time for the whole batch; others return an empty vector).
   const std::vector<double>& layer_seconds() const;
+  // Per conv layer, the CPU kernel kind it runs: "direct", "winograd", "pixels", "amx-bf16", "pixels-bf16" or
+  // "pixels-int8" (docs/engine.md, "Conv kinds"); empty for the reference and OpenCL executors.
+  std::vector<std::string> layer_kinds() const;
   // Per conv layer, direct-convolution MACs at this net's input size (same order as layer_seconds()).
   const std::vector<int64_t>& layer_macs() const;
 
