@@ -18,7 +18,7 @@ struct ZmmP {
   static T bias(float b) { return _mm512_set1_ps(b); }
   static T fma_bcast(T x, const float* w, T acc) { return _mm512_fmadd_ps(x, _mm512_set1_ps(*w), acc); }
   static T relu(T a) { return _mm512_max_ps(a, _mm512_setzero_ps()); }
-  static T tanh(T x) { return zmm::tanh(x); }  // as YmmV::tanh, 16 lanes (zmm_math.h)
+  static T tanh(T x) { return zmm::tanh(x); }  // YmmV::tanh's formula in 16 lanes (zmm_math.h)
   // 8 accumulators x 16 pixels -> 16 pixel vectors of 8 channels: two 8x8 transposes.
   static void to_pixels(const T* acc, float* const* out8) {
     __m256 lo[8], hi[8];

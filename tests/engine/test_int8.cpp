@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "int8_quant.h"
+#include "kernels.h"
 #include "quality_bound.h"
 #include "test_util.h"
 
@@ -175,11 +176,14 @@ void expect_int8_raw_error(const std::vector<std::string>& paths, double max_sha
                           "int8, %s, %s input: deltas max %.4f code values, mean %.5f, pixels > 1 code value %.4f "
                           "%%; alpha max %.5f\n",
                           path.c_str(), name, e.max_code, e.mean_code, 100 * e.share_over_one, e.max_alpha);
-                      // Which convs run in 8 bits is the table's choice (where int8 beats its fp32 kinds): a net
-                      // with one must move, a net with none must give fp32's output exactly.
+                      // Which convs run reduced is the table's choice (int8 where it beats the fp32 kinds beside
+                      // it; beside a Zen 4's bf16 pairs every calibrated conv, the rest in bf16): a net with one
+                      // must move, a net with none must give fp32's output exactly.
                       const Net net(load_model(path), int8(mi.input_width, mi.input_height, Executor::Pipeline));
                       const std::vector<std::string> kinds = net.layer_kinds();
-                      if (std::count(kinds.begin(), kinds.end(), "pixels-int8") > 0)
+                      if (std::any_of(kinds.begin(), kinds.end(), [](const std::string& k) {
+                            return k == "pixels-int8" || k == "pixels-bf16" || k == "amx-bf16";
+                          }))
                         EXPECT_GT(e.max_code, 0.0) << path << " " << name << ": int8 gave fp32's output exactly";
                       else
                         EXPECT_EQ(e.max_code, 0.0) << path << " " << name << ": no int8 conv, yet the output moved";
@@ -188,6 +192,26 @@ void expect_int8_raw_error(const std::vector<std::string>& paths, double max_sha
                       }
                     },
                     paths);
+}
+
+// Beside the AVX-512 level's 16-lane fp32 kinds (an Intel core with VNNI, no bf16 pairs kind) int8 takes only the
+// narrow convs, where it measured faster (docs/engine.md, "Which convs run in 8 bits"): on M, the 8->8 convs, the
+// 24->8 concat and the 8->28 head; the 8->16 stride-2 conv and every conv with 16 channels and more stay fp32.
+TEST(Int8, BesideTheFp32KindsInt8TakesTheNarrowConvs) {
+  SKIP_WITHOUT_INT8();
+  if (bf16_available() && !amx_bf16_available())
+    GTEST_SKIP() << "this table runs int8 beside the bf16 pairs kind (every calibrated conv in int8)";
+  const Kernels k = select_kernels(Isa::Avx512, Precision::Int8);
+  const auto model = load_model(shipped("m"));
+  int narrow = 0;
+  for (const ConvStep& st : make_plan(*model, 160, 224).steps) {
+    if (!int8_applies(st)) continue;
+    const bool want = (st.in_channels == 8 && st.stride == 1) || st.out_channels == 8;
+    EXPECT_EQ(k.choose(st, true) == ConvKind::PixelsI8, want)
+        << "layer " << st.layer << ": " << st.in_channels << "->" << st.out_channels << " stride " << st.stride;
+    narrow += want;
+  }
+  EXPECT_EQ(narrow, 4) << "M's 8->8 (x2), 24->8 and 8->28";
 }
 
 constexpr double kInt8RawGuard = 0.3;

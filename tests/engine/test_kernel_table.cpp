@@ -3,6 +3,7 @@
 // floats and pre-filled with a canary, so a write outside the requested range fails; inputs carry NaN in every
 // lane and pixel a kernel must not read (padded channels, columns past the map), so reading one fails too.
 #include <cstring>
+#include <iterator>
 
 #include "half.h"
 #include "kernels.h"
@@ -216,13 +217,17 @@ void expect_bf16_kind_matches(ConvKind kind, uint32_t seed) {
                         {"concat + conv s2", 2, false, true}};
   std::mt19937 rng(seed);
   int checked = 0;
+  int op_index = 0;
   for (const OpCase& op : ops)
-    for (int trial = 0; trial < 16; ++trial) {
-      const int shapes[][2] = {{8, 8}, {8, 28}, {24, 8}, {3, 8}, {16, 16}, {32, 32}, {64, 64}, {48, 16}};
-      int cin = trial < 8 ? shapes[trial][0] : 1 + int(rng() % 64);
-      int cout = trial < 8 ? shapes[trial][1] : 1 + int(rng() % 64);
+    for (int trial = 0; trial < 16; ++trial, ++op_index) {
+      // The fixed shapes include 1-7 outputs (AMX folds hi + lo into one tile up to 8), each activation in turn.
+      const int shapes[][2] = {{8, 8},   {8, 28},  {24, 8}, {3, 8},  {16, 16}, {32, 32},
+                               {64, 64}, {48, 16}, {8, 1},  {17, 3}, {40, 5},  {9, 7}};
+      constexpr int fixed = int(std::size(shapes));
+      int cin = trial < fixed ? shapes[trial][0] : 1 + int(rng() % 64);
+      int cout = trial < fixed ? shapes[trial][1] : 1 + int(rng() % 64);
       if (op.concat) cin = std::min(cin, 44);
-      const Act act = Act(rng() % 3);
+      const Act act = trial < fixed ? Act(op_index % 3) : Act(rng() % 3);
       ModelSpec spec = op_net(op, rng, cin, cout, act);
       auto model = parse_any_head(spec);
       for (float& w : spec.layers.back().weights) w = bf16_to_float(float_to_bf16(w));
@@ -258,6 +263,7 @@ void expect_bf16_kind_matches(ConvKind kind, uint32_t seed) {
         const TileConv ref = make_tile_conv(plan, step, false, &direct);
         const TileConv c = make_tile_conv(plan, step, false, &kind);  // hi + lo weights
         ASSERT_EQ(c.amx_parts, 2);
+        ASSERT_EQ(c.amx_fold, cout <= kGroup) << what;
         Dest want = run_conv(scalar.conv[int(direct)], ref, maps, ty, y0, y1, tx0, tx1);
         Dest got = run_conv(bf.conv[int(kind)], c, fenced, ty, y0, y1, tx0, tx1);
         expect_same(c, got, want, ty, y0, y1, tx0, tx1, 1e-4f, what + ", hi + lo weights");
