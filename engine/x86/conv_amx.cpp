@@ -198,36 +198,52 @@ inline void multi_span_tiles(const uint16_t* const* a, size_t row_elems, int a_s
   }
 }
 
-// n pixels of a C buffer + bias, activation -> the output groups of pixels ox.. of row oy.
-template <int NT>
-inline void store_span(const TileConv& c, const float* cbuf, int n, int ox, int oy, float* dst) {
-  const Act act = c.step->act;
+template <Act A>
+inline __m512 activate(__m512 v) {
+  if constexpr (A == Act::Relu) return _mm512_max_ps(v, _mm512_setzero_ps());
+  if constexpr (A == Act::Tanh) return zmm::tanh(v);
+  return v;
+}
+
+// n pixels of a C buffer + bias, activation -> the output groups of pixels ox.. of row oy. A span starts on a tile
+// (ox is a multiple of 8), so its pixels lie in at most two tiles; the bias stays in registers (the stores could
+// alias it) and the activation is chosen once per span.
+template <int NT, Act A>
+inline void store_span_act(const TileConv& c, const float* cbuf, int n, int ox, int oy, float* dst) {
   const int groups = c.out.groups;
-  for (int i = 0; i < n; ++i) {
-    float* d = dst + c.out.offset(ox + i, oy & 7, 0);
-    if (NT == 1 && c.amx_fold) {  // outputs 0-7: hi's sums in lanes 0-7 plus lo's in lanes 8-15
+  float* const tile0 = dst + c.out.offset(ox, oy & 7, 0);
+  float* const tile1 = n > kTile ? dst + c.out.offset(ox + kTile, oy & 7, 0) : tile0;
+  __m512 bias[NT];
+  for (int t = 0; t < NT; ++t) bias[t] = _mm512_loadu_ps(c.amx_bias.data() + t * 16);
+  if (NT == 1 && c.amx_fold) {  // outputs 0-7: hi's sums in lanes 0-7 plus lo's in lanes 8-15
+    for (int i = 0; i < n; ++i) {
       const __m512 s = _mm512_loadu_ps(cbuf + i * 16);
-      __m256 v = _mm256_add_ps(
+      const __m256 v = _mm256_add_ps(
           _mm256_add_ps(_mm512_castps512_ps256(s), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1))),
-          _mm256_loadu_ps(c.amx_bias.data()));
-      if (act == Act::Relu)
-        v = _mm256_max_ps(v, _mm256_setzero_ps());
-      else if (act == Act::Tanh)
-        v = _mm512_castps512_ps256(zmm::tanh(_mm512_zextps256_ps512(v)));
-      _mm256_storeu_ps(d, v);
-      continue;
+          _mm512_castps512_ps256(bias[0]));
+      _mm256_storeu_ps((i < kTile ? tile0 : tile1) + (i & 7) * kGroup,
+                       _mm512_castps512_ps256(activate<A>(_mm512_zextps256_ps512(v))));
     }
+    return;
+  }
+  for (int i = 0; i < n; ++i) {
+    float* d = (i < kTile ? tile0 : tile1) + (i & 7) * kGroup;
     for (int t = 0; t < NT; ++t) {
-      __m512 v = _mm512_add_ps(_mm512_loadu_ps(cbuf + (i * NT + t) * 16), _mm512_loadu_ps(c.amx_bias.data() + t * 16));
-      if (act == Act::Relu)
-        v = _mm512_max_ps(v, _mm512_setzero_ps());
-      else if (act == Act::Tanh)
-        v = zmm::tanh(v);
+      const __m512 v = activate<A>(_mm512_add_ps(_mm512_loadu_ps(cbuf + (i * NT + t) * 16), bias[t]));
       _mm256_storeu_ps(d + 2 * t * kGroupFloats, _mm512_castps512_ps256(v));
       if (2 * t + 1 < groups)
         _mm256_storeu_ps(d + (2 * t + 1) * kGroupFloats,
                          _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
     }
+  }
+}
+
+template <int NT>
+inline void store_span(const TileConv& c, const float* cbuf, int n, int ox, int oy, float* dst) {
+  switch (c.step->act) {
+    case Act::Relu: store_span_act<NT, Act::Relu>(c, cbuf, n, ox, oy, dst); break;
+    case Act::Tanh: store_span_act<NT, Act::Tanh>(c, cbuf, n, ox, oy, dst); break;
+    default: store_span_act<NT, Act::None>(c, cbuf, n, ox, oy, dst); break;
   }
 }
 
