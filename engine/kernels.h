@@ -87,7 +87,8 @@ struct TileConv {
   // hi + lo with <= 8 outputs: lo sits in B columns 8-15 of hi's tile (one product per A tile instead of two; the
   // epilogue adds the two halves): amx_b then holds one part.
   bool amx_fold = false;
-  AlignedFloats amx_bias;  // [n tile][16]
+  int amx_b_parts() const { return amx_fold ? 1 : amx_parts; }  // weight parts amx_b holds per K block and tile
+  AlignedFloats amx_bias;                                       // [n tile][16]
   // ConvKind::PixelsBf16: [out group][ky][kx][channel pair][8 outputs] as bf16 pairs in 32 bits (low half: the even
   // channel, as vdpbf16ps pairs them); channels in the sources' order, an odd count padded with a zero weight.
   std::vector<uint32_t, AlignedAllocator<uint32_t>> pair_w;

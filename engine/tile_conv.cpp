@@ -46,7 +46,7 @@ void pack_amx(const ConvStep& s, TileConv& c) {
   c.amx_kblocks = (3 * cin8 + 31) / 32;
   c.amx_ntiles = (s.out_channels + 15) / 16;
   c.amx_fold = c.amx_parts == 2 && s.out_channels <= kGroup;
-  const int kb = c.amx_kblocks, nt = c.amx_ntiles, parts = c.amx_fold ? 1 : c.amx_parts;
+  const int kb = c.amx_kblocks, nt = c.amx_ntiles, parts = c.amx_b_parts();
   c.amx_b.assign(size_t(3) * kb * parts * nt * 512, 0);
   c.amx_bias.assign(size_t(nt) * 16, 0.0f);
   for (int co = 0; co < s.out_channels; ++co) c.amx_bias[size_t(co)] = s.bias[co];

@@ -253,7 +253,7 @@ void amx_rows(const TileConv& c, int ty, int y0, int y1, int tx0, int tx1, const
   const int ox_begin = tx0 * kTile, ox_end = std::min(tx1 * kTile, c.out.width);
   const int oy0 = ty * kTile + y0, oy1 = std::min(ty * kTile + y1, c.out.height);
   if (oy0 >= oy1 || ox_begin >= ox_end) return;
-  const int cin8 = c.amx_cin8, kblocks = c.amx_kblocks, parts = c.amx_fold ? 1 : c.amx_parts;
+  const int cin8 = c.amx_cin8, kblocks = c.amx_kblocks, parts = c.amx_b_parts();
   const int iy0 = oy0 * S - 1, rows = (oy1 - 1 - oy0) * S + 3;
   const int over = (kblocks * 32 + cin8 - 1) / cin8;  // pixels a tap row's K blocks span from the first tap
   int chunk = 8 * kSpan;  // output columns per conversion: whole spans, the bf16 rows within kRowBytes
